@@ -1,0 +1,82 @@
+"""The operator registry: service-task operators by name, each with its retry policy.
+
+tasks/ fills it with the domain's operators (registry calls, PDF rendering, notifications);
+the engine only looks operators up by the name a diagram's serviceTaskOperator gives.
+"""
+
+from __future__ import annotations
+
+import importlib
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Exhausted = Literal["error", "incident"]
+
+
+class OperatorError(Exception):
+    """Raised by an operator to fail with a code; `retryable=False` skips the remaining attempts."""
+
+    def __init__(self, code: str, message: str = "", retryable: bool = True) -> None:
+        super().__init__(message or code)
+        self.code = code
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    base_delay: float = 1.0
+    factor: float = 2.0
+    max_delay: float = 300.0
+    jitter: float = 0.25  # +-25 % so that a burst of failures does not retry in lockstep
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait after the `attempt`-th failure (1-based)."""
+        raw = min(self.max_delay, self.base_delay * self.factor ** max(0, attempt - 1))
+        return max(0.0, raw * (1 + random.uniform(-self.jitter, self.jitter)))
+
+
+@dataclass(frozen=True)
+class Operator:
+    name: str
+    func: Callable[..., Any]
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    on_exhausted: Exhausted = "incident"
+    error_code: str | None = None  # BPMN error code thrown when retries are used up
+    timeout: float = 30.0
+
+
+_REGISTRY: dict[str, Operator] = {}
+
+
+def operator(
+    name: str,
+    *,
+    retry: RetryPolicy | None = None,
+    on_exhausted: Exhausted = "incident",
+    error_code: str | None = None,
+    timeout: float = 30.0,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a function as the operator `name`; it receives the task's evaluated parameters."""
+
+    def register(func: Callable[..., Any]) -> Callable[..., Any]:
+        _REGISTRY[name] = Operator(name, func, retry or RetryPolicy(), on_exhausted, error_code, timeout)
+        return func
+
+    return register
+
+
+def get_operator(name: str) -> Operator | None:
+    return _REGISTRY.get(name)
+
+
+def operator_names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def load_operator_modules(modules: Iterable[str]) -> None:
+    """Import modules whose import registers operators (tasks/ and any configured extras)."""
+    for module in modules:
+        importlib.import_module(module)

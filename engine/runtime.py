@@ -1,0 +1,442 @@
+"""The runtime: start instances and advance them, one locked transaction at a time.
+
+Every change to an instance goes through `_advance`: lock the row (SELECT ... FOR UPDATE on
+PostgreSQL; BEGIN IMMEDIATE serializes writers on SQLite), restore the workflow, apply the action,
+step the engine, save state + projections + outbox + journal, commit, then push new jobs to RQ.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from jsonschema import FormatChecker
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from . import journal
+from .clock import utcnow
+from .db import Database
+from .dispatch import Dispatcher, JobRequest, new_job_id
+from .errors import Conflict, NotFound, UndeliverableMessage
+from .models import HumanTask, LaneRole, MessageSubscription, ProcessInstance, ServiceCall
+from .operators import get_operator
+from .projection import Snapshot, snapshot
+from .scripting import ScriptEnvironment
+from .serialization import StateSerializer
+from .task_forms import validate_task_data
+from .unit_of_work import UnitOfWork, unit_of_work
+from .versions import SpecCache, latest_version
+from .writer import ProjectionWriter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class InstanceInfo:
+    id: int
+    process_id: str
+    version_id: int
+    business_key: str | None
+    status: str | None
+    completed: bool
+
+
+@dataclass
+class ServiceOutcome:
+    """What a worker brings back from running one operator."""
+
+    call_id: int
+    ok: bool
+    result: Any = None
+    error_code: str | None = None
+    error: str | None = None
+    retryable: bool = True
+
+
+@dataclass
+class _Advance:
+    """Post-commit work collected during one transaction."""
+
+    jobs: list[JobRequest] = field(default_factory=list)
+    inline_calls: list[int] = field(default_factory=list)
+    thrown: list[tuple[str, str | None, dict]] = field(default_factory=list)
+
+
+class Runtime:
+    def __init__(
+        self,
+        database: Database,
+        dispatcher: Dispatcher | None,
+        script_env: ScriptEnvironment | None = None,
+        format_checker: FormatChecker | None = None,
+    ) -> None:
+        self.db = database
+        self.format_checker = format_checker
+        self.dispatcher = dispatcher
+        self.serializer = StateSerializer()
+        self.specs = SpecCache(self.serializer)
+        self.script_env = script_env or ScriptEnvironment()
+        self.script_engine = self.script_env.script_engine()
+
+    # ----------------------------------------------------------------- start
+    def start(
+        self,
+        process_id: str,
+        data: dict[str, Any] | None = None,
+        business_key: str | None = None,
+        owner: str | None = None,
+        actor: str | None = None,
+    ) -> InstanceInfo:
+        """Create an instance on the latest version and run it to its first wait state."""
+        post = _Advance()
+        with self.db.session() as s:
+            version = latest_version(s, process_id)
+            bundle = self.specs.bundle(s, version.id)
+            wf = BpmnWorkflow(bundle.spec, bundle.subprocess_specs, script_engine=self.script_engine)
+            wf.task_tree.data.update(data or {})
+            now = utcnow()
+            inst = ProcessInstance(
+                process_id=process_id, version_id=version.id, business_key=business_key, owner=owner,
+                status=None, completed=False, state="", projection={}, created_at=now, updated_at=now,
+            )
+            s.add(inst)
+            s.flush()
+            journal.record(s, inst.id, "started", actor=actor or owner,
+                           details={"process_id": process_id, "version": version.version})
+            with unit_of_work() as uow:
+                wf.do_engine_steps()
+                self._save(s, inst, wf, uow, actor or owner, post)
+            info = _info(inst)
+        self._after_commit(post)
+        return info
+
+    # ------------------------------------------------------------ human tasks
+    def complete_user_task(self, human_task_id: int, data: dict[str, Any], actor: str) -> InstanceInfo:
+        """Complete a READY manual task; a task already completed or claimed by another is a Conflict."""
+        instance_id = self._human_task_instance(human_task_id)
+
+        def action(s: Session, inst: ProcessInstance, wf: BpmnWorkflow, uow: UnitOfWork) -> None:
+            ht = s.get(HumanTask, human_task_id, populate_existing=True)
+            if ht is None or ht.status != "open":
+                raise Conflict("the task has already been completed or is no longer active")
+            if ht.assignee is not None and ht.assignee != actor:
+                raise Conflict(f"the task is claimed by {ht.assignee}")
+            schema = self.specs.forms(s, inst.version_id).get(ht.form_schema or "")
+            validate_task_data(schema, data, self.format_checker)
+            task = wf.get_task_from_id(UUID(ht.task_guid))
+            if task is None or task.state != TaskState.READY:
+                raise Conflict("the task is no longer active")
+            task.set_data(**data)
+            task.run()
+            ht.status = "completed"
+            ht.completed_at = utcnow()
+            ht.completed_by = actor
+            journal.record(s, inst.id, "task_completed", actor=actor, task_spec=ht.spec_name,
+                           message=ht.title)
+            wf.do_engine_steps()
+
+        return self._advance(instance_id, action, actor)
+
+    def claim(self, human_task_id: int, user: str) -> None:
+        self._set_assignee(human_task_id, user, expect_free=True, actor=user, event="task_claimed")
+
+    def unclaim(self, human_task_id: int, user: str, *, force: bool = False) -> None:
+        with self.db.session() as s:
+            ht = self._open_task(s, human_task_id)
+            if ht.assignee is None:
+                return
+            if ht.assignee != user and not force:
+                raise Conflict(f"the task is claimed by {ht.assignee}")
+            ht.assignee = None
+            journal.record(s, ht.instance_id, "task_unclaimed", actor=user, task_spec=ht.spec_name)
+
+    def assign(self, human_task_id: int, assignee: str | None, actor: str) -> None:
+        """A supervisor's reassignment: no check of the current assignee."""
+        self._set_assignee(human_task_id, assignee, expect_free=False, actor=actor, event="task_assigned")
+
+    def _set_assignee(self, human_task_id: int, user: str | None, *, expect_free: bool, actor: str,
+                      event: str) -> None:
+        with self.db.session() as s:
+            stmt = update(HumanTask).where(HumanTask.id == human_task_id, HumanTask.status == "open")
+            if expect_free:
+                stmt = stmt.where(HumanTask.assignee.is_(None))
+            if s.execute(stmt.values(assignee=user)).rowcount == 0:
+                ht = self._open_task(s, human_task_id)
+                if ht.assignee == user:
+                    return
+                raise Conflict(f"the task is already claimed by {ht.assignee}")
+            ht = s.get(HumanTask, human_task_id)
+            journal.record(s, ht.instance_id, event, actor=actor, task_spec=ht.spec_name,
+                           details={"assignee": user})
+
+    def _open_task(self, s: Session, human_task_id: int) -> HumanTask:
+        ht = s.get(HumanTask, human_task_id, populate_existing=True)
+        if ht is None:
+            raise NotFound(f"task {human_task_id} does not exist")
+        if ht.status != "open":
+            raise Conflict("the task has already been completed or is no longer active")
+        return ht
+
+    def _human_task_instance(self, human_task_id: int) -> int:
+        with self.db.session() as s:
+            instance_id = s.scalar(select(HumanTask.instance_id).where(HumanTask.id == human_task_id))
+        if instance_id is None:
+            raise NotFound(f"task {human_task_id} does not exist")
+        return instance_id
+
+    # ---------------------------------------------------------------- messages
+    def deliver_message(self, name: str, correlation: str, payload: dict[str, Any] | None = None,
+                        actor: str | None = None) -> InstanceInfo:
+        """Deliver a named message to the instance with this business key that waits for it."""
+        with self.db.session() as s:
+            instance_id = s.scalar(select(MessageSubscription.instance_id).where(
+                MessageSubscription.message_name == name, MessageSubscription.correlation == correlation))
+        if instance_id is None:
+            raise UndeliverableMessage(f"no instance with key {correlation!r} waits for message {name!r}")
+
+        def action(s: Session, inst: ProcessInstance, wf: BpmnWorkflow, uow: UnitOfWork) -> None:
+            definition = next((t.task_spec.event_definition for t in wf.event_manager.tasks.values()
+                               if isinstance(getattr(t.task_spec, "event_definition", None),
+                                             MessageEventDefinition)
+                               and t.task_spec.event_definition.name == name), None)
+            event = BpmnEvent(definition, payload=dict(payload or {}))
+            if definition is None or wf.event_manager.catch(event, internal=False) == 0:
+                raise UndeliverableMessage(f"instance {inst.id} no longer waits for message {name!r}")
+            journal.record(s, inst.id, "message_delivered", actor=actor, message=name)
+            wf.do_engine_steps()
+
+        return self._advance(instance_id, action, actor)
+
+    # ------------------------------------------------------------------ timers
+    def fire_timers(self, s: Session, instance_id: int, task_guids: list[str], post: _Advance) -> None:
+        """Fire due timers of one instance inside the caller's (scheduler's) transaction."""
+        inst = self._lock(s, instance_id)
+        if inst is None or inst.completed:
+            return
+        wf = self._load(s, inst)
+        before = {g: wf.get_task_from_id(UUID(g)) for g in task_guids}
+        with unit_of_work() as uow:
+            wf.refresh_timers()
+            wf.do_engine_steps()
+            for task in before.values():
+                if task is not None:
+                    journal.record(s, inst.id, "timer_fired", actor="scheduler", task_spec=task.task_spec.name,
+                                   message=task.task_spec.bpmn_name)
+            self._save(s, inst, wf, uow, "scheduler", post)
+
+    # --------------------------------------------------------- service results
+    def apply_service_outcomes(self, instance_id: int, outcomes: list[ServiceOutcome],
+                               inline_job_id: str | None = None) -> list[int]:
+        """Complete or fail service tasks that are still STARTED; return calls to run inline next."""
+        post = _Advance()
+        with self.db.session() as s:
+            inst = self._lock(s, instance_id)
+            if inst is None:
+                return []
+            wf = self._load(s, inst)
+            with unit_of_work() as uow:
+                for outcome in outcomes:
+                    self._apply_outcome(s, inst, wf, outcome)
+                wf.do_engine_steps()
+                self._save(s, inst, wf, uow, "worker", post, inline_job_id=inline_job_id)
+        self._after_commit(post)
+        return post.inline_calls
+
+    def _apply_outcome(self, s: Session, inst: ProcessInstance, wf: BpmnWorkflow, out: ServiceOutcome) -> None:
+        call = s.get(ServiceCall, out.call_id, populate_existing=True)
+        if call is None or call.status != "queued":
+            return
+        task = wf.get_task_from_id(UUID(call.task_guid))
+        now = utcnow()
+        if task is None or task.state != TaskState.STARTED:
+            call.status, call.finished_at = "cancelled", now
+            return
+        call.attempts += 1
+        if out.ok:
+            task.data[task.task_spec.result_variable] = out.result
+            task.complete()
+            call.status, call.finished_at, call.last_error = "done", now, None
+            journal.record(s, inst.id, "service_completed", actor="worker", task_spec=call.task_spec,
+                           details={"operator": call.operator, "attempt": call.attempts})
+            return
+        self._fail_call(s, inst, wf, task, call, out)
+
+    def _fail_call(self, s: Session, inst: ProcessInstance, wf: BpmnWorkflow, task: Any, call: ServiceCall,
+                   out: ServiceOutcome) -> None:
+        op = get_operator(call.operator)
+        policy = op.retry if op else None
+        call.last_error = f"{out.error_code or 'error'}: {out.error}"
+        details = {"operator": call.operator, "attempt": call.attempts, "error": call.last_error}
+        if policy and out.retryable and call.attempts < policy.max_attempts:
+            from datetime import timedelta
+
+            call.status = "retry_wait"
+            call.next_attempt_at = utcnow() + timedelta(seconds=policy.delay(call.attempts))
+            journal.record(s, inst.id, "service_failed", actor="worker", task_spec=call.task_spec,
+                           details={**details, "retry_at": call.next_attempt_at.isoformat()})
+            return
+        code = (op.error_code if op else None) or out.error_code or "service_failed"
+        if op and op.on_exhausted == "error" and self._throw_error(wf, task, code, call.last_error):
+            call.status, call.finished_at = "failed", utcnow()
+            journal.record(s, inst.id, "service_error_raised", actor="worker", task_spec=call.task_spec,
+                           details={**details, "code": code})
+            return
+        call.status = "incident"
+        journal.record(s, inst.id, "incident", actor="worker", task_spec=call.task_spec, details=details)
+
+    @staticmethod
+    def _throw_error(wf: BpmnWorkflow, task: Any, code: str, message: str | None) -> bool:
+        """Raise a BPMN error on the task if a boundary event catches it; False when nothing would."""
+        for waiting in list(wf.event_manager.tasks.values()):
+            definition = getattr(waiting.task_spec, "event_definition", None)
+            # Only boundary events attached to this very task (its siblings under the boundary split).
+            if waiting.parent is not task.parent or not isinstance(definition, ErrorEventDefinition):
+                continue
+            if definition.code not in (None, code):
+                continue
+            # The thrown definition must be of the catcher's (spiff) class for it to match.
+            thrown = copy.copy(definition)
+            thrown.code = code
+            wf.top_workflow.catch(BpmnEvent(thrown, payload={"error": message}, target=task.workflow))
+            return True
+        return False
+
+    # ---------------------------------------------------------------- queries
+    def instance(self, instance_id: int) -> InstanceInfo:
+        with self.db.session() as s:
+            inst = s.get(ProcessInstance, instance_id)
+            if inst is None:
+                raise NotFound(f"instance {instance_id} does not exist")
+            return _info(inst)
+
+    def workflow_data(self, instance_id: int) -> dict[str, Any]:
+        """The data of the instance as its last completed task left it (for case pages)."""
+        with self.db.session() as s:
+            inst = s.get(ProcessInstance, instance_id)
+            if inst is None:
+                raise NotFound(f"instance {instance_id} does not exist")
+            wf = self._load(s, inst)
+        tasks = wf.get_tasks(state=TaskState.COMPLETED)
+        last = max(tasks, key=lambda t: t.last_state_change) if tasks else wf.task_tree
+        return dict(last.data)
+
+    # --------------------------------------------------------------- internals
+    def _advance(self, instance_id: int, action: Callable, actor: str | None) -> InstanceInfo:
+        post = _Advance()
+        with self.db.session() as s:
+            inst = self._lock(s, instance_id)
+            if inst is None:
+                raise NotFound(f"instance {instance_id} does not exist")
+            wf = self._load(s, inst)
+            with unit_of_work() as uow:
+                action(s, inst, wf, uow)
+                self._save(s, inst, wf, uow, actor, post)
+            info = _info(inst)
+        self._after_commit(post)
+        return info
+
+    def _lock(self, s: Session, instance_id: int) -> ProcessInstance | None:
+        return s.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id)
+                        .with_for_update().execution_options(populate_existing=True))
+
+    def _load(self, s: Session, inst: ProcessInstance) -> BpmnWorkflow:
+        bundle = self.specs.bundle(s, inst.version_id)
+        wf = self.serializer.load_state(inst.state, bundle)
+        wf.script_engine = self.script_engine
+        return wf
+
+    def _save(self, s: Session, inst: ProcessInstance, wf: BpmnWorkflow, uow: UnitOfWork, actor: str | None,
+              post: _Advance, inline_job_id: str | None = None) -> None:
+        snap: Snapshot = snapshot(wf)
+        writer = ProjectionWriter(s, inst, self._lane_roles(s), actor)
+        new_calls = writer.apply(snap)
+        self._queue_calls(new_calls, post, inline_job_id)
+        for event in wf.get_events():
+            definition = event.event_definition
+            if isinstance(definition, MessageEventDefinition):
+                post.thrown.append((definition.name, inst.business_key, dict(event.payload or {})))
+        if uow.status and uow.status != inst.status:
+            journal.record(s, inst.id, "status_changed", actor=actor, message=uow.status,
+                           details={"from": inst.status, "to": uow.status})
+            inst.status = uow.status
+        for event, message, details in uow.notes:
+            journal.record(s, inst.id, event, actor=actor, message=message, details=details or None)
+        if wf.completed and not inst.completed:
+            inst.completed, inst.ended_at = True, utcnow()
+            journal.record(s, inst.id, "completed", actor=actor)
+        inst.state = self.serializer.dump_state(wf)
+        inst.updated_at = utcnow()
+
+    def _queue_calls(self, calls: list[ServiceCall], post: _Advance, inline_job_id: str | None) -> None:
+        if not calls:
+            return
+        now = utcnow()
+        job_id = inline_job_id or new_job_id()
+        timeout = max((op.timeout for c in calls if (op := get_operator(c.operator))), default=30.0)
+        for call in calls:
+            call.job_id, call.dispatched_at = job_id, now
+        if inline_job_id:
+            post.inline_calls.extend(c.id for c in calls)
+        else:
+            post.jobs.append(JobRequest(job_id, tuple(c.id for c in calls), timeout))
+
+    _lane_cache: dict[str, str] | None = None
+
+    def _lane_roles(self, s: Session) -> dict[str, str]:
+        if self._lane_cache is None:
+            self._lane_cache = {r.lane: r.role for r in s.scalars(select(LaneRole))}
+        return self._lane_cache
+
+    def forget_lane_roles(self) -> None:
+        self._lane_cache = None
+
+    def _after_commit(self, post: _Advance) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.push(post.jobs)
+        for name, correlation, payload in post.thrown:
+            self._route_thrown(name, correlation, payload)
+
+    def _route_thrown(self, name: str, correlation: str | None, payload: dict) -> None:
+        """Messages thrown by a diagram go to the instance of the same case that waits for them."""
+        if correlation is None:
+            log.warning("message %s thrown by an instance without business key is dropped", name)
+            return
+        try:
+            self.deliver_message(name, correlation, payload, actor="engine")
+        except UndeliverableMessage:
+            log.warning("thrown message %s for %s has no receiver", name, correlation)
+
+    def requeue_calls(self, call_ids: list[int], *, statuses: tuple[str, ...] = ("queued",),
+                      reset_attempts: bool = False, actor: str | None = None) -> int:
+        """Give calls a fresh RQ job (lost job, due retry, incident retried by an admin)."""
+        post = _Advance()
+        with self.db.session() as s:
+            calls = list(s.scalars(select(ServiceCall).where(ServiceCall.id.in_(call_ids),
+                                                             ServiceCall.status.in_(statuses))
+                                   .with_for_update(skip_locked=True)))
+            by_instance: dict[int, list[ServiceCall]] = {}
+            for call in calls:
+                if call.status == "incident":
+                    journal.record(s, call.instance_id, "incident_retried", actor=actor, task_spec=call.task_spec)
+                call.status = "queued"
+                if reset_attempts:
+                    call.attempts = 0
+                by_instance.setdefault(call.instance_id, []).append(call)
+            for group in by_instance.values():
+                self._queue_calls(group, post, None)
+        self._after_commit(post)
+        return len(calls)
+
+
+def _info(inst: ProcessInstance) -> InstanceInfo:
+    return InstanceInfo(inst.id, inst.process_id, inst.version_id, inst.business_key, inst.status, inst.completed)

@@ -1,0 +1,116 @@
+"""Running operators for outbox rows: the body of every RQ job.
+
+The operator runs outside any lock or transaction (a registry call may take seconds); only its
+result is applied under the instance lock, and only if the task is still STARTED, so a job that
+runs twice (after a SIGKILL or a Redis flush) changes nothing the second time.
+Calls created by applying a result (the next service task of the same instance) run in the same
+job straight away: their rows are already committed with this job's id, so a crash loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import select
+
+from .models import ServiceCall
+from .operators import OperatorError, get_operator
+from .runtime import Runtime, ServiceOutcome
+
+log = logging.getLogger(__name__)
+MAX_INLINE_ROUNDS = 50
+
+
+class OperatorTimeout(Exception):
+    pass
+
+
+@contextmanager
+def _deadline(seconds: float):
+    """Enforce an operator's timeout when running in the main thread (RQ SimpleWorker)."""
+    try:
+        previous = signal.signal(signal.SIGALRM, _raise_timeout)
+    except ValueError:  # not the main thread: rely on the operator's own I/O timeouts
+        yield
+        return
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _raise_timeout(*_: Any) -> None:
+    raise OperatorTimeout("operator timed out")
+
+
+def run_operator(call_id: int, operator_name: str, params: dict[str, Any]) -> ServiceOutcome:
+    op = get_operator(operator_name)
+    if op is None:
+        return ServiceOutcome(call_id, False, error_code="unknown_operator",
+                              error=f"operator {operator_name!r} is not registered in this worker",
+                              retryable=True)
+    try:
+        return ServiceOutcome(call_id, True, result=op.func(**params))
+    except OperatorError as exc:
+        return ServiceOutcome(call_id, False, error_code=exc.code, error=str(exc), retryable=exc.retryable)
+    except Exception as exc:
+        log.warning("operator %s failed: %s", operator_name, exc)
+        return ServiceOutcome(call_id, False, error_code=type(exc).__name__, error=str(exc))
+
+
+class ServiceWorker:
+    def __init__(self, runtime: Runtime, threads: int = 8) -> None:
+        self.runtime = runtime
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="operator")
+
+    def run(self, call_ids: list[int], job_id: str | None) -> int:
+        """Run the calls and their same-instance successors; returns how many operators ran."""
+        ran = 0
+        rounds = 0
+        while call_ids and rounds < MAX_INLINE_ROUNDS:
+            rounds += 1
+            next_ids: list[int] = []
+            for instance_id, calls in self._load(call_ids).items():
+                outcomes = self._execute(calls)
+                ran += len(outcomes)
+                next_ids += self.runtime.apply_service_outcomes(instance_id, outcomes, inline_job_id=job_id)
+            call_ids = next_ids
+        if call_ids:  # too long a chain for one job: hand the rest back to the queue
+            self.runtime.requeue_calls(call_ids)
+        return ran
+
+    def _load(self, call_ids: list[int]) -> dict[int, list[tuple[int, str, dict]]]:
+        groups: dict[int, list[tuple[int, str, dict]]] = defaultdict(list)
+        with self.runtime.db.session() as s:
+            rows = s.execute(select(ServiceCall.id, ServiceCall.instance_id, ServiceCall.operator,
+                                    ServiceCall.params)
+                             .where(ServiceCall.id.in_(call_ids), ServiceCall.status == "queued"))
+            for cid, iid, op, params in rows:
+                groups[iid].append((cid, op, params or {}))
+        return groups
+
+    def _execute(self, calls: list[tuple[int, str, dict]]) -> list[ServiceOutcome]:
+        if len(calls) == 1:
+            cid, op, params = calls[0]
+            timeout = (o.timeout if (o := get_operator(op)) else 30.0)
+            try:
+                with _deadline(timeout):
+                    return [run_operator(cid, op, params)]
+            except OperatorTimeout:
+                return [ServiceOutcome(cid, False, error_code="timeout", error="operator timed out")]
+        futures = [self.pool.submit(run_operator, cid, op, params) for cid, op, params in calls]
+        outcomes = []
+        for (cid, op, _), fut in zip(calls, futures, strict=True):
+            timeout = (o.timeout if (o := get_operator(op)) else 30.0)
+            try:
+                outcomes.append(fut.result(timeout=timeout))
+            except TimeoutError:
+                outcomes.append(ServiceOutcome(cid, False, error_code="timeout", error="operator timed out"))
+        return outcomes

@@ -1,0 +1,39 @@
+"""What scripts report to the runtime while the engine steps an instance.
+
+Script functions such as `set_status` run deep inside SpiffWorkflow's task execution and have
+no handle on the instance row; they record their effect in the unit of work of the current
+runtime call (a context variable), and the runtime applies it when it saves the instance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+
+@dataclass
+class UnitOfWork:
+    status: str | None = None
+    notes: list[tuple[str, str, dict]] = field(default_factory=list)  # (event, message, details)
+
+
+_current: ContextVar[UnitOfWork | None] = ContextVar("backoffice_unit_of_work", default=None)
+
+
+@contextmanager
+def unit_of_work() -> Iterator[UnitOfWork]:
+    uow = UnitOfWork()
+    token = _current.set(uow)
+    try:
+        yield uow
+    finally:
+        _current.reset(token)
+
+
+def current() -> UnitOfWork:
+    uow = _current.get()
+    if uow is None:
+        raise RuntimeError("script function called outside of a runtime call")
+    return uow

@@ -1,0 +1,52 @@
+"""Deployed versions: the latest one per process, and restored specs cached per process."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .errors import NotFound
+from .models import ProcessVersion
+from .serialization import SpecBundle, StateSerializer
+
+
+class SpecCache:
+    """Restoring a spec costs milliseconds; a version never changes, so each is restored once."""
+
+    def __init__(self, serializer: StateSerializer) -> None:
+        self.serializer = serializer
+        self._bundles: dict[int, SpecBundle] = {}
+        self._forms: dict[int, dict] = {}
+        self._lock = threading.Lock()
+
+    def bundle(self, session: Session, version_id: int) -> SpecBundle:
+        cached = self._bundles.get(version_id)
+        if cached is not None:
+            return cached
+        row = session.get(ProcessVersion, version_id)
+        if row is None:
+            raise NotFound(f"process version {version_id} does not exist")
+        bundle = self.serializer.load_specs(row.spec_json)
+        with self._lock:
+            self._bundles[version_id] = bundle
+            self._forms[version_id] = row.forms or {}
+        return bundle
+
+    def forms(self, session: Session, version_id: int) -> dict:
+        if version_id not in self._forms:
+            self.bundle(session, version_id)
+        return self._forms[version_id]
+
+
+def latest_version(session: Session, process_id: str) -> ProcessVersion:
+    newest = select(func.max(ProcessVersion.version)).where(ProcessVersion.process_id == process_id)
+    row = session.scalar(
+        select(ProcessVersion).where(
+            ProcessVersion.process_id == process_id, ProcessVersion.version == newest.scalar_subquery()
+        )
+    )
+    if row is None:
+        raise NotFound(f"process {process_id!r} is not deployed")
+    return row

@@ -1,0 +1,119 @@
+"""Running the real parts for tests: migrations, deploy, worker and scheduler processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.context import Services, build_services
+from engine.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+TEST_WORKFLOWS = ROOT / "tests" / "workflows"
+
+
+@dataclass
+class Backend:
+    kind: str
+    database_url: str | None  # None: SQLite in the data dir
+    redis_url: str | None  # None: embedded Redis in the data dir
+    data_dir: Path
+    services: Services | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def env(self, **overrides: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+        env.update({
+            "BACKOFFICE_DATA_DIR": str(self.data_dir),
+            "BACKOFFICE_WORKFLOWS_DIR": str(TEST_WORKFLOWS),
+            "BACKOFFICE_OPERATOR_MODULES": "tests.support.operators",
+            "BACKOFFICE_SCHEDULER_INTERVAL": "0.2",
+            "BACKOFFICE_RECONCILE_INTERVAL": "1",
+            "BACKOFFICE_RECONCILE_GRACE": "1",
+            "BACKOFFICE_QUEUE": f"test-{self.kind}",
+            "PYTHONPATH": str(ROOT),
+        })
+        if self.database_url:
+            env["DATABASE_URL"] = self.database_url
+        if self.redis_url:
+            env["REDIS_URL"] = self.redis_url
+        env.update(self.extra_env)
+        env.update(overrides)
+        return env
+
+    def backoffice(self, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "web.cli", *args], env=self.env(**env), cwd=ROOT,
+                              capture_output=True, text=True, check=check, timeout=300)
+
+    def settings(self) -> Settings:
+        saved = dict(os.environ)
+        try:
+            os.environ.clear()
+            os.environ.update(self.env())
+            return Settings.from_env()
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
+    def prepare(self) -> None:
+        """Run the real migration chain and deploy the test diagrams, as an operator would."""
+        self.backoffice("db", "upgrade")
+        self.backoffice("workflows", "deploy", str(TEST_WORKFLOWS))
+        self.services = build_services(self.settings())
+
+    def close(self) -> None:
+        if self.services is not None:
+            self.services.database.engine.dispose()
+
+
+@dataclass
+class Cluster:
+    """Worker and scheduler processes started by one test and stopped after it."""
+
+    backend: Backend
+    procs: list[subprocess.Popen] = field(default_factory=list)
+
+    def _spawn(self, *args: str, **env: str) -> subprocess.Popen:
+        proc = subprocess.Popen([sys.executable, "-m", "web.cli", *args], env=self.backend.env(**env),
+                                cwd=ROOT, start_new_session=True)
+        self.procs.append(proc)
+        return proc
+
+    def worker(self, **env: str) -> subprocess.Popen:
+        return self._spawn("worker", **env)
+
+    def scheduler(self, **env: str) -> subprocess.Popen:
+        return self._spawn("scheduler", **env)
+
+    def stop(self, proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+        if proc.poll() is None:
+            proc.send_signal(sig)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def stop_all(self) -> None:
+        for proc in self.procs:
+            self.stop(proc)
+        self.procs.clear()
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 60.0, interval: float = 0.2,
+             message: str = "condition") -> object:
+    """Poll until predicate() is truthy; fail the test with `message` on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {message}")
+        time.sleep(interval)

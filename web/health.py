@@ -1,0 +1,52 @@
+"""GET /api/v1/health: every part of the system, each "ok" or the reason it is not."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, current_app, jsonify
+from rq import Worker
+from sqlalchemy import text
+
+from .extensions import db
+
+bp = Blueprint("health", __name__)
+HEARTBEAT_KEY = "backoffice:scheduler:heartbeat"
+
+
+def _check(fn) -> str:
+    try:
+        return fn()
+    except Exception as exc:
+        return f"error: {exc.__class__.__name__}: {exc}"[:300]
+
+
+def _db() -> str:
+    db.session.execute(text("SELECT 1"))
+    return "ok"
+
+
+def _redis() -> str:
+    current_app.extensions["backoffice"].redis.ping()
+    return "ok"
+
+
+def _workers() -> str:
+    workers = Worker.all(connection=current_app.extensions["backoffice"].redis)
+    return "ok" if workers else "error: no worker is running"
+
+
+def _scheduler() -> str:
+    raw = current_app.extensions["backoffice"].redis.get(HEARTBEAT_KEY)
+    if raw is None:
+        return "error: no scheduler heartbeat"
+    age = time.time() - float(raw)
+    return "ok" if age < 30 else f"error: last heartbeat {age:.0f} s ago"
+
+
+@bp.get("/health")
+def health():
+    parts = {"db": _check(_db), "redis": _check(_redis), "workers": _check(_workers),
+             "scheduler": _check(_scheduler)}
+    status = 200 if all(v == "ok" for v in parts.values()) else 503
+    return jsonify(parts), status
