@@ -1,0 +1,1 @@
+"""Benchmarks of the BPM runtime (engine throughput/latency, timers); see benchmarks/README.md."""
