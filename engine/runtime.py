@@ -69,7 +69,7 @@ class _Advance:
 
     jobs: list[JobRequest] = field(default_factory=list)
     inline_calls: list[int] = field(default_factory=list)
-    thrown: list[tuple[str, str | None, dict]] = field(default_factory=list)
+    thrown: list[tuple[int, str, str | None, dict]] = field(default_factory=list)
 
 
 class Runtime:
@@ -364,7 +364,7 @@ class Runtime:
         for event in wf.get_events():
             definition = event.event_definition
             if isinstance(definition, MessageEventDefinition):
-                post.thrown.append((definition.name, inst.business_key, dict(event.payload or {})))
+                post.thrown.append((inst.id, definition.name, inst.business_key, dict(event.payload or {})))
         if uow.status and uow.status != inst.status:
             journal.record(s, inst.id, "status_changed", actor=actor, message=uow.status,
                            details={"from": inst.status, "to": uow.status})
@@ -403,18 +403,23 @@ class Runtime:
     def _after_commit(self, post: _Advance) -> None:
         if self.dispatcher is not None:
             self.dispatcher.push(post.jobs)
-        for name, correlation, payload in post.thrown:
-            self._route_thrown(name, correlation, payload)
+        for sender, name, correlation, payload in post.thrown:
+            self._route_thrown(sender, name, correlation, payload)
 
-    def _route_thrown(self, name: str, correlation: str | None, payload: dict) -> None:
-        """Messages thrown by a diagram go to the instance of the same case that waits for them."""
-        if correlation is None:
-            log.warning("message %s thrown by an instance without business key is dropped", name)
-            return
+    def _route_thrown(self, sender: int, name: str, correlation: str | None, payload: dict) -> None:
+        """Messages thrown by a diagram go to the instance of the same case (business key) waiting for them.
+
+        An undeliverable one is journaled on the sender, so it is visible rather than silently dropped.
+        """
         try:
+            if correlation is None:
+                raise UndeliverableMessage("the sending instance has no business key")
             self.deliver_message(name, correlation, payload, actor="engine")
-        except UndeliverableMessage:
-            log.warning("thrown message %s for %s has no receiver", name, correlation)
+        except UndeliverableMessage as exc:
+            log.warning("thrown message %s from instance %s is undeliverable: %s", name, sender, exc)
+            with self.db.session() as s:
+                journal.record(s, sender, "message_undeliverable", actor="engine", message=name,
+                               details={"error": str(exc)})
 
     def requeue_calls(self, call_ids: list[int], *, statuses: tuple[str, ...] = ("queued",),
                       reset_attempts: bool = False, actor: str | None = None) -> int:

@@ -8,10 +8,11 @@ from flask import Blueprint, current_app, jsonify
 from rq import Worker
 from sqlalchemy import text
 
+from tasks.scheduler import HEARTBEAT_KEY
+
 from .extensions import db
 
 bp = Blueprint("health", __name__)
-HEARTBEAT_KEY = "backoffice:scheduler:heartbeat"
 
 
 def _check(fn) -> str:
