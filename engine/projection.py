@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from jinja2.sandbox import SandboxedEnvironment
@@ -76,7 +76,7 @@ def _timer_due(task: Any) -> datetime | None:
     if isinstance(value, str):
         return parse_iso(value)
     if isinstance(value, datetime):
-        return value
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     return None
 
 

@@ -11,6 +11,7 @@ import copy
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -28,7 +29,7 @@ from .clock import utcnow
 from .db import Database
 from .dispatch import Dispatcher, JobRequest, new_job_id
 from .errors import Conflict, NotFound, UndeliverableMessage
-from .models import HumanTask, LaneRole, MessageSubscription, ProcessInstance, ServiceCall
+from .models import HumanTask, LaneRole, MessageSubscription, ProcessInstance, ServiceCall, Timer
 from .operators import get_operator
 from .projection import Snapshot, snapshot
 from .scripting import ScriptEnvironment
@@ -224,15 +225,27 @@ class Runtime:
         if inst is None or inst.completed:
             return
         wf = self._load(s, inst)
-        before = {g: wf.get_task_from_id(UUID(g)) for g in task_guids}
+        tasks = {g: wf.get_task_from_id(UUID(g)) for g in task_guids}
+        before = {g: t.task_spec.event_definition.details(t).value for g, t in tasks.items() if t is not None}
         with unit_of_work() as uow:
             wf.refresh_timers()
             wf.do_engine_steps()
-            for task in before.values():
-                if task is not None:
-                    journal.record(s, inst.id, "timer_fired", actor="scheduler", task_spec=task.task_spec.name,
-                                   message=task.task_spec.bpmn_name)
+            not_fired = []
+            for guid, task in tasks.items():
+                if task is None:
+                    continue
+                if task.state == TaskState.WAITING and task.task_spec.event_definition.details(task).value \
+                        == before.get(guid):
+                    not_fired.append(guid)  # clock skew: the engine does not consider it due yet
+                    continue
+                journal.record(s, inst.id, "timer_fired", actor="scheduler", task_spec=task.task_spec.name,
+                               message=task.task_spec.bpmn_name)
             self._save(s, inst, wf, uow, "scheduler", post)
+        if not_fired:
+            # Its row keeps a past due time; push it a little so passes do not spin on it.
+            s.flush()
+            s.execute(update(Timer).where(Timer.instance_id == inst.id, Timer.task_guid.in_(not_fired))
+                      .values(due_at=utcnow() + timedelta(seconds=5)))
 
     # --------------------------------------------------------- service results
     def apply_service_outcomes(self, instance_id: int, outcomes: list[ServiceOutcome],
@@ -278,8 +291,6 @@ class Runtime:
         call.last_error = f"{out.error_code or 'error'}: {out.error}"
         details = {"operator": call.operator, "attempt": call.attempts, "error": call.last_error}
         if policy and out.retryable and call.attempts < policy.max_attempts:
-            from datetime import timedelta
-
             call.status = "retry_wait"
             call.next_attempt_at = utcnow() + timedelta(seconds=policy.delay(call.attempts))
             journal.record(s, inst.id, "service_failed", actor="worker", task_spec=call.task_spec,
