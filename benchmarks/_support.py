@@ -220,6 +220,11 @@ class Backend:
         if self.flush_redis and self.redis_url:
             with contextlib.suppress(Exception):
                 redis.Redis.from_url(self.redis_url).flushdb()
+        elif self.redis_url:  # someone else's Redis: remove only our queue (worker keys expire by themselves)
+            with contextlib.suppress(Exception):
+                from rq import Queue
+
+                Queue(self.queue, connection=redis.Redis.from_url(self.redis_url)).delete(delete_jobs=True)
         if self.redis_claim:
             with contextlib.suppress(Exception):
                 _release_redis_db(*self.redis_claim)
@@ -307,20 +312,24 @@ class CpuMeter:
     def __init__(self, groups: Callable[[], dict[str, list[int]]]) -> None:
         self.groups = groups
         self.before: dict[str, dict[int, float]] = {}
-        self.machine_before: tuple[float, float] = (0.0, 0.0)
+        self.machine_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
         self.utilisation: float | None = None  # share of all CPUs busy (anyone's) during the interval
 
     @staticmethod
-    def _machine() -> tuple[float, float]:
-        """(busy, total) CPU seconds of the whole machine from /proc/stat."""
+    def _machine() -> tuple[float, float, float]:
+        """(busy, total, irq+softirq) CPU seconds of the whole machine from /proc/stat.
+
+        Interrupt time is not charged to any process; on one host it is mostly loopback TCP between
+        the processes and the servers, so it is reported on its own line.
+        """
         try:
             values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
         except (OSError, ValueError, IndexError):
-            return (0.0, 0.0)
+            return (0.0, 0.0, 0.0)
         user, nice, system, idle, iowait, irq, softirq, steal = values
         tick = os.sysconf("SC_CLK_TCK")
         busy = user + nice + system + irq + softirq + steal
-        return busy / tick, (busy + idle + iowait) / tick
+        return busy / tick, (busy + idle + iowait) / tick, (irq + softirq) / tick
 
     def _sample(self) -> dict[str, dict[int, float]]:
         out: dict[str, dict[int, float]] = {}
@@ -335,11 +344,12 @@ class CpuMeter:
     def stop(self) -> dict[str, float]:
         """CPU seconds per group, plus "other processes": machine busy time nobody in a group accounts for."""
         after = self._sample()
-        busy, total = self._machine()
+        busy, total, irq = self._machine()
         used = {name: sum(cpu - self.before.get(name, {}).get(pid, 0.0) for pid, cpu in samples.items())
                 for name, samples in after.items()}
         d_busy, d_total = busy - self.machine_before[0], total - self.machine_before[1]
         if d_total > 0:
+            used["kernel irq/softirq"] = irq - self.machine_before[2]
             used["other processes"] = max(0.0, d_busy - sum(used.values()))
             self.utilisation = d_busy / d_total
         return used

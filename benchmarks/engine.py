@@ -204,7 +204,7 @@ class Driver:
         return t0_wall, time.perf_counter() - p0, ids, lags if rate else []
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True)
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _measure(driver: Driver, engine: Engine, name: str, n: int, rate: float | None) -> PhaseResult:
@@ -255,7 +255,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         engine = services.database.engine
         try:
             report.update(_engine_phases(args, backend, services, engine))
-        except BaseException:
+        except Exception:
             tail = backend.log_tail()
             if tail:
                 print(tail, file=sys.stderr)
@@ -437,7 +437,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    report = run(args)
+    try:
+        report = run(args)
+    except KeyboardInterrupt:
+        print("interrupted; workers stopped and the benchmark database dropped", file=sys.stderr)
+        return 130
     if args.json:
         print(json.dumps(report, indent=2, default=str))
     else:

@@ -197,7 +197,7 @@ def fire_scenario(services: Any, scheduler: Any, engine: Engine, args: argparse.
         ids = list(pool.map(start, [fire_at.isoformat()] * args.due, chunksize=50))
         create_s = time.perf_counter() - t
     finally:
-        pool.shutdown(wait=True)
+        pool.shutdown(wait=True, cancel_futures=True)
     lo, hi = min(ids), max(ids)
     if datetime.now(UTC) >= fire_at:
         print(f"warning: creation overran the margin ({create_s:.1f} s > {margin:.1f} s); "
@@ -320,6 +320,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         failed = _count(engine, "SELECT count(*) FROM journal WHERE event = 'timer_failed'")
         report.update({
             "insert_future_s": insert_s,
+            "analyze": "VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE",
             "idle_pass": {"empty": asdict(idle_empty), "future": asdict(idle_future)},
             "scenario_a": asdict(scenario_a),
             "scenario_b": asdict(scenario_b),
@@ -351,7 +352,7 @@ def print_report(r: dict[str, Any]) -> None:
 
     print_table(title, [
         (f"database {be['database']}; scheduler batch {r['batch']}; bulk insert of future rows "
-         f"{r['insert_future_s']:.1f} s (incl. VACUUM ANALYZE)",),
+         f"{r['insert_future_s']:.1f} s (incl. {r['analyze']})",),
         ("", head_a, head_b),
         ("Firing the due timers (in-process Scheduler.fire_due_timers passes)",),
         ("due instances created", fmt(a["due_created"]), fmt(b["due_created"])),
@@ -406,7 +407,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    report = run(args)
+    try:
+        report = run(args)
+    except KeyboardInterrupt:
+        print("interrupted; workers stopped and the benchmark database dropped", file=sys.stderr)
+        return 130
     if args.json:
         print(json.dumps(report, indent=2, default=str))
     else:
