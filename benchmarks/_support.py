@@ -145,14 +145,7 @@ class Backend:
     def settings(self):  # -> engine.settings.Settings (imported lazily: sys.path is fixed by the caller)
         from engine.settings import Settings
 
-        saved = dict(os.environ)
-        try:
-            os.environ.clear()
-            os.environ.update(self.env())
-            return Settings.from_env()
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
+        return Settings.from_env(self.env())
 
     # ------------------------------------------------------------ processes
     def cli(self, *args: str) -> str:
@@ -397,3 +390,19 @@ def print_table(title: str, rows: list[tuple[str, ...]]) -> None:
             continue
         cells = [row[0].ljust(widths[0])] + [c.rjust(widths[i + 1]) for i, c in enumerate(row[1:])]
         print("  " + "  ".join(cells))
+
+
+def run_benchmark(args: Any, run: Callable[[Any], dict], print_report: Callable[[dict], None]) -> int:
+    """The common main(): run, then print JSON (--json) or the readable table; Ctrl-C still cleans up."""
+    import json
+
+    try:
+        report = run(args)
+    except KeyboardInterrupt:
+        print("interrupted; workers stopped and the benchmark database dropped", file=sys.stderr)
+        return 130
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+    else:
+        print_report(report)
+    return 0

@@ -28,7 +28,6 @@ if sys.path and Path(sys.path[0] or ".").resolve() == _HERE:
     sys.path[0] = str(_HERE.parent)
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
 import threading  # noqa: E402
@@ -51,6 +50,7 @@ from benchmarks._support import (  # noqa: E402
     percentile,
     pids_named,
     print_table,
+    run_benchmark,
     wait_until,
 )
 
@@ -436,17 +436,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        report = run(args)
-    except KeyboardInterrupt:
-        print("interrupted; workers stopped and the benchmark database dropped", file=sys.stderr)
-        return 130
-    if args.json:
-        print(json.dumps(report, indent=2, default=str))
-    else:
-        print_report(report)
-    return 0
+    return run_benchmark(parse_args(argv), run, print_report)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,6 @@ if sys.path and Path(sys.path[0] or ".").resolve() == _HERE:
     sys.path[0] = str(_HERE.parent)  # the repository root, as for benchmarks/engine.py
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import os  # noqa: E402
 import time  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
@@ -50,6 +49,7 @@ from benchmarks._support import (  # noqa: E402
     median,
     percentile,
     print_table,
+    run_benchmark,
     wait_until,
 )
 
@@ -406,17 +406,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        report = run(args)
-    except KeyboardInterrupt:
-        print("interrupted; workers stopped and the benchmark database dropped", file=sys.stderr)
-        return 130
-    if args.json:
-        print(json.dumps(report, indent=2, default=str))
-    else:
-        print_report(report)
-    return 0
+    return run_benchmark(parse_args(argv), run, print_report)
 
 
 if __name__ == "__main__":

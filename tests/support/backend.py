@@ -52,14 +52,7 @@ class Backend:
                               capture_output=True, text=True, check=check, timeout=300)
 
     def settings(self) -> Settings:
-        saved = dict(os.environ)
-        try:
-            os.environ.clear()
-            os.environ.update(self.env())
-            return Settings.from_env()
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
+        return Settings.from_env(self.env())
 
     def prepare(self) -> None:
         """Run the real migration chain and deploy the test diagrams, as an operator would."""
