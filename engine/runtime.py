@@ -64,12 +64,23 @@ class ServiceOutcome:
     retryable: bool = True
 
 
+@dataclass(frozen=True)
+class QueuedCall:
+    """An outbox row as a worker needs it; handed over in memory to run a chain without re-reading it."""
+
+    id: int
+    instance_id: int
+    operator: str
+    params: dict[str, Any]
+
+
 @dataclass
 class _Advance:
     """Post-commit work collected during one transaction."""
 
-    jobs: list[JobRequest] = field(default_factory=list)
-    inline_calls: list[int] = field(default_factory=list)
+    # Outbox rows to push (job id, rows, timeout) or to run inline; read after commit, when ids exist.
+    jobs: list[tuple[str, list[ServiceCall], float]] = field(default_factory=list)
+    inline: list[ServiceCall] = field(default_factory=list)
     thrown: list[tuple[int, str, str | None, dict]] = field(default_factory=list)
 
 
@@ -97,8 +108,13 @@ class Runtime:
         business_key: str | None = None,
         owner: str | None = None,
         actor: str | None = None,
+        before_commit: Callable[[Session, InstanceInfo], None] | None = None,
     ) -> InstanceInfo:
-        """Create an instance on the latest version and run it to its first wait state."""
+        """Create an instance on the latest version and run it to its first wait state.
+
+        `before_commit` runs in the same transaction once the instance has its id, so that a caller's
+        own rows (an application referring to the instance) commit or fail together with it.
+        """
         post = _Advance()
         with self.db.session() as s:
             version = latest_version(s, process_id)
@@ -118,6 +134,8 @@ class Runtime:
                 wf.do_engine_steps()
                 self._save(s, inst, wf, uow, actor or owner, post)
             info = _info(inst)
+            if before_commit is not None:
+                before_commit(s, info)
         self._after_commit(post)
         return info
 
@@ -249,7 +267,7 @@ class Runtime:
 
     # --------------------------------------------------------- service results
     def apply_service_outcomes(self, instance_id: int, outcomes: list[ServiceOutcome],
-                               inline_job_id: str | None = None) -> list[int]:
+                               inline_job_id: str | None = None) -> list[QueuedCall]:
         """Complete or fail service tasks that are still STARTED; return calls to run inline next."""
         post = _Advance()
         with self.db.session() as s:
@@ -263,7 +281,7 @@ class Runtime:
                 wf.do_engine_steps()
                 self._save(s, inst, wf, uow, "worker", post, inline_job_id=inline_job_id)
         self._after_commit(post)
-        return post.inline_calls
+        return [QueuedCall(c.id, c.instance_id, c.operator, c.params or {}) for c in post.inline]
 
     def _apply_outcome(self, s: Session, inst: ProcessInstance, wf: BpmnWorkflow, out: ServiceOutcome) -> None:
         call = s.get(ServiceCall, out.call_id, populate_existing=True)
@@ -307,20 +325,33 @@ class Runtime:
 
     @staticmethod
     def _throw_error(wf: BpmnWorkflow, task: Any, code: str, message: str | None) -> bool:
-        """Raise a BPMN error on the task if a boundary event catches it; False when nothing would."""
+        """Raise a BPMN error on the task if a boundary event catches it; False when nothing would.
+
+        The catcher is looked for on the task itself, then on each enclosing subprocess (a boundary
+        event on a subprocess catches what its inner tasks raise), innermost first.
+        """
+        scope = task
+        while scope is not None:
+            catcher = Runtime._error_catcher(wf, scope, code)
+            if catcher is not None:
+                # The thrown definition must be of the catcher's (spiff) class for it to match.
+                thrown = copy.copy(catcher.task_spec.event_definition)
+                thrown.code = code
+                wf.top_workflow.catch(BpmnEvent(thrown, payload={"error": message}, target=catcher.workflow))
+                return True
+            scope = _enclosing_subprocess_task(scope)
+        return False
+
+    @staticmethod
+    def _error_catcher(wf: BpmnWorkflow, task: Any, code: str) -> Any:
         for waiting in list(wf.event_manager.tasks.values()):
             definition = getattr(waiting.task_spec, "event_definition", None)
             # Only boundary events attached to this very task (its siblings under the boundary split).
             if waiting.parent is not task.parent or not isinstance(definition, ErrorEventDefinition):
                 continue
-            if definition.code not in (None, code):
-                continue
-            # The thrown definition must be of the catcher's (spiff) class for it to match.
-            thrown = copy.copy(definition)
-            thrown.code = code
-            wf.top_workflow.catch(BpmnEvent(thrown, payload={"error": message}, target=task.workflow))
-            return True
-        return False
+            if definition.code in (None, code):
+                return waiting
+        return None
 
     # ---------------------------------------------------------------- queries
     def instance(self, instance_id: int) -> InstanceInfo:
@@ -330,16 +361,27 @@ class Runtime:
                 raise NotFound(f"instance {instance_id} does not exist")
             return _info(inst)
 
-    def workflow_data(self, instance_id: int) -> dict[str, Any]:
-        """The data of the instance as its last completed task left it (for case pages)."""
+    def workflow_data(self, instance_id: int, session: Session | None = None) -> dict[str, Any]:
+        """The data of the instance as its last completed task left it (for case pages).
+
+        Pass the caller's session to read inside its transaction (on SQLite a second transaction
+        would wait for the caller's own lock).
+        """
+        if session is not None:
+            return self._last_data(session, instance_id)
         with self.db.session() as s:
-            inst = s.get(ProcessInstance, instance_id)
-            if inst is None:
-                raise NotFound(f"instance {instance_id} does not exist")
-            wf = self._load(s, inst)
-        tasks = wf.get_tasks(state=TaskState.COMPLETED)
-        last = max(tasks, key=lambda t: t.last_state_change) if tasks else wf.task_tree
-        return dict(last.data)
+            return self._last_data(s, instance_id)
+
+    def _last_data(self, s: Session, instance_id: int) -> dict[str, Any]:
+        inst = s.get(ProcessInstance, instance_id)
+        if inst is None:
+            raise NotFound(f"instance {instance_id} does not exist")
+        wf = self._load(s, inst)
+        # Parallel branches each carry their own copy: merge them in completion order, latest wins.
+        data: dict[str, Any] = dict(wf.task_tree.data)
+        for task in sorted(wf.get_tasks(state=TaskState.COMPLETED), key=lambda t: t.last_state_change):
+            data.update(task.data)
+        return data
 
     # --------------------------------------------------------------- internals
     def _advance(self, instance_id: int, action: Callable, actor: str | None) -> InstanceInfo:
@@ -369,17 +411,19 @@ class Runtime:
     def _save(self, s: Session, inst: ProcessInstance, wf: BpmnWorkflow, uow: UnitOfWork, actor: str | None,
               post: _Advance, inline_job_id: str | None = None) -> None:
         snap: Snapshot = snapshot(wf)
-        writer = ProjectionWriter(s, inst, self._lane_roles(s), actor)
+        job_id = inline_job_id or new_job_id()
+        writer = ProjectionWriter(s, inst, self._lane_roles(s), actor, job_id)
         new_calls = writer.apply(snap)
-        self._queue_calls(new_calls, post, inline_job_id)
+        self._queue_calls(new_calls, post, inline_job_id, job_id)
         for event in wf.get_events():
             definition = event.event_definition
             if isinstance(definition, MessageEventDefinition):
                 post.thrown.append((inst.id, definition.name, inst.business_key, dict(event.payload or {})))
-        if uow.status and uow.status != inst.status:
-            journal.record(s, inst.id, "status_changed", actor=actor, message=uow.status,
-                           details={"from": inst.status, "to": uow.status})
-            inst.status = uow.status
+        for status in uow.statuses:  # a status passed through within one step is still part of the history
+            if status != inst.status:
+                journal.record(s, inst.id, "status_changed", actor=actor, message=status,
+                               details={"from": inst.status, "to": status})
+                inst.status = status
         for event, message, details in uow.notes:
             journal.record(s, inst.id, event, actor=actor, message=message, details=details or None)
         if wf.completed and not inst.completed:
@@ -388,18 +432,20 @@ class Runtime:
         inst.state = self.serializer.dump_state(wf)
         inst.updated_at = utcnow()
 
-    def _queue_calls(self, calls: list[ServiceCall], post: _Advance, inline_job_id: str | None) -> None:
+    def _queue_calls(self, calls: list[ServiceCall], post: _Advance, inline_job_id: str | None,
+                     job_id: str | None = None) -> None:
         if not calls:
             return
         now = utcnow()
-        job_id = inline_job_id or new_job_id()
+        job_id = inline_job_id or job_id or new_job_id()
         timeout = max((op.timeout for c in calls if (op := get_operator(c.operator))), default=30.0)
         for call in calls:
-            call.job_id, call.dispatched_at = job_id, now
+            if call.job_id != job_id:  # new rows were stamped before their INSERT
+                call.job_id, call.dispatched_at = job_id, now
         if inline_job_id:
-            post.inline_calls.extend(c.id for c in calls)
+            post.inline.extend(calls)
         else:
-            post.jobs.append(JobRequest(job_id, tuple(c.id for c in calls), timeout))
+            post.jobs.append((job_id, calls, timeout))
 
     _lane_cache: dict[str, str] | None = None
 
@@ -413,7 +459,8 @@ class Runtime:
 
     def _after_commit(self, post: _Advance) -> None:
         if self.dispatcher is not None:
-            self.dispatcher.push(post.jobs)
+            self.dispatcher.push([JobRequest(job_id, tuple(c.id for c in calls), timeout)
+                                  for job_id, calls, timeout in post.jobs])
         for sender, name, correlation, payload in post.thrown:
             self._route_thrown(sender, name, correlation, payload)
 
@@ -452,6 +499,15 @@ class Runtime:
                 self._queue_calls(group, post, None)
         self._after_commit(post)
         return len(calls)
+
+
+def _enclosing_subprocess_task(task: Any) -> Any:
+    """The subprocess task whose child workflow holds `task`, or None at the top level."""
+    workflow = task.workflow
+    parent = getattr(workflow, "parent_workflow", None)
+    if parent is None:
+        return None
+    return parent.get_task_from_id(workflow.parent_task_id)
 
 
 def _info(inst: ProcessInstance) -> InstanceInfo:

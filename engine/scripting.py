@@ -26,7 +26,7 @@ def set_status(code: str) -> None:
     """Let a diagram set the business status of its case (kept in an indexed column)."""
     if not isinstance(code, str) or not STATUS_CODE.match(code):
         raise ValueError(f"invalid status code {code!r}")
-    current().status = code
+    current().statuses.append(code)
 
 
 def journal(event: str, message: str = "", **details: Any) -> None:

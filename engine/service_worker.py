@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from .models import ServiceCall
 from .operators import OperatorError, get_operator
-from .runtime import Runtime, ServiceOutcome
+from .runtime import QueuedCall, Runtime, ServiceOutcome
 
 log = logging.getLogger(__name__)
 MAX_INLINE_ROUNDS = 50
@@ -73,44 +73,52 @@ class ServiceWorker:
     def run(self, call_ids: list[int], job_id: str | None) -> int:
         """Run the calls and their same-instance successors; returns how many operators ran."""
         ran = 0
-        rounds = 0
-        while call_ids and rounds < MAX_INLINE_ROUNDS:
+        rounds = 1
+        groups = self._load(call_ids)
+        while groups and rounds <= MAX_INLINE_ROUNDS:
             rounds += 1
-            next_ids: list[int] = []
-            for instance_id, calls in self._load(call_ids).items():
+            chained: list[QueuedCall] = []
+            for instance_id, calls in groups.items():
                 outcomes = self._execute(calls)
                 ran += len(outcomes)
-                next_ids += self.runtime.apply_service_outcomes(instance_id, outcomes, inline_job_id=job_id)
-            call_ids = next_ids
-        if call_ids:  # too long a chain for one job: hand the rest back to the queue
-            self.runtime.requeue_calls(call_ids)
+                chained += self.runtime.apply_service_outcomes(instance_id, outcomes, inline_job_id=job_id)
+            # The chain's rows were committed by the apply that created them: no need to read them back.
+            groups = _by_instance(chained)
+        if groups:  # too long a chain for one job: hand the rest back to the queue
+            self.runtime.requeue_calls([c.id for calls in groups.values() for c in calls])
         return ran
 
-    def _load(self, call_ids: list[int]) -> dict[int, list[tuple[int, str, dict]]]:
-        groups: dict[int, list[tuple[int, str, dict]]] = defaultdict(list)
+    def _load(self, call_ids: list[int]) -> dict[int, list[QueuedCall]]:
+        """Read the job's calls; ones already finished (a duplicate job) are skipped without running."""
         with self.runtime.db.session() as s:
             rows = s.execute(select(ServiceCall.id, ServiceCall.instance_id, ServiceCall.operator,
                                     ServiceCall.params)
                              .where(ServiceCall.id.in_(call_ids), ServiceCall.status == "queued"))
-            for cid, iid, op, params in rows:
-                groups[iid].append((cid, op, params or {}))
-        return groups
+            return _by_instance([QueuedCall(cid, iid, op, params or {}) for cid, iid, op, params in rows])
 
-    def _execute(self, calls: list[tuple[int, str, dict]]) -> list[ServiceOutcome]:
+    def _execute(self, calls: list[QueuedCall]) -> list[ServiceOutcome]:
         if len(calls) == 1:
-            cid, op, params = calls[0]
+            cid, op, params = calls[0].id, calls[0].operator, calls[0].params
             timeout = (o.timeout if (o := get_operator(op)) else 30.0)
             try:
                 with _deadline(timeout):
                     return [run_operator(cid, op, params)]
             except OperatorTimeout:
                 return [ServiceOutcome(cid, False, error_code="timeout", error="operator timed out")]
-        futures = [self.pool.submit(run_operator, cid, op, params) for cid, op, params in calls]
+        futures = [self.pool.submit(run_operator, c.id, c.operator, c.params) for c in calls]
         outcomes = []
-        for (cid, op, _), fut in zip(calls, futures, strict=True):
-            timeout = (o.timeout if (o := get_operator(op)) else 30.0)
+        for call, fut in zip(calls, futures, strict=True):
+            cid = call.id
+            timeout = (o.timeout if (o := get_operator(call.operator)) else 30.0)
             try:
                 outcomes.append(fut.result(timeout=timeout))
             except TimeoutError:
                 outcomes.append(ServiceOutcome(cid, False, error_code="timeout", error="operator timed out"))
         return outcomes
+
+
+def _by_instance(calls: list[QueuedCall]) -> dict[int, list[QueuedCall]]:
+    groups: dict[int, list[QueuedCall]] = defaultdict(list)
+    for call in calls:
+        groups[call.instance_id].append(call)
+    return dict(groups)

@@ -15,7 +15,11 @@ from dataclasses import dataclass, field
 
 @dataclass
 class UnitOfWork:
-    status: str | None = None
+    statuses: list[str] = field(default_factory=list)  # every status set, in order: each is journaled
+
+    @property
+    def status(self) -> str | None:
+        return self.statuses[-1] if self.statuses else None
     notes: list[tuple[str, str, dict]] = field(default_factory=list)  # (event, message, details)
 
 

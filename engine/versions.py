@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .errors import NotFound
@@ -40,13 +41,19 @@ class SpecCache:
         return self._forms[version_id]
 
 
-def latest_version(session: Session, process_id: str) -> ProcessVersion:
-    newest = select(func.max(ProcessVersion.version)).where(ProcessVersion.process_id == process_id)
-    row = session.scalar(
-        select(ProcessVersion).where(
-            ProcessVersion.process_id == process_id, ProcessVersion.version == newest.scalar_subquery()
-        )
-    )
+@dataclass(frozen=True)
+class VersionRef:
+    id: int
+    version: int
+
+
+def latest_version(session: Session, process_id: str) -> VersionRef:
+    """Only the id and number: the row also holds the sources and the spec, which every start would
+    otherwise drag over the wire (the spec itself comes from SpecCache)."""
+    row = session.execute(
+        select(ProcessVersion.id, ProcessVersion.version).where(ProcessVersion.process_id == process_id)
+        .order_by(ProcessVersion.version.desc()).limit(1)
+    ).first()
     if row is None:
         raise NotFound(f"process {process_id!r} is not deployed")
-    return row
+    return VersionRef(row.id, row.version)

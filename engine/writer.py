@@ -7,6 +7,8 @@ extra SELECTs.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
@@ -18,15 +20,16 @@ from .projection import Snapshot
 
 class ProjectionWriter:
     def __init__(self, session: Session, inst: ProcessInstance, lane_roles: dict[str, str],
-                 actor: str | None) -> None:
+                 actor: str | None, job_id: str | None = None) -> None:
         self.s = session
+        self.job_id = job_id  # stamped on new outbox rows before their INSERT, saving an UPDATE
         self.inst = inst
         self.lane_roles = lane_roles
         self.actor = actor
         self.old = inst.projection or {}
 
     def apply(self, snap: Snapshot) -> list[ServiceCall]:
-        """Sync all projections; returns the new outbox rows (flushed, with ids)."""
+        """Sync all projections; returns the new outbox rows (pending: ids exist after the commit)."""
         human = self._human(snap)
         calls, new_calls = self._calls(snap)
         timers = self._timers(snap)
@@ -64,28 +67,38 @@ class ProjectionWriter:
                            message=view.title, details={"lane": view.lane, "role": ht.role})
         return result
 
-    def _calls(self, snap: Snapshot) -> tuple[dict[str, int], list[ServiceCall]]:
-        old: dict[str, int] = self.old.get("calls", {})
-        gone = [cid for guid, cid in old.items() if guid not in snap.service]
-        if gone:
-            self.s.execute(update(ServiceCall).where(ServiceCall.id.in_(gone),
+    def _calls(self, snap: Snapshot) -> tuple[list[str], list[ServiceCall]]:
+        """Outbox rows by task guid; new rows are not flushed here, so their INSERTs go out with the
+        rest of the transaction in one flush (their ids are read after commit)."""
+        old = list(self.old.get("calls", []))  # guids (older rows stored a {guid: id} map)
+        gone = [guid for guid in old if guid not in snap.service]
+        open_gone = sorted(set(gone) - self._settled_guids())
+        if open_gone:
+            self.s.execute(update(ServiceCall).where(ServiceCall.instance_id == self.inst.id,
+                                                     ServiceCall.task_guid.in_(open_gone),
                                                      ServiceCall.status.in_(("queued", "retry_wait", "incident")))
                            .values(status="cancelled", finished_at=utcnow()))
-        result = {guid: cid for guid, cid in old.items() if guid in snap.service}
+        result = [guid for guid in old if guid in snap.service]
         new: list[ServiceCall] = []
         now = utcnow()
+        dispatched: datetime | None = now if self.job_id else None
         for guid, view in snap.service.items():
             if guid in result:
                 continue
             call = ServiceCall(instance_id=self.inst.id, task_guid=guid, task_spec=view.spec_name,
                                operator=view.operator, params=view.params, status="queued", attempts=0,
-                               created_at=now)
+                               created_at=now, job_id=self.job_id, dispatched_at=dispatched)
             self.s.add(call)
             new.append(call)
-        if new:
-            self.s.flush()
-            result.update({c.task_guid: c.id for c in new})
+            result.append(guid)
         return result, new
+
+    def _settled_guids(self) -> set[str]:
+        """Calls this transaction already finished (the usual case: the result was just applied), so
+        no cancelling UPDATE is needed for them; anything else is left to the UPDATE's own filter."""
+        return {obj.task_guid for obj in self.s.identity_map.values()
+                if isinstance(obj, ServiceCall) and obj.instance_id == self.inst.id
+                and obj.status in ("done", "failed", "cancelled")}
 
     def _timers(self, snap: Snapshot) -> dict[str, str]:
         old: dict[str, str] = self.old.get("timers", {})

@@ -15,7 +15,11 @@ import psycopg
 import pytest
 import redis
 
+from tests.support.accounts import make_app  # noqa: F401  (fixture)
 from tests.support.backend import Backend, Cluster
+from tests.support.product import product  # noqa: F401  (fixture)
+from tests.support.registry import registry_service  # noqa: F401  (fixture)
+from tests.support.smtp import smtp_server  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = os.environ.get("TEST_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/test")

@@ -46,10 +46,10 @@ def test_run_serves_everything_and_stops_cleanly(tmp_path):
     try:
         health = wait_for(lambda: (h := _health(port)) and all(v == "ok" for v in h.values()) and h,
                           timeout=120, message="all parts healthy")
-        assert set(health) == {"db", "redis", "workers", "scheduler"}
+        assert set(health) == {"db", "redis", "registry", "workers", "scheduler"}
         assert (tmp_path / "var" / "backoffice.sqlite3").exists()
         children = _children(proc.pid)
-        assert len(children) == 4  # web, scheduler, two workers
+        assert len(children) == 5  # registry, web, scheduler, two workers
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 0
         for pid in children:

@@ -5,30 +5,43 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
+from jinja2 import ChoiceLoader, FileSystemLoader
 
 from engine.context import Services, build_services, install
 from engine.db import engine_options
 from engine.settings import Settings
+from tasks.cases import models as _case_models  # noqa: F401 - case tables in the metadata for Alembic
+from tasks.config import AppConfig
 
+from . import security
+from .accounts import models as _account_models  # noqa: F401 - account tables in the metadata for Alembic
 from .extensions import db, migrate
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
+FORMS_TEMPLATES_DIR = str(Path(__file__).resolve().parent.parent / "forms" / "templates")
+# Generous: the upload routes enforce their own precise limits (5 MB per document) and answer 413 themselves.
+MAX_REQUEST_BYTES = 32 * 1024 * 1024
 
 
-def create_app(settings: Settings | None = None, *, connect_services: bool = True) -> Flask:
+def create_app(settings: Settings | None = None, *, config: AppConfig | None = None,
+               connect_services: bool = True) -> Flask:
     """Build the app; `connect_services=False` is for migrations, which need no Redis."""
     settings = settings or Settings.from_env()
     settings.ensure_dirs()
+    config = config or AppConfig.from_env(settings=settings)
     app = Flask(__name__)
     app.config.update(
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url),
         JSON_AS_ASCII=False,
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
     )
     app.json.ensure_ascii = False
+    app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(FORMS_TEMPLATES_DIR)])
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     app.extensions["backoffice_settings"] = settings
+    app.extensions["backoffice_config"] = config
     if connect_services:
         with app.app_context():
             from engine.db import Database
@@ -39,4 +52,26 @@ def create_app(settings: Settings | None = None, *, connect_services: bool = Tru
         from .health import bp as health_bp
 
         app.register_blueprint(health_bp, url_prefix="/api/v1")
+        _register_account_blueprints(app)
+        _register_case_blueprints(app)
+        from forms.validation import format_checker
+
+        services.runtime.format_checker = format_checker()  # Russian identifiers in user-task forms
+        security.init_app(app, settings, config)  # after every blueprint: it applies the rate limits to views
     return app
+
+
+def _register_account_blueprints(app: Flask) -> None:
+    from .accounts.api import bp as auth_api_bp
+    from .accounts.views import bp as accounts_bp
+    from .demo_mailbox import bp as demo_mailbox_bp
+
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(auth_api_bp)
+    app.register_blueprint(demo_mailbox_bp)
+
+
+def _register_case_blueprints(app: Flask) -> None:
+    from .cases.api import bp as cases_api_bp
+
+    app.register_blueprint(cases_api_bp)

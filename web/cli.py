@@ -12,10 +12,12 @@ import click
 
 from engine.settings import Settings
 
+from .accounts.roles import ROLES
+
 
 def _setup_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("spiff", "spiff.task", "spiff.workflow", "SpiffWorkflow"):
+    for noisy in ("spiff", "spiff.task", "spiff.workflow", "SpiffWorkflow", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -123,15 +125,47 @@ def web(host: str, port: int, threads: int, processes: int) -> None:
     serve(host, port, processes=processes, threads=threads)
 
 
+@main.command("registry")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=None, type=int, help="Default: the port of the bundled registry (8010).")
+@click.option("--threads", default=32, type=int, help="Concurrent requests (latency faults hold a thread each).")
+def registry(host: str, port: int | None, threads: int) -> None:
+    """Serve the registry stand-in (МВД, СФР, ФОМС ЕРЗЛ, ФНС ЕГРЮЛ, medical organisations).
+
+    Reads REGISTRY_DATA, REGISTRY_FAULTS and REGISTRY_ADMIN_TOKEN. One process, so that faults
+    set through the admin endpoint apply to every request.
+    """
+    import os
+
+    from tasks.config import DEFAULT_REGISTRY_PORT, AppConfig
+
+    from .registry import DatasetError, FaultSpecError, create_registry_app
+    from .server import serve
+
+    config = AppConfig.from_env()
+    try:  # load before serving: a wrong dataset stops the command with every problem listed
+        app = create_registry_app(config.registry_data, config.registry_faults,
+                                  admin_token=os.environ.get("REGISTRY_ADMIN_TOKEN"))
+    except (DatasetError, FaultSpecError) as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    serve(host, port or DEFAULT_REGISTRY_PORT, threads=threads, app_factory=lambda: app)
+
+
 @main.command("run")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=8000, type=int)
 @click.option("--workers", default=2, type=int)
 def run(host: str, port: int, workers: int) -> None:
-    """Everything at once: migrate, deploy, then web + workers + scheduler, supervised."""
+    """Everything at once: migrate, deploy, then web + workers + scheduler (+ bundled registry), supervised."""
+    from .registry import DatasetError
     from .supervisor import run_all
 
-    sys.exit(run_all(host, port, workers))
+    try:
+        sys.exit(run_all(host, port, workers))
+    except DatasetError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
 
 
 @main.group("incidents")
@@ -160,6 +194,46 @@ def incidents_retry(call_id: int, actor: str) -> None:
         click.echo(f"no incident with id {call_id}", err=True)
         sys.exit(1)
     click.echo(f"incident {call_id} re-queued")
+
+
+@main.group("users")
+def users_group() -> None:
+    """User accounts."""
+
+
+@users_group.command("add")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice(ROLES), help="One of the CONTRACT roles.")
+@click.option("--password", default=None, help="Default: a random password, printed once.")
+def users_add(email: str, role: str, password: str | None) -> None:
+    """Create an active account (staff, or a citizen vouched for by an administrator)."""
+    from .accounts.errors import AccountError
+
+    try:
+        email, generated = add_user(email, role, password)
+    except AccountError as exc:
+        click.echo(exc.message, err=True)
+        sys.exit(1)
+    click.echo(f"user {email} created with role {role}")
+    if generated:
+        click.echo(f"password: {generated}")
+
+
+def add_user(email: str, role: str, password: str | None = None,
+             settings: Settings | None = None) -> tuple[str, str | None]:
+    """(normalized e-mail, generated password or None), through the service the registration pages use."""
+    from tasks.config import AppConfig
+
+    from .accounts.service import AccountService
+    from .app import create_app
+    from .extensions import db
+
+    settings = settings or Settings.from_env()
+    config = AppConfig.from_env(settings=settings)
+    app = create_app(settings, config=config, connect_services=False)
+    with app.app_context():
+        user, generated = AccountService(db.session, config.secret_key).create_user(email, role, password)
+        return user.email, generated
 
 
 if __name__ == "__main__":

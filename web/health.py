@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import httpx
 from flask import Blueprint, current_app, jsonify
 from rq import Worker
 from sqlalchemy import text
@@ -45,9 +46,22 @@ def _scheduler() -> str:
     return "ok" if age < 30 else f"error: last heartbeat {age:.0f} s ago"
 
 
+def _registry() -> str:
+    """The registry service answers /health and reports every registry healthy (no fault in force)."""
+    url = current_app.extensions["backoffice_config"].registry_url
+    resp = httpx.get(f"{url}/health", timeout=2.0)
+    if resp.status_code != 200:
+        return f"error: {url}/health answered {resp.status_code}"
+    body = resp.json()
+    if body.get("status") == "ok":
+        return "ok"
+    bad = ", ".join(f"{name} {state}" for name, state in body.get("registries", {}).items() if state != "ok")
+    return f"error: {bad or body.get('status')}"
+
+
 @bp.get("/health")
 def health():
-    parts = {"db": _check(_db), "redis": _check(_redis), "workers": _check(_workers),
-             "scheduler": _check(_scheduler)}
+    parts = {"db": _check(_db), "redis": _check(_redis), "registry": _check(_registry),
+             "workers": _check(_workers), "scheduler": _check(_scheduler)}
     status = 200 if all(v == "ok" for v in parts.values()) else 503
     return jsonify(parts), status

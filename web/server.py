@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from gunicorn.app.base import BaseApplication
 
 
 class _Gunicorn(BaseApplication):
-    def __init__(self, options: dict) -> None:
+    def __init__(self, options: dict, app_factory: Callable[[], Any] | None = None) -> None:
         self.options = options
+        self.app_factory = app_factory
         super().__init__()
 
     def load_config(self) -> None:
@@ -15,13 +19,17 @@ class _Gunicorn(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
+        if self.app_factory is not None:
+            return self.app_factory()
         from .app import create_app
 
         return create_app()
 
 
-def serve(host: str, port: int, *, processes: int = 1, threads: int = 8) -> None:
+def serve(host: str, port: int, *, processes: int = 1, threads: int = 8,
+          app_factory: Callable[[], Any] | None = None) -> None:
+    """Serve `app_factory()` (default: the back office web app) with gunicorn's threaded workers."""
     _Gunicorn({
         "bind": f"{host}:{port}", "workers": processes, "threads": threads, "worker_class": "gthread",
         "accesslog": "-", "timeout": 60, "graceful_timeout": 10,
-    }).run()
+    }, app_factory).run()

@@ -8,6 +8,7 @@ delay; Ctrl-C (SIGINT) or SIGTERM stops every child and waits for it.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 
 from engine.settings import Settings
+from tasks.config import DEFAULT_REGISTRY_PORT, AppConfig
 
 log = logging.getLogger("backoffice.run")
 
@@ -50,6 +52,11 @@ def run_all(host: str, port: int, workers: int) -> int:
     settings = Settings.from_env()
     prepare(settings)
     children = [Child("web", ["web", "--host", host, "--port", str(port)]), Child("scheduler", ["scheduler"])]
+    if not os.environ.get("REGISTRY_URL"):  # bundled registry, where AppConfig's default REGISTRY_URL points
+        from .registry import load_dataset
+
+        load_dataset(AppConfig.from_env(settings=settings).registry_data)  # a wrong dataset stops us here
+        children.insert(0, Child("registry", ["registry", "--port", str(DEFAULT_REGISTRY_PORT)]))
     children += [Child(f"worker-{i + 1}", ["worker", "--name", f"run-worker-{i + 1}-{int(time.time())}"])
                  for i in range(workers)]
     stop = threading.Event()

@@ -1,0 +1,164 @@
+"""Cross-field rules declared in a schema's `x-rules` and checked after the JSON Schema keywords.
+
+JSON Schema cannot compare two fields or a field with today's date, so a schema lists such rules
+as data, e.g. `{"rule": "min_age_at", "birth_date": "person.birth_date",
+"field": "person.passport.issued_on", "years": 14}`. A rule only runs when the fields it reads
+are present and passed their own checks: a person sees one precise message per field, never a
+date-order complaint about a date that is not a date. A rule may carry its own `message`
+(placeholders: {date}, {years}).
+
+Decisions (documented for the product owner):
+- the certificate period may be at most `max_years` long (1 year), may not start in the future,
+  may not end after 31.12 of the current year, and may not start before 01.01 of the year
+  `past_years` (3) back - the window a citizen can still claim a tax deduction for and the depth
+  of registry history we ask for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
+from typing import Any
+
+from engine.errors import FieldError
+
+from .dates import add_years, format_ru_date, parse_iso_date
+from .identifiers import check_account_key, check_corr_account_key
+from .messages import genitive_count
+from .schema_walk import Schema, field_schema
+
+_MISSING = object()
+
+
+class RuleContext:
+    """What a rule may read: the data, today, the schema (for labels) and already-failed fields."""
+
+    def __init__(self, root: Schema, data: dict[str, Any], today: date, failed: set[str]) -> None:
+        self.root, self.data, self.today, self.failed = root, data, today, failed
+
+    def value(self, path: str) -> Any:
+        node: Any = self.data
+        for part in path.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return _MISSING
+            node = node[part]
+        return node
+
+    def date(self, path: str) -> date | None:
+        """The field as a date, or None when absent, invalid or already reported."""
+        if path in self.failed:
+            return None
+        value = self.value(path)
+        return parse_iso_date(value) if isinstance(value, str) else None
+
+    def string(self, path: str) -> str | None:
+        value = self.value(path)
+        return value if isinstance(value, str) and path not in self.failed else None
+
+    def label(self, path: str, fallback: str = "Дата") -> str:
+        return field_schema(self.root, path).get("title") or fallback
+
+
+Rule = Callable[[dict[str, Any], RuleContext], Iterator[FieldError]]
+
+
+def _message(rule: dict[str, Any], default: str, **values: Any) -> str:
+    return rule.get("message", default).format(**values)
+
+
+def _not_future(rule: dict[str, Any], ctx: RuleContext) -> Iterator[FieldError]:
+    for path in rule["fields"]:
+        d = ctx.date(path)
+        if d is not None and d > ctx.today:
+            text = _message(rule, f"{ctx.label(path)} не может быть позже сегодняшнего дня")
+            yield FieldError(path, "future_date", text)
+
+
+def _not_before(rule: dict[str, Any], ctx: RuleContext) -> Iterator[FieldError]:
+    path, limit = rule["field"], date.fromisoformat(rule["date"])
+    d = ctx.date(path)
+    if d is not None and d < limit:
+        shown = format_ru_date(limit)
+        yield FieldError(path, "too_early", _message(rule, f"{ctx.label(path)} не может быть раньше {shown}",
+                                                     date=shown))
+
+
+def _min_age(rule: dict[str, Any], ctx: RuleContext) -> Iterator[FieldError]:
+    """The person born on `field` must be at least `years` old today."""
+    path, years = rule["field"], rule["years"]
+    born = ctx.date(path)
+    if born is not None and born <= ctx.today < add_years(born, years):
+        text = _message(rule, f"Возраст должен быть не меньше {genitive_count(years, 'года', 'лет')}",
+                        years=years)
+        yield FieldError(path, "too_young", text)
+
+
+def _min_age_at(rule: dict[str, Any], ctx: RuleContext) -> Iterator[FieldError]:
+    """`field` (a date in someone's life) may not precede their `years`-th birthday."""
+    path, years = rule["field"], rule["years"]
+    born, happened = ctx.date(rule["birth_date"]), ctx.date(path)
+    if born is None or happened is None:
+        return
+    birthday = add_years(born, years)
+    if happened < birthday:
+        shown = format_ru_date(birthday)
+        text = _message(rule, f"{ctx.label(path)} не может быть раньше {years}-летия заявителя ({shown})",
+                        date=shown, years=years)
+        yield FieldError(path, f"before_{years}", text)
+
+
+def _period(rule: dict[str, Any], ctx: RuleContext) -> Iterator[FieldError]:
+    from_path, to_path = rule["from"], rule["to"]
+    start, end = ctx.date(from_path), ctx.date(to_path)
+    earliest = date(ctx.today.year - rule.get("past_years", 3), 1, 1)
+    latest = date(ctx.today.year, 12, 31)
+    if start is not None and start < earliest:
+        yield FieldError(from_path, "period_too_old",
+                         f"Справку можно получить за период не раньше {format_ru_date(earliest)}")
+    elif start is not None and start > ctx.today:
+        yield FieldError(from_path, "period_future", "Начало периода не может быть позже сегодняшнего дня")
+    if end is not None and end > latest:
+        yield FieldError(to_path, "period_too_late", f"Конец периода не может быть позже {format_ru_date(latest)}")
+    elif start is not None and end is not None:
+        max_years = rule.get("max_years", 1)
+        if end < start:
+            yield FieldError(to_path, "period_order", "Конец периода не может быть раньше его начала")
+        elif end >= add_years(start, max_years):
+            longest = "одного года" if max_years == 1 else genitive_count(max_years, "года", "лет")
+            last = format_ru_date(add_years(start, max_years) - timedelta(days=1))
+            yield FieldError(to_path, "period_too_long",
+                             f"Период не может быть длиннее {longest}: последний возможный день — {last}")
+
+
+def _bank_account(rule: dict[str, Any], ctx: RuleContext) -> Iterator[FieldError]:
+    """р/с and к/с keyed against the БИК (each only when present and well-formed)."""
+    bik = ctx.string(rule["bik"])
+    if bik is None:
+        return
+    for key, check in (("account", check_account_key), ("corr_account", check_corr_account_key)):
+        path = rule.get(key)
+        value = ctx.string(path) if path else None
+        problem = check(bik, value) if value else None
+        if problem:
+            yield FieldError(path, problem.code, problem.message)
+
+
+RULES: dict[str, Rule] = {
+    "not_future": _not_future,
+    "not_before": _not_before,
+    "min_age": _min_age,
+    "min_age_at": _min_age_at,
+    "period": _period,
+    "bank_account": _bank_account,
+}
+
+
+def run_rules(root: Schema, data: dict[str, Any], today: date, failed: set[str]) -> list[FieldError]:
+    """Errors from every rule in the schema's `x-rules`; an unknown rule name is a schema bug."""
+    ctx = RuleContext(root, data, today, set(failed))
+    errors: list[FieldError] = []
+    for rule in root.get("x-rules") or ():
+        found = list(RULES[rule["rule"]](rule, ctx))
+        ctx.failed.update(e.field for e in found)
+        errors.extend(found)
+    return errors

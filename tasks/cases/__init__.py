@@ -1,0 +1,1 @@
+"""Cases of the OMS certificate service: applications, their documents and certificates."""

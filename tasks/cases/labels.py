@@ -1,0 +1,32 @@
+"""Russian labels of case statuses and refusal reasons (CONTRACT.md fixes the codes)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from forms.validation import load_schema
+
+STATUS_LABELS: dict[str, str] = {
+    "submitted": "Принято",
+    "in_progress": "В обработке",
+    "needs_info": "Требуется уточнение",
+    "approved": "Одобрено",
+    "ready": "Готово к скачиванию",
+    "rejected": "Отклонено",
+    "appealed": "На обжаловании",
+    "closed": "Закрыто",
+}
+
+
+def status_label(status: str | None) -> str:
+    return STATUS_LABELS.get(status or "submitted", status or "")
+
+
+@cache
+def reason_labels() -> dict[str, str]:
+    """The reasons' wording lives once, in the operator's form schema, where staff choose them."""
+    return dict(load_schema("operator_review")["properties"]["reasons"]["x-enum-labels"])
+
+
+def reason_label(code: str) -> str:
+    return reason_labels().get(code, code)

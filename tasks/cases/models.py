@@ -1,0 +1,95 @@
+"""Tables of the OMS service: applications (cases), wizard drafts, documents, certificates.
+
+The process state, status and journal of a case live in the engine's tables (process_instance,
+journal), joined by the case number, which is the instance's business key. These tables hold what
+the engine does not know: who applied, what they submitted, which files came with it, and the
+certificate issued at the end.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.db import Base
+from engine.models import BigId
+from web.accounts import models as _accounts  # noqa: F401  (app_user, referenced by owner_id)
+
+
+class CaseCounter(Base):
+    """The last case number handed out per year (numbers look like 2026-000123)."""
+
+    __tablename__ = "case_counter"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+
+
+class Application(Base):
+    __tablename__ = "application"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    applicant: Mapped[str] = mapped_column(String(20))  # individual | organization
+    owner_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    process_id: Mapped[str] = mapped_column(String(200))
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    data: Mapped[dict] = mapped_column(JSON)  # the submitted application, API-shaped
+    search_name: Mapped[str] = mapped_column(String(400), index=True)  # ФИО / organisation, lower case
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Draft(Base):
+    """The wizard's state between steps, kept on the server so a browser restart loses nothing."""
+
+    __tablename__ = "application_draft"
+    __table_args__ = (UniqueConstraint("owner_id", "applicant", name="uq_draft_owner"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    applicant: Mapped[str] = mapped_column(String(20))
+    data: Mapped[dict] = mapped_column(JSON)
+    step: Mapped[str] = mapped_column(String(40))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Document(Base):
+    """An uploaded file; the bytes live under the data dir, named by id, never by the user's name."""
+
+    __tablename__ = "document"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("application.id"), index=True)
+    draft_id: Mapped[int | None] = mapped_column(ForeignKey("application_draft.id", ondelete="SET NULL"),
+                                                 index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(200))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Certificate(Base):
+    """An issued certificate: rendered once, stored, served and verified many times."""
+
+    __tablename__ = "certificate"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
+    holder_masked: Mapped[str] = mapped_column(String(200))
+    data: Mapped[dict] = mapped_column(JSON)  # what was printed (for verification and re-rendering)
+    period_from: Mapped[date] = mapped_column(Date)
+    period_to: Mapped[date] = mapped_column(Date)
+    storage_key: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    revoked_reason: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,123 @@
+"""Read models of a case: what the applicant (and staff) see of it, assembled from our tables,
+the instance's status and journal, and the data the process holds (decision, reasons)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from engine import journal
+from engine.clock import aware
+from engine.models import ProcessInstance
+from engine.runtime import Runtime
+
+from .labels import reason_label, status_label
+from .models import Application, Certificate, Document
+
+# What an applicant sees of the journal: the events that mean something to them, in their words.
+CITIZEN_EVENTS = {"status_changed", "message_delivered", "document_added"}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return aware(value).isoformat() if value else None
+
+
+def case_status(session: Session, app: Application) -> str:
+    status = session.scalar(select(ProcessInstance.status).where(ProcessInstance.id == app.instance_id))
+    return status or "submitted"
+
+
+def documents_of(session: Session, app: Application) -> list[Document]:
+    return list(session.scalars(select(Document).where(Document.application_id == app.id).order_by(Document.id)))
+
+
+def certificate_of(session: Session, app: Application) -> Certificate | None:
+    return session.scalar(select(Certificate).where(Certificate.application_id == app.id)
+                          .order_by(Certificate.id.desc()).limit(1))
+
+
+def journal_view(session: Session, app: Application, *, staff: bool) -> list[dict[str, Any]]:
+    entries = []
+    for rec in journal.read(session, app.instance_id) if app.instance_id else []:
+        if not staff and rec.event not in CITIZEN_EVENTS:
+            continue
+        entries.append({"at": rec.at.isoformat(), "actor": _actor_label(rec.actor, staff), "event": rec.event,
+                        "message": _journal_message(rec)})
+    return entries
+
+
+def _actor_label(actor: str | None, staff: bool) -> str:
+    if staff:
+        return actor or "система"
+    if actor and actor.startswith("user:"):
+        return "заявитель"
+    return "ведомство"
+
+
+def _journal_message(rec: journal.JournalRecord) -> str:
+    if rec.event == "status_changed":
+        return f"Статус: «{status_label(rec.message)}»"
+    if rec.event == "message_delivered":
+        return "Получены уточнённые сведения"
+    return rec.message or rec.event
+
+
+def case_view(session: Session, runtime: Runtime, app: Application, *, staff: bool = False) -> dict[str, Any]:
+    status = case_status(session, app)
+    view: dict[str, Any] = {
+        "number": app.number, "attempt": app.attempt, "applicant": app.applicant, "status": status,
+        "status_label": status_label(status), "submitted_at": _iso(app.submitted_at),
+        "updated_at": _iso(app.updated_at), "period": app.data.get("period"),
+        "documents": [document_view(d) for d in documents_of(session, app)],
+        "journal": journal_view(session, app, staff=staff), "actions": [],
+    }
+    data = runtime.workflow_data(app.instance_id, session) if app.instance_id else {}
+    if status == "rejected":
+        view["decision"] = "rejected"
+        view["reasons"] = [{"code": r.get("code"), "message": reason_label(r.get("code", "")),
+                            "note": r.get("note")} for r in data.get("reasons") or []]
+    elif status == "needs_info":
+        view["request"] = data.get("explanation")
+    cert = certificate_of(session, app)
+    if status == "ready" and cert is not None:
+        view["decision"] = "issued"
+        view["certificate"] = {"number": cert.number, "issued_at": _iso(cert.issued_at),
+                               "period": {"from": cert.period_from.isoformat(), "to": cert.period_to.isoformat()}}
+        view["actions"].append("download_certificate")
+    view["actions"].append("download_receipt")
+    if staff:
+        view["data"] = app.data
+    return view
+
+
+def document_view(doc: Document) -> dict[str, Any]:
+    return {"id": doc.id, "kind": doc.kind, "filename": doc.filename, "content_type": doc.content_type,
+            "size": doc.size, "uploaded_at": _iso(doc.uploaded_at)}
+
+
+def case_summary(app: Application, status: str | None) -> dict[str, Any]:
+    status = status or "submitted"
+    return {"number": app.number, "applicant": app.applicant, "status": status, "status_label": status_label(status),
+            "submitted_at": _iso(app.submitted_at), "updated_at": _iso(app.updated_at),
+            "period": app.data.get("period")}
+
+
+def list_cases(session: Session, *, owner_id: int | None, search: str | None = None, status: str | None = None,
+               limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """A page of cases (an owner's own, or all for staff when owner_id is None), newest first."""
+    query: Select = (select(Application, ProcessInstance.status)
+                     .join(ProcessInstance, ProcessInstance.id == Application.instance_id, isouter=True))
+    if owner_id is not None:
+        query = query.where(Application.owner_id == owner_id)
+    if search:
+        term = search.strip().lower().replace("ё", "е")
+        query = query.where(or_(Application.number.contains(term), Application.search_name.contains(term)))
+    if status:
+        query = query.where(ProcessInstance.status == status)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(query.order_by(Application.submitted_at.desc(), Application.id.desc())
+                           .limit(limit).offset(offset))
+    return [case_summary(app, st) for app, st in rows], total

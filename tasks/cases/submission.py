@@ -1,0 +1,82 @@
+"""Submitting an application: validate, number it, store it and start its process, atomically."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from engine.clock import utcnow
+from engine.db import Database
+from engine.errors import DataValidationError
+from engine.runtime import InstanceInfo, Runtime
+from forms.validation import clean
+
+from .models import Application, Document
+from .numbering import next_case_number
+
+PROCESSES = {"individual": ("certificate_individual", "individual_application")}
+
+
+@dataclass(frozen=True)
+class Submitted:
+    application_id: int
+    number: str
+    submitted_at: Any
+    status: str
+
+
+def validate_application(data: Any, surface: str = "api") -> dict[str, Any]:
+    """The normalised application, or DataValidationError with every field problem."""
+    if not isinstance(data, dict):
+        raise DataValidationError("application must be a JSON object")
+    kind = data.get("applicant", "individual")
+    if kind not in PROCESSES:
+        raise DataValidationError("unsupported applicant kind", [])
+    normalized, errors = clean(PROCESSES[kind][1], data, surface=surface)
+    if errors:
+        raise DataValidationError("application data is invalid", errors)
+    return normalized
+
+
+def applicant_name(data: dict[str, Any]) -> str:
+    if data.get("applicant") == "organization":
+        return data["organization"]["name"]
+    p = data["person"]
+    return " ".join(x for x in (p["last_name"], p["first_name"], p.get("middle_name")) if x)
+
+
+def submit_application(db: Database, runtime: Runtime, owner_id: int, owner_email: str, data: dict[str, Any],
+                       document_ids: Sequence[int] = ()) -> Submitted:
+    """Create the case and its process instance in one transaction; documents move onto the case."""
+    data = validate_application(data)
+    kind = data.get("applicant", "individual")
+    now = utcnow()
+    with db.session() as s:
+        number = next_case_number(s, now.year)
+    created: dict[str, Any] = {}
+
+    def attach(s: Session, info: InstanceInfo) -> None:
+        app = Application(number=number, attempt=1, applicant=kind, owner_id=owner_id,
+                          process_id=PROCESSES[kind][0], instance_id=info.id, data=data,
+                          search_name=applicant_name(data).lower().replace("ё", "е"),
+                          submitted_at=now, updated_at=now)
+        s.add(app)
+        s.flush()
+        if document_ids:
+            s.execute(update(Document).where(Document.id.in_(list(document_ids)), Document.owner_id == owner_id,
+                                             Document.application_id.is_(None))
+                      .values(application_id=app.id, draft_id=None))
+        created["id"] = app.id
+
+    case = {"number": number, "attempt": 1, "applicant_name": applicant_name(data), "email": owner_email}
+    info = runtime.start(PROCESSES[kind][0], {"application": data, "case": case}, business_key=number,
+                         owner=str(owner_id), actor=f"user:{owner_id}", before_commit=attach)
+    return Submitted(created["id"], number, now, info.status or "submitted")
+
+
+def find_application(session: Session, number: str) -> Application | None:
+    return session.scalar(select(Application).where(Application.number == number))

@@ -1,0 +1,104 @@
+"""Domain configuration read from the environment (all optional, see README).
+
+The engine's Settings hold what a generic BPM runtime needs; this holds what the OMS
+service adds on top: where the registries are, how mail goes out, the signing secret and the
+public address printed in QR codes and e-mail links.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.settings import Settings
+
+DEFAULT_REGISTRY_PORT = 8010
+BUNDLED_REGISTRY_DATA = Path(__file__).resolve().parent.parent / "web" / "registry" / "demo_data.json"
+DEFAULT_MAIL_FROM = "Справка ОМС <no-reply@oms.localhost>"
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    data_dir: Path
+    registry_url: str
+    registry_data: Path
+    registry_faults: str
+    smtp_url: str | None  # None: mail is written to data_dir/mail and to the log
+    secret_key: str
+    public_base_url: str
+    # Web options: sender address, who may frame the pages, cookie policy, auth rate limits.
+    mail_from: str = DEFAULT_MAIL_FROM
+    frame_ancestors: str = "'self'"
+    session_cookie_secure: bool = False
+    session_cookie_samesite: str = "Lax"  # "None" (with SESSION_COOKIE_SECURE=1) for cross-site iframes
+    rate_limits: bool = True
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.data_dir / "documents"
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.data_dir / "mail"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, settings: Settings | None = None) -> AppConfig:
+        env = os.environ if env is None else env
+        settings = settings or Settings.from_env(env)
+        data_dir = settings.data_dir
+        return cls(
+            data_dir=data_dir,
+            registry_url=(env.get("REGISTRY_URL") or f"http://127.0.0.1:{DEFAULT_REGISTRY_PORT}").rstrip("/"),
+            registry_data=Path(env.get("REGISTRY_DATA") or BUNDLED_REGISTRY_DATA),
+            registry_faults=env.get("REGISTRY_FAULTS") or "",
+            smtp_url=env.get("SMTP_URL") or None,
+            secret_key=env.get("SECRET_KEY") or _data_dir_secret(data_dir),
+            public_base_url=(env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+            mail_from=env.get("MAIL_FROM") or DEFAULT_MAIL_FROM,
+            frame_ancestors=env.get("FRAME_ANCESTORS") or "'self'",
+            session_cookie_secure=_flag(env, "SESSION_COOKIE_SECURE", default=False),
+            session_cookie_samesite=env.get("SESSION_COOKIE_SAMESITE") or "Lax",
+            rate_limits=_flag(env, "RATE_LIMITS", default=True),
+        )
+
+
+def _flag(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be on/off (1/0, true/false), got {raw!r}")
+
+
+def _data_dir_secret(data_dir: Path) -> str:
+    """Without SECRET_KEY, keep a random one in the data dir so restarts keep sessions and QR codes valid.
+
+    Written with O_EXCL so that concurrently starting processes agree on one key.
+    """
+    path = data_dir / "secret_key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48))
+    for _ in range(50):
+        value = path.read_text().strip()
+        if value:
+            return value
+        time.sleep(0.01)
+    raise RuntimeError(f"{path} is empty")

@@ -1,0 +1,129 @@
+"""Outgoing e-mail: SMTP when SMTP_URL is set, otherwise .eml files in the data dir and a log line.
+
+The file fallback is what makes the embedded mode usable without any mail server: a newcomer finds
+the activation code in the log or on the demo mailbox page, which reads these files back.
+
+SMTP_URL forms: `smtp://host[:25]` (plain), `smtp+starttls://host[:587]` (STARTTLS before
+authenticating), `smtps://host[:465]` (implicit TLS); `user:password@` may precede the host
+(percent-encode special characters).
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import format_datetime, make_msgid, parsedate_to_datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
+
+from engine.clock import utcnow
+
+if TYPE_CHECKING:
+    from tasks.config import AppConfig
+
+log = logging.getLogger(__name__)
+
+SMTP_TIMEOUT = 15.0
+_DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
+
+
+class MailError(Exception):
+    """The message could not be handed to the mail server."""
+
+
+@dataclass(frozen=True)
+class StoredMail:
+    """A message written by the file fallback, as the demo mailbox shows it."""
+
+    name: str
+    to: str
+    subject: str
+    sent_at: datetime | None
+    text: str
+
+
+def send_mail(config: AppConfig, to: str, subject: str, text: str, html: str | None = None) -> None:
+    """Send one message; raises MailError when the SMTP server cannot take it."""
+    message = build_message(config.mail_from, to, subject, text, html)
+    if config.smtp_url:
+        _send_smtp(config.smtp_url, message)
+        log.info("mail sent to %s: %s", to, subject)
+    else:
+        path = _store(config.mail_dir, message)
+        log.info("mail to %s: %s (no SMTP_URL: stored in %s)", to, subject, path)
+
+
+def build_message(sender: str, to: str, subject: str, text: str, html: str | None = None) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = format_datetime(utcnow())
+    message["Message-ID"] = make_msgid(domain=_domain(sender))
+    message.set_content(text)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
+    return message
+
+
+def _domain(address: str) -> str:
+    return address.rsplit("@", 1)[-1].strip(" >") or "localhost"
+
+
+def _send_smtp(url: str, message: EmailMessage) -> None:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        raise MailError(f"SMTP_URL must look like smtp://host:port, smtp+starttls://... or smtps://..., got {url!r}")
+    port = parts.port or _DEFAULT_PORTS[scheme]
+    context = ssl.create_default_context()
+    try:
+        if scheme == "smtps":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(parts.hostname, port, timeout=SMTP_TIMEOUT, context=context)
+        else:
+            client = smtplib.SMTP(parts.hostname, port, timeout=SMTP_TIMEOUT)
+        with client:
+            if scheme == "smtp+starttls":
+                client.starttls(context=context)
+            if parts.username:
+                client.login(unquote(parts.username), unquote(parts.password or ""))
+            client.send_message(message)
+    except (smtplib.SMTPException, OSError) as exc:
+        raise MailError(f"SMTP {parts.hostname}:{port}: {exc.__class__.__name__}: {exc}") from exc
+
+
+def _store(mail_dir: Path, message: EmailMessage) -> Path:
+    """Write the message as an .eml; names start with a UTC timestamp so they sort by time."""
+    mail_dir.mkdir(parents=True, exist_ok=True)
+    name = f"{utcnow():%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}.eml"
+    tmp = mail_dir / f".{name}.tmp"
+    tmp.write_bytes(message.as_bytes(policy=policy.SMTP))
+    tmp.replace(mail_dir / name)  # readers never see a half-written file
+    return mail_dir / name
+
+
+def stored_mails(mail_dir: Path, limit: int = 50) -> list[StoredMail]:
+    """The newest `limit` stored messages, newest first."""
+    if not mail_dir.is_dir():
+        return []
+    paths = sorted(mail_dir.glob("*.eml"), key=lambda p: p.name, reverse=True)[:limit]
+    return [_read(path) for path in paths]
+
+
+def _read(path: Path) -> StoredMail:
+    message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+    body = message.get_body(preferencelist=("plain",))
+    try:
+        sent_at = parsedate_to_datetime(message["Date"]) if message["Date"] else None
+    except (TypeError, ValueError):
+        sent_at = None
+    return StoredMail(name=path.name, to=str(message["To"] or ""), subject=str(message["Subject"] or ""),
+                      sent_at=sent_at, text=body.get_content() if body is not None else "")

@@ -1,0 +1,78 @@
+"""A circuit breaker per registry: after a run of failures, stop calling for a while and fail fast.
+
+Hand-written rather than pybreaker because pybreaker holds its lock for the whole guarded call:
+operators run on the service worker's thread pool, so every call to one registry would queue
+behind the one in flight, and a slow registry would tie up all threads. Here the lock only
+guards the state change; calls run concurrently.
+
+closed -> (failure_threshold consecutive failures) -> open -> (reset_timeout passes) -> half-open:
+exactly one trial call goes through while the others keep failing fast; its success closes the
+breaker, its failure opens it again for another reset_timeout.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Literal
+
+State = Literal["closed", "open", "half_open"]
+
+
+class CircuitBreaker:
+    def __init__(self, name: str, failure_threshold: int = 5, reset_timeout: float = 30.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.name = name
+        self.failure_threshold = max(1, failure_threshold)
+        self.reset_timeout = reset_timeout
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._state: State = "closed"
+        self._failures = 0
+        self._opened_at = 0.0
+        self._trial_in_flight = False
+
+    @property
+    def state(self) -> State:
+        with self._lock:
+            return self._state
+
+    def retry_in(self) -> float:
+        """Seconds until an open breaker lets a trial call through (0 when it is not open)."""
+        with self._lock:
+            if self._state != "open":
+                return 0.0
+            return max(0.0, self._opened_at + self.reset_timeout - self._clock())
+
+    def allow(self) -> bool:
+        """Whether a call may go out now; a True in half-open makes this caller the trial call."""
+        with self._lock:
+            if self._state == "open" and self._clock() - self._opened_at >= self.reset_timeout:
+                self._state = "half_open"
+                self._trial_in_flight = False
+            if self._state == "closed":
+                return True
+            if self._state == "half_open" and not self._trial_in_flight:
+                self._trial_in_flight = True
+                return True
+            return False
+
+    def record_success(self) -> None:
+        with self._lock:
+            self._state = "closed"
+            self._failures = 0
+            self._trial_in_flight = False
+
+    def record_failure(self) -> None:
+        with self._lock:
+            self._failures += 1
+            if self._state == "half_open" or self._failures >= self.failure_threshold:
+                self._state = "open"
+                self._opened_at = self._clock()
+                self._trial_in_flight = False
+
+    def abandon(self) -> None:
+        """A call that ended without telling whether the registry works: let another trial go out."""
+        with self._lock:
+            self._trial_in_flight = False

@@ -1,0 +1,162 @@
+"""Registry checks of an application: what to ask which registry, and how to read the answer.
+
+Each function takes a RegistryClient and the application's data (the `person` object of
+POST /applications) and returns a typed result. Decisions (approve, reject, send to an
+operator) are not made here: the process (BPMN/DMN) makes them from these results.
+Identifiers are compared as digits, so `112-233-445 95` and `11223344595` are the same СНИЛС.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from .client import RegistryClient
+from .matching import compare_holder, compare_org_name, iso_date, worst
+from .results import (
+    Insurer,
+    MedicalOrganization,
+    OrganizationLookup,
+    PassportCheck,
+    PolicyLookup,
+    SnilsCheck,
+)
+
+
+class InvalidInput(ValueError):
+    """The data given to a check lacks what the check needs (a bug in the process, not in the registry)."""
+
+
+def digits(value: Any) -> str:
+    return "".join(ch for ch in str(value or "") if ch.isdigit())
+
+
+def _required(mapping: Mapping[str, Any] | None, key: str) -> Any:
+    value = (mapping or {}).get(key)
+    if value in (None, ""):
+        raise InvalidInput(f"{key} is required")
+    return value
+
+
+def check_passport(client: RegistryClient, person: Mapping[str, Any]) -> PassportCheck:
+    """МВД: is the passport valid, and is it this person's?"""
+    passport = _required(person, "passport")
+    series, number = digits(_required(passport, "series")), digits(_required(passport, "number"))
+    if len(series) != 4 or len(number) != 6:
+        return PassportCheck(found=False)
+    record = client.post("mvd", "/mvd/passport", {"series": series, "number": number})
+    if record is None:
+        return PassportCheck(found=False)
+    holder = compare_holder(person, record["holder"])
+    document = [f"passport.{k}" for k in ("issued_on", "division_code")
+                if passport.get(k) and iso_date(passport[k]) != iso_date(record.get(k))]
+    return PassportCheck(found=True, status=record["status"], holder_match=holder.level,
+                         document_match="mismatch" if document else "exact",
+                         mismatches=holder.mismatches + document)
+
+
+def check_snils(client: RegistryClient, person: Mapping[str, Any]) -> SnilsCheck:
+    """СФР: whose СНИЛС is it, and is that the applicant?"""
+    snils = digits(_required(person, "snils"))
+    if len(snils) != 11:
+        return SnilsCheck(found=False)
+    record = client.post("sfr", "/sfr/person", {"snils": snils})
+    if record is None:
+        return SnilsCheck(found=False)
+    holder = compare_holder(person, record["holder"])
+    return SnilsCheck(found=True, holder_match=holder.level, mismatches=holder.mismatches)
+
+
+def find_policy(client: RegistryClient, person: Mapping[str, Any], policy_number: str | None,
+                period: Mapping[str, Any] | None) -> PolicyLookup:
+    """ЕРЗЛ: the policy by its number (ЕНП) when the applicant gave one, else by СНИЛС and birth date.
+
+    A number that is not in the register is reported as not found (the applicant's number is
+    wrong), not replaced by a lookup by СНИЛС: the process decides what that means.
+    """
+    start, end = _period(period)
+    if policy_number:
+        enp = digits(policy_number)
+        record = client.post("erzl", "/erzl/policy", {"enp": enp}) if len(enp) == 16 else None
+        if record is None:
+            return PolicyLookup(found=False, lookup="enp", enp=enp)
+        lookup = "enp"
+    else:
+        snils, birth_date = digits(_required(person, "snils")), iso_date(_required(person, "birth_date"))
+        answer = client.post("erzl", "/erzl/policies", {"snils": snils, "birth_date": birth_date}) or {}
+        record = _current(answer.get("policies") or [])
+        if record is None:
+            return PolicyLookup(found=False, lookup="snils")
+        lookup = "snils"
+    level, mismatches = _policy_holder_match(person, record)
+    valid_from, valid_to = record["valid_from"], record.get("valid_to")
+    covers = (record["status"] == "active" and valid_from <= start.isoformat()
+              and (valid_to is None or valid_to >= end.isoformat()))
+    return PolicyLookup(
+        found=True, lookup=lookup, enp=record["enp"], insurer=Insurer(**record["insurer"]),
+        region=record.get("region"), valid_from=valid_from, valid_to=valid_to, status=record["status"],
+        reason=record.get("reason"), covers_period=covers, holder_match=level, mismatches=mismatches,
+    )
+
+
+def _period(period: Mapping[str, Any] | None) -> tuple[date, date]:
+    """The requested period as dates; no period means "today"."""
+    if not period:
+        today = date.today()
+        return today, today
+    try:
+        start = date.fromisoformat(iso_date(_required(period, "from")))
+        end = date.fromisoformat(iso_date(_required(period, "to")))
+    except ValueError as exc:
+        raise InvalidInput(f"period: {exc}") from exc
+    if end < start:
+        raise InvalidInput("period: 'to' is before 'from'")
+    return start, end
+
+
+def _current(policies: list[dict]) -> dict | None:
+    """Of a person's policies, the active one; failing that, the latest (whose status says why it ended)."""
+    if not policies:
+        return None
+    return max(policies, key=lambda p: (p["status"] == "active", p["valid_from"]))
+
+
+def _policy_holder_match(person: Mapping[str, Any], record: Mapping[str, Any]) -> tuple[str, list[str]]:
+    """The policy's СНИЛС and birth date (and, where ЕРЗЛ knows the holder, the ФИО) against the applicant."""
+    levels, mismatches = [], []
+    applicant_snils = digits(person.get("snils"))
+    if applicant_snils and record.get("snils") and applicant_snils != record["snils"]:
+        mismatches.append("snils")
+    if iso_date(person.get("birth_date")) != iso_date(record.get("birth_date")):
+        mismatches.append("birth_date")
+    if record.get("holder"):
+        names = compare_holder({**person, "birth_date": record.get("birth_date")}, record["holder"])
+        levels.append(names.level)
+        mismatches += names.mismatches
+    levels.append("mismatch" if mismatches else "exact")
+    return worst(levels), mismatches
+
+
+def find_organization(client: RegistryClient, inn: str, ogrn: str | None = None, kpp: str | None = None,
+                      name: str | None = None) -> OrganizationLookup:
+    """ЕГРЮЛ: the organisation by ИНН; ОГРН, КПП and name, when given, are compared with the record."""
+    inn = digits(inn)
+    record = client.get("egrul", f"/egrul/organizations/{inn}") if len(inn) == 10 else None
+    if record is None:
+        return OrganizationLookup(found=False, inn=inn)
+    return OrganizationLookup(
+        found=True, inn=record["inn"], kpp=record["kpp"], ogrn=record["ogrn"], name=record["name"],
+        short_name=record.get("short_name"), legal_address=record["legal_address"], status=record["status"],
+        liquidated_on=record.get("liquidated_on"), contributions_paid=record["contributions_paid"],
+        ogrn_match=digits(ogrn) == record["ogrn"] if ogrn else None,
+        kpp_match=str(kpp).strip().upper() == record["kpp"] if kpp else None,
+        name_match=compare_org_name(name, (record["name"], record.get("short_name"))) if name else None,
+    )
+
+
+def medical_organizations(client: RegistryClient, program: str | None = None) -> list[MedicalOrganization]:
+    """The register of medical organisations, optionally only those working under `program`."""
+    answer = client.get("mo", "/mo/organizations", {"program": program} if program else None) or {}
+    fields = MedicalOrganization.__dataclass_fields__
+    return [MedicalOrganization(**{k: org.get(k) for k in fields}) for org in answer.get("organizations", [])]

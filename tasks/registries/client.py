@@ -1,0 +1,168 @@
+"""HTTP access to the registry service (or the real gateway behind REGISTRY_URL).
+
+Two layers of retrying, on purpose: this client makes a couple of quick attempts with short
+exponential backoff and jitter, which rides out a dropped connection or one failed request
+without bothering the engine; an outage longer than that surfaces as RegistryUnavailable, and
+the engine's own retry policy (seconds to a minute apart, for as long as it takes) keeps the
+case waiting. A circuit breaker per registry turns a known outage into an immediate failure, so
+waiting cases do not each spend a full timeout on a registry that is down.
+
+Outcomes: a record (dict); None for "no such record" (404 `not_found`); RegistryUnavailable for
+anything worth retrying later; RegistryProtocolError for answers retrying cannot fix.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from engine.operators import RetryPolicy
+
+from .breaker import CircuitBreaker
+
+log = logging.getLogger(__name__)
+
+REGISTRIES = ("mvd", "sfr", "erzl", "egrul", "mo")
+_TRANSIENT_STATUSES = {429, 500, 502, 503, 504}
+
+
+class RegistryUnavailable(Exception):
+    """The registry gave no usable answer now; the same call may well succeed later.
+
+    `code` is one of registry_timeout, registry_unreachable, registry_error, registry_circuit_open.
+    """
+
+    def __init__(self, registry: str, code: str, message: str) -> None:
+        super().__init__(f"{registry}: {message}")
+        self.registry = registry
+        self.code = code
+
+
+class RegistryProtocolError(Exception):
+    """The registry answered, but not as the API says (a 4xx other than not_found, a body that is not JSON)."""
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    connect_timeout: float = 2.0
+    read_timeout: float = 5.0
+    attempts: int = 3
+    backoff: RetryPolicy = field(default_factory=lambda: RetryPolicy(
+        max_attempts=3, base_delay=0.2, factor=2.0, max_delay=1.0, jitter=0.5))
+    breaker_failures: int = 5
+    breaker_reset: float = 30.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ClientSettings:
+        """REGISTRY_TIMEOUT (read timeout, s), REGISTRY_BREAKER_FAILURES, REGISTRY_BREAKER_RESET (s)."""
+        env = os.environ if env is None else env
+        default = cls()
+        return cls(
+            read_timeout=float(env.get("REGISTRY_TIMEOUT") or default.read_timeout),
+            breaker_failures=int(env.get("REGISTRY_BREAKER_FAILURES") or default.breaker_failures),
+            breaker_reset=float(env.get("REGISTRY_BREAKER_RESET") or default.breaker_reset),
+        )
+
+    def worst_case(self) -> float:
+        """Longest a call can take: every attempt timing out, plus the longest backoff between them."""
+        pauses = sum(self.backoff.max_delay * (1 + self.backoff.jitter) for _ in range(self.attempts - 1))
+        return self.attempts * (self.connect_timeout + self.read_timeout) + pauses
+
+
+class RegistryClient:
+    """Thread-safe: one per process, shared by the worker's operator threads (and their breakers)."""
+
+    def __init__(self, base_url: str, settings: ClientSettings | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.settings = settings or ClientSettings()
+        self._http = httpx.Client(
+            base_url=self.base_url, headers={"Accept": "application/json"},
+            timeout=httpx.Timeout(self.settings.read_timeout, connect=self.settings.connect_timeout),
+        )
+        self._breakers = {name: CircuitBreaker(name, self.settings.breaker_failures, self.settings.breaker_reset)
+                          for name in REGISTRIES}
+
+    def breaker(self, registry: str) -> CircuitBreaker:
+        return self._breakers[registry]
+
+    def close(self) -> None:
+        self._http.close()
+
+    def get(self, registry: str, path: str, params: Mapping[str, str] | None = None) -> dict[str, Any] | None:
+        """GET `path` of `registry`: the JSON record, or None when the registry has no such record."""
+        return self.request("GET", registry, path, params=params)
+
+    def post(self, registry: str, path: str, body: Mapping[str, Any]) -> dict[str, Any] | None:
+        """POST a lookup (identifiers of people go in the body, never in the URL): the record, or None."""
+        return self.request("POST", registry, path, body=body)
+
+    def request(self, method: str, registry: str, path: str, *, params: Mapping[str, str] | None = None,
+                body: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+        """One logical call, through the registry's breaker and with quick retries."""
+        breaker = self._breakers[registry]
+        if not breaker.allow():
+            raise RegistryUnavailable(registry, "registry_circuit_open",
+                                      f"circuit open after repeated failures; next try in {breaker.retry_in():.0f} s")
+        try:
+            result = self._with_retries(method, registry, path, params, body)
+        except RegistryUnavailable:
+            breaker.record_failure()
+            raise
+        except RegistryProtocolError:  # it answered, if wrongly: not a sign of an outage
+            breaker.record_success()
+            raise
+        except BaseException:  # interrupted (the engine's deadline): tells nothing about the registry
+            breaker.abandon()
+            raise
+        breaker.record_success()
+        return result
+
+    def _with_retries(self, method: str, registry: str, path: str, params: Mapping[str, str] | None,
+                      body: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        attempt = 1  # lookups change nothing, so repeating one (POST included) is safe
+        while True:
+            try:
+                return self._once(method, registry, path, params, body)
+            except RegistryUnavailable as exc:
+                if attempt >= self.settings.attempts:
+                    raise
+                delay = self.settings.backoff.delay(attempt)
+                log.info("%s (attempt %d of %d); retrying in %.2f s", exc, attempt, self.settings.attempts, delay)
+                time.sleep(delay)
+                attempt += 1
+
+    def _once(self, method: str, registry: str, path: str, params: Mapping[str, str] | None,
+              body: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        try:
+            resp = self._http.request(method, path, params=params, json=body)
+        except httpx.TimeoutException as exc:
+            raise RegistryUnavailable(registry, "registry_timeout", f"no answer in time ({exc.__class__.__name__})") \
+                from exc
+        except httpx.TransportError as exc:
+            raise RegistryUnavailable(registry, "registry_unreachable", f"{exc.__class__.__name__}: {exc}") from exc
+        if resp.status_code in _TRANSIENT_STATUSES:
+            raise RegistryUnavailable(registry, "registry_error", f"HTTP {resp.status_code} {_error_code(resp)}")
+        if resp.status_code == 404 and _error_code(resp) == "not_found":
+            return None
+        if resp.status_code != 200:
+            raise RegistryProtocolError(f"{registry} {path}: HTTP {resp.status_code} {_error_code(resp)}")
+        try:
+            body = resp.json()
+        except ValueError as exc:
+            raise RegistryProtocolError(f"{registry} {path}: the answer is not JSON") from exc
+        if not isinstance(body, dict):
+            raise RegistryProtocolError(f"{registry} {path}: the answer is not a JSON object")
+        return body
+
+
+def _error_code(resp: httpx.Response) -> str:
+    try:
+        return str(resp.json()["error"]["code"])
+    except (ValueError, KeyError, TypeError):
+        return ""

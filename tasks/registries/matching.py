@@ -1,0 +1,102 @@
+"""Comparing what an applicant typed with what a registry holds.
+
+Four outcomes, because the process treats them differently: `exact` passes, `mismatch` is
+wrong personal data, and `fuzzy` - equal only once case, spaces, hyphens and ё/е are
+normalised - is the same person written differently (registries keep «Фёдоров», people type
+«Федоров»; «Римская-Корсакова» comes back as «Римская Корсакова»), which the process may accept
+or send to an operator, but must not reject as wrong data. `partial` - the same surname and
+birth date with one given name or patronymic spelled differently («Евгеньевна» / «Евгениевна») -
+is most likely one person whom two registries record differently: a case for an operator too.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from .results import Match
+
+NAME_FIELDS = ("last_name", "first_name", "middle_name")
+_RANK = {"exact": 0, "fuzzy": 1, "partial": 2, "mismatch": 3}
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff]")  # soft hyphen, zero-width characters
+_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212]+")  # whitespace and every kind of dash
+_QUOTES = re.compile(r"[«»\"“”„‟'‘’‚‛,.]")
+# Longest first: "акционерное общество" is inside the longer forms.
+_LEGAL_FORMS = (
+    ("общество с ограниченной ответственностью", "ооо"),
+    ("публичное акционерное общество", "пао"),
+    ("непубличное акционерное общество", "ао"),
+    ("закрытое акционерное общество", "зао"),
+    ("открытое акционерное общество", "оао"),
+    ("акционерное общество", "ао"),
+    ("автономная некоммерческая организация", "ано"),
+)
+
+
+def worst(levels: Iterable[Match]) -> Match:
+    return max(levels, key=_RANK.__getitem__, default="exact")
+
+
+def normalize_name(value: str | None) -> str:
+    """Case, ё, dashes and spacing removed from the comparison (`" Фёдоров- Щедрин"` -> `"федоров щедрин"`)."""
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFC", value or ""))
+    text = text.casefold().replace("ё", "е")
+    return _SEPARATORS.sub(" ", text).strip()
+
+
+def compare_text(applicant: str | None, registry: str | None) -> Match:
+    """exact: the same characters (an absent middle name equals an empty one); fuzzy: equal once normalised."""
+    a = unicodedata.normalize("NFC", applicant or "")
+    b = unicodedata.normalize("NFC", registry or "")
+    if a == b:
+        return "exact"
+    return "fuzzy" if normalize_name(a) == normalize_name(b) else "mismatch"
+
+
+def iso_date(value: Any) -> str:
+    return value.isoformat() if isinstance(value, date) else str(value or "").strip()
+
+
+@dataclass(frozen=True)
+class Comparison:
+    level: Match
+    mismatches: list[str] = field(default_factory=list)
+
+
+def compare_holder(applicant: Mapping[str, Any], holder: Mapping[str, Any]) -> Comparison:
+    """ФИО field by field plus the birth date (which is equal or not: no fuzzy dates)."""
+    levels: list[Match] = []
+    mismatches: list[str] = []
+    for name in NAME_FIELDS:
+        level = compare_text(applicant.get(name), holder.get(name))
+        levels.append(level)
+        if level == "mismatch":
+            mismatches.append(name)
+    if iso_date(applicant.get("birth_date")) != iso_date(holder.get("birth_date")):
+        levels.append("mismatch")
+        mismatches.append("birth_date")
+    if mismatches in (["first_name"], ["middle_name"]):
+        return Comparison("partial", mismatches)
+    return Comparison(worst(levels), mismatches)
+
+
+def normalize_org_name(value: str | None) -> str:
+    """Quotes, case, ё and the spelled-out legal form removed: «Общество с ограниченной ответственностью
+    "Ромашка"» and «ООО «Ромашка»» both become `ооо ромашка`; word order is ignored ("Ромашка, ООО")."""
+    text = normalize_name(_QUOTES.sub(" ", unicodedata.normalize("NFC", value or "")))
+    for full, short in _LEGAL_FORMS:
+        text = text.replace(full, short)
+    return " ".join(sorted(text.split()))
+
+
+def compare_org_name(applicant: str | None, names: Iterable[str | None]) -> Match:
+    """The applicant's name against every name the register knows (full and short)."""
+    known = [n for n in names if n]
+    if any(compare_text(applicant, n) == "exact" for n in known):
+        return "exact"
+    wanted = normalize_org_name(applicant)
+    return "fuzzy" if wanted and any(normalize_org_name(n) == wanted for n in known) else "mismatch"

@@ -1,0 +1,97 @@
+"""Service-task operators that check an application against the registries.
+
+An outage never rejects a case: every transient failure (timeout, refused connection, 5xx, open
+circuit) is a retryable OperatorError, and the retry policy allows practically unlimited
+attempts at most REGISTRY_RETRY_MAX_DELAY seconds apart (default 60), so the case waits and goes
+on by itself when the registry is back. How long a case may wait before it goes to an operator
+is the process's business (an interrupting timer in the BPMN), not the operator's.
+Only a call that can never succeed (the process passed incomplete data, or the registry answers
+in a way the API does not allow) fails at once, with the BPMN error `registry_unavailable`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from engine.operators import OperatorError, RetryPolicy, operator
+from tasks.config import AppConfig
+
+from . import checks
+from .client import ClientSettings, RegistryClient, RegistryProtocolError, RegistryUnavailable
+
+RETRY = RetryPolicy(max_attempts=100_000, base_delay=1.0, factor=2.0,
+                    max_delay=float(os.environ.get("REGISTRY_RETRY_MAX_DELAY") or 60))
+# The client gives up by itself well before the engine's deadline (all attempts timing out + backoff).
+OPERATOR_TIMEOUT = ClientSettings.from_env().worst_case() + 5
+
+_client_lock = threading.Lock()
+_client: RegistryClient | None = None
+
+
+def registry_client() -> RegistryClient:
+    """The process-wide client (its circuit breakers must be shared by all operator threads)."""
+    global _client
+    with _client_lock:
+        if _client is None:
+            _client = RegistryClient(AppConfig.from_env().registry_url, ClientSettings.from_env())
+        return _client
+
+
+def reset_registry_client() -> None:
+    """Forget the client so that the next call reads REGISTRY_URL and friends again (tests, reconfiguration)."""
+    global _client
+    with _client_lock:
+        if _client is not None:
+            _client.close()
+        _client = None
+
+
+@contextmanager
+def _operator_errors() -> Iterator[None]:
+    try:
+        yield
+    except RegistryUnavailable as exc:
+        raise OperatorError(exc.code, str(exc), retryable=True) from exc
+    except RegistryProtocolError as exc:
+        raise OperatorError("registry_protocol_error", str(exc), retryable=False) from exc
+    except checks.InvalidInput as exc:
+        raise OperatorError("invalid_input", str(exc), retryable=False) from exc
+
+
+def _registry_operator(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return operator(name, retry=RETRY, on_exhausted="error", error_code="registry_unavailable",
+                    timeout=OPERATOR_TIMEOUT)
+
+
+@_registry_operator("registry.check_passport")
+def check_passport(person: dict) -> dict:
+    """{found, status: valid|expired|replaced|lost|None, holder_match, document_match, mismatches}"""
+    with _operator_errors():
+        return checks.check_passport(registry_client(), person).to_dict()
+
+
+@_registry_operator("registry.check_snils")
+def check_snils(person: dict) -> dict:
+    """{found, holder_match, mismatches}"""
+    with _operator_errors():
+        return checks.check_snils(registry_client(), person).to_dict()
+
+
+@_registry_operator("registry.find_policy")
+def find_policy(person: dict, policy_number: str | None = None, period: dict | None = None) -> dict:
+    """{found, lookup: enp|snils, enp, insurer: {name, code}, region, valid_from, valid_to, status, reason,
+    covers_period, holder_match, mismatches}"""
+    with _operator_errors():
+        return checks.find_policy(registry_client(), person, policy_number, period).to_dict()
+
+
+@_registry_operator("registry.find_organization")
+def find_organization(inn: str, ogrn: str | None = None, kpp: str | None = None, name: str | None = None) -> dict:
+    """{found, inn, kpp, ogrn, name, short_name, legal_address, status, liquidated_on, contributions_paid,
+    ogrn_match, kpp_match, name_match}"""
+    with _operator_errors():
+        return checks.find_organization(registry_client(), inn, ogrn, kpp, name).to_dict()

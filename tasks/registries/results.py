@@ -1,0 +1,90 @@
+"""Typed results of registry checks, as operators hand them to the process (via `to_dict()`).
+
+Every result says `found` first: "the registry has no such record" is an answer the process
+decides on (a reason code), never an error. Comparisons with what the applicant typed are
+`exact`, `fuzzy` (equal after normalising case, spaces, hyphens and ё) or `mismatch`; `mismatches`
+names the fields that differ, for the operator who reviews the case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Match = Literal["exact", "fuzzy", "partial", "mismatch"]
+PassportStatus = Literal["valid", "expired", "replaced", "lost"]
+PolicyStatus = Literal["active", "annulled", "expired"]
+
+
+class _Result:
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+
+@dataclass(frozen=True)
+class PassportCheck(_Result):
+    found: bool
+    status: PassportStatus | None = None
+    holder_match: Match | None = None
+    document_match: Literal["exact", "mismatch"] | None = None  # issue date and division code
+    mismatches: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SnilsCheck(_Result):
+    found: bool
+    holder_match: Match | None = None
+    mismatches: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Insurer:
+    name: str
+    code: str
+
+
+@dataclass(frozen=True)
+class PolicyLookup(_Result):
+    found: bool
+    lookup: Literal["enp", "snils"]
+    enp: str | None = None
+    insurer: Insurer | None = None
+    region: str | None = None
+    valid_from: str | None = None
+    valid_to: str | None = None  # None: unlimited
+    status: PolicyStatus | None = None
+    reason: str | None = None  # Russian text from ЕРЗЛ when the policy is not active
+    covers_period: bool = False  # active, and valid over the whole requested period
+    holder_match: Match | None = None  # the record's СНИЛС, birth date and holder vs the applicant
+    mismatches: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class OrganizationLookup(_Result):
+    found: bool
+    inn: str
+    kpp: str | None = None
+    ogrn: str | None = None
+    name: str | None = None
+    short_name: str | None = None
+    legal_address: str | None = None
+    status: Literal["active", "liquidated"] | None = None
+    liquidated_on: str | None = None
+    contributions_paid: bool | None = None
+    ogrn_match: bool | None = None  # None when the applicant gave no ОГРН
+    kpp_match: bool | None = None
+    name_match: Match | None = None
+
+
+@dataclass(frozen=True)
+class MedicalOrganization(_Result):
+    ogrn: str
+    inn: str
+    name: str
+    short_name: str
+    address: str
+    phone: str
+    email: str
+    programs: list[str]
+    license_valid_to: str | None
+    accredited: bool

@@ -1,0 +1,144 @@
+"""The whole product for end-to-end tests: the real app, worker and scheduler processes running the
+product's own workflows/, the registry service over HTTP and a real SMTP server.
+
+    def test_x(product):
+        token = product.citizen_token()
+        number = product.apply(token, scenario="valid")["number"]
+        product.wait_status(number, "ready")
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from engine.settings import Settings
+from tasks.config import AppConfig
+from tests.support.accounts import PASSWORD, bearer, client_from, unique_email
+from tests.support.backend import Backend, Cluster, wait_for
+from tests.support.registry import RegistryService, demo_person
+from tests.support.smtp import SmtpServer, activation_code
+from web.app import create_app
+from web.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+PRODUCT_WORKFLOWS = ROOT / "workflows"
+_deployed: set[str] = set()
+
+
+def this_year_period() -> dict[str, str]:
+    year = date.today().year
+    return {"from": f"{year}-01-01", "to": f"{year}-12-31"}
+
+
+@dataclass
+class Product:
+    backend: Backend
+    registry: RegistryService
+    smtp: SmtpServer
+    env: dict[str, str]
+    cluster: Cluster
+    app: Flask
+    clients: list[FlaskClient] = field(default_factory=list)
+
+    def client(self) -> FlaskClient:
+        client = client_from(self.app)
+        self.clients.append(client)
+        return client
+
+    def citizen_token(self, email: str | None = None, **person: Any) -> str:
+        """Register, read the code from the SMTP server, activate, get a token: the API way."""
+        email = email or unique_email("citizen")
+        client = self.client()
+        body = {"email": email, "password": PASSWORD, "phone": "+79161234567", "last_name": "Иванов",
+                "first_name": "Сергей", "birth_date": "1985-03-14", **person}
+        r = client.post("/api/v1/auth/register", json=body)
+        assert r.status_code == 201, r.get_json()
+        code = activation_code(self.smtp.wait_for_mail(email))
+        assert client.post("/api/v1/auth/activate", json={"email": email, "code": code}).status_code == 200
+        r = client.post("/api/v1/auth/token", json={"email": email, "password": PASSWORD})
+        assert r.status_code == 200, r.get_json()
+        return r.get_json()["token"]
+
+    def application_body(self, scenario: str = "valid", index: int = 0, **changes: Any) -> dict[str, Any]:
+        return {"applicant": "individual", **demo_person(scenario, index), "period": this_year_period(), **changes}
+
+    def apply(self, token: str, scenario: str = "valid", index: int = 0, **changes: Any) -> dict[str, Any]:
+        r = self.client().post("/api/v1/applications", json=self.application_body(scenario, index, **changes),
+                               headers=bearer(token))
+        assert r.status_code == 201, r.get_json()
+        return r.get_json()
+
+    def case(self, token: str, number: str) -> dict[str, Any]:
+        r = self.client().get(f"/api/v1/applications/{number}", headers=bearer(token))
+        assert r.status_code == 200, r.get_json()
+        return r.get_json()
+
+    def wait_status(self, token: str, number: str, *statuses: str, timeout: float = 90) -> dict[str, Any]:
+        seen: list[str] = []
+
+        def reached() -> dict[str, Any] | None:
+            view = self.case(token, number)
+            if not seen or seen[-1] != view["status"]:
+                seen.append(view["status"])
+            return view if view["status"] in statuses else None
+
+        try:
+            return wait_for(reached, timeout=timeout, interval=0.3, message=f"{number} to reach {statuses}")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; statuses seen: {seen}") from None
+
+    def stop(self) -> None:
+        self.cluster.stop_all()
+        with self.app.app_context():
+            db.engine.dispose()
+
+
+def product_env(backend: Backend, registry: RegistryService, smtp: SmtpServer, **extra: str) -> dict[str, str]:
+    return backend.env(
+        BACKOFFICE_WORKFLOWS_DIR=str(PRODUCT_WORKFLOWS), REGISTRY_URL=registry.url, SMTP_URL=smtp.url,
+        PUBLIC_BASE_URL="http://127.0.0.1:8765", REGISTRY_RETRY_MAX_DELAY="1", SECRET_KEY="test-secret-key",
+        **extra,
+    )
+
+
+def deploy_product(backend: Backend, env: dict[str, str]) -> None:
+    if backend.kind in _deployed:
+        return
+    subprocess.run([sys.executable, "-m", "web.cli", "workflows", "deploy", str(PRODUCT_WORKFLOWS)], env=env,
+                   cwd=ROOT, check=True, capture_output=True, timeout=300)
+    _deployed.add(backend.kind)
+
+
+def start_product(backend: Backend, registry: RegistryService, smtp: SmtpServer, **extra: str) -> Product:
+    env = product_env(backend, registry, smtp, **extra)
+    deploy_product(backend, env)
+    cluster = Cluster(backend)
+    cluster.worker(**extra_env(env, backend))
+    cluster.scheduler(**extra_env(env, backend))
+    settings = Settings.from_env(env)
+    app = create_app(settings, config=AppConfig.from_env(env, settings))
+    return Product(backend, registry, smtp, env, cluster, app)
+
+
+def extra_env(env: dict[str, str], backend: Backend) -> dict[str, str]:
+    base = backend.env()
+    return {k: v for k, v in env.items() if base.get(k) != v}
+
+
+@pytest.fixture
+def product(backend: Backend, registry_service: RegistryService, smtp_server: SmtpServer) -> Iterator[Product]:
+    p = start_product(backend, registry_service, smtp_server)
+    try:
+        yield p
+    finally:
+        p.stop()

@@ -1,0 +1,142 @@
+"""A real SMTP server for tests (aiosmtpd on 127.0.0.1, a free port) that keeps what it receives.
+
+The product sends through smtplib exactly as in production (SMTP_URL=server.url); tests then read
+the delivered message - typically to fish out the six-digit activation code:
+
+    mail = smtp_server.wait_for_mail("user@example.ru")
+    code = activation_code(mail)
+
+Each `wait_for_mail` call hands out the next not yet taken message for that recipient, so a test
+that registers twice gets the first and then the second code.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from urllib.parse import quote
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+_CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
+
+
+@dataclass(frozen=True)
+class ReceivedMail:
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    message: EmailMessage
+
+    @property
+    def subject(self) -> str:
+        return str(self.message["Subject"] or "")
+
+    @property
+    def text(self) -> str:
+        body = self.message.get_body(preferencelist=("plain",))
+        return body.get_content() if body is not None else ""
+
+    @property
+    def html(self) -> str | None:
+        body = self.message.get_body(preferencelist=("html",))
+        return body.get_content() if body is not None else None
+
+
+def activation_code(mail: ReceivedMail) -> str:
+    """The six-digit code of an activation mail (it leads the subject and appears in the text)."""
+    found = _CODE.search(mail.subject) or _CODE.search(mail.text)
+    if found is None:
+        raise AssertionError(f"no six-digit code in mail {mail.subject!r}")
+    return found.group(1)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _Collector:
+    """aiosmtpd handler: parse each message and wake the waiting test."""
+
+    def __init__(self) -> None:
+        self.received: list[ReceivedMail] = []
+        self.changed = threading.Condition()
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # aiosmtpd's hook name
+        message = BytesParser(policy=policy.default).parsebytes(envelope.content)
+        mail = ReceivedMail(envelope.mail_from, tuple(r.lower() for r in envelope.rcpt_tos), message)
+        with self.changed:
+            self.received.append(mail)
+            self.changed.notify_all()
+        return "250 Message accepted for delivery"
+
+
+class SmtpServer:
+    def __init__(self, credentials: tuple[str, str] | None = None) -> None:
+        self.credentials = credentials
+        self.port = _free_port()
+        self._collector = _Collector()
+        self._taken: set[int] = set()
+        extra = {}
+        if credentials:
+            extra = {"authenticator": self._authenticate, "auth_required": True, "auth_require_tls": False}
+        self._controller = Controller(self._collector, hostname="127.0.0.1", port=self.port, **extra)
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
+        ok = isinstance(auth_data, LoginPassword) and self.credentials is not None and (
+            auth_data.login.decode(), auth_data.password.decode()) == self.credentials
+        return AuthResult(success=ok)
+
+    @property
+    def url(self) -> str:
+        """The SMTP_URL that points the product at this server."""
+        auth = ""
+        if self.credentials:
+            auth = f"{quote(self.credentials[0], safe='')}:{quote(self.credentials[1], safe='')}@"
+        return f"smtp://{auth}127.0.0.1:{self.port}"
+
+    def start(self) -> SmtpServer:
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    @property
+    def messages(self) -> list[ReceivedMail]:
+        with self._collector.changed:
+            return list(self._collector.received)
+
+    def wait_for_mail(self, to: str, timeout: float = 30.0) -> ReceivedMail:
+        """The next message for `to` not handed out before; fails the test after `timeout` seconds."""
+        to = to.lower()
+        deadline = time.monotonic() + timeout
+        with self._collector.changed:
+            while True:
+                for index, mail in enumerate(self._collector.received):
+                    if index not in self._taken and to in mail.rcpt_tos:
+                        self._taken.add(index)
+                        return mail
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no mail for {to} within {timeout:.0f} s")
+                self._collector.changed.wait(left)
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    server = SmtpServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -1,0 +1,1 @@
+"""User accounts: registration with an e-mail code, passwords, API tokens, roles."""

@@ -1,0 +1,100 @@
+"""JSON API of accounts (/api/v1/auth): the same actions as the pages, for integrations and scripts."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, g, jsonify, request
+
+from tasks.mail import MailError
+
+from ..api_errors import ApiError, json_object
+from ..rate_limits import charge_attempt, rate_limited
+from ..security import account_service, api_auth_required, current_actor, public
+from .errors import AccountError
+from .models import User
+from .notifications import send_activation_code
+
+log = logging.getLogger(__name__)
+bp = Blueprint("auth_api", __name__, url_prefix="/api/v1/auth")
+
+MAIL_FAILED = "Не удалось отправить письмо с кодом подтверждения. Попробуйте зарегистрироваться позже."
+
+
+def _refused(exc: AccountError) -> ApiError:
+    """An account error as the CONTRACT error body; it counts against the caller's attempt budget."""
+    charge_attempt()
+    return ApiError(exc.status, exc.code, exc.message, exc.field_errors())
+
+
+def _text(data: dict, name: str) -> str:
+    value = data.get(name)
+    return value if isinstance(value, str) else ""
+
+
+@bp.post("/register")
+@public
+@rate_limited("register")
+def register() -> tuple[Response, int]:
+    try:
+        user = account_service().register(json_object(), send_activation_code, surface="api")
+    except AccountError as exc:
+        raise _refused(exc) from exc
+    except MailError as exc:
+        log.exception("activation mail to a new user failed")
+        raise ApiError(503, "mail_unavailable", MAIL_FAILED) from exc
+    charge_attempt()
+    return jsonify({"email": user.email, "status": "pending_activation",
+                    "message": f"Код подтверждения отправлен на {user.email}."}), 201
+
+
+@bp.post("/activate")
+@public
+@rate_limited("activate")
+def activate() -> Response:
+    data = json_object()
+    try:
+        user = account_service().activate(_text(data, "email"), _text(data, "code"))
+    except AccountError as exc:
+        raise _refused(exc) from exc
+    return jsonify({"email": user.email, "status": "active"})
+
+
+@bp.post("/token")
+@public
+@rate_limited("login")
+def token() -> Response:
+    data = json_object()
+    service = account_service()
+    try:
+        user = service.authenticate(_text(data, "email"), _text(data, "password"), _text(data, "otp") or None)
+    except AccountError as exc:
+        raise _refused(exc) from exc
+    issued = service.issue_token(user)
+    return jsonify({"token": issued.token, "expires_at": issued.expires_at.isoformat()})
+
+
+@bp.delete("/token")
+@api_auth_required
+def revoke_token() -> tuple[str, int]:
+    """Log out an API client: the token it authenticated with stops working."""
+    if g.get("api_user") is None:
+        raise ApiError(400, "no_token", "Запрос выполнен без токена: отзывать нечего.")
+    account_service().revoke_token(request.headers["Authorization"].partition(" ")[2].strip())
+    return "", 204
+
+
+@bp.get("/me")
+@api_auth_required
+def me() -> Response:
+    user = current_actor()
+    assert user is not None
+    return jsonify(profile(user))
+
+
+def profile(user: User) -> dict:
+    return {
+        "id": user.id, "email": user.email, "role": user.role, "role_label": user.role_label,
+        "last_name": user.last_name, "first_name": user.first_name, "middle_name": user.middle_name,
+        "birth_date": user.birth_date.isoformat() if user.birth_date else None, "phone": user.phone,
+    }

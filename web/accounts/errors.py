@@ -1,0 +1,94 @@
+"""What can go wrong with an account, with the status, stable code and Russian text each shows as.
+
+The service raises these; the API turns them into the CONTRACT error body and the pages show the
+message next to `field` (or above the form when `field` is None).
+"""
+
+from __future__ import annotations
+
+from engine.errors import FieldError
+
+
+class AccountError(Exception):
+    status = 400
+    code = "account_error"
+    field: str | None = None
+    default_message = "Действие с учётной записью не выполнено."
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+    def field_errors(self) -> list[FieldError]:
+        return [FieldError(self.field, self.code, self.message)] if self.field else []
+
+
+class EmailTaken(AccountError):
+    status, code, field = 409, "email_taken", "email"
+    default_message = "Пользователь с таким адресом электронной почты уже зарегистрирован. Войдите в систему."
+
+
+class RegistrationPending(AccountError):
+    status, code, field = 409, "registration_pending", "email"
+    default_message = ("На этот адрес уже отправлен код подтверждения. Введите его на странице подтверждения "
+                       "или зарегистрируйтесь заново через 30 минут.")
+
+
+class InvalidCode(AccountError):
+    code, field = "invalid_code", "code"
+    default_message = "Неверный код подтверждения."
+
+
+class CodeExpired(AccountError):
+    code, field = "code_expired", "code"
+    default_message = "Срок действия кода истёк. Зарегистрируйтесь заново — мы отправим новый код."
+
+
+class CodeBurned(AccountError):
+    code, field = "code_burned", "code"
+    default_message = ("Код введён неверно слишком много раз и больше не действует. "
+                       "Зарегистрируйтесь заново через 30 минут — мы отправим новый код.")
+
+
+class AlreadyActivated(AccountError):
+    status, code = 409, "already_activated"
+    default_message = "Адрес электронной почты уже подтверждён. Войдите в систему."
+
+
+class InvalidCredentials(AccountError):
+    status, code = 401, "invalid_credentials"
+    default_message = "Неверный адрес электронной почты или пароль."
+
+
+class NotActivated(AccountError):
+    status, code = 403, "not_activated"
+    default_message = "Адрес электронной почты ещё не подтверждён. Введите код из письма."
+
+
+class AccountDisabled(AccountError):
+    status, code = 403, "account_disabled"
+    default_message = "Учётная запись заблокирована. Обратитесь к администратору."
+
+
+class OtpRequired(AccountError):
+    status, code, field = 401, "otp_required", "otp"
+    default_message = "Введите одноразовый код из приложения-аутентификатора."
+
+
+class InvalidOtp(AccountError):
+    status, code, field = 401, "invalid_otp", "otp"
+    default_message = "Неверный одноразовый код."
+
+
+class UnknownRole(AccountError):
+    code, field = "unknown_role", "role"
+    default_message = "Неизвестная роль."
+
+
+class WeakPassword(AccountError):
+    status, code, field = 422, "weak_password", "password"
+
+
+class InvalidEmail(AccountError):
+    status, code, field = 422, "format", "email"
+    default_message = "Введите адрес электронной почты, например name@example.ru"

@@ -1,0 +1,82 @@
+"""Tables of user accounts.
+
+Secrets are never stored as given: passwords as argon2 hashes, activation codes as HMACs under the
+application secret (a six-digit code has too little entropy for a plain hash: anyone reading the
+table could try all million values), API tokens as SHA-256 digests (they are long random strings,
+so a fast hash is enough and lookups stay a single indexed equality).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.db import Base
+
+from .roles import ROLE_LABELS, STAFF_ROLES
+
+
+class User(UserMixin, Base):
+    # "user" is a reserved word in PostgreSQL.
+    __tablename__ = "app_user"
+    __table_args__ = (UniqueConstraint("email", name="uq_app_user_email"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))  # always lower-cased
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    last_name: Mapped[str | None] = mapped_column(String(100))
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    middle_name: Mapped[str | None] = mapped_column(String(100))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=False)
+    activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Base32 TOTP secret of staff who enrolled a second factor (enrolment comes with a later issue).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+
+    @property
+    def full_name(self) -> str:
+        """«Фамилия Имя Отчество», or the e-mail address for accounts created without a name."""
+        parts = [p for p in (self.last_name, self.first_name, self.middle_name) if p]
+        return " ".join(parts) or self.email
+
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS.get(self.role, self.role)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+
+class ActivationCode(Base):
+    """The one live activation code of a not yet activated account."""
+
+    __tablename__ = "activation_code"
+    __table_args__ = (UniqueConstraint("user_id", name="uq_activation_code_user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE",
+                                                    name="fk_activation_code_user_id"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # wrong entries so far
+
+
+class ApiToken(Base):
+    __tablename__ = "api_token"
+    __table_args__ = (UniqueConstraint("token_hash", name="uq_api_token_token_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE", name="fk_api_token_user_id"),
+                                         index=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

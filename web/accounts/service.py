@@ -1,0 +1,285 @@
+"""Accounts without Flask: registration, activation, authentication, API tokens, CLI users.
+
+Every public method is one transaction on the session it was given and commits it (a wrong
+activation code must be counted even though the call fails). The pages, the JSON API, the CLI and
+the tests all go through this class, so the rules live in one place:
+
+* an e-mail has at most one account; an active one is never replaced; a pending one (code sent,
+  not yet entered) is replaced only once its code is dead (expired or burned). Replacing a live
+  pending registration would let anyone who knows the address swap in their own password and have
+  the owner activate it with the newest code.
+* a code is six random digits, HMAC-ed with the application secret and bound to the user id; it
+  lives 30 minutes and the fifth wrong entry burns it.
+* API tokens are 256-bit random strings; only their SHA-256 is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pyotp
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from engine.clock import aware, utcnow
+from engine.errors import DataValidationError
+from forms.formats import check_email
+from forms.validation import Surface, clean
+
+from . import errors
+from .models import ActivationCode, ApiToken, User
+from .passwords import hash_password, needs_rehash, password_problem, verify_password
+from .roles import CITIZEN, ROLES
+
+ACTIVATION_TTL = timedelta(minutes=30)
+MAX_CODE_ATTEMPTS = 5
+TOKEN_TTL = timedelta(hours=24)
+TOKEN_PREFIX = "bo_"  # noqa: S105 - a marker that makes leaked tokens easy to grep for, not a secret
+# Writing last_used_at on every API call would turn every read into a write; a minute is precise enough.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+_PROFILE_FIELDS = ("phone", "last_name", "first_name", "middle_name")
+_CODE = re.compile(r"^\d{6}$")
+
+Deliver = Callable[[User, str], None]
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str  # shown once: only its hash is stored
+    expires_at: datetime
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def validate_registration(data: Mapping[str, Any], *, surface: Surface = "api") -> dict[str, Any]:
+    """Check registration fields against forms/schemas/registration.schema.json; return normalized data.
+
+    `surface="page"` also requires the consent checkbox and words date errors as ДД.ММ.ГГГГ.
+    """
+    clean_data, problems = clean("registration", dict(data), surface=surface)
+    if problems:
+        raise DataValidationError("registration data is invalid", problems)
+    clean_data.pop("consent", None)
+    clean_data["email"] = normalize_email(clean_data["email"])
+    return clean_data
+
+
+class AccountService:
+    """Account operations on one SQLAlchemy session; `secret` keys the activation-code HMACs."""
+
+    def __init__(self, session: Session, secret: str, clock: Callable[[], datetime] = utcnow) -> None:
+        self.session = session
+        self.secret = secret.encode()
+        self.clock = clock
+
+    # ------------------------------------------------------------------ registration
+    def register(self, data: Mapping[str, Any], deliver: Deliver, *, surface: Surface = "api") -> User:
+        """Create (or replace a dead pending) citizen account and hand its code to `deliver`.
+
+        `deliver` sends the code (e-mail); if it raises, nothing is stored, so a registration
+        never waits for a code that did not go out.
+        """
+        fields = validate_registration(data, surface=surface)
+        now = self.clock()
+        user = self.find_by_email(fields["email"])
+        if user is not None:
+            self._ensure_replaceable(user, now)
+        else:
+            user = User(email=fields["email"], role=CITIZEN, is_active=False)
+            self.session.add(user)
+        user.password_hash = hash_password(fields["password"])
+        for name in _PROFILE_FIELDS:
+            setattr(user, name, fields.get(name) or None)
+        user.birth_date = date.fromisoformat(fields["birth_date"])
+        user.created_at = now
+        try:
+            self.session.flush()
+        except IntegrityError as exc:  # the same address registered concurrently
+            self.session.rollback()
+            raise errors.EmailTaken() from exc
+        code = self._new_code(user, now)
+        try:
+            deliver(user, code)
+        except BaseException:
+            self.session.rollback()
+            raise
+        self.session.commit()
+        return user
+
+    def _ensure_replaceable(self, user: User, now: datetime) -> None:
+        if user.is_active or user.activated_at is not None:
+            raise errors.EmailTaken()
+        row = self._code_row(user)
+        if row is not None and row.attempts < MAX_CODE_ATTEMPTS and aware(row.expires_at) > now:
+            raise errors.RegistrationPending()
+
+    def _new_code(self, user: User, now: datetime) -> str:
+        code = f"{secrets.randbelow(10**6):06d}"
+        self.session.execute(delete(ActivationCode).where(ActivationCode.user_id == user.id))
+        self.session.add(ActivationCode(user_id=user.id, code_hash=self._code_hash(user.id, code),
+                                        created_at=now, expires_at=now + ACTIVATION_TTL, attempts=0))
+        self.session.flush()
+        return code
+
+    def _code_hash(self, user_id: int, code: str) -> str:
+        return hmac.new(self.secret, f"activation:{user_id}:{code}".encode(), hashlib.sha256).hexdigest()
+
+    def _code_row(self, user: User) -> ActivationCode | None:
+        return self.session.scalar(select(ActivationCode).where(ActivationCode.user_id == user.id))
+
+    # ------------------------------------------------------------------ activation
+    def activate(self, email: str, code: str) -> User:
+        """Activate the account when `code` is its live code; a wrong code counts as an attempt."""
+        user = self.find_by_email(email or "")
+        if user is None:
+            raise errors.InvalidCode()
+        if user.is_active or user.activated_at is not None:
+            raise errors.AlreadyActivated()
+        self._consume_code(user, re.sub(r"\s", "", code or ""))
+        user.is_active = True
+        user.activated_at = self.clock()
+        self.session.commit()
+        return user
+
+    def _consume_code(self, user: User, code: str) -> None:
+        """Delete the user's code if `code` matches it; otherwise count the attempt (committed) and raise."""
+        row = self._code_row(user)
+        if row is None or row.attempts >= MAX_CODE_ATTEMPTS:
+            raise errors.CodeBurned()
+        if aware(row.expires_at) <= self.clock():
+            raise errors.CodeExpired()
+        if not _CODE.match(code):
+            raise errors.InvalidCode("Код подтверждения — шесть цифр из письма.")
+        attempts = self._take_attempt(row)
+        if attempts is None:
+            raise errors.CodeBurned()
+        if not hmac.compare_digest(row.code_hash, self._code_hash(user.id, code)):
+            self.session.commit()
+            left = MAX_CODE_ATTEMPTS - attempts
+            if left <= 0:
+                raise errors.CodeBurned()
+            raise errors.InvalidCode(f"Неверный код подтверждения. Осталось попыток: {left}.")
+        self.session.delete(row)
+
+    def _take_attempt(self, row: ActivationCode) -> int | None:
+        """Use up one attempt atomically, before comparing: concurrent guesses cannot exceed the limit.
+
+        Returns the attempts used including this one, or None when none were left.
+        """
+        result = self.session.execute(
+            update(ActivationCode)
+            .where(ActivationCode.id == row.id, ActivationCode.attempts < MAX_CODE_ATTEMPTS)
+            .values(attempts=ActivationCode.attempts + 1)
+            .returning(ActivationCode.attempts)
+            .execution_options(synchronize_session=False)
+        )
+        return result.scalar_one_or_none()
+
+    # ------------------------------------------------------------------ authentication
+    def authenticate(self, email: str, password: str, otp: str | None = None) -> User:
+        """The active user with these credentials; staff with a TOTP secret must also give `otp`."""
+        user = self.find_by_email(email or "")
+        if not verify_password(user.password_hash if user else None, password or ""):
+            raise errors.InvalidCredentials()
+        assert user is not None
+        if not user.is_active:
+            raise errors.AccountDisabled() if user.activated_at is not None else errors.NotActivated()
+        if user.totp_secret:
+            if not otp:
+                raise errors.OtpRequired()
+            if not pyotp.TOTP(user.totp_secret).verify(otp.strip(), valid_window=1):
+                raise errors.InvalidOtp()
+        if needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+            self.session.commit()
+        return user
+
+    def find_by_email(self, email: str) -> User | None:
+        return self.session.scalar(select(User).where(User.email == normalize_email(email)))
+
+    def get_active_user(self, user_id: int) -> User | None:
+        user = self.session.get(User, user_id)
+        return user if user is not None and user.is_active else None
+
+    # ------------------------------------------------------------------ API tokens
+    def issue_token(self, user: User) -> IssuedToken:
+        now = self.clock()
+        raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        expires_at = now + TOKEN_TTL
+        self.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id, ApiToken.expires_at <= now))
+        self.session.add(ApiToken(user_id=user.id, token_hash=_token_hash(raw), created_at=now,
+                                  expires_at=expires_at))
+        self.session.commit()
+        return IssuedToken(raw, expires_at)
+
+    def resolve_token(self, raw: str) -> User | None:
+        """The active user a live token belongs to, or None; notes when the token was last used."""
+        row = self._token_row(raw)
+        now = self.clock()
+        if row is None or aware(row.expires_at) <= now:
+            return None
+        user = self.get_active_user(row.user_id)
+        if user is None:
+            return None
+        last = aware(row.last_used_at)
+        if last is None or now - last >= LAST_USED_RESOLUTION:
+            row.last_used_at = now
+            self.session.commit()
+        return user
+
+    def revoke_token(self, raw: str) -> bool:
+        row = self._token_row(raw)
+        if row is None:
+            return False
+        self.session.delete(row)
+        self.session.commit()
+        return True
+
+    def _token_row(self, raw: str) -> ApiToken | None:
+        if not raw.startswith(TOKEN_PREFIX):
+            return None
+        return self.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(raw)))
+
+    # ------------------------------------------------------------------ administration
+    def create_user(self, email: str, role: str, password: str | None = None,
+                    **profile: str | None) -> tuple[User, str | None]:
+        """An active account made by an administrator; returns it and the generated password, if any."""
+        if role not in ROLES:
+            raise errors.UnknownRole(f"Неизвестная роль «{role}». Допустимые роли: {', '.join(ROLES)}.")
+        email = normalize_email(email)
+        if (problem := check_email(email)) is not None:
+            raise errors.InvalidEmail(problem.message)
+        generated = None
+        if password is None:
+            password = generated = secrets.token_urlsafe(12)
+        problem = password_problem(password)
+        if problem:
+            raise errors.WeakPassword(problem)
+        if self.find_by_email(email) is not None:
+            raise errors.EmailTaken()
+        now = self.clock()
+        user = User(email=email, role=role, password_hash=hash_password(password), is_active=True,
+                    activated_at=now, created_at=now,
+                    **{k: v for k, v in profile.items() if k in _PROFILE_FIELDS})
+        self.session.add(user)
+        try:
+            self.session.commit()
+        except IntegrityError as exc:
+            self.session.rollback()
+            raise errors.EmailTaken() from exc
+        return user, generated
+
+
+def _token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()

@@ -1,0 +1,79 @@
+"""Who may see which case: the owner, or staff. Anyone else gets 404, as if the case did not exist.
+
+Every read of a case's personal data is journaled with the reader (152-FZ: who, what, when).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import abort, current_app
+from sqlalchemy import select
+
+from engine import journal
+from engine.errors import FieldError
+from tasks.cases.models import Application, Document
+from tasks.cases.storage import FileStore
+from tasks.config import AppConfig
+from tasks.registries.client import ClientSettings, RegistryClient
+
+from ..extensions import db
+from ..security import current_actor
+
+STAFF_ROLES = ("operator", "appeals", "supervisor", "admin")
+
+
+def _find(number: str) -> Application:
+    app = db.session.scalar(select(Application).where(Application.number == number))
+    if app is None:
+        abort(404)
+    return app
+
+
+def readable_application(number: str) -> Application:
+    actor = current_actor()
+    app = _find(number)
+    if actor is None or (app.owner_id != actor.id and actor.role not in STAFF_ROLES):
+        abort(404)
+    return app
+
+
+def own_application(number: str) -> Application:
+    actor = current_actor()
+    app = _find(number)
+    if actor is None or app.owner_id != actor.id:
+        abort(404)
+    return app
+
+
+def document_of(app: Application, doc_id: int) -> Document:
+    doc = db.session.get(Document, doc_id)
+    if doc is None or doc.application_id != app.id:
+        abort(404)
+    return doc
+
+
+def document_path(config: AppConfig, doc: Document) -> Path:
+    return FileStore(config.uploads_dir).path(doc.storage_key)
+
+
+def record_view(app: Application, event: str, details: dict[str, Any] | None = None) -> None:
+    actor = current_actor()
+    who = f"user:{actor.id}" if actor else None
+    journal.record(db.session, app.instance_id, event, actor=who,
+                   details={"role": actor.role if actor else None, **(details or {})})
+    db.session.commit()
+
+
+def field_error(field: str, code: str, message: str) -> FieldError:
+    return FieldError(field, code, message)
+
+
+def registry_client() -> RegistryClient:
+    """One client per app, so that its circuit breakers see every request of this process."""
+    client = current_app.extensions.get("registry_client")
+    if client is None:
+        client = RegistryClient(current_app.extensions["backoffice_config"].registry_url, ClientSettings.from_env())
+        current_app.extensions["registry_client"] = client
+    return client

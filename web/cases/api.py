@@ -1,0 +1,168 @@
+"""JSON API of applications (/api/v1/applications...), certificates and the public policy check."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request, send_file
+
+from engine.errors import DataValidationError
+from forms.dates import today_moscow
+from forms.identifiers import check_enp
+from tasks.cases.certificates import verify_certificate
+from tasks.cases.policy_check import check_policy
+from tasks.cases.queries import case_view, list_cases
+from tasks.cases.submission import submit_application
+from tasks.registries.client import RegistryUnavailable
+
+from ..api_errors import ApiError, json_object
+from ..extensions import db
+from ..security import api_auth_required, current_actor, public, roles_required
+from . import access
+from .files import add_document, certificate_file, receipt_pdf
+from .uploads import DOCUMENT_KINDS, UploadRejected, read_limited
+
+bp = Blueprint("cases_api", __name__, url_prefix="/api/v1")
+
+def _services():
+    return current_app.extensions["backoffice"]
+
+
+def _config():
+    return current_app.extensions["backoffice_config"]
+
+
+@bp.post("/applications")
+@roles_required("citizen")
+def create_application() -> tuple[Response, int]:
+    user = current_actor()
+    owner_id, owner_email = user.id, user.email  # read before the commit expires the object
+    body = json_object()
+    documents = _document_ids(body)
+    db.session.commit()  # end the request's transaction: on SQLite it would hold the lock the runtime needs
+    try:
+        result = submit_application(_services().database, _services().runtime, owner_id, owner_email, body,
+                                    document_ids=documents)
+    except DataValidationError as exc:
+        raise ApiError(422, "validation_failed", "Проверьте введённые данные.", exc.fields) from exc
+    app = access.own_application(result.number)
+    return jsonify(case_view(db.session, _services().runtime, app)), 201
+
+
+def _document_ids(body: dict[str, Any]) -> list[int]:
+    ids = body.pop("document_ids", None) or []
+    if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
+        raise ApiError(422, "validation_failed", "document_ids: ожидается список номеров документов.")
+    return ids
+
+
+@bp.get("/applications")
+@api_auth_required
+def applications() -> Response:
+    user = current_actor()
+    limit = min(max(request.args.get("limit", 50, type=int), 1), 200)
+    offset = max(request.args.get("offset", 0, type=int), 0)
+    owner = None if user.role in access.STAFF_ROLES else user.id
+    items, total = list_cases(db.session, owner_id=owner, search=request.args.get("q"),
+                              status=request.args.get("status"), limit=limit, offset=offset)
+    return jsonify({"items": items, "total": total, "limit": limit, "offset": offset})
+
+
+@bp.get("/applications/<number>")
+@api_auth_required
+def application(number: str) -> Response:
+    app = access.readable_application(number)
+    staff = current_actor().role in access.STAFF_ROLES
+    view = case_view(db.session, _services().runtime, app, staff=staff)
+    access.record_view(app, "case_viewed")
+    return jsonify(view)
+
+
+@bp.post("/applications/<number>/documents")
+@api_auth_required
+def upload_document(number: str) -> tuple[Response, int]:
+    app = access.own_application(number)
+    kind = request.form.get("kind", "other")
+    if kind not in DOCUMENT_KINDS:
+        raise ApiError(422, "validation_failed", "Неизвестный вид документа.",
+                       [access.field_error("kind", "enum", "Выберите вид документа из списка")])
+    upload = request.files.get("file")
+    if upload is None:
+        raise ApiError(422, "validation_failed", "Приложите файл.",
+                       [access.field_error("file", "required", "Выберите файл")])
+    try:
+        doc = add_document(db.session, _config(), owner_id=app.owner_id, application=app, kind=kind,
+                           filename=upload.filename or "document", data=read_limited(upload.stream))
+    except UploadRejected as exc:
+        raise ApiError(exc.status, exc.code, exc.message) from exc
+    db.session.commit()
+    return jsonify({"id": doc.id, "kind": doc.kind, "filename": doc.filename, "content_type": doc.content_type,
+                    "size": doc.size}), 201
+
+
+@bp.get("/applications/<number>/documents/<int:doc_id>")
+@api_auth_required
+def download_document(number: str, doc_id: int) -> Response:
+    app = access.readable_application(number)
+    doc = access.document_of(app, doc_id)
+    access.record_view(app, "document_viewed", {"document": doc.id})
+    return send_file(access.document_path(_config(), doc), mimetype=doc.content_type, download_name=doc.filename)
+
+
+@bp.get("/applications/<number>/certificate.pdf")
+@api_auth_required
+def certificate_pdf(number: str) -> Response:
+    app = access.readable_application(number)
+    path, cert = certificate_file(db.session, _config(), app)
+    if path is None:
+        raise ApiError(409, "not_ready", "Справка ещё не готова.")
+    access.record_view(app, "certificate_downloaded")
+    return send_file(path, mimetype="application/pdf", download_name=f"spravka-oms-{cert.number}.pdf")
+
+
+@bp.get("/applications/<number>/receipt.pdf")
+@api_auth_required
+def receipt(number: str) -> Response:
+    app = access.readable_application(number)
+    pdf = receipt_pdf(db.session, _config(), app)
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="zayavlenie-{app.number}.pdf"'})
+
+
+@bp.get("/certificates/<number>/verify")
+@public
+def verify(number: str) -> Response:
+    result = verify_certificate(db.session, _config(), number, request.args.get("code"), today_moscow())
+    if result.certificate is None:
+        return jsonify({"valid": False, "status": "not_found"})
+    cert = result.certificate
+    return jsonify({"valid": result.valid and result.status == "valid", "status": result.status,
+                    "number": cert.number, "issued_at": cert.issued_at.date().isoformat(),
+                    "period": {"from": cert.period_from.isoformat(), "to": cert.period_to.isoformat()},
+                    "holder": cert.holder_masked})
+
+
+@bp.get("/policies/check")
+@public
+def policy_check() -> Response:
+    enp = (request.args.get("enp") or "").strip()
+    birth = (request.args.get("birth_date") or "").strip()
+    fields = []
+    if check_enp(enp) is not None:
+        fields.append(access.field_error("enp", "checksum", check_enp(enp).message))
+    try:
+        date.fromisoformat(birth)
+    except ValueError:
+        fields.append(access.field_error("birth_date", "format", "Введите дату в формате ГГГГ-ММ-ДД"))
+    if fields:
+        raise ApiError(422, "validation_failed", "Проверьте введённые данные.", fields)
+    try:
+        found = check_policy(access.registry_client(), enp, birth)
+    except RegistryUnavailable as exc:
+        raise ApiError(503, "registry_unavailable", "Реестр застрахованных лиц временно недоступен. "
+                                                    "Попробуйте позже.") from exc
+    if not found.found:
+        return jsonify({"status": "not_found", "message": "Полис с такими номером и датой рождения не найден."})
+    return jsonify({"status": found.status, "insurer": found.insurer, "region": found.region,
+                    "valid_from": found.valid_from, "valid_to": found.valid_to})

@@ -1,0 +1,61 @@
+"""Files of a case: uploads, the stored certificate and the receipt rendered from the submitted data."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from engine import journal
+from engine.clock import aware, utcnow
+from tasks.cases.certificates import certificate_number
+from tasks.cases.models import Application, Certificate, Document
+from tasks.cases.queries import case_status, certificate_of, documents_of
+from tasks.cases.storage import FileStore
+from tasks.cases.submission import applicant_name
+from tasks.config import AppConfig
+from tasks.documents.receipt import AttachedDocument, ReceiptData, render_receipt
+
+from .uploads import DOCUMENT_KINDS, check_upload
+
+
+def add_document(session: Session, config: AppConfig, *, owner_id: int, application: Application | None,
+                 kind: str, filename: str, data: bytes, draft_id: int | None = None) -> Document:
+    checked = check_upload(data)
+    key = FileStore(config.uploads_dir).put(checked.data, "documents", checked.suffix)
+    doc = Document(owner_id=owner_id, application_id=application.id if application else None, draft_id=draft_id,
+                   kind=kind, filename=_safe_name(filename), content_type=checked.content_type,
+                   size=len(checked.data), sha256=checked.sha256, storage_key=key, uploaded_at=utcnow())
+    session.add(doc)
+    session.flush()
+    if application is not None and application.instance_id:
+        journal.record(session, application.instance_id, "document_added", actor=f"user:{owner_id}",
+                       message=f"Добавлен документ: {DOCUMENT_KINDS[kind]} ({doc.filename})")
+    return doc
+
+
+def _safe_name(name: str) -> str:
+    """Only for display and download names: path parts and control characters removed."""
+    base = Path(name.replace("\\", "/")).name
+    cleaned = "".join(ch for ch in base if ch.isprintable() and ch not in '"<>|')
+    return cleaned[:200] or "document"
+
+
+def certificate_file(session: Session, config: AppConfig, app: Application) -> tuple[Path | None, Certificate | None]:
+    if case_status(session, app) != "ready":
+        return None, None
+    cert = certificate_of(session, app)
+    if cert is None or cert.number != certificate_number(app):
+        return None, None
+    return FileStore(config.documents_dir).path(cert.storage_key), cert
+
+
+def receipt_pdf(session: Session, config: AppConfig, app: Application) -> bytes:
+    period = app.data["period"]
+    docs = tuple(AttachedDocument(DOCUMENT_KINDS.get(d.kind, d.kind), d.filename, d.size)
+                 for d in documents_of(session, app))
+    return render_receipt(ReceiptData(
+        number=app.number, submitted_at=aware(app.submitted_at), applicant_name=applicant_name(app.data),
+        period_from=date.fromisoformat(period["from"]), period_to=date.fromisoformat(period["to"]),
+        documents=docs), config)

@@ -1,0 +1,228 @@
+"""Who is asking, and may they: sessions, Bearer tokens, roles, CSRF, cookies and security headers.
+
+Pages authenticate with the session cookie (Flask-Login); the JSON API with
+`Authorization: Bearer <token>` or, for the portal's own scripts, with the session cookie too.
+CSRF follows from that: a cookie is an ambient credential a foreign site can make the browser send,
+a Bearer header is not. So every page form and every mutating API request that relies on the
+session must carry the CSRF token (form field `csrf_token` or header `X-CSRFToken`, the value of
+`<meta name="csrf-token">`); Bearer requests and requests without any session login are exempt.
+
+Every view declares who may call it - `public`, `login_required_page`, `api_auth_required` or
+`roles_required(...)` - and `unguarded_endpoints(app)` lists the ones that forgot, for a test to
+assert on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Flask, Response, abort, current_app, g, redirect, request, url_for
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFProtect
+
+from engine.settings import Settings
+from tasks.config import AppConfig
+
+from . import api_errors, embed, rate_limits
+from .accounts.models import User
+from .accounts.roles import ROLES
+from .accounts.service import AccountService
+from .api_errors import ApiError, is_api_request
+from .extensions import db
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+SESSION_LIFETIME = timedelta(hours=8)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+ACCESS_ATTR = "_access"
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+
+# ---------------------------------------------------------------------- who is asking
+def account_service() -> AccountService:
+    """The account service on this request's database session."""
+    return AccountService(db.session, current_app.config["SECRET_KEY"])
+
+
+def current_actor() -> User | None:
+    """The user behind this request: Bearer token first (API), then the session login."""
+    if g.get("api_user") is not None:
+        return g.api_user
+    if current_user.is_authenticated:
+        return current_user._get_current_object()
+    return None
+
+
+def _load_user(user_id: str) -> User | None:
+    try:
+        return account_service().get_active_user(int(user_id))
+    except ValueError:
+        return None
+
+
+def _unauthorized() -> Response:
+    """Flask-Login's answer to anonymous access (also for its own `login_required`)."""
+    if is_api_request():
+        raise _api_unauthorized()
+    return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+
+
+def _api_unauthorized() -> ApiError:
+    return ApiError(401, "unauthorized", "Требуется вход: передайте заголовок Authorization: Bearer <токен>.",
+                    headers={"WWW-Authenticate": "Bearer"})
+
+
+def _authenticate_bearer() -> None:
+    """Resolve `Authorization: Bearer` on API requests; a bad token is refused, never ignored."""
+    header = request.headers.get("Authorization")
+    if header is None or not is_api_request():
+        return
+    scheme, _, token = header.partition(" ")
+    user = account_service().resolve_token(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
+    if user is None:
+        raise ApiError(401, "invalid_token", "Токен доступа недействителен или истёк. "
+                                             "Получите новый: POST /api/v1/auth/token.",
+                       headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    g.api_user = user
+
+
+# ---------------------------------------------------------------------- access declarations
+def _declare(view: F, access: str) -> F:
+    setattr(view, ACCESS_ATTR, access)
+    return view
+
+
+def public(view: F) -> F:
+    """Anyone may call this view (login, registration, verification of certificates...)."""
+    return _declare(view, "public")
+
+
+def login_required_page(view: F) -> F:
+    """A page for any logged-in user; anonymous visitors are sent to the login page and back."""
+
+    @wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            return _unauthorized()
+        return view(*args, **kwargs)
+
+    return _declare(guarded, "login")
+
+
+def api_auth_required(view: F) -> F:
+    """An API endpoint for any authenticated caller (Bearer token or session); 401 otherwise."""
+
+    @wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if current_actor() is None:
+            raise _api_unauthorized()
+        return view(*args, **kwargs)
+
+    return _declare(guarded, "login")
+
+
+def roles_required(*roles: str) -> Callable[[F], F]:
+    """Only these roles (401/login redirect for anonymous callers, 403 for other roles)."""
+    unknown = set(roles) - set(ROLES)
+    if not roles or unknown:
+        raise ValueError(f"roles_required needs known roles, got {roles!r}")
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            actor = current_actor()
+            if actor is None:
+                return _unauthorized()
+            if actor.role not in roles:
+                if is_api_request():
+                    raise ApiError(403, "forbidden", "Недостаточно прав для этого действия.")
+                abort(403)
+            return view(*args, **kwargs)
+
+        return _declare(guarded, "roles:" + ",".join(roles))
+
+    return decorate
+
+
+def unguarded_endpoints(app: Flask) -> list[str]:
+    """Endpoints whose view declares no access rule (static files excepted)."""
+    return sorted(endpoint for endpoint, view in app.view_functions.items()
+                  if endpoint != "static" and not getattr(view, ACCESS_ATTR, None))
+
+
+# ---------------------------------------------------------------------- CSRF
+def _check_csrf() -> None:
+    if request.method in SAFE_METHODS:
+        return
+    if is_api_request() and (g.get("api_user") is not None or not current_user.is_authenticated):
+        return  # no ambient credential is being used
+    csrf.protect()
+
+
+# ---------------------------------------------------------------------- cookies and headers
+def _cookie_settings(config: AppConfig) -> dict[str, Any]:
+    samesite = config.session_cookie_samesite.capitalize()
+    if samesite not in ("Lax", "Strict", "None"):
+        raise ValueError(f"SESSION_COOKIE_SAMESITE must be Lax, Strict or None, got {samesite!r}")
+    if samesite == "None" and not config.session_cookie_secure:
+        raise ValueError("SESSION_COOKIE_SAMESITE=None needs SESSION_COOKIE_SECURE=1 (browsers drop the cookie)")
+    return {
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": samesite,
+        "SESSION_COOKIE_SECURE": config.session_cookie_secure,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": samesite,
+        "REMEMBER_COOKIE_SECURE": config.session_cookie_secure,
+        "PERMANENT_SESSION_LIFETIME": SESSION_LIFETIME,
+    }
+
+
+def content_security_policy(frame_ancestors: str) -> str:
+    if any(c in frame_ancestors for c in ";,\r\n"):
+        raise ValueError(f"FRAME_ANCESTORS must be a space-separated source list, got {frame_ancestors!r}")
+    return ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+            "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+            f"frame-ancestors {frame_ancestors}")
+
+
+def _security_headers(csp: str) -> Callable[[Response], Response]:
+    def add(response: Response) -> Response:
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", csp)  # a view may set a stricter or wider one
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        # Responses for a logged-in user carry personal data: keep them out of every cache.
+        # g._login_user is set only if this request looked the user up, so no extra query here.
+        actor = g.get("api_user") or g.get("_login_user")
+        if actor is not None and actor.is_authenticated:
+            headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return add
+
+
+# ---------------------------------------------------------------------- wiring
+def init_app(app: Flask, settings: Settings, config: AppConfig) -> None:
+    """Install authentication, CSRF, rate limits, error handlers and headers.
+
+    Call it after every blueprint is registered: it applies the rate limits to the views.
+    """
+    app.config.update(SECRET_KEY=config.secret_key, WTF_CSRF_CHECK_DEFAULT=False,
+                      WTF_CSRF_TIME_LIMIT=int(SESSION_LIFETIME.total_seconds()), **_cookie_settings(config))
+    login_manager.init_app(app)
+    login_manager.user_loader(_load_user)
+    login_manager.unauthorized_handler(_unauthorized)
+    login_manager.login_view = "accounts.login"
+    csrf.init_app(app)
+    api_errors.init_app(app)
+    embed.init_app(app)
+    app.before_request(_authenticate_bearer)
+    app.before_request(_check_csrf)
+    app.after_request(_security_headers(content_security_policy(config.frame_ancestors)))
+    app.context_processor(lambda: {"current_actor": current_actor})
+    rate_limits.init_app(app, settings, enabled=config.rate_limits)
