@@ -34,7 +34,7 @@ from .operators import get_operator
 from .projection import Snapshot, snapshot
 from .scripting import ScriptEnvironment
 from .serialization import StateSerializer
-from .task_forms import validate_task_data
+from .task_forms import FormValidator, validate_task_data
 from .unit_of_work import UnitOfWork, unit_of_work
 from .versions import SpecCache, latest_version
 from .writer import ProjectionWriter
@@ -91,9 +91,12 @@ class Runtime:
         dispatcher: Dispatcher | None,
         script_env: ScriptEnvironment | None = None,
         format_checker: FormatChecker | None = None,
+        form_validator: FormValidator | None = None,
     ) -> None:
         self.db = database
         self.format_checker = format_checker
+        # The application's own validation (e.g. with messages in the users' language) replaces the default.
+        self.form_validator = form_validator
         self.dispatcher = dispatcher
         self.serializer = StateSerializer()
         self.specs = SpecCache(self.serializer)
@@ -151,7 +154,7 @@ class Runtime:
             if ht.assignee is not None and ht.assignee != actor:
                 raise Conflict(f"the task is claimed by {ht.assignee}")
             schema = self.specs.forms(s, inst.version_id).get(ht.form_schema or "")
-            validate_task_data(schema, data, self.format_checker)
+            validate_task_data(schema, data, self.format_checker, self.form_validator)
             task = wf.get_task_from_id(UUID(ht.task_guid))
             if task is None or task.state != TaskState.READY:
                 raise Conflict("the task is no longer active")

@@ -7,6 +7,7 @@ through the FormatChecker the application passes to the runtime.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
@@ -21,12 +22,20 @@ def _field_path(error: Any) -> str:
     return ".".join(path) or "$"
 
 
-def validate_task_data(schema: dict | None, data: dict[str, Any],
-                       format_checker: FormatChecker | None = None) -> None:
+FormValidator = Callable[[dict, dict[str, Any]], list[FieldError]]
+
+
+def validate_task_data(schema: dict | None, data: dict[str, Any], format_checker: FormatChecker | None = None,
+                       validator: FormValidator | None = None) -> None:
     """Raise DataValidationError listing every field problem; a task without a schema accepts any object."""
     if not isinstance(data, dict):
         raise DataValidationError("task data must be a JSON object")
     if not schema:
+        return
+    if validator is not None:
+        problems = validator(schema, data)
+        if problems:
+            raise DataValidationError("submitted data does not match the task form", problems)
         return
     validator = Draft202012Validator(schema, format_checker=format_checker or FormatChecker())
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))

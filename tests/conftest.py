@@ -17,7 +17,7 @@ import redis
 
 from tests.support.accounts import make_app  # noqa: F401  (fixture)
 from tests.support.backend import Backend, Cluster
-from tests.support.product import product  # noqa: F401  (fixture)
+from tests.support.product import product, product_with  # noqa: F401  (fixtures)
 from tests.support.registry import registry_service  # noqa: F401  (fixture)
 from tests.support.smtp import smtp_server  # noqa: F401  (fixture)
 

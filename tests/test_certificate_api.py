@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import tempfile
 from pathlib import Path
 
+from sqlalchemy import select
+
+from engine import journal
+from tasks.cases.models import Application
 from tests.support.accounts import bearer
+from tests.support.backend import wait_for
 from tests.support.product import Product
+from web.extensions import db
 
 
 def pdf_text(data: bytes) -> str:
@@ -46,3 +53,174 @@ def test_valid_applicant_gets_the_certificate(product: Product) -> None:
     assert "*" in ok.get_json()["holder"]
     forged = product.client().get(f"/api/v1/certificates/{cert}/verify?code=AAAAAAAAAAAA")
     assert forged.get_json() == {"valid": False, "status": "not_found"}
+
+
+REJECTIONS = {
+    "policy_expired": "policy_expired",
+    "policy_annulled": "policy_expired",
+    "no_policy": "no_insurance_record",
+    "passport_lost": "personal_data_mismatch",
+    "passport_replaced": "personal_data_mismatch",
+    "passport_expired": "personal_data_mismatch",
+    "snils_other_person": "personal_data_mismatch",
+    "policy_number_unknown": "policy_not_found",
+}
+
+
+def test_each_rejection_reason_from_the_dataset(product: Product) -> None:
+    token = product.citizen_token()
+    numbers = {scenario: product.apply(token, scenario)["number"] for scenario in REJECTIONS}
+    for scenario, reason in REJECTIONS.items():
+        view = product.wait_status(token, numbers[scenario], "rejected", "ready")
+        assert view["status"] == "rejected", scenario
+        assert [r["code"] for r in view["reasons"]] == [reason], scenario
+        assert view["reasons"][0]["message"] and view["reasons"][0]["note"]
+        mail = product.smtp.wait_for_mail(_email_of(product, token))
+        assert "Отклонено" in mail.subject or "Принято" in mail.subject
+
+
+def _email_of(product: Product, token: str) -> str:
+    return product.client().get("/api/v1/auth/me", headers=bearer(token)).get_json()["email"]
+
+
+def test_field_errors_for_broken_identifiers(product: Product) -> None:
+    token = product.citizen_token()
+    body = product.application_body("valid")
+    body["person"]["snils"] = body["person"]["snils"][:-1] + str((int(body["person"]["snils"][-1]) + 1) % 10)
+    body["person"]["passport"]["series"] = "45A5"
+    body["policy_number"] = "1234567890123456"
+    r = product.client().post("/api/v1/applications", json=body, headers=bearer(token))
+    assert r.status_code == 422
+    fields = {f["field"]: f for f in r.get_json()["error"]["fields"]}
+    assert fields["person.snils"]["code"] == "checksum"
+    assert fields["person.snils"]["message"] == "Неверное контрольное число СНИЛС"
+    assert fields["person.passport.series"]["code"] == "format"
+    assert fields["policy_number"]["code"] == "checksum"
+    listed = product.client().get("/api/v1/applications", headers=bearer(token)).get_json()
+    assert listed["total"] == 0  # nothing was created
+
+
+def test_uploads_are_checked_by_content_and_size(product: Product) -> None:
+    token = product.citizen_token()
+    number = product.apply(token, "valid")["number"]
+    url = f"/api/v1/applications/{number}/documents"
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    ok = product.client().post(url, data={"kind": "passport_copy", "file": (io.BytesIO(pdf), "паспорт.pdf")},
+                               headers=bearer(token))
+    assert ok.status_code == 201 and ok.get_json()["content_type"] == "application/pdf"
+    big = b"%PDF-1.4\n" + b"0" * (5 * 1024 * 1024 + 1 - 9)
+    r = product.client().post(url, data={"kind": "other", "file": (io.BytesIO(big), "big.pdf")}, headers=bearer(token))
+    assert r.status_code == 413 and r.get_json()["error"]["code"] == "too_large"
+    assert r.get_json()["error"]["message"].startswith("Превышен размер")
+    elf = b"\x7fELF\x02\x01\x01" + b"\x00" * 200
+    r = product.client().post(url, data={"kind": "other", "file": (io.BytesIO(elf), "scan.pdf")}, headers=bearer(token))
+    assert r.status_code == 415 and r.get_json()["error"]["code"] == "invalid_format"
+    assert r.get_json()["error"]["message"].startswith("Недопустимый формат")
+    docs = product.case(token, number)["documents"]
+    assert [d["filename"] for d in docs] == ["паспорт.pdf"]
+
+
+def test_another_citizen_gets_404(product: Product) -> None:
+    owner, stranger = product.citizen_token(), product.citizen_token()
+    number = product.apply(owner, "valid")["number"]
+    product.wait_status(owner, number, "ready")
+    for path in ("", "/certificate.pdf", "/receipt.pdf"):
+        assert product.client().get(f"/api/v1/applications/{number}{path}", headers=bearer(stranger)).status_code == 404
+        assert product.client().get(f"/api/v1/applications/{number}{path}", headers=bearer(owner)).status_code == 200
+    listed = product.client().get("/api/v1/applications", headers=bearer(stranger)).get_json()
+    assert listed["total"] == 0
+
+
+def test_certificate_is_409_until_ready(product: Product) -> None:
+    token = product.citizen_token()
+    with product.registry.faults_set("erzl:down"):
+        number = product.apply(token, "valid")["number"]
+        r = product.client().get(f"/api/v1/applications/{number}/certificate.pdf", headers=bearer(token))
+        assert r.status_code == 409 and r.get_json()["error"]["code"] == "not_ready"
+
+
+def test_erzl_outage_waits_and_completes_when_lifted(product: Product) -> None:
+    token = product.citizen_token()
+    with product.registry.faults_set("erzl:down"):
+        number = product.apply(token, "valid")["number"]
+        wait_for(lambda: _failed_attempts(product, number) >= 2, timeout=60, message="retries against ЕРЗЛ")
+        assert product.case(token, number)["status"] == "in_progress"
+    view = product.wait_status(token, number, "ready", "rejected")
+    assert view["status"] == "ready"
+
+
+def _failed_attempts(product: Product, number: str) -> int:
+    with product.app.app_context():
+        app = db.session.scalar(select(Application).where(Application.number == number))
+        return sum(1 for e in journal.read(db.session, app.instance_id) if e.event == "service_failed")
+
+
+def test_doubtful_match_goes_to_an_operator_who_approves(product: Product) -> None:
+    token = product.citizen_token()
+    number = product.apply(token, "yo_spelling")["number"]
+    operator = product.staff_token("operator")
+    task = product.wait_task(operator, number, "operator_review")
+    assert task["role"] == "operator" and task["due_at"] and "ё" in task["instructions"].lower()
+    assert product.case(token, number)["status"] == "in_progress"
+    r = product.client().post(f"/api/v1/tasks/{task['id']}/complete", json={"decision": "reject"},
+                              headers=bearer(operator))
+    assert r.status_code == 422
+    assert {f["field"] for f in r.get_json()["error"]["fields"]} >= {"reasons", "explanation"}
+    assert product.client().post(f"/api/v1/tasks/{task['id']}/claim", headers=bearer(operator)).status_code == 200
+    other = product.staff_token("operator")
+    assert product.client().post(f"/api/v1/tasks/{task['id']}/claim", headers=bearer(other)).status_code == 409
+    done = product.client().post(f"/api/v1/tasks/{task['id']}/complete", json={"decision": "approve"},
+                                 headers=bearer(operator))
+    assert done.status_code == 200, done.get_json()
+    again = product.client().post(f"/api/v1/tasks/{task['id']}/complete", json={"decision": "approve"},
+                                  headers=bearer(operator))
+    assert again.status_code == 409
+    assert product.wait_status(token, number, "ready")["status"] == "ready"
+
+
+def test_operator_rejects_for_missing_documents(product: Product) -> None:
+    token = product.citizen_token()
+    number = product.apply(token, "registry_disagrees")["number"]
+    operator = product.staff_token("operator")
+    task = product.wait_task(operator, number, "operator_review")
+    r = product.client().post(f"/api/v1/tasks/{task['id']}/complete", headers=bearer(operator), json={
+        "decision": "reject", "reasons": ["documents_missing"],
+        "explanation": "Приложите копию СНИЛС: отчество в СФР записано иначе."})
+    assert r.status_code == 200, r.get_json()
+    view = product.wait_status(token, number, "rejected")
+    assert view["reasons"] == [{"code": "documents_missing", "message": view["reasons"][0]["message"],
+                                "note": "Приложите копию СНИЛС: отчество в СФР записано иначе."}]
+    assert "документ" in view["reasons"][0]["message"]
+
+
+def test_operator_sla_escalates_to_the_supervisor(product_with) -> None:
+    product = product_with(BACKOFFICE_SLA="operator_review=PT2S")
+    token = product.citizen_token()
+    number = product.apply(token, "yo_spelling")["number"]
+    supervisor = product.staff_token("supervisor")
+    task = product.wait_task(supervisor, number, "supervisor_review")
+    assert task["role"] == "supervisor"
+    operator = product.staff_token("operator")
+    assert not [t for t in product.tasks(operator) if t["case_number"] == number]
+    r = product.client().post(f"/api/v1/tasks/{task['id']}/complete", json={"decision": "approve"},
+                              headers=bearer(supervisor))
+    assert r.status_code == 200, r.get_json()
+    assert product.wait_status(token, number, "ready")["status"] == "ready"
+
+
+def test_registry_outage_past_registry_wait_goes_to_manual_verification(product_with) -> None:
+    product = product_with(BACKOFFICE_SLA="registry_wait=PT3S")
+    token = product.citizen_token()
+    operator = product.staff_token("operator")
+    body = product.application_body("valid")
+    with product.registry.faults_set("erzl:down"):
+        number = product.apply(token, "valid")["number"]
+        task = product.wait_task(operator, number, "manual_verification")
+    r = product.client().post(f"/api/v1/tasks/{task['id']}/complete", headers=bearer(operator), json={
+        "decision": "approve", "policy": {"enp": body["policy_number"], "insurer": {"name": "АО «СОГАЗ-Мед»",
+                                          "code": "77011"}, "region": "г. Москва", "valid_from": "2011-05-01"}})
+    assert r.status_code == 200, r.get_json()
+    view = product.wait_status(token, number, "ready")
+    pdf = product.client().get(f"/api/v1/applications/{number}/certificate.pdf", headers=bearer(token))
+    assert body["policy_number"] in pdf_text(pdf.data)
+    assert view["status"] == "ready"

@@ -54,9 +54,10 @@ def create_app(settings: Settings | None = None, *, config: AppConfig | None = N
         app.register_blueprint(health_bp, url_prefix="/api/v1")
         _register_account_blueprints(app)
         _register_case_blueprints(app)
-        from forms.validation import format_checker
+        from forms.validation import format_checker, validate
 
         services.runtime.format_checker = format_checker()  # Russian identifiers in user-task forms
+        services.runtime.form_validator = lambda schema, data: validate(schema, data, surface="api")
         security.init_app(app, settings, config)  # after every blueprint: it applies the rate limits to views
     return app
 
@@ -73,5 +74,7 @@ def _register_account_blueprints(app: Flask) -> None:
 
 def _register_case_blueprints(app: Flask) -> None:
     from .cases.api import bp as cases_api_bp
+    from .inbox.api import bp as inbox_api_bp
 
     app.register_blueprint(cases_api_bp)
+    app.register_blueprint(inbox_api_bp)

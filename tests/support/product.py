@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -23,7 +23,7 @@ from flask.testing import FlaskClient
 
 from engine.settings import Settings
 from tasks.config import AppConfig
-from tests.support.accounts import PASSWORD, bearer, client_from, unique_email
+from tests.support.accounts import PASSWORD, add_user, bearer, client_from, unique_email
 from tests.support.backend import Backend, Cluster, wait_for
 from tests.support.registry import RegistryService, demo_person
 from tests.support.smtp import SmtpServer, activation_code
@@ -70,7 +70,8 @@ class Product:
         return r.get_json()["token"]
 
     def application_body(self, scenario: str = "valid", index: int = 0, **changes: Any) -> dict[str, Any]:
-        return {"applicant": "individual", **demo_person(scenario, index), "period": this_year_period(), **changes}
+        applicant = {k: v for k, v in demo_person(scenario, index).items() if v is not None}
+        return {"applicant": "individual", **applicant, "period": this_year_period(), **changes}
 
     def apply(self, token: str, scenario: str = "valid", index: int = 0, **changes: Any) -> dict[str, Any]:
         r = self.client().post("/api/v1/applications", json=self.application_body(scenario, index, **changes),
@@ -96,6 +97,23 @@ class Product:
             return wait_for(reached, timeout=timeout, interval=0.3, message=f"{number} to reach {statuses}")
         except AssertionError as exc:
             raise AssertionError(f"{exc}; statuses seen: {seen}") from None
+
+    def staff_token(self, role: str) -> str:
+        email = add_user(self.app, role)
+        r = self.client().post("/api/v1/auth/token", json={"email": email, "password": PASSWORD})
+        assert r.status_code == 200, r.get_json()
+        return r.get_json()["token"]
+
+    def tasks(self, token: str, queue: str = "group") -> list[dict[str, Any]]:
+        r = self.client().get(f"/api/v1/tasks?queue={queue}", headers=bearer(token))
+        assert r.status_code == 200, r.get_json()
+        return r.get_json()["items"]
+
+    def wait_task(self, token: str, number: str, task: str, timeout: float = 60) -> dict[str, Any]:
+        def found() -> dict[str, Any] | None:
+            return next((t for t in self.tasks(token) if t["case_number"] == number and t["task"] == task), None)
+
+        return wait_for(found, timeout=timeout, interval=0.3, message=f"task {task} of {number}")
 
     def stop(self) -> None:
         self.cluster.stop_all()
@@ -142,3 +160,20 @@ def product(backend: Backend, registry_service: RegistryService, smtp_server: Sm
         yield p
     finally:
         p.stop()
+
+
+@pytest.fixture
+def product_with(backend: Backend, registry_service: RegistryService,
+                 smtp_server: SmtpServer) -> Iterator[Callable[..., Product]]:
+    """`product_with(BACKOFFICE_SLA="operator_review=PT2S")`: the product with extra environment."""
+    started: list[Product] = []
+
+    def start(**env: str) -> Product:
+        started.append(start_product(backend, registry_service, smtp_server, **env))
+        return started[-1]
+
+    try:
+        yield start
+    finally:
+        for p in started:
+            p.stop()

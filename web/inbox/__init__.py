@@ -1,0 +1,1 @@
+"""Staff work on human tasks: the inbox API (the inbox pages build on the same queries)."""
