@@ -1,5 +1,9 @@
 FROM python:3.11-slim
 WORKDIR /app
+# WeasyPrint renders the certificates with Pango/HarfBuzz (fonts are bundled in tasks/documents/fonts).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
+    && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
 COPY engine engine
 COPY tasks tasks

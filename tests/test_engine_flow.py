@@ -78,3 +78,18 @@ def test_sla_timer_escalates_and_error_boundary_routes_to_manual(backend, cluste
     assert ev.count("service_failed") == 2 and "service_error_raised" in ev
     rt.complete_user_task(manual.id, {}, "operator-1")
     assert rt.instance(info.id).completed
+
+
+def test_error_boundary_on_a_subprocess_catches_an_inner_service_failure(backend, cluster):
+    """Retries used up inside a subprocess raise the BPMN error on the subprocess's boundary event,
+    which cancels the subprocess (and its other running service task) and takes the manual path."""
+    rt = backend.services.runtime
+    cluster.worker()
+    cluster.scheduler()
+    info = rt.start("subprocess_error", {"mode": "fail"}, business_key=_key())
+    manual = wait_for(lambda: open_task(backend.services, info.id, "manual"), timeout=60, message="manual task")
+    assert manual.role == "operator"
+    assert "service_error_raised" in events(backend.services, info.id)
+    assert {c.status for c in calls(backend.services, info.id)} <= {"failed", "done", "cancelled"}
+    ok = rt.start("subprocess_error", {"mode": "ok"}, business_key=_key())
+    wait_for(lambda: rt.instance(ok.id).completed, timeout=60, message="the happy path to complete")

@@ -201,6 +201,23 @@ def users_group() -> None:
     """User accounts."""
 
 
+@main.group("demo")
+def demo_group() -> None:
+    """Demo data for a first look."""
+
+
+@demo_group.command("seed")
+def demo_seed() -> None:
+    """Create demo accounts (one per role); their passwords go to <data dir>/demo-accounts.txt."""
+    from .demo_seed import accounts_file, seed_demo
+
+    settings = Settings.from_env()
+    created = seed_demo(settings)
+    for email, role, password in created:
+        click.echo(f"{role:<11} {email:<24} {password}")
+    click.echo(f"demo accounts: {accounts_file(settings)}" if created else "demo accounts already exist")
+
+
 @users_group.command("add")
 @click.option("--email", required=True)
 @click.option("--role", required=True, type=click.Choice(ROLES), help="One of the CONTRACT roles.")

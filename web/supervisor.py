@@ -45,7 +45,21 @@ def prepare(settings: Settings) -> None:
     upgrade_database(settings)
     for r in deploy_workflows([], "backoffice run", settings):
         log.info("%s v%s %s", r.process_id, r.version, "deployed" if r.created else "unchanged")
+    _seed_on_first_start(settings)
     redis_url(settings)
+
+
+def _seed_on_first_start(settings: Settings) -> None:
+    """Demo accounts only on the very first start (a marker file), never again once someone removed them."""
+    from .demo_seed import accounts_file, seed_demo
+
+    marker = settings.data_dir / ".demo-seeded"
+    if marker.exists():
+        return
+    created = seed_demo(settings)
+    marker.touch()
+    if created:
+        log.info("demo accounts created; their passwords are in %s", accounts_file(settings))
 
 
 def run_all(host: str, port: int, workers: int) -> int:

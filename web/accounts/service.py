@@ -46,7 +46,7 @@ TOKEN_PREFIX = "bo_"  # noqa: S105 - a marker that makes leaked tokens easy to g
 # Writing last_used_at on every API call would turn every read into a write; a minute is precise enough.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
-_PROFILE_FIELDS = ("phone", "last_name", "first_name", "middle_name")
+_PROFILE_FIELDS = ("phone", "last_name", "first_name", "middle_name", "birth_date")
 _CODE = re.compile(r"^\d{6}$")
 
 Deliver = Callable[[User, str], None]

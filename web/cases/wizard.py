@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from engine.clock import utcnow
 from engine.errors import FieldError
 from forms.flat import initial_data
-from forms.rendering import display_value, errors_in_step
-from forms.schema_walk import Leaf, Schema, iter_leaves, step_of, widget_for
+from forms.rendering import display_value
+from forms.schema_walk import Leaf, Schema, field_schema, iter_leaves, step_of, widget_for
 from forms.validation import clean, load_schema
 from tasks.cases.models import Document, Draft
 from tasks.cases.storage import FileStore
@@ -157,13 +157,22 @@ def check(data: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
 def step_errors(data: Mapping[str, Any], step_id: str) -> list[FieldError]:
     """Only the problems a step's page can show: the person fixes one step at a time."""
     _, errors = check(data)
-    return errors_in_step(schema(), errors, step_id)
+    root = schema()
+    return [e for e in errors if step_of(root, e.field) == step_id]
 
 
 def errors_elsewhere(errors: Sequence[FieldError], step_id: str) -> list[FieldError]:
-    """Problems in other steps than this one (the review step links to them)."""
+    """Problems of fields on other steps than this one (the review step links to them)."""
     root = schema()
-    return [e for e in errors if step_of(root, e.field) != step_id]
+    return [e for e in errors if step_of(root, e.field) not in (step_id, None)]
+
+
+def step_of_field(path: str) -> str | None:
+    return step_of(schema(), path)
+
+
+def field_label(path: str) -> str:
+    return field_schema(schema(), path).get("title") or path
 
 
 def review_sections(normalized: Mapping[str, Any]) -> list[StepSummary]:

@@ -1,0 +1,22 @@
+"""`backoffice demo seed`: one account per role, random passwords kept owner-readable, idempotent."""
+
+from __future__ import annotations
+
+import stat
+
+from tests.support.accounts import client_from
+from tests.support.backend import Backend
+from web.demo_seed import DEMO_ACCOUNTS
+
+
+def test_demo_seed_creates_working_accounts_once(backend: Backend, make_app) -> None:
+    first = backend.backoffice("demo", "seed")
+    lines = [line.split() for line in first.stdout.splitlines() if "@demo.local" in line]
+    assert {role for role, _, _ in lines} == {role for _, role, _ in DEMO_ACCOUNTS}
+    path = backend.data_dir / "demo-accounts.txt"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert "already exist" in backend.backoffice("demo", "seed").stdout
+    role, email, password = next(line for line in lines if line[0] == "operator")
+    client = client_from(make_app())
+    r = client.post("/api/v1/auth/token", json={"email": email, "password": password})
+    assert r.status_code == 200, r.get_json()

@@ -1,0 +1,104 @@
+"""A citizen's own cases as pages: «Мои заявки», the case page, the confirmation and the downloads.
+
+Pages read through the same queries as the JSON API (tasks.cases.queries), so a status, a journal
+line or a refusal reason reads the same on the page, in the API and in the operator's inbox.
+Someone else's case answers 404 (web.cases.access), and every read is journaled.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from flask import Blueprint, current_app, render_template, request, send_file
+from werkzeug.wrappers import Response
+
+from tasks.cases.labels import STATUS_LABELS
+from tasks.cases.queries import case_view, documents_of, list_cases
+from tasks.cases.submission import applicant_name
+
+from ..api_errors import error_page
+from ..extensions import db
+from ..security import current_actor, roles_required
+from . import access, page_format
+from .files import certificate_file, receipt_pdf
+from .uploads import DOCUMENT_KINDS
+
+bp = Blueprint("cases", __name__)
+page_format.register(bp)
+PAGE_SIZE = 20
+
+
+def _services() -> Any:
+    return current_app.extensions["backoffice"]
+
+
+def _config() -> Any:
+    return current_app.extensions["backoffice_config"]
+
+
+@bp.get("/applications")
+@roles_required("citizen")
+def applications() -> str:
+    """The person's applications, newest first, searchable by number (or name), 20 to a page."""
+    query = (request.args.get("q") or "").strip()[:100]
+    page = max(request.args.get("page", 1, type=int), 1)
+    items, total = list_cases(db.session, owner_id=current_actor().id, search=query or None, limit=PAGE_SIZE,
+                              offset=(page - 1) * PAGE_SIZE)
+    pages = max(math.ceil(total / PAGE_SIZE), 1)
+    return render_template("cases/list.html", items=items, total=total, query=query, page=page, pages=pages)
+
+
+@bp.get("/applications/<number>")
+@roles_required("citizen")
+def case(number: str) -> str:
+    app = access.own_application(number)
+    view = case_view(db.session, _services().runtime, app)
+    name = applicant_name(app.data)
+    access.record_view(app, "case_viewed")
+    return render_template("cases/detail.html", case=view, applicant=name, kinds=DOCUMENT_KINDS,
+                           statuses=STATUS_LABELS)
+
+
+@bp.get("/applications/<number>/submitted")
+@roles_required("citizen")
+def submitted(number: str) -> str:
+    """The confirmation right after submitting: number, date and time, documents, the receipt."""
+    app = access.own_application(number)
+    documents = documents_of(db.session, app)
+    return render_template("cases/submitted.html", number=app.number, submitted_at=app.submitted_at,
+                           applicant=applicant_name(app.data), period=app.data["period"], documents=documents,
+                           kinds=DOCUMENT_KINDS)
+
+
+@bp.get("/applications/<number>/receipt.pdf")
+@roles_required("citizen")
+def receipt(number: str) -> Response:
+    app = access.own_application(number)
+    pdf = receipt_pdf(db.session, _config(), app)
+    access.record_view(app, "receipt_downloaded")
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="zayavlenie-{number}.pdf"'})
+
+
+@bp.get("/applications/<number>/certificate.pdf")
+@roles_required("citizen")
+def certificate(number: str) -> Response | tuple[str, int]:
+    app = access.own_application(number)
+    path, cert = certificate_file(db.session, _config(), app)
+    if path is None:
+        return error_page(409, "Справка ещё не готова. Когда она будет готова, статус заявления сменится "
+                               "на «Готово к скачиванию».", "Справка ещё не готова")
+    access.record_view(app, "certificate_downloaded")
+    return send_file(path, mimetype="application/pdf", as_attachment=True,
+                     download_name=f"spravka-oms-{cert.number}.pdf")
+
+
+@bp.get("/applications/<number>/documents/<int:doc_id>")
+@roles_required("citizen")
+def document(number: str, doc_id: int) -> Response:
+    app = access.own_application(number)
+    doc = access.document_of(app, doc_id)
+    access.record_view(app, "document_viewed", {"document": doc.id})
+    return send_file(access.document_path(_config(), doc), mimetype=doc.content_type, as_attachment=True,
+                     download_name=doc.filename)

@@ -1,0 +1,82 @@
+"""Pages anyone may open: the home page, certificate verification (the QR code) and the policy check.
+
+Both checks answer strangers, so they reveal as little as they can: verification shows the number,
+the masked holder, the period and the issue date, and only with the code from the certificate;
+the policy check says nothing unless the ЕНП and the birth date belong together.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, render_template, request
+from werkzeug.wrappers import Response
+
+from forms.dates import today_moscow
+from forms.rendering import build_form, form_data_from_flat
+from forms.validation import clean, load_schema
+from tasks.cases.certificates import verify_certificate
+from tasks.cases.policy_check import check_policy
+from tasks.registries.client import RegistryUnavailable
+
+from ..extensions import db
+from ..security import current_actor, public
+from . import access, page_format, wizard
+
+bp = Blueprint("public", __name__)
+page_format.register(bp)
+
+POLICY_SCHEMA = "policy_check"
+POLICY_STATUS_LABELS = {"active": "Полис действует", "expired": "Срок действия полиса истёк",
+                        "annulled": "Полис аннулирован"}
+VERIFY_STATUS_TITLES = {
+    "valid": "Справка действительна",
+    "expired": "Срок действия справки истёк",
+    "revoked": "Справка отозвана",
+    "not_found": "Справка не найдена",
+}
+REGISTRY_DOWN = "Реестр застрахованных лиц временно недоступен. Попробуйте позже."
+
+
+@bp.get("/")
+@public
+def home() -> str:
+    actor = current_actor()
+    draft = wizard.find_draft(db.session, actor.id) if actor is not None and actor.role == "citizen" else None
+    return render_template("public/home.html", actor=actor, has_draft=draft is not None)
+
+
+@bp.get("/verify/<number>")
+@public
+def verify(number: str) -> tuple[str, int]:
+    """Where the certificate's QR code leads; an unknown number and a wrong code read the same."""
+    config = current_app.extensions["backoffice_config"]
+    result = verify_certificate(db.session, config, number, request.args.get("code"), today_moscow())
+    status = result.status
+    return render_template("public/verify.html", status=status, title=VERIFY_STATUS_TITLES[status],
+                           certificate=result.certificate), 404 if status == "not_found" else 200
+
+
+@bp.route("/policy-check", methods=["GET", "POST"])
+@public
+def policy_check() -> str | tuple[str, int] | Response:
+    """ЕНП + birth date -> insurer and validity. POST keeps the ЕНП and birth date out of URLs and logs."""
+    schema = load_schema(POLICY_SCHEMA)
+    if request.method == "GET":
+        return _policy_page(build_form(schema))
+    data, errors = clean(schema, form_data_from_flat(schema, request.form), surface="page")
+    if errors:
+        return _policy_page(build_form(schema, request.form, errors), status=422)
+    try:
+        found = check_policy(access.registry_client(), data["enp"], data["birth_date"])
+    except RegistryUnavailable:
+        return _policy_page(build_form(schema, request.form), unavailable=True, status=503)
+    return _policy_page(build_form(schema, request.form), result=found, checked=True)
+
+
+def _policy_page(view: Any, *, result: Any = None, checked: bool = False, unavailable: bool = False,
+                 status: int = 200) -> tuple[str, int]:
+    html = render_template("public/policy_check.html", view=view, result=result, checked=checked,
+                           unavailable=unavailable, unavailable_message=REGISTRY_DOWN,
+                           status_labels=POLICY_STATUS_LABELS)
+    return html, status

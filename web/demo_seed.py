@@ -1,0 +1,62 @@
+"""Demo accounts for a first look at the system (`backoffice demo seed`, run by `backoffice run` once).
+
+Passwords are random, never in the repository: they are printed once and kept in
+`<data dir>/demo-accounts.txt` (readable by the owner only) so a newcomer can log in.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from engine.settings import Settings
+
+DEMO_ACCOUNTS = (
+    ("citizen@demo.local", "citizen", {"last_name": "Иванов", "first_name": "Сергей", "middle_name": "Петрович",
+                                       "birth_date": "1985-03-14"}),
+    ("operator@demo.local", "operator", {"last_name": "Смирнова", "first_name": "Ольга"}),
+    ("appeals@demo.local", "appeals", {"last_name": "Кузнецов", "first_name": "Дмитрий"}),
+    ("supervisor@demo.local", "supervisor", {"last_name": "Попова", "first_name": "Анна"}),
+    ("analyst@demo.local", "analyst", {"last_name": "Волков", "first_name": "Игорь"}),
+    ("admin@demo.local", "admin", {"last_name": "Соколов", "first_name": "Максим"}),
+)
+
+
+def accounts_file(settings: Settings) -> Path:
+    return settings.data_dir / "demo-accounts.txt"
+
+
+def seed_demo(settings: Settings) -> list[tuple[str, str, str]]:
+    """Create the demo accounts that do not exist yet; returns (email, role, password) of the new ones."""
+    from datetime import date
+
+    from tasks.config import AppConfig
+
+    from .accounts.service import AccountService
+    from .app import create_app
+    from .extensions import db
+
+    config = AppConfig.from_env(settings=settings)
+    app = create_app(settings, config=config, connect_services=False)
+    created = []
+    with app.app_context():
+        service = AccountService(db.session, config.secret_key)
+        for email, role, profile in DEMO_ACCOUNTS:
+            if service.find_by_email(email) is not None:
+                continue
+            fields = dict(profile)
+            if "birth_date" in fields:
+                fields["birth_date"] = date.fromisoformat(fields["birth_date"])
+            _, password = service.create_user(email, role, None, **fields)
+            created.append((email, role, password or ""))
+        db.engine.dispose()
+    if created:
+        _remember(accounts_file(settings), created)
+    return created
+
+
+def _remember(path: Path, created: list[tuple[str, str, str]]) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8") as fh:
+        for email, role, password in created:
+            fh.write(f"{role:<11} {email:<24} {password}\n")
