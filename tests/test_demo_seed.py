@@ -16,7 +16,7 @@ def test_demo_seed_creates_working_accounts_once(backend: Backend, make_app) -> 
     path = backend.data_dir / "demo-accounts.txt"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert "already exist" in backend.backoffice("demo", "seed").stdout
-    role, email, password = next(line for line in lines if line[0] == "operator")
+    _role, email, password = next(line for line in lines if line[0] == "operator")
     client = client_from(make_app())
     r = client.post("/api/v1/auth/token", json={"email": email, "password": password})
     assert r.status_code == 200, r.get_json()
