@@ -508,8 +508,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _measure(args: argparse.Namespace, portal: Portal) -> dict[str, Any]:
-    client = httpx.Client(base_url=portal.url, timeout=60,
-                          limits=httpx.Limits(max_connections=args.open_loop_threads + args.threads + 16))
+    # gunicorn closes a keep-alive connection idle for 2 s; reusing one it is closing resets the request.
+    limits = httpx.Limits(max_connections=args.open_loop_threads + args.threads + 16, keepalive_expiry=1.0)
+    client = httpx.Client(base_url=portal.url, timeout=60, limits=limits)
     tracker = Tracker(client, download_threads=4)
     watch = ReadyWatch(portal, tracker)
     watch.start()

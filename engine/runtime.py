@@ -248,6 +248,7 @@ class Runtime:
         wf = self._load(s, inst)
         tasks = {g: wf.get_task_from_id(UUID(g)) for g in task_guids}
         before = {g: t.task_spec.event_definition.details(t).value for g, t in tasks.items() if t is not None}
+        cycles_before = {g: _cycles_left(t) for g, t in tasks.items() if t is not None}
         with unit_of_work() as uow:
             wf.refresh_timers()
             wf.do_engine_steps()
@@ -259,8 +260,9 @@ class Runtime:
                         == before.get(guid):
                     not_fired.append(guid)  # clock skew: the engine does not consider it due yet
                     continue
-                journal.record(s, inst.id, "timer_fired", actor="scheduler", task_spec=task.task_spec.name,
-                               message=task.task_spec.bpmn_name)
+                for _ in range(_occurrences(cycles_before.get(guid), task)):
+                    journal.record(s, inst.id, "timer_fired", actor="scheduler", task_spec=task.task_spec.name,
+                                   message=task.task_spec.bpmn_name)
             self._save(s, inst, wf, uow, "scheduler", post)
         if not_fired:
             # Its row keeps a past due time; push it a little so passes do not spin on it.
@@ -502,6 +504,21 @@ class Runtime:
                 self._queue_calls(group, post, None)
         self._after_commit(post)
         return len(calls)
+
+
+def _cycles_left(task: Any) -> int | None:
+    """Repetitions a cycle timer still has (None for other timers)."""
+    value = task.internal_data.get("event_value")
+    return value["cycles"] if isinstance(value, dict) and "cycles" in value else None
+
+
+def _occurrences(cycles_before: int | None, task: Any) -> int:
+    """How many times a timer fired in one pass: a late scheduler lets a cycle catch up several repetitions
+    (SpiffWorkflow refreshes timers again at the end of its engine steps), each of which is journaled."""
+    if cycles_before is None:
+        return 1
+    after = _cycles_left(task)
+    return max(1, cycles_before - (after if after is not None else 0))
 
 
 def _enclosing_subprocess_task(task: Any) -> Any:

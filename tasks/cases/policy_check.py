@@ -24,7 +24,7 @@ class PolicyStatus:
 
 def check_policy(client: RegistryClient, enp: str, birth_date: str) -> PolicyStatus:
     """Raises RegistryUnavailable when ЕРЗЛ cannot answer (the caller says «попробуйте позже»)."""
-    record = client.get("erzl", f"/erzl/policies/{enp}")
+    record = client.post("erzl", "/erzl/policy", {"enp": enp})  # the ЕНП in the body, never in a URL
     if record is None or record.get("birth_date") != birth_date:
         return PolicyStatus(found=False)
     return PolicyStatus(True, record["status"], record.get("insurer"), record.get("region"),

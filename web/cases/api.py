@@ -126,6 +126,7 @@ def certificate_pdf(number: str) -> Response:
 def receipt(number: str) -> Response:
     app = access.readable_application(number)
     pdf = receipt_pdf(db.session, _config(), app)
+    access.record_view(app, "receipt_downloaded")
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="zayavlenie-{app.number}.pdf"'})
 

@@ -215,9 +215,14 @@ def _incomplete_steps(problems: list[FieldError]) -> list[wizard.Step]:
 
 
 def _step_problem(error: FieldError) -> dict[str, str]:
+    """«Паспорт: шаг не заполнен» or «СНИЛС, ИНН и полис: СНИЛС — заполните поле», linked to the step."""
     step_id = wizard.step_of_field(error.field) or wizard.step_ids()[0]
-    return {"text": f"{wizard.step_title(step_id)}: {wizard.field_label(error.field)} — {error.message}",
-            "href": url_for(".step", step=step_id, edit="1")}
+    if wizard.is_group(error.field):
+        text = f"{wizard.step_title(step_id)}: шаг не заполнен"
+    else:
+        message = error.message[0].lower() + error.message[1:] if error.message[1:2].islower() else error.message
+        text = f"{wizard.step_title(step_id)}: {wizard.field_label(error.field)} — {message}"
+    return {"text": text, "href": url_for(".step", step=step_id, edit="1")}
 
 
 def _submit() -> Page:

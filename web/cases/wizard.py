@@ -22,7 +22,7 @@ from engine.clock import utcnow
 from engine.errors import FieldError
 from forms.flat import initial_data
 from forms.rendering import display_value
-from forms.schema_walk import Leaf, Schema, field_schema, iter_leaves, step_of, widget_for
+from forms.schema_walk import Leaf, Schema, field_schema, is_object, iter_leaves, step_of, widget_for
 from forms.validation import clean, load_schema
 from tasks.cases.models import Document, Draft
 from tasks.cases.storage import FileStore
@@ -169,6 +169,11 @@ def errors_elsewhere(errors: Sequence[FieldError], step_id: str) -> list[FieldEr
 
 def step_of_field(path: str) -> str | None:
     return step_of(schema(), path)
+
+
+def is_group(path: str) -> bool:
+    """A whole object of the schema (the passport), not one input: missing when its step was never saved."""
+    return is_object(field_schema(schema(), path))
 
 
 def field_label(path: str) -> str:
