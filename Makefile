@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint bench-engine bench-timers clean
+.PHONY: install run test lint bench-engine bench-timers bench-portal clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -29,6 +29,9 @@ bench-engine: install
 
 bench-timers: install
 	$(PY) benchmarks/timers.py
+
+bench-portal: install
+	$(PY) benchmarks/portal.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import io
-import subprocess
-import tempfile
-from pathlib import Path
 
 from sqlalchemy import select
 
@@ -13,16 +10,9 @@ from engine import journal
 from tasks.cases.models import Application
 from tests.support.accounts import bearer
 from tests.support.backend import wait_for
+from tests.support.pdf import pdf_text
 from tests.support.product import Product
 from web.extensions import db
-
-
-def pdf_text(data: bytes) -> str:
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "doc.pdf"
-        path.write_bytes(data)
-        return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
-                              check=True).stdout
 
 
 def test_valid_applicant_gets_the_certificate(product: Product) -> None:
@@ -224,3 +214,27 @@ def test_registry_outage_past_registry_wait_goes_to_manual_verification(product_
     pdf = product.client().get(f"/api/v1/applications/{number}/certificate.pdf", headers=bearer(token))
     assert body["policy_number"] in pdf_text(pdf.data)
     assert view["status"] == "ready"
+
+
+def test_public_policy_check_reveals_nothing_on_a_mismatch(product: Product) -> None:
+    body = product.application_body("valid")
+    enp, birth = body["policy_number"], body["person"]["birth_date"]
+    client = product.client()
+    found = client.get(f"/api/v1/policies/check?enp={enp}&birth_date={birth}").get_json()
+    assert found["status"] == "active" and found["insurer"]["name"] and found["valid_from"]
+    wrong_birth = client.get(f"/api/v1/policies/check?enp={enp}&birth_date=1990-01-01").get_json()
+    unknown = client.get("/api/v1/policies/check?enp=7414012927712067&birth_date=1990-01-01").get_json()
+    assert wrong_birth == unknown == {"status": "not_found",
+                                      "message": "Полис с такими номером и датой рождения не найден."}
+    bad = client.get("/api/v1/policies/check?enp=1234567890123456&birth_date=14.03.1985")
+    assert bad.status_code == 422
+    assert {f["field"] for f in bad.get_json()["error"]["fields"]} == {"enp", "birth_date"}
+
+
+def test_public_lookups_are_rate_limited_per_client(product: Product) -> None:
+    client, other = product.client(), product.client()
+    answers = [client.get("/api/v1/certificates/2026-000001-1/verify?code=x").status_code for _ in range(31)]
+    assert answers[:30] == [200] * 30 and answers[30] == 429
+    limited = client.get("/api/v1/policies/check?enp=7414012927712067&birth_date=1990-01-01")
+    assert limited.status_code == 429 and limited.get_json()["error"]["code"] == "rate_limited"
+    assert other.get("/api/v1/certificates/2026-000001-1/verify?code=x").status_code == 200

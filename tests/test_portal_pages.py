@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import io
 import re
-import subprocess
-import tempfile
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -20,6 +17,7 @@ from flask.testing import FlaskClient
 from forms.dates import format_ru_date
 from tasks.verification import verification_code
 from tests.support.accounts import csrf_token, login, unique_email
+from tests.support.pdf import pdf_text
 from tests.support.product import Product
 from tests.support.registry import demo_person
 from web.security import unguarded_endpoints
@@ -93,13 +91,6 @@ def submit_application_pages(client: FlaskClient) -> str:
     assert found, done.location
     return found.group(1)
 
-
-def pdf_text(data: bytes) -> str:
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "doc.pdf"
-        path.write_bytes(data)
-        return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
-                              check=True).stdout
 
 
 class _Inputs(HTMLParser):
@@ -227,6 +218,8 @@ def test_submit_confirmation_receipt_list_and_case_page(product: Product) -> Non
     assert receipt.status_code == 200 and receipt.mimetype == "application/pdf"
     assert number in pdf_text(receipt.data)
     assert client.get("/apply").location == "/apply/personal"  # the draft became the application
+    again = client.post("/apply/review", data={"consent": "on", "csrf_token": csrf_token(confirmation)})
+    assert again.location == "/applications"  # a second click submits nothing more
 
     listing = client.get("/applications").get_data(as_text=True)
     assert f"Заявление № {number}" in listing and 'class="badge' in listing
@@ -268,6 +261,18 @@ def test_rejected_case_shows_the_reasons_and_no_certificate(product: Product) ->
     assert "Скачать справку" not in page
     not_ready = client.get(f"/applications/{number}/certificate.pdf")
     assert not_ready.status_code == 409 and "Справка ещё не готова" in not_ready.get_data(as_text=True)
+
+
+def test_my_applications_are_paged_and_searchable(product: Product) -> None:
+    client, _, token = citizen_session(product)
+    numbers = [product.apply(token, "valid", index=i % 3)["number"] for i in range(21)]
+    first = client.get("/applications").get_data(as_text=True)
+    assert first.count('class="case-list__item') == 20 and "Страница 1 из 2" in first
+    assert f"Заявление № {numbers[-1]}" in first and f"Заявление № {numbers[0]}" not in first  # newest first
+    second = client.get("/applications?page=2").get_data(as_text=True)
+    assert second.count('class="case-list__item') == 1 and f"Заявление № {numbers[0]}" in second
+    found = client.get(f"/applications?q={numbers[5]}").get_data(as_text=True)
+    assert found.count('class="case-list__item') == 1 and "Найдено: 1" in found
 
 
 def test_public_policy_check_reveals_nothing_on_a_mismatch(product: Product) -> None:

@@ -33,14 +33,18 @@ F = TypeVar("F", bound=Callable)
 
 @dataclass(frozen=True)
 class AttemptBudget:
-    per_email: str
+    per_email: str | None
     per_ip: str
+    every_request: bool = False  # public lookups: every request counts (GET too), not only charged ones
 
 
 BUDGETS: dict[str, AttemptBudget] = {
     "login": AttemptBudget(per_email="5 per 5 minutes", per_ip="50 per 5 minutes"),
     "register": AttemptBudget(per_email="5 per hour", per_ip="50 per hour"),
     "activate": AttemptBudget(per_email="10 per 15 minutes", per_ip="50 per 15 minutes"),
+    # Certificate verification and the policy check answer anyone: a budget per IP keeps them from
+    # being used to enumerate numbers or birth dates.
+    "lookup": AttemptBudget(per_email=None, per_ip="30 per minute", every_request=True),
 }
 _MARK = "_rate_limit_group"
 _APPLIED = "_rate_limit_applied"
@@ -98,8 +102,11 @@ def init_app(app: Flask, settings: Settings, enabled: bool) -> Limiter:
         budget = BUDGETS[group]
         wrapped = view
         for kind, value, key in (("email", budget.per_email, _email_key), ("ip", budget.per_ip, _ip_key)):
-            wrapped = limiter.shared_limit(value, scope=f"{group}-{kind}", key_func=key, methods=["POST"],
-                                           deduct_when=_charged)(wrapped)
+            if value is None:
+                continue
+            wrapped = limiter.shared_limit(value, scope=f"{group}-{kind}", key_func=key,
+                                           methods=None if budget.every_request else ["POST"],
+                                           deduct_when=None if budget.every_request else _charged)(wrapped)
         setattr(wrapped, _APPLIED, True)
         app.view_functions[endpoint] = wrapped
     app.before_request(_refuse_unlimited_views)

@@ -44,15 +44,16 @@ def journal_view(session: Session, app: Application, *, staff: bool) -> list[dic
     for rec in journal.read(session, app.instance_id) if app.instance_id else []:
         if not staff and rec.event not in CITIZEN_EVENTS:
             continue
-        entries.append({"at": rec.at.isoformat(), "actor": _actor_label(rec.actor, staff), "event": rec.event,
+        entries.append({"at": rec.at.isoformat(), "actor": _actor_label(rec, staff), "event": rec.event,
                         "message": _journal_message(rec)})
     return entries
 
 
-def _actor_label(actor: str | None, staff: bool) -> str:
+def _actor_label(rec: journal.JournalRecord, staff: bool) -> str:
     if staff:
-        return actor or "система"
-    if actor and actor.startswith("user:"):
+        return rec.actor or "система"
+    # A status is the agency's decision even when the applicant's own action set it off.
+    if rec.event != "status_changed" and rec.actor and rec.actor.startswith("user:"):
         return "заявитель"
     return "ведомство"
 
@@ -74,7 +75,10 @@ def case_view(session: Session, runtime: Runtime, app: Application, *, staff: bo
         "documents": [document_view(d) for d in documents_of(session, app)],
         "journal": journal_view(session, app, staff=staff), "actions": [],
     }
-    data = runtime.workflow_data(app.instance_id, session) if app.instance_id else {}
+    # Only these statuses show process data; loading the workflow state (~25 KB of JSON turned into
+    # a task tree) for every other view cost each case page and each POST a few ms of CPU.
+    needs_data = status in ("rejected", "needs_info") and app.instance_id
+    data = runtime.workflow_data(app.instance_id, session) if needs_data else {}
     if status == "rejected":
         view["decision"] = "rejected"
         view["reasons"] = [{"code": r.get("code"), "message": reason_label(r.get("code", "")),

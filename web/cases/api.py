@@ -18,9 +18,10 @@ from tasks.registries.client import RegistryUnavailable
 
 from ..api_errors import ApiError, json_object
 from ..extensions import db
+from ..rate_limits import rate_limited
 from ..security import api_auth_required, current_actor, public, roles_required
 from . import access
-from .files import add_document, certificate_file, receipt_pdf
+from .files import add_document, certificate_file, receipt_response
 from .uploads import DOCUMENT_KINDS, UploadRejected, read_limited
 
 bp = Blueprint("cases_api", __name__, url_prefix="/api/v1")
@@ -125,14 +126,12 @@ def certificate_pdf(number: str) -> Response:
 @api_auth_required
 def receipt(number: str) -> Response:
     app = access.readable_application(number)
-    pdf = receipt_pdf(db.session, _config(), app)
-    access.record_view(app, "receipt_downloaded")
-    return Response(pdf, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="zayavlenie-{app.number}.pdf"'})
+    return receipt_response(db.session, _config(), app)
 
 
 @bp.get("/certificates/<number>/verify")
 @public
+@rate_limited("lookup")
 def verify(number: str) -> Response:
     result = verify_certificate(db.session, _config(), number, request.args.get("code"), today_moscow())
     if result.certificate is None:
@@ -146,6 +145,7 @@ def verify(number: str) -> Response:
 
 @bp.get("/policies/check")
 @public
+@rate_limited("lookup")
 def policy_check() -> Response:
     enp = (request.args.get("enp") or "").strip()
     birth = (request.args.get("birth_date") or "").strip()

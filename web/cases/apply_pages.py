@@ -63,6 +63,11 @@ def _editing() -> bool:
     return request.args.get("edit") == "1"
 
 
+def _step_url(step: str) -> str:
+    """A step's address; while editing from the review it keeps ?edit=1, so saving returns there."""
+    return url_for(".step", step=step, **({"edit": "1"} if _editing() else {}))
+
+
 def _after_save(step: str) -> Response:
     target = wizard.REVIEW_STEP if _editing() else wizard.next_step(step)
     return redirect(url_for(".step", step=target))
@@ -76,7 +81,7 @@ def _page(template: str, step: str, draft: Draft | None, status: int = 200, **co
     html = render_template(
         template, steps=wizard.steps(), current=wizard.Step(step, wizard.step_title(step)),
         number=ids.index(step) + 1, reachable=reachable, editing=_editing(),
-        action=url_for(".step", step=step, **({"edit": "1"} if _editing() else {})),
+        action=_step_url(step),
         back=url_for(".step", step=previous) if previous else None, has_draft=draft is not None, **context)
     return html, status
 
@@ -87,7 +92,8 @@ def _page(template: str, step: str, draft: Draft | None, status: int = 200, **co
 def start() -> Response:
     """Resume where the person stopped, or begin with the first step."""
     draft = _draft()
-    return redirect(url_for(".step", step=draft.step if draft else wizard.step_ids()[0]))
+    first = wizard.step_ids()[0]
+    return redirect(url_for(".step", step=wizard.later_step(draft.step, first) if draft else first))
 
 
 @bp.post("/apply/discard")
@@ -101,9 +107,9 @@ def discard() -> Response:
 
 
 # ---------------------------------------------------------------------- data steps
-@bp.get("/apply/<step>")
+@bp.get("/apply/<step>", endpoint="step")
 @roles_required("citizen")
-def step(step: str) -> Page:
+def show_step(step: str) -> Page:
     step = _known_step(step)
     draft = _draft()
     if step == wizard.DOCUMENTS_STEP:
@@ -114,9 +120,9 @@ def step(step: str) -> Page:
     return _page("cases/apply_step.html", step, draft, view=view)
 
 
-@bp.post("/apply/<step>")
+@bp.post("/apply/<step>", endpoint="save")
 @roles_required("citizen")
-def save(step: str) -> Page:
+def save_step(step: str) -> Page:
     step = _known_step(step)
     if step == wizard.DOCUMENTS_STEP:
         return _upload()
@@ -157,7 +163,8 @@ def _upload() -> Page:
                                           wizard.DOCUMENTS_STEP)
     room = wizard.MAX_DRAFT_DOCUMENTS - len(wizard.draft_documents(db.session, draft))
     errors: list[FieldError] = []
-    for kind, upload in _chosen_files():
+    chosen = _chosen_files()
+    for kind, upload in chosen:
         field = f"documents.{kind}"
         if room <= 0:
             errors.append(FieldError(field, "too_many", f"Можно приложить не больше {wizard.MAX_DRAFT_DOCUMENTS} "
@@ -175,8 +182,9 @@ def _upload() -> Page:
     if errors:
         return _documents_page(draft, errors, 422)
     if request.form.get("action") == "upload":
-        flash("Файлы загружены.", "success")
-        return redirect(url_for(".step", step=wizard.DOCUMENTS_STEP, **({"edit": "1"} if _editing() else {})))
+        flash("Файлы загружены." if chosen else "Выберите файл, чтобы загрузить его.",
+              "success" if chosen else "warning")
+        return redirect(_step_url(wizard.DOCUMENTS_STEP))
     return redirect(url_for(".step", step=wizard.REVIEW_STEP))
 
 
@@ -190,7 +198,7 @@ def delete_document(doc_id: int) -> Response:
     name = doc.filename
     wizard.delete_document(db.session, _config(), doc)
     flash(f"Файл «{name}» удалён.", "info")
-    return redirect(url_for(".step", step=wizard.DOCUMENTS_STEP, **({"edit": "1"} if _editing() else {})))
+    return redirect(_step_url(wizard.DOCUMENTS_STEP))
 
 
 # ---------------------------------------------------------------------- review and submission

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from flask import Response
 from sqlalchemy.orm import Session
 
 from engine import journal
@@ -17,6 +18,7 @@ from tasks.cases.submission import applicant_name
 from tasks.config import AppConfig
 from tasks.documents.receipt import AttachedDocument, ReceiptData, render_receipt
 
+from .access import record_view
 from .uploads import DOCUMENT_KINDS, check_upload
 
 
@@ -49,6 +51,14 @@ def certificate_file(session: Session, config: AppConfig, app: Application) -> t
     if cert is None or cert.number != certificate_number(app):
         return None, None
     return FileStore(config.documents_dir).path(cert.storage_key), cert
+
+
+def receipt_response(session: Session, config: AppConfig, app: Application) -> Response:
+    """The receipt as a download; reading it is journaled like any access to the case's personal data."""
+    pdf = receipt_pdf(session, config, app)
+    record_view(app, "receipt_downloaded")
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="zayavlenie-{app.number}.pdf"'})
 
 
 def receipt_pdf(session: Session, config: AppConfig, app: Application) -> bytes:

@@ -21,7 +21,7 @@ from ..api_errors import error_page
 from ..extensions import db
 from ..security import current_actor, roles_required
 from . import access, page_format
-from .files import certificate_file, receipt_pdf
+from .files import certificate_file, receipt_response
 from .uploads import DOCUMENT_KINDS
 
 bp = Blueprint("cases", __name__)
@@ -75,10 +75,7 @@ def submitted(number: str) -> str:
 @roles_required("citizen")
 def receipt(number: str) -> Response:
     app = access.own_application(number)
-    pdf = receipt_pdf(db.session, _config(), app)
-    access.record_view(app, "receipt_downloaded")
-    return Response(pdf, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="zayavlenie-{number}.pdf"'})
+    return receipt_response(db.session, _config(), app)
 
 
 @bp.get("/applications/<number>/certificate.pdf")

@@ -20,6 +20,7 @@ from tasks.cases.policy_check import check_policy
 from tasks.registries.client import RegistryUnavailable
 
 from ..extensions import db
+from ..rate_limits import rate_limited
 from ..security import current_actor, public
 from . import access, page_format, wizard
 
@@ -48,6 +49,7 @@ def home() -> str:
 
 @bp.get("/verify/<number>")
 @public
+@rate_limited("lookup")
 def verify(number: str) -> tuple[str, int]:
     """Where the certificate's QR code leads; an unknown number and a wrong code read the same."""
     config = current_app.extensions["backoffice_config"]
@@ -59,6 +61,7 @@ def verify(number: str) -> tuple[str, int]:
 
 @bp.route("/policy-check", methods=["GET", "POST"])
 @public
+@rate_limited("lookup")
 def policy_check() -> str | tuple[str, int] | Response:
     """ЕНП + birth date -> insurer and validity. POST keeps the ЕНП and birth date out of URLs and logs."""
     schema = load_schema(POLICY_SCHEMA)

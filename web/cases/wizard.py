@@ -86,9 +86,13 @@ def previous_step(step_id: str) -> str | None:
 
 
 def later_step(a: str, b: str) -> str:
-    """The one of two steps further along: the draft remembers how far the person got."""
+    """The one of two steps further along: the draft remembers how far the person got.
+
+    A step the schema no longer has (a draft saved before the steps changed) counts as not started.
+    """
     ids = step_ids()
-    return a if ids.index(a) >= ids.index(b) else b
+    rank = {step: index for index, step in enumerate(ids)}
+    return max((a, b), key=lambda step: rank.get(step, -1)) if a in rank or b in rank else ids[0]
 
 
 def step_leaves(step_id: str) -> list[Leaf]:
