@@ -52,7 +52,7 @@ from typing import Any  # noqa: E402
 
 import httpx  # noqa: E402
 from redis import Redis  # noqa: E402
-from sqlalchemy import Engine, bindparam, text  # noqa: E402
+from sqlalchemy import DateTime, Engine, Integer, String, bindparam, column, text  # noqa: E402
 
 from benchmarks import certificate as certificate_bench  # noqa: E402
 from benchmarks._support import (  # noqa: E402
@@ -293,25 +293,32 @@ class Tracker:
             self.pending.pop(sub.number or "", None)
             self.changed.notify_all()
 
-    def wait(self, subs: list[Submission], timeout: float) -> bool:
-        """True when every submission got its PDF or failed; False on timeout."""
+    def wait(self, subs: list[Submission], timeout: float, failure: Callable[[], str | None]) -> bool:
+        """True when every submission got its PDF or failed; False on timeout; raises if `failure()` says why."""
         deadline = time.monotonic() + timeout
         with self.changed:
             while not all(s.settled for s in subs):
                 left = deadline - time.monotonic()
+                if reason := failure():
+                    raise RuntimeError(reason)
                 if left <= 0:
                     return False
                 self.changed.wait(min(left, 1.0))
         return True
 
+    def wake(self) -> None:
+        with self.changed:
+            self.changed.notify_all()
+
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
+_TIME = DateTime(timezone=True)  # typed result columns: SQLite hands textual SQL's timestamps back as str
 READY_ROWS = text(
     "SELECT a.number, j.at FROM application a JOIN journal j ON j.instance_id = a.instance_id "
     "WHERE a.number IN :numbers AND j.event = 'status_changed' AND j.message = 'ready'"
-).bindparams(bindparam("numbers", expanding=True))
+).bindparams(bindparam("numbers", expanding=True)).columns(column("number", String), column("at", _TIME))
 
 
 class ReadyWatch(threading.Thread):
@@ -329,18 +336,26 @@ class ReadyWatch(threading.Thread):
         self.queue_key = Queue(portal.backend.queue, connection=portal.redis).key
         self.depth: list[tuple[float, int]] = []
         self.stopped = threading.Event()
+        self.failure: str | None = None  # why the watch stopped early; the phase then fails at once
 
     def run(self) -> None:
+        try:
+            while not self.stopped.wait(WATCH_INTERVAL):
+                self._poll()
+        except Exception as exc:
+            self.failure = f"the ready watch failed: {exc.__class__.__name__}: {exc}"
+            self.tracker.wake()
+
+    def _poll(self) -> None:
         from engine.clock import aware
 
-        while not self.stopped.wait(WATCH_INTERVAL):
-            numbers = self.tracker.pending_numbers()
-            if numbers:
-                with self.portal.engine.connect() as conn:
-                    rows = conn.execute(READY_ROWS, {"numbers": numbers}).all()
-                for number, at in rows:
-                    self.tracker.ready(number, aware(at).timestamp())
-            self.depth.append((time.time(), int(self.portal.redis.llen(self.queue_key))))
+        numbers = self.tracker.pending_numbers()
+        if numbers:
+            with self.portal.engine.connect() as conn:
+                rows = conn.execute(READY_ROWS, {"numbers": numbers}).all()
+            for number, at in rows:
+                self.tracker.ready(number, aware(at).timestamp())
+        self.depth.append((time.time(), int(self.portal.redis.llen(self.queue_key))))
 
     def depth_between(self, start: float, end: float) -> list[int]:
         return [d for at, d in list(self.depth) if start <= at <= end]
@@ -389,7 +404,7 @@ def run_phase(portal: Portal, clients: Clients, watch: ReadyWatch, name: str, n:
     meter.start()
     began = time.time()
     drive(subs)
-    settled = clients.tracker.wait(subs, READY_TIMEOUT_S + n / 5)
+    settled = clients.tracker.wait(subs, READY_TIMEOUT_S + n / 5, lambda: watch.failure)
     cpu = meter.stop()
     ended = time.time()
     problems = _problems(portal, subs, settled)
@@ -447,7 +462,9 @@ STAGE_ROWS = text(
     "count(DISTINCT c.job_id), count(c.id), sum(CASE WHEN c.attempts > 1 THEN 1 ELSE 0 END) "
     "FROM application a JOIN service_call c ON c.instance_id = a.instance_id "
     "WHERE a.number IN :numbers GROUP BY a.number, a.submitted_at"
-).bindparams(bindparam("numbers", expanding=True))
+).bindparams(bindparam("numbers", expanding=True)).columns(
+    column("number", String), column("submitted_at", _TIME), column("checked", _TIME), column("issued", _TIME),
+    column("jobs", Integer), column("calls", Integer), column("retried", Integer))
 
 
 def _stages(engine: Engine, numbers: list[str], subs: list[Submission]) -> dict[str, Any]:

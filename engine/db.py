@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 
@@ -23,11 +23,16 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def engine_options(url: str) -> dict:
-    """Engine keyword arguments for a URL; also used by Flask-SQLAlchemy in the web app."""
+def engine_options(url: str, *, pre_ping: bool = True) -> dict:
+    """Engine keyword arguments for a URL; also used by Flask-SQLAlchemy in the web app.
+
+    `pre_ping` costs a round trip and a transaction on every checkout. The web app keeps it (a user
+    should not see an error because PostgreSQL restarted); workers and the scheduler go without it:
+    a stale connection fails one job or pass, which is retried anyway, and the pool is then renewed.
+    """
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 60, "check_same_thread": False}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+    return {"pool_pre_ping": pre_ping, "pool_size": 10, "max_overflow": 20, "pool_recycle": 3600}
 
 
 def configure_engine(engine: Engine) -> Engine:
@@ -53,8 +58,8 @@ def configure_engine(engine: Engine) -> Engine:
     return engine
 
 
-def make_engine(url: str) -> Engine:
-    return configure_engine(create_engine(url, **engine_options(url)))
+def make_engine(url: str, *, pre_ping: bool = False) -> Engine:
+    return configure_engine(create_engine(url, **engine_options(url, pre_ping=pre_ping)))
 
 
 class Database:
@@ -71,6 +76,17 @@ class Database:
     @property
     def is_sqlite(self) -> bool:
         return is_sqlite(self.engine)
+
+    @contextmanager
+    def reader(self) -> Iterator[Connection]:
+        """A connection for a single read that needs no transaction: on PostgreSQL it runs in autocommit
+        (one round trip instead of BEGIN, SELECT, COMMIT); SQLite keeps its usual transaction."""
+        with self.engine.connect() as conn:
+            if not self.is_sqlite:
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            yield conn
+            if conn.in_transaction():
+                conn.commit()
 
     @contextmanager
     def session(self) -> Iterator[Session]:

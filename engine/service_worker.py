@@ -90,10 +90,10 @@ class ServiceWorker:
 
     def _load(self, call_ids: list[int]) -> dict[int, list[QueuedCall]]:
         """Read the job's calls; ones already finished (a duplicate job) are skipped without running."""
-        with self.runtime.db.session() as s:
-            rows = s.execute(select(ServiceCall.id, ServiceCall.instance_id, ServiceCall.operator,
-                                    ServiceCall.params)
-                             .where(ServiceCall.id.in_(call_ids), ServiceCall.status == "queued"))
+        with self.runtime.db.reader() as conn:
+            rows = conn.execute(select(ServiceCall.id, ServiceCall.instance_id, ServiceCall.operator,
+                                       ServiceCall.params)
+                                .where(ServiceCall.id.in_(call_ids), ServiceCall.status == "queued"))
             return _by_instance([QueuedCall(cid, iid, op, params or {}) for cid, iid, op, params in rows])
 
     def _execute(self, calls: list[QueuedCall]) -> list[ServiceOutcome]:
