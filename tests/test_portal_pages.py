@@ -313,6 +313,7 @@ def test_embedded_mode_and_access_rules(product: Product) -> None:
     assert 'class="site-header"' not in client.get("/applications").get_data(as_text=True)  # stays embedded
     assert 'class="site-header"' in client.get("/applications?embed=0").get_data(as_text=True)
     assert not [e for e in unguarded_endpoints(product.app) if e.split(".")[0] in ("apply", "cases", "public")]
+    assert unguarded_endpoints(product.app) == []  # every route of the whole app declares who may call it
 
 
 def test_every_page_labels_its_inputs(product: Product) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from tasks.scheduler import HEARTBEAT_KEY
 
 from .extensions import db
+from .security import public
 
 bp = Blueprint("health", __name__)
 
@@ -60,6 +61,7 @@ def _registry() -> str:
 
 
 @bp.get("/health")
+@public
 def health():
     parts = {"db": _check(_db), "redis": _check(_redis), "registry": _check(_registry),
              "workers": _check(_workers), "scheduler": _check(_scheduler)}
