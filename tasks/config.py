@@ -36,6 +36,7 @@ class AppConfig:
     session_cookie_secure: bool = False
     session_cookie_samesite: str = "Lax"  # "None" (with SESSION_COOKIE_SECURE=1) for cross-site iframes
     rate_limits: bool = True
+    demo_mailbox: bool = False  # the page showing file-stored mail (embedded mode only, see web/demo_mailbox.py)
 
     @property
     def uploads_dir(self) -> Path:
@@ -67,6 +68,7 @@ class AppConfig:
             session_cookie_secure=_flag(env, "SESSION_COOKIE_SECURE", default=False),
             session_cookie_samesite=env.get("SESSION_COOKIE_SAMESITE") or "Lax",
             rate_limits=_flag(env, "RATE_LIMITS", default=True),
+            demo_mailbox=_flag(env, "DEMO_MAILBOX", default=not env.get("DATABASE_URL")),
         )
 
 

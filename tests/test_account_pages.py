@@ -50,7 +50,7 @@ def _with_probe_routes(app):
 
 
 def test_register_activate_and_log_in_through_the_pages(backend, make_app):
-    client = client_from(make_app(SMTP_URL=""))
+    client = client_from(make_app(SMTP_URL="", DEMO_MAILBOX="1"))
     email = unique_email()
     form = csrf_token(client.get("/register").get_data(as_text=True))
     data = {**citizen(email), "birth_date": "05.03.1985", "phone": "8 (999) 123-45-67", "consent": "on",
@@ -81,7 +81,7 @@ def test_register_activate_and_log_in_through_the_pages(backend, make_app):
 
 
 def test_registration_errors_are_shown_next_to_the_fields(backend, make_app):
-    client = client_from(make_app(SMTP_URL=""))
+    client = client_from(make_app(SMTP_URL="", DEMO_MAILBOX="1"))
     token = csrf_token(client.get("/register").get_data(as_text=True))
     data = {**citizen("bad-address"), "birth_date": "вчера", "last_name": "", "csrf_token": token}
     response = client.post("/register", data=data)
@@ -96,7 +96,7 @@ def test_registration_errors_are_shown_next_to_the_fields(backend, make_app):
 
 
 def test_login_page_errors_and_safe_redirects(backend, make_app):
-    app = make_app(SMTP_URL="")
+    app = make_app(SMTP_URL="", DEMO_MAILBOX="1")
     email = add_user(app, "citizen")
     client = client_from(app)
     wrong = login(client, email, "не тот пароль")
@@ -109,7 +109,7 @@ def test_login_page_errors_and_safe_redirects(backend, make_app):
 
 
 def test_csrf_is_required_where_the_session_cookie_authenticates(backend, make_app):
-    app = make_app(SMTP_URL="")
+    app = make_app(SMTP_URL="", DEMO_MAILBOX="1")
     client = client_from(app)
     no_token = client.post("/login", data={"email": "x@example.ru", "password": PASSWORD})
     assert no_token.status_code == 400 and "Форма устарела" in no_token.get_data(as_text=True)
@@ -132,7 +132,7 @@ def test_csrf_is_required_where_the_session_cookie_authenticates(backend, make_a
 
 
 def test_role_checks(backend, make_app):
-    app = _with_probe_routes(make_app(SMTP_URL=""))
+    app = _with_probe_routes(make_app(SMTP_URL="", DEMO_MAILBOX="1"))
     citizen_email, operator_email = add_user(app, "citizen"), add_user(app, "operator")
     client = client_from(app)
 
@@ -158,7 +158,7 @@ def test_role_checks(backend, make_app):
 
 
 def test_errors_of_the_api_and_of_pages(backend, make_app):
-    app = _with_probe_routes(make_app(SMTP_URL=""))
+    app = _with_probe_routes(make_app(SMTP_URL="", DEMO_MAILBOX="1"))
     client = client_from(app)
     missing = client.get("/api/v1/no-such-thing")
     assert missing.status_code == 404 and missing.get_json() == {
@@ -180,7 +180,7 @@ def test_errors_of_the_api_and_of_pages(backend, make_app):
 
 
 def test_security_headers_and_session_cookie(backend, make_app):
-    client = client_from(make_app(SMTP_URL=""))
+    client = client_from(make_app(SMTP_URL="", DEMO_MAILBOX="1"))
     response = client.get("/login")
     csp = response.headers["Content-Security-Policy"]
     assert "frame-ancestors 'self'" in csp and "script-src 'self'" in csp
@@ -200,7 +200,7 @@ def test_security_headers_and_session_cookie(backend, make_app):
 
 
 def test_logged_in_responses_are_not_cached(backend, make_app):
-    app = make_app(SMTP_URL="")
+    app = make_app(SMTP_URL="", DEMO_MAILBOX="1")
     client = client_from(app)
     assert "Cache-Control" not in client.get("/demo/mailbox").headers
     login(client, add_user(app, "citizen"))
@@ -208,7 +208,7 @@ def test_logged_in_responses_are_not_cached(backend, make_app):
 
 
 def test_embedded_mode_hides_the_portal_chrome(backend, make_app):
-    client = client_from(make_app(SMTP_URL=""))
+    client = client_from(make_app(SMTP_URL="", DEMO_MAILBOX="1"))
     full = client.get("/login").get_data(as_text=True)
     assert 'class="site-header"' in full and 'class="site-footer"' in full and '<html lang="ru">' in full
 

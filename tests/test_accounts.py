@@ -264,7 +264,7 @@ def test_users_add_cli(backend, make_app):
 
 
 def test_without_smtp_mail_goes_to_files_the_log_and_the_mailbox_page(backend, make_app, caplog):
-    app = make_app(SMTP_URL="")
+    app = make_app(SMTP_URL="", DEMO_MAILBOX="1")
     client = client_from(app)
     email = unique_email()
     with caplog.at_level("INFO", logger="tasks.mail"):
@@ -300,3 +300,12 @@ def test_send_mail_over_smtp(tmp_path, kind):
         assert mail.mail_from == "robot@oms.example"
     finally:
         server.stop()
+
+
+def test_demo_mailbox_is_off_for_a_postgresql_deployment_without_smtp(backend, make_app) -> None:
+    """Before SMTP_URL is configured a real deployment must not publish everyone's activation codes."""
+    app = make_app(SMTP_URL="", DEMO_MAILBOX="0")
+    assert client_from(app).get("/demo/mailbox").status_code == 404
+    data_dir = {"BACKOFFICE_DATA_DIR": str(backend.data_dir)}
+    assert AppConfig.from_env({"DATABASE_URL": "postgresql+psycopg://db/x", **data_dir}).demo_mailbox is False
+    assert AppConfig.from_env(data_dir).demo_mailbox is True

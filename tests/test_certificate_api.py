@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+from PIL import Image
 from sqlalchemy import select
 
 from engine import journal
@@ -238,3 +239,37 @@ def test_public_lookups_are_rate_limited_per_client(product: Product) -> None:
     limited = client.get("/api/v1/policies/check?enp=7414012927712067&birth_date=1990-01-01")
     assert limited.status_code == 429 and limited.get_json()["error"]["code"] == "rate_limited"
     assert other.get("/api/v1/certificates/2026-000001-1/verify?code=x").status_code == 200
+
+
+def test_manual_verification_past_its_sla_goes_to_the_supervisor_who_enters_the_policy(product_with) -> None:
+    product = product_with(BACKOFFICE_SLA="registry_wait=PT2S;operator_review=PT2S")
+    token = product.citizen_token()
+    supervisor = product.staff_token("supervisor")
+    body = product.application_body("valid")
+    with product.registry.faults_set("erzl:down"):
+        number = product.apply(token, "valid")["number"]
+        task = product.wait_task(supervisor, number, "supervisor_manual_verification")
+    assert task["form"] == "manual_verification.schema.json"
+    r = product.client().post(f"/api/v1/tasks/{task['id']}/complete", json={"decision": "approve"},
+                              headers=bearer(supervisor))
+    assert r.status_code == 422 and "policy" in {f["field"] for f in r.get_json()["error"]["fields"]}
+    r = product.client().post(f"/api/v1/tasks/{task['id']}/complete", headers=bearer(supervisor), json={
+        "decision": "approve", "policy": {"enp": body["policy_number"], "insurer": {"name": "АО «СОГАЗ-Мед»",
+                                          "code": "77011"}, "region": "г. Москва", "valid_from": "2011-05-01"}})
+    assert r.status_code == 200, r.get_json()
+    assert product.wait_status(token, number, "ready")["status"] == "ready"
+
+
+def test_image_bombs_and_uploads_to_closed_cases_are_refused(product: Product) -> None:
+    token = product.citizen_token()
+    number = product.apply(token, "valid")["number"]
+    url = f"/api/v1/applications/{number}/documents"
+    bomb = io.BytesIO()
+    Image.new("1", (20000, 20000)).save(bomb, "PNG")  # ~50 KB on disk, 400 million pixels decoded
+    r = product.client().post(url, data={"kind": "other", "file": (io.BytesIO(bomb.getvalue()), "scan.png")},
+                              headers=bearer(token))
+    assert r.status_code == 415 and r.get_json()["error"]["code"] == "invalid_format"
+    product.wait_status(token, number, "ready")
+    pdf = b"%PDF-1.4\n%%EOF\n"
+    r = product.client().post(url, data={"kind": "other", "file": (io.BytesIO(pdf), "late.pdf")}, headers=bearer(token))
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "case_closed"

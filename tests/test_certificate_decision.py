@@ -41,8 +41,9 @@ def decide(tmp_path_factory):
 
 def domain():
     """Every combination the registry adapters can produce (a field is absent when its record is)."""
-    passports = [{"found": False}] + [{"found": True, "status": s, "holder_match": m}
-                                      for s in ("valid", "expired", "replaced", "lost") for m in MATCH]
+    passports = [{"found": False}] + [{"found": True, "status": s, "holder_match": m, "document_match": d}
+                                      for s in ("valid", "expired", "replaced", "lost") for m in MATCH
+                                      for d in ("exact", "mismatch")]
     snils = [{"found": False}] + [{"found": True, "holder_match": m} for m in MATCH]
     policies = [{"found": False, "lookup": lk} for lk in ("enp", "snils")] + [
         {"found": True, "lookup": lk, "status": st, "covers_period": cov, "holder_match": m}
@@ -60,7 +61,7 @@ def test_exactly_one_rule_matches_every_possible_input(decide) -> None:
     assert set(counts) == {"issue", "reject", "review"}
 
 
-VALID = {"found": True, "status": "valid", "holder_match": "exact"}
+VALID = {"found": True, "status": "valid", "holder_match": "exact", "document_match": "exact"}
 SNILS = {"found": True, "holder_match": "exact"}
 POLICY = {"found": True, "lookup": "enp", "status": "active", "covers_period": True, "holder_match": "exact"}
 
@@ -80,6 +81,8 @@ POLICY = {"found": True, "lookup": "enp", "status": "active", "covers_period": T
     ({**VALID, "holder_match": "fuzzy"}, {**SNILS, "holder_match": "fuzzy"}, {**POLICY, "holder_match": "fuzzy"},
      "review", None),
     (VALID, {**SNILS, "holder_match": "partial"}, POLICY, "review", None),
+    # The right series and number with another issue date or division code: an operator looks.
+    ({**VALID, "document_match": "mismatch"}, SNILS, POLICY, "review", None),
     # A patronymic spelled differently in two registries is for an operator, a different person is not.
     (VALID, {**SNILS, "holder_match": "mismatch"}, {**POLICY, "holder_match": "partial"}, "reject",
      "personal_data_mismatch"),

@@ -1,8 +1,9 @@
 """GET /demo/mailbox: the mail the embedded mode wrote to files instead of sending.
 
-Only without SMTP_URL (404 otherwise): that is the demo/development mode, where a newcomer has no
-mail server and reads the activation code here. A production install sets SMTP_URL, and then the
-page does not exist at all.
+Only without SMTP_URL and with DEMO_MAILBOX on (404 otherwise). DEMO_MAILBOX defaults to on in the
+embedded mode (no DATABASE_URL), where a newcomer has no mail server and reads the activation code here,
+and to off for a deployment on PostgreSQL (docker compose, production): before SMTP_URL is configured
+there, anyone could otherwise read others' codes.
 """
 
 from __future__ import annotations
@@ -24,13 +25,18 @@ SHOWN = 50
 @public
 def mailbox() -> str:
     config: AppConfig = current_app.extensions["backoffice_config"]
-    if config.smtp_url is not None:
+    if not mailbox_enabled():
         abort(404)
     return render_template("demo/mailbox.html", mails=stored_mails(config.mail_dir, SHOWN), shown=SHOWN,
                            moscow=MOSCOW)
 
 
+def mailbox_enabled() -> bool:
+    config = current_app.extensions["backoffice_config"]
+    return config.smtp_url is None and config.demo_mailbox
+
+
 @bp.app_context_processor
 def _mailbox_link() -> dict[str, bool]:
     """Lets the footer of base.html link the mailbox while it exists."""
-    return {"demo_mailbox_enabled": current_app.extensions["backoffice_config"].smtp_url is None}
+    return {"demo_mailbox_enabled": mailbox_enabled()}

@@ -1,7 +1,9 @@
-"""Case numbers: 2026-000123, one sequence per calendar year, gap-free under concurrency.
+"""Case numbers: 2026-000123, one sequence per calendar year, unique under concurrency.
 
 A counter row per year is incremented under its row lock (PostgreSQL) or the database write lock
 (SQLite, where every transaction begins IMMEDIATE), so two submissions never get the same number.
+The number is taken in its own short transaction, so that concurrent submissions do not queue on
+the counter row for the whole start of their process; a start that fails leaves a gap.
 """
 
 from __future__ import annotations

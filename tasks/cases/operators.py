@@ -29,12 +29,11 @@ def app_config() -> AppConfig:
 def issue(number: str, policy: dict[str, Any]) -> dict[str, Any]:
     if not policy or not policy.get("enp"):
         raise OperatorError("no_policy", "no policy data to print on the certificate", retryable=False)
-    with get_services().database.session() as s:
-        app = find_application(s, number)
-        if app is None:
-            raise OperatorError("unknown_case", f"case {number} does not exist", retryable=False)
-        cert = issue_certificate(s, app_config(), app, policy)
-        return {"number": cert.number, "issued_at": cert.issued_at.isoformat()}
+    try:
+        cert = issue_certificate(get_services().database, app_config(), number, policy)
+    except LookupError as exc:
+        raise OperatorError("unknown_case", str(exc), retryable=False) from exc
+    return {"number": cert.number, "issued_at": cert.issued_at.isoformat()}
 
 
 @operator("notify.case_status", retry=MAIL_RETRY, on_exhausted="incident", timeout=60)

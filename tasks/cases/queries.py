@@ -118,7 +118,8 @@ def list_cases(session: Session, *, owner_id: int | None, search: str | None = N
         query = query.where(Application.owner_id == owner_id)
     if search:
         term = search.strip().lower().replace("ё", "е")
-        query = query.where(or_(Application.number.contains(term), Application.search_name.contains(term)))
+        query = query.where(or_(Application.number.contains(term, autoescape=True),
+                                Application.search_name.contains(term, autoescape=True)))
     if status:
         query = query.where(ProcessInstance.status == status)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from engine.clock import utcnow
 from engine.db import Database
-from engine.errors import DataValidationError
+from engine.errors import DataValidationError, FieldError
 from engine.runtime import InstanceInfo, Runtime
 from forms.validation import clean
 
@@ -34,8 +34,9 @@ def validate_application(data: Any, surface: str = "api") -> dict[str, Any]:
     if not isinstance(data, dict):
         raise DataValidationError("application must be a JSON object")
     kind = data.get("applicant", "individual")
-    if kind not in PROCESSES:
-        raise DataValidationError("unsupported applicant kind", [])
+    if not isinstance(kind, str) or kind not in PROCESSES:
+        raise DataValidationError("unsupported applicant kind", [FieldError(
+            "applicant", "enum", "Этот вид заявителя пока не поддерживается: подайте заявление как гражданин")])
     normalized, errors = clean(PROCESSES[kind][1], data, surface=surface)
     if errors:
         raise DataValidationError("application data is invalid", errors)

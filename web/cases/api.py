@@ -12,7 +12,7 @@ from forms.dates import today_moscow
 from forms.identifiers import check_enp
 from tasks.cases.certificates import verify_certificate
 from tasks.cases.policy_check import check_policy
-from tasks.cases.queries import case_view, list_cases
+from tasks.cases.queries import case_status, case_view, documents_of, list_cases
 from tasks.cases.submission import submit_application
 from tasks.registries.client import RegistryUnavailable
 
@@ -22,9 +22,10 @@ from ..rate_limits import rate_limited
 from ..security import api_auth_required, current_actor, public, roles_required
 from . import access
 from .files import add_document, certificate_file, receipt_response
-from .uploads import DOCUMENT_KINDS, UploadRejected, read_limited
+from .uploads import DOCUMENT_KINDS, MAX_DOCUMENTS, UploadRejected, read_limited
 
 bp = Blueprint("cases_api", __name__, url_prefix="/api/v1")
+UPLOAD_STATUSES = ("submitted", "in_progress", "needs_info")
 
 def _services():
     return current_app.extensions["backoffice"]
@@ -84,6 +85,10 @@ def application(number: str) -> Response:
 @api_auth_required
 def upload_document(number: str) -> tuple[Response, int]:
     app = access.own_application(number)
+    if case_status(db.session, app) not in UPLOAD_STATUSES:
+        raise ApiError(409, "case_closed", "Документы можно добавить, пока заявление рассматривается.")
+    if len(documents_of(db.session, app)) >= MAX_DOCUMENTS:
+        raise ApiError(409, "too_many_documents", f"К заявлению можно приложить не больше {MAX_DOCUMENTS} файлов.")
     kind = request.form.get("kind", "other")
     if kind not in DOCUMENT_KINDS:
         raise ApiError(422, "validation_failed", "Неизвестный вид документа.",

@@ -55,8 +55,8 @@ def certificate_file(session: Session, config: AppConfig, app: Application) -> t
 
 def receipt_response(session: Session, config: AppConfig, app: Application) -> Response:
     """The receipt as a download; reading it is journaled like any access to the case's personal data."""
+    record_view(app, "receipt_downloaded")  # commits first: no transaction stays open while the PDF renders
     pdf = receipt_pdf(session, config, app)
-    record_view(app, "receipt_downloaded")
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="zayavlenie-{app.number}.pdf"'})
 

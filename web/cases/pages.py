@@ -66,6 +66,7 @@ def submitted(number: str) -> str:
     """The confirmation right after submitting: number, date and time, documents, the receipt."""
     app = access.own_application(number)
     documents = documents_of(db.session, app)
+    access.record_view(app, "confirmation_viewed")
     return render_template("cases/submitted.html", number=app.number, submitted_at=app.submitted_at,
                            applicant=applicant_name(app.data), period=app.data["period"], documents=documents,
                            kinds=DOCUMENT_KINDS)

@@ -10,6 +10,8 @@ import filetype
 from PIL import Image, UnidentifiedImageError
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+MAX_IMAGE_PIXELS = 60_000_000  # a 600 dpi A3 scan; anything larger is not a document photo
+MAX_DOCUMENTS = 20  # per application or draft
 ALLOWED = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
 DOCUMENT_KINDS = {
     "passport_copy": "Копия паспорта",
@@ -61,7 +63,9 @@ def _well_formed(mime: str, data: bytes) -> bool:
         return b"%%EOF" in data[-2048:]
     try:
         with Image.open(io.BytesIO(data)) as image:
+            if image.width * image.height > MAX_IMAGE_PIXELS:
+                return False
             image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        return False
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError):
+        return False  # a decompression bomb (a tiny file declaring a huge image) is refused like garbage
     return True

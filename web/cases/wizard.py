@@ -28,11 +28,13 @@ from tasks.cases.models import Document, Draft
 from tasks.cases.storage import FileStore
 from tasks.config import AppConfig
 
+from .uploads import MAX_DOCUMENTS
+
 SCHEMA = "individual_application"
 APPLICANT = "individual"
 DOCUMENTS_STEP = "documents"
 REVIEW_STEP = "review"
-MAX_DRAFT_DOCUMENTS = 20
+MAX_DRAFT_DOCUMENTS = MAX_DOCUMENTS
 # The period step offers three ways to say the same thing; keep only the inputs of the chosen one,
 # so that the summary and the stored application never show a leftover month next to «Текущий год».
 PERIOD_FIELDS = {"current_year": {"kind"}, "month": {"kind", "month"}, "custom": {"kind", "from", "to"}}
