@@ -249,8 +249,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         backend.use_in_process()
 
         from engine.context import build_services
+        from engine.process_tuning import tune_gc
 
         services = build_services(backend.settings())
+        tune_gc()  # the driver stands for the web process, which gunicorn tunes the same way (web/server.py)
         backend.on_close(services.database.engine.dispose)
         engine = services.database.engine
         try:

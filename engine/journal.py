@@ -1,4 +1,10 @@
-"""The audit journal: append rows, read them per instance."""
+"""The audit journal: append rows, read them per instance.
+
+Rows are collected on the session and written with one plain INSERT just before it commits (or
+before a read of the journal in the same transaction). Nothing needs their ids back, so they skip
+the ORM's unit of work and its RETURNING: one statement for all of a transaction's rows, which on
+the hot path (one row per service result) is a measurable share of a worker's time.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session
 
 from .clock import aware, utcnow
@@ -33,13 +39,38 @@ def record(
     message: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    session.add(JournalEntry(
-        instance_id=instance_id, at=utcnow(), actor=actor, event=event,
-        task_spec=task_spec, message=message, details=details,
-    ))
+    session.info.setdefault(_PENDING, []).append({
+        "instance_id": instance_id, "at": utcnow(), "actor": actor, "event": event,
+        "task_spec": task_spec, "message": message, "details": details,
+    })
+
+
+_PENDING = "backoffice_journal_rows"
+
+
+def write_pending(session: Session) -> None:
+    rows = session.info.pop(_PENDING, None)
+    if rows:
+        session.execute(insert(JournalEntry.__table__), rows)
+
+
+def discard_pending(session: Session) -> None:
+    """Forget rows of work that was rolled back to a savepoint (a full rollback forgets them itself)."""
+    session.info.pop(_PENDING, None)
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    write_pending(session)
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 def read(session: Session, instance_id: int) -> list[JournalRecord]:
+    write_pending(session)
     rows = session.scalars(
         select(JournalEntry).where(JournalEntry.instance_id == instance_id).order_by(JournalEntry.id)
     )

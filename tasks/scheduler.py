@@ -8,6 +8,7 @@ import threading
 import time
 
 from engine.context import build_services, install
+from engine.process_tuning import tune_gc
 from engine.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ def run_scheduler() -> None:
                 log.warning("scheduler heartbeat failed: %s", exc)
             stop.wait(5)
 
+    tune_gc()
     threading.Thread(target=heartbeat, daemon=True).start()
     log.info("scheduler started")
     scheduler.run_forever(stop, settings.scheduler_interval)

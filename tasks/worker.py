@@ -7,7 +7,6 @@ A worker killed mid-job loses nothing: the outbox row stays queued and the recon
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import socket
@@ -15,6 +14,7 @@ import socket
 from rq import Queue, SimpleWorker
 
 from engine.context import build_services, install
+from engine.process_tuning import tune_gc
 
 
 def run_worker(burst: bool = False, name: str | None = None) -> None:
@@ -26,8 +26,5 @@ def run_worker(burst: bool = False, name: str | None = None) -> None:
         name=name or f"{socket.gethostname()}.{os.getpid()}",
     )
     logging.getLogger("rq.worker").setLevel(logging.WARNING)
-    # Everything loaded so far (SpiffWorkflow, WeasyPrint and its fonts, the specs) lives as long as the
-    # process: keep it out of the cyclic GC's scans, which otherwise grow with it and slow every job.
-    gc.collect()
-    gc.freeze()
+    tune_gc()
     worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")

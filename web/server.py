@@ -19,11 +19,16 @@ class _Gunicorn(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        if self.app_factory is not None:
-            return self.app_factory()
-        from .app import create_app
+        from engine.process_tuning import tune_gc
 
-        return create_app()
+        if self.app_factory is not None:
+            app = self.app_factory()
+        else:
+            from .app import create_app
+
+            app = create_app()
+        tune_gc()
+        return app
 
 
 def serve(host: str, port: int, *, processes: int = 1, threads: int = 8,
