@@ -14,6 +14,7 @@ import signal
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
@@ -79,7 +80,7 @@ class ServiceWorker:
             rounds += 1
             chained: list[QueuedCall] = []
             for instance_id, calls in groups.items():
-                outcomes = self._execute(calls)
+                outcomes = [replace(o, task_guid=c.task_guid) for c, o in zip(calls, self._execute(calls), strict=True)]
                 ran += len(outcomes)
                 chained += self.runtime.apply_service_outcomes(instance_id, outcomes, inline_job_id=job_id)
             # The chain's rows were committed by the apply that created them: no need to read them back.
@@ -92,9 +93,10 @@ class ServiceWorker:
         """Read the job's calls; ones already finished (a duplicate job) are skipped without running."""
         with self.runtime.db.reader() as conn:
             rows = conn.execute(select(ServiceCall.id, ServiceCall.instance_id, ServiceCall.operator,
-                                       ServiceCall.params)
+                                       ServiceCall.params, ServiceCall.task_guid)
                                 .where(ServiceCall.id.in_(call_ids), ServiceCall.status == "queued"))
-            return _by_instance([QueuedCall(cid, iid, op, params or {}) for cid, iid, op, params in rows])
+            return _by_instance([QueuedCall(cid, iid, op, params or {}, guid)
+                                 for cid, iid, op, params, guid in rows])
 
     def _execute(self, calls: list[QueuedCall]) -> list[ServiceOutcome]:
         if len(calls) == 1:

@@ -21,6 +21,7 @@ class UnitOfWork:
     def status(self) -> str | None:
         return self.statuses[-1] if self.statuses else None
     notes: list[tuple[str, str, dict]] = field(default_factory=list)  # (event, message, details)
+    settled_calls: set[str] = field(default_factory=set)  # task guids whose outbox rows this step finished
 
 
 _current: ContextVar[UnitOfWork | None] = ContextVar("backoffice_unit_of_work", default=None)

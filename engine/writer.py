@@ -20,9 +20,10 @@ from .projection import Snapshot
 
 class ProjectionWriter:
     def __init__(self, session: Session, inst: ProcessInstance, lane_roles: dict[str, str],
-                 actor: str | None, job_id: str | None = None) -> None:
+                 actor: str | None, job_id: str | None = None, settled: set[str] | None = None) -> None:
         self.s = session
         self.job_id = job_id  # stamped on new outbox rows before their INSERT, saving an UPDATE
+        self.settled = settled or set()  # outbox rows the caller already finished with a direct UPDATE
         self.inst = inst
         self.lane_roles = lane_roles
         self.actor = actor
@@ -96,9 +97,9 @@ class ProjectionWriter:
     def _settled_guids(self) -> set[str]:
         """Calls this transaction already finished (the usual case: the result was just applied), so
         no cancelling UPDATE is needed for them; anything else is left to the UPDATE's own filter."""
-        return {obj.task_guid for obj in self.s.identity_map.values()
-                if isinstance(obj, ServiceCall) and obj.instance_id == self.inst.id
-                and obj.status in ("done", "failed", "cancelled")}
+        return self.settled | {obj.task_guid for obj in self.s.identity_map.values()
+                               if isinstance(obj, ServiceCall) and obj.instance_id == self.inst.id
+                               and obj.status in ("done", "failed", "cancelled")}
 
     def _timers(self, snap: Snapshot) -> dict[str, str]:
         old: dict[str, str] = self.old.get("timers", {})
