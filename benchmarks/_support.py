@@ -406,3 +406,19 @@ def run_benchmark(args: Any, run: Callable[[Any], dict], print_report: Callable[
     else:
         print_report(report)
     return 0
+
+
+REDIS_HELP = "use this Redis (not flushed) instead of db 14 on 127.0.0.1:6379"
+
+
+def add_backend_arguments(p: Any, redis_help: str = REDIS_HELP) -> None:
+    """The options every service benchmark shares: output format and which database and Redis to use."""
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--database-url", help="use this database (migrated, not dropped) instead of a fresh one")
+    p.add_argument("--redis-url", help=redis_help)
+    p.add_argument("--embedded", action="store_true", help="SQLite + embedded Redis in a temp data dir")
+
+
+def check_backend_arguments(p: Any, args: Any) -> None:
+    if args.embedded and (args.database_url or args.redis_url):
+        p.error("--embedded excludes --database-url/--redis-url")

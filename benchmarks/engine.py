@@ -44,7 +44,9 @@ from benchmarks._support import (  # noqa: E402
     WORKFLOWS,
     Backend,
     CpuMeter,
+    add_backend_arguments,
     backend_from_args,
+    check_backend_arguments,
     fmt,
     install_signal_cleanup,
     percentile,
@@ -425,13 +427,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--latency-seconds", type=float, default=10.0, help="length of the latency phase (default 10)")
     p.add_argument("--threads", type=int, default=8, help="driver threads calling Runtime.start (default 8)")
     p.add_argument("--commit-seconds", type=float, default=3.0, help="length of the raw-commit floor loop")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--database-url", help="use this database (migrated, not dropped) instead of a fresh one")
-    p.add_argument("--redis-url", help="use this Redis (not flushed) instead of db 14 on 127.0.0.1:6379")
-    p.add_argument("--embedded", action="store_true", help="SQLite + embedded Redis in a temp data dir")
+    add_backend_arguments(p)
     args = p.parse_args(argv)
-    if args.embedded and (args.database_url or args.redis_url):
-        p.error("--embedded excludes --database-url/--redis-url")
+    check_backend_arguments(p, args)
     if args.instances < 1 or args.workers < 1 or args.rate <= 0:
         p.error("--instances, --workers and --rate must be positive")
     return args

@@ -59,7 +59,9 @@ from benchmarks._support import (  # noqa: E402
     ROOT,
     Backend,
     CpuMeter,
+    add_backend_arguments,
     backend_from_args,
+    check_backend_arguments,
     fmt,
     install_signal_cleanup,
     median,
@@ -643,13 +645,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=20, help="applications before measuring (20)")
     p.add_argument("--renders", type=int, default=100, help="certificate renders for the render median (100)")
     p.add_argument("--render-warmup", type=int, default=10, help="renders before measuring those (10)")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--database-url", help="use this database (migrated, not dropped) instead of a fresh one")
-    p.add_argument("--redis-url", help="use this Redis (not flushed) instead of db 14 on 127.0.0.1:6379")
-    p.add_argument("--embedded", action="store_true", help="SQLite + embedded Redis in a temp data dir")
+    add_backend_arguments(p)
     args = p.parse_args(argv)
-    if args.embedded and (args.database_url or args.redis_url):
-        p.error("--embedded excludes --database-url/--redis-url")
+    check_backend_arguments(p, args)
     if min(args.applications, args.threads, args.workers, args.accounts, args.renders, args.warmup) < 1 \
             or args.rate <= 0 or args.latency_seconds <= 0:
         p.error("counts, --rate and --latency-seconds must be positive")

@@ -43,7 +43,9 @@ from sqlalchemy import Engine, event, select, text  # noqa: E402
 
 from benchmarks._support import (  # noqa: E402
     WORKFLOWS,
+    add_backend_arguments,
     backend_from_args,
+    check_backend_arguments,
     fmt,
     install_signal_cleanup,
     median,
@@ -393,13 +395,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--due", type=int, default=10_000, help="real instances whose timer falls due (default 10,000)")
     p.add_argument("--passes", type=int, default=200, help="idle passes to time (default 200)")
     p.add_argument("--threads", type=int, default=4, help="threads creating the due instances (default 4)")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--database-url", help="use this database (migrated, not dropped) instead of a fresh one")
-    p.add_argument("--redis-url", help="Redis for build_services (the scheduler only needs it for retries)")
-    p.add_argument("--embedded", action="store_true", help="SQLite + embedded Redis in a temp data dir")
+    add_backend_arguments(p, "Redis for build_services (the scheduler only needs it for retries)")
     args = p.parse_args(argv)
-    if args.embedded and (args.database_url or args.redis_url):
-        p.error("--embedded excludes --database-url/--redis-url")
+    check_backend_arguments(p, args)
     if args.future < 0 or args.due < 1 or args.passes < 1:
         p.error("--future must be >= 0, --due and --passes >= 1")
     return args
