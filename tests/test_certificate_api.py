@@ -93,20 +93,23 @@ def test_field_errors_for_broken_identifiers(product: Product) -> None:
 
 def test_uploads_are_checked_by_content_and_size(product: Product) -> None:
     token = product.citizen_token()
-    number = product.apply(token, "valid")["number"]
-    url = f"/api/v1/applications/{number}/documents"
     pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-    ok = product.client().post(url, data={"kind": "passport_copy", "file": (io.BytesIO(pdf), "паспорт.pdf")},
-                               headers=bearer(token))
-    assert ok.status_code == 201 and ok.get_json()["content_type"] == "application/pdf"
     big = b"%PDF-1.4\n" + b"0" * (5 * 1024 * 1024 + 1 - 9)
-    r = product.client().post(url, data={"kind": "other", "file": (io.BytesIO(big), "big.pdf")}, headers=bearer(token))
-    assert r.status_code == 413 and r.get_json()["error"]["code"] == "too_large"
-    assert r.get_json()["error"]["message"].startswith("Превышен размер")
     elf = b"\x7fELF\x02\x01\x01" + b"\x00" * 200
-    r = product.client().post(url, data={"kind": "other", "file": (io.BytesIO(elf), "scan.pdf")}, headers=bearer(token))
-    assert r.status_code == 415 and r.get_json()["error"]["code"] == "invalid_format"
-    assert r.get_json()["error"]["message"].startswith("Недопустимый формат")
+    with product.registry.faults_set("erzl:down"):  # the case stays under review: uploads are allowed
+        number = product.apply(token, "valid")["number"]
+        url = f"/api/v1/applications/{number}/documents"
+        ok = product.client().post(url, data={"kind": "passport_copy", "file": (io.BytesIO(pdf), "паспорт.pdf")},
+                                   headers=bearer(token))
+        assert ok.status_code == 201 and ok.get_json()["content_type"] == "application/pdf"
+        r = product.client().post(url, data={"kind": "other", "file": (io.BytesIO(big), "big.pdf")},
+                                  headers=bearer(token))
+        assert r.status_code == 413 and r.get_json()["error"]["code"] == "too_large"
+        assert r.get_json()["error"]["message"].startswith("Превышен размер")
+        r = product.client().post(url, data={"kind": "other", "file": (io.BytesIO(elf), "scan.pdf")},
+                                  headers=bearer(token))
+        assert r.status_code == 415 and r.get_json()["error"]["code"] == "invalid_format"
+        assert r.get_json()["error"]["message"].startswith("Недопустимый формат")
     docs = product.case(token, number)["documents"]
     assert [d["filename"] for d in docs] == ["паспорт.pdf"]
 
@@ -262,13 +265,14 @@ def test_manual_verification_past_its_sla_goes_to_the_supervisor_who_enters_the_
 
 def test_image_bombs_and_uploads_to_closed_cases_are_refused(product: Product) -> None:
     token = product.citizen_token()
-    number = product.apply(token, "valid")["number"]
-    url = f"/api/v1/applications/{number}/documents"
     bomb = io.BytesIO()
     Image.new("1", (20000, 20000)).save(bomb, "PNG")  # ~50 KB on disk, 400 million pixels decoded
-    r = product.client().post(url, data={"kind": "other", "file": (io.BytesIO(bomb.getvalue()), "scan.png")},
-                              headers=bearer(token))
-    assert r.status_code == 415 and r.get_json()["error"]["code"] == "invalid_format"
+    with product.registry.faults_set("erzl:down"):  # the case stays open while the bomb is uploaded
+        number = product.apply(token, "valid")["number"]
+        url = f"/api/v1/applications/{number}/documents"
+        r = product.client().post(url, data={"kind": "other", "file": (io.BytesIO(bomb.getvalue()), "scan.png")},
+                                  headers=bearer(token))
+        assert r.status_code == 415 and r.get_json()["error"]["code"] == "invalid_format"
     product.wait_status(token, number, "ready")
     pdf = b"%PDF-1.4\n%%EOF\n"
     r = product.client().post(url, data={"kind": "other", "file": (io.BytesIO(pdf), "late.pdf")}, headers=bearer(token))
