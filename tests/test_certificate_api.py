@@ -202,6 +202,12 @@ def test_operator_sla_escalates_to_the_supervisor(product_with) -> None:
     assert product.wait_status(token, number, "ready")["status"] == "ready"
 
 
+def _approval_with_policy(body: dict) -> dict:
+    """A manual verification's approval: the policy as the fund confirmed it by other channels."""
+    return {"decision": "approve", "policy": {"enp": body["policy_number"], "insurer": {
+        "name": "АО «СОГАЗ-Мед»", "code": "77011"}, "region": "г. Москва", "valid_from": "2011-05-01"}}
+
+
 def test_registry_outage_past_registry_wait_goes_to_manual_verification(product_with) -> None:
     product = product_with(BACKOFFICE_SLA="registry_wait=PT3S")
     token = product.citizen_token()
@@ -210,9 +216,8 @@ def test_registry_outage_past_registry_wait_goes_to_manual_verification(product_
     with product.registry.faults_set("erzl:down"):
         number = product.apply(token, "valid")["number"]
         task = product.wait_task(operator, number, "manual_verification")
-    r = product.client().post(f"/api/v1/tasks/{task['id']}/complete", headers=bearer(operator), json={
-        "decision": "approve", "policy": {"enp": body["policy_number"], "insurer": {"name": "АО «СОГАЗ-Мед»",
-                                          "code": "77011"}, "region": "г. Москва", "valid_from": "2011-05-01"}})
+    r = product.client().post(f"/api/v1/tasks/{task['id']}/complete", headers=bearer(operator),
+                              json=_approval_with_policy(body))
     assert r.status_code == 200, r.get_json()
     view = product.wait_status(token, number, "ready")
     pdf = product.client().get(f"/api/v1/applications/{number}/certificate.pdf", headers=bearer(token))
@@ -256,9 +261,8 @@ def test_manual_verification_past_its_sla_goes_to_the_supervisor_who_enters_the_
     r = product.client().post(f"/api/v1/tasks/{task['id']}/complete", json={"decision": "approve"},
                               headers=bearer(supervisor))
     assert r.status_code == 422 and "policy" in {f["field"] for f in r.get_json()["error"]["fields"]}
-    r = product.client().post(f"/api/v1/tasks/{task['id']}/complete", headers=bearer(supervisor), json={
-        "decision": "approve", "policy": {"enp": body["policy_number"], "insurer": {"name": "АО «СОГАЗ-Мед»",
-                                          "code": "77011"}, "region": "г. Москва", "valid_from": "2011-05-01"}})
+    r = product.client().post(f"/api/v1/tasks/{task['id']}/complete", headers=bearer(supervisor),
+                              json=_approval_with_policy(body))
     assert r.status_code == 200, r.get_json()
     assert product.wait_status(token, number, "ready")["status"] == "ready"
 

@@ -19,6 +19,7 @@ from tasks.verification import check_code
 
 from .models import Application, Certificate
 from .storage import FileStore
+from .submission import find_application
 
 ISSUER = "Территориальный фонд обязательного медицинского страхования"
 OFFICIAL_NAME = "Иванова Мария Петровна"
@@ -90,7 +91,7 @@ def issue_certificate(db: Database, config: AppConfig, number: str, policy: dict
 
 
 def _application(s: Session, number: str) -> Application:
-    app = s.scalar(select(Application).where(Application.number == number))
+    app = find_application(s, number)
     if app is None:
         raise LookupError(f"case {number} does not exist")
     return app

@@ -19,3 +19,5 @@ ROLE_LABELS: dict[str, str] = {
 }
 ROLES: tuple[str, ...] = tuple(ROLE_LABELS)
 STAFF_ROLES: tuple[str, ...] = tuple(r for r in ROLES if r != CITIZEN)
+# Staff who work on cases and so may read their personal data (analysts edit diagrams, not cases).
+CASE_WORKERS: tuple[str, ...] = (OPERATOR, APPEALS, SUPERVISOR, ADMIN)

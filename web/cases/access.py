@@ -9,23 +9,24 @@ from pathlib import Path
 from typing import Any
 
 from flask import abort, current_app
-from sqlalchemy import select
 
 from engine import journal
 from engine.errors import FieldError
 from tasks.cases.models import Application, Document
 from tasks.cases.storage import FileStore
+from tasks.cases.submission import find_application
 from tasks.config import AppConfig
 from tasks.registries.client import ClientSettings, RegistryClient
 
+from ..accounts.roles import CASE_WORKERS
 from ..extensions import db
 from ..security import current_actor
 
-STAFF_ROLES = ("operator", "appeals", "supervisor", "admin")
+STAFF_ROLES = CASE_WORKERS
 
 
 def _find(number: str) -> Application:
-    app = db.session.scalar(select(Application).where(Application.number == number))
+    app = find_application(db.session, number)
     if app is None:
         abort(404)
     return app

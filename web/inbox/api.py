@@ -7,13 +7,14 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request
 from engine.errors import Conflict, DataValidationError
 from engine.models import HumanTask
 
+from ..accounts.roles import CASE_WORKERS
 from ..api_errors import ApiError, json_object
 from ..extensions import db
 from ..security import current_actor, roles_required
 from .queries import QUEUES, actor_id, list_tasks, may_work_on
 
 bp = Blueprint("inbox_api", __name__, url_prefix="/api/v1/tasks")
-STAFF = ("operator", "appeals", "supervisor", "admin")
+STAFF = CASE_WORKERS
 
 
 def _runtime():
