@@ -75,8 +75,13 @@ class ProcessInstance(Base):
 
 class HumanTask(Base):
     __tablename__ = "human_task"
+    # Inbox pages read open tasks by role or assignee, sorted by due date or by date received; the
+    # queue index also covers the columns queue totals and SLA counts need (index-only scans).
     __table_args__ = (
-        Index("ix_human_task_queue", "role", "status", "due_at"),
+        Index("ix_human_task_queue_cover", "role", "status", "due_at", "created_at", "spec_name", "id"),
+        Index("ix_human_task_role_created", "role", "status", "created_at"),
+        Index("ix_human_task_status_due", "status", "due_at"),
+        Index("ix_human_task_status_created", "status", "created_at"),
         Index("ix_human_task_assignee", "assignee", "status", "due_at"),
     )
 

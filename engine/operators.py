@@ -8,11 +8,34 @@ from __future__ import annotations
 
 import importlib
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Exhausted = Literal["error", "incident"]
+
+_current_call: ContextVar[int | None] = ContextVar("current_call", default=None)
+
+
+def current_call_id() -> int | None:
+    """The outbox call an operator is running for (None when called directly).
+
+    A job runs again after a crash or a failure, so an operator with side effects outside the
+    instance (a mail, a file) can key them by this id to do each of them once per call.
+    """
+    return _current_call.get()
+
+
+@contextmanager
+def running_call(call_id: int) -> Iterator[None]:
+    """Make `call_id` the current call while an operator runs (each worker thread has its own)."""
+    token = _current_call.set(call_id)
+    try:
+        yield
+    finally:
+        _current_call.reset(token)
 
 
 class OperatorError(Exception):

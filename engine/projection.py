@@ -14,13 +14,12 @@ from typing import Any
 
 from jinja2.sandbox import SandboxedEnvironment
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
-from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
 from .clock import parse_iso
 from .specs import PARAMS_KEY, AsyncServiceTask
+from .waiting import message_names, timer_value
 
 log = logging.getLogger(__name__)
 _jinja = SandboxedEnvironment(autoescape=False)
@@ -72,7 +71,7 @@ def _render(template: str | None, data: dict) -> str | None:
 
 
 def _timer_due(task: Any) -> datetime | None:
-    value = task.task_spec.event_definition.details(task).value
+    value = timer_value(task)
     if isinstance(value, str):
         return parse_iso(value)
     if isinstance(value, datetime):
@@ -84,13 +83,10 @@ def _waiting_events(wf: BpmnWorkflow) -> tuple[dict[str, TimerView], set[str]]:
     timers: dict[str, TimerView] = {}
     messages: set[str] = set()
     for task in wf.event_manager.tasks.values():
-        definition = getattr(task.task_spec, "event_definition", None)
-        if isinstance(definition, TimerEventDefinition):
-            due = _timer_due(task)
-            if due is not None:
-                timers[str(task.id)] = TimerView(str(task.id), task.task_spec.name, due)
-        elif isinstance(definition, MessageEventDefinition):
-            messages.add(definition.name)
+        due = _timer_due(task)
+        if due is not None:
+            timers[str(task.id)] = TimerView(str(task.id), task.task_spec.name, due)
+        messages.update(message_names(task))
     return timers, messages
 
 

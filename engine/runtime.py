@@ -37,6 +37,7 @@ from .serialization import StateSerializer
 from .task_forms import FormValidator, validate_task_data
 from .unit_of_work import UnitOfWork, unit_of_work
 from .versions import SpecCache, latest_version
+from .waiting import message_definition, timer_value
 from .writer import ProjectionWriter
 
 log = logging.getLogger(__name__)
@@ -229,10 +230,8 @@ class Runtime:
             raise UndeliverableMessage(f"no instance with key {correlation!r} waits for message {name!r}")
 
         def action(s: Session, inst: ProcessInstance, wf: BpmnWorkflow, uow: UnitOfWork) -> None:
-            definition = next((t.task_spec.event_definition for t in wf.event_manager.tasks.values()
-                               if isinstance(getattr(t.task_spec, "event_definition", None),
-                                             MessageEventDefinition)
-                               and t.task_spec.event_definition.name == name), None)
+            definition = next((d for t in wf.event_manager.tasks.values()
+                               if (d := message_definition(t, name)) is not None), None)
             event = BpmnEvent(definition, payload=dict(payload or {}))
             if definition is None or wf.event_manager.catch(event, internal=False) == 0:
                 raise UndeliverableMessage(f"instance {inst.id} no longer waits for message {name!r}")
@@ -249,7 +248,7 @@ class Runtime:
             return
         wf = self._load(s, inst)
         tasks = {g: wf.get_task_from_id(UUID(g)) for g in task_guids}
-        before = {g: t.task_spec.event_definition.details(t).value for g, t in tasks.items() if t is not None}
+        before = {g: timer_value(t) for g, t in tasks.items() if t is not None}
         cycles_before = {g: _cycles_left(t) for g, t in tasks.items() if t is not None}
         with unit_of_work() as uow:
             wf.refresh_timers()
@@ -258,8 +257,7 @@ class Runtime:
             for guid, task in tasks.items():
                 if task is None:
                     continue
-                if task.state == TaskState.WAITING and task.task_spec.event_definition.details(task).value \
-                        == before.get(guid):
+                if task.state == TaskState.WAITING and timer_value(task) == before.get(guid):
                     not_fired.append(guid)  # clock skew: the engine does not consider it due yet
                     continue
                 for _ in range(_occurrences(cycles_before.get(guid), task)):

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 
 from .models import ServiceCall
-from .operators import OperatorError, get_operator
+from .operators import OperatorError, get_operator, running_call
 from .runtime import QueuedCall, Runtime, ServiceOutcome
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,8 @@ def run_operator(call_id: int, operator_name: str, params: dict[str, Any]) -> Se
                               error=f"operator {operator_name!r} is not registered in this worker",
                               retryable=True)
     try:
-        return ServiceOutcome(call_id, True, result=op.func(**params))
+        with running_call(call_id):
+            return ServiceOutcome(call_id, True, result=op.func(**params))
     except OperatorError as exc:
         return ServiceOutcome(call_id, False, error_code=exc.code, error=str(exc), retryable=exc.retryable)
     except Exception as exc:
