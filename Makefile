@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint bench-engine bench-timers bench-portal clean
+.PHONY: install run test lint bench-engine bench-timers bench-portal bench-inbox clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -32,6 +32,9 @@ bench-timers: install
 
 bench-portal: install
 	$(PY) benchmarks/portal.py
+
+bench-inbox: install
+	nice -n 10 $(PY) benchmarks/inbox.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

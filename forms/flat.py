@@ -55,13 +55,19 @@ def _object_from_flat(node: Schema, root: Schema, flat: Mapping[str, Any], prefi
         path = f"{prefix}{name}"
         if is_object(child):
             sub = _object_from_flat(child, root, flat, path + ".")
-            if sub or name in required:
+            if name in required or _has_values(sub):
                 result[name] = sub
             continue
         value = _leaf_from_flat(child, flat, path, name in required)
         if value is not _ABSENT:
             result[name] = value
     return result
+
+
+def _has_values(data: dict[str, Any]) -> bool:
+    """Whether anything was typed in: an optional object whose inputs are all empty is left out,
+    even when it holds required objects of its own (those are kept empty only to report errors)."""
+    return any(_has_values(v) if isinstance(v, dict) else True for v in data.values())
 
 
 def _leaf_from_flat(node: Schema, flat: Mapping[str, Any], path: str, required: bool) -> Any:

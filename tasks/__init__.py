@@ -3,5 +3,6 @@
 Importing this package registers every operator of the product in engine.operators.
 """
 
+from tasks.cases import case_operators as _appeal_operators  # noqa: F401  (decisions.*, appeals.*, cases.*)
 from tasks.cases import operators as _case_operators  # noqa: F401  (registers certificates.*, notify.*)
 from tasks.registries import operators as _registry_operators  # noqa: F401  (registers registry.*)

@@ -11,7 +11,7 @@ import os
 import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.settings import Settings
@@ -27,8 +27,9 @@ class AppConfig:
     registry_url: str
     registry_data: Path
     registry_faults: str
-    smtp_url: str | None  # None: mail is written to data_dir/mail and to the log
-    secret_key: str
+    # Secrets (an SMTP URL may carry a password) stay out of repr(), so logging a config leaks nothing.
+    smtp_url: str | None = field(repr=False)  # None: mail is written to data_dir/mail and to the log
+    secret_key: str = field(repr=False)
     public_base_url: str
     # Web options: sender address, who may frame the pages, cookie policy, auth rate limits.
     mail_from: str = DEFAULT_MAIL_FROM
@@ -37,6 +38,9 @@ class AppConfig:
     session_cookie_samesite: str = "Lax"  # "None" (with SESSION_COOKIE_SECURE=1) for cross-site iframes
     rate_limits: bool = True
     demo_mailbox: bool = False  # the page showing file-stored mail (embedded mode only, see web/demo_mailbox.py)
+    # SMS provider (tasks/sms.py): None writes SMS to data_dir/sms and to the log, like mail without SMTP_URL.
+    sms_url: str | None = None
+    sms_token: str | None = field(default=None, repr=False)  # sent as `Authorization: Bearer <token>` to sms_url
 
     @property
     def uploads_dir(self) -> Path:
@@ -49,6 +53,10 @@ class AppConfig:
     @property
     def mail_dir(self) -> Path:
         return self.data_dir / "mail"
+
+    @property
+    def sms_dir(self) -> Path:
+        return self.data_dir / "sms"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, settings: Settings | None = None) -> AppConfig:
@@ -69,6 +77,8 @@ class AppConfig:
             session_cookie_samesite=env.get("SESSION_COOKIE_SAMESITE") or "Lax",
             rate_limits=_flag(env, "RATE_LIMITS", default=True),
             demo_mailbox=_flag(env, "DEMO_MAILBOX", default=not env.get("DATABASE_URL")),
+            sms_url=env.get("SMS_URL") or None,
+            sms_token=env.get("SMS_TOKEN") or None,
         )
 
 

@@ -10,7 +10,17 @@ import re
 import pytest
 from flask import Blueprint
 
-from tests.support.accounts import PASSWORD, add_user, bearer, citizen, client_from, csrf_token, login, unique_email
+from tests.support.accounts import (
+    PASSWORD,
+    add_user,
+    bearer,
+    citizen,
+    client_from,
+    csrf_token,
+    fresh_otp,
+    login,
+    unique_email,
+)
 from web.security import login_required_page, public, roles_required, unguarded_endpoints
 
 _MAILBOX_CODE = re.compile(r"(\d{6}) — код подтверждения")
@@ -126,7 +136,8 @@ def test_csrf_is_required_where_the_session_cookie_authenticates(backend, make_a
     assert with_header.status_code == 201
 
     api_client = client_from(app)  # an integration: no session, so no CSRF token either
-    api_token = api_client.post("/api/v1/auth/token", json={"email": staff, "password": PASSWORD}).get_json()["token"]
+    api_token = api_client.post("/api/v1/auth/token", json={"email": staff, "password": PASSWORD,
+                                                            "otp": fresh_otp(app, staff)}).get_json()["token"]
     with_bearer = client.post("/api/v1/auth/register", json=citizen(unique_email()), headers=bearer(api_token))
     assert with_bearer.status_code == 201
 

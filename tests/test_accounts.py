@@ -186,8 +186,8 @@ def test_unreachable_smtp_server_leaves_no_registration(backend, make_app):
 def test_failed_logins_are_rate_limited(backend, make_app):
     app = make_app()
     client = client_from(app)
-    email = unique_email("staff")
-    assert backend.backoffice("users", "add", "--email", email, "--role", "operator", "--password",
+    email = unique_email("user")
+    assert backend.backoffice("users", "add", "--email", email, "--role", "citizen", "--password",
                               PASSWORD).returncode == 0
     for _ in range(6):  # successful logins do not use up the budget
         _token(client, email)
@@ -202,8 +202,8 @@ def test_failed_logins_are_rate_limited(backend, make_app):
     page = client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})  # same budget
     assert page.status_code == 429 and "Слишком много попыток" in page.get_data(as_text=True)
 
-    other = unique_email("staff")  # the budget is per address: another account from here still gets in
-    backend.backoffice("users", "add", "--email", other, "--role", "operator", "--password", PASSWORD)
+    other = unique_email("user")  # the budget is per address: another account from here still gets in
+    backend.backoffice("users", "add", "--email", other, "--role", "citizen", "--password", PASSWORD)
     _token(client, other)
 
 
@@ -218,19 +218,20 @@ def test_failed_logins_from_one_client_address_are_rate_limited(backend, make_ap
 
 def test_api_token_logout(backend, make_app):
     client = client_from(make_app())
-    email = unique_email("staff")
-    backend.backoffice("users", "add", "--email", email, "--role", "analyst", "--password", PASSWORD)
+    email = unique_email("user")
+    backend.backoffice("users", "add", "--email", email, "--role", "citizen", "--password", PASSWORD)
     token = _token(client, email)
     assert client.delete("/api/v1/auth/token", headers=bearer(token)).status_code == 204
     after = client.get("/api/v1/auth/me", headers=bearer(token))
     assert after.status_code == 401 and _error(after)["code"] == "invalid_token"
 
 
-def test_totp_is_checked_only_for_users_with_a_secret(backend, make_app):
+def test_staff_tokens_need_an_enrolled_second_factor(backend, make_app):
     client = client_from(make_app())
     email = unique_email("admin")
     backend.backoffice("users", "add", "--email", email, "--role", "admin", "--password", PASSWORD)
-    _token(client, email)  # no secret: no OTP needed
+    unenrolled = client.post("/api/v1/auth/token", json={"email": email, "password": PASSWORD})
+    assert unenrolled.status_code == 403 and _error(unenrolled)["code"] == "totp_enrolment_required"
     secret = pyotp.random_base32()
     with _db(backend).session() as s:
         s.execute(update(User).where(User.email == email).values(totp_secret=secret))
@@ -251,8 +252,11 @@ def test_users_add_cli(backend, make_app):
     result = backend.backoffice("users", "add", "--email", email, "--role", "operator")
     assert f"user {email.lower()} created with role operator" in result.stdout
     password = result.stdout.split("password: ", 1)[1].strip()
-    token = _token(client, email, password)  # staff are active at once
-    assert client.get("/api/v1/auth/me", headers=bearer(token)).get_json()["role"] == "operator"
+    # Staff are active at once: the password is accepted, and the next step is enrolling a second factor.
+    refused = client.post("/api/v1/auth/token", json={"email": email, "password": password})
+    assert refused.status_code == 403 and _error(refused)["code"] == "totp_enrolment_required"
+    with _db(backend).session() as s:
+        assert s.scalar(select(User.role).where(User.email == email.lower())) == "operator"
 
     duplicate = backend.backoffice("users", "add", "--email", email, "--role", "admin", check=False)
     assert duplicate.returncode == 1 and "уже зарегистрирован" in duplicate.stderr

@@ -11,55 +11,24 @@ from __future__ import annotations
 
 import re
 import subprocess
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
-from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page, expect
 from weasyprint import HTML
-from werkzeug.serving import make_server
 
 from forms.dates import format_ru_date
 from tests.support.accounts import PASSWORD, unique_email
+from tests.support.browser import fits_the_screen, phone_browser, wait_until_ready
 from tests.support.product import Product
 from tests.support.registry import demo_person
 from tests.support.smtp import activation_code
-
-CHROMIUM = "/usr/bin/chromium"
-# --disable-dev-shm-usage: the renderer's shared memory in /tmp rather than /dev/shm, whose size
-# containers limit (a renderer that runs out of it dies and the page is "closed" mid-navigation).
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
-PHONE = {"width": 390, "height": 844}
-READY_TIMEOUT = 120.0
-
-
-@contextmanager
-def served(product: Product) -> Iterator[str]:
-    """The product's app behind a real HTTP server on a free 127.0.0.1 port."""
-    server = make_server("127.0.0.1", 0, product.app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
 
 
 def label(text: str) -> re.Pattern[str]:
     """A label that starts with exactly this word (labels of required fields end with « *»)."""
     return re.compile(rf"^{re.escape(text)}(?:\s|$)")
-
-
-def fits_the_screen(page: Page) -> bool:
-    """No sideways scrolling on a phone: the page is no wider than the viewport."""
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def next_step(page: Page, heading: str) -> None:
@@ -130,12 +99,6 @@ def fill_the_wizard(page: Page, demo: dict, scan: Path) -> str:
     return page.locator(".panel__number strong").inner_text()
 
 
-def wait_until_ready(page: Page) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT
-    while "Готово к скачиванию" not in page.locator(".case-status").inner_text():
-        assert time.monotonic() < deadline, f"still «{page.locator('.case-status').inner_text()}»"
-        time.sleep(1)
-        page.reload()
 
 
 def qr_url(pdf: Path) -> str:
@@ -147,24 +110,6 @@ def qr_url(pdf: Path) -> str:
                           check=True).stdout.strip()
 
 
-def open_browser(p: Playwright, base: str) -> tuple[Browser, Page]:
-    """Chromium with a page that has loaded the home page once.
-
-    A renderer that dies on its very first navigation (seen once in a loaded CI run, before any of
-    our pages' scripts ran) says nothing about the product: that one case gets a fresh browser.
-    Any later failure fails the test.
-    """
-    for attempt in (1, 2):
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_context(viewport=PHONE, accept_downloads=True, locale="ru-RU").new_page()
-        try:
-            page.goto(f"{base}/")
-            return browser, page
-        except PlaywrightError as exc:
-            browser.close()
-            if attempt == 2 or "has been closed" not in str(exc):
-                raise
-    raise AssertionError("unreachable")
 
 
 def test_citizen_gets_and_verifies_the_certificate_in_a_browser(product: Product, tmp_path: Path) -> None:
@@ -174,36 +119,32 @@ def test_citizen_gets_and_verifies_the_certificate_in_a_browser(product: Product
     email = unique_email("browser")
     year = date.today().year
 
-    with served(product) as base, sync_playwright() as p:
-        browser, page = open_browser(p, base)
-        try:
-            register_and_log_in(page, product, base, email, demo["person"])
-            number = fill_the_wizard(page, demo, scan)
+    with phone_browser(product) as (base, page):
+        register_and_log_in(page, product, base, email, demo["person"])
+        number = fill_the_wizard(page, demo, scan)
 
-            page.get_by_role("link", name="Перейти к заявлению").click()
-            expect(page.get_by_role("heading", name=f"Заявление № {number}")).to_be_visible()
-            wait_until_ready(page)
-            assert fits_the_screen(page)
-            with page.expect_download() as download:
-                page.get_by_role("link", name="Скачать справку (PDF)").click()
-            pdf = tmp_path / "spravka.pdf"
-            download.value.save_as(pdf)
+        page.get_by_role("link", name="Перейти к заявлению").click()
+        expect(page.get_by_role("heading", name=f"Заявление № {number}")).to_be_visible()
+        wait_until_ready(page)
+        assert fits_the_screen(page)
+        with page.expect_download() as download:
+            page.get_by_role("link", name="Скачать справку (PDF)").click()
+        pdf = tmp_path / "spravka.pdf"
+        download.value.save_as(pdf)
 
-            text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
-                                  check=True).stdout
-            assert demo["policy_number"] in text
-            assert "Иванов" in text and "Сергей" in text and "Петрович" in text
-            assert f"01.01.{year}" in text and f"31.12.{year}" in text
+        text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                              check=True).stdout
+        assert demo["policy_number"] in text
+        assert "Иванов" in text and "Сергей" in text and "Петрович" in text
+        assert f"01.01.{year}" in text and f"31.12.{year}" in text
 
-            url = qr_url(pdf)
-            public = urlsplit(product.env["PUBLIC_BASE_URL"])
-            parts = urlsplit(url)
-            assert (parts.scheme, parts.netloc) == (public.scheme, public.netloc), url
-            assert parts.path == f"/verify/{number}-1"
-            page.goto(f"{base}{parts.path}?{parts.query}")
-            expect(page.locator(".verdict__title")).to_have_text("Справка действительна")
-            expect(page.locator("main")).to_contain_text("действительна")
-            expect(page.locator("main")).to_contain_text(f"с 01.01.{year} по 31.12.{year}")
-            assert demo["policy_number"] not in page.content()
-        finally:
-            browser.close()
+        url = qr_url(pdf)
+        public = urlsplit(product.env["PUBLIC_BASE_URL"])
+        parts = urlsplit(url)
+        assert (parts.scheme, parts.netloc) == (public.scheme, public.netloc), url
+        assert parts.path == f"/verify/{number}-1"
+        page.goto(f"{base}{parts.path}?{parts.query}")
+        expect(page.locator(".verdict__title")).to_have_text("Справка действительна")
+        expect(page.locator("main")).to_contain_text("действительна")
+        expect(page.locator("main")).to_contain_text(f"с 01.01.{year} по 31.12.{year}")
+        assert demo["policy_number"] not in page.content()

@@ -428,3 +428,17 @@ def test_sla_in_a_real_timedate_timer(now: datetime, fires: bool) -> None:
         assert event.value == (now + timedelta(seconds=30)).isoformat()
         [task] = workflow.get_tasks(state=TaskState.WAITING)
         assert task.task_spec.bpmn_id == "wait"
+
+
+@pytest.mark.parametrize(("start", "sla_text", "expected"), [
+    # The appeal reminder: Thursday 30 October 2025 + 5 business days skips the 3-4 November days off
+    # and counts the working Saturday 1 November.
+    (datetime(2025, 10, 30, 10, 0, tzinfo=MSK), "5BD", date(2025, 11, 7)),
+    # The appeal deadline across the New Year holidays: 31 December 2025 and 1-11 January 2026 are off.
+    (datetime(2025, 12, 26, 10, 0, tzinfo=MSK), "10BD", date(2026, 1, 21)),
+])
+def test_appeal_deadlines_over_holidays(start: datetime, sla_text: str, expected: date) -> None:
+    registry = SlaRegistry({"appeal": parse_duration(sla_text)})
+    due = datetime.fromisoformat(make_script_functions(registry, BusinessCalendar())["sla"]("appeal", start))
+    assert due.astimezone(MSK).date() == expected
+    assert due.astimezone(MSK).time() == start.time()

@@ -8,6 +8,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from engine import journal
+from tasks.cases.labels import reason_label
 from tasks.cases.models import Application
 from tests.support.accounts import bearer
 from tests.support.backend import wait_for
@@ -66,8 +67,17 @@ def test_each_rejection_reason_from_the_dataset(product: Product) -> None:
         assert view["status"] == "rejected", scenario
         assert [r["code"] for r in view["reasons"]] == [reason], scenario
         assert view["reasons"][0]["message"] and view["reasons"][0]["note"]
-        mail = product.smtp.wait_for_mail(_email_of(product, token))
-        assert "Отклонено" in mail.subject or "Принято" in mail.subject
+    email = _email_of(product, token)
+    wait_for(lambda: len(_refusal_mails(product, email)) == len(REJECTIONS), timeout=60,
+             message="a refusal notice for every case")
+    mails = _refusal_mails(product, email)
+    for scenario, reason in REJECTIONS.items():
+        mail = next(m for m in mails if f"№ {numbers[scenario]}:" in m.subject)
+        assert reason_label(reason) in mail.text, scenario
+
+
+def _refusal_mails(product: Product, email: str) -> list:
+    return [m for m in product.smtp.messages if email in m.rcpt_tos and "отказ в выдаче справки" in m.subject]
 
 
 def _email_of(product: Product, token: str) -> str:

@@ -16,7 +16,10 @@ def test_demo_seed_creates_working_accounts_once(backend: Backend, make_app) -> 
     path = backend.data_dir / "demo-accounts.txt"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert "already exist" in backend.backoffice("demo", "seed").stdout
-    _role, email, password = next(line for line in lines if line[0] == "operator")
     client = client_from(make_app())
+    _role, email, password = next(line for line in lines if line[0] == "citizen")
     r = client.post("/api/v1/auth/token", json={"email": email, "password": password})
     assert r.status_code == 200, r.get_json()
+    _role, email, password = next(line for line in lines if line[0] == "operator")
+    r = client.post("/api/v1/auth/token", json={"email": email, "password": password})  # staff enrol first
+    assert r.status_code == 403 and r.get_json()["error"]["code"] == "totp_enrolment_required", r.get_json()

@@ -332,3 +332,17 @@ def test_summary_for_the_review_step() -> None:
     doc = parse(html)
     assert "Хамовники" in doc.text_content()
     assert doc.xpath("//a/@href") == ["/step/passport"]
+
+
+def test_an_optional_group_left_empty_is_not_submitted() -> None:
+    """The appeal form's «Сведения о полисе» is optional but holds a required «Страховая организация»
+    group: left empty, none of it reaches validation; half filled, its missing fields are reported."""
+    schema = load_schema("appeal_review")
+    empty = MultiDict([("appeal_decision", "overturn"), ("policy.enp", ""), ("policy.insurer.name", ""),
+                       ("policy.valid_to", "")])
+    data, errors = clean(schema, form_data_from_flat(schema, empty), today=TODAY)
+    assert data == {"appeal_decision": "overturn"} and errors == []
+
+    partial = MultiDict([("appeal_decision", "overturn"), ("policy.insurer.name", "АО «СОГАЗ-Мед»")])
+    _, errors = clean(schema, form_data_from_flat(schema, partial), today=TODAY)
+    assert {"policy.enp", "policy.insurer.code", "policy.region", "policy.valid_from"} <= {e.field for e in errors}

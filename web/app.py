@@ -11,6 +11,7 @@ from engine.context import Services, build_services, install
 from engine.db import engine_options
 from engine.settings import Settings
 from tasks.cases import models as _case_models  # noqa: F401 - case tables in the metadata for Alembic
+from tasks.cases import notification_models as _notification_models  # noqa: F401 - notification tables for Alembic
 from tasks.config import AppConfig
 
 from . import security
@@ -70,6 +71,11 @@ def _register_account_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(auth_api_bp)
     app.register_blueprint(demo_mailbox_bp)
+    from .notifications.api import bp as notifications_api_bp
+    from .notifications.pages import bp as notifications_bp
+
+    app.register_blueprint(notifications_bp)
+    app.register_blueprint(notifications_api_bp)
 
 
 def _register_case_blueprints(app: Flask) -> None:
@@ -83,4 +89,15 @@ def _register_case_blueprints(app: Flask) -> None:
     app.register_blueprint(public_pages_bp)
     app.register_blueprint(apply_pages_bp)
     app.register_blueprint(case_pages_bp)
+    from .cases.refusal_pages import bp as refusal_pages_bp
+
+    app.register_blueprint(refusal_pages_bp)
     app.register_blueprint(inbox_api_bp)
+    from .dashboard.audit import bp as staff_audit_bp
+    from .dashboard.views import bp as dashboard_bp
+
+    app.register_blueprint(dashboard_bp)
+    app.register_blueprint(staff_audit_bp)
+    from .inbox.pages import bp as inbox_pages_bp
+
+    app.register_blueprint(inbox_pages_bp)

@@ -253,5 +253,37 @@ def add_user(email: str, role: str, password: str | None = None,
         return user.email, generated
 
 
+@users_group.command("reset-totp")
+@click.option("--email", required=True)
+@click.option("--actor", default="cli", help="Who resets (recorded in the journal).")
+def users_reset_totp(email: str, actor: str) -> None:
+    """Clear a staff member's second factor (lost phone): they enrol a new app at their next login.
+
+    Their API tokens are revoked as well; the reset is recorded in the audit journal and the log.
+    """
+    from tasks.config import AppConfig
+
+    from .accounts.errors import AccountError
+    from .accounts.service import AccountService, normalize_email
+    from .app import create_app
+    from .extensions import db
+
+    email = normalize_email(email)
+    settings = Settings.from_env()
+    config = AppConfig.from_env(settings=settings)
+    app = create_app(settings, config=config, connect_services=False)
+    with app.app_context():
+        try:
+            had_secret = AccountService(db.session, config.secret_key).reset_totp(email, actor)
+        except AccountError as exc:
+            click.echo(exc.message, err=True)
+            sys.exit(1)
+    logging.getLogger(__name__).info("second factor of %s reset by %s", email, actor)
+    if had_secret:
+        click.echo(f"second factor of {email} reset: they enrol again at their next login")
+    else:
+        click.echo(f"{email} had no second factor enrolled; API tokens revoked")
+
+
 if __name__ == "__main__":
     main()

@@ -30,10 +30,14 @@ def certificate_number(app: Application) -> str:
     return f"{app.number}-{app.attempt}"
 
 
-def mask_name(last_name: str, first_name: str, middle_name: str | None) -> str:
-    """«Иванов И. И.» shows enough to recognise one's own certificate and no more (152-FZ)."""
+def mask_name(last_name: str, first_name: str, middle_name: str | None, *, keep_last_name: bool = False) -> str:
+    """«И***** И. И.» shows enough to recognise one's own certificate and no more (152-FZ).
+
+    `keep_last_name` gives «Иванов И. И.»: what staff see in a task list before they open the case.
+    """
     initials = " ".join(f"{part[0]}." for part in (first_name, middle_name) if part)
-    return f"{last_name[0]}{'*' * max(1, len(last_name) - 1)} {initials}".strip()
+    surname = last_name if keep_last_name else f"{last_name[0]}{'*' * max(1, len(last_name) - 1)}"
+    return f"{surname} {initials}".strip()
 
 
 def _date(value: Any) -> date | None:

@@ -39,6 +39,7 @@ class Application(Base):
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
     data: Mapped[dict] = mapped_column(JSON)  # the submitted application, API-shaped
     search_name: Mapped[str] = mapped_column(String(400), index=True)  # ФИО / organisation, lower case
+    snils: Mapped[str | None] = mapped_column(String(11), index=True)  # digits only, for the staff inbox search
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -93,3 +94,59 @@ class Certificate(Base):
     issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     revoked_reason: Mapped[str | None] = mapped_column(Text)
+
+
+# --------------------------------------------------------------- rejection, resubmission, appeals
+class ApplicationAttempt(Base):
+    """What the citizen submitted at each attempt (1 = the original application, 2.. = resubmissions).
+
+    Application.data holds the current attempt only; this table keeps every attempt so that nothing
+    the citizen once submitted is lost when they correct it (and an appeal can see what was refused).
+    """
+
+    __tablename__ = "application_attempt"
+    __table_args__ = (UniqueConstraint("application_id", "attempt", name="uq_application_attempt"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    data: Mapped[dict] = mapped_column(JSON)
+    comment: Mapped[str | None] = mapped_column(Text)
+    document_ids: Mapped[list] = mapped_column(JSON, default=list)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RefusalDecision(Base):
+    """A «Решение об отказе»: rendered once per refused attempt, stored, downloaded by the applicant."""
+
+    __tablename__ = "refusal_decision"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)  # 2026-000123/1: case number / attempt
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    reasons: Mapped[list] = mapped_column(JSON)  # [{"code", "note"}], as the process decided
+    explanation: Mapped[str | None] = mapped_column(Text)
+    reply_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    storage_key: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Appeal(Base):
+    """An appeal against a refusal: level 1 (appeals specialist) or 2 (the higher authority)."""
+
+    __tablename__ = "appeal"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)  # A-2026-000123, A-2026-000123/2
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
+    level: Mapped[int] = mapped_column(Integer)
+    grounds: Mapped[str] = mapped_column(Text)
+    document_ids: Mapped[list] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(20))  # registered | decided
+    filed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str | None] = mapped_column(String(20))  # overturn | uphold
+    decision_comment: Mapped[str | None] = mapped_column(Text)

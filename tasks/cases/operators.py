@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from functools import cache
 from typing import Any
 
+from jinja2 import UndefinedError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from engine.context import get_services
-from engine.operators import OperatorError, RetryPolicy, operator
+from engine.operators import OperatorError, RetryPolicy, current_call_id, operator
 from tasks.config import AppConfig
-from tasks.mail import MailError
 from web.accounts.models import User
+from web.accounts.roles import APPEALS, CASE_WORKERS
 
 from .certificates import issue_certificate
-from .notifications import notify_status
+from .notice_delivery import DeliveryFailed, Recipient, deliver, recipient
+from .notifications import STAFF_EVENTS, UnknownEvent, default_event, render_notice
 from .submission import find_application
 
+log = logging.getLogger(__name__)
+
 # SMTP outages last minutes to hours: keep trying (capped at 10 minutes apart) rather than lose mail.
-MAIL_RETRY = RetryPolicy(max_attempts=200, base_delay=5, factor=2, max_delay=600)
+# NOTIFY_RETRY_BASE_DELAY / NOTIFY_RETRY_MAX_DELAY shorten the pauses for drills and tests.
+MAIL_RETRY = RetryPolicy(max_attempts=200, base_delay=float(os.environ.get("NOTIFY_RETRY_BASE_DELAY") or 5), factor=2,
+                         max_delay=float(os.environ.get("NOTIFY_RETRY_MAX_DELAY") or 600))
 
 
 @cache
@@ -38,16 +49,51 @@ def issue(number: str, policy: dict[str, Any]) -> dict[str, Any]:
 
 @operator("notify.case_status", retry=MAIL_RETRY, on_exhausted="incident", timeout=60)
 def case_status(number: str, status: str, reasons: list[dict[str, Any]] | None = None,
-                message: str | None = None) -> dict[str, Any]:
-    with get_services().database.session() as s:
+                message: str | None = None, event: str | None = None,
+                details: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Tell the applicant (or, for `appeal_reminder`, the appeals staff) about the case `number`.
+
+    `event` picks the template (default: from `status`); `details` carries what the event's text
+    needs — tasks/cases/notifications.py lists the events and their keys. Citizens get the notice
+    in the portal, by e-mail and, if they opted in, by SMS (tasks/cases/notice_delivery.py: each
+    channel once per outbox call, however often the job is retried).
+    """
+    event = event or default_event(status)
+    db = get_services().database
+    with db.session() as s:
         app = find_application(s, number)
         if app is None:
             raise OperatorError("unknown_case", f"case {number} does not exist", retryable=False)
-        user = s.get(User, app.owner_id)
-        to, name = user.email, (user.first_name or user.full_name)
-    try:
-        notify_status(app_config(), to=to, number=number, name=name, status=status, reasons=reasons,
-                      message=message)
-    except MailError as exc:
-        raise OperatorError("mail_failed", str(exc)) from exc
-    return {"sent_to": to, "status": status}
+        instance_id = app.instance_id
+        recipients = _recipients(s, app.owner_id, event, details or {})
+    config = app_config()
+    sent: dict[str, list[str]] = {}
+    for who in recipients:
+        try:
+            notice = render_notice(config, event=event, number=number, name=who.name, status=status, reasons=reasons,
+                                   message=message, details=details)
+        except (UnknownEvent, UndefinedError, ValueError) as exc:
+            raise OperatorError("bad_notification", f"{event}: {exc}", retryable=False) from exc
+        try:
+            sent[who.email] = deliver(db, config, call_id=current_call_id(), who=who, notice=notice, number=number,
+                                      instance_id=instance_id)
+        except DeliveryFailed as exc:
+            raise OperatorError(exc.code, str(exc)) from exc
+    citizen = next((r.email for r in recipients if r.citizen), None)
+    return {"sent_to": citizen or sorted(sent), "status": status, "event": event}
+
+
+def _recipients(session: Session, owner_id: int, event: str, details: dict[str, Any]) -> list[Recipient]:
+    """Who gets the notice: the applicant, or for staff events the assignee / every active appeals user."""
+    if event not in STAFF_EVENTS:
+        return [recipient(session.get(User, owner_id), citizen=True)]
+    query = select(User).where(User.is_active.is_(True), User.role.in_(CASE_WORKERS))
+    if details.get("assignee_email"):
+        query = query.where(User.email == str(details["assignee_email"]).strip().lower())
+    else:
+        query = query.where(User.role == APPEALS)
+    staff = [recipient(u, citizen=False) for u in session.scalars(query.order_by(User.id))]
+    if not staff:
+        log.warning("%s: nobody to notify (no active appeals staff%s)", event,
+                    f" with e-mail {details['assignee_email']}" if details.get("assignee_email") else "")
+    return staff

@@ -13,12 +13,22 @@ from engine import journal
 from engine.clock import aware
 from engine.models import ProcessInstance
 from engine.runtime import Runtime
+from tasks.documents.formatting import moscow_time
 
+from .actions import ANSWER_MESSAGE, CaseState, allowed_actions, reply_deadline, waiting_messages
+from .decisions import refusal_of
 from .labels import reason_label, status_label
-from .models import Application, Certificate, Document
+from .models import Appeal, Application, Certificate, Document
 
 # What an applicant sees of the journal: the events that mean something to them, in their words.
-CITIZEN_EVENTS = {"status_changed", "message_delivered", "document_added"}
+CITIZEN_EVENTS = {"status_changed", "message_delivered", "document_added", "appeal_decided"}
+# What the applicant's own messages to the process mean, by BPMN message name.
+DELIVERED_MESSAGES = {
+    "application_updated": "Получены исправленные сведения (повторная подача)",
+    "appeal_filed": "Получена жалоба на отказ",
+    "appeal_info_answered": "Получен ответ на запрос сведений по жалобе",
+}
+APPEAL_OUTCOMES = {"overturn": "Жалоба удовлетворена, отказ отменён", "uphold": "Отказ оставлен в силе"}
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -62,7 +72,7 @@ def _journal_message(rec: journal.JournalRecord) -> str:
     if rec.event == "status_changed":
         return f"Статус: «{status_label(rec.message)}»"
     if rec.event == "message_delivered":
-        return "Получены уточнённые сведения"
+        return DELIVERED_MESSAGES.get(rec.message or "", "Получены уточнённые сведения")
     return rec.message or rec.event
 
 
@@ -75,16 +85,30 @@ def case_view(session: Session, runtime: Runtime, app: Application, *, staff: bo
         "documents": [document_view(d) for d in documents_of(session, app)],
         "journal": journal_view(session, app, staff=staff), "actions": [],
     }
-    # Only these statuses show process data; loading the workflow state (~25 KB of JSON turned into
-    # a task tree) for every other view cost each case page and each POST a few ms of CPU.
-    needs_data = status in ("rejected", "needs_info") and app.instance_id
+    # Only these states need process data; loading the workflow state (~25 KB of JSON turned into a task
+    # tree) for every other view cost each case page and each POST a few ms of CPU.
+    waiting = waiting_messages(session, app)
+    needs_data = (waiting or status in ("rejected", "needs_info", "appealed")) and app.instance_id
     data = runtime.workflow_data(app.instance_id, session) if needs_data else {}
-    if status == "rejected":
+    if status in ("rejected", "appealed"):
         view["decision"] = "rejected"
         view["reasons"] = [{"code": r.get("code"), "message": reason_label(r.get("code", "")),
                             "note": r.get("note")} for r in data.get("reasons") or []]
-    elif status == "needs_info":
+    if status == "needs_info":
         view["request"] = data.get("explanation")
+    elif ANSWER_MESSAGE in waiting:
+        view["request"] = data.get("appeal_comment")
+    state = CaseState(status, waiting, reply_deadline(data))
+    actions = allowed_actions(state)
+    if state.reply_until is not None and actions:
+        view["reply_until"] = _iso(state.reply_until)
+    refusal = refusal_of(session, app)
+    if refusal is not None and status in ("rejected", "appealed", "closed"):
+        view["refusal"] = {"number": refusal.number, "issued_at": _iso(refusal.issued_at)}
+        actions.append("download_decision")
+    appeals = list(session.scalars(select(Appeal).where(Appeal.application_id == app.id).order_by(Appeal.level)))
+    view["appeals"] = [appeal_view(a) for a in appeals]
+    view["actions"].extend(actions)
     cert = certificate_of(session, app)
     if status == "ready" and cert is not None:
         view["decision"] = "issued"
@@ -94,6 +118,19 @@ def case_view(session: Session, runtime: Runtime, app: Application, *, staff: bo
     view["actions"].append("download_receipt")
     if staff:
         view["data"] = app.data
+    return view
+
+
+def appeal_view(appeal: Appeal) -> dict[str, Any]:
+    """An appeal as the applicant sees it: number, level, when filed, due and (once decided) the outcome."""
+    view: dict[str, Any] = {"number": appeal.number, "level": appeal.level, "status": appeal.status,
+                            "filed_at": _iso(appeal.filed_at),
+                            "due_date": moscow_time(aware(appeal.due_at)).date().isoformat(),
+                            "outcome": appeal.outcome}
+    if appeal.outcome:
+        view["outcome_label"] = APPEAL_OUTCOMES.get(appeal.outcome, appeal.outcome)
+        view["comment"] = appeal.decision_comment
+        view["decided_at"] = _iso(appeal.decided_at)
     return view
 
 

@@ -15,7 +15,7 @@ from engine.errors import DataValidationError, FieldError
 from engine.runtime import InstanceInfo, Runtime
 from forms.validation import clean
 
-from .models import Application, Document
+from .models import Application, ApplicationAttempt, Document
 from .numbering import next_case_number
 
 PROCESSES = {"individual": ("certificate_individual", "individual_application")}
@@ -64,9 +64,12 @@ def submit_application(db: Database, runtime: Runtime, owner_id: int, owner_emai
         app = Application(number=number, attempt=1, applicant=kind, owner_id=owner_id,
                           process_id=PROCESSES[kind][0], instance_id=info.id, data=data,
                           search_name=applicant_name(data).lower().replace("ё", "е"),
+                          snils=(data.get("person") or {}).get("snils"),  # normalised: digits only
                           submitted_at=now, updated_at=now)
         s.add(app)
         s.flush()
+        s.add(ApplicationAttempt(application_id=app.id, attempt=1, data=data, comment=None,
+                                 document_ids=list(document_ids), submitted_at=now))
         if document_ids:
             s.execute(update(Document).where(Document.id.in_(list(document_ids)), Document.owner_id == owner_id,
                                              Document.application_id.is_(None))

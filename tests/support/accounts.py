@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import random
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 
+import pyotp
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from tests.support.backend import Backend
+from web.accounts.models import User
 from web.accounts.service import AccountService
 from web.app import create_app
 from web.extensions import db
@@ -43,20 +48,55 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def add_user(app: Flask, role: str, email: str | None = None) -> str:
-    """An active account with PASSWORD, made through the same service as `backoffice users add`."""
+    """An active account with PASSWORD, made through the same service as `backoffice users add`.
+
+    Staff get an enrolled TOTP secret (written straight to the table, as if they had enrolled on the
+    login page), so they can log in at once: `fresh_otp` gives their codes.
+    """
     with app.app_context():
         user, _ = AccountService(db.session, app.config["SECRET_KEY"]).create_user(
             email or unique_email(role), role, PASSWORD, last_name="Петров", first_name="Пётр")
+        if user.is_staff:
+            user.totp_secret = pyotp.random_base32()
+            db.session.commit()
         return user.email
 
 
+def fresh_otp(app: Flask, email: str) -> str:
+    """A code of the user's TOTP secret that the server has not accepted yet.
+
+    Codes are single-use (the last accepted time step is stored), so a second login of the same user
+    within 30 s takes the next step's code, which the server accepts (it allows one step of clock
+    drift); only a third one within the same step waits for the clock to move on.
+    """
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+        assert user is not None and user.totp_secret, f"{email} has no TOTP secret"
+        secret, last = user.totp_secret, user.totp_last_step
+    totp = pyotp.TOTP(secret)
+    while True:
+        now = totp.timecode(datetime.now(UTC))
+        step = now if last is None or last < now else last + 1
+        if step <= now + 1:
+            return totp.generate_otp(step)
+        time.sleep(totp.interval - time.time() % totp.interval + 0.05)
+
+
 def login(client: FlaskClient, email: str, password: str = PASSWORD, next_url: str | None = None):
-    """Log in through the login page, as a browser does (CSRF token from the form)."""
+    """Log in through the login page, as a browser does (CSRF token from the form).
+
+    Enrolled staff are taken through the second step with a fresh code; the last response is returned.
+    """
     token = csrf_token(client.get("/login").get_data(as_text=True))
     data = {"email": email, "password": password, "csrf_token": token}
     if next_url is not None:
         data["next"] = next_url
-    return client.post("/login", data=data)
+    response = client.post("/login", data=data)
+    if response.status_code == 302 and response.location.startswith("/login/code"):  # staff: second step
+        page = client.get(response.location).get_data(as_text=True)
+        response = client.post("/login/code", data={"email": email.strip().lower(), "csrf_token": csrf_token(page),
+                                                    "otp": fresh_otp(client.application, email)})
+    return response
 
 
 def client_from(app: Flask) -> FlaskClient:

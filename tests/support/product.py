@@ -23,7 +23,7 @@ from flask.testing import FlaskClient
 
 from engine.settings import Settings
 from tasks.config import AppConfig
-from tests.support.accounts import PASSWORD, add_user, bearer, client_from, unique_email
+from tests.support.accounts import PASSWORD, add_user, bearer, client_from, fresh_otp, unique_email
 from tests.support.backend import Backend, Cluster, wait_for
 from tests.support.registry import RegistryService, demo_person
 from tests.support.smtp import SmtpServer, activation_code
@@ -100,7 +100,8 @@ class Product:
 
     def staff_token(self, role: str) -> str:
         email = add_user(self.app, role)
-        r = self.client().post("/api/v1/auth/token", json={"email": email, "password": PASSWORD})
+        r = self.client().post("/api/v1/auth/token",
+                               json={"email": email, "password": PASSWORD, "otp": fresh_otp(self.app, email)})
         assert r.status_code == 200, r.get_json()
         return r.get_json()["token"]
 

@@ -87,10 +87,7 @@ class SmtpServer:
         self.port = _free_port()
         self._collector = _Collector()
         self._taken: set[int] = set()
-        extra = {}
-        if credentials:
-            extra = {"authenticator": self._authenticate, "auth_required": True, "auth_require_tls": False}
-        self._controller = Controller(self._collector, hostname="127.0.0.1", port=self.port, **extra)
+        self._controller: Controller | None = None
 
     def _authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
         ok = isinstance(auth_data, LoginPassword) and self.credentials is not None and (
@@ -106,11 +103,23 @@ class SmtpServer:
         return f"smtp://{auth}127.0.0.1:{self.port}"
 
     def start(self) -> SmtpServer:
+        """Listen on `port`; after `stop()` this starts again on the same port (an outage that ends).
+
+        A stopped aiosmtpd Controller cannot be restarted (its event loop is closed), so each start
+        makes a new one; what was received before stays in `messages`.
+        """
+        extra = {}
+        if self.credentials:
+            extra = {"authenticator": self._authenticate, "auth_required": True, "auth_require_tls": False}
+        self._controller = Controller(self._collector, hostname="127.0.0.1", port=self.port, **extra)
         self._controller.start()
         return self
 
     def stop(self) -> None:
-        self._controller.stop()
+        """Stop listening: connections are refused until `start()`, like a mail server that is down."""
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
 
     @property
     def messages(self) -> list[ReceivedMail]:

@@ -11,7 +11,7 @@ from tasks.mail import MailError
 from ..api_errors import ApiError, json_object
 from ..rate_limits import charge_attempt, rate_limited
 from ..security import account_service, api_auth_required, current_actor, public
-from .errors import AccountError
+from .errors import AccountError, TotpEnrolmentRequired
 from .models import User
 from .notifications import send_activation_code
 
@@ -64,10 +64,13 @@ def activate() -> Response:
 @public
 @rate_limited("login")
 def token() -> Response:
+    """{email, password, otp?} -> a token; staff need `otp` and must have enrolled on the login page."""
     data = json_object()
     service = account_service()
     try:
         user = service.authenticate(_text(data, "email"), _text(data, "password"), _text(data, "otp") or None)
+    except TotpEnrolmentRequired as exc:  # the password was right: not a guess, so not charged
+        raise ApiError(exc.status, exc.code, exc.message) from exc
     except AccountError as exc:
         raise _refused(exc) from exc
     issued = service.issue_token(user)
@@ -97,4 +100,5 @@ def profile(user: User) -> dict:
         "id": user.id, "email": user.email, "role": user.role, "role_label": user.role_label,
         "last_name": user.last_name, "first_name": user.first_name, "middle_name": user.middle_name,
         "birth_date": user.birth_date.isoformat() if user.birth_date else None, "phone": user.phone,
+        "sms_opt_in": bool(user.sms_opt_in),
     }

@@ -77,7 +77,31 @@ class OtpRequired(AccountError):
 
 class InvalidOtp(AccountError):
     status, code, field = 401, "invalid_otp", "otp"
-    default_message = "Неверный одноразовый код."
+    default_message = "Неверный одноразовый код. Введите шесть цифр, которые сейчас показывает приложение."
+
+
+class OtpReused(AccountError):
+    status, code, field = 401, "otp_reused", "otp"
+    default_message = ("Этот код уже использован для входа. Дождитесь следующего кода в приложении "
+                       "(он меняется каждые 30 секунд) и введите его.")
+
+
+class TotpEnrolmentRequired(AccountError):
+    status, code = 403, "totp_enrolment_required"
+    default_message = ("Сотрудники входят с паролем и одноразовым кодом, а приложение-аутентификатор для этой "
+                       "учётной записи ещё не подключено. Войдите на странице входа в браузере и подключите его, "
+                       "затем получите токен, передав код из приложения в поле otp.")
+
+
+class TotpAlreadyEnrolled(AccountError):
+    status, code = 409, "totp_already_enrolled"
+    default_message = ("Приложение-аутентификатор для этой учётной записи уже подключено. "
+                       "Войдите с кодом из него.")
+
+
+class UserNotFound(AccountError):
+    status, code, field = 404, "user_not_found", "email"
+    default_message = "Пользователь с таким адресом электронной почты не найден."
 
 
 class UnknownRole(AccountError):

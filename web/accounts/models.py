@@ -3,7 +3,8 @@
 Secrets are never stored as given: passwords as argon2 hashes, activation codes as HMACs under the
 application secret (a six-digit code has too little entropy for a plain hash: anyone reading the
 table could try all million values), API tokens as SHA-256 digests (they are long random strings,
-so a fast hash is enough and lookups stay a single indexed equality).
+so a fast hash is enough and lookups stay a single indexed equality). TOTP secrets are the one
+exception: the server needs them in the clear to compute the codes it checks.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base
@@ -36,8 +37,13 @@ class User(UserMixin, Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=False)
     activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    # Base32 TOTP secret of staff who enrolled a second factor (enrolment comes with a later issue).
+    # Base32 TOTP secret of staff who enrolled a second factor (set only once they confirmed a code).
     totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # The last 30-second time step whose code was accepted: a code is good for one login only, so one
+    # seen over a shoulder or captured by a phishing page cannot be used again (RFC 6238, 5.2).
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    # The citizen's consent to SMS notices (registration checkbox, «Настройки уведомлений»); off by default.
+    sms_opt_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     @property
     def full_name(self) -> str:

@@ -1,4 +1,4 @@
-"""The login and activation forms as view models of forms.rendering.
+"""The login, one-time code and activation forms as view models of forms.rendering.
 
 They have no JSON Schema (nothing is stored from them), but they print through the same macros as
 the schema-driven forms, so every form of the portal has the same markup, error placement and
@@ -20,7 +20,8 @@ def _field(name: str, label: str, widget: str, values: Mapping[str, str], **extr
                      value=values.get(name, "") if widget != "password" else "", **extra)  # type: ignore[arg-type]
 
 
-def _view(fields: list[FieldView], errors: Sequence[FieldError]) -> FormView:
+def form_view(fields: list[FieldView], errors: Sequence[FieldError]) -> FormView:
+    """A form of these fields with each error next to its field and linked from the summary at the top."""
     by_field = {f.name: f for f in fields}
     links = []
     for error in errors:
@@ -32,16 +33,23 @@ def _view(fields: list[FieldView], errors: Sequence[FieldError]) -> FormView:
     return FormView(title=None, description=None, nodes=list(fields), errors=links)
 
 
-def login_form(values: Mapping[str, str], errors: Sequence[FieldError] = (), *, with_otp: bool = False) -> FormView:
+def login_form(values: Mapping[str, str], errors: Sequence[FieldError] = ()) -> FormView:
     fields = [
         _field("email", "Электронная почта", "email", values, autocomplete="username", maxlength=254),
         _field("password", "Пароль", "password", values, autocomplete="current-password", maxlength=128),
     ]
-    if with_otp:
-        fields.append(_field("otp", "Одноразовый код", "text", values, autocomplete="one-time-code",
-                             inputmode="numeric", maxlength=6,
-                             hint="Шесть цифр из приложения-аутентификатора"))
-    return _view(fields, errors)
+    return form_view(fields, errors)
+
+
+def otp_form(errors: Sequence[FieldError] = ()) -> FormView:
+    """The second login step of staff, and the confirmation of a new authenticator.
+
+    Never refilled: a code is good for one login, so a rejected one is no use to correct.
+    """
+    # maxlength 7: apps show the code as «123 456» and people type the space; the service drops it.
+    field = _field("otp", "Код из приложения-аутентификатора", "text", {}, autocomplete="one-time-code",
+                   inputmode="numeric", maxlength=7, hint="Шесть цифр; код меняется каждые 30 секунд")
+    return form_view([field], errors)
 
 
 def activation_form(values: Mapping[str, str], errors: Sequence[FieldError] = ()) -> FormView:
@@ -50,4 +58,4 @@ def activation_form(values: Mapping[str, str], errors: Sequence[FieldError] = ()
         _field("code", "Код из письма", "text", values, autocomplete="one-time-code", inputmode="numeric",
                maxlength=6, hint=f"Шесть цифр; код действует {int(ACTIVATION_TTL.total_seconds()) // 60} минут"),
     ]
-    return _view(fields, errors)
+    return form_view(fields, errors)

@@ -11,6 +11,8 @@ the tests all go through this class, so the rules live in one place:
 * a code is six random digits, HMAC-ed with the application secret and bound to the user id; it
   lives 30 minutes and the fifth wrong entry burns it.
 * API tokens are 256-bit random strings; only their SHA-256 is stored.
+* staff log in with a second factor, a TOTP code (RFC 6238) from an authenticator app: the password
+  step never logs them in by itself. Each code is accepted once.
 """
 
 from __future__ import annotations
@@ -22,13 +24,15 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 import pyotp
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from engine import journal
 from engine.clock import aware, utcnow
 from engine.errors import DataValidationError
 from forms.formats import check_email
@@ -46,10 +50,21 @@ TOKEN_PREFIX = "bo_"  # noqa: S105 - a marker that makes leaked tokens easy to g
 # Writing last_used_at on every API call would turn every read into a write; a minute is precise enough.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
+TOTP_ISSUER = "Справка ОМС"  # the account's name in the staff member's authenticator app
+TOTP_WINDOW = 1  # time steps accepted either side of now: a phone clock up to ~30 s off still works
+
 _PROFILE_FIELDS = ("phone", "last_name", "first_name", "middle_name", "birth_date")
 _CODE = re.compile(r"^\d{6}$")
 
 Deliver = Callable[[User, str], None]
+
+
+class SecondFactor(StrEnum):
+    """What a user must do after a correct password."""
+
+    NONE = "none"  # citizens: logged in
+    CODE = "code"  # staff: a code from their authenticator app
+    ENROL = "enrol"  # staff who have not set up an authenticator: enrol first (pages only)
 
 
 @dataclass(frozen=True)
@@ -102,6 +117,7 @@ class AccountService:
         for name in _PROFILE_FIELDS:
             setattr(user, name, fields.get(name) or None)
         user.birth_date = date.fromisoformat(fields["birth_date"])
+        user.sms_opt_in = bool(fields.get("sms_opt_in"))  # SMS notices only with the citizen's consent
         user.created_at = now
         try:
             self.session.flush()
@@ -187,23 +203,132 @@ class AccountService:
         return result.scalar_one_or_none()
 
     # ------------------------------------------------------------------ authentication
-    def authenticate(self, email: str, password: str, otp: str | None = None) -> User:
-        """The active user with these credentials; staff with a TOTP secret must also give `otp`."""
+    def check_password(self, email: str, password: str) -> User:
+        """First factor: the active user with this e-mail and password (an outdated hash is upgraded)."""
         user = self.find_by_email(email or "")
         if not verify_password(user.password_hash if user else None, password or ""):
             raise errors.InvalidCredentials()
         assert user is not None
         if not user.is_active:
             raise errors.AccountDisabled() if user.activated_at is not None else errors.NotActivated()
-        if user.totp_secret:
-            if not otp:
-                raise errors.OtpRequired()
-            if not pyotp.TOTP(user.totp_secret).verify(otp.strip(), valid_window=1):
-                raise errors.InvalidOtp()
         if needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
             self.session.commit()
         return user
+
+    @staticmethod
+    def second_factor(user: User) -> SecondFactor:
+        """What must follow the password: nothing for citizens; a TOTP code for staff, who enrol first."""
+        if user.totp_secret:
+            return SecondFactor.CODE
+        return SecondFactor.ENROL if user.is_staff else SecondFactor.NONE
+
+    def authenticate(self, email: str, password: str, otp: str | None = None) -> User:
+        """Both factors in one call (the API): the password, and for staff a TOTP code not used before.
+
+        Staff who have not enrolled yet are refused: enrolment shows a QR code and asks for a code from
+        the new authenticator, so it happens on the login page, never through an API client.
+        """
+        user = self.check_password(email, password)
+        factor = self.second_factor(user)
+        if factor is SecondFactor.ENROL:
+            raise errors.TotpEnrolmentRequired()
+        if factor is SecondFactor.CODE:
+            self.verify_otp(user, otp)
+        return user
+
+    def verify_otp(self, user: User, otp: str | None) -> None:
+        """Accept `otp` for the user's enrolled secret, once.
+
+        A code is valid for its 30-second step and the steps either side (phone clocks drift); the
+        accepted step is stored with a conditional UPDATE, so the same code - or an older one - is
+        refused afterwards even when two requests race with it.
+        """
+        if not user.totp_secret:
+            raise errors.TotpEnrolmentRequired()
+        step = self._matching_step(user.totp_secret, otp)
+        if step is None:
+            raise errors.InvalidOtp()
+        claimed = self.session.execute(
+            update(User)
+            .where(User.id == user.id, or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+            .values(totp_last_step=step)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not claimed:
+            self.session.rollback()
+            raise errors.OtpReused()
+        self.session.commit()
+
+    @staticmethod
+    def new_totp_secret() -> str:
+        """A fresh 160-bit base32 secret (RFC 4226's recommended length) for an enrolment in progress."""
+        return pyotp.random_base32()
+
+    @staticmethod
+    def totp_uri(user: User, secret: str) -> str:
+        """The otpauth:// URI an authenticator app reads from the enrolment QR code."""
+        return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=TOTP_ISSUER)
+
+    def enrol_totp(self, user: User, secret: str, otp: str | None) -> None:
+        """Store `secret` as the user's second factor once they prove their app shows its codes.
+
+        The secret reaches the database only here: an enrolment abandoned half-way leaves the account
+        as it was. The confirming code also counts as used, so it cannot log in a second time.
+        """
+        if user.totp_secret:
+            raise errors.TotpAlreadyEnrolled()
+        step = self._matching_step(secret, otp)
+        if step is None:
+            raise errors.InvalidOtp("Код не подошёл. Отсканируйте QR-код с этой страницы (или введите ключ) "
+                                    "и введите код, который приложение показывает сейчас.")
+        claimed = self.session.execute(
+            update(User)
+            .where(User.id == user.id, User.totp_secret.is_(None))
+            .values(totp_secret=secret, totp_last_step=step)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not claimed:  # enrolled meanwhile in another browser tab
+            self.session.rollback()
+            raise errors.TotpAlreadyEnrolled()
+        journal.record(self.session, None, "totp_enrolled", actor=f"user:{user.id}",
+                       message=f"Сотрудник {user.email} подключил приложение-аутентификатор.",
+                       details={"user_id": user.id})
+        self.session.commit()
+
+    def reset_totp(self, email: str, actor: str) -> bool:
+        """Clear a user's second factor so they enrol again at their next login (a lost or new phone).
+
+        Their API tokens are revoked too: they were obtained with the old factor. Returns whether a
+        factor had been enrolled. Recorded in the audit journal with `actor`.
+        """
+        user = self.find_by_email(email or "")
+        if user is None:
+            raise errors.UserNotFound()
+        had_secret = user.totp_secret is not None
+        user.totp_secret = None
+        user.totp_last_step = None
+        revoked = self.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id)).rowcount
+        journal.record(self.session, None, "totp_reset", actor=actor,
+                       message=(f"Второй фактор сотрудника {user.email} сброшен: при следующем входе "
+                                "он заново подключит приложение-аутентификатор."),
+                       details={"user_id": user.id, "had_secret": had_secret, "tokens_revoked": revoked})
+        self.session.commit()
+        return had_secret
+
+    def _matching_step(self, secret: str, otp: str | None) -> int | None:
+        """The time step (within the allowed window, newest first) whose code is `otp`, or None."""
+        code = re.sub(r"\s", "", otp or "")
+        if not code:
+            raise errors.OtpRequired()
+        if not _CODE.match(code):
+            raise errors.InvalidOtp("Код из приложения — шесть цифр.")
+        totp = pyotp.TOTP(secret)
+        now = totp.timecode(self.clock())
+        for step in range(now + TOTP_WINDOW, now - TOTP_WINDOW - 1, -1):
+            if hmac.compare_digest(totp.generate_otp(step), code):
+                return step
+        return None
 
     def find_by_email(self, email: str) -> User | None:
         return self.session.scalar(select(User).where(User.email == normalize_email(email)))

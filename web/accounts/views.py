@@ -1,4 +1,4 @@
-"""Account pages: registration, activation by the e-mail code, login and logout.
+"""Account pages: registration, activation by the e-mail code, login (two steps for staff) and logout.
 
 Server-rendered, usable without JavaScript: every step is a plain POST with the CSRF token, errors
 come back next to their fields (status 422), success redirects (POST/redirect/GET).
@@ -7,23 +7,28 @@ come back next to their fields (status 422), success redirects (POST/redirect/GE
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, session, url_for
 from flask_login import login_user, logout_user
 from werkzeug.wrappers import Response
 
 from engine.errors import DataValidationError, FieldError
 from forms.rendering import build_form, form_data_from_flat
 from forms.validation import load_schema
+from tasks.documents.qr import qr_png_data_uri
 from tasks.mail import MailError
 
 from ..rate_limits import charge_attempt, rate_limited
 from ..security import account_service, current_actor, public
-from .errors import AccountError, OtpRequired
+from .errors import AccountError, TotpAlreadyEnrolled
+from .models import User
 from .notifications import send_activation_code
-from .page_forms import activation_form, login_form
+from .page_forms import activation_form, login_form, otp_form
+from .service import AccountService, SecondFactor, normalize_email
 
 log = logging.getLogger(__name__)
 bp = Blueprint("accounts", __name__)
@@ -107,28 +112,154 @@ def _activation_page(values: Mapping[str, str], errors: list[FieldError] | None 
 @public
 @rate_limited("login")
 def login() -> Page:
+    """First step: e-mail and password. Citizens are logged in; staff go on to their second factor."""
     next_url = safe_next(request.values.get("next"))
     if request.method == "GET":
         if current_actor() is not None:
             return redirect(next_url)
         return _login_page({"email": request.args.get("email", "")}, next_url)
     form = request.form
+    service = account_service()
     try:
-        user = account_service().authenticate(form.get("email", ""), form.get("password", ""),
-                                              form.get("otp") or None)
+        user = service.check_password(form.get("email", ""), form.get("password", ""))
     except AccountError as exc:
         charge_attempt()
-        needs_otp = isinstance(exc, OtpRequired) or exc.field == "otp"
-        return _login_page(form, next_url, _form_errors(exc), needs_otp, 422)
-    login_user(user)
-    session.permanent = True  # expires after SESSION_LIFETIME of inactivity
-    return redirect(next_url)
+        return _login_page(form, next_url, _form_errors(exc), 422)
+    factor = service.second_factor(user)
+    if factor is SecondFactor.NONE:
+        return _complete_login(user, next_url)
+    # Not logged in yet: only the pending step is remembered, and only for PENDING_TTL.
+    pending = {"user_id": user.id, "next": next_url, "since": time.time()}
+    if factor is SecondFactor.ENROL:
+        pending["enrol_secret"] = service.new_totp_secret()
+    session[PENDING_KEY] = pending
+    return redirect(url_for(".login_code" if factor is SecondFactor.CODE else ".enrol_totp"))
 
 
 def _login_page(values: Mapping[str, str], next_url: str, errors: list[FieldError] | None = None,
-                with_otp: bool = False, status: int = 200) -> tuple[str, int]:
-    view = login_form(values, errors or [], with_otp=with_otp)
+                status: int = 200) -> tuple[str, int]:
+    view = login_form(values, errors or [])
     return render_template("accounts/login.html", view=view, next_url=next_url), status
+
+
+def _complete_login(user: User, next_url: str) -> Response:
+    session.pop(PENDING_KEY, None)
+    login_user(user)
+    session.permanent = True  # expires after SESSION_LIFETIME of inactivity
+    return redirect(safe_next(next_url))
+
+
+# ---------------------------------------------------------------------- staff: the second factor
+# Between the password and the code the session holds only PENDING_KEY: {user_id, next, since and,
+# while enrolling, enrol_secret}. Flask-Login knows nothing of the user, so no page or API treats
+# them as logged in. The enrolment secret lives only there (the signed session cookie, the same
+# channel that carries the page showing it) until a code from the app confirms it.
+PENDING_KEY = "login_pending"
+PENDING_TTL = 15 * 60  # seconds to finish the second step (installing an app included)
+RESTART_MESSAGE = "Время на ввод кода истекло или вход не начат. Введите адрес электронной почты и пароль ещё раз."
+
+
+def _pending_login() -> tuple[User, dict[str, Any]] | None:
+    """The user half-way through logging in on this session, while the pending step is fresh."""
+    pending = session.get(PENDING_KEY)
+    if not isinstance(pending, dict) or time.time() - float(pending.get("since", 0)) > PENDING_TTL:
+        session.pop(PENDING_KEY, None)
+        return None
+    user = account_service().get_active_user(int(pending.get("user_id", 0)))
+    if user is None:
+        session.pop(PENDING_KEY, None)
+        return None
+    return user, pending
+
+
+def _restart_login() -> Response:
+    session.pop(PENDING_KEY, None)
+    flash(RESTART_MESSAGE, "warning")
+    return redirect(url_for(".login"))
+
+
+def _same_account(user: User) -> bool:
+    """The form names the pending account (its hidden `email` keys the per-address rate limit)."""
+    return normalize_email(request.form.get("email", "")) == user.email
+
+
+def _no_store(html: str, status: int) -> Response:
+    """These pages are shown before login (so security.py adds no Cache-Control) and one holds a secret."""
+    response = make_response(html, status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@public
+@rate_limited("login")
+def login_code() -> Page:
+    """Second step for enrolled staff: a code from the authenticator app; wrong codes are charged."""
+    found = _pending_login()
+    if found is None:
+        return _restart_login()
+    user, pending = found
+    if not user.totp_secret:  # still enrolling, or reset by an administrator meanwhile
+        return redirect(url_for(".enrol_totp")) if pending.get("enrol_secret") else _restart_login()
+    if request.method == "GET":
+        return _code_page(user)
+    if not _same_account(user):
+        charge_attempt()
+        return _restart_login()
+    try:
+        account_service().verify_otp(user, request.form.get("otp"))
+    except AccountError as exc:
+        charge_attempt()
+        return _code_page(user, _form_errors(exc), 422)
+    return _complete_login(user, pending["next"])
+
+
+def _code_page(user: User, errors: list[FieldError] | None = None, status: int = 200) -> Response:
+    html = render_template("accounts/login_code.html", view=otp_form(errors or []), email=user.email)
+    return _no_store(html, status)
+
+
+@bp.route("/login/enrol", methods=["GET", "POST"])
+@public
+@rate_limited("login")
+def enrol_totp() -> Page:
+    """Staff without a second factor: scan the QR code, then confirm with the first code to log in."""
+    found = _pending_login()
+    if found is None:
+        return _restart_login()
+    user, pending = found
+    secret = pending.get("enrol_secret")
+    if user.totp_secret:  # enrolled in another tab: use the code step
+        flash("Приложение-аутентификатор уже подключено. Введите код из него.", "info")
+        pending.pop("enrol_secret", None)
+        session[PENDING_KEY] = pending
+        return redirect(url_for(".login_code"))
+    if not isinstance(secret, str):
+        return _restart_login()
+    if request.method == "GET":
+        return _enrol_page(user, secret)
+    if not _same_account(user):
+        charge_attempt()
+        return _restart_login()
+    service = account_service()
+    try:
+        service.enrol_totp(user, secret, request.form.get("otp"))
+    except TotpAlreadyEnrolled:
+        return redirect(url_for(".enrol_totp"))  # the GET above sends them to the code step
+    except AccountError as exc:
+        charge_attempt()
+        return _enrol_page(user, secret, _form_errors(exc), 422)
+    log.info("user %s enrolled an authenticator app", user.id)
+    flash("Приложение-аутентификатор подключено. При следующих входах вводите код из него.", "success")
+    return _complete_login(user, pending["next"])
+
+
+def _enrol_page(user: User, secret: str, errors: list[FieldError] | None = None, status: int = 200) -> Response:
+    uri = AccountService.totp_uri(user, secret)
+    html = render_template("accounts/enrol_totp.html", view=otp_form(errors or []), email=user.email,
+                           qr=qr_png_data_uri(uri), uri=uri,
+                           grouped_secret=" ".join(secret[i:i + 4] for i in range(0, len(secret), 4)))
+    return _no_store(html, status)
 
 
 @bp.post("/logout")

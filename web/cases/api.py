@@ -10,22 +10,29 @@ from flask import Blueprint, Response, current_app, jsonify, request, send_file
 from engine.errors import DataValidationError
 from forms.dates import today_moscow
 from forms.identifiers import check_enp
+from tasks.cases.actions import ActionRefused
+from tasks.cases.appeals import answer_request as deliver_answer
+from tasks.cases.appeals import file_appeal
 from tasks.cases.certificates import verify_certificate
 from tasks.cases.policy_check import check_policy
 from tasks.cases.queries import case_status, case_view, documents_of, list_cases
+from tasks.cases.resubmission import resubmit
 from tasks.cases.submission import submit_application
+from tasks.documents.formatting import moscow_time
 from tasks.registries.client import RegistryUnavailable
 
-from ..api_errors import ApiError, json_object
+from ..api_errors import ApiError, error_response, json_object
 from ..extensions import db
 from ..rate_limits import rate_limited
 from ..security import api_auth_required, current_actor, public, roles_required
 from . import access
-from .files import add_document, certificate_file, receipt_response
+from .files import add_document, case_pdf_response, receipt_response
 from .uploads import DOCUMENT_KINDS, MAX_DOCUMENTS, UploadRejected, read_limited
 
 bp = Blueprint("cases_api", __name__, url_prefix="/api/v1")
-UPLOAD_STATUSES = ("submitted", "in_progress", "needs_info")
+# Files may come while the case is under review, and with a resubmission or an appeal after a refusal.
+UPLOAD_STATUSES = ("submitted", "in_progress", "needs_info", "rejected", "appealed")
+
 
 def _services():
     return current_app.extensions["backoffice"]
@@ -120,11 +127,8 @@ def download_document(number: str, doc_id: int) -> Response:
 @api_auth_required
 def certificate_pdf(number: str) -> Response:
     app = access.readable_application(number)
-    path, cert = certificate_file(db.session, _config(), app)
-    if path is None:
-        raise ApiError(409, "not_ready", "Справка ещё не готова.")
-    access.record_view(app, "certificate_downloaded")
-    return send_file(path, mimetype="application/pdf", download_name=f"spravka-oms-{cert.number}.pdf")
+    return case_pdf_response(db.session, _config(), app, "certificate", attachment=False,
+                             missing=lambda: error_response(409, "not_ready", "Справка ещё не готова."))
 
 
 @bp.get("/applications/<number>/receipt.pdf")
@@ -132,6 +136,73 @@ def certificate_pdf(number: str) -> Response:
 def receipt(number: str) -> Response:
     app = access.readable_application(number)
     return receipt_response(db.session, _config(), app)
+
+
+@bp.post("/applications/<number>/resubmit")
+@roles_required("citizen")
+def resubmit_application(number: str) -> tuple[Response, int]:
+    """«Подать повторно»: changed fields of the application, a comment and document ids -> the next attempt."""
+    user = current_actor()
+    owner_id, owner_email = user.id, user.email
+    access.own_application(number)
+    body = json_object()
+    db.session.commit()  # the runtime needs the database's write lock on SQLite
+    try:
+        resubmit(_services().database, _services().runtime, number=number, owner_id=owner_id,
+                 owner_email=owner_email, body=body)
+    except DataValidationError as exc:
+        raise ApiError(422, "validation_failed", "Проверьте введённые данные.", exc.fields) from exc
+    except ActionRefused as exc:
+        raise ApiError(409, exc.code, exc.message) from exc
+    app = access.own_application(number)
+    return jsonify(case_view(db.session, _services().runtime, app)), 200
+
+
+@bp.post("/applications/<number>/appeal")
+@roles_required("citizen")
+def appeal(number: str) -> tuple[Response, int]:
+    """«Обжаловать отказ»: grounds and document ids -> the appeal's number and the date it is due."""
+    owner_id = current_actor().id
+    access.own_application(number)
+    body = json_object()
+    db.session.commit()
+    try:
+        filed = file_appeal(_services().database, _services().runtime, _services().script_env.functions["sla"],
+                            number=number, owner_id=owner_id, body=body)
+    except DataValidationError as exc:
+        raise ApiError(422, "validation_failed", "Проверьте заполнение жалобы.", exc.fields) from exc
+    except ActionRefused as exc:
+        raise ApiError(409, exc.code, exc.message) from exc
+    return jsonify({"appeal_number": filed.appeal_number, "level": filed.level, "status": "appealed",
+                    "filed_at": filed.filed_at.isoformat(), "due_at": filed.due_at.isoformat(),
+                    "due_date": moscow_time(filed.due_at).date().isoformat()}), 201
+
+
+@bp.post("/applications/<number>/answer")
+@roles_required("citizen")
+def answer(number: str) -> tuple[Response, int]:
+    """The applicant's answer to an appeal's request for information (answer, document ids)."""
+    owner_id = current_actor().id
+    access.own_application(number)
+    body = json_object()
+    db.session.commit()
+    try:
+        deliver_answer(_services().database, _services().runtime, number=number, owner_id=owner_id, body=body)
+    except DataValidationError as exc:
+        raise ApiError(422, "validation_failed", "Проверьте ответ.", exc.fields) from exc
+    except ActionRefused as exc:
+        raise ApiError(409, exc.code, exc.message) from exc
+    app = access.own_application(number)
+    return jsonify(case_view(db.session, _services().runtime, app)), 200
+
+
+@bp.get("/applications/<number>/decision.pdf")
+@api_auth_required
+def decision_pdf(number: str) -> Response:
+    """The «Решение об отказе» of the case's current attempt; 409 when the case has none."""
+    app = access.readable_application(number)
+    return case_pdf_response(db.session, _config(), app, "decision", attachment=False,
+                             missing=lambda: error_response(409, "no_decision", "Решения об отказе по заявлению нет."))
 
 
 @bp.get("/certificates/<number>/verify")

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Literal, TypeVar
 
-from flask import Response
+from flask import Response, send_file
 from sqlalchemy.orm import Session
 
 from engine import journal
 from engine.clock import aware, utcnow
 from tasks.cases.certificates import certificate_number
-from tasks.cases.models import Application, Certificate, Document
+from tasks.cases.decisions import refusal_of, refusal_path
+from tasks.cases.models import Application, Certificate, Document, RefusalDecision
 from tasks.cases.queries import case_status, certificate_of, documents_of
 from tasks.cases.storage import FileStore
 from tasks.cases.submission import applicant_name
@@ -51,6 +54,40 @@ def certificate_file(session: Session, config: AppConfig, app: Application) -> t
     if cert is None or cert.number != certificate_number(app):
         return None, None
     return FileStore(config.documents_dir).path(cert.storage_key), cert
+
+
+def refusal_file(session: Session, config: AppConfig,
+                 app: Application) -> tuple[Path | None, RefusalDecision | None]:
+    """The stored refusal decision of the current attempt while it stands (refused, appealed or closed)."""
+    if case_status(session, app) not in ("rejected", "appealed", "closed"):
+        return None, None
+    decision = refusal_of(session, app)
+    if decision is None:
+        return None, None
+    return refusal_path(config, decision), decision
+
+
+CasePdf = Literal["certificate", "decision"]
+Missing = TypeVar("Missing")
+
+
+def case_pdf_response(session: Session, config: AppConfig, app: Application, which: CasePdf, *,
+                      attachment: bool, missing: Callable[[], Missing]) -> Response | Missing:
+    """The case's certificate or refusal decision as a PDF, its reading journaled; ``missing()`` when there is none.
+
+    One place decides the download name and the journal event, so the page and the API serve the same
+    file under the same name; the caller only says how to answer the 409 (page or JSON).
+    """
+    if which == "certificate":
+        path, cert = certificate_file(session, config, app)
+        name, event = (f"spravka-oms-{cert.number}.pdf" if cert else ""), "certificate_downloaded"
+    else:
+        path, _ = refusal_file(session, config, app)
+        name, event = f"reshenie-ob-otkaze-{app.number}.pdf", "decision_downloaded"
+    if path is None:
+        return missing()
+    record_view(app, event)
+    return send_file(path, mimetype="application/pdf", as_attachment=attachment, download_name=name)
 
 
 def receipt_response(session: Session, config: AppConfig, app: Application) -> Response:

@@ -21,7 +21,7 @@ from ..api_errors import error_page
 from ..extensions import db
 from ..security import current_actor, roles_required
 from . import access, page_format
-from .files import certificate_file, receipt_response
+from .files import case_pdf_response, receipt_response
 from .uploads import DOCUMENT_KINDS
 
 bp = Blueprint("cases", __name__)
@@ -83,13 +83,9 @@ def receipt(number: str) -> Response:
 @roles_required("citizen")
 def certificate(number: str) -> Response | tuple[str, int]:
     app = access.own_application(number)
-    path, cert = certificate_file(db.session, _config(), app)
-    if path is None:
-        return error_page(409, "Справка ещё не готова. Когда она будет готова, статус заявления сменится "
-                               "на «Готово к скачиванию».", "Справка ещё не готова")
-    access.record_view(app, "certificate_downloaded")
-    return send_file(path, mimetype="application/pdf", as_attachment=True,
-                     download_name=f"spravka-oms-{cert.number}.pdf")
+    return case_pdf_response(db.session, _config(), app, "certificate", attachment=True, missing=lambda: error_page(
+        409, "Справка ещё не готова. Когда она будет готова, статус заявления сменится на «Готово к скачиванию».",
+        "Справка ещё не готова"))
 
 
 @bp.get("/applications/<number>/documents/<int:doc_id>")

@@ -51,6 +51,17 @@ def get_metadata():
     return target_db.metadata
 
 
+# Indexes created by migrations only (0005: PostgreSQL prefix-search indexes, the dashboard's partial
+# index on journal): not declared on the generic models, so autogenerate must not propose dropping them.
+MIGRATION_ONLY_INDEXES = frozenset({
+    'ix_application_search_name_prefix', 'ix_process_instance_business_key_prefix', 'ix_journal_decision_at',
+})
+
+
+def include_object(obj, name, type_, reflected, compare_to):
+    return not (type_ == 'index' and name in MIGRATION_ONLY_INDEXES)
+
+
 def run_migrations_offline():
     """Run migrations in 'offline' mode.
 
@@ -93,6 +104,7 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    conf_args.setdefault("include_object", include_object)
 
     connectable = get_engine()
 

@@ -1,0 +1,60 @@
+"""Service-task operators of rejection, resubmission and appeals (the certificate and every notice,
+including the appeals specialist's reminder, live in operators.py): the refusal decision PDF, an
+attempt's data, an appeal's outcome."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.clock import parse_iso
+from engine.context import get_services
+from engine.operators import OperatorError, RetryPolicy, operator
+
+from . import appeals
+from .decisions import issue_refusal
+from .operators import app_config
+from .resubmission import record_attempt
+
+
+@operator("decisions.issue_refusal", retry=RetryPolicy(max_attempts=5, base_delay=2), on_exhausted="incident",
+          timeout=60)
+def refusal(number: str, attempt: int, reasons: list[dict[str, Any]], explanation: str | None,
+            reply_until: str) -> dict[str, Any]:
+    """Render and store the «Решение об отказе» of this attempt (once)."""
+    if not reasons:
+        raise OperatorError("no_reasons", "a refusal needs at least one reason", retryable=False)
+    services = get_services()
+    try:
+        decision = issue_refusal(services.database, app_config(), number=number, attempt=int(attempt),
+                                 reasons=reasons, explanation=explanation, reply_until=reply_until,
+                                 appeal_term=services.sla.get("appeal_review"),
+                                 resubmission_term=services.sla.get("resubmission"))
+    except LookupError as exc:
+        raise OperatorError("unknown_case", str(exc), retryable=False) from exc
+    return {"number": decision.number, "issued_at": decision.issued_at.isoformat()}
+
+
+@operator("cases.record_attempt", retry=RetryPolicy(max_attempts=5, base_delay=1), on_exhausted="incident")
+def attempt(number: str, attempt: int, application: dict[str, Any], comment: str | None = None,
+            documents: list[int] | None = None) -> dict[str, Any]:
+    """Keep a resubmitted attempt (idempotent: the web request usually stored it already)."""
+    try:
+        record_attempt(get_services().database, number=number, attempt=int(attempt), application=application,
+                       comment=comment, documents=documents or [])
+    except LookupError as exc:
+        raise OperatorError("unknown_case", str(exc), retryable=False) from exc
+    return {"attempt": int(attempt)}
+
+
+@operator("appeals.record_decision", retry=RetryPolicy(max_attempts=5, base_delay=1), on_exhausted="incident")
+def appeal_decision(number: str, appeal: dict[str, Any], outcome: str, comment: str | None = None) -> dict[str, Any]:
+    """Record an appeal's outcome in the ``appeal`` table (the case page and the API show it)."""
+    services = get_services()
+    due_at = parse_iso(services.script_env.functions["sla"]("appeal_review", appeal["filed_at"]))
+    try:
+        row = appeals.record_decision(services.database, number=number, appeal=appeal, due_at=due_at,
+                                      outcome=outcome, comment=comment or None)
+    except LookupError as exc:
+        raise OperatorError("unknown_case", str(exc), retryable=False) from exc
+    return {"appeal_number": row.number, "outcome": row.outcome}
+

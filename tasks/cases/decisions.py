@@ -1,0 +1,106 @@
+"""Refusal decisions («Решение об отказе»): rendered once per refused attempt, stored, served to the owner.
+
+Issued by a service task of the process (operator ``decisions.issue_refusal``) right after a refusal, so
+the PDF exists before the applicant is told about it, and a job that runs twice stores it once.
+"""
+
+from __future__ import annotations
+
+from hashlib import sha256
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from engine.clock import aware, parse_iso, utcnow
+from engine.db import Database
+from engine.sla import SlaDuration
+from tasks.config import AppConfig
+from tasks.documents.refusal import RefusalData, RefusalReason, render_refusal
+
+from .certificates import ISSUER, OFFICIAL_NAME, OFFICIAL_POSITION
+from .labels import reason_label
+from .models import Application, RefusalDecision
+from .storage import FileStore
+from .submission import applicant_name, find_application
+
+
+def decision_number(app: Application, attempt: int) -> str:
+    """2026-000123/1: the case number and the attempt that was refused."""
+    return f"{app.number}/{attempt}"
+
+
+def term_text(duration: SlaDuration) -> str:
+    """An SLA as the decision states it after «в течение»: «10 рабочих дней», «24 ч», «30 сут.»."""
+    if duration.business_days is not None:
+        n = duration.business_days
+        word = "рабочего дня" if n % 10 == 1 and n % 100 != 11 else "рабочих дней"
+        return f"{n} {word}"
+    assert duration.delta is not None
+    seconds = int(duration.delta.total_seconds())
+    if seconds >= 3 * 86400 and seconds % 86400 == 0:
+        return f"{seconds // 86400} сут."
+    for size, unit in ((3600, "ч"), (60, "мин")):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} с"
+
+
+def issue_refusal(db: Database, config: AppConfig, *, number: str, attempt: int, reasons: list[dict[str, Any]],
+                  explanation: str | None, reply_until: str, appeal_term: SlaDuration,
+                  resubmission_term: SlaDuration) -> RefusalDecision:
+    """Render and store the decision once; a re-run job gets the stored one.
+
+    Like certificates, the PDF is rendered between two short transactions, never inside one.
+    """
+    with db.session() as s:
+        app = find_application(s, number)
+        if app is None:
+            raise LookupError(f"case {number} does not exist")
+        existing = s.scalar(select(RefusalDecision).where(RefusalDecision.number == decision_number(app, attempt)))
+        if existing is not None:
+            return existing
+        s.expunge(app)
+    issued_at = utcnow()
+    until = parse_iso(reply_until)
+    data = RefusalData(
+        number=decision_number(app, attempt), case_number=app.number, issued_at=issued_at,
+        applicant_name=applicant_name(app.data), submitted_at=aware(app.submitted_at),
+        reasons=tuple(RefusalReason(r.get("code", ""), reason_label(r.get("code", "")), r.get("note"))
+                      for r in reasons),
+        explanation=explanation if explanation and explanation not in {r.get("note") for r in reasons} else None,
+        reply_until=until, appeal_term=term_text(appeal_term), resubmission_term=term_text(resubmission_term),
+        organisation=ISSUER,
+        official_name=OFFICIAL_NAME, official_position=OFFICIAL_POSITION,
+    )
+    pdf = render_refusal(data, config)
+    store = FileStore(config.documents_dir)
+    key = store.put(pdf, "decisions", ".pdf")
+    decision = RefusalDecision(
+        number=data.number, application_id=app.id, attempt=attempt,
+        reasons=[{"code": r.code, "note": r.note} for r in data.reasons], explanation=explanation,
+        reply_until=until, storage_key=key, sha256=sha256(pdf).hexdigest(), issued_at=issued_at,
+    )
+    try:
+        with db.session() as s:
+            s.add(decision)
+    except IntegrityError:  # a concurrent run of the same job stored it first: keep theirs
+        store.path(key).unlink(missing_ok=True)
+        with db.session() as s:
+            return s.scalar(select(RefusalDecision).where(RefusalDecision.number == data.number))
+    return decision
+
+
+def refusal_of(session: Session, app: Application) -> RefusalDecision | None:
+    """The decision refusing the case's current attempt, if that attempt was refused."""
+    return session.scalar(select(RefusalDecision).where(RefusalDecision.application_id == app.id,
+                                                        RefusalDecision.attempt == app.attempt)
+                          .order_by(RefusalDecision.id.desc()).limit(1))
+
+
+def refusal_path(config: AppConfig, decision: RefusalDecision) -> Path:
+    """Where the decision's PDF is stored."""
+    return FileStore(config.documents_dir).path(decision.storage_key)
+

@@ -1,0 +1,93 @@
+"""Headless Chromium for the browser tests: the product over real HTTP and a phone-sized page.
+
+One place for the launch flags and for the single relaunch when a renderer dies on its very first
+navigation, so every browser test runs Chromium the same way.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
+from werkzeug.serving import make_server
+
+from tests.support.accounts import PASSWORD
+from tests.support.product import Product
+
+CHROMIUM = "/usr/bin/chromium"
+# --disable-dev-shm-usage: the renderer's shared memory in /tmp rather than /dev/shm, whose size
+# containers limit (a renderer that runs out of it dies and the page is "closed" mid-navigation).
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+PHONE = {"width": 390, "height": 844}
+READY_TIMEOUT = 120.0
+
+
+@contextmanager
+def served(product: Product) -> Iterator[str]:
+    """The product's app behind a real HTTP server on a free 127.0.0.1 port."""
+    server = make_server("127.0.0.1", 0, product.app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+def open_browser(p: Playwright, base: str) -> tuple[Browser, Page]:
+    """Chromium with a page that has loaded the home page once.
+
+    A renderer that dies on its very first navigation (seen once in a loaded CI run, before any of
+    our pages' scripts ran) says nothing about the product: that one case gets a fresh browser.
+    Any later failure fails the test.
+    """
+    for attempt in (1, 2):
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_context(viewport=PHONE, accept_downloads=True, locale="ru-RU").new_page()
+        try:
+            page.goto(f"{base}/")
+            return browser, page
+        except PlaywrightError as exc:
+            browser.close()
+            if attempt == 2 or "has been closed" not in str(exc):
+                raise
+    raise AssertionError("unreachable")
+
+
+@contextmanager
+def phone_browser(product: Product) -> Iterator[tuple[str, Page]]:
+    """(base URL, page): the product served over HTTP and a phone-sized Chromium page; closed afterwards."""
+    with served(product) as base, sync_playwright() as p:
+        browser, page = open_browser(p, base)
+        try:
+            yield base, page
+        finally:
+            browser.close()
+
+
+def log_in(page: Page, base: str, email: str, next_path: str | None = None) -> None:
+    """Fill the login form with the test password (staff then get the second-factor page)."""
+    page.goto(f"{base}/login?next={next_path}" if next_path else f"{base}/login")
+    page.get_by_label("Электронная почта").fill(email)
+    page.get_by_label("Пароль").fill(PASSWORD)
+    page.get_by_role("button", name="Войти").click()
+
+
+def fits_the_screen(page: Page) -> bool:
+    """No sideways scrolling on a phone: the page is no wider than the viewport."""
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def wait_until_ready(page: Page) -> None:
+    """Reload the case page until its status reads «Готово к скачиванию» (READY_TIMEOUT at most)."""
+    deadline = time.monotonic() + READY_TIMEOUT
+    while "Готово к скачиванию" not in page.locator(".case-status").inner_text():
+        assert time.monotonic() < deadline, f"still «{page.locator('.case-status').inner_text()}»"
+        time.sleep(1)
+        page.reload()

@@ -1,0 +1,164 @@
+"""The full audit of a case for staff: every journal row, with people named (page and JSON API).
+
+The applicant sees a filtered history of their case (tasks.cases.queries.journal_view with
+CITIZEN_EVENTS: the one place that decides what a citizen sees). Staff who work on cases see
+everything here: status changes, tasks, service results and every read of the personal data
+(`case_viewed`, `document_viewed`, ...) with who did it. Actors are stored as `user:<id>`; they are
+resolved to the person's ФИО and e-mail in one query. Opening the audit reads personal data
+(the readers' names, the applicant's case), so it is journaled itself as `case_viewed` with
+{"view": "audit"}.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, render_template
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import journal
+from tasks.cases.labels import status_label
+from tasks.cases.models import Application
+from tasks.cases.queries import case_status
+from tasks.cases.submission import applicant_name
+
+from ..accounts.models import User
+from ..accounts.roles import CASE_WORKERS, ROLE_LABELS
+from ..cases import access
+from ..extensions import db
+from ..security import roles_required
+
+bp = Blueprint("staff_audit", __name__)
+
+# Who the non-human actors are, in the staff's words.
+SYSTEM_ACTORS = {
+    None: "Система",
+    "worker": "Обработчик сервисных задач",
+    "scheduler": "Планировщик сроков",
+    "engine": "Движок процессов",
+}
+EVENT_LABELS = {
+    "started": "Заявление принято, процесс запущен",
+    "status_changed": "Смена статуса",
+    "task_ready": "Создана задача",
+    "task_claimed": "Задача взята в работу",
+    "task_assigned": "Задача назначена",
+    "task_unclaimed": "Задача возвращена в очередь",
+    "task_completed": "Задача выполнена",
+    "task_cancelled": "Задача снята",
+    "service_completed": "Получен результат сервиса",
+    "service_failed": "Ошибка сервиса, повтор",
+    "service_error_raised": "Сервис недоступен, ошибка передана процессу",
+    "incident": "Инцидент",
+    "incident_retried": "Инцидент: повторный запуск",
+    "timer_fired": "Истёк срок (таймер)",
+    "timer_failed": "Ошибка таймера",
+    "message_delivered": "Получено сообщение",
+    "message_undeliverable": "Сообщение не доставлено",
+    "completed": "Процесс завершён",
+    "document_added": "Добавлен документ",
+    "notification_sent": "Отправлено уведомление",
+    "notification_failed": "Уведомление не отправлено",
+    "appeal_decided": "Решение по жалобе",
+    "appeal_escalated": "Жалоба передана руководителю",
+    "appeal_info_requested": "По жалобе запрошены сведения",
+    "appeal_overdue": "Срок рассмотрения жалобы истёк",
+    "appeal_reminder": "Напоминание о сроке жалобы",
+    "case_viewed": "Просмотр заявления",
+    "document_viewed": "Просмотр документа",
+    "certificate_downloaded": "Скачана справка",
+    "decision_downloaded": "Скачано решение об отказе",
+    "receipt_downloaded": "Скачана расписка",
+    "confirmation_viewed": "Просмотр подтверждения подачи",
+}
+# Reads of personal data (152-FZ: who, what, when): the page marks them out.
+ACCESS_EVENTS = frozenset({"case_viewed", "document_viewed", "certificate_downloaded", "decision_downloaded",
+                           "receipt_downloaded", "confirmation_viewed"})
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    at: datetime
+    event: str
+    event_label: str
+    actor: str | None  # as stored: user:<id>, worker, scheduler...
+    actor_name: str
+    actor_role: str | None
+    task_spec: str | None
+    message: str | None
+    details: dict[str, Any] | None
+    access: bool  # a read of personal data
+
+    def as_json(self) -> dict[str, Any]:
+        return {**asdict(self), "at": self.at.isoformat()}
+
+
+def _user_id(actor: str | None) -> int | None:
+    if actor and actor.startswith("user:") and actor[5:].isdigit():
+        return int(actor[5:])
+    return None
+
+
+def actor_names(session: Session, actors: set[str | None]) -> dict[str, tuple[str, str | None]]:
+    """`user:<id>` -> («ФИО (e-mail)», role label), for every user among `actors`, in one query."""
+    ids = {uid for a in actors if (uid := _user_id(a)) is not None}
+    if not ids:
+        return {}
+    users = session.scalars(select(User).where(User.id.in_(ids)))
+    out = {}
+    for user in users:
+        name = user.full_name if user.full_name == user.email else f"{user.full_name} ({user.email})"
+        out[f"user:{user.id}"] = (name, ROLE_LABELS.get(user.role, user.role))
+    return out
+
+
+def _message(rec: journal.JournalRecord) -> str | None:
+    if rec.event == "status_changed":
+        before = (rec.details or {}).get("from")
+        after = status_label(rec.message)
+        return f"«{status_label(before)}» → «{after}»" if before else f"«{after}»"
+    return rec.message
+
+
+def audit_rows(session: Session, app: Application) -> list[AuditRow]:
+    """Every journal row of the case, oldest first, actors resolved."""
+    records = journal.read(session, app.instance_id) if app.instance_id else []
+    names = actor_names(session, {r.actor for r in records})
+    rows = []
+    for rec in records:
+        if rec.actor in names:
+            name, role = names[rec.actor]
+        elif _user_id(rec.actor) is not None:
+            name, role = f"Удалённая учётная запись ({rec.actor})", None
+        else:
+            name, role = SYSTEM_ACTORS.get(rec.actor, rec.actor or "Система"), None
+        rows.append(AuditRow(rec.at, rec.event, EVENT_LABELS.get(rec.event, rec.event), rec.actor, name, role,
+                             rec.task_spec, _message(rec), rec.details, rec.event in ACCESS_EVENTS))
+    return rows
+
+
+def _audit(number: str) -> dict[str, Any]:
+    """The case's audit, read before the view itself is journaled (record_view commits)."""
+    app = access.readable_application(number)  # 404 for an unknown number
+    status = case_status(db.session, app)
+    audit = {"number": app.number, "applicant": applicant_name(app.data), "submitted_at": app.submitted_at,
+             "status": status, "status_label": status_label(status), "rows": audit_rows(db.session, app)}
+    access.record_view(app, "case_viewed", {"view": "audit"})
+    return audit
+
+
+@bp.get("/staff/cases/<number>/journal")
+@roles_required(*CASE_WORKERS)
+def page(number: str) -> str:
+    return render_template("staff/case_journal.html", **_audit(number))
+
+
+@bp.get("/api/v1/applications/<number>/audit")
+@roles_required(*CASE_WORKERS)
+def api(number: str) -> Response:
+    audit = _audit(number)
+    return jsonify({"number": audit["number"], "status": audit["status"], "status_label": audit["status_label"],
+                    "items": [r.as_json() for r in audit["rows"]]})

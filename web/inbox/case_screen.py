@@ -1,0 +1,183 @@
+"""The whole case of a task on one screen: applicant, registry checks, documents, journal and the task's form.
+
+Read in the request's session in one go (the workflow data too: on SQLite a second transaction
+would wait for the first). Opening it reads personal data, so the caller journals `case_viewed`
+(who, when, which task) before the page or the JSON leaves the server - `record_case_view`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import journal
+from engine.clock import utcnow
+from engine.errors import NotFound
+from engine.models import HumanTask, ProcessInstance
+from engine.runtime import Runtime
+from forms.dates import format_ru_date
+from forms.rendering import SummarySection, summary
+from forms.schema_walk import field_schema
+from forms.validation import load_schema
+from tasks.cases.labels import status_label
+from tasks.cases.models import Application
+from tasks.cases.queries import case_status, document_view, documents_of
+from tasks.cases.submission import PROCESSES, applicant_name
+from web.cases.uploads import DOCUMENT_KINDS
+
+from ..dashboard.audit import AuditRow, audit_rows
+from .queries import task_view
+from .staff import staff_names
+
+MATCH_LABELS = {"exact": "Полное совпадение", "fuzzy": "Совпадение с точностью до написания (регистр, ё/е, дефисы)",
+                "partial": "Частичное совпадение (имя или отчество)", "mismatch": "Не совпадает"}
+PASSPORT_STATUS = {"valid": "Действителен", "expired": "Истёк срок действия", "replaced": "Заменён",
+                   "lost": "Утрачен"}
+POLICY_STATUS = {"active": "Действует", "annulled": "Аннулирован", "expired": "Истёк"}
+CHECKS = (("passport_check", "Паспорт (МВД)"), ("snils_check", "СНИЛС (СФР)"), ("policy_check", "Полис ОМС (ЕРЗЛ)"))
+OUTCOME_LABELS = {"issue": "Выдать справку", "reject": "Отказать", "review": "Передать оператору на проверку"}
+
+
+@dataclass
+class CheckView:
+    name: str  # passport_check | snils_check | policy_check
+    title: str
+    done: bool  # the registry answered (False: no answer yet, or it was down)
+    found: bool = False
+    status: str | None = None
+    match: str | None = None
+    document_match: str | None = None
+    mismatches: list[str] = field(default_factory=list)
+    details: list[tuple[str, str]] = field(default_factory=list)
+
+    def as_json(self, raw: dict[str, Any] | None) -> dict[str, Any]:
+        return {"name": self.name, "title": self.title, "done": self.done, "found": self.found,
+                "status": self.status, "match": self.match, "document_match": self.document_match,
+                "mismatches": self.mismatches, "result": raw}
+
+
+@dataclass
+class CaseScreen:
+    task: dict[str, Any]
+    instance_id: int
+    version_id: int
+    number: str | None
+    application: Application | None
+    status: str | None
+    status_label: str | None
+    applicant: str | None
+    sections: list[SummarySection]
+    checks: list[CheckView]
+    raw_checks: dict[str, Any]
+    verdict: dict[str, Any] | None
+    documents: list[dict[str, Any]]
+    journal: list[AuditRow]
+
+    def as_json(self) -> dict[str, Any]:
+        app = self.application
+        return {
+            "task": self.task,
+            "case": None if app is None else {
+                "number": app.number, "attempt": app.attempt, "applicant": app.applicant,
+                "applicant_name": self.applicant, "status": self.status, "status_label": self.status_label,
+                "submitted_at": app.submitted_at.isoformat(), "data": app.data},
+            "checks": [c.as_json(self.raw_checks.get(c.name)) for c in self.checks],
+            "verdict": self.verdict,
+            "documents": self.documents,
+            "journal": [r.as_json() for r in self.journal],
+        }
+
+
+def application_of(session: Session, task: HumanTask) -> tuple[str | None, Application | None]:
+    """The case number (the instance's business key) and its application, if the instance is a case."""
+    number = session.scalar(select(ProcessInstance.business_key).where(ProcessInstance.id == task.instance_id))
+    app = session.scalar(select(Application).where(Application.number == number)) if number else None
+    return number, app
+
+
+def _label(schema: dict[str, Any], name: str) -> str:
+    return field_schema(schema, f"person.{name}").get("title") or name
+
+
+def _ru_date(value: Any) -> str | None:
+    """A registry's ISO date as staff read dates (ДД.ММ.ГГГГ); absent stays absent."""
+    return format_ru_date(value) if isinstance(value, str) and value else None
+
+
+def check_view(name: str, title: str, result: Any, schema: dict[str, Any]) -> CheckView:
+    """A registry's answer in the words of the case screen (what matched, what did not, and the status)."""
+    if not isinstance(result, dict):
+        return CheckView(name, title, done=False)
+    view = CheckView(name, title, done=True, found=bool(result.get("found")),
+                     match=MATCH_LABELS.get(result.get("holder_match") or "", result.get("holder_match")),
+                     mismatches=[_label(schema, m) for m in result.get("mismatches") or []])
+    if name == "passport_check":
+        view.status = PASSPORT_STATUS.get(result.get("status") or "", result.get("status"))
+        if result.get("document_match"):
+            view.document_match = ("Дата выдачи и код подразделения совпадают"
+                                   if result["document_match"] == "exact" else "Реквизиты паспорта не совпадают")
+    elif name == "policy_check":
+        view.status = POLICY_STATUS.get(result.get("status") or "", result.get("status"))
+        insurer = result.get("insurer") or {}
+        for label, value in (("ЕНП", result.get("enp")), ("Страховая организация", insurer.get("name")),
+                             ("Регион", result.get("region")),
+                             ("Действует с", _ru_date(result.get("valid_from"))),
+                             ("Действует по", _ru_date(result.get("valid_to")) or ("бессрочно" if result.get("found")
+                                                                                  else None)),
+                             ("Охватывает период справки", "да" if result.get("covers_period") else "нет"),
+                             ("Пояснение ЕРЗЛ", result.get("reason"))):
+            if value and result.get("found"):
+                view.details.append((label, str(value)))
+    return view
+
+
+def case_screen(session: Session, runtime: Runtime, task: HumanTask, now: datetime | None = None) -> CaseScreen:
+    """Everything about the task's case, read in `session`."""
+    now = now or utcnow()
+    number, app = application_of(session, task)
+    inst = session.get(ProcessInstance, task.instance_id)
+    if inst is None:
+        raise NotFound(f"instance {task.instance_id} does not exist")
+    try:
+        data = runtime.workflow_data(task.instance_id, session)
+    except NotFound:
+        data = {}
+    schema = load_schema(PROCESSES["individual"][1])
+    names = staff_names(session, {task.assignee, task.completed_by})
+    status = case_status(session, app) if app is not None else inst.status
+    sections = summary(schema, app.data) if app is not None and app.applicant == "individual" else []
+    raw_checks = {name: data.get(name) for name, _ in CHECKS}
+    verdict = data.get("verdict") if isinstance(data.get("verdict"), dict) else None
+    if verdict is not None:
+        verdict = {**verdict, "outcome_label": OUTCOME_LABELS.get(verdict.get("outcome") or "", verdict.get("outcome"))}
+    return CaseScreen(
+        task=task_view(task, number, app.data if app else None, now, names), instance_id=task.instance_id,
+        version_id=inst.version_id, number=number, application=app, status=status,
+        status_label=status_label(status) if status else None,
+        applicant=applicant_name(app.data) if app is not None else None, sections=sections,
+        checks=[check_view(name, title, raw_checks[name], schema) for name, title in CHECKS],
+        raw_checks=raw_checks, verdict=verdict,
+        documents=[{**document_view(d), "kind_label": DOCUMENT_KINDS.get(d.kind, d.kind),
+                    "preview": "pdf" if d.content_type == "application/pdf" else
+                    "image" if d.content_type.startswith("image/") else None}
+                   for d in (documents_of(session, app) if app is not None else [])],
+        journal=audit_rows(session, app) if app is not None else [],
+    )
+
+
+def task_form_schema(session: Session, runtime: Runtime, screen: CaseScreen, form_name: str | None) -> dict | None:
+    """The JSON Schema the engine will validate the task's data against (the deployed version's copy)."""
+    if not form_name:
+        return None
+    return runtime.specs.forms(session, screen.version_id).get(form_name)
+
+
+def record_case_view(session: Session, screen: CaseScreen, actor: str, role: str, via: str) -> None:
+    """152-FZ: who opened which case's personal data, when, and through which task."""
+    journal.record(session, screen.instance_id, "case_viewed", actor=actor,
+                   details={"role": role, "task": screen.task["id"], "view": via})
+    session.commit()
