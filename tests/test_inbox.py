@@ -17,6 +17,7 @@ from tests.support.backend import Backend
 from tests.support.product import Product
 from web.accounts.models import User
 from web.extensions import db
+from web.inbox import queries
 from web.inbox.filters import InvalidFilter, TaskFilter, parse_filter, parse_search
 from web.inbox.queries import count_since, list_tasks, masked_applicant, queue_stats
 from web.inbox.sla_state import AT_RISK, ON_TIME, OVERDUE, SLA_STATES, sla_condition, sla_state
@@ -152,7 +153,19 @@ def test_queue_queries_filter_sort_page_and_search(backend: Backend) -> None:
         assert second["applicant"] == "Иванов С. П."
         assert second["sla"] == AT_RISK and second["sla_label"] == "Под угрозой"
         f = parse_filter({"task": spec}, "operator")
-        assert queue_stats(s, f, "operator", "user:1", NOW) == (6, max(key[c] for c in "abcdef"))
+        total, newest = queue_stats(s, f, "operator", "user:1", NOW)
+        assert total == 6 and newest >= max(key.values())  # the table's newest id: later tasks are above it
+        # Counting stops past TOTAL_CAP rows after the page's offset: «более N».
+        original = queries.TOTAL_CAP
+        queries.TOTAL_CAP = 4
+        try:
+            capped = list_tasks(s, parse_filter({"task": spec, "limit": "2"}, "operator"), "operator", "user:1", NOW)
+            assert capped.total_capped and capped.as_json()["total"] == 4 and capped.as_json()["total_capped"]
+            later = list_tasks(s, parse_filter({"task": spec, "limit": "2", "page": "2"}, "operator"), "operator",
+                               "user:1", NOW)
+            assert later.total == 6 and not later.total_capped  # offset 2 + the 4 rows left
+        finally:
+            queries.TOTAL_CAP = original
         assert count_since(s, f, "operator", "user:1", key["c"], NOW) == 3
         assert sla_condition(OVERDUE, NOW) is not None
 

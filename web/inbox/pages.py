@@ -33,7 +33,7 @@ from ..security import current_actor, roles_required
 from .actions import MAX_BULK, TaskActions, parse_assignee
 from .case_screen import application_of, case_screen, record_case_view, task_form_schema
 from .filters import QUEUE_LABELS, SEE_ALL, SORTS, STATUSES, InvalidFilter, TaskFilter, parse_filter
-from .queries import actor_id, count_since, list_tasks, queue_stats
+from .queries import TOTAL_CAP, actor_id, count_since, list_tasks, queue_stats
 from .saved_filters import delete_filter, save_filter, saved_filters
 from .sla_state import SLA_LABELS
 from .staff import assignable_staff
@@ -131,7 +131,8 @@ def poll() -> Response:
     since = request.args.get("since", type=int)
     new = count_since(db.session, f, user.role, actor_id(user.id), since) if since is not None else 0
     db.session.commit()
-    return jsonify({"total": total, "max_id": max_id, "new": new})
+    capped = total > f.offset + TOTAL_CAP
+    return jsonify({"total": total - 1 if capped else total, "total_capped": capped, "max_id": max_id, "new": new})
 
 
 @bp.post("/bulk")
