@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_file
 
@@ -28,6 +29,8 @@ from ..security import api_auth_required, current_actor, public, roles_required
 from . import access
 from .files import add_document, case_pdf_response, receipt_response
 from .uploads import DOCUMENT_KINDS, MAX_DOCUMENTS, UploadRejected, read_limited
+
+T = TypeVar("T")
 
 bp = Blueprint("cases_api", __name__, url_prefix="/api/v1")
 # Files may come while the case is under review, and with a resubmission or an appeal after a refusal.
@@ -138,41 +141,43 @@ def receipt(number: str) -> Response:
     return receipt_response(db.session, _config(), app)
 
 
-@bp.post("/applications/<number>/resubmit")
-@roles_required("citizen")
-def resubmit_application(number: str) -> tuple[Response, int]:
-    """«Подать повторно»: changed fields of the application, a comment and document ids -> the next attempt."""
+def _citizen_action(number: str, invalid: str, run: Callable[[int, str, dict[str, Any]], T]) -> T:
+    """The owner's request on their case: `run(owner_id, owner_email, body)`; bad input -> 422 with
+    `invalid` and the field errors, an action the case does not wait for -> 409. Nothing changes on error."""
     user = current_actor()
     owner_id, owner_email = user.id, user.email
     access.own_application(number)
     body = json_object()
     db.session.commit()  # the runtime needs the database's write lock on SQLite
     try:
-        resubmit(_services().database, _services().runtime, number=number, owner_id=owner_id,
-                 owner_email=owner_email, body=body)
+        return run(owner_id, owner_email, body)
     except DataValidationError as exc:
-        raise ApiError(422, "validation_failed", "Проверьте введённые данные.", exc.fields) from exc
+        raise ApiError(422, "validation_failed", invalid, exc.fields) from exc
     except ActionRefused as exc:
         raise ApiError(409, exc.code, exc.message) from exc
-    app = access.own_application(number)
-    return jsonify(case_view(db.session, _services().runtime, app)), 200
+
+
+def _case_json(number: str) -> tuple[Response, int]:
+    return jsonify(case_view(db.session, _services().runtime, access.own_application(number))), 200
+
+
+@bp.post("/applications/<number>/resubmit")
+@roles_required("citizen")
+def resubmit_application(number: str) -> tuple[Response, int]:
+    """«Подать повторно»: changed fields of the application, a comment and document ids -> the next attempt."""
+    _citizen_action(number, "Проверьте введённые данные.", lambda owner_id, owner_email, body: resubmit(
+        _services().database, _services().runtime, number=number, owner_id=owner_id, owner_email=owner_email,
+        body=body))
+    return _case_json(number)
 
 
 @bp.post("/applications/<number>/appeal")
 @roles_required("citizen")
 def appeal(number: str) -> tuple[Response, int]:
     """«Обжаловать отказ»: grounds and document ids -> the appeal's number and the date it is due."""
-    owner_id = current_actor().id
-    access.own_application(number)
-    body = json_object()
-    db.session.commit()
-    try:
-        filed = file_appeal(_services().database, _services().runtime, _services().script_env.functions["sla"],
-                            number=number, owner_id=owner_id, body=body)
-    except DataValidationError as exc:
-        raise ApiError(422, "validation_failed", "Проверьте заполнение жалобы.", exc.fields) from exc
-    except ActionRefused as exc:
-        raise ApiError(409, exc.code, exc.message) from exc
+    filed = _citizen_action(number, "Проверьте заполнение жалобы.", lambda owner_id, _email, body: file_appeal(
+        _services().database, _services().runtime, _services().script_env.functions["sla"], number=number,
+        owner_id=owner_id, body=body))
     return jsonify({"appeal_number": filed.appeal_number, "level": filed.level, "status": "appealed",
                     "filed_at": filed.filed_at.isoformat(), "due_at": filed.due_at.isoformat(),
                     "due_date": moscow_time(filed.due_at).date().isoformat()}), 201
@@ -182,18 +187,9 @@ def appeal(number: str) -> tuple[Response, int]:
 @roles_required("citizen")
 def answer(number: str) -> tuple[Response, int]:
     """The applicant's answer to an appeal's request for information (answer, document ids)."""
-    owner_id = current_actor().id
-    access.own_application(number)
-    body = json_object()
-    db.session.commit()
-    try:
-        deliver_answer(_services().database, _services().runtime, number=number, owner_id=owner_id, body=body)
-    except DataValidationError as exc:
-        raise ApiError(422, "validation_failed", "Проверьте ответ.", exc.fields) from exc
-    except ActionRefused as exc:
-        raise ApiError(409, exc.code, exc.message) from exc
-    app = access.own_application(number)
-    return jsonify(case_view(db.session, _services().runtime, app)), 200
+    _citizen_action(number, "Проверьте ответ.", lambda owner_id, _email, body: deliver_answer(
+        _services().database, _services().runtime, number=number, owner_id=owner_id, body=body))
+    return _case_json(number)
 
 
 @bp.get("/applications/<number>/decision.pdf")
