@@ -366,3 +366,23 @@ def test_unanswered_request_and_unused_refusal_close_the_case(product_with) -> N
 
     notices: list = []
     wait_for(closed_notices, timeout=90, interval=0.5, message="two notices of closing")
+
+
+def test_resubmission_with_a_corrected_snils_is_found_by_it(product: Product) -> None:
+    """The staff search reads indexed copies of the application (ФИО, СНИЛС): a new attempt rewrites them."""
+    token = product.citizen_token()
+    number = product.apply(token, "snils_other_person")["number"]
+    product.wait_status(token, number, "rejected")
+    _wait_action(product, token, number, "resubmit")
+    typed = product.application_body("snils_other_person")["person"]["snils"]
+    own = demo_records("snils_other_person")[0]["snils"]
+    assert own != typed
+    person = {**product.application_body("snils_other_person")["person"], "snils": own}
+    r = _post(product, token, f"{number}/resubmit", {"person": person, "comment": "Указал свой СНИЛС"})
+    assert r.status_code == 200, r.get_json()
+    with product.app.app_context():
+        def found(snils: str) -> list[str]:
+            return list(db.session.scalars(select(Application.number).where(Application.snils == snils)))
+
+        assert found("".join(ch for ch in own if ch.isdigit())) == [number]
+        assert number not in found("".join(ch for ch in typed if ch.isdigit()))

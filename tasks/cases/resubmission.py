@@ -26,7 +26,7 @@ from forms.validation import clean
 from .actions import RESUBMIT_MESSAGE, ActionRefused, CaseState, reply_deadline, require, waiting_messages
 from .models import Application, ApplicationAttempt, Document
 from .queries import case_status
-from .submission import applicant_name, find_application, validate_application
+from .submission import applicant_name, find_application, search_columns, validate_application
 
 # Which parts of the application each refusal reason is about: the resubmission form highlights them.
 REASON_FIELDS: dict[str, tuple[str, ...]] = {
@@ -194,8 +194,7 @@ def record_attempt(db: Database, *, number: str, attempt: int, application: dict
                                  document_ids=list(documents), submitted_at=now))
         if attempt > app.attempt:
             s.execute(update(Application).where(Application.id == app.id).values(
-                attempt=attempt, data=application, updated_at=now,
-                search_name=applicant_name(application).lower().replace("ё", "е")))
+                attempt=attempt, data=application, updated_at=now, **search_columns(application)))
         try:
             s.flush()
         except IntegrityError:  # the web request and the process's service task raced: one row is enough

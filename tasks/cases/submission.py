@@ -50,6 +50,12 @@ def applicant_name(data: dict[str, Any]) -> str:
     return " ".join(x for x in (p["last_name"], p["first_name"], p.get("middle_name")) if x)
 
 
+def search_columns(data: dict[str, Any]) -> dict[str, Any]:
+    """The indexed copies of an application's data the staff search uses; written with every attempt."""
+    return {"search_name": applicant_name(data).lower().replace("ё", "е"),
+            "snils": (data.get("person") or {}).get("snils")}  # normalised: digits only
+
+
 def submit_application(db: Database, runtime: Runtime, owner_id: int, owner_email: str, data: dict[str, Any],
                        document_ids: Sequence[int] = ()) -> Submitted:
     """Create the case and its process instance in one transaction; documents move onto the case."""
@@ -63,9 +69,7 @@ def submit_application(db: Database, runtime: Runtime, owner_id: int, owner_emai
     def attach(s: Session, info: InstanceInfo) -> None:
         app = Application(number=number, attempt=1, applicant=kind, owner_id=owner_id,
                           process_id=PROCESSES[kind][0], instance_id=info.id, data=data,
-                          search_name=applicant_name(data).lower().replace("ё", "е"),
-                          snils=(data.get("person") or {}).get("snils"),  # normalised: digits only
-                          submitted_at=now, updated_at=now)
+                          submitted_at=now, updated_at=now, **search_columns(data))
         s.add(app)
         s.flush()
         s.add(ApplicationAttempt(application_id=app.id, attempt=1, data=data, comment=None,
