@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, Page, expect
 from weasyprint import HTML
 
-from tests.support.accounts import add_user, fresh_otp, unique_email
+from tests.support.accounts import add_user, unique_email
 from tests.support.browser import fits_the_screen, log_in, phone_browser, wait_until_ready
 from tests.support.product import Product
 from tests.support.registry import demo_person, demo_policies, demo_records
@@ -35,13 +35,7 @@ def test_citizen_resubmits_a_refused_case_in_a_browser(product: Product, tmp_pat
     with phone_browser(product) as (base, page):
         log_in(page, base, email)
 
-        page.goto(f"{base}/applications/{number}")
-        resubmit = page.get_by_role("link", name="Подать повторно")
-        for _ in range(60):  # the case waits for the citizen once its decision and notice are out
-            if resubmit.count():
-                break
-            page.wait_for_timeout(500)
-            page.reload()
+        resubmit = _offered(page, f"{base}/applications/{number}", "Подать повторно")
         expect(page.locator(".panel--error")).to_contain_text("Неверный номер полиса")
         expect(page.get_by_role("link", name="Скачать решение об отказе")).to_be_visible()
         assert fits_the_screen(page)
@@ -90,13 +84,7 @@ def test_appeal_filed_on_the_page_is_overturned_in_the_inbox(product: Product) -
 
     with phone_browser(product) as (base, page):
         log_in(page, base, email)
-        page.goto(f"{base}/applications/{number}")
-        appeal = page.get_by_role("link", name="Обжаловать отказ")
-        for _ in range(60):  # the case waits for the citizen once its decision and notice are out
-            if appeal.count():
-                break
-            page.wait_for_timeout(500)
-            page.reload()
+        appeal = _offered(page, f"{base}/applications/{number}", "Обжаловать отказ")
         appeal.click()
         page.get_by_role("button", name="Подать жалобу").click()  # empty: the error next to the field
         expect(page.locator(".field--error", has=page.get_by_label("Доводы жалобы"))).to_be_visible()
@@ -108,9 +96,7 @@ def test_appeal_filed_on_the_page_is_overturned_in_the_inbox(product: Product) -
 
         product.wait_task(product.staff_token("appeals"), number, "appeal_review")
         staff = page.context.browser.new_context(viewport=page.viewport_size, locale="ru-RU").new_page()
-        log_in(staff, base, specialist, "/inbox")
-        staff.locator("input[name=otp]").fill(fresh_otp(product.app, specialist))
-        staff.get_by_role("button", name="Войти").click()
+        log_in(staff, base, specialist, "/inbox", app=product.app)
         staff.goto(f"{base}/inbox?queue=group&q={number}")
         staff.locator("#tasks tbody tr").filter(has_text=number).get_by_role("link", name=number).click()
         staff.get_by_role("button", name="Взять в работу").click()
@@ -124,3 +110,16 @@ def test_appeal_filed_on_the_page_is_overturned_in_the_inbox(product: Product) -
         wait_until_ready(page)
         expect(page.locator(".appeal-list")).to_contain_text("Паспорт действителен, отказ отменён.")
         expect(page.get_by_role("link", name="Скачать справку (PDF)")).to_be_visible()
+
+
+def _offered(page: Page, case_url: str, action: str) -> Locator:
+    """The case page's link to `action`, once offered: the case waits for the citizen only after its
+    decision and notice are out, so the page is reloaded until then (30 s at most)."""
+    page.goto(case_url)
+    link = page.get_by_role("link", name=action)
+    for _ in range(60):
+        if link.count():
+            return link
+        page.wait_for_timeout(500)
+        page.reload()
+    raise AssertionError(f"«{action}» not offered on {case_url} within 30 s")

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from hashlib import sha256
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.clock import utcnow
@@ -17,9 +15,8 @@ from tasks.config import AppConfig
 from tasks.documents.certificate import CertificateData, render_certificate
 from tasks.verification import check_code
 
+from .issued import application_and_issued, store_issued
 from .models import Application, Certificate
-from .storage import FileStore
-from .submission import find_application
 
 ISSUER = "Территориальный фонд обязательного медицинского страхования"
 OFFICIAL_NAME = "Иванова Мария Петровна"
@@ -60,45 +57,24 @@ def build_certificate_data(app: Application, policy: dict[str, Any], issued_at: 
 
 
 def issue_certificate(db: Database, config: AppConfig, number: str, policy: dict[str, Any]) -> Certificate:
-    """Render and store the certificate once; a re-run job gets the stored one.
-
-    The PDF is rendered between two short transactions, never inside one: on SQLite a transaction
-    holds the database's write lock, and a render takes tens of milliseconds.
-    """
-    with db.session() as s:
-        app = _application(s, number)
-        existing = s.scalar(select(Certificate).where(Certificate.number == certificate_number(app)))
-        if existing is not None:
-            return existing
-        s.expunge(app)
+    """Render and store the certificate once; a re-run job gets the stored one (tasks/cases/issued.py)."""
+    app, existing = application_and_issued(db, Certificate, number, certificate_number)
+    if existing is not None:
+        return existing
     issued_at = utcnow()
     data = build_certificate_data(app, policy, issued_at)
-    pdf = render_certificate(data, config)
-    store = FileStore(config.documents_dir)
-    key = store.put(pdf, "certificates", ".pdf")
-    cert = Certificate(
-        number=data.number, application_id=app.id,
-        holder_masked=mask_name(data.last_name, data.first_name, data.middle_name),
-        data={"enp": data.enp, "insurer": {"name": data.insurer_name, "code": data.insurer_code},
-              "region": data.region},
-        period_from=data.period_from, period_to=data.period_to, storage_key=key,
-        sha256=sha256(pdf).hexdigest(), issued_at=issued_at, revoked=False,
-    )
-    try:
-        with db.session() as s:
-            s.add(cert)
-    except IntegrityError:  # a concurrent run of the same job stored it first: keep theirs
-        store.path(key).unlink(missing_ok=True)
-        with db.session() as s:
-            return s.scalar(select(Certificate).where(Certificate.number == data.number))
-    return cert
 
+    def row(key: str, digest: str) -> Certificate:
+        return Certificate(
+            number=data.number, application_id=app.id,
+            holder_masked=mask_name(data.last_name, data.first_name, data.middle_name),
+            data={"enp": data.enp, "insurer": {"name": data.insurer_name, "code": data.insurer_code},
+                  "region": data.region},
+            period_from=data.period_from, period_to=data.period_to, storage_key=key,
+            sha256=digest, issued_at=issued_at, revoked=False,
+        )
 
-def _application(s: Session, number: str) -> Application:
-    app = find_application(s, number)
-    if app is None:
-        raise LookupError(f"case {number} does not exist")
-    return app
+    return store_issued(db, config, Certificate, data.number, "certificates", render_certificate(data, config), row)
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,10 @@ the PDF exists before the applicant is told about it, and a job that runs twice 
 
 from __future__ import annotations
 
-from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.clock import aware, parse_iso, utcnow
@@ -21,10 +19,11 @@ from tasks.config import AppConfig
 from tasks.documents.refusal import RefusalData, RefusalReason, render_refusal
 
 from .certificates import ISSUER, OFFICIAL_NAME, OFFICIAL_POSITION
+from .issued import application_and_issued, store_issued
 from .labels import reason_label
 from .models import Application, RefusalDecision
 from .storage import FileStore
-from .submission import applicant_name, find_application
+from .submission import applicant_name
 
 
 def decision_number(app: Application, attempt: int) -> str:
@@ -51,18 +50,10 @@ def term_text(duration: SlaDuration) -> str:
 def issue_refusal(db: Database, config: AppConfig, *, number: str, attempt: int, reasons: list[dict[str, Any]],
                   explanation: str | None, reply_until: str, appeal_term: SlaDuration,
                   resubmission_term: SlaDuration) -> RefusalDecision:
-    """Render and store the decision once; a re-run job gets the stored one.
-
-    Like certificates, the PDF is rendered between two short transactions, never inside one.
-    """
-    with db.session() as s:
-        app = find_application(s, number)
-        if app is None:
-            raise LookupError(f"case {number} does not exist")
-        existing = s.scalar(select(RefusalDecision).where(RefusalDecision.number == decision_number(app, attempt)))
-        if existing is not None:
-            return existing
-        s.expunge(app)
+    """Render and store the decision once; a re-run job gets the stored one (tasks/cases/issued.py)."""
+    app, existing = application_and_issued(db, RefusalDecision, number, lambda a: decision_number(a, attempt))
+    if existing is not None:
+        return existing
     issued_at = utcnow()
     until = parse_iso(reply_until)
     data = RefusalData(
@@ -75,22 +66,14 @@ def issue_refusal(db: Database, config: AppConfig, *, number: str, attempt: int,
         organisation=ISSUER,
         official_name=OFFICIAL_NAME, official_position=OFFICIAL_POSITION,
     )
-    pdf = render_refusal(data, config)
-    store = FileStore(config.documents_dir)
-    key = store.put(pdf, "decisions", ".pdf")
-    decision = RefusalDecision(
-        number=data.number, application_id=app.id, attempt=attempt,
-        reasons=[{"code": r.code, "note": r.note} for r in data.reasons], explanation=explanation,
-        reply_until=until, storage_key=key, sha256=sha256(pdf).hexdigest(), issued_at=issued_at,
-    )
-    try:
-        with db.session() as s:
-            s.add(decision)
-    except IntegrityError:  # a concurrent run of the same job stored it first: keep theirs
-        store.path(key).unlink(missing_ok=True)
-        with db.session() as s:
-            return s.scalar(select(RefusalDecision).where(RefusalDecision.number == data.number))
-    return decision
+
+    def row(key: str, digest: str) -> RefusalDecision:
+        return RefusalDecision(number=data.number, application_id=app.id, attempt=attempt,
+                               reasons=[{"code": r.code, "note": r.note} for r in data.reasons],
+                               explanation=explanation, reply_until=until, storage_key=key, sha256=digest,
+                               issued_at=issued_at)
+
+    return store_issued(db, config, RefusalDecision, data.number, "decisions", render_refusal(data, config), row)
 
 
 def refusal_of(session: Session, app: Application) -> RefusalDecision | None:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from tests.support.backend import Backend
 from web.accounts.models import User
-from web.accounts.service import AccountService
+from web.accounts.service import AccountService, normalize_email
 from web.app import create_app
 from web.extensions import db
 
@@ -70,7 +70,7 @@ def fresh_otp(app: Flask, email: str) -> str:
     drift); only a third one within the same step waits for the clock to move on.
     """
     with app.app_context():
-        user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+        user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
         assert user is not None and user.totp_secret, f"{email} has no TOTP secret"
         secret, last = user.totp_secret, user.totp_last_step
     totp = pyotp.TOTP(secret)
@@ -94,7 +94,7 @@ def login(client: FlaskClient, email: str, password: str = PASSWORD, next_url: s
     response = client.post("/login", data=data)
     if response.status_code == 302 and response.location.startswith("/login/code"):  # staff: second step
         page = client.get(response.location).get_data(as_text=True)
-        response = client.post("/login/code", data={"email": email.strip().lower(), "csrf_token": csrf_token(page),
+        response = client.post("/login/code", data={"email": normalize_email(email), "csrf_token": csrf_token(page),
                                                     "otp": fresh_otp(client.application, email)})
     return response
 

@@ -11,11 +11,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from flask import Flask
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 from werkzeug.serving import make_server
 
-from tests.support.accounts import PASSWORD
+from tests.support.accounts import PASSWORD, fresh_otp
 from tests.support.product import Product
 
 CHROMIUM = "/usr/bin/chromium"
@@ -71,12 +72,16 @@ def phone_browser(product: Product) -> Iterator[tuple[str, Page]]:
             browser.close()
 
 
-def log_in(page: Page, base: str, email: str, next_path: str | None = None) -> None:
-    """Fill the login form with the test password (staff then get the second-factor page)."""
+def log_in(page: Page, base: str, email: str, next_path: str | None = None, app: Flask | None = None) -> None:
+    """Fill the login form with the test password; staff (pass the app) then get a fresh TOTP code."""
     page.goto(f"{base}/login?next={next_path}" if next_path else f"{base}/login")
     page.get_by_label("Электронная почта").fill(email)
     page.get_by_label("Пароль").fill(PASSWORD)
     page.get_by_role("button", name="Войти").click()
+    if app is not None:
+        page.wait_for_url("**/login/code**")
+        page.locator("input[name=otp]").fill(fresh_otp(app, email))
+        page.get_by_role("button", name="Войти").click()
 
 
 def fits_the_screen(page: Page) -> bool:

@@ -1,0 +1,54 @@
+"""Issuing a case's document (certificate, refusal decision) exactly once, whatever job runs it.
+
+An operator's job may run twice (a retry, a SIGKILL, a Redis flush), and two runs may overlap. So
+the document's own number is its identity: a run first looks for a stored row with that number,
+renders outside any transaction (on SQLite a transaction holds the database's write lock, and a
+render takes tens of milliseconds), then stores the file and inserts the row; when a concurrent run
+inserted the same number first, its row wins and this run's file is removed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from hashlib import sha256
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from engine.db import Database
+from tasks.config import AppConfig
+
+from .models import Application
+from .storage import FileStore
+from .submission import find_application
+
+T = TypeVar("T")
+
+
+def application_and_issued(db: Database, model: Any, case_number: str,
+                           document_number: Callable[[Application], str]) -> tuple[Application, Any | None]:
+    """The case (detached, to read while rendering) and its already stored document, if any."""
+    with db.session() as s:
+        app = find_application(s, case_number)
+        if app is None:
+            raise LookupError(f"case {case_number} does not exist")
+        existing = s.scalar(select(model).where(model.number == document_number(app)))
+        s.expunge(app)
+    return app, existing
+
+
+def store_issued(db: Database, config: AppConfig, model: Any, number: str, folder: str, pdf: bytes,
+                 row: Callable[[str, str], T]) -> T:
+    """Store `pdf` and the row `row(storage_key, sha256)`; a row stored first by a concurrent run wins."""
+    store = FileStore(config.documents_dir)
+    key = store.put(pdf, folder, ".pdf")
+    issued = row(key, sha256(pdf).hexdigest())
+    try:
+        with db.session() as s:
+            s.add(issued)
+    except IntegrityError:
+        store.path(key).unlink(missing_ok=True)
+        with db.session() as s:
+            return s.scalar(select(model).where(model.number == number))
+    return issued
