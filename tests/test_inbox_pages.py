@@ -56,6 +56,9 @@ def test_inbox_pages_list_filter_claim_conflict_and_complete(product: Product) -
     poll = alice.get(f"/inbox/poll?queue=group&q={number}&since=0").get_json()
     assert poll["total"] == 1 and not poll["total_capped"] and poll["new"] == 1 and poll["max_id"] >= task["id"]
     assert alice.get(f"/inbox/poll?queue=group&q={number}&since={task['id']}").get_json()["new"] == 0
+    bad_poll = alice.get("/inbox/poll?queue=group&sla=soon")
+    assert bad_poll.status_code == 422
+    assert [f["field"] for f in bad_poll.get_json()["error"]["fields"]] == ["sla"]
 
     # Saved filters: save, list, delete.
     token_a = csrf_token(html)

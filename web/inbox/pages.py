@@ -26,6 +26,7 @@ from tasks.cases.models import Document
 
 from ..accounts.models import User
 from ..accounts.roles import APPEALS, CASE_WORKERS, OPERATOR, ROLE_LABELS, SUPERVISOR
+from ..api_errors import error_response
 from ..cases import page_format
 from ..cases.access import document_path
 from ..extensions import db
@@ -125,8 +126,8 @@ def poll() -> Response:
     user = current_actor()
     try:
         f = parse_filter(request.args, user.role, default_queue="mine" if "queue" not in request.args else "group")
-    except InvalidFilter:
-        return jsonify({"error": "invalid_filter"}), 422
+    except InvalidFilter as exc:  # the contract's error shape, as /api/v1/tasks answers it
+        return error_response(422, "validation_failed", "Проверьте параметры фильтра.", exc.fields)
     total, max_id = queue_stats(db.session, f, user.role, actor_id(user.id))
     since = request.args.get("since", type=int)
     new = count_since(db.session, f, user.role, actor_id(user.id), since) if since is not None else 0
