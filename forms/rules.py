@@ -74,6 +74,15 @@ def _not_future(rule: dict[str, Any], ctx: RuleContext) -> Iterator[FieldError]:
             yield FieldError(path, "future_date", text)
 
 
+def _not_past(rule: dict[str, Any], ctx: RuleContext) -> Iterator[FieldError]:
+    """An end date (a power of attorney's «действует до») that has already gone by; today still counts."""
+    for path in rule["fields"]:
+        d = ctx.date(path)
+        if d is not None and d < ctx.today:
+            text = _message(rule, f"{ctx.label(path)} не может быть раньше сегодняшнего дня")
+            yield FieldError(path, "expired", text)
+
+
 def _not_before(rule: dict[str, Any], ctx: RuleContext) -> Iterator[FieldError]:
     path, limit = rule["field"], date.fromisoformat(rule["date"])
     d = ctx.date(path)
@@ -145,6 +154,7 @@ def _bank_account(rule: dict[str, Any], ctx: RuleContext) -> Iterator[FieldError
 
 RULES: dict[str, Rule] = {
     "not_future": _not_future,
+    "not_past": _not_past,
     "not_before": _not_before,
     "min_age": _min_age,
     "min_age_at": _min_age_at,

@@ -205,28 +205,33 @@ def test_wrong_birth_date_and_names(registry):
 
 
 def test_organizations(registry):
+    """The ЕГРЮЛ lookup under `registries.check_organization` (tests/test_organization_requisites.py)."""
+    client = fast_client(registry.url)
+
+    def lookup(**params: Any) -> dict:
+        return checks.find_organization(client, **params).to_dict()
+
     orgs = {o["short_name"]: o for o in demo_dataset()["organizations"]}
     romashka = orgs["ООО «Ромашка»"]
-    result = call("registry.find_organization", inn=romashka["inn"], ogrn=romashka["ogrn"], kpp=romashka["kpp"],
-                  name="ООО «Ромашка»")
+    result = lookup(inn=romashka["inn"], ogrn=romashka["ogrn"], kpp=romashka["kpp"], name="ООО «Ромашка»")
     assert result == {
         "found": True, "inn": romashka["inn"], "kpp": romashka["kpp"], "ogrn": romashka["ogrn"],
         "name": "Общество с ограниченной ответственностью «Ромашка»", "short_name": "ООО «Ромашка»",
         "legal_address": romashka["legal_address"], "status": "active", "liquidated_on": None,
         "contributions_paid": True, "ogrn_match": True, "kpp_match": True, "name_match": "exact"}
     for typed in ('ООО "Ромашка"', "общество с ограниченной ответственностью Ромашка", "Ромашка, ООО"):
-        assert call("registry.find_organization", inn=romashka["inn"], name=typed)["name_match"] == "fuzzy", typed
-    other = call("registry.find_organization", inn=romashka["inn"], ogrn=orgs["ООО «Старт»"]["ogrn"],
-                 name="АО «Ромашка»")
+        assert lookup(inn=romashka["inn"], name=typed)["name_match"] == "fuzzy", typed
+    other = lookup(inn=romashka["inn"], ogrn=orgs["ООО «Старт»"]["ogrn"], name="АО «Ромашка»")
     assert (other["ogrn_match"], other["kpp_match"], other["name_match"]) == (False, None, "mismatch")
-    start = call("registry.find_organization", inn=orgs["ООО «Старт»"]["inn"])
+    start = lookup(inn=orgs["ООО «Старт»"]["inn"])
     assert (start["status"], start["liquidated_on"], start["contributions_paid"]) == ("liquidated", "2023-08-15",
                                                                                         False)
-    assert call("registry.find_organization", inn=orgs["ООО «Вектор-Строй»"]["inn"])["contributions_paid"] is False
-    assert call("registry.find_organization", inn="7700000000") == {
+    assert lookup(inn=orgs["ООО «Вектор-Строй»"]["inn"])["contributions_paid"] is False
+    assert lookup(inn="7700000000") == {
         "found": False, "inn": "7700000000", "kpp": None, "ogrn": None, "name": None, "short_name": None,
         "legal_address": None, "status": None, "liquidated_on": None, "contributions_paid": None,
         "ogrn_match": None, "kpp_match": None, "name_match": None}
+    client.close()
 
 
 def test_medical_organizations(registry_service):
@@ -274,7 +279,7 @@ def test_slow_registry_times_out_retryably(registry_service, use_registry):
 
 def test_operators_are_registered_to_wait_out_an_outage():
     for name in ("registry.check_passport", "registry.check_snils", "registry.find_policy",
-                 "registry.find_organization"):
+                 "registries.check_organization"):
         op = get_operator(name)
         assert op.retry.max_attempts >= 100_000 and op.retry.max_delay == 60
         assert (op.on_exhausted, op.error_code) == ("error", "registry_unavailable")

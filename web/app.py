@@ -10,8 +10,10 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from engine.context import Services, build_services, install
 from engine.db import engine_options
 from engine.settings import Settings
+from tasks.cases import employee_models as _employee_models  # noqa: F401 - employee tables for Alembic
 from tasks.cases import models as _case_models  # noqa: F401 - case tables in the metadata for Alembic
 from tasks.cases import notification_models as _notification_models  # noqa: F401 - notification tables for Alembic
+from tasks.cases import organizations as _organization_models  # noqa: F401 - organisation tables for Alembic
 from tasks.config import AppConfig
 
 from . import security
@@ -101,3 +103,11 @@ def _register_case_blueprints(app: Flask) -> None:
     from .inbox.pages import bp as inbox_pages_bp
 
     app.register_blueprint(inbox_pages_bp)
+    from .cases.employee_pages import bp as employee_pages_bp
+    from .cases.employees_api import bp as employees_api_bp
+
+    app.register_blueprint(employees_api_bp)
+    app.register_blueprint(employee_pages_bp)
+    from .organizations import register_blueprints as register_organization_blueprints
+
+    register_organization_blueprints(app)

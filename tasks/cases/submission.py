@@ -14,11 +14,20 @@ from engine.db import Database
 from engine.errors import DataValidationError, FieldError
 from engine.runtime import InstanceInfo, Runtime
 from forms.validation import clean
+from tasks.registries.matching import organization_search_name
 
 from .models import Application, ApplicationAttempt, Document
 from .numbering import next_case_number
+from .representatives import (
+    account_full_name,
+    record_representative,
+    representative_problems,
+    with_representative_name,
+)
 
-PROCESSES = {"individual": ("certificate_individual", "individual_application")}
+# applicant kind -> (BPMN process id, form schema name)
+PROCESSES = {"individual": ("certificate_individual", "individual_application"),
+             "organization": ("certificate_organization", "organization_application")}
 
 
 @dataclass(frozen=True)
@@ -51,18 +60,33 @@ def applicant_name(data: dict[str, Any]) -> str:
 
 
 def search_columns(data: dict[str, Any]) -> dict[str, Any]:
-    """The indexed copies of an application's data the staff search uses; written with every attempt."""
+    """The indexed copies of an application's data the staff search uses; written with every attempt.
+
+    An organisation is searched by the name people say («ромашка», not «общество с ...»), so its
+    search name starts with the name stripped of quotes and legal form, then the ИНН and the full name.
+    """
+    if data.get("applicant") == "organization":
+        org = data["organization"]
+        return {"search_name": organization_search_name(org["name"], org["inn"]), "snils": None}
     return {"search_name": applicant_name(data).lower().replace("ё", "е"),
             "snils": (data.get("person") or {}).get("snils")}  # normalised: digits only
 
 
 def submit_application(db: Database, runtime: Runtime, owner_id: int, owner_email: str, data: dict[str, Any],
                        document_ids: Sequence[int] = ()) -> Submitted:
-    """Create the case and its process instance in one transaction; documents move onto the case."""
+    """Create the case and its process instance in one transaction; documents move onto the case.
+
+    For an organisation the representative's ФИО comes from the account, and a representative by
+    power of attorney must bring its scan among `document_ids`; both are recorded with the case.
+    """
     data = validate_application(data)
     kind = data.get("applicant", "individual")
     now = utcnow()
     with db.session() as s:
+        data = with_representative_name(data, account_full_name(s, owner_id))
+        problems = representative_problems(s, owner_id, data, document_ids)
+        if problems:
+            raise DataValidationError("application data is invalid", problems)
         number = next_case_number(s, now.year)
     created: dict[str, Any] = {}
 
@@ -74,6 +98,7 @@ def submit_application(db: Database, runtime: Runtime, owner_id: int, owner_emai
         s.flush()
         s.add(ApplicationAttempt(application_id=app.id, attempt=1, data=data, comment=None,
                                  document_ids=list(document_ids), submitted_at=now))
+        record_representative(s, app, owner_id, document_ids)
         if document_ids:
             s.execute(update(Document).where(Document.id.in_(list(document_ids)), Document.owner_id == owner_id,
                                              Document.application_id.is_(None))

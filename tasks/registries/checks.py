@@ -17,6 +17,7 @@ from .matching import compare_holder, compare_org_name, iso_date, worst
 from .results import (
     Insurer,
     MedicalOrganization,
+    OrganizationCheck,
     OrganizationLookup,
     PassportCheck,
     PolicyLookup,
@@ -153,6 +154,21 @@ def find_organization(client: RegistryClient, inn: str, ogrn: str | None = None,
         kpp_match=str(kpp).strip().upper() == record["kpp"] if kpp else None,
         name_match=compare_org_name(name, (record["name"], record.get("short_name"))) if name else None,
     )
+
+
+def check_organization(client: RegistryClient, organization: Mapping[str, Any]) -> OrganizationCheck:
+    """ЕГРЮЛ: does the organisation on an application exist, is it active and paying, is it the one typed?"""
+    inn = digits(_required(organization, "inn"))
+    found = find_organization(client, inn, organization.get("ogrn"), organization.get("kpp"),
+                              organization.get("name"))
+    if not found.found:
+        return OrganizationCheck(found=False, mismatches=["inn"])
+    mismatches = [name for name, bad in (("inn", found.inn != inn), ("kpp", found.kpp_match is False),
+                                         ("ogrn", found.ogrn_match is False),
+                                         ("name", found.name_match == "mismatch")) if bad]
+    match = "mismatch" if mismatches else "fuzzy" if found.name_match == "fuzzy" else "exact"
+    return OrganizationCheck(found=True, status=found.status, contributions_paid=found.contributions_paid,
+                             match=match, mismatches=mismatches, registry_name=found.name)
 
 
 def medical_organizations(client: RegistryClient, program: str | None = None) -> list[MedicalOrganization]:

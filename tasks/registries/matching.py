@@ -24,8 +24,8 @@ NAME_FIELDS = ("last_name", "first_name", "middle_name")
 _RANK = {"exact": 0, "fuzzy": 1, "partial": 2, "mismatch": 3}
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff]")  # soft hyphen, zero-width characters
 _SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212]+")  # whitespace and every kind of dash
-_QUOTES = re.compile(r"[«»\"“”„‟'‘’‚‛,.]")
-# Longest first: "акционерное общество" is inside the longer forms.
+_QUOTES = re.compile(r"[«»\"“”„‟'‘’‚‛`,.]")
+# Longest first: "акционерное общество" is inside the longer forms. Matched on whole words only.
 _LEGAL_FORMS = (
     ("общество с ограниченной ответственностью", "ооо"),
     ("публичное акционерное общество", "пао"),
@@ -34,7 +34,15 @@ _LEGAL_FORMS = (
     ("открытое акционерное общество", "оао"),
     ("акционерное общество", "ао"),
     ("автономная некоммерческая организация", "ано"),
+    ("индивидуальный предприниматель", "ип"),
+    ("государственное бюджетное учреждение", "гбу"),
+    ("муниципальное бюджетное учреждение", "мбу"),
+    ("федеральное государственное унитарное предприятие", "фгуп"),
+    ("государственное унитарное предприятие", "гуп"),
+    ("муниципальное унитарное предприятие", "муп"),
 )
+_LEGAL_FORM_PATTERNS = tuple((re.compile(rf"(?<!\w){full}(?!\w)"), short) for full, short in _LEGAL_FORMS)
+_SHORT_FORMS = frozenset(short for _, short in _LEGAL_FORMS) | {"нао"}
 
 
 def worst(levels: Iterable[Match]) -> Match:
@@ -84,19 +92,50 @@ def compare_holder(applicant: Mapping[str, Any], holder: Mapping[str, Any]) -> C
     return Comparison(worst(levels), mismatches)
 
 
+def _org_words(value: str | None) -> list[str]:
+    """Words of an organisation name: quotes, case, ё, dashes and spacing gone; legal form abbreviated."""
+    text = normalize_name(_QUOTES.sub(" ", unicodedata.normalize("NFC", value or "")))
+    for pattern, short in _LEGAL_FORM_PATTERNS:
+        text = pattern.sub(short, text)
+    return text.split()
+
+
 def normalize_org_name(value: str | None) -> str:
     """Quotes, case, ё and the spelled-out legal form removed: «Общество с ограниченной ответственностью
     "Ромашка"» and «ООО «Ромашка»» both become `ооо ромашка`; word order is ignored ("Ромашка, ООО")."""
-    text = normalize_name(_QUOTES.sub(" ", unicodedata.normalize("NFC", value or "")))
-    for full, short in _LEGAL_FORMS:
-        text = text.replace(full, short)
-    return " ".join(sorted(text.split()))
+    return " ".join(sorted(_org_words(value)))
+
+
+def organization_search_name(name: str, inn: str) -> str:
+    """What staff search an organisation by (a prefix search): the name people say first («ромашка»),
+    then the ИНН and the full name, all lower case with ё as е; at most 400 characters (the column)."""
+    words = _org_words(name)
+    core = " ".join(w for w in words if w not in _SHORT_FORMS) or " ".join(words)
+    full = normalize_name(name)
+    return " ".join(x for x in (core, inn, full) if x)[:400]
+
+
+def _without_legal_form(value: str | None) -> tuple[str, bool]:
+    """The name's words (sorted) without the legal form, and whether the name had one."""
+    words = _org_words(value)
+    core = [w for w in words if w not in _SHORT_FORMS]
+    return " ".join(sorted(core)), len(core) != len(words)
 
 
 def compare_org_name(applicant: str | None, names: Iterable[str | None]) -> Match:
-    """The applicant's name against every name the register knows (full and short)."""
+    """The applicant's name against every name the register knows (full and short).
+
+    fuzzy: equal once quotes, case, ё, spacing, word order and the legal form's spelling
+    («ООО» / «Общество с ограниченной ответственностью») are normalised, or the applicant left the
+    legal form out («Ромашка»). A different legal form («АО» for an «ООО») is a mismatch.
+    """
     known = [n for n in names if n]
     if any(compare_text(applicant, n) == "exact" for n in known):
         return "exact"
     wanted = normalize_org_name(applicant)
-    return "fuzzy" if wanted and any(normalize_org_name(n) == wanted for n in known) else "mismatch"
+    if wanted and any(normalize_org_name(n) == wanted for n in known):
+        return "fuzzy"
+    core, has_form = _without_legal_form(applicant)
+    if core and not has_form and any(_without_legal_form(n)[0] == core for n in known):
+        return "fuzzy"
+    return "mismatch"

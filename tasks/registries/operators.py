@@ -89,9 +89,9 @@ def find_policy(person: dict, policy_number: str | None = None, period: dict | N
         return checks.find_policy(registry_client(), person, policy_number, period).to_dict()
 
 
-@_registry_operator("registry.find_organization")
-def find_organization(inn: str, ogrn: str | None = None, kpp: str | None = None, name: str | None = None) -> dict:
-    """{found, inn, kpp, ogrn, name, short_name, legal_address, status, liquidated_on, contributions_paid,
-    ogrn_match, kpp_match, name_match}"""
+@_registry_operator("registries.check_organization")
+def check_organization(organization: dict) -> dict:
+    """{"organization_check": {found, status: active|liquidated|None, contributions_paid, match:
+    exact|fuzzy|mismatch, mismatches: [inn|kpp|ogrn|name], registry_name}}: facts for the process's DMN."""
     with _operator_errors():
-        return checks.find_organization(registry_client(), inn, ogrn, kpp, name).to_dict()
+        return {"organization_check": checks.check_organization(registry_client(), organization).to_dict()}

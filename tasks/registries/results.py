@@ -77,6 +77,22 @@ class OrganizationLookup(_Result):
 
 
 @dataclass(frozen=True)
+class OrganizationCheck(_Result):
+    """ЕГРЮЛ facts about the organisation on an application; the process's DMN decides on them.
+
+    `match` is `mismatch` when the register has no such ИНН or any of ИНН/КПП/ОГРН/name differs
+    (`mismatches` names them), `fuzzy` when only the name differs in spelling, else `exact`.
+    """
+
+    found: bool
+    status: Literal["active", "liquidated"] | None = None
+    contributions_paid: bool | None = None
+    match: Literal["exact", "fuzzy", "mismatch"] = "mismatch"
+    mismatches: list[str] = field(default_factory=list)
+    registry_name: str | None = None
+
+
+@dataclass(frozen=True)
 class MedicalOrganization(_Result):
     ogrn: str
     inn: str

@@ -1,4 +1,6 @@
-"""Who may see which case: the owner, or staff. Anyone else gets 404, as if the case did not exist.
+"""Who may see which case: the owner, staff, or a colleague the owner of an organisation's case granted
+read access to (web.organizations.grants). Anyone else gets 404, as if the case did not exist. Actions
+(resubmission, appeal, uploads) stay the owner's: a colleague reads, and sees no action but downloads.
 
 Every read of a case's personal data is journaled with the reader (152-FZ: who, what, when).
 """
@@ -20,6 +22,7 @@ from tasks.registries.client import ClientSettings, RegistryClient
 
 from ..accounts.roles import CASE_WORKERS
 from ..extensions import db
+from ..organizations.grants import can_read
 from ..security import current_actor
 
 STAFF_ROLES = CASE_WORKERS
@@ -35,9 +38,21 @@ def _find(number: str) -> Application:
 def readable_application(number: str) -> Application:
     actor = current_actor()
     app = _find(number)
-    if actor is None or (app.owner_id != actor.id and actor.role not in STAFF_ROLES):
+    if actor is None:
         abort(404)
-    return app
+    if app.owner_id == actor.id or actor.role in STAFF_ROLES:
+        return app
+    if app.applicant == "organization" and actor.role == "citizen" and can_read(db.session, app, actor.id):
+        return app
+    abort(404)
+
+
+def readers_view(app: Application, view: dict[str, Any]) -> dict[str, Any]:
+    """A case view as the current reader may act on it: a granted colleague keeps only the downloads."""
+    actor = current_actor()
+    if actor is not None and (app.owner_id == actor.id or actor.role in STAFF_ROLES):
+        return view
+    return {**view, "actions": [a for a in view.get("actions", []) if a.startswith("download_")]}
 
 
 def own_application(number: str) -> Application:

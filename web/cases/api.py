@@ -86,7 +86,7 @@ def applications() -> Response:
 def application(number: str) -> Response:
     app = access.readable_application(number)
     staff = current_actor().role in access.STAFF_ROLES
-    view = case_view(db.session, _services().runtime, app, staff=staff)
+    view = access.readers_view(app, case_view(db.session, _services().runtime, app, staff=staff))
     access.record_view(app, "case_viewed")
     return jsonify(view)
 

@@ -52,12 +52,12 @@ def applications() -> str:
 @bp.get("/applications/<number>")
 @roles_required("citizen")
 def case(number: str) -> str:
-    app = access.own_application(number)
-    view = case_view(db.session, _services().runtime, app)
+    app = access.readable_application(number)  # the owner, or a colleague granted read access
+    view = access.readers_view(app, case_view(db.session, _services().runtime, app))
     name = applicant_name(app.data)
     access.record_view(app, "case_viewed")
     return render_template("cases/detail.html", case=view, applicant=name, kinds=DOCUMENT_KINDS,
-                           statuses=STATUS_LABELS)
+                           statuses=STATUS_LABELS, is_owner=app.owner_id == current_actor().id)
 
 
 @bp.get("/applications/<number>/submitted")
@@ -75,14 +75,14 @@ def submitted(number: str) -> str:
 @bp.get("/applications/<number>/receipt.pdf")
 @roles_required("citizen")
 def receipt(number: str) -> Response:
-    app = access.own_application(number)
+    app = access.readable_application(number)
     return receipt_response(db.session, _config(), app)
 
 
 @bp.get("/applications/<number>/certificate.pdf")
 @roles_required("citizen")
 def certificate(number: str) -> Response | tuple[str, int]:
-    app = access.own_application(number)
+    app = access.readable_application(number)
     return case_pdf_response(db.session, _config(), app, "certificate", attachment=True, missing=lambda: error_page(
         409, "Справка ещё не готова. Когда она будет готова, статус заявления сменится на «Готово к скачиванию».",
         "Справка ещё не готова"))
@@ -91,7 +91,7 @@ def certificate(number: str) -> Response | tuple[str, int]:
 @bp.get("/applications/<number>/documents/<int:doc_id>")
 @roles_required("citizen")
 def document(number: str, doc_id: int) -> Response:
-    app = access.own_application(number)
+    app = access.readable_application(number)
     doc = access.document_of(app, doc_id)
     access.record_view(app, "document_viewed", {"document": doc.id})
     return send_file(access.document_path(_config(), doc), mimetype=doc.content_type, as_attachment=True,

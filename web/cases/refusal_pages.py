@@ -27,7 +27,7 @@ from tasks.cases.decisions import term_text
 from tasks.cases.models import Document
 from tasks.cases.queries import case_view
 from tasks.cases.resubmission import (
-    CHANGEABLE,
+    changeable,
     ensure_allowed,
     highlighted_fields,
     prepare_resubmission,
@@ -35,6 +35,7 @@ from tasks.cases.resubmission import (
     validate_extras,
 )
 from tasks.cases.storage import FileStore
+from tasks.cases.submission import PROCESSES
 from tasks.documents.formatting import format_date
 
 from ..api_errors import error_page
@@ -46,7 +47,6 @@ from .uploads import DOCUMENT_KINDS, UploadRejected, check_upload, read_limited
 
 bp = Blueprint("refusal", __name__)
 Page = str | tuple[str, int] | Response
-APPLICATION_SCHEMA = "individual_application"
 FILES_FIELD = "files"
 FILE_KIND_FIELD = "files_kind"
 TEXT_LIMITS = {"comment": 2000, "grounds": 5000, "answer": 5000}
@@ -138,9 +138,9 @@ def _resubmit_page(number: str, values: Any = None, errors: list[FieldError] | N
     if "resubmit" not in view["actions"] and status == 200:
         return error_page(409, "Повторно подать заявление можно только после отказа или запроса уточнения, "
                                "в течение 30 дней.", "Действие недоступно")
-    schema = load_schema(APPLICATION_SCHEMA)
+    schema = load_schema(PROCESSES[app.applicant][1])
     form = build_form(schema, values if values is not None else flat_from_data(schema, app.data), errors or [])
-    form.nodes = [n for n in form.nodes if n.name in CHANGEABLE]
+    form.nodes = [n for n in form.nodes if n.name in changeable(app.applicant)]
     paths = highlighted_fields(view.get("reasons") or [])
     marked = _highlight(form.nodes, paths)
     access.record_view(app, "case_viewed", {"page": "resubmit"})
@@ -160,10 +160,10 @@ def resubmit_form(number: str) -> Page:
 def resubmit_post(number: str) -> Page:
     user = current_actor()
     owner_id, owner_email = user.id, user.email
-    access.own_application(number)
-    schema = load_schema(APPLICATION_SCHEMA)
+    app = access.own_application(number)
+    schema = load_schema(PROCESSES[app.applicant][1])
     posted = form_data_from_flat(schema, request.form)
-    changes: dict[str, Any] = {key: posted.get(key) for key in CHANGEABLE}  # an emptied field is removed
+    changes: dict[str, Any] = {key: posted.get(key) for key in changeable(app.applicant)}  # emptied: removed
     comment = (get_one(request.form, "comment") or "").strip()
     body = {**changes, "comment": comment}
     files, file_errors = _check_files(_chosen_files())
@@ -283,7 +283,7 @@ def answer_post(number: str) -> Page:
 @bp.get("/applications/<number>/decision.pdf")
 @roles_required("citizen")
 def decision(number: str) -> Page:
-    app = access.own_application(number)
+    app = access.readable_application(number)
     return case_pdf_response(db.session, _config(), app, "decision", attachment=True, missing=lambda: error_page(
         409, "Решения об отказе по этому заявлению нет.", "Решения нет"))
 

@@ -17,6 +17,7 @@ DOCUMENT_KINDS = {
     "passport_copy": "Копия паспорта",
     "snils_copy": "Копия СНИЛС",
     "policy_copy": "Копия полиса ОМС",
+    "power_of_attorney": "Доверенность",  # of an organisation's representative (web.cases.org_apply_pages)
     "other": "Другой документ",
 }
 TOO_LARGE = "Превышен размер"

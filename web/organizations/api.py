@@ -1,0 +1,105 @@
+"""JSON API of organisations' cases: colleague grants, cases shared with me, documents before submission.
+
+- `GET /api/v1/applications/{number}/grants` -> {"items": [grant]} (the owner only; others 404)
+- `POST /api/v1/applications/{number}/grants` {email, scope?: "case"|"organization"} -> 201 grant
+- `DELETE /api/v1/applications/{number}/grants/{id}` -> 204
+- `GET /api/v1/organizations/applications` -> {"items": [case summary]}: cases colleagues shared with me
+- `POST /api/v1/documents` multipart `file`, `kind` -> 201: a document uploaded before the application
+  (the scan of a power of attorney), then named in `document_ids` of `POST /api/v1/applications`.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tasks.cases.models import Document
+from tasks.cases.queries import case_status, case_summary
+
+from ..api_errors import ApiError, json_object
+from ..cases import access
+from ..cases.files import add_document
+from ..cases.uploads import DOCUMENT_KINDS, MAX_DOCUMENTS, UploadRejected, read_limited
+from ..extensions import db
+from ..security import current_actor, roles_required
+from . import grants
+
+bp = Blueprint("organizations_api", __name__, url_prefix="/api/v1")
+
+
+def loose_documents(session: Session, owner_id: int) -> int:
+    """How many of the owner's uploads wait for an application (neither on a case nor in a draft)."""
+    return session.scalar(select(func.count()).select_from(Document).where(
+        Document.owner_id == owner_id, Document.application_id.is_(None), Document.draft_id.is_(None))) or 0
+
+
+def _refused(exc: grants.GrantRefused) -> ApiError:
+    fields = [access.field_error(exc.field, exc.code, exc.message)] if exc.field else []
+    return ApiError(exc.status, exc.code if exc.status == 409 else "validation_failed", exc.message, fields)
+
+
+@bp.get("/applications/<number>/grants")
+@roles_required("citizen")
+def list_grants(number: str) -> Response:
+    app = access.own_application(number)
+    return jsonify({"items": [g.to_dict() for g in grants.grants_of(db.session, app)]})
+
+
+@bp.post("/applications/<number>/grants")
+@roles_required("citizen")
+def add_grant(number: str) -> tuple[Response, int]:
+    app = access.own_application(number)
+    body = json_object()
+    try:
+        view = grants.grant(db.session, app, str(body.get("email") or ""), str(body.get("scope") or "case"))
+    except grants.GrantRefused as exc:
+        db.session.rollback()
+        raise _refused(exc) from exc
+    db.session.commit()
+    return jsonify(view.to_dict()), 201
+
+
+@bp.delete("/applications/<number>/grants/<int:grant_id>")
+@roles_required("citizen")
+def delete_grant(number: str, grant_id: int) -> tuple[str, int]:
+    app = access.own_application(number)
+    if grants.revoke(db.session, app, grant_id) is None:
+        raise ApiError(404, "not_found", "Такого доступа к заявлению нет.")
+    db.session.commit()
+    return "", 204
+
+
+@bp.get("/organizations/applications")
+@roles_required("citizen")
+def shared_applications() -> Response:
+    """Organisations' cases other representatives let me read (each opens with GET /applications/{number})."""
+    apps = grants.shared_with(db.session, current_actor().id)
+    return jsonify({"items": [case_summary(a, case_status(db.session, a)) for a in apps]})
+
+
+@bp.post("/documents")
+@roles_required("citizen")
+def upload_document() -> tuple[Response, int]:
+    """A file checked by content and size, kept unattached until an application names it in document_ids."""
+    owner_id = current_actor().id
+    if loose_documents(db.session, owner_id) >= MAX_DOCUMENTS:
+        raise ApiError(409, "too_many_documents", f"Можно загрузить не больше {MAX_DOCUMENTS} файлов, "
+                                                  "ещё не приложенных к заявлению.")
+    kind = request.form.get("kind", "other")
+    if kind not in DOCUMENT_KINDS:
+        raise ApiError(422, "validation_failed", "Неизвестный вид документа.",
+                       [access.field_error("kind", "enum", "Выберите вид документа из списка")])
+    upload = request.files.get("file")
+    if upload is None:
+        raise ApiError(422, "validation_failed", "Приложите файл.",
+                       [access.field_error("file", "required", "Выберите файл")])
+    try:
+        doc = add_document(db.session, current_app.extensions["backoffice_config"], owner_id=owner_id,
+                           application=None, kind=kind, filename=upload.filename or "document",
+                           data=read_limited(upload.stream))
+    except UploadRejected as exc:
+        raise ApiError(exc.status, exc.code, exc.message) from exc
+    db.session.commit()
+    return jsonify({"id": doc.id, "kind": doc.kind, "filename": doc.filename, "content_type": doc.content_type,
+                    "size": doc.size}), 201
