@@ -14,6 +14,7 @@ import logging
 import smtplib
 import ssl
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
@@ -51,9 +52,19 @@ class StoredMail:
     text: str
 
 
-def send_mail(config: AppConfig, to: str, subject: str, text: str, html: str | None = None) -> None:
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a message (the employee register's PDF and XLSX)."""
+
+    filename: str  # ASCII: some mail clients still mangle encoded names
+    content_type: str  # "application/pdf"
+    data: bytes
+
+
+def send_mail(config: AppConfig, to: str, subject: str, text: str, html: str | None = None,
+              attachments: Sequence[Attachment] = ()) -> None:
     """Send one message; raises MailError when the SMTP server cannot take it."""
-    message = build_message(config.mail_from, to, subject, text, html)
+    message = build_message(config.mail_from, to, subject, text, html, attachments)
     if config.smtp_url:
         _send_smtp(config.smtp_url, message)
         log.info("mail sent to %s: %s", to, subject)
@@ -62,7 +73,8 @@ def send_mail(config: AppConfig, to: str, subject: str, text: str, html: str | N
         log.info("mail to %s: %s (no SMTP_URL: stored in %s)", to, subject, path)
 
 
-def build_message(sender: str, to: str, subject: str, text: str, html: str | None = None) -> EmailMessage:
+def build_message(sender: str, to: str, subject: str, text: str, html: str | None = None,
+                  attachments: Sequence[Attachment] = ()) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to
@@ -72,6 +84,9 @@ def build_message(sender: str, to: str, subject: str, text: str, html: str | Non
     message.set_content(text)
     if html is not None:
         message.add_alternative(html, subtype="html")
+    for attachment in attachments:  # the text (and html) part stays first: multipart/mixed
+        maintype, _, subtype = attachment.content_type.partition("/")
+        message.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename)
     return message
 
 

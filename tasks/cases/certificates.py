@@ -1,4 +1,4 @@
-"""Issuing certificates (rendered once, stored) and verifying them by number and code."""
+"""Issuing certificates (rendered once, stored) and verifying them, and registers, by number and code."""
 
 from __future__ import annotations
 
@@ -86,7 +86,10 @@ class Verification:
 
 def verify_certificate(session: Session, config: AppConfig, number: str, code: str | None,
                        today: date) -> Verification:
-    """A wrong code answers exactly like an unknown number, so numbers cannot be probed."""
+    """A wrong code answers exactly like an unknown number, so numbers cannot be probed.
+
+    An organisation's register is a certificate row of kind "register" and is verified the same way;
+    callers tell the two apart by `certificate.kind` (tasks/cases/registers.py: is_register)."""
     cert = session.scalar(select(Certificate).where(Certificate.number == number))
     if cert is None or not check_code(config.secret_key, number, code):
         return Verification(False, "not_found", None)

@@ -78,12 +78,20 @@ class Document(Base):
 
 
 class Certificate(Base):
-    """An issued certificate: rendered once, stored, served and verified many times."""
+    """An issued certificate: rendered once, stored, served and verified many times.
+
+    An organisation's employee register is a row of kind "register" (tasks/cases/registers.py): it
+    has a number, a QR code and a verification page like a certificate, so both share one table and
+    one verification path. For a register `holder_masked` is the organisation's name (no personal
+    data), `data` holds the organisation's requisites and the employee counts, and the XLSX copy
+    sits beside the PDF (`xlsx_storage_key`, `xlsx_sha256`).
+    """
 
     __tablename__ = "certificate"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), default="certificate", server_default="certificate")
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
     holder_masked: Mapped[str] = mapped_column(String(200))
     data: Mapped[dict] = mapped_column(JSON)  # what was printed (for verification and re-rendering)
@@ -94,6 +102,8 @@ class Certificate(Base):
     issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     revoked_reason: Mapped[str | None] = mapped_column(Text)
+    xlsx_storage_key: Mapped[str | None] = mapped_column(String(200))
+    xlsx_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 # --------------------------------------------------------------- rejection, resubmission, appeals

@@ -1,7 +1,8 @@
 """Pages anyone may open: the home page, certificate verification (the QR code) and the policy check.
 
 Both checks answer strangers, so they reveal as little as they can: verification shows the number,
-the masked holder, the period and the issue date, and only with the code from the certificate;
+the masked holder, the period and the issue date, and only with the code from the certificate (for an
+organisation's register: the organisation and the employee counts, never an employee);
 the policy check says nothing unless the ЕНП and the birth date belong together.
 """
 
@@ -17,6 +18,7 @@ from forms.rendering import build_form, form_data_from_flat
 from forms.validation import clean, load_schema
 from tasks.cases.certificates import verify_certificate
 from tasks.cases.policy_check import check_policy
+from tasks.cases.register_verification import is_register, register_summary
 from tasks.registries.client import RegistryUnavailable
 
 from ..extensions import db
@@ -35,6 +37,13 @@ VERIFY_STATUS_TITLES = {
     "expired": "Срок действия справки истёк",
     "revoked": "Справка отозвана",
     "not_found": "Справка не найдена",
+}
+# An organisation's register is verified by the same number-and-code check (it is a certificate row of
+# kind "register"); the page names the organisation and the counts, never an employee.
+REGISTER_STATUS_TITLES = {
+    "valid": "Реестр действителен",
+    "expired": "Срок действия реестра истёк",
+    "revoked": "Реестр отозван",
 }
 REGISTRY_DOWN = "Реестр застрахованных лиц временно недоступен. Попробуйте позже."
 
@@ -55,8 +64,10 @@ def verify(number: str) -> tuple[str, int]:
     config = current_app.extensions["backoffice_config"]
     result = verify_certificate(db.session, config, number, request.args.get("code"), today_moscow())
     status = result.status
-    return render_template("public/verify.html", status=status, title=VERIFY_STATUS_TITLES[status],
-                           certificate=result.certificate), 404 if status == "not_found" else 200
+    register = register_summary(result.certificate) if is_register(result.certificate) else None
+    title = REGISTER_STATUS_TITLES[status] if register else VERIFY_STATUS_TITLES[status]
+    return render_template("public/verify.html", status=status, title=title, certificate=result.certificate,
+                           register=register), 404 if status == "not_found" else 200
 
 
 @bp.route("/policy-check", methods=["GET", "POST"])
