@@ -83,6 +83,19 @@ def _not_past(rule: dict[str, Any], ctx: RuleContext) -> Iterator[FieldError]:
             yield FieldError(path, "expired", text)
 
 
+def _lapsed_term(rule: dict[str, Any], ctx: RuleContext) -> Iterator[FieldError]:
+    """A document dated `field` that states no end (`unless` empty) is valid `years` from that date
+    (a power of attorney: ГК РФ ст. 186); once that term has gone by it is refused. The last day counts."""
+    if ctx.value(rule["unless"]) not in (_MISSING, None, ""):
+        return
+    path, years = rule["field"], rule["years"]
+    issued = ctx.date(path)
+    if issued is not None and add_years(issued, years) < ctx.today:
+        last = format_ru_date(add_years(issued, years))
+        text = _message(rule, f"{ctx.label(path)}: срок истёк {last}", date=last, years=years)
+        yield FieldError(path, "expired", text)
+
+
 def _not_before(rule: dict[str, Any], ctx: RuleContext) -> Iterator[FieldError]:
     path, limit = rule["field"], date.fromisoformat(rule["date"])
     d = ctx.date(path)
@@ -155,6 +168,7 @@ def _bank_account(rule: dict[str, Any], ctx: RuleContext) -> Iterator[FieldError
 RULES: dict[str, Rule] = {
     "not_future": _not_future,
     "not_past": _not_past,
+    "lapsed_term": _lapsed_term,
     "not_before": _not_before,
     "min_age": _min_age,
     "min_age_at": _min_age_at,

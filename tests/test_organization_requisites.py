@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from engine.models import JournalEntry
 from engine.operators import OperatorError, get_operator
 from forms.validation import clean
 from tasks.cases.models import Application, Document
 from tasks.cases.organizations import Organization, OrganizationRepresentative
 from tasks.cases.submission import search_columns
-from tasks.registries.matching import compare_org_name, normalize_org_name, organization_search_name
+from tasks.registries.matching import compare_org_name, name_parts, normalize_org_name, organization_search_name
 from tasks.registries.operators import reset_registry_client
 from tests.support.accounts import bearer, csrf_token, login, unique_email
 from tests.support.product import Product, this_year_period
@@ -157,6 +158,27 @@ def test_power_of_attorney_details_and_dates():
         "enum", "Выберите: руководитель организации или представитель по доверенности")
 
 
+def test_a_power_of_attorney_without_a_term_lasts_a_year():
+    """ГК РФ ст. 186: without «действует до» a power of attorney is valid one year from its date."""
+    def issued(days_ago: int) -> dict[str, tuple[str, str]]:
+        body = org_body(authority="power_of_attorney")
+        poa = body["representative"]["power_of_attorney"]
+        del poa["valid_to"]
+        poa["issued_on"] = (TODAY - timedelta(days=days_ago)).isoformat()
+        return field_errors(body)
+
+    year_ago = TODAY.replace(year=TODAY.year - 1) if (TODAY.month, TODAY.day) != (2, 29) else TODAY - timedelta(366)
+    assert issued((TODAY - year_ago).days) == {}  # its last day
+    last_day = year_ago - timedelta(days=1)
+    expected = ("expired", "Доверенность без указанного срока действует год со дня выдачи (ст. 186 ГК РФ), эта — по "
+                f"{(TODAY - timedelta(days=1)).strftime('%d.%m.%Y')} включительно: приложите действующую доверенность "
+                "или укажите срок, если он в ней есть")
+    assert issued((TODAY - last_day).days) == {"representative.power_of_attorney.issued_on": expected}
+    with_term = org_body(authority="power_of_attorney")  # its own term counts, however old the date
+    with_term["representative"]["power_of_attorney"]["issued_on"] = (TODAY - timedelta(days=800)).isoformat()
+    assert field_errors(with_term) == {}
+
+
 # --- lenient name comparison ----------------------------------------------------------------------
 
 ROMASHKA = ("Общество с ограниченной ответственностью «Ромашка»", "ООО «Ромашка»")
@@ -190,6 +212,19 @@ def test_organisation_names_are_compared_leniently(typed, registry, expected):
     assert compare_org_name(typed, registry) == expected
 
 
+PERSON_NAMES = [
+    ("Соколова Анна Игоревна", {"last_name": "Соколова", "first_name": "Анна", "middle_name": "Игоревна"}),
+    ("  Орлов   Денис ", {"last_name": "Орлов", "first_name": "Денис", "middle_name": ""}),
+    ("Алиев Рашид Мамед оглы", {"last_name": "Алиев", "first_name": "Рашид", "middle_name": "Мамед оглы"}),
+    ("", {"last_name": "", "first_name": "", "middle_name": ""}),
+]
+
+
+@pytest.mark.parametrize(("full_name", "parts"), PERSON_NAMES, ids=[n[0] or "empty" for n in PERSON_NAMES])
+def test_an_accounts_full_name_in_parts(full_name, parts):
+    assert name_parts(full_name) == parts
+
+
 def test_normalised_and_search_names():
     assert normalize_org_name("Общество с ограниченной ответственностью «Ромашка»") == "ооо ромашка"
     assert normalize_org_name("Ромашка, ООО") == "ооо ромашка"
@@ -210,8 +245,9 @@ def egrul(registry_service: RegistryService, monkeypatch) -> Iterator[Callable[.
     monkeypatch.setenv("SECRET_KEY", "organization-tests")
     reset_registry_client()
 
-    def check(organization: dict[str, Any]) -> dict:
-        return get_operator("registries.check_organization").func(organization=organization)["organization_check"]
+    def check(organization: dict[str, Any], **representative: Any) -> dict:
+        params = {"organization": organization, **({"representative": representative} if representative else {})}
+        return get_operator("registries.check_organization").func(**params)["organization_check"]
 
     yield check
     reset_registry_client()
@@ -249,6 +285,38 @@ def test_egrul_mismatches_name_the_fields(egrul):
     assert (wrong["match"], wrong["mismatches"]) == ("mismatch", ["ogrn", "name"])
 
 
+HEADS = [
+    ("ООО «Ромашка»", "Соколова Анна Игоревна", "head", "head_confirmed"),
+    ("ООО «Ромашка»", "СОКОЛОВА анна  игоревна", "head", "head_confirmed"),  # case and spacing aside
+    ("АО «Северный трубный завод»", "Федоров Петр Алексеевич", "head", "head_confirmed"),  # ЕГРЮЛ: Фёдоров Пётр
+    ("ПАО «Волжская ЭСК»", "Римская-Корсакова Елена Сергеевна", "head", "head_confirmed"),
+    ("ООО «Ромашка»", "Соколова Анна", "head", "head_not_confirmed"),  # the patronymic missing: not the head
+    ("ООО «Ромашка»", "Иванов Сергей", "head", "head_not_confirmed"),
+    ("ООО «Ромашка»", "kto-to@example.ru", "head", "head_not_confirmed"),  # an account without a name
+    ("ООО «Старт»", "Соколова Анна Игоревна", "head", "head_not_confirmed"),  # ЕГРЮЛ names no head
+    ("ООО «Ромашка»", "Иванов Сергей", "power_of_attorney", "power_of_attorney"),
+]
+
+
+@pytest.mark.parametrize(("short_name", "full_name", "authority", "expected"), HEADS,
+                         ids=[f"{h[0]}-{h[1]}-{h[2]}" for h in HEADS])
+def test_egrul_confirms_the_self_declared_head(egrul, short_name, full_name, authority, expected):
+    facts = egrul(org_body(short_name)["organization"], full_name=full_name, position="Директор",
+                  authority=authority)
+    assert facts["representative"] == expected
+    assert facts["found"] is True
+
+
+def test_egrul_representative_fact_without_the_organisation(egrul):
+    unknown = egrul(org_body(inn="7707083893")["organization"], full_name="Соколова Анна Игоревна", authority="head")
+    assert (unknown["found"], unknown["representative"]) == (False, "head_not_confirmed")
+    assert "representative" not in egrul(org_body()["organization"])  # not asked: not answered
+    with pytest.raises(OperatorError) as err:
+        get_operator("registries.check_organization").func(organization=org_body()["organization"],
+                                                           representative="Соколова")
+    assert (err.value.code, err.value.retryable) == ("invalid_input", False)
+
+
 def test_egrul_outage_makes_the_case_wait(egrul, registry_service):
     op = get_operator("registries.check_organization")
     assert op.retry.max_attempts >= 100_000
@@ -272,6 +340,13 @@ def _upload(product: Product, token: str, kind: str = "power_of_attorney", data:
     return product.client().post("/api/v1/documents", data=files, headers=bearer(token))
 
 
+def upload_scan(product: Product, token: str) -> int:
+    """The id of a freshly uploaded scan of a power of attorney (for document_ids)."""
+    r = _upload(product, token)
+    assert r.status_code == 201, r.get_json()
+    return r.get_json()["id"]
+
+
 def test_head_of_organisation_applies_over_the_api(product: Product):
     token = product.citizen_token(last_name="Соколова", first_name="Анна", middle_name="Игоревна")
     body = org_body()
@@ -291,6 +366,71 @@ def test_head_of_organisation_applies_over_the_api(product: Product):
             "Соколова Анна Игоревна", "Генеральный директор", "head", None, None)
         org = db.session.get(Organization, rep.organization_id)
         assert (org.inn, org.kpp, org.ogrn) == ("7798102639", "772901001", "1127724126155")
+
+
+def test_the_heads_power_of_attorney_details_are_dropped(product: Product):
+    """authority "head": whatever power-of-attorney data a client sends is neither validated nor stored."""
+    token = product.citizen_token()
+    body = org_body()
+    body["representative"]["power_of_attorney"] = {"number": "", "issued_on": "вчера", "valid_to": "2001-01-01",
+                                                   "extra": True}
+    r = _post(product, token, body)
+    assert r.status_code == 201, r.get_json()
+    with product.app.app_context():
+        app = db.session.scalar(select(Application).where(Application.number == r.get_json()["number"]))
+        assert "power_of_attorney" not in app.data["representative"]
+        rep = db.session.scalar(select(OrganizationRepresentative)
+                                .where(OrganizationRepresentative.application_id == app.id))
+        assert (rep.authority, rep.poa_number, rep.poa_issued_on, rep.poa_valid_to) == ("head", None, None, None)
+
+
+def test_the_organisation_keeps_what_was_first_seen(product: Product):
+    """A later applicant's requisites are unverified input: they never overwrite the organisation's row."""
+    first, second = product.citizen_token(), product.citizen_token()
+    assert _post(product, first, org_body()).status_code == 201
+    with product.app.app_context():
+        row = db.session.scalar(select(Organization).where(Organization.inn == "7798102639"))
+        before = (row.id, row.kpp, row.ogrn, row.name)
+    other = org_record("АО «Северный трубный завод»")
+    typed = org_body(name="ООО «Подмена»", kpp="771301001", ogrn=other["ogrn"])
+    r = _post(product, second, typed)
+    assert r.status_code == 201, r.get_json()
+    with product.app.app_context():
+        rows = db.session.scalars(select(Organization).where(Organization.inn == "7798102639")).all()
+        assert [(o.id, o.kpp, o.ogrn, o.name) for o in rows] == [before]
+        app = db.session.scalar(select(Application).where(Application.number == r.get_json()["number"]))
+        rep = db.session.scalar(select(OrganizationRepresentative)
+                                .where(OrganizationRepresentative.application_id == app.id))
+        assert rep.organization_id == before[0]
+        assert app.data["organization"]["name"] == "ООО «Подмена»"  # the application keeps what was typed
+
+
+def test_unattached_uploads_can_be_taken_back(product: Product):
+    token, stranger = product.citizen_token(), product.citizen_token()
+    doc_id = upload_scan(product, token)
+    client = product.client()
+    assert client.delete(f"/api/v1/documents/{doc_id}", headers=bearer(stranger)).status_code == 404
+    r = client.delete(f"/api/v1/documents/{doc_id}", headers=bearer(token))
+    assert r.status_code == 204
+    again = client.delete(f"/api/v1/documents/{doc_id}", headers=bearer(token))
+    assert again.status_code == 404 and again.get_json()["error"]["code"] == "not_found"
+    owner = client.get("/api/v1/auth/me", headers=bearer(token)).get_json()["id"]
+    with product.app.app_context():
+        assert db.session.get(Document, doc_id) is None
+        rows = db.session.scalars(select(JournalEntry).where(JournalEntry.event == "document_deleted",
+                                                             JournalEntry.actor == f"user:{owner}")).all()
+        assert [(r.instance_id, r.details["document"], r.details["kind"]) for r in rows] == [
+            (None, doc_id, "power_of_attorney")]
+    # A scan that became part of an application is the case's: it cannot be taken back this way.
+    attached = upload_scan(product, token)
+    created = _post(product, token, {**org_body(authority="power_of_attorney"), "document_ids": [attached]})
+    assert created.status_code == 201, created.get_json()
+    assert client.delete(f"/api/v1/documents/{attached}", headers=bearer(token)).status_code == 404
+    # The budget of unattached uploads is freed by taking files back.
+    loose = [upload_scan(product, token) for _ in range(20)]
+    assert _upload(product, token).status_code == 409
+    assert client.delete(f"/api/v1/documents/{loose[0]}", headers=bearer(token)).status_code == 204
+    assert _upload(product, token).status_code == 201
 
 
 def test_broken_requisites_over_the_api_change_nothing(product: Product):
@@ -378,6 +518,7 @@ def test_the_organisation_page_renders_and_submits(product: Product):
         assert f">{label}" in html, label
     assert re.search(r'<label for="f-organization-inn">', html) and 'placeholder="ДД.ММ.ГГГГ"' in html
     assert 'enctype="multipart/form-data"' in html and '<meta name="viewport"' in html
+    assert "каждый не больше 5 МБ, всего не больше 20 файлов." in html
 
     r = client.post("/apply/organization", data=_page_form(html), content_type="multipart/form-data")
     assert r.status_code == 422

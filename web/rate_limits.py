@@ -45,6 +45,8 @@ BUDGETS: dict[str, AttemptBudget] = {
     # Certificate verification and the policy check answer anyone: a budget per IP keeps them from
     # being used to enumerate numbers or birth dates.
     "lookup": AttemptBudget(per_email=None, per_ip="30 per minute", every_request=True),
+    # Colleague access to an organisation's case: every grant attempt counts, per address granted and per IP.
+    "grant": AttemptBudget(per_email="10 per hour", per_ip="100 per 10 minutes"),
 }
 _MARK = "_rate_limit_group"
 _APPLIED = "_rate_limit_applied"

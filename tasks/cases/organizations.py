@@ -1,12 +1,15 @@
 """Tables of organisations: who applies for an employer, on what authority, and who else may read its cases.
 
-An organisation is known by its ИНН (`organization`, refreshed from every application). Each
+An organisation is known by its ИНН (`organization`: the requisites of the first application that named
+it, never overwritten by later - unverified - input; ЕГРЮЛ is the authority on them). Each
 organisation's application records its representative (`organization_representative`): the account
 that applied, the ФИО it had then, the position and the authority - the head of the organisation, or
 a power of attorney whose scan is a document of the case. Colleagues do not see the organisation's
-cases by default: the applicant grants an account read access (`case_access_grant`) to one case or to
-all the organisation's cases they applied for; a revoked grant is kept (revoked_at) as the record of
-who could read what and when (152-ФЗ).
+cases by default: the applicant grants an e-mail address read access (`case_access_grant`) to one case
+or to all the organisation's cases they applied for, optionally until a date; the grant applies to the
+citizen account signed in with that address. A grant names an address, not an account, so granting
+never tells the owner whether (or whose) account the address belongs to. A revoked grant is kept
+(revoked_at) as the record of who could read what and when (152-ФЗ).
 """
 
 from __future__ import annotations
@@ -33,9 +36,8 @@ class Organization(Base):
     inn: Mapped[str] = mapped_column(String(10))
     kpp: Mapped[str] = mapped_column(String(9))
     ogrn: Mapped[str] = mapped_column(String(13))
-    name: Mapped[str] = mapped_column(String(500))  # as last typed by a representative
+    name: Mapped[str] = mapped_column(String(500))  # as the first representative typed it
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class OrganizationRepresentative(Base):
@@ -66,10 +68,11 @@ class OrganizationRepresentative(Base):
 
 
 class CaseAccessGrant(Base):
-    """Read access to an organisation's case (application_id set) or to all its cases the grantor applied for."""
+    """Read access for an e-mail address to an organisation's case (application_id set) or to all its cases
+    the grantor applied for, through `expires_at` (inclusive; None: until revoked)."""
 
     __tablename__ = "case_access_grant"
-    __table_args__ = (Index("ix_case_access_grant_grantee", "grantee_id", "revoked_at"),)
+    __table_args__ = (Index("ix_case_access_grant_grantee", "grantee_email", "revoked_at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey(
@@ -78,6 +81,7 @@ class CaseAccessGrant(Base):
         "application.id", ondelete="CASCADE", name="fk_case_access_grant_application_id"), index=True)
     grantor_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", name="fk_case_access_grant_grantor_id"),
                                             index=True)
-    grantee_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", name="fk_case_access_grant_grantee_id"))
+    grantee_email: Mapped[str] = mapped_column(String(254))  # normalised: stripped, lower case
+    expires_at: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

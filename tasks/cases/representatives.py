@@ -4,7 +4,11 @@ A person applying for an employer must say on what authority they act. The head 
 needs nothing more; a representative by power of attorney must attach its scan (a document of kind
 `power_of_attorney`, uploaded and checked by content like every document) - without it the
 application is refused with a field error, before anything is stored. The ФИО is never taken from
-the form: it is the account's, so the record says who really applied.
+the form: it is the account's, so the record says who really applied. Details of a power of attorney
+sent with the head's authority are dropped before validation: they are neither checked nor stored.
+
+The organisation row (by ИНН) is written once, from the first application that names it, and never
+overwritten from a later applicant's unverified input: ЕГРЮЛ, not the form, is the authority.
 """
 
 from __future__ import annotations
@@ -15,10 +19,12 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.clock import utcnow
 from engine.errors import FieldError
+from forms.dates import add_years
 from web.accounts.models import User
 
 from .models import Application, Document
@@ -27,6 +33,7 @@ from .organizations import Organization, OrganizationRepresentative
 POA_KIND = "power_of_attorney"
 POA_FIELD = "documents.power_of_attorney"
 POA_MISSING = "Приложите скан доверенности: без неё заявление от имени организации не принимается"
+POA_DEFAULT_YEARS = 1  # ГК РФ ст. 186: a power of attorney without a term is valid a year from its date
 
 
 def is_organization(data: dict[str, Any]) -> bool:
@@ -46,6 +53,27 @@ def with_representative_name(data: dict[str, Any], full_name: str) -> dict[str, 
     result = copy.deepcopy(data)
     result["representative"]["full_name"] = full_name
     return result
+
+
+def without_unused_authority(data: Any) -> Any:
+    """The application without power-of-attorney details unless the authority is a power of attorney.
+
+    The head of an organisation needs none: what a client sends anyway is dropped, neither validated
+    nor stored (the page hides those inputs; the API must not be stricter or looser than the page).
+    """
+    if not isinstance(data, dict) or not is_organization(data):
+        return data
+    rep = data.get("representative")
+    if not isinstance(rep, dict) or "power_of_attorney" not in rep or rep.get("authority") == POA_KIND:
+        return data
+    return {**data, "representative": {k: v for k, v in rep.items() if k != "power_of_attorney"}}
+
+
+def power_of_attorney_end(issued_on: date | None, valid_to: date | None) -> date | None:
+    """The last day a power of attorney is valid: its own term, else a year from its date (ГК РФ ст. 186)."""
+    if valid_to is not None:
+        return valid_to
+    return add_years(issued_on, POA_DEFAULT_YEARS) if issued_on is not None else None
 
 
 def needs_power_of_attorney(data: dict[str, Any]) -> bool:
@@ -70,14 +98,21 @@ def representative_problems(session: Session, owner_id: int, data: dict[str, Any
 
 
 def _organization(session: Session, org: dict[str, Any]) -> Organization:
-    """The organisation row by ИНН, created or refreshed with what the representative typed."""
-    now = utcnow()
+    """The organisation row by ИНН; created from this application when it is the first to name it.
+
+    An existing row is never changed: a later applicant's requisites are unverified input, and the
+    row is what colleague grants hang on.
+    """
     row = session.scalar(select(Organization).where(Organization.inn == org["inn"]))
-    if row is None:
-        row = Organization(inn=org["inn"], created_at=now)
-        session.add(row)
-    row.kpp, row.ogrn, row.name, row.updated_at = org["kpp"], org["ogrn"], org["name"], now
-    session.flush()
+    if row is not None:
+        return row
+    try:
+        with session.begin_nested():
+            row = Organization(inn=org["inn"], kpp=org["kpp"], ogrn=org["ogrn"], name=org["name"],
+                               created_at=utcnow())
+            session.add(row)
+    except IntegrityError:  # another application named it first, a moment ago
+        row = session.scalar(select(Organization).where(Organization.inn == org["inn"]))
     return row
 
 

@@ -23,6 +23,7 @@ from .representatives import (
     record_representative,
     representative_problems,
     with_representative_name,
+    without_unused_authority,
 )
 
 # applicant kind -> (BPMN process id, form schema name)
@@ -46,7 +47,7 @@ def validate_application(data: Any, surface: str = "api") -> dict[str, Any]:
     if not isinstance(kind, str) or kind not in PROCESSES:
         raise DataValidationError("unsupported applicant kind", [FieldError(
             "applicant", "enum", "Этот вид заявителя пока не поддерживается: подайте заявление как гражданин")])
-    normalized, errors = clean(PROCESSES[kind][1], data, surface=surface)
+    normalized, errors = clean(PROCESSES[kind][1], without_unused_authority(data), surface=surface)
     if errors:
         raise DataValidationError("application data is invalid", errors)
     return normalized

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from .client import RegistryClient
-from .matching import compare_holder, compare_org_name, iso_date, worst
+from .matching import NAME_FIELDS, compare_holder, compare_org_name, iso_date, name_parts, worst
 from .results import (
     Insurer,
     MedicalOrganization,
@@ -21,6 +21,7 @@ from .results import (
     OrganizationLookup,
     PassportCheck,
     PolicyLookup,
+    RepresentativeFact,
     SnilsCheck,
 )
 
@@ -139,11 +140,20 @@ def _policy_holder_match(person: Mapping[str, Any], record: Mapping[str, Any]) -
     return worst(levels), mismatches
 
 
+def _egrul_record(client: RegistryClient, inn: str) -> dict | None:
+    """ЕГРЮЛ's record of the organisation with this ИНН (None: no such organisation)."""
+    return client.get("egrul", f"/egrul/organizations/{inn}") if len(inn) == 10 else None
+
+
 def find_organization(client: RegistryClient, inn: str, ogrn: str | None = None, kpp: str | None = None,
                       name: str | None = None) -> OrganizationLookup:
     """ЕГРЮЛ: the organisation by ИНН; ОГРН, КПП and name, when given, are compared with the record."""
     inn = digits(inn)
-    record = client.get("egrul", f"/egrul/organizations/{inn}") if len(inn) == 10 else None
+    return _lookup(inn, _egrul_record(client, inn), ogrn, kpp, name)
+
+
+def _lookup(inn: str, record: Mapping[str, Any] | None, ogrn: str | None, kpp: str | None,
+            name: str | None) -> OrganizationLookup:
     if record is None:
         return OrganizationLookup(found=False, inn=inn)
     return OrganizationLookup(
@@ -156,19 +166,37 @@ def find_organization(client: RegistryClient, inn: str, ogrn: str | None = None,
     )
 
 
-def check_organization(client: RegistryClient, organization: Mapping[str, Any]) -> OrganizationCheck:
-    """ЕГРЮЛ: does the organisation on an application exist, is it active and paying, is it the one typed?"""
+def check_organization(client: RegistryClient, organization: Mapping[str, Any],
+                       representative: Mapping[str, Any] | None = None) -> OrganizationCheck:
+    """ЕГРЮЛ: does the organisation on an application exist, is it active and paying, is it the one typed?
+    Given the application's `representative`, also: is the self-declared head the head ЕГРЮЛ names?"""
+    if representative is not None and not isinstance(representative, Mapping):
+        raise InvalidInput("representative must be an object")
     inn = digits(_required(organization, "inn"))
-    found = find_organization(client, inn, organization.get("ogrn"), organization.get("kpp"),
-                              organization.get("name"))
+    record = _egrul_record(client, inn)
+    found = _lookup(inn, record, organization.get("ogrn"), organization.get("kpp"), organization.get("name"))
+    fact = representative_fact(representative, record) if representative is not None else None
     if not found.found:
-        return OrganizationCheck(found=False, mismatches=["inn"])
+        return OrganizationCheck(found=False, mismatches=["inn"], representative=fact)
     mismatches = [name for name, bad in (("inn", found.inn != inn), ("kpp", found.kpp_match is False),
                                          ("ogrn", found.ogrn_match is False),
                                          ("name", found.name_match == "mismatch")) if bad]
     match = "mismatch" if mismatches else "fuzzy" if found.name_match == "fuzzy" else "exact"
     return OrganizationCheck(found=True, status=found.status, contributions_paid=found.contributions_paid,
-                             match=match, mismatches=mismatches, registry_name=found.name)
+                             match=match, mismatches=mismatches, registry_name=found.name, representative=fact)
+
+
+def representative_fact(representative: Mapping[str, Any], record: Mapping[str, Any] | None) -> RepresentativeFact:
+    """What ЕГРЮЛ says of the applicant's authority: a head is confirmed when ЕГРЮЛ's head has the same ФИО
+    (case, ё, spaces and hyphens aside); a power of attorney is for an operator to check against its scan."""
+    if representative.get("authority") == "power_of_attorney":
+        return "power_of_attorney"
+    head = (record or {}).get("head")
+    if not isinstance(head, Mapping):
+        return "head_not_confirmed"
+    applicant = name_parts(representative.get("full_name"))
+    level = compare_holder(applicant, {k: head.get(k) for k in NAME_FIELDS}).level
+    return "head_confirmed" if level in ("exact", "fuzzy") else "head_not_confirmed"
 
 
 def medical_organizations(client: RegistryClient, program: str | None = None) -> list[MedicalOrganization]:

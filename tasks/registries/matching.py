@@ -92,6 +92,17 @@ def compare_holder(applicant: Mapping[str, Any], holder: Mapping[str, Any]) -> C
     return Comparison(worst(levels), mismatches)
 
 
+def name_parts(full_name: str | None) -> dict[str, str]:
+    """«Фамилия Имя Отчество» (as an account's ФИО is written) -> its parts for compare_holder.
+
+    The first word is the surname, the second the given name, the rest the patronymic («Мамед оглы»
+    stays one patronymic); a missing part is empty.
+    """
+    words = (full_name or "").split()
+    return {"last_name": words[0] if words else "", "first_name": words[1] if len(words) > 1 else "",
+            "middle_name": " ".join(words[2:])}
+
+
 def _org_words(value: str | None) -> list[str]:
     """Words of an organisation name: quotes, case, ё, dashes and spacing gone; legal form abbreviated."""
     text = normalize_name(_QUOTES.sub(" ", unicodedata.normalize("NFC", value or "")))

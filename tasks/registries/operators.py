@@ -90,8 +90,11 @@ def find_policy(person: dict, policy_number: str | None = None, period: dict | N
 
 
 @_registry_operator("registries.check_organization")
-def check_organization(organization: dict) -> dict:
+def check_organization(organization: dict, representative: dict | None = None) -> dict:
     """{"organization_check": {found, status: active|liquidated|None, contributions_paid, match:
-    exact|fuzzy|mismatch, mismatches: [inn|kpp|ogrn|name], registry_name}}: facts for the process's DMN."""
+    exact|fuzzy|mismatch, mismatches: [inn|kpp|ogrn|name], registry_name}}: facts for the process's DMN.
+    Given the application's `representative` block, also `representative`: head_confirmed |
+    head_not_confirmed | power_of_attorney (is the self-declared head the head ЕГРЮЛ names?)."""
     with _operator_errors():
-        return {"organization_check": checks.check_organization(registry_client(), organization).to_dict()}
+        check = checks.check_organization(registry_client(), organization, representative)
+        return {"organization_check": check.to_dict()}

@@ -14,6 +14,7 @@ from typing import Any, Literal
 Match = Literal["exact", "fuzzy", "partial", "mismatch"]
 PassportStatus = Literal["valid", "expired", "replaced", "lost"]
 PolicyStatus = Literal["active", "annulled", "expired"]
+RepresentativeFact = Literal["head_confirmed", "head_not_confirmed", "power_of_attorney"]
 
 
 class _Result:
@@ -82,6 +83,10 @@ class OrganizationCheck(_Result):
 
     `match` is `mismatch` when the register has no such ИНН or any of ИНН/КПП/ОГРН/name differs
     (`mismatches` names them), `fuzzy` when only the name differs in spelling, else `exact`.
+    `representative` (only when the check was given the applicant's representative): `head_confirmed`
+    when the applicant claims to be the head and ЕГРЮЛ's head has the same ФИО (compared leniently),
+    `head_not_confirmed` when it differs or ЕГРЮЛ names no head (or has no such organisation),
+    `power_of_attorney` when the applicant acts by a power of attorney.
     """
 
     found: bool
@@ -90,6 +95,15 @@ class OrganizationCheck(_Result):
     match: Literal["exact", "fuzzy", "mismatch"] = "mismatch"
     mismatches: list[str] = field(default_factory=list)
     registry_name: str | None = None
+    # Given the applicant's representative block: whether ЕГРЮЛ names them as the head, or that they act by
+    # a power of attorney (checked by an operator against its scan); absent when no block was given.
+    representative: RepresentativeFact | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        facts = asdict(self)
+        if self.representative is None:
+            facts.pop("representative")
+        return facts
 
 
 @dataclass(frozen=True)

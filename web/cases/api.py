@@ -17,6 +17,7 @@ from tasks.cases.appeals import file_appeal
 from tasks.cases.certificates import verify_certificate
 from tasks.cases.policy_check import check_policy
 from tasks.cases.queries import case_status, case_view, documents_of, list_cases
+from tasks.cases.register_verification import is_register, register_summary
 from tasks.cases.resubmission import resubmit
 from tasks.cases.submission import submit_application
 from tasks.documents.formatting import moscow_time
@@ -209,10 +210,13 @@ def verify(number: str) -> Response:
     if result.certificate is None:
         return jsonify({"valid": False, "status": "not_found"})
     cert = result.certificate
-    return jsonify({"valid": result.valid and result.status == "valid", "status": result.status,
-                    "number": cert.number, "issued_at": cert.issued_at.date().isoformat(),
-                    "period": {"from": cert.period_from.isoformat(), "to": cert.period_to.isoformat()},
-                    "holder": cert.holder_masked})
+    answer = {"valid": result.valid and result.status == "valid", "status": result.status,
+              "number": cert.number, "issued_at": cert.issued_at.date().isoformat(),
+              "period": {"from": cert.period_from.isoformat(), "to": cert.period_to.isoformat()},
+              "holder": cert.holder_masked}
+    if is_register(cert):  # an organisation's register: the organisation and the counts, no employee
+        answer |= {"kind": "register", **register_summary(cert)}
+    return jsonify(answer)
 
 
 @bp.get("/policies/check")

@@ -80,7 +80,8 @@ def case_pdf_response(session: Session, config: AppConfig, app: Application, whi
     """
     if which == "certificate":
         path, cert = certificate_file(session, config, app)
-        name, event = (f"spravka-oms-{cert.number}.pdf" if cert else ""), "certificate_downloaded"
+        prefix = "reestr-oms" if cert is not None and cert.kind == "register" else "spravka-oms"
+        name, event = (f"{prefix}-{cert.number}.pdf" if cert else ""), "certificate_downloaded"
     else:
         path, _ = refusal_file(session, config, app)
         name, event = f"reshenie-ob-otkaze-{app.number}.pdf", "decision_downloaded"

@@ -5,7 +5,8 @@ An employer's application is shorter than a person's, so it is one page with a f
 validates the API (forms/schemas/organization_application.schema.json): labels, hints, ДД.ММ.ГГГГ
 dates and errors next to their fields come from forms.rendering, and the page works without
 JavaScript. The representative's ФИО is the account's. Files chosen with a form that has errors are
-kept in the draft (web.cases.org_drafts), so the scan of a power of attorney is uploaded once.
+kept in the draft (the wizard's draft functions, applicant "organization"), so the scan of a power of
+attorney is uploaded once.
 After submitting, the confirmation links to the employee list of the case.
 """
 
@@ -13,10 +14,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from engine.errors import DataValidationError, FieldError
+from forms.messages import genitive_count
 from forms.rendering import build_form, flat_from_data, form_data_from_flat
 from forms.validation import clean
 from tasks.cases.models import Draft
@@ -26,6 +28,7 @@ from tasks.cases.submission import applicant_name, submit_application
 
 from ..extensions import db
 from ..security import current_actor, roles_required
+from ..services import app_config, services
 from . import access, org_drafts, wizard
 from .files import add_document
 from .uploads import DOCUMENT_KINDS, UploadRejected, read_limited
@@ -33,14 +36,12 @@ from .uploads import DOCUMENT_KINDS, UploadRejected, read_limited
 bp = Blueprint("org_apply", __name__)
 Page = str | tuple[str, int] | Response
 UPLOAD_KINDS = (POA_KIND, "other")
+APPLICANT = org_drafts.APPLICANT
 
 
-def _services() -> Any:
-    return current_app.extensions["backoffice"]
-
-
-def _config() -> Any:
-    return current_app.extensions["backoffice_config"]
+def _files_limit() -> str:
+    """«20 файлов»: how many files a draft may hold, with its noun in the genitive."""
+    return genitive_count(wizard.MAX_DRAFT_DOCUMENTS, "файла", "файлов")
 
 
 def _documents(draft: Draft | None) -> list:
@@ -50,8 +51,7 @@ def _documents(draft: Draft | None) -> list:
 def _page(draft: Draft | None, values: Any, errors: list[FieldError] | None = None, status: int = 200) -> Page:
     view = build_form(org_drafts.schema(), values, errors or [])
     html = render_template("cases/org_apply.html", view=view, representative=current_actor().full_name,
-                           documents=_documents(draft), kinds=DOCUMENT_KINDS,
-                           max_documents=wizard.MAX_DRAFT_DOCUMENTS)
+                           documents=_documents(draft), kinds=DOCUMENT_KINDS, files_limit=_files_limit())
     return html, status
 
 
@@ -59,7 +59,7 @@ def _page(draft: Draft | None, values: Any, errors: list[FieldError] | None = No
 @roles_required("citizen")
 def form() -> Page:
     """The form, filled in from the draft when there is one (else with the account's ФИО)."""
-    draft = org_drafts.find(db.session, current_actor().id)
+    draft = wizard.find_draft(db.session, current_actor().id, APPLICANT)
     data = dict(draft.data) if draft is not None else org_drafts.new_data(current_actor().full_name)
     return _page(draft, flat_from_data(org_drafts.schema(), data))
 
@@ -70,7 +70,7 @@ def submit() -> Page:
     user = current_actor()
     owner_id, owner_email = user.id, user.email  # read before the commits below expire the object
     data = org_drafts.tidy(form_data_from_flat(org_drafts.schema(), request.form))
-    draft = org_drafts.save(db.session, owner_id, data)
+    draft = wizard.save_draft(db.session, owner_id, data, org_drafts.STEP, APPLICANT)
     errors = _store_uploads(draft, owner_id)
     normalized, problems = clean(org_drafts.schema(), data, surface="page")
     documents = [d.id for d in _documents(draft)]
@@ -81,13 +81,13 @@ def submit() -> Page:
         flash("Это заявление уже подано.", "info")
         return redirect(url_for("cases.applications"))
     try:
-        result = submit_application(_services().database, _services().runtime, owner_id, owner_email, normalized,
+        result = submit_application(services().database, services().runtime, owner_id, owner_email, normalized,
                                     document_ids=documents)
     except DataValidationError as exc:
-        org_drafts.restore(db.session, owner_id, data, documents)
-        return _page(org_drafts.find(db.session, owner_id), request.form, exc.fields, 422)
+        wizard.restore_draft(db.session, owner_id, data, documents, APPLICANT)
+        return _page(wizard.find_draft(db.session, owner_id, APPLICANT), request.form, exc.fields, 422)
     except Exception:
-        org_drafts.restore(db.session, owner_id, data, documents)
+        wizard.restore_draft(db.session, owner_id, data, documents, APPLICANT)
         raise
     return redirect(url_for(".submitted", number=result.number))
 
@@ -109,11 +109,11 @@ def _store_uploads(draft: Draft, owner_id: int) -> list[FieldError]:
             if not upload.filename:
                 continue
             if room <= 0:
-                errors.append(FieldError(f"documents.{kind}", "too_many", "Можно приложить не больше "
-                                         f"{wizard.MAX_DRAFT_DOCUMENTS} файлов: удалите лишние"))
+                errors.append(FieldError(f"documents.{kind}", "too_many",
+                                         f"Можно приложить не больше {_files_limit()}: удалите лишние"))
                 continue
             try:
-                add_document(db.session, _config(), owner_id=owner_id, application=None, kind=kind,
+                add_document(db.session, app_config(), owner_id=owner_id, application=None, kind=kind,
                              filename=upload.filename, data=read_limited(upload.stream), draft_id=draft.id)
                 room -= 1
             except UploadRejected as exc:
@@ -125,12 +125,12 @@ def _store_uploads(draft: Draft, owner_id: int) -> list[FieldError]:
 @bp.post("/apply/organization/documents/<int:doc_id>/delete")
 @roles_required("citizen")
 def delete_document(doc_id: int) -> Response:
-    draft = org_drafts.find(db.session, current_actor().id)
+    draft = wizard.find_draft(db.session, current_actor().id, APPLICANT)
     doc = next((d for d in _documents(draft) if d.id == doc_id), None)
     if doc is None:
         abort(404)
     name = doc.filename
-    wizard.delete_document(db.session, _config(), doc)
+    wizard.delete_document(db.session, app_config(), doc)
     flash(f"Файл «{name}» удалён.", "info")
     return redirect(url_for(".form"))
 
@@ -148,4 +148,4 @@ def submitted(number: str) -> str:
     return render_template("cases/org_submitted.html", number=app.number, submitted_at=app.submitted_at,
                            applicant=applicant_name(app.data), organization=app.data["organization"],
                            representative=rep, period=app.data["period"], documents=documents, kinds=DOCUMENT_KINDS,
-                           employees_url=f"/applications/{app.number}/employees")
+                           employees_url=url_for("employees.page", number=app.number))

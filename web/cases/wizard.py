@@ -5,6 +5,8 @@ the API validate the very same data with the very same code. The draft lives in 
 (`application_draft`), found by its owner: closing the browser, logging in elsewhere or a new
 session loses nothing. It holds the API-shaped data exactly as typed (dates as ISO where they parse);
 normalisation (the period's dates, identifiers without separators) happens when it is validated.
+An account has one draft per applicant kind: the draft functions take the kind (`individual` by
+default; the organisation's one-page form, web.cases.org_apply_pages, keeps its draft the same way).
 """
 
 from __future__ import annotations
@@ -26,11 +28,11 @@ from forms.schema_walk import Leaf, Schema, field_schema, is_object, iter_leaves
 from forms.validation import clean, load_schema
 from tasks.cases.models import Document, Draft
 from tasks.cases.storage import FileStore
+from tasks.cases.submission import PROCESSES
 from tasks.config import AppConfig
 
 from .uploads import MAX_DOCUMENTS
 
-SCHEMA = "individual_application"
 APPLICANT = "individual"
 DOCUMENTS_STEP = "documents"
 REVIEW_STEP = "review"
@@ -60,16 +62,17 @@ class StepSummary:
     rows: list[SummaryRow]
 
 
-def schema() -> Schema:
-    return load_schema(SCHEMA)
+def schema(applicant: str = APPLICANT) -> Schema:
+    """The form schema of an applicant kind (the one POST /applications validates it with)."""
+    return load_schema(PROCESSES[applicant][1])
 
 
-def steps() -> list[Step]:
-    return [Step(s["id"], s["title"]) for s in schema()["x-steps"]]
+def steps(applicant: str = APPLICANT) -> list[Step]:
+    return [Step(s["id"], s["title"]) for s in schema(applicant)["x-steps"]]
 
 
-def step_ids() -> list[str]:
-    return [s.id for s in steps()]
+def step_ids(applicant: str = APPLICANT) -> list[str]:
+    return [s.id for s in steps(applicant)]
 
 
 def step_title(step_id: str) -> str:
@@ -87,12 +90,12 @@ def previous_step(step_id: str) -> str | None:
     return ids[index - 1] if index > 0 else None
 
 
-def later_step(a: str, b: str) -> str:
+def later_step(a: str, b: str, applicant: str = APPLICANT) -> str:
     """The one of two steps further along: the draft remembers how far the person got.
 
     A step the schema no longer has (a draft saved before the steps changed) counts as not started.
     """
-    ids = step_ids()
+    ids = step_ids(applicant)
     rank = {step: index for index, step in enumerate(ids)}
     return max((a, b), key=lambda step: rank.get(step, -1)) if a in rank or b in rank else ids[0]
 
@@ -120,11 +123,16 @@ def merge_step(data: Mapping[str, Any], posted: Mapping[str, Any], step_id: str)
             _remove(merged, leaf.path)
         else:
             _set(merged, leaf.path, value)
-    period = merged.get("period")
+    return trim_period(merged)
+
+
+def trim_period(data: dict[str, Any]) -> dict[str, Any]:
+    """The data with only the inputs of the chosen way to give the period (changed in place, returned)."""
+    period = data.get("period")
     if isinstance(period, dict) and period.get("kind") in PERIOD_FIELDS:
         keep = PERIOD_FIELDS[period["kind"]]
-        merged["period"] = {k: v for k, v in period.items() if k in keep}
-    return merged
+        data["period"] = {k: v for k, v in period.items() if k in keep}
+    return data
 
 
 def _get(data: Mapping[str, Any], path: str) -> Any:
@@ -201,24 +209,25 @@ def review_sections(normalized: Mapping[str, Any]) -> list[StepSummary]:
 
 
 # ------------------------------------------------------------------ the draft row
-def find_draft(session: Session, owner_id: int) -> Draft | None:
-    return session.scalar(select(Draft).where(Draft.owner_id == owner_id, Draft.applicant == APPLICANT))
+def find_draft(session: Session, owner_id: int, applicant: str = APPLICANT) -> Draft | None:
+    return session.scalar(select(Draft).where(Draft.owner_id == owner_id, Draft.applicant == applicant))
 
 
-def save_draft(session: Session, owner_id: int, data: dict[str, Any], reached: str) -> Draft:
-    """Create or update the owner's draft (one per owner) and commit."""
-    draft = find_draft(session, owner_id)
+def save_draft(session: Session, owner_id: int, data: dict[str, Any], reached: str,
+               applicant: str = APPLICANT) -> Draft:
+    """Create or update the owner's draft of that applicant kind (one per owner and kind) and commit."""
+    draft = find_draft(session, owner_id, applicant)
     if draft is None:
-        draft = Draft(owner_id=owner_id, applicant=APPLICANT, data=data, step=reached, updated_at=utcnow())
+        draft = Draft(owner_id=owner_id, applicant=applicant, data=data, step=reached, updated_at=utcnow())
         session.add(draft)
         try:
             session.commit()
         except IntegrityError:  # the same person saved in another tab a moment earlier
             session.rollback()
-            return save_draft(session, owner_id, data, reached)
+            return save_draft(session, owner_id, data, reached, applicant)
         return draft
     draft.data = data
-    draft.step = later_step(draft.step, reached)
+    draft.step = later_step(draft.step, reached, applicant)
     draft.updated_at = utcnow()
     session.commit()
     return draft
@@ -258,9 +267,10 @@ def claim_draft(session: Session, draft_id: int) -> bool:
     return claimed
 
 
-def restore_draft(session: Session, owner_id: int, data: dict[str, Any], document_ids: Sequence[int]) -> None:
+def restore_draft(session: Session, owner_id: int, data: dict[str, Any], document_ids: Sequence[int],
+                  applicant: str = APPLICANT) -> None:
     """Put a claimed draft back when the submission failed, so nothing typed or uploaded is lost."""
-    draft = Draft(owner_id=owner_id, applicant=APPLICANT, data=data, step=REVIEW_STEP, updated_at=utcnow())
+    draft = Draft(owner_id=owner_id, applicant=applicant, data=data, step=REVIEW_STEP, updated_at=utcnow())
     session.add(draft)
     session.flush()
     if document_ids:

@@ -73,10 +73,15 @@ EVENT_LABELS = {
     "decision_downloaded": "Скачано решение об отказе",
     "receipt_downloaded": "Скачана расписка",
     "confirmation_viewed": "Просмотр подтверждения подачи",
+    "access_viewed": "Просмотр списка коллег с доступом",
+    "access_granted": "Открыт доступ коллеге",
+    "access_revoked": "Закрыт доступ коллеге",
+    "shared_list_viewed": "Заявление показано коллеге в списке открытых ему",
+    "document_deleted": "Удалён неприложенный документ",
 }
 # Reads of personal data (152-FZ: who, what, when): the page marks them out.
 ACCESS_EVENTS = frozenset({"case_viewed", "document_viewed", "certificate_downloaded", "decision_downloaded",
-                           "receipt_downloaded", "confirmation_viewed"})
+                           "receipt_downloaded", "confirmation_viewed", "access_viewed", "shared_list_viewed"})
 
 
 @dataclass(frozen=True)

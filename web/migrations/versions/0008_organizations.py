@@ -7,8 +7,8 @@ Create Date: 2026-11-25 00:00:00
 `organization` is an employer known by its ИНН; `organization_representative` records, for each
 organisation's application, the account that applied, its ФИО then, the position and the authority
 (head, or a power of attorney with its number, dates and scan); `case_access_grant` is read access
-the applicant gave a colleague to one case or to all the organisation's cases they applied for
-(revoked grants are kept with revoked_at). Declared the same way on tasks.cases.organizations.
+the applicant gave an e-mail address to one case or to all the organisation's cases they applied for,
+optionally until a date (revoked grants are kept with revoked_at). Declared the same way on tasks.cases.organizations.
 """
 import sqlalchemy as sa
 from alembic import op
@@ -31,7 +31,6 @@ def upgrade():
         sa.Column('ogrn', sa.String(length=13), nullable=False),
         sa.Column('name', sa.String(length=500), nullable=False),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-        sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint('id'),
         sa.UniqueConstraint('inn', name='uq_organization_inn'),
     )
@@ -71,7 +70,8 @@ def upgrade():
         sa.Column('organization_id', BIG_ID, nullable=False),
         sa.Column('application_id', BIG_ID, nullable=True),
         sa.Column('grantor_id', sa.Integer(), nullable=False),
-        sa.Column('grantee_id', sa.Integer(), nullable=False),
+        sa.Column('grantee_email', sa.String(length=254), nullable=False),
+        sa.Column('expires_at', sa.Date(), nullable=True),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(['organization_id'], ['organization.id'],
@@ -79,11 +79,10 @@ def upgrade():
         sa.ForeignKeyConstraint(['application_id'], ['application.id'], ondelete='CASCADE',
                                 name='fk_case_access_grant_application_id'),
         sa.ForeignKeyConstraint(['grantor_id'], ['app_user.id'], name='fk_case_access_grant_grantor_id'),
-        sa.ForeignKeyConstraint(['grantee_id'], ['app_user.id'], name='fk_case_access_grant_grantee_id'),
         sa.PrimaryKeyConstraint('id'),
     )
     with op.batch_alter_table('case_access_grant', schema=None) as batch_op:
-        batch_op.create_index('ix_case_access_grant_grantee', ['grantee_id', 'revoked_at'], unique=False)
+        batch_op.create_index('ix_case_access_grant_grantee', ['grantee_email', 'revoked_at'], unique=False)
         batch_op.create_index('ix_case_access_grant_organization_id', ['organization_id'], unique=False)
         batch_op.create_index('ix_case_access_grant_application_id', ['application_id'], unique=False)
         batch_op.create_index('ix_case_access_grant_grantor_id', ['grantor_id'], unique=False)
