@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint bench-engine bench-timers bench-portal bench-inbox clean
+.PHONY: install run test lint bench-engine bench-timers bench-portal bench-inbox bench-employees clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -35,6 +35,9 @@ bench-portal: install
 
 bench-inbox: install
 	nice -n 10 $(PY) benchmarks/inbox.py
+
+bench-employees: install
+	$(PY) benchmarks/employees.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

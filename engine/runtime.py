@@ -18,6 +18,7 @@ from uuid import UUID
 from jsonschema import FormatChecker
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
@@ -356,8 +357,9 @@ class Runtime:
     def _throw_error(wf: BpmnWorkflow, task: Any, code: str, message: str | None) -> bool:
         """Raise a BPMN error on the task if a boundary event catches it; False when nothing would.
 
-        The catcher is looked for on the task itself, then on each enclosing subprocess (a boundary
-        event on a subprocess catches what its inner tasks raise), innermost first.
+        The catcher is looked for on the task itself, then on each enclosing activity, innermost first:
+        the multi-instance task an instance belongs to, then each enclosing subprocess (a boundary event
+        on a subprocess catches what its inner tasks raise).
         """
         scope = task
         while scope is not None:
@@ -368,7 +370,7 @@ class Runtime:
                 thrown.code = code
                 wf.top_workflow.catch(BpmnEvent(thrown, payload={"error": message}, target=catcher.workflow))
                 return True
-            scope = _enclosing_subprocess_task(scope)
+            scope = _enclosing_scope(scope)
         return False
 
     @staticmethod
@@ -543,6 +545,16 @@ def _occurrences(cycles_before: int | None, task: Any) -> int:
         return 1
     after = _cycles_left(task)
     return max(1, cycles_before - (after if after is not None else 0))
+
+
+def _enclosing_scope(task: Any) -> Any:
+    """The activity whose boundary events also catch what `task` raises: the multi-instance task that
+    runs `task` as one of its instances, else the enclosing subprocess (None at the top level)."""
+    parent = task.parent
+    if parent is not None and isinstance(parent.task_spec, MultiInstanceTask) \
+            and parent.task_spec.task_spec == task.task_spec.name:
+        return parent
+    return _enclosing_subprocess_task(task)
 
 
 def _enclosing_subprocess_task(task: Any) -> Any:

@@ -4,5 +4,6 @@ Importing this package registers every operator of the product in engine.operato
 """
 
 from tasks.cases import case_operators as _appeal_operators  # noqa: F401  (decisions.*, appeals.*, cases.*)
+from tasks.cases import employee_operators as _employee_operators  # noqa: F401  (employees.*, registers.*)
 from tasks.cases import operators as _case_operators  # noqa: F401  (registers certificates.*, notify.*)
 from tasks.registries import operators as _registry_operators  # noqa: F401  (registers registry.*)

@@ -27,6 +27,7 @@ DELIVERED_MESSAGES = {
     "application_updated": "Получены исправленные сведения (повторная подача)",
     "appeal_filed": "Получена жалоба на отказ",
     "appeal_info_answered": "Получен ответ на запрос сведений по жалобе",
+    "employees_accepted": "Получен список работников",
 }
 APPEAL_OUTCOMES = {"overturn": "Жалоба удовлетворена, отказ отменён", "uphold": "Отказ оставлен в силе"}
 

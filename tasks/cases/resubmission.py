@@ -29,9 +29,12 @@ from .queries import case_status
 from .submission import applicant_name, find_application, search_columns, validate_application
 
 # Which parts of the application each refusal reason is about: the resubmission form highlights them.
+# An organisation's reasons point at its requisites; its employees' policies are in the list, which is
+# replaced on its own page before resubmitting.
 REASON_FIELDS: dict[str, tuple[str, ...]] = {
     "personal_data_mismatch": ("person.last_name", "person.first_name", "person.middle_name", "person.birth_date",
-                               "person.passport", "person.snils"),
+                               "person.passport", "person.snils", "organization.name", "organization.inn",
+                               "organization.kpp", "organization.ogrn"),
     "no_insurance_record": ("policy_number", "period"),
     "contributions_unpaid": (),
     "policy_expired": ("policy_number", "period"),
@@ -41,6 +44,13 @@ REASON_FIELDS: dict[str, tuple[str, ...]] = {
 # What a resubmission may change: the application itself, not who applies. The consent is given
 # again with every attempt made on a page (the form asks for it, as the wizard does).
 CHANGEABLE = ("person", "policy_number", "period", "consent")
+CHANGEABLE_BY_APPLICANT = {"individual": CHANGEABLE,
+                           "organization": ("organization", "representative", "period", "consent")}
+
+
+def changeable(applicant: str) -> tuple[str, ...]:
+    """The parts of an application of this kind that a resubmission may change."""
+    return CHANGEABLE_BY_APPLICANT.get(applicant, CHANGEABLE)
 
 
 @dataclass(frozen=True)
@@ -136,9 +146,9 @@ def prepare_resubmission(db: Database, runtime: Runtime, *, number: str, owner_i
     """Validate a resubmission without changing anything: the case must wait for one and the data be valid."""
     body = dict(body)
     extras = {k: body.pop(k) for k in ("comment", "documents") if k in body}
-    unknown = [k for k in body if k not in CHANGEABLE]
     with db.session() as s:
         app = allowed_case(s, runtime, number=number, owner_id=owner_id, action="resubmit")
+        unknown = [k for k in body if k not in changeable(app.applicant)]
         errors = [FieldError(k, "unknown_field", "Это поле нельзя изменить при повторной подаче") for k in unknown]
         if errors:
             raise DataValidationError("unknown fields", errors)

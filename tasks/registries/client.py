@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,7 @@ from .breaker import CircuitBreaker
 log = logging.getLogger(__name__)
 
 REGISTRIES = ("mvd", "sfr", "erzl", "egrul", "mo")
+BATCH_LIMIT = 1000  # items per batch lookup request (the registry service's limit)
 _TRANSIENT_STATUSES = {429, 500, 502, 503, 504}
 
 
@@ -101,6 +102,23 @@ class RegistryClient:
     def post(self, registry: str, path: str, body: Mapping[str, Any]) -> dict[str, Any] | None:
         """POST a lookup (identifiers of people go in the body, never in the URL): the record, or None."""
         return self.request("POST", registry, path, body=body)
+
+    def post_batch(self, registry: str, path: str, items: Sequence[Mapping[str, Any]],
+                   limit: int = BATCH_LIMIT) -> list[dict[str, Any]]:
+        """POST many lookups as {"items": [...]}, at most `limit` per request: the results in item order.
+
+        One round trip per `limit` items (ЕРЗЛ takes 1,000), each an ordinary call through the breaker
+        and quick retries; an answer that does not have one result per item is a RegistryProtocolError.
+        """
+        results: list[dict[str, Any]] = []
+        for start in range(0, len(items), limit):
+            chunk = [dict(item) for item in items[start:start + limit]]
+            answer = self.post(registry, path, {"items": chunk}) or {}
+            got = answer.get("results")
+            if not isinstance(got, list) or len(got) != len(chunk) or not all(isinstance(r, dict) for r in got):
+                raise RegistryProtocolError(f"{registry} {path}: expected {len(chunk)} results")
+            results.extend(got)
+        return results
 
     def request(self, method: str, registry: str, path: str, *, params: Mapping[str, str] | None = None,
                 body: Mapping[str, Any] | None = None) -> dict[str, Any] | None:

@@ -115,6 +115,37 @@ def policies_by_person():
     return {"policies": [_policy(p) for p in policies]}
 
 
+BATCH_LIMIT = 1000  # lookups per batch request: an employer's list of 10,000 is ten round trips
+
+
+@erzl.post("/policies/batch")
+def policies_batch():
+    """ФОМС ЕРЗЛ: up to 1,000 lookups {"items": [{enp, birth_date}]} in one request.
+
+    Answers {"results": [{enp, found, policy}]} in the order of the items; `policy` as /erzl/policy
+    gives it, null when not found. A birth date that does not match the policy's answers exactly like
+    an unknown number, as the public policy check does. One malformed item refuses the whole request
+    (400 naming the item), so a caller never mistakes a typo for "not insured".
+    """
+    items = _body().get("items")
+    if not isinstance(items, list) or not 1 <= len(items) <= BATCH_LIMIT:
+        return error(400, "bad_request", f"Нужен список items из 1–{BATCH_LIMIT} запросов {{enp, birth_date}}.")
+    keys = []
+    for index, item in enumerate(items):
+        item = item if isinstance(item, dict) else {}
+        enp, birth_date = _text(item, "enp"), _text(item, "birth_date")
+        if not re.fullmatch(r"\d{16}", enp) or not _DATE_RE.match(birth_date):
+            return error(400, "bad_request", f"items[{index}]: нужны enp (16 цифр) и birth_date (ГГГГ-ММ-ДД).")
+        keys.append((enp, birth_date))
+    by_enp = _data().policies_by_enp
+    results = []
+    for enp, birth_date in keys:
+        policy = by_enp.get(enp)
+        found = policy is not None and policy["birth_date"] == birth_date
+        results.append({"enp": enp, "found": found, "policy": _policy(policy) if found else None})
+    return {"results": results}
+
+
 @egrul.get("/organizations/<key>")
 def organization(key: str):
     """ФНС ЕГРЮЛ: an organisation by ИНН (10 digits) or ОГРН (13 digits)."""

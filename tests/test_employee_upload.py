@@ -1,0 +1,215 @@
+"""Uploading an organisation's employee list: the API and the page, on real parts (both backends).
+
+The whole list is replaced by every upload; a file refused as a whole changes nothing and answers in
+the contract's error shape (413/415/422); a list with row problems is kept with its problems and
+their XLSX report and blocks the case until a corrected file replaces it (same case number); only the
+owner uploads (404 for another citizen); the page hands the file to an RQ worker and shows progress.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+import openpyxl
+from sqlalchemy import select
+
+from forms.employees import read_employee_list
+from tasks.cases.employee_jobs import enqueue_check
+from tasks.cases.employees import begin_page_check
+from tasks.cases.models import Application
+from tests.support.accounts import bearer, csrf_token
+from tests.support.backend import wait_for
+from tests.support.employees import (
+    delivered_messages,
+    demo_employees,
+    employees_csv,
+    generated_people,
+    journal_events,
+    page_client,
+    submit,
+    upload,
+    waits_for,
+)
+from tests.support.product import Product
+from web.extensions import db
+
+
+def _list(product: Product, token: str, number: str) -> dict:
+    r = product.client().get(f"/api/v1/applications/{number}/employees", headers=bearer(token))
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()
+
+
+def _with_problems() -> bytes:
+    staff = demo_employees(insured=2)
+    return employees_csv(staff, extra=[
+        ["Петров", "Иван", "", "31.02.1990", "", "Инженер", "1234567890123456", "petrov@example.ru"],
+        [staff[0]["last_name"], staff[0]["first_name"], staff[0]["middle_name"] or "",
+         staff[0]["birth_date"].strftime("%d.%m.%Y"), "", "Инженер", staff[0]["enp"], "dup@example.ru"],
+    ])
+
+
+def test_a_list_with_row_problems_blocks_the_case_until_a_corrected_file_replaces_it(product: Product) -> None:
+    token = product.citizen_token()
+    number = submit(product, token)
+    r = upload(product, token, number, _with_problems())
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    assert body["status"] == "rejected" and body["version"] == 1 and body["total_rows"] == 4
+    by_field = {(p["row"], p["field"]): p for p in body["rejected"]}
+    assert by_field[(4, "birth_date")]["code"] == "bad_date" and "31.02.1990" in by_field[(4, "birth_date")]["message"]
+    assert by_field[(4, "enp")]["code"] == "checksum"
+    assert any(p["row"] == 5 and p["code"] == "duplicate" for p in body["rejected"])
+
+    listed = _list(product, token, number)
+    assert listed["status"] == "rejected" and listed["rejected_rows"] == 2 and listed["report"] is True
+    report = product.client().get(f"/api/v1/applications/{number}/employees/report.xlsx", headers=bearer(token))
+    assert report.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(report.data)).worksheets[0]
+    comments = [c.comment.text for row in sheet.iter_rows() for c in row if c.comment]
+    assert any("31.02.1990" in text for text in comments)
+
+    # The process waits for an accepted list: the case does not go on.
+    wait_for(lambda: waits_for(product, number, "employees_accepted"), timeout=60, message="the wait for the list")
+    assert product.case(token, number)["status"] == "in_progress"
+    assert "employees_checked" not in journal_events(product, number)
+
+    fixed = upload(product, token, number, employees_csv(demo_employees(insured=3)))
+    assert fixed.status_code == 200 and fixed.get_json()["status"] == "accepted"
+    assert delivered_messages(product, number) == ["employees_accepted"]  # the waiting process was told
+    assert "Получен список работников" in [e["message"] for e in product.case(token, number)["journal"]]
+    assert fixed.get_json()["version"] == 2 and fixed.get_json()["rejected"] == []
+    wait_for(lambda: "employees_checked" in journal_events(product, number), timeout=60,
+             message="the employees to be checked")
+    listed = _list(product, token, number)
+    assert listed["status"] == "accepted" and listed["accepted"] == 3 and listed["report"] is False
+    assert listed["results"]["insured"] == 3
+    with product.app.app_context():
+        assert db.session.scalar(select(Application.number).where(Application.number == number)) == number
+
+
+def test_files_refused_as_a_whole_change_nothing(product: Product) -> None:
+    token = product.citizen_token()
+    number = submit(product, token)
+    assert upload(product, token, number, _with_problems()).get_json()["status"] == "rejected"
+
+    def refused(data: bytes, filename: str, status: int, code: str) -> None:
+        r = upload(product, token, number, data, filename)
+        assert r.status_code == status, r.get_json()
+        error = r.get_json()["error"]
+        assert error["code"] == code and error["message"] and error["fields"][0]["field"] == "file"
+
+    refused(b"MZ\x90\x00" + b"\x00" * 200, "работники.csv", 415, "invalid_format")
+    refused(b"%PDF-1.4\n" + b"x" * 100, "работники.xlsx", 415, "invalid_format")
+    refused(b"a" * (5 * 1024 * 1024 + 10), "работники.csv", 413, "too_large")
+    refused("Фамилия;Имя\nИванов;Иван\n".encode(), "работники.csv", 422, "missing_columns")
+    truncated = io.BytesIO()
+    with zipfile.ZipFile(truncated, "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+    refused(truncated.getvalue()[:-10], "работники.xlsx", 422, "broken_file")
+    missing = product.client().post(f"/api/v1/applications/{number}/employees", headers=bearer(token), data={},
+                                    content_type="multipart/form-data")
+    assert missing.status_code == 422 and missing.get_json()["error"]["fields"][0]["field"] == "file"
+
+    listed = _list(product, token, number)
+    assert listed["version"] == 1 and listed["status"] == "rejected" and listed["total_rows"] == 4
+
+
+def test_only_the_owner_uploads_and_staff_read(product: Product) -> None:
+    token = product.citizen_token()
+    number = submit(product, token)
+    stranger = product.citizen_token()
+    data = employees_csv(demo_employees(insured=1))
+    assert upload(product, stranger, number, data).status_code == 404
+    r = product.client().get(f"/api/v1/applications/{number}/employees", headers=bearer(stranger))
+    assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found"
+    operator = product.staff_token("operator")
+    assert upload(product, operator, number, data).status_code == 403
+    assert _list(product, operator, number)["status"] is None
+    rows = product.client().get(f"/api/v1/applications/{number}/employees/rows?result=bogus", headers=bearer(operator))
+    assert rows.status_code == 422
+    person = product.apply(token, "valid")["number"]  # a citizen's own case takes no list
+    r = upload(product, token, person, data)
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "not_organization"
+
+
+def test_templates_read_back_without_problems(product: Product) -> None:
+    client = product.client()
+    for kind in ("xlsx", "csv"):
+        for path in (f"/api/v1/employees/template.{kind}", f"/employees/template.{kind}"):
+            r = client.get(path)
+            assert r.status_code == 200, path
+            assert "attachment" in r.headers["Content-Disposition"]
+            result = read_employee_list(r.data, f"template.{kind}")
+            assert result.problems == [] and len(result.rows) == 1
+    assert client.get("/api/v1/employees/template.exe").status_code == 404
+
+
+def test_the_page_checks_a_large_list_in_a_worker_and_shows_progress(product: Product) -> None:
+    client, token = page_client(product)
+    number = submit(product, token)
+    page = client.get(f"/applications/{number}/employees")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert '<label for="f-file">Файл со списком работников (CSV или XLSX)</label>' in html
+    assert "/employees/template.xlsx" in html and "/employees/template.csv" in html
+
+    # Without JavaScript: while a worker reads the file the page refreshes itself and says how far it got.
+    data = employees_csv(generated_people(3000))
+    services = product.app.extensions["backoffice"]
+    config = product.app.extensions["backoffice_config"]
+    with product.app.app_context():
+        owner = db.session.scalar(select(Application.owner_id).where(Application.number == number))
+    list_id, version = begin_page_check(services.database, config, number=number, uploader_id=owner,
+                                        filename="большой.csv", data=data)
+    html = client.get(f"/applications/{number}/employees").get_data(as_text=True)
+    assert '<meta http-equiv="refresh" content="2"' in html and "Файл читается" in html
+    assert "Обновить страницу" in html and "js/employees.js" in html
+    assert 'name="file"' not in html  # no second upload while one is being read
+    enqueue_check(services, list_id=list_id, version=version, number=number)
+    seen: set[tuple[int, int]] = set()
+
+    def finished() -> dict | None:
+        state = client.get(f"/applications/{number}/employees/progress").get_json()
+        seen.add((state["done"], state["total"]))
+        return state if state["status"] != "checking" else None
+
+    # The generated people are not in the demo ЕРЗЛ; what matters here is that the worker read them all.
+    assert wait_for(finished, timeout=60, interval=0.05, message="the worker's check")["status"] == "accepted"
+    assert (3000, 3000) in seen
+    html = client.get(f"/applications/{number}/employees").get_data(as_text=True)
+    assert "Список принят" in html and "работников — 3000" in html
+    assert 'http-equiv="refresh"' not in html
+
+
+def test_the_page_upload_shows_the_row_report(product: Product) -> None:
+    client, token = page_client(product)
+    number = submit(product, token)
+    page = client.get(f"/applications/{number}/employees").get_data(as_text=True)
+    r = client.post(f"/applications/{number}/employees", data={"csrf_token": csrf_token(page),
+                                                               "file": (io.BytesIO(_with_problems()), "список.csv")},
+                    content_type="multipart/form-data")
+    assert r.status_code == 303 and r.location.endswith(f"/applications/{number}/employees")
+
+    def report_page() -> str | None:
+        html = client.get(f"/applications/{number}/employees").get_data(as_text=True)
+        return html if "В списке есть ошибки" in html else None
+
+    html = wait_for(report_page, timeout=60, message="the row report on the page")
+    table = html[html.index('id="problems"'):]
+    assert re.search(r"<td>4</td><td>Дата рождения</td><td>[^<]*31\.02\.1990", table)
+    assert re.search(r"<td>4</td><td>Номер полиса ОМС \(ЕНП\)</td>", table)
+    assert f"/applications/{number}/employees/report.xlsx" in html
+    report = client.get(f"/applications/{number}/employees/report.xlsx")
+    assert report.status_code == 200 and openpyxl.load_workbook(io.BytesIO(report.data))
+    # A file that is not CSV/XLSX is refused on the spot, next to the field, and nothing changes.
+    page = client.get(f"/applications/{number}/employees").get_data(as_text=True)
+    r = client.post(f"/applications/{number}/employees", data={"csrf_token": csrf_token(page),
+                                                               "file": (io.BytesIO(b"MZ\x90\x00" * 50), "a.csv")},
+                    content_type="multipart/form-data")
+    assert r.status_code == 415 and 'id="f-file-error"' in r.get_data(as_text=True)
+    assert _list(product, token, number)["version"] == 1
+    stranger_client, _ = page_client(product)
+    assert stranger_client.get(f"/applications/{number}/employees").status_code == 404

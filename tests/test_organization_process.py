@@ -1,0 +1,263 @@
+"""The organisation process (workflows/certificate_organization.bpmn) over the JSON API, on real parts.
+
+Requisites in ЕГРЮЛ (DMN organization_decision) -> the employee list -> ЕРЗЛ per employee in batches
+(one multi-instance service task) -> the register: issued at once when everyone is insured, confirmed
+by an operator when someone is not; refusals with reason codes; a rejected list blocks the case until
+a corrected file replaces it; an ЕРЗЛ outage makes the case wait. Both backends; the registry service
+over HTTP with the demo dataset (its organisations and policies).
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+from pathlib import Path
+from types import SimpleNamespace
+
+import openpyxl
+import pytest
+from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
+
+from engine.context import build_script_env
+from engine.settings import Settings
+from engine.specs import RuntimeBpmnParser
+from tests.support.accounts import bearer
+from tests.support.backend import wait_for
+from tests.support.employees import (
+    complete,
+    delivered_messages,
+    demo_employees,
+    employees_csv,
+    journal_events,
+    page_client,
+    submit,
+    upload,
+)
+from tests.support.pdf import pdf_text
+from tests.support.product import Product
+
+DMN = Path(__file__).resolve().parent.parent / "workflows" / "organization_decision.dmn"
+
+
+# ------------------------------------------------------------------------------------ the DMN table
+@pytest.fixture(scope="module")
+def decide(tmp_path_factory):
+    parser = RuntimeBpmnParser()
+    parser.add_dmn_file(str(DMN))
+    engine = parser.get_engine("organization_decision", None)
+    script_env, _ = build_script_env(Settings.from_env({"BACKOFFICE_DATA_DIR": str(tmp_path_factory.mktemp("dmn"))}))
+    workflow = SimpleNamespace(script_engine=script_env.script_engine())
+
+    def run(check: dict) -> tuple[int, dict]:
+        task = SimpleNamespace(data={"organization_check": check}, workflow=workflow)
+        matched = DMNEngine.decide(engine, task)
+        return len(matched), (matched[0].output_as_dict(task)["verdict"] if matched else {})
+
+    return run
+
+
+def egrul_domain():
+    """Every fact combination registries.check_organization can return."""
+    yield {"found": False, "status": None, "contributions_paid": None, "match": "mismatch", "mismatches": ["inn"]}
+    for status, paid, match in itertools.product(("active", "liquidated"), (True, False),
+                                                 ("exact", "fuzzy", "mismatch")):
+        yield {"found": True, "status": status, "contributions_paid": paid, "match": match, "mismatches": []}
+
+
+def test_exactly_one_rule_matches_every_possible_fact(decide) -> None:
+    outcomes = set()
+    for check in egrul_domain():
+        count, verdict = decide(check)
+        assert count == 1, check
+        outcomes.add(verdict["outcome"])
+    assert outcomes == {"continue", "review", "reject"}
+
+
+ACTIVE = {"found": True, "status": "active", "contributions_paid": True, "match": "exact", "mismatches": []}
+
+
+@pytest.mark.parametrize(("check", "outcome", "reason"), [
+    (ACTIVE, "continue", None),
+    ({**ACTIVE, "match": "fuzzy"}, "review", None),
+    ({**ACTIVE, "match": "mismatch"}, "reject", "personal_data_mismatch"),
+    ({"found": False, "status": None, "contributions_paid": None, "match": "mismatch"}, "reject",
+     "personal_data_mismatch"),
+    ({**ACTIVE, "status": "liquidated"}, "reject", "no_insurance_record"),
+    ({**ACTIVE, "status": "liquidated", "contributions_paid": False}, "reject", "no_insurance_record"),
+    ({**ACTIVE, "contributions_paid": False}, "reject", "contributions_unpaid"),
+    ({**ACTIVE, "contributions_paid": False, "match": "fuzzy"}, "reject", "contributions_unpaid"),
+])
+def test_the_decision_in_each_situation(decide, check, outcome, reason) -> None:
+    count, verdict = decide(check)
+    assert count == 1 and verdict["outcome"] == outcome and verdict["reason"] == reason
+    if outcome == "reject":
+        assert verdict["note"]
+    if reason == "no_insurance_record":
+        assert verdict["note"] == "Организация ликвидирована."
+
+
+# ------------------------------------------------------------------------------------ helpers
+def register_files(product: Product, token: str, number: str) -> tuple[str, openpyxl.Workbook]:
+    pdf = product.client().get(f"/api/v1/applications/{number}/register.pdf", headers=bearer(token))
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf", pdf.get_data()[:300]
+    xlsx = product.client().get(f"/api/v1/applications/{number}/register.xlsx", headers=bearer(token))
+    assert xlsx.status_code == 200, xlsx.get_data()[:300]
+    return " ".join(pdf_text(pdf.data).split()), openpyxl.load_workbook(io.BytesIO(xlsx.data), read_only=True)
+
+
+def xlsx_text(book: openpyxl.Workbook) -> str:
+    return " ".join(str(v) for ws in book.worksheets for row in ws.iter_rows(values_only=True) for v in row
+                    if v is not None)
+
+
+# ------------------------------------------------------------------------------------ the process
+def test_all_insured_the_register_is_issued_and_sent(product: Product) -> None:
+    token = product.citizen_token()
+    staff = demo_employees(insured=4)
+    # ЕГРЮЛ answers slowly: the list is there before the process asks for it, so no message is needed.
+    with product.registry.faults_set("egrul:latency_ms=1500"):
+        number = submit(product, token)
+        r = upload(product, token, number, employees_csv(staff))
+        assert r.status_code == 200, r.get_json()
+        assert r.get_json() == {"status": "accepted", "version": 1, "total_rows": 4, "accepted": 4, "rejected": []}
+        view = product.wait_status(token, number, "ready", "rejected")
+    assert view["status"] == "ready", view
+    assert "employees_accepted" not in delivered_messages(product, number)
+
+    text, book = register_files(product, token, number)
+    for person in staff:
+        assert person["enp"] in text and person["enp"] in xlsx_text(book)
+    assert "Ромашка" in text
+    listed = product.client().get(f"/api/v1/applications/{number}/employees", headers=bearer(token)).get_json()
+    assert listed["status"] == "accepted" and listed["results"] == {"insured": 4, "not_insured": 0, "unchecked": 0}
+    events = journal_events(product, number)
+    assert "employees_checked" in events and events.count("employees_uploaded") == 1
+    mail = product.smtp.wait_for_mail("hr@example.ru", timeout=60)
+    assert number in mail.subject
+
+    late = upload(product, token, number, employees_csv(staff))
+    assert late.status_code == 409 and late.get_json()["error"]["code"] == "list_locked"
+
+
+def test_some_uninsured_an_operator_confirms_the_register(product: Product) -> None:
+    token = product.citizen_token()
+    number = submit(product, token)
+    staff = demo_employees(insured=2, expired=1, unknown=1)
+    assert upload(product, token, number, employees_csv(staff)).status_code == 200
+    operator = product.staff_token("operator")
+    task = product.wait_task(operator, number, "confirm_register")
+    assert task["role"] == "operator" and task["due_at"]
+    assert "из 4 работников не застрахованы 2" in task["instructions"]
+    rows = product.client().get(f"/api/v1/applications/{number}/employees/rows?result=not_insured",
+                                headers=bearer(operator)).get_json()
+    assert rows["total"] == 2 and all(r["reason"] for r in rows["items"])
+    assert {r["enp"] for r in rows["items"]} == {staff[2]["enp"], staff[3]["enp"]}
+    r = complete(product, operator, task, {"decision": "confirm"})
+    assert r.status_code == 200, r.get_json()
+    product.wait_status(token, number, "ready")
+    text, _ = register_files(product, token, number)
+    for person in staff:
+        assert person["enp"] in text
+    assert "не найден" in text  # the unknown ЕНП's reason
+
+
+@pytest.mark.parametrize(("short_name", "reason"), [("ООО «Старт»", "no_insurance_record"),
+                                                    ("ООО «Вектор-Строй»", "contributions_unpaid")])
+def test_organisation_refused_by_egrul_facts(product: Product, short_name: str, reason: str) -> None:
+    token = product.citizen_token()
+    number = submit(product, token, short_name)
+    assert upload(product, token, number, employees_csv(demo_employees(insured=1))).status_code == 200
+    view = product.wait_status(token, number, "rejected", "ready")
+    assert view["status"] == "rejected"
+    assert [r["code"] for r in view["reasons"]] == [reason]
+    if reason == "no_insurance_record":
+        assert view["reasons"][0]["note"] == "Организация ликвидирована."
+    assert "employees_checked" not in journal_events(product, number)
+
+
+def test_a_refused_case_is_resubmitted_with_a_corrected_list(product: Product) -> None:
+    client, token = page_client(product)
+    number = submit(product, token)
+    assert upload(product, token, number, employees_csv(demo_employees(insured=2, expired=1))).status_code == 200
+    operator = product.staff_token("operator")
+    task = product.wait_task(operator, number, "confirm_register")
+    r = complete(product, operator, task, {"decision": "reject", "reasons": ["no_insurance_record"],
+                                           "explanation": "У одного работника полис недействителен."})
+    assert r.status_code == 200, r.get_json()
+    view = product.wait_status(token, number, "rejected")
+    assert [x["code"] for x in view["reasons"]] == ["no_insurance_record"]
+    view = wait_for(lambda: (v := product.case(token, number)) and "resubmit" in v["actions"] and v,
+                    timeout=60, message="the case to offer a resubmission")
+
+    # The resubmission page offers the organisation's requisites (not a person's passport).
+    page = client.get(f"/applications/{number}/resubmit")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "ИНН организации" in html and "Паспорт" not in html
+
+    # While the case waits for a resubmission the list may be replaced; the resubmission checks it again.
+    fixed = demo_employees(insured=3)
+    r = upload(product, token, number, employees_csv(fixed))
+    assert r.status_code == 200 and r.get_json()["status"] == "accepted" and r.get_json()["version"] == 2
+    r = product.client().post(f"/api/v1/applications/{number}/resubmit", headers=bearer(token),
+                              json={"comment": "Заменили список работников"})
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["attempt"] == 2 and r.get_json()["number"] == number
+    view = product.wait_status(token, number, "ready", "rejected")
+    assert view["status"] == "ready" and view["attempt"] == 2
+    text, _ = register_files(product, token, number)
+    assert all(p["enp"] in text for p in fixed)
+    bad = product.client().post(f"/api/v1/applications/{number}/resubmit", headers=bearer(token),
+                                json={"person": {"last_name": "Иванов"}})
+    assert bad.status_code == 409
+
+
+def test_an_overturned_appeal_issues_the_register(product: Product) -> None:
+    token = product.citizen_token()
+    number = submit(product, token)
+    staff = demo_employees(insured=1, unknown=1)
+    assert upload(product, token, number, employees_csv(staff)).status_code == 200
+    operator = product.staff_token("operator")
+    task = product.wait_task(operator, number, "confirm_register")
+    assert complete(product, operator, task, {"decision": "reject", "reasons": ["policy_not_found"],
+                                              "explanation": "Полис работника не найден."}).status_code == 200
+    product.wait_status(token, number, "rejected")
+    wait_for(lambda: "appeal" in product.case(token, number)["actions"], timeout=60, message="the appeal action")
+    r = product.client().post(f"/api/v1/applications/{number}/appeal", headers=bearer(token),
+                              json={"grounds": "Работник получил полис, сведения в ЕРЗЛ обновятся."})
+    assert r.status_code == 201, r.get_json()
+    specialist = product.staff_token("appeals")
+    task = product.wait_task(specialist, number, "appeal_review")
+    r = complete(product, specialist, task, {"appeal_decision": "overturn", "appeal_comment": "Реестр выдать."})
+    assert r.status_code == 200, r.get_json()
+    product.wait_status(token, number, "ready")
+    # The appeal decided about the uninsured employee: no second confirmation by an operator.
+    assert not [t for t in product.tasks(operator) if t["case_number"] == number]
+    text, _ = register_files(product, token, number)
+    assert staff[1]["enp"] in text
+
+
+def test_an_erzl_outage_makes_the_case_wait_and_it_completes_afterwards(product: Product) -> None:
+    token = product.citizen_token()
+    number = submit(product, token)
+    with product.registry.faults_set("erzl:down"):
+        assert upload(product, token, number, employees_csv(demo_employees(insured=2))).status_code == 200
+        wait_for(lambda: "service_failed" in journal_events(product, number), timeout=90,
+                 message="a failed ЕРЗЛ batch call")
+        assert product.case(token, number)["status"] == "in_progress"
+        assert "employees_checked" not in journal_events(product, number)
+    view = product.wait_status(token, number, "ready", "rejected", timeout=120)
+    assert view["status"] == "ready"
+
+
+def test_egrul_down_past_registry_wait_goes_to_an_operator_who_checks_by_hand(product_with) -> None:
+    product = product_with(BACKOFFICE_SLA="registry_wait=PT3S")
+    token = product.citizen_token()
+    with product.registry.faults_set("egrul:down"):
+        number = submit(product, token)
+        assert upload(product, token, number, employees_csv(demo_employees(insured=2))).status_code == 200
+        operator = product.staff_token("operator")
+        task = product.wait_task(operator, number, "manual_verification", timeout=60)
+        assert task["role"] == "operator" and "7798102639" in task["instructions"]
+    assert complete(product, operator, task, {"decision": "approve"}).status_code == 200
+    view = product.wait_status(token, number, "ready", "rejected")
+    assert view["status"] == "ready"
