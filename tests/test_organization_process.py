@@ -24,6 +24,7 @@ from engine.specs import RuntimeBpmnParser
 from tests.support.accounts import bearer
 from tests.support.backend import wait_for
 from tests.support.employees import (
+    application_data,
     complete,
     delivered_messages,
     demo_employees,
@@ -34,7 +35,7 @@ from tests.support.employees import (
     upload,
 )
 from tests.support.pdf import pdf_text
-from tests.support.product import Product
+from tests.support.product import Product, this_year_period
 
 DMN = Path(__file__).resolve().parent.parent / "workflows" / "organization_decision.dmn"
 
@@ -198,9 +199,18 @@ def test_a_refused_case_is_resubmitted_with_a_corrected_list(product: Product) -
     fixed = demo_employees(insured=3)
     r = upload(product, token, number, employees_csv(fixed))
     assert r.status_code == 200 and r.get_json()["status"] == "accepted" and r.get_json()["version"] == 2
-    r = product.client().post(f"/api/v1/applications/{number}/resubmit", headers=bearer(token),
-                              json={"comment": "Заменили список работников"})
+    # A resubmission cannot switch to a power of attorney without its scan on the case...
+    before = application_data(product, number)
+    r = product.client().post(f"/api/v1/applications/{number}/resubmit", headers=bearer(token), json={
+        "representative": {"authority": "power_of_attorney",
+                           "power_of_attorney": {"number": "77 АА 1234567", "issued_on": this_year_period()["from"]}}})
+    assert r.status_code == 422 and r.get_json()["error"]["fields"][0]["field"] == "documents.power_of_attorney"
+    assert application_data(product, number) == before
+    # ...nor pass for someone else: the representative's ФИО always comes from the account.
+    r = product.client().post(f"/api/v1/applications/{number}/resubmit", headers=bearer(token), json={
+        "comment": "Заменили список работников", "representative": {"full_name": "Соколова Анна Игоревна"}})
     assert r.status_code == 200, r.get_json()
+    assert application_data(product, number)["representative"]["full_name"] == before["representative"]["full_name"]
     assert r.get_json()["attempt"] == 2 and r.get_json()["number"] == number
     view = product.wait_status(token, number, "ready", "rejected")
     assert view["status"] == "ready" and view["attempt"] == 2

@@ -21,7 +21,7 @@ from .labels import reason_label, status_label
 from .models import Appeal, Application, Certificate, Document
 
 # What an applicant sees of the journal: the events that mean something to them, in their words.
-CITIZEN_EVENTS = {"status_changed", "message_delivered", "document_added", "appeal_decided"}
+CITIZEN_EVENTS = {"status_changed", "message_delivered", "document_added", "appeal_decided", "employees_uploaded"}
 # What the applicant's own messages to the process mean, by BPMN message name.
 DELIVERED_MESSAGES = {
     "application_updated": "Получены исправленные сведения (повторная подача)",

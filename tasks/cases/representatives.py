@@ -89,6 +89,25 @@ def power_of_attorney_document(session: Session, owner_id: int, document_ids: Se
         Document.application_id.is_(None)).order_by(Document.id).limit(1))
 
 
+def case_power_of_attorney(session: Session, application_id: int) -> Document | None:
+    """A scan of a power of attorney already on the case (a resubmission's files are uploaded to it)."""
+    return session.scalar(select(Document).where(Document.application_id == application_id,
+                                                 Document.kind == POA_KIND).order_by(Document.id).limit(1))
+
+
+def resubmitted_representative(session: Session, owner_id: int, application_id: int,
+                               data: dict[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
+    """A resubmission's application with the ФИО from the account again, and what its authority lacks.
+
+    Without this a resubmission could rewrite the representative's name (and so pass for the head
+    ЕГРЮЛ names) or switch to a power of attorney without a scan on the case.
+    """
+    data = with_representative_name(data, account_full_name(session, owner_id))
+    if needs_power_of_attorney(data) and case_power_of_attorney(session, application_id) is None:
+        return data, [FieldError(POA_FIELD, "required", POA_MISSING)]
+    return data, []
+
+
 def representative_problems(session: Session, owner_id: int, data: dict[str, Any],
                             document_ids: Sequence[int]) -> list[FieldError]:
     """What is missing for the representative's authority (the scan of the power of attorney)."""

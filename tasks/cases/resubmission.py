@@ -26,6 +26,7 @@ from forms.validation import clean
 from .actions import RESUBMIT_MESSAGE, ActionRefused, CaseState, reply_deadline, require, waiting_messages
 from .models import Application, ApplicationAttempt, Document
 from .queries import case_status
+from .representatives import resubmitted_representative
 from .submission import applicant_name, find_application, search_columns, validate_application
 
 # Which parts of the application each refusal reason is about: the resubmission form highlights them.
@@ -155,6 +156,9 @@ def prepare_resubmission(db: Database, runtime: Runtime, *, number: str, owner_i
         extras = validate_extras(extras, "resubmission", surface)
         check_documents(s, app, extras.get("documents") or [])
         data = validate_application(merge_changes(app.data, body), surface=surface)
+        data, problems = resubmitted_representative(s, owner_id, app.id, data)
+        if problems:
+            raise DataValidationError("application data is invalid", problems)
         attempt = app.attempt + 1
     case = {"number": number, "attempt": attempt, "applicant_name": applicant_name(data), "email": owner_email}
     payload = {"application": data, "case": case, "comment": (extras.get("comment") or "").strip() or None,

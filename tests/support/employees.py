@@ -145,6 +145,12 @@ def waits_for(product: Product, number: str, message: str) -> bool:
             MessageSubscription.instance_id == app.instance_id, MessageSubscription.message_name == message)))
 
 
+def application_data(product: Product, number: str) -> dict[str, Any]:
+    """The case's current application data as stored."""
+    with product.app.app_context():
+        return db.session.scalar(select(Application.data).where(Application.number == number))
+
+
 def journal_events(product: Product, number: str) -> list[str]:
     with product.app.app_context():
         app = db.session.scalar(select(Application).where(Application.number == number))
