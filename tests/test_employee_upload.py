@@ -17,8 +17,10 @@ from sqlalchemy import select
 
 from forms.employees import read_employee_list
 from tasks.cases.employee_jobs import enqueue_check
+from tasks.cases.employee_models import CaseEmployeeList
 from tasks.cases.employees import begin_page_check
 from tasks.cases.models import Application
+from tasks.cases.storage import FileStore
 from tests.support.accounts import bearer, csrf_token
 from tests.support.backend import wait_for
 from tests.support.employees import (
@@ -26,6 +28,7 @@ from tests.support.employees import (
     demo_employees,
     employees_csv,
     generated_people,
+    head_token,
     journal_events,
     page_client,
     submit,
@@ -52,7 +55,7 @@ def _with_problems() -> bytes:
 
 
 def test_a_list_with_row_problems_blocks_the_case_until_a_corrected_file_replaces_it(product: Product) -> None:
-    token = product.citizen_token()
+    token = head_token(product)
     number = submit(product, token)
     r = upload(product, token, number, _with_problems())
     assert r.status_code == 200, r.get_json()
@@ -91,7 +94,7 @@ def test_a_list_with_row_problems_blocks_the_case_until_a_corrected_file_replace
 
 
 def test_files_refused_as_a_whole_change_nothing(product: Product) -> None:
-    token = product.citizen_token()
+    token = head_token(product)
     number = submit(product, token)
     assert upload(product, token, number, _with_problems()).get_json()["status"] == "rejected"
 
@@ -118,7 +121,7 @@ def test_files_refused_as_a_whole_change_nothing(product: Product) -> None:
 
 
 def test_only_the_owner_uploads_and_staff_read(product: Product) -> None:
-    token = product.citizen_token()
+    token = head_token(product)
     number = submit(product, token)
     stranger = product.citizen_token()
     data = employees_csv(demo_employees(insured=1))
@@ -213,3 +216,26 @@ def test_the_page_upload_shows_the_row_report(product: Product) -> None:
     assert _list(product, token, number)["version"] == 1
     stranger_client, _ = page_client(product)
     assert stranger_client.get(f"/applications/{number}/employees").status_code == 404
+
+
+def test_a_page_check_that_breaks_says_so_and_offers_the_upload_again(product: Product) -> None:
+    client, token = page_client(product)
+    number = submit(product, token)
+    services = product.app.extensions["backoffice"]
+    config = product.app.extensions["backoffice_config"]
+    with product.app.app_context():
+        owner = db.session.scalar(select(Application.owner_id).where(Application.number == number))
+    list_id, version = begin_page_check(services.database, config, number=number, uploader_id=owner,
+                                        filename="работники.csv", data=employees_csv(demo_employees(insured=2)))
+    with product.app.app_context():  # a failure of ours, not of the file: the stored upload is gone
+        key = db.session.get(CaseEmployeeList, list_id).file_key
+    FileStore(config.uploads_dir).path(key).unlink()
+    enqueue_check(services, list_id=list_id, version=version, number=number)
+
+    state = wait_for(lambda: (s := client.get(f"/applications/{number}/employees/progress").get_json())
+                     and s["status"] != "checking" and s, timeout=60, message="the failed check to be reported")
+    assert state["status"] == "refused"
+    html = client.get(f"/applications/{number}/employees").get_data(as_text=True)
+    assert "Не удалось проверить файл" in html and 'name="file"' in html and 'http-equiv="refresh"' not in html
+    again = upload(product, token, number, employees_csv(demo_employees(insured=2)))
+    assert again.status_code == 200 and again.get_json()["status"] == "accepted"

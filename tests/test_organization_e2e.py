@@ -19,6 +19,7 @@ from tests.support.employees import (
     complete,
     employees_csv,
     generated_people,
+    head_token,
     registry_dataset,
     submit,
     upload,
@@ -46,7 +47,7 @@ def test_ten_thousand_employees_end_to_end(backend, smtp_server, tmp_path) -> No
 
 
 def _run(product, people) -> None:
-    token = product.citizen_token()
+    token = head_token(product)
     number = submit(product, token)
     r = upload(product, token, number, employees_csv(people), "работники.csv")
     assert r.status_code == 200, r.get_json()

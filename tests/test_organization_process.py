@@ -29,6 +29,7 @@ from tests.support.employees import (
     delivered_messages,
     demo_employees,
     employees_csv,
+    head_token,
     journal_events,
     page_client,
     submit,
@@ -59,10 +60,14 @@ def decide(tmp_path_factory):
 
 def egrul_domain():
     """Every fact combination registries.check_organization can return."""
-    yield {"found": False, "status": None, "contributions_paid": None, "match": "mismatch", "mismatches": ["inn"]}
-    for status, paid, match in itertools.product(("active", "liquidated"), (True, False),
-                                                 ("exact", "fuzzy", "mismatch")):
-        yield {"found": True, "status": status, "contributions_paid": paid, "match": match, "mismatches": []}
+    representatives = ("head_confirmed", "head_not_confirmed", "power_of_attorney", None)
+    for representative in representatives:
+        yield {"found": False, "status": None, "contributions_paid": None, "match": "mismatch", "mismatches": ["inn"],
+               "representative": representative}
+    for status, paid, match, representative in itertools.product(("active", "liquidated"), (True, False),
+                                                                 ("exact", "fuzzy", "mismatch"), representatives):
+        yield {"found": True, "status": status, "contributions_paid": paid, "match": match, "mismatches": [],
+               "representative": representative}
 
 
 def test_exactly_one_rule_matches_every_possible_fact(decide) -> None:
@@ -74,11 +79,15 @@ def test_exactly_one_rule_matches_every_possible_fact(decide) -> None:
     assert outcomes == {"continue", "review", "reject"}
 
 
-ACTIVE = {"found": True, "status": "active", "contributions_paid": True, "match": "exact", "mismatches": []}
+ACTIVE = {"found": True, "status": "active", "contributions_paid": True, "match": "exact", "mismatches": [],
+          "representative": "head_confirmed"}
 
 
 @pytest.mark.parametrize(("check", "outcome", "reason"), [
     (ACTIVE, "continue", None),
+    ({**ACTIVE, "representative": "head_not_confirmed"}, "review", None),  # says «руководитель», ЕГРЮЛ names another
+    ({**ACTIVE, "representative": "power_of_attorney"}, "review", None),  # an operator looks at the scan
+    ({**ACTIVE, "representative": None}, "review", None),
     ({**ACTIVE, "match": "fuzzy"}, "review", None),
     ({**ACTIVE, "match": "mismatch"}, "reject", "personal_data_mismatch"),
     ({"found": False, "status": None, "contributions_paid": None, "match": "mismatch"}, "reject",
@@ -113,7 +122,7 @@ def xlsx_text(book: openpyxl.Workbook) -> str:
 
 # ------------------------------------------------------------------------------------ the process
 def test_all_insured_the_register_is_issued_and_sent(product: Product) -> None:
-    token = product.citizen_token()
+    token = head_token(product)
     staff = demo_employees(insured=4)
     # ЕГРЮЛ answers slowly: the list is there before the process asks for it, so no message is needed.
     with product.registry.faults_set("egrul:latency_ms=1500"):
@@ -140,8 +149,20 @@ def test_all_insured_the_register_is_issued_and_sent(product: Product) -> None:
     assert late.status_code == 409 and late.get_json()["error"]["code"] == "list_locked"
 
 
+def test_an_applicant_egrul_does_not_name_as_head_waits_for_an_operator(product: Product) -> None:
+    token = product.citizen_token()  # «Иванов Сергей» says he is the head; ЕГРЮЛ names Соколова А. И.
+    number = submit(product, token)
+    assert upload(product, token, number, employees_csv(demo_employees(insured=2))).status_code == 200
+    operator = product.staff_token("operator")
+    task = product.wait_task(operator, number, "organization_review")
+    assert task["role"] == "operator"
+    assert product.case(token, number)["status"] != "ready"  # the list waits for the operator's decision
+    assert complete(product, operator, task, {"decision": "approve"}).status_code == 200
+    assert product.wait_status(token, number, "ready")["status"] == "ready"
+
+
 def test_some_uninsured_an_operator_confirms_the_register(product: Product) -> None:
-    token = product.citizen_token()
+    token = head_token(product)
     number = submit(product, token)
     staff = demo_employees(insured=2, expired=1, unknown=1)
     assert upload(product, token, number, employees_csv(staff)).status_code == 200
@@ -165,7 +186,7 @@ def test_some_uninsured_an_operator_confirms_the_register(product: Product) -> N
 @pytest.mark.parametrize(("short_name", "reason"), [("ООО «Старт»", "no_insurance_record"),
                                                     ("ООО «Вектор-Строй»", "contributions_unpaid")])
 def test_organisation_refused_by_egrul_facts(product: Product, short_name: str, reason: str) -> None:
-    token = product.citizen_token()
+    token = head_token(product, short_name)
     number = submit(product, token, short_name)
     assert upload(product, token, number, employees_csv(demo_employees(insured=1))).status_code == 200
     view = product.wait_status(token, number, "rejected", "ready")
@@ -222,7 +243,7 @@ def test_a_refused_case_is_resubmitted_with_a_corrected_list(product: Product) -
 
 
 def test_an_overturned_appeal_issues_the_register(product: Product) -> None:
-    token = product.citizen_token()
+    token = head_token(product)
     number = submit(product, token)
     staff = demo_employees(insured=1, unknown=1)
     assert upload(product, token, number, employees_csv(staff)).status_code == 200
@@ -247,7 +268,7 @@ def test_an_overturned_appeal_issues_the_register(product: Product) -> None:
 
 
 def test_an_erzl_outage_makes_the_case_wait_and_it_completes_afterwards(product: Product) -> None:
-    token = product.citizen_token()
+    token = head_token(product)
     number = submit(product, token)
     with product.registry.faults_set("erzl:down"):
         assert upload(product, token, number, employees_csv(demo_employees(insured=2))).status_code == 200
@@ -261,7 +282,7 @@ def test_an_erzl_outage_makes_the_case_wait_and_it_completes_afterwards(product:
 
 def test_egrul_down_past_registry_wait_goes_to_an_operator_who_checks_by_hand(product_with) -> None:
     product = product_with(BACKOFFICE_SLA="registry_wait=PT3S")
-    token = product.citizen_token()
+    token = head_token(product)
     with product.registry.faults_set("egrul:down"):
         number = submit(product, token)
         assert upload(product, token, number, employees_csv(demo_employees(insured=2))).status_code == 200

@@ -13,7 +13,9 @@ import logging
 from rq import Queue
 
 from engine.context import Services, get_services
+from engine.db import Database
 from tasks.cases.operators import app_config
+from tasks.config import AppConfig
 
 from .actions import ActionRefused
 from .employee_models import CaseEmployeeList
@@ -33,6 +35,12 @@ def enqueue_check(services: Services, *, list_id: int, version: int, number: str
     return job.id
 
 
+def refuse_unchecked(db: Database, config: AppConfig, *, list_id: int, version: int) -> None:
+    """The page upload could not be checked (a failure of ours, not of the file): say so and let it be sent again."""
+    store_refused(db, config, list_id=list_id, version=version, code="check_failed", status=503,
+                  message="Не удалось проверить файл из-за сбоя на нашей стороне: загрузите его ещё раз")
+
+
 def check_uploaded_list(list_id: int, version: int, number: str) -> str:
     """The RQ job: read the stored upload, keep the outcome, tell the process; the list's status."""
     services, config = get_services(), app_config()
@@ -42,7 +50,6 @@ def check_uploaded_list(list_id: int, version: int, number: str) -> str:
         if stored is None or stored.version != version or stored.status != "checking" or not stored.file_key:
             return "superseded"
         filename, key, uploader = stored.filename, stored.file_key, stored.uploaded_by
-    data = FileStore(config.uploads_dir).read(key)
 
     def progress(done: int, total: int) -> None:
         record_progress(db, list_id, version, done, total)
@@ -50,17 +57,23 @@ def check_uploaded_list(list_id: int, version: int, number: str) -> str:
     from forms.employees import EmployeeFileError
 
     try:
+        data = FileStore(config.uploads_dir).read(key)
         checked = check_file(data, filename, progress)
+        result = store_checked(db, config, number=number, uploader_id=uploader, filename=filename, data=data,
+                               checked=checked, version=version)
     except EmployeeFileError as exc:
         store_refused(db, config, list_id=list_id, version=version, code=exc.code, message=exc.message,
                       status=exc.status)
         return "refused"
-    try:
-        result = store_checked(db, config, number=number, uploader_id=uploader, filename=filename, data=data,
-                               checked=checked, version=version)
     except ActionRefused as exc:
         store_refused(db, config, list_id=list_id, version=version, code=exc.code, message=exc.message, status=409)
         return "refused"
+    except Exception:
+        # Whatever else broke, the page must not wait for this check for ever: it says so and
+        # offers the upload form again (the file is still with the person who uploaded it).
+        log.exception("checking employee list %s version %s failed", list_id, version)
+        refuse_unchecked(db, config, list_id=list_id, version=version)
+        raise
     if result is None:
         return "superseded"
     announce(db, services.runtime, number=number, stored=result, actor=f"user:{uploader}")

@@ -55,6 +55,19 @@ def org_body(short_name: str = "ООО «Ромашка»", **organization: Any)
             "period": this_year_period()}
 
 
+def head_person(short_name: str = "ООО «Ромашка»") -> dict[str, str]:
+    """The ФИО ЕГРЮЛ names as the organisation's head: an account with it applies as the head
+    without an operator having to confirm the authority (organization_decision.dmn)."""
+    record = next(o for o in demo_dataset()["organizations"] if o["short_name"] == short_name)
+    head = record.get("head") or {"last_name": "Иванов", "first_name": "Сергей"}
+    return {k: head[k] for k in ("last_name", "first_name", "middle_name") if head.get(k)}
+
+
+def head_token(product: Product, short_name: str = "ООО «Ромашка»", email: str | None = None) -> str:
+    """An API token of a new citizen account named as the organisation's head in ЕГРЮЛ."""
+    return product.citizen_token(email, **head_person(short_name))
+
+
 def _covers_this_year(policy: dict[str, Any]) -> bool:
     period = this_year_period()
     return (policy["status"] == "active" and policy["valid_from"] <= period["from"]
@@ -165,9 +178,9 @@ def delivered_messages(product: Product, number: str) -> list[str]:
 
 
 def page_client(product: Product) -> tuple[Any, str]:
-    """A browser-like client logged in as a new citizen, and the same citizen's API token."""
+    """A browser-like client logged in as a new citizen (named as ООО «Ромашка»'s head), and its API token."""
     email = unique_email("hr")
-    token = product.citizen_token(email=email)
+    token = head_token(product, email=email)
     client = product.client()
     assert login(client, email).status_code in (302, 303)
     return client, token

@@ -18,10 +18,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
+from redis.exceptions import RedisError
 from werkzeug.wrappers import Response
 
 from tasks.cases.actions import ActionRefused
-from tasks.cases.employee_jobs import enqueue_check
+from tasks.cases.employee_jobs import enqueue_check, refuse_unchecked
 from tasks.cases.employees import begin_page_check, is_stale
 from tasks.cases.queries import case_status
 from tasks.cases.submission import applicant_name
@@ -106,7 +107,11 @@ def upload(number: str) -> Page:
                                             filename=file.filename, data=data)
     except ActionRefused as exc:
         return error_page(409, exc.message, "Список нельзя заменить")
-    enqueue_check(_services(), list_id=list_id, version=version, number=number)
+    try:
+        enqueue_check(_services(), list_id=list_id, version=version, number=number)
+    except RedisError:
+        refuse_unchecked(_services().database, _config(), list_id=list_id, version=version)
+        raise
     flash("Файл загружен и проверяется.", "info")
     return redirect(url_for("employees.page", number=number), code=303)
 
