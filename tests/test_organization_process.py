@@ -267,6 +267,30 @@ def test_an_overturned_appeal_issues_the_register(product: Product) -> None:
     assert staff[1]["enp"] in text
 
 
+def test_a_list_replaced_before_an_overturned_appeal_is_confirmed_by_an_operator(product: Product) -> None:
+    token = head_token(product)
+    number = submit(product, token)
+    assert upload(product, token, number, employees_csv(demo_employees(insured=1, unknown=1))).status_code == 200
+    operator = product.staff_token("operator")
+    task = product.wait_task(operator, number, "confirm_register")
+    assert complete(product, operator, task, {"decision": "reject", "reasons": ["policy_not_found"],
+                                              "explanation": "Полис работника не найден."}).status_code == 200
+    product.wait_status(token, number, "rejected")
+    wait_for(lambda: "appeal" in product.case(token, number)["actions"], timeout=60, message="the appeal action")
+    # A new list, with other uninsured people, replaces the one the appeal is about.
+    replaced = upload(product, token, number, employees_csv(demo_employees(insured=1, unknown=2)))
+    assert replaced.status_code == 200 and replaced.get_json()["version"] == 2
+    r = product.client().post(f"/api/v1/applications/{number}/appeal", headers=bearer(token),
+                              json={"grounds": "Работник получил полис, сведения в ЕРЗЛ обновятся."})
+    assert r.status_code == 201, r.get_json()
+    specialist = product.staff_token("appeals")
+    task = product.wait_task(specialist, number, "appeal_review")
+    assert complete(product, specialist, task, {"appeal_decision": "overturn"}).status_code == 200
+    # The appeal decided about the first list only: an operator confirms the replaced one.
+    task = product.wait_task(operator, number, "confirm_register")
+    assert "из 3 работников не застрахованы 2" in task["instructions"]
+
+
 def test_an_erzl_outage_makes_the_case_wait_and_it_completes_afterwards(product: Product) -> None:
     token = head_token(product)
     number = submit(product, token)
