@@ -17,10 +17,13 @@ from types import SimpleNamespace
 import openpyxl
 import pytest
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
+from sqlalchemy import select
 
 from engine.context import build_script_env
 from engine.settings import Settings
 from engine.specs import RuntimeBpmnParser
+from tasks.cases.employees import check_file, store_checked
+from tasks.cases.models import Application
 from tests.support.accounts import bearer
 from tests.support.backend import wait_for
 from tests.support.employees import (
@@ -34,9 +37,11 @@ from tests.support.employees import (
     page_client,
     submit,
     upload,
+    waits_for,
 )
 from tests.support.pdf import pdf_text
 from tests.support.product import Product, this_year_period
+from web.extensions import db
 
 DMN = Path(__file__).resolve().parent.parent / "workflows" / "organization_decision.dmn"
 
@@ -316,3 +321,20 @@ def test_egrul_down_past_registry_wait_goes_to_an_operator_who_checks_by_hand(pr
     assert complete(product, operator, task, {"decision": "approve"}).status_code == 200
     view = product.wait_status(token, number, "ready", "rejected")
     assert view["status"] == "ready"
+
+
+def test_a_list_whose_message_was_lost_is_found_when_the_case_asks_again(product_with) -> None:
+    product = product_with(BACKOFFICE_SLA="list_recheck=PT3S")
+    token = head_token(product)
+    number = submit(product, token)
+    wait_for(lambda: waits_for(product, number, "employees_accepted"), timeout=60, message="the wait for the list")
+    # Stored as an upload stores it, but the message to the process never goes out (a request that died).
+    services = product.app.extensions["backoffice"]
+    config = product.app.extensions["backoffice_config"]
+    data = employees_csv(demo_employees(insured=2))
+    with product.app.app_context():
+        owner = db.session.scalar(select(Application.owner_id).where(Application.number == number))
+    stored = store_checked(services.database, config, number=number, uploader_id=owner, filename="работники.csv",
+                           data=data, checked=check_file(data, "работники.csv"))
+    assert stored.status == "accepted"
+    assert product.wait_status(token, number, "ready", "rejected", timeout=90)["status"] == "ready"
