@@ -28,8 +28,8 @@ from ..extensions import db
 from ..rate_limits import rate_limited
 from ..security import api_auth_required, current_actor, public, roles_required
 from . import access
-from .files import add_document, case_pdf_response, receipt_response
-from .uploads import DOCUMENT_KINDS, MAX_DOCUMENTS, UploadRejected, read_limited
+from .files import api_upload, case_pdf_response, document_json, receipt_response
+from .uploads import MAX_DOCUMENTS
 
 T = TypeVar("T")
 
@@ -100,22 +100,9 @@ def upload_document(number: str) -> tuple[Response, int]:
         raise ApiError(409, "case_closed", "Документы можно добавить, пока заявление рассматривается.")
     if len(documents_of(db.session, app)) >= MAX_DOCUMENTS:
         raise ApiError(409, "too_many_documents", f"К заявлению можно приложить не больше {MAX_DOCUMENTS} файлов.")
-    kind = request.form.get("kind", "other")
-    if kind not in DOCUMENT_KINDS:
-        raise ApiError(422, "validation_failed", "Неизвестный вид документа.",
-                       [access.field_error("kind", "enum", "Выберите вид документа из списка")])
-    upload = request.files.get("file")
-    if upload is None:
-        raise ApiError(422, "validation_failed", "Приложите файл.",
-                       [access.field_error("file", "required", "Выберите файл")])
-    try:
-        doc = add_document(db.session, _config(), owner_id=app.owner_id, application=app, kind=kind,
-                           filename=upload.filename or "document", data=read_limited(upload.stream))
-    except UploadRejected as exc:
-        raise ApiError(exc.status, exc.code, exc.message) from exc
+    doc = api_upload(db.session, _config(), owner_id=app.owner_id, application=app)
     db.session.commit()
-    return jsonify({"id": doc.id, "kind": doc.kind, "filename": doc.filename, "content_type": doc.content_type,
-                    "size": doc.size}), 201
+    return jsonify(document_json(doc)), 201
 
 
 @bp.get("/applications/<number>/documents/<int:doc_id>")

@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from flask import Response, send_file
+from flask import Response, request, send_file
 from sqlalchemy.orm import Session
 
 from engine import journal
@@ -21,8 +21,9 @@ from tasks.cases.submission import applicant_name
 from tasks.config import AppConfig
 from tasks.documents.receipt import AttachedDocument, ReceiptData, render_receipt
 
-from .access import record_view
-from .uploads import DOCUMENT_KINDS, check_upload
+from ..api_errors import ApiError
+from .access import field_error, record_view
+from .uploads import DOCUMENT_KINDS, UploadRejected, check_upload, read_limited
 
 
 def add_document(session: Session, config: AppConfig, *, owner_id: int, application: Application | None,
@@ -107,3 +108,25 @@ def receipt_pdf(session: Session, config: AppConfig, app: Application) -> bytes:
         number=app.number, submitted_at=aware(app.submitted_at), applicant_name=applicant_name(app.data),
         period_from=date.fromisoformat(period["from"]), period_to=date.fromisoformat(period["to"]),
         documents=docs), config)
+
+
+def api_upload(session: Session, config: AppConfig, *, owner_id: int, application: Application | None) -> Document:
+    """The request's multipart `file` of `kind`, checked by content and stored: both JSON upload routes
+    (to a case, and before applying) answer the same problems the same way."""
+    kind = request.form.get("kind", "other")
+    if kind not in DOCUMENT_KINDS:
+        raise ApiError(422, "validation_failed", "Неизвестный вид документа.",
+                       [field_error("kind", "enum", "Выберите вид документа из списка")])
+    upload = request.files.get("file")
+    if upload is None:
+        raise ApiError(422, "validation_failed", "Приложите файл.", [field_error("file", "required", "Выберите файл")])
+    try:
+        return add_document(session, config, owner_id=owner_id, application=application, kind=kind,
+                            filename=upload.filename or "document", data=read_limited(upload.stream))
+    except UploadRejected as exc:
+        raise ApiError(exc.status, exc.code, exc.message) from exc
+
+
+def document_json(doc: Document) -> dict:
+    return {"id": doc.id, "kind": doc.kind, "filename": doc.filename, "content_type": doc.content_type,
+            "size": doc.size}

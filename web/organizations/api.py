@@ -15,7 +15,7 @@ Reading the grants and the shared list, granting, revoking and deleting an uploa
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -25,8 +25,8 @@ from tasks.cases.queries import case_status, case_summary
 
 from ..api_errors import ApiError, json_object
 from ..cases import access
-from ..cases.files import add_document
-from ..cases.uploads import DOCUMENT_KINDS, MAX_DOCUMENTS, UploadRejected, read_limited
+from ..cases.files import api_upload, document_json
+from ..cases.uploads import DOCUMENT_KINDS, MAX_DOCUMENTS
 from ..cases.wizard import delete_document as delete_stored_document
 from ..extensions import db
 from ..rate_limits import charge_attempt, rate_limited
@@ -108,23 +108,9 @@ def upload_document() -> tuple[Response, int]:
     if loose_documents(db.session, owner_id) >= MAX_DOCUMENTS:
         raise ApiError(409, "too_many_documents", f"Можно загрузить не больше {MAX_DOCUMENTS} файлов, "
                                                   "ещё не приложенных к заявлению.")
-    kind = request.form.get("kind", "other")
-    if kind not in DOCUMENT_KINDS:
-        raise ApiError(422, "validation_failed", "Неизвестный вид документа.",
-                       [access.field_error("kind", "enum", "Выберите вид документа из списка")])
-    upload = request.files.get("file")
-    if upload is None:
-        raise ApiError(422, "validation_failed", "Приложите файл.",
-                       [access.field_error("file", "required", "Выберите файл")])
-    try:
-        doc = add_document(db.session, app_config(), owner_id=owner_id,
-                           application=None, kind=kind, filename=upload.filename or "document",
-                           data=read_limited(upload.stream))
-    except UploadRejected as exc:
-        raise ApiError(exc.status, exc.code, exc.message) from exc
+    doc = api_upload(db.session, app_config(), owner_id=owner_id, application=None)
     db.session.commit()
-    return jsonify({"id": doc.id, "kind": doc.kind, "filename": doc.filename, "content_type": doc.content_type,
-                    "size": doc.size}), 201
+    return jsonify(document_json(doc)), 201
 
 
 @bp.delete("/documents/<int:doc_id>")
