@@ -7,17 +7,19 @@ upheld appeal may go to the higher authority. BACKOFFICE_SLA shortens the deadli
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text, update
 
 from engine import journal
 from engine.calendar import BusinessCalendar, business_days_deadline
 from engine.clock import parse_iso
 from forms.dates import MOSCOW
 from tasks.cases.models import Appeal, Application, ApplicationAttempt
+from tasks.cases.resubmission import record_attempt
 from tests.support.accounts import bearer
 from tests.support.backend import wait_for
 from tests.support.pdf import pdf_text
@@ -386,3 +388,47 @@ def test_resubmission_with_a_corrected_snils_is_found_by_it(product: Product) ->
 
         assert found("".join(ch for ch in own if ch.isdigit())) == [number]
         assert number not in found("".join(ch for ch in typed if ch.isdigit()))
+
+
+def test_an_attempt_recorded_by_the_web_and_the_process_at_once_is_kept_once(product: Product) -> None:
+    """The resubmit request and the diagram's `cases.record_attempt` both store attempt 2; when they overlap,
+    the one that inserts second finds the row taken and leaves everything to the first, without an error."""
+    token = product.citizen_token()
+    number = product.apply(token, "yo_spelling")["number"]
+    database = product.app.extensions["backoffice"].database
+    with product.app.app_context():
+        app = db.session.scalar(select(Application).where(Application.number == number))
+        application = {**app.data, "comment_marker": "second attempt"}
+    first = database.sessionmaker()  # the request that gets there first, mid-transaction
+    first.add(ApplicationAttempt(application_id=app.id, attempt=2, data=application, comment="первая",
+                                 document_ids=[], submitted_at=datetime.now(UTC)))
+    first.execute(update(Application).where(Application.id == app.id).values(attempt=2, data=application))
+    first.flush()
+    second_failed: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            record_attempt(database, number=number, attempt=2, application=application, comment="вторая",
+                           documents=[])
+        except BaseException as exc:
+            second_failed.append(exc)
+
+    if product.backend.kind == "postgres":
+        # The second one reads before the first commits, then waits on the unique index for it.
+        thread = threading.Thread(target=second)
+        thread.start()
+        with product.app.app_context():
+            wait_for(lambda: db.session.scalar(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )), timeout=30, interval=0.05, message="the second insert waiting for the first transaction")
+        first.commit()
+        thread.join(timeout=30)
+    else:  # SQLite lets one writer in at a time: the second finds the first's row
+        first.commit()
+        second()
+    first.close()
+    assert second_failed == []
+    rows = _attempts(product, number)
+    assert [(r.attempt, r.comment) for r in rows] == [(1, None), (2, "первая")]
+    with product.app.app_context():
+        assert db.session.scalar(select(Application.attempt).where(Application.id == app.id)) == 2

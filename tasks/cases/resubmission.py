@@ -206,11 +206,12 @@ def record_attempt(db: Database, *, number: str, attempt: int, application: dict
                                      submitted_at=app.submitted_at))
         s.add(ApplicationAttempt(application_id=app.id, attempt=attempt, data=application, comment=comment,
                                  document_ids=list(documents), submitted_at=now))
+        try:
+            s.flush()  # before the UPDATE below, whose statement would flush these rows outside this try
+        except IntegrityError:  # the web request and the process's service task raced: the winner did it all
+            s.rollback()
+            return
         if attempt > app.attempt:
             s.execute(update(Application).where(Application.id == app.id).values(
                 attempt=attempt, data=application, updated_at=now, **search_columns(application)))
-        try:
-            s.flush()
-        except IntegrityError:  # the web request and the process's service task raced: one row is enough
-            s.rollback()
 
