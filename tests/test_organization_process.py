@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import itertools
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -19,6 +20,8 @@ import pytest
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 from sqlalchemy import select
 
+from engine.calendar import business_days_deadline
+from engine.clock import utcnow
 from engine.context import build_script_env
 from engine.settings import Settings
 from engine.specs import RuntimeBpmnParser
@@ -186,6 +189,51 @@ def test_some_uninsured_an_operator_confirms_the_register(product: Product) -> N
     for person in staff:
         assert person["enp"] in text
     assert "не найден" in text  # the unknown ЕНП's reason
+
+
+def test_the_register_confirmation_is_due_in_one_business_day(product: Product) -> None:
+    token = head_token(product)
+    number = submit(product, token)
+    before = utcnow()
+    assert upload(product, token, number, employees_csv(demo_employees(insured=1, unknown=1))).status_code == 200
+    task = product.wait_task(product.staff_token("operator"), number, "confirm_register")
+    after = utcnow()
+    due = datetime.fromisoformat(task["due_at"])
+    # sla("operator_review") = 1BD: the same local time on the next Russian business day.
+    assert business_days_deadline(1, before) <= due <= business_days_deadline(1, after), (before, due, after)
+    assert due - before >= timedelta(hours=24)  # a business day, never less than a calendar one
+
+
+def test_an_unconfirmed_register_escalates_to_the_supervisor(product_with) -> None:
+    product = product_with(BACKOFFICE_SLA="operator_review=PT2S")
+    token = head_token(product)
+    number = submit(product, token)
+    assert upload(product, token, number, employees_csv(demo_employees(insured=1, expired=1))).status_code == 200
+    supervisor = product.staff_token("supervisor")
+    task = product.wait_task(supervisor, number, "supervisor_confirm_register", timeout=60)
+    assert task["role"] == "supervisor"
+    operator = product.staff_token("operator")
+    assert not [t for t in product.tasks(operator) if t["case_number"] == number]
+    assert complete(product, supervisor, task, {"decision": "confirm"}).status_code == 200
+    assert product.wait_status(token, number, "ready")["status"] == "ready"
+
+
+@pytest.mark.parametrize(("typed", "operator_looks"), [
+    ('общество с ограниченной ответственностью "РОМАШКА"', False),  # case, quotes, the legal form spelled out
+    ("Ромашка, ООО", False),
+    ("«Ромашка»", True),  # the legal form left out: the same name, probably - an operator decides
+])
+def test_a_name_written_differently_agrees_with_egrul(product: Product, typed: str, operator_looks: bool) -> None:
+    token = head_token(product)
+    number = submit(product, token, name=typed)
+    assert upload(product, token, number, employees_csv(demo_employees(insured=1))).status_code == 200
+    if operator_looks:
+        operator = product.staff_token("operator")
+        task = product.wait_task(operator, number, "organization_review")
+        assert "не полностью" in task["instructions"]
+        assert complete(product, operator, task, {"decision": "approve"}).status_code == 200
+    assert product.wait_status(token, number, "ready", "rejected")["status"] == "ready"
+    assert ("task_ready" in journal_events(product, number)) is operator_looks
 
 
 @pytest.mark.parametrize(("short_name", "reason"), [("ООО «Старт»", "no_insurance_record"),

@@ -6,18 +6,35 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from datetime import date
 from typing import Any
 
 import pytest
 
 from engine.operators import OperatorError, get_operator
 from tasks.registries import checks
+from tasks.registries.batch_policies import (
+    BATCH_PATH,
+    NOT_FOUND,
+    NOT_VALID,
+    PolicyLookupItem,
+    check_policies,
+    read_answer,
+)
 from tasks.registries.breaker import CircuitBreaker
 from tasks.registries.client import ClientSettings, RegistryClient, RegistryProtocolError, RegistryUnavailable
 from tasks.registries.matching import compare_holder, compare_org_name, compare_text, normalize_name
 from tasks.registries.operators import reset_registry_client
 from tests.support.backend import wait_for
-from tests.support.registry import ROOT, RegistryService, demo_dataset, demo_person, demo_records, free_port
+from tests.support.registry import (
+    ROOT,
+    RegistryService,
+    demo_dataset,
+    demo_person,
+    demo_policies,
+    demo_records,
+    free_port,
+)
 
 YEAR_2026 = {"from": "2026-01-01", "to": "2026-12-31"}
 
@@ -220,7 +237,8 @@ def test_organizations(registry):
         "legal_address": romashka["legal_address"], "status": "active", "liquidated_on": None,
         "contributions_paid": True, "ogrn_match": True, "kpp_match": True, "name_match": "exact"}
     for typed in ('ООО "Ромашка"', "общество с ограниченной ответственностью Ромашка", "Ромашка, ООО"):
-        assert lookup(inn=romashka["inn"], name=typed)["name_match"] == "fuzzy", typed
+        assert lookup(inn=romashka["inn"], name=typed)["name_match"] == "exact", typed
+    assert lookup(inn=romashka["inn"], name="Ромашка")["name_match"] == "fuzzy"
     other = lookup(inn=romashka["inn"], ogrn=orgs["ООО «Старт»"]["ogrn"], name="АО «Ромашка»")
     assert (other["ogrn_match"], other["kpp_match"], other["name_match"]) == (False, None, "mismatch")
     start = lookup(inn=orgs["ООО «Старт»"]["inn"])
@@ -399,8 +417,9 @@ def test_name_matching_levels():
 def test_organization_name_matching():
     names = ("Публичное акционерное общество «Волжская энергосбытовая компания»", "ПАО «Волжская ЭСК»")
     assert compare_org_name("ПАО «Волжская ЭСК»", names) == "exact"
-    assert compare_org_name('ПАО "Волжская энергосбытовая компания"', names) == "fuzzy"
-    assert compare_org_name("публичное акционерное общество волжская эск", names) == "fuzzy"
+    assert compare_org_name('ПАО "Волжская энергосбытовая компания"', names) == "exact"
+    assert compare_org_name("публичное акционерное общество волжская эск", names) == "exact"
+    assert compare_org_name("Волжская ЭСК", names) == "fuzzy"  # the legal form left out
     assert compare_org_name("АО «Волжская ЭСК»", names) == "mismatch"
     assert compare_org_name("", names) == "mismatch"
 
@@ -415,3 +434,57 @@ def test_personal_data_stays_out_of_urls_and_access_logs(registry):
     log = registry.log()
     for secret in (person["snils"], person["passport"]["number"], enp, person["last_name"]):
         assert secret not in log
+
+
+# --- ЕРЗЛ batch checks of an employer's list -----------------------------------------------------
+
+def test_batch_policy_checks_read_every_outcome(registry_service):
+    """tasks/registries/batch_policies.py against the service: insured, not found, not active (ЕРЗЛ's
+    reason, without its full stop), a wrong birth date, and a policy that ends inside the requested period."""
+    client = fast_client(registry_service.url)
+
+    def item(scenario: str, index: int = 0, birth_date: str | None = None) -> PolicyLookupItem:
+        record = demo_records(scenario)[index]
+        return PolicyLookupItem(demo_policies(record)[0]["enp"], birth_date or record["birth_date"])
+
+    valid = item("valid")
+    ends_2026 = item("policy_ends_2026")
+    expired, annulled = item("policy_expired"), item("policy_annulled")
+    wrong_birth = item("valid", 1, birth_date="1901-01-01")
+    unknown = PolicyLookupItem("7414012927712067", "1974-07-27")
+    items = [valid, ends_2026, expired, annulled, wrong_birth, unknown]
+
+    this_year = check_policies(client, items, YEAR_2026)
+    assert [r.enp for r in this_year] == [i.enp for i in items]
+    assert [r.insured for r in this_year] == [True, True, False, False, False, False]
+    assert this_year[0].insurer_name and this_year[0].insurer_code and this_year[0].reason is None
+    assert this_year[2].reason == "Срок действия полиса истёк 31.03.2025" and this_year[2].insurer_name
+    assert this_year[3].reason.startswith("Полис аннулирован") and not this_year[3].reason.endswith(".")
+    assert this_year[4].reason == this_year[5].reason == NOT_FOUND  # a wrong birth date looks like no policy
+    assert this_year[4].insurer_name is None
+
+    into_2027 = check_policies(client, [valid, ends_2026], {"from": "2026-07-01", "to": "2027-06-30"})
+    assert into_2027[0].insured
+    assert not into_2027[1].insured
+    assert into_2027[1].reason.endswith("не охватывает весь запрошенный период") and "31.12.2026" in into_2027[1].reason
+    assert check_policies(client, [], YEAR_2026) == []
+
+
+def test_a_long_list_goes_in_requests_the_registry_accepts(registry_service):
+    """ЕРЗЛ answers at most 1,000 lookups a request; 2,500 go as three requests, answered in item order."""
+    client = fast_client(registry_service.url)
+    too_many = {"items": [{"enp": "7414012927712067", "birth_date": "1974-07-27"}] * 1001}
+    with pytest.raises(RegistryProtocolError, match="400"):
+        client.post("erzl", BATCH_PATH, too_many)
+    record = demo_records("valid")[0]
+    known = PolicyLookupItem(demo_policies(record)[0]["enp"], record["birth_date"])
+    items = [known if i % 500 == 7 else PolicyLookupItem(f"{i:016d}", "1980-01-01") for i in range(2500)]
+    results = check_policies(client, items, YEAR_2026)
+    assert [r.enp for r in results] == [i.enp for i in items]
+    assert [i for i, r in enumerate(results) if r.insured] == [7, 507, 1007, 1507, 2007]
+
+
+def test_an_inactive_policy_without_a_reason_is_called_invalid():
+    answer = {"found": True, "policy": {"status": "annulled", "insurer": {"name": "СМО", "code": "77001"}}}
+    result = read_answer("7414012927712067", answer, date(2026, 1, 1), date(2026, 12, 31))
+    assert (result.insured, result.reason, result.insurer_code) == (False, NOT_VALID, "77001")

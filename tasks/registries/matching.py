@@ -49,10 +49,13 @@ def worst(levels: Iterable[Match]) -> Match:
     return max(levels, key=_RANK.__getitem__, default="exact")
 
 
-def normalize_name(value: str | None) -> str:
-    """Case, ё, dashes and spacing removed from the comparison (`" Фёдоров- Щедрин"` -> `"федоров щедрин"`)."""
-    text = _INVISIBLE.sub("", unicodedata.normalize("NFC", value or ""))
-    text = text.casefold().replace("ё", "е")
+def normalize_name(value: str | None, *, fold_yo: bool = True) -> str:
+    """Case, ё, dashes and spacing removed from the comparison (`" Фёдоров- Щедрин"` -> `"федоров щедрин"`).
+
+    `fold_yo=False` keeps ё apart from е: the one difference that may mean another name."""
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFC", value or "")).casefold()
+    if fold_yo:
+        text = text.replace("ё", "е")
     return _SEPARATORS.sub(" ", text).strip()
 
 
@@ -103,18 +106,18 @@ def name_parts(full_name: str | None) -> dict[str, str]:
             "middle_name": " ".join(words[2:])}
 
 
-def _org_words(value: str | None) -> list[str]:
+def _org_words(value: str | None, *, fold_yo: bool = True) -> list[str]:
     """Words of an organisation name: quotes, case, ё, dashes and spacing gone; legal form abbreviated."""
-    text = normalize_name(_QUOTES.sub(" ", unicodedata.normalize("NFC", value or "")))
+    text = normalize_name(_QUOTES.sub(" ", unicodedata.normalize("NFC", value or "")), fold_yo=fold_yo)
     for pattern, short in _LEGAL_FORM_PATTERNS:
         text = pattern.sub(short, text)
     return text.split()
 
 
-def normalize_org_name(value: str | None) -> str:
+def normalize_org_name(value: str | None, *, fold_yo: bool = True) -> str:
     """Quotes, case, ё and the spelled-out legal form removed: «Общество с ограниченной ответственностью
     "Ромашка"» and «ООО «Ромашка»» both become `ооо ромашка`; word order is ignored ("Ромашка, ООО")."""
-    return " ".join(sorted(_org_words(value)))
+    return " ".join(sorted(_org_words(value, fold_yo=fold_yo)))
 
 
 def organization_search_name(name: str, inn: str) -> str:
@@ -136,16 +139,17 @@ def _without_legal_form(value: str | None) -> tuple[str, bool]:
 def compare_org_name(applicant: str | None, names: Iterable[str | None]) -> Match:
     """The applicant's name against every name the register knows (full and short).
 
-    fuzzy: equal once quotes, case, ё, spacing, word order and the legal form's spelling
-    («ООО» / «Общество с ограниченной ответственностью») are normalised, or the applicant left the
-    legal form out («Ромашка»). A different legal form («АО» for an «ООО») is a mismatch.
+    exact: the same name once quotes, case, spacing, word order and the legal form's spelling
+    («ООО» / «Общество с ограниченной ответственностью») are set aside - the ways one name is
+    written, which agree with ЕГРЮЛ. fuzzy (an operator looks): equal only with ё read as е, or the
+    applicant left the legal form out («Ромашка»). A different legal form («АО» for an «ООО») is a
+    mismatch.
     """
     known = [n for n in names if n]
-    if any(compare_text(applicant, n) == "exact" for n in known):
-        return "exact"
-    wanted = normalize_org_name(applicant)
-    if wanted and any(normalize_org_name(n) == wanted for n in known):
-        return "fuzzy"
+    for fold_yo, level in ((False, "exact"), (True, "fuzzy")):
+        wanted = normalize_org_name(applicant, fold_yo=fold_yo)
+        if wanted and any(normalize_org_name(n, fold_yo=fold_yo) == wanted for n in known):
+            return level
     core, has_form = _without_legal_form(applicant)
     if core and not has_form and any(_without_legal_form(n)[0] == core for n in known):
         return "fuzzy"

@@ -135,8 +135,9 @@ def registry_dataset(path: Path, people: list[dict[str, Any]], uninsured: set[in
 
 
 # ------------------------------------------------------------------------- over the API
-def submit(product: Product, token: str, short_name: str = "ООО «Ромашка»") -> str:
-    r = product.client().post("/api/v1/applications", json=org_body(short_name), headers=bearer(token))
+def submit(product: Product, token: str, short_name: str = "ООО «Ромашка»", **organization: Any) -> str:
+    body = org_body(short_name, **organization)
+    r = product.client().post("/api/v1/applications", json=body, headers=bearer(token))
     assert r.status_code == 201, r.get_json()
     assert r.get_json()["applicant"] == "organization"
     return r.get_json()["number"]
