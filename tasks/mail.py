@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+import threading
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -101,19 +103,68 @@ def _send_smtp(url: str, message: EmailMessage) -> None:
         raise MailError(f"SMTP_URL must look like smtp://host:port, smtp+starttls://... or smtps://..., got {url!r}")
     port = parts.port or _DEFAULT_PORTS[scheme]
     try:
-        if scheme == "smtps":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(parts.hostname, port, timeout=SMTP_TIMEOUT,
-                                                    context=_tls_context())
-        else:
-            client = smtplib.SMTP(parts.hostname, port, timeout=SMTP_TIMEOUT)
-        with client:
-            if scheme == "smtp+starttls":
-                client.starttls(context=_tls_context())
-            if parts.username:
-                client.login(unquote(parts.username), unquote(parts.password or ""))
+        client = _kept_connection(url) or _connect(scheme, parts.hostname, port, parts.username, parts.password)
+        try:
             client.send_message(message)
+        except BaseException:
+            _close(client)  # the server's state after a failed transaction is unknown: never reuse it
+            raise
+        _keep(url, client)
     except (smtplib.SMTPException, OSError) as exc:
         raise MailError(f"SMTP {parts.hostname}:{port}: {exc.__class__.__name__}: {exc}") from exc
+
+
+def _connect(scheme: str, host: str, port: int, username: str | None, password: str | None) -> smtplib.SMTP:
+    if scheme == "smtps":
+        client: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=SMTP_TIMEOUT, context=_tls_context())
+    else:
+        client = smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT)
+    try:
+        if scheme == "smtp+starttls":
+            client.starttls(context=_tls_context())
+        if username:
+            client.login(unquote(username), unquote(password or ""))
+    except BaseException:
+        _close(client)
+        raise
+    return client
+
+
+# Each thread keeps its last SMTP connection for the next message: a worker sends two notices per
+# case, and connecting, greeting (EHLO, STARTTLS, AUTH) and QUIT cost more CPU on both ends than the
+# message itself. A kept connection is checked with NOOP before use (one round trip, no new
+# handshake) and dropped when idle for KEEP_IDLE_S: servers close idle sessions after a few minutes
+# (RFC 5321 4.5.3.2.7), and a connection found dead is simply replaced.
+KEEP_IDLE_S = 30.0
+_kept = threading.local()
+
+
+def _kept_connection(url: str) -> smtplib.SMTP | None:
+    client, kept_url, since = getattr(_kept, "entry", (None, None, 0.0))
+    _kept.entry = (None, None, 0.0)
+    if client is None:
+        return None
+    if kept_url != url or time.monotonic() - since > KEEP_IDLE_S:
+        _close(client)
+        return None
+    try:
+        if client.noop()[0] == 250:
+            return client
+    except (smtplib.SMTPException, OSError):
+        pass
+    _close(client)
+    return None
+
+
+def _keep(url: str, client: smtplib.SMTP) -> None:
+    _kept.entry = (client, url, time.monotonic())
+
+
+def _close(client: smtplib.SMTP) -> None:
+    try:
+        client.quit()
+    except (smtplib.SMTPException, OSError):
+        client.close()
 
 
 @cache

@@ -14,8 +14,9 @@ from sqlalchemy import select, update
 
 from engine.clock import utcnow
 from engine.settings import Settings
+from tasks import mail as mail_module
 from tasks.config import AppConfig
-from tasks.mail import send_mail, stored_mails
+from tasks.mail import MailError, send_mail, stored_mails
 from tests.support.accounts import PASSWORD, bearer, citizen, client_from, csrf_token, unique_email
 from tests.support.smtp import SmtpServer, activation_code
 from web.accounts.models import ActivationCode, ApiToken, User
@@ -302,6 +303,32 @@ def test_send_mail_over_smtp(tmp_path, kind):
         assert mail.subject == "Проверка «кавычек»" and mail.text.strip() == "Текст письма"
         assert mail.html is not None and "<p>Текст письма</p>" in mail.html
         assert mail.mail_from == "robot@oms.example"
+    finally:
+        server.stop()
+
+
+def test_a_threads_messages_share_one_smtp_connection_and_a_dead_one_is_replaced(tmp_path, monkeypatch):
+    server = SmtpServer().start()
+    try:
+        env = {"BACKOFFICE_DATA_DIR": str(tmp_path), "SMTP_URL": server.url}
+        config = AppConfig.from_env(env, Settings.from_env(env))
+
+        def send(subject: str) -> str:
+            send_mail(config, "reuse@example.ru", subject, "Текст письма")
+            return server.wait_for_mail("reuse@example.ru", timeout=10).subject
+
+        assert [send(f"Письмо {i}") for i in range(3)] == ["Письмо 0", "Письмо 1", "Письмо 2"]
+        assert server.sessions == 1
+        server.stop()
+        with pytest.raises(MailError):  # down: the kept connection is dead and no new one can be opened
+            send_mail(config, "reuse@example.ru", "Не дойдёт", "Текст письма")
+        server.start()
+        assert send("После перезапуска") == "После перезапуска"
+        assert server.sessions == 2
+        monkeypatch.setattr(mail_module, "KEEP_IDLE_S", 0.0)  # idle too long: closed, and a new one opened
+        assert send("После простоя") == "После простоя"
+        assert server.sessions == 3
+        assert [m.subject for m in server.messages].count("Не дойдёт") == 0
     finally:
         server.stop()
 

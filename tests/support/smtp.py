@@ -71,6 +71,13 @@ class _Collector:
     def __init__(self) -> None:
         self.received: list[ReceivedMail] = []
         self.changed = threading.Condition()
+        self.sessions = 0  # EHLO greetings: one per SMTP connection a client opened
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses) -> list[str]:  # aiosmtpd's hook
+        session.host_name = hostname
+        with self.changed:
+            self.sessions += 1
+        return responses
 
     async def handle_DATA(self, server, session, envelope) -> str:  # aiosmtpd's hook name
         message = BytesParser(policy=policy.default).parsebytes(envelope.content)
@@ -120,6 +127,12 @@ class SmtpServer:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+
+    @property
+    def sessions(self) -> int:
+        """How many SMTP sessions (connections greeted with EHLO) clients have opened so far."""
+        with self._collector.changed:
+            return self._collector.sessions
 
     @property
     def messages(self) -> list[ReceivedMail]:
