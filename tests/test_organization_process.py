@@ -213,7 +213,7 @@ def test_an_unconfirmed_register_escalates_to_the_supervisor(product_with) -> No
     task = product.wait_task(supervisor, number, "supervisor_confirm_register", timeout=60)
     assert task["role"] == "supervisor"
     operator = product.staff_token("operator")
-    assert not [t for t in product.tasks(operator) if t["case_number"] == number]
+    assert not product.tasks(operator, number=number)
     assert complete(product, supervisor, task, {"decision": "confirm"}).status_code == 200
     assert product.wait_status(token, number, "ready")["status"] == "ready"
 
@@ -315,7 +315,7 @@ def test_an_overturned_appeal_issues_the_register(product: Product) -> None:
     assert r.status_code == 200, r.get_json()
     product.wait_status(token, number, "ready")
     # The appeal decided about the uninsured employee: no second confirmation by an operator.
-    assert not [t for t in product.tasks(operator) if t["case_number"] == number]
+    assert not product.tasks(operator, number=number)
     text, _ = register_files(product, token, number)
     assert staff[1]["enp"] in text
 

@@ -224,8 +224,8 @@ def test_appeal_asks_the_citizen_who_answers_through_the_api(product: Product) -
     assert "answer" not in r.get_json()["actions"]
     assert "Получен ответ на запрос сведений по жалобе" in [e["message"] for e in r.get_json()["journal"]]
 
-    again = wait_for(lambda: next((t for t in product.tasks(specialist) if t["case_number"] == number
-                                   and t["task"] == "appeal_review" and t["id"] != task["id"]), None),
+    again = wait_for(lambda: next((t for t in product.tasks(specialist, number=number)
+                                   if t["task"] == "appeal_review" and t["id"] != task["id"]), None),
                      timeout=60, message="the appeal back with the specialist")
     assert "Справка МВД приложена" in again["instructions"]
     assert parse_iso(again["due_at"]) == parse_iso(task["due_at"])  # the deadline does not move
@@ -265,7 +265,7 @@ def test_upheld_appeal_may_go_to_the_higher_authority(product: Product) -> None:
     supervisor = product.staff_token("supervisor")
     higher = product.wait_task(supervisor, number, "higher_appeal_review")
     assert higher["role"] == "supervisor" and higher["form"] == "higher_appeal_review.schema.json"
-    assert not [t for t in product.tasks(specialist) if t["case_number"] == number]
+    assert not product.tasks(specialist, number=number)
     r = _complete(product, supervisor, higher, {"appeal_decision": "uphold", "appeal_comment": "Решение законно."})
     assert r.status_code == 200, r.get_json()
 
@@ -305,7 +305,7 @@ def test_appeal_past_its_sla_reminds_the_specialist_and_escalates(product_with) 
     supervisor = product.staff_token("supervisor")
     escalated = product.wait_task(supervisor, number, "appeal_escalated", timeout=60)
     assert escalated["role"] == "supervisor" and escalated["form"] == "appeal_review.schema.json"
-    assert not [t for t in product.tasks(specialist) if t["case_number"] == number]
+    assert not product.tasks(specialist, number=number)
     r = _complete(product, supervisor, escalated, {"appeal_decision": "overturn"})
     assert r.status_code == 200, r.get_json()
     assert product.wait_status(token, number, "ready")["status"] == "ready"

@@ -105,14 +105,18 @@ class Product:
         assert r.status_code == 200, r.get_json()
         return r.get_json()["token"]
 
-    def tasks(self, token: str, queue: str = "group") -> list[dict[str, Any]]:
-        r = self.client().get(f"/api/v1/tasks?queue={queue}", headers=bearer(token))
+    def tasks(self, token: str, queue: str = "group", number: str | None = None) -> list[dict[str, Any]]:
+        """The first page of a queue; with `number`, only that case's tasks (searched by its number, so
+        the open tasks earlier tests left in the session's database cannot push it off the page)."""
+        query = {"queue": queue, **({"q": number} if number else {})}
+        r = self.client().get("/api/v1/tasks", query_string=query, headers=bearer(token))
         assert r.status_code == 200, r.get_json()
-        return r.get_json()["items"]
+        items = r.get_json()["items"]
+        return [t for t in items if t["case_number"] == number] if number else items
 
     def wait_task(self, token: str, number: str, task: str, timeout: float = 60) -> dict[str, Any]:
         def found() -> dict[str, Any] | None:
-            return next((t for t in self.tasks(token) if t["case_number"] == number and t["task"] == task), None)
+            return next((t for t in self.tasks(token, number=number) if t["task"] == task), None)
 
         return wait_for(found, timeout=timeout, interval=0.3, message=f"task {task} of {number}")
 
