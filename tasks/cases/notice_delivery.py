@@ -26,8 +26,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from engine import journal
 from engine.clock import utcnow
@@ -74,42 +75,68 @@ def deliver(db: Database, config: AppConfig, *, call_id: int | None, who: Recipi
     """Deliver `notice` to one person on every channel they get; returns the channels used this time.
 
     Raises DeliveryFailed when the job must be retried (mail not sent, SMS failing but not given up).
+    The portal row and the e-mail's delivery record are written in one transaction before anything
+    is sent, and each sending is settled and journaled in one more: a notice costs two commits.
     """
     key = (lambda channel: f"call:{call_id}:{channel}:{who.user_id}") if call_id is not None else None
-    done: list[str] = []
-    if who.citizen and _portal(db, key("portal") if key else None, who, notice, number):
-        done.append("portal")
     try:
-        if _once(db, key("email") if key else None, "email", who, number, instance_id, notice.event,
-                 lambda: send_mail(config, who.email, notice.subject, notice.text)):
+        with db.session() as s:
+            portal = who.citizen and _portal(s, key("portal") if key else None, who, notice, number)
+            email = _claim(s, key("email"), "email", who, number) if key else _UNRECORDED
+    except IntegrityError:  # a concurrent run of the same job recorded them first: that run delivers
+        return []
+    done = ["portal"] if portal else []
+    try:
+        if _send_claimed(db, email, key("email") if key else None, "email", instance_id, notice.event,
+                         lambda: send_mail(config, who.email, notice.subject, notice.text)):
             done.append("email")
     except MailError as exc:
         raise DeliveryFailed("mail_failed", str(exc)) from exc
     if who.citizen and who.sms_opt_in and who.phone:
         try:
-            if _once(db, key("sms") if key else None, "sms", who, number, instance_id, notice.event,
-                     lambda: sms_adapter(config).send(who.phone or "", notice.sms), max_attempts=SMS_MAX_ATTEMPTS):
+            if deliver_once(db, key("sms") if key else None, "sms", who, number, instance_id, notice.event,
+                            lambda: sms_adapter(config).send(who.phone or "", notice.sms),
+                            max_attempts=SMS_MAX_ATTEMPTS):
                 done.append("sms")
         except SmsError as exc:
             raise DeliveryFailed("sms_failed", str(exc)) from exc
     return done
 
 
-def _portal(db: Database, key: str | None, who: Recipient, notice: Notice, number: str) -> bool:
+def _portal(s: Session, key: str | None, who: Recipient, notice: Notice, number: str) -> bool:
     """The notice in the citizen's list; False when a previous attempt already put it there."""
-    try:
-        with db.session() as s:
-            if key is not None and s.scalar(select(Notification.id).where(Notification.dedup_key == key)):
-                return False
-            s.add(Notification(user_id=who.user_id, case_number=number, event=notice.event, title=notice.subject,
-                               text=notice.body, created_at=utcnow(), dedup_key=key))
-    except IntegrityError:  # a concurrent run of the same job wrote it first
+    if key is not None and s.scalar(select(Notification.id).where(Notification.dedup_key == key)):
         return False
+    s.add(Notification(user_id=who.user_id, case_number=number, event=notice.event, title=notice.subject,
+                       text=notice.body, created_at=utcnow(), dedup_key=key))
+    s.flush()  # a concurrent run's row makes this raise here, inside the caller's try
     return True
 
 
-def _once(db: Database, key: str | None, channel: str, who: Recipient, number: str, instance_id: int | None,
-          event: str, send: Callable[[], None], *, max_attempts: int | None = None) -> bool:
+@dataclass(frozen=True)
+class _Claim:
+    """A channel's delivery record as found (or just created) before sending: what to do now."""
+
+    status: str  # pending | sent | failed
+    attempts: int
+
+
+_UNRECORDED = _Claim("pending", 0)  # a direct call outside the engine: nothing to deduplicate by
+
+
+def _claim(s: Session, key: str, channel: str, who: Recipient, number: str) -> _Claim:
+    row = s.scalar(select(NotificationDelivery).where(NotificationDelivery.key == key))
+    if row is None:
+        row = NotificationDelivery(key=key, channel=channel, user_id=who.user_id, case_number=number,
+                                   status="pending", attempts=0, updated_at=utcnow())
+        s.add(row)
+        s.flush()
+    return _Claim(row.status, row.attempts or 0)
+
+
+def deliver_once(db: Database, key: str | None, channel: str, who: Recipient, number: str,
+                 instance_id: int | None, event: str, send: Callable[[], None], *,
+                 max_attempts: int | None = None) -> bool:
     """Run `send` unless the delivery under `key` is already settled; record the outcome.
 
     Returns True when it sent now. A failure is counted; with `max_attempts` (SMS) the delivery is
@@ -117,45 +144,44 @@ def _once(db: Database, key: str | None, channel: str, who: Recipient, number: s
     the failure is swallowed (journaled) instead of raised.
     """
     if key is None:
-        send()
-        _journal(db, instance_id, "notification_sent", channel, event)
-        return True
+        return _send_claimed(db, _UNRECORDED, None, channel, instance_id, event, send, max_attempts=max_attempts)
     try:
         with db.session() as s:
-            row = s.scalar(select(NotificationDelivery).where(NotificationDelivery.key == key))
-            if row is None:
-                row = NotificationDelivery(key=key, channel=channel, user_id=who.user_id, case_number=number,
-                                           status="pending", attempts=0, updated_at=utcnow())
-                s.add(row)
-            status, attempts = row.status, row.attempts or 0
+            claim = _claim(s, key, channel, who, number)
     except IntegrityError:  # a concurrent run of the same job inserted it first: that run sends
         return False
-    if status in ("sent", "failed"):
+    return _send_claimed(db, claim, key, channel, instance_id, event, send, max_attempts=max_attempts)
+
+
+def _send_claimed(db: Database, claim: _Claim, key: str | None, channel: str, instance_id: int | None, event: str,
+                  send: Callable[[], None], *, max_attempts: int | None = None) -> bool:
+    if claim.status in ("sent", "failed"):
         return False
     try:
         send()
     except (MailError, SmsError) as exc:
-        attempts += 1
+        attempts = claim.attempts + 1
         give_up = max_attempts is not None and (attempts >= max_attempts or not getattr(exc, "retryable", True))
-        _settle(db, key, "failed" if give_up else "pending", attempts, str(exc))
+        journaled = ("notification_failed", {"attempts": attempts}) if give_up else None
+        _settle(db, key, "failed" if give_up else "pending", attempts, str(exc), instance_id, channel, event,
+                journaled)
         if give_up:
-            log.warning("%s notice %s for %s given up after %d attempts: %s", channel, event, number, attempts, exc)
-            _journal(db, instance_id, "notification_failed", channel, event, attempts=attempts)
+            log.warning("%s notice %s (%s) given up after %d attempts: %s", channel, event, key, attempts, exc)
             return False
         raise
-    _settle(db, key, "sent", attempts + 1, None)
-    _journal(db, instance_id, "notification_sent", channel, event)
+    _settle(db, key, "sent", claim.attempts + 1, None, instance_id, channel, event, ("notification_sent", {}))
     return True
 
 
-def _settle(db: Database, key: str, status: str, attempts: int, error: str | None) -> None:
+def _settle(db: Database, key: str | None, status: str, attempts: int, error: str | None, instance_id: int | None,
+            channel: str, event: str, journaled: tuple[str, dict[str, Any]] | None) -> None:
+    """The delivery's outcome and, when it is final, the journal row staff read (never the address): one commit."""
+    if key is None and journaled is None:
+        return
     with db.session() as s:
-        row = s.scalar(select(NotificationDelivery).where(NotificationDelivery.key == key))
-        if row is not None:
-            row.status, row.attempts, row.last_error, row.updated_at = status, attempts, error, utcnow()
-
-
-def _journal(db: Database, instance_id: int | None, what: str, channel: str, event: str, **extra: Any) -> None:
-    """Staff see in the case's journal which notices went out on which channel (never the address)."""
-    with db.session() as s:
-        journal.record(s, instance_id, what, actor="worker", details={"channel": channel, "event": event, **extra})
+        if key is not None:
+            s.execute(update(NotificationDelivery).where(NotificationDelivery.key == key).values(
+                status=status, attempts=attempts, last_error=error, updated_at=utcnow()))
+        if journaled is not None:
+            what, extra = journaled
+            journal.record(s, instance_id, what, actor="worker", details={"channel": channel, "event": event, **extra})
