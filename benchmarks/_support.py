@@ -27,6 +27,7 @@ from typing import Any
 
 import psycopg
 import redis
+from sqlalchemy import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "benchmarks"
@@ -346,6 +347,31 @@ class CpuMeter:
             used["other processes"] = max(0.0, d_busy - sum(used.values()))
             self.utilisation = d_busy / d_total
         return used
+
+
+def stat_commits(engine: Engine) -> int | None:
+    """pg_stat_database.xact_commit of this database; the read itself ends in ROLLBACK, so it is not counted."""
+    if engine.dialect.name != "postgresql":
+        return None
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SELECT pg_stat_clear_snapshot()")
+        return int(conn.exec_driver_sql(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()").scalar_one())
+
+
+def settled_commits(engine: Engine, timeout: float = 8.0) -> int | None:
+    """xact_commit once every backend has flushed its pending stats (PG 15 flushes idle backends after ~1 s)."""
+    prev = stat_commits(engine)
+    if prev is None:
+        return None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(1.2)
+        cur = stat_commits(engine)
+        if cur == prev:
+            return cur
+        prev = cur
+    return prev
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0.05, what: str = "condition") -> Any:

@@ -53,6 +53,7 @@ from benchmarks._support import (  # noqa: E402
     pids_named,
     print_table,
     run_benchmark,
+    settled_commits,
     wait_until,
 )
 
@@ -80,31 +81,6 @@ class PhaseResult:
 
 
 # ------------------------------------------------------------------------------------ database
-def _stat_commits(engine: Engine) -> int | None:
-    """pg_stat_database.xact_commit of this database; the read itself ends in ROLLBACK, so it is not counted."""
-    if engine.dialect.name != "postgresql":
-        return None
-    with engine.connect() as conn:
-        conn.exec_driver_sql("SELECT pg_stat_clear_snapshot()")
-        return int(conn.exec_driver_sql(
-            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()").scalar_one())
-
-
-def _settled_commits(engine: Engine, timeout: float = 8.0) -> int | None:
-    """xact_commit once every backend has flushed its pending stats (PG 15 flushes idle backends after ~1 s)."""
-    prev = _stat_commits(engine)
-    if prev is None:
-        return None
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        time.sleep(1.2)
-        cur = _stat_commits(engine)
-        if cur == prev:
-            return cur
-        prev = cur
-    return prev
-
-
 def _next_xid(engine: Engine) -> int | None:
     """The next transaction id of the cluster: its advance counts write transactions (any database)."""
     if engine.dialect.name != "postgresql":
@@ -313,13 +289,13 @@ def _engine_phases(args: argparse.Namespace, backend: Backend, services: Any, en
         # Warm-up: imports, spec caches and connection pools of every process, excluded from the figures.
         _measure(driver, engine, "warmup", max(20, 10 * args.workers), None)
 
-        commits_before = _settled_commits(engine)
+        commits_before = settled_commits(engine)
         xid_before = _next_xid(engine)
         meter = CpuMeter(lambda: _process_groups(backend, services))
         meter.start()
         throughput = _measure(driver, engine, "tp", args.instances, None)
         cpu = meter.stop()
-        commits_after = _settled_commits(engine)
+        commits_after = settled_commits(engine)
         xid_after = _next_xid(engine)
         rows = _ids_rows(engine, "tp")
 

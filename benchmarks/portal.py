@@ -69,6 +69,7 @@ from benchmarks._support import (  # noqa: E402
     pids_named,
     print_table,
     run_benchmark,
+    settled_commits,
     wait_until,
 )
 
@@ -402,6 +403,7 @@ def summary(values: list[float]) -> dict[str, float | None]:
 def run_phase(portal: Portal, clients: Clients, watch: ReadyWatch, name: str, n: int,
               drive: Callable[[list[Submission]], None]) -> dict[str, Any]:
     subs = clients.batch(n)
+    commits_before = settled_commits(portal.engine)
     meter = CpuMeter(lambda: process_groups(portal))
     meter.start()
     began = time.time()
@@ -409,6 +411,7 @@ def run_phase(portal: Portal, clients: Clients, watch: ReadyWatch, name: str, n:
     settled = clients.tracker.wait(subs, READY_TIMEOUT_S + n / 5, lambda: watch.failure)
     cpu = meter.stop()
     ended = time.time()
+    commits_after = settled_commits(portal.engine)
     problems = _problems(portal, subs, settled)
     if problems:
         raise RuntimeError(f"{name}: " + "; ".join(problems))
@@ -416,6 +419,8 @@ def run_phase(portal: Portal, clients: Clients, watch: ReadyWatch, name: str, n:
     result.update(name=name, stages=_stages(portal.engine, [s.number for s in subs if s.number], subs),
                   queue_depth=summary([float(d) for d in watch.depth_between(began, ended)]),
                   cpu_ms_per_application={k: v * 1000 / n for k, v in cpu.items()},
+                  commits_per_application=(commits_after - commits_before) / n
+                  if commits_before is not None and commits_after is not None else None,
                   cpu_utilisation=meter.utilisation, loadavg_end=os.getloadavg()[0])
     return result
 
@@ -601,6 +606,8 @@ def print_report(r: dict[str, Any]) -> None:
         ("RQ queue depth (p50 / max of 100 ms samples)", f"{fmt(tp['queue_depth']['p50'], 0)} / "
          f"{fmt(tp['queue_depth']['max'], 0)}", f"{fmt(lat['queue_depth']['p50'], 0)} / "
          f"{fmt(lat['queue_depth']['max'], 0)}"),
+        ("DB commits per application (pg_stat_database, every process)", fmt(tp["commits_per_application"], 1),
+         fmt(lat["commits_per_application"], 1)),
         ("CPU ms per application, by process group", "throughput", "latency"),
         *[(name, fmt(ms, 1), fmt(lat["cpu_ms_per_application"].get(name), 1))
           for name, ms in tp["cpu_ms_per_application"].items()],
