@@ -150,6 +150,15 @@ def test_templates_read_back_without_problems(product: Product) -> None:
     assert client.get("/api/v1/employees/template.exe").status_code == 404
 
 
+def _page_check(product: Product, number: str, filename: str, data: bytes) -> tuple[int, int]:
+    """A page upload stored and marked `checking` as the page does it, before any worker reads it."""
+    with product.app.app_context():
+        owner = db.session.scalar(select(Application.owner_id).where(Application.number == number))
+    return begin_page_check(product.app.extensions["backoffice"].database,
+                            product.app.extensions["backoffice_config"], number=number, uploader_id=owner,
+                            filename=filename, data=data)
+
+
 def test_the_page_checks_a_large_list_in_a_worker_and_shows_progress(product: Product) -> None:
     client, token = page_client(product)
     number = submit(product, token)
@@ -162,11 +171,7 @@ def test_the_page_checks_a_large_list_in_a_worker_and_shows_progress(product: Pr
     # Without JavaScript: while a worker reads the file the page refreshes itself and says how far it got.
     data = employees_csv(generated_people(3000))
     services = product.app.extensions["backoffice"]
-    config = product.app.extensions["backoffice_config"]
-    with product.app.app_context():
-        owner = db.session.scalar(select(Application.owner_id).where(Application.number == number))
-    list_id, version = begin_page_check(services.database, config, number=number, uploader_id=owner,
-                                        filename="большой.csv", data=data)
+    list_id, version = _page_check(product, number, "большой.csv", data)
     html = client.get(f"/applications/{number}/employees").get_data(as_text=True)
     assert '<meta http-equiv="refresh" content="2"' in html and "Файл читается" in html
     assert "Обновить страницу" in html and "js/employees.js" in html
@@ -196,12 +201,7 @@ def test_the_check_job_records_progress_every_500_rows(product: Product, monkeyp
         monkeypatch.setenv(name, value)  # the job reads its configuration from the environment, as a worker does
     _, token = page_client(product)
     number = submit(product, token)
-    services = product.app.extensions["backoffice"]
-    config = product.app.extensions["backoffice_config"]
-    with product.app.app_context():
-        owner = db.session.scalar(select(Application.owner_id).where(Application.number == number))
-    list_id, version = begin_page_check(services.database, config, number=number, uploader_id=owner,
-                                        filename="большой.csv", data=employees_csv(generated_people(1800)))
+    list_id, version = _page_check(product, number, "большой.csv", employees_csv(generated_people(1800)))
     written: list[tuple[int, int]] = []
 
     def capture(_mapper, _connection, target: CaseEmployeeList) -> None:
@@ -251,14 +251,10 @@ def test_a_page_check_that_breaks_says_so_and_offers_the_upload_again(product: P
     client, token = page_client(product)
     number = submit(product, token)
     services = product.app.extensions["backoffice"]
-    config = product.app.extensions["backoffice_config"]
-    with product.app.app_context():
-        owner = db.session.scalar(select(Application.owner_id).where(Application.number == number))
-    list_id, version = begin_page_check(services.database, config, number=number, uploader_id=owner,
-                                        filename="работники.csv", data=employees_csv(demo_employees(insured=2)))
+    list_id, version = _page_check(product, number, "работники.csv", employees_csv(demo_employees(insured=2)))
     with product.app.app_context():  # a failure of ours, not of the file: the stored upload is gone
         key = db.session.get(CaseEmployeeList, list_id).file_key
-    FileStore(config.uploads_dir).path(key).unlink()
+    FileStore(product.app.extensions["backoffice_config"].uploads_dir).path(key).unlink()
     enqueue_check(services, list_id=list_id, version=version, number=number)
 
     state = wait_for(lambda: (s := client.get(f"/applications/{number}/employees/progress").get_json())
