@@ -108,6 +108,10 @@ def test_files_refused_as_a_whole_change_nothing(product: Product) -> None:
     refused(b"%PDF-1.4\n" + b"x" * 100, "работники.xlsx", 415, "invalid_format")
     refused(b"a" * (5 * 1024 * 1024 + 10), "работники.csv", 413, "too_large")
     refused("Фамилия;Имя\nИванов;Иван\n".encode(), "работники.csv", 422, "missing_columns")
+    refused(employees_csv(generated_people(10_001)), "работники.csv", 422, "too_many_rows")
+    wide = employees_csv(demo_employees(insured=1)).decode("utf-8-sig").split("\r\n")
+    wide[0] += "".join(f";Столбец {i}" for i in range(23))  # 8 + 23 = 31 columns, one over the limit
+    refused("\r\n".join(wide).encode(), "работники.csv", 422, "too_many_columns")
     truncated = io.BytesIO()
     with zipfile.ZipFile(truncated, "w") as z:
         z.writestr("[Content_Types].xml", "<Types/>")
