@@ -87,13 +87,10 @@ class Scheduler:
             locked = set(s.scalars(select(ProcessInstance.id).where(ProcessInstance.id.in_(list(due)))
                                    .with_for_update(skip_locked=True)))
             for iid in locked:
-                journal.write_pending(s)  # journal rows must commit or roll back with their savepoint
                 try:
-                    with s.begin_nested():
+                    with s.begin_nested():  # a failing instance rolls back its own work and journal rows only
                         self.runtime.fire_timers(s, iid, due[iid], post)
-                        journal.write_pending(s)
                 except Exception as exc:
-                    journal.discard_pending(s)
                     log.exception("firing timers of instance %s failed", iid)
                     self._postpone(s, iid, due[iid], now, exc)
         self.runtime._after_commit(post)

@@ -1,0 +1,83 @@
+"""The audit journal inside transactions and savepoints (engine/journal.py), on both backends.
+
+Rows are kept on the session until commit; a savepoint that rolls back must take exactly its own
+rows with it - never the rows recorded before it in the same transaction - and a released one hands
+its rows to the transaction around it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from engine import journal
+from engine.models import JournalEntry, ProcessInstance
+from tests.support.backend import Backend
+
+
+@pytest.fixture
+def instance(backend: Backend) -> Iterator[int]:
+    """A process instance the rows can belong to (the journal's foreign key)."""
+    assert backend.services is not None
+    db = backend.services.database
+    with db.session() as s:
+        iid = s.scalar(select(ProcessInstance.id).order_by(ProcessInstance.id.desc()).limit(1))
+    if iid is None:
+        iid = backend.services.runtime.start("versioned").id
+    yield iid
+
+
+def _stored(backend: Backend, instance: int, marker: str) -> list[str]:
+    with backend.services.database.session() as s:
+        return list(s.scalars(select(JournalEntry.event).where(JournalEntry.instance_id == instance,
+                                                               JournalEntry.message == marker)
+                              .order_by(JournalEntry.id)))
+
+
+def _record(s, instance: int, event: str, marker: str) -> None:
+    journal.record(s, instance, event, actor="test", message=marker)
+
+
+def test_a_savepoint_rolled_back_forgets_only_its_own_rows(backend: Backend, instance: int) -> None:
+    marker = "savepoint-rollback"
+    with backend.services.database.session() as s:
+        _record(s, instance, "before", marker)
+        with pytest.raises(ValueError), s.begin_nested():
+            _record(s, instance, "inside", marker)
+            raise ValueError("the savepoint's work fails")
+        _record(s, instance, "after", marker)
+    assert _stored(backend, instance, marker) == ["before", "after"]
+
+
+def test_released_savepoints_hand_their_rows_outwards(backend: Backend, instance: int) -> None:
+    marker = "savepoint-release"
+    with backend.services.database.session() as s:
+        _record(s, instance, "outer", marker)
+        with s.begin_nested():
+            _record(s, instance, "first level", marker)
+            with pytest.raises(ValueError), s.begin_nested():
+                _record(s, instance, "second level, rolled back", marker)
+                raise ValueError("inner failure")
+            with s.begin_nested():
+                _record(s, instance, "second level, released", marker)
+        assert [r.event for r in journal.read(s, instance) if r.message == marker] == [
+            "outer", "first level", "second level, released"]
+    assert _stored(backend, instance, marker) == ["outer", "first level", "second level, released"]
+
+
+def test_a_read_sees_pending_rows_without_writing_them_and_a_rollback_drops_them(backend: Backend,
+                                                                                   instance: int) -> None:
+    marker = "pending-read"
+    db = backend.services.database
+    s = db.sessionmaker()
+    try:
+        _record(s, instance, "uncommitted", marker)
+        assert [r.event for r in journal.read(s, instance) if r.message == marker] == ["uncommitted"]
+        s.rollback()
+        assert [r.event for r in journal.read(s, instance) if r.message == marker] == []
+        s.commit()
+    finally:
+        s.close()
+    assert _stored(backend, instance, marker) == []
