@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from stdnum import luhn
 
 from engine.clock import utcnow
+from engine.errors import NotFound
 from engine.operators import running_call
 from tasks.cases.models import Application, Certificate
 from tasks.cases.notice_delivery import DeliveryFailed
@@ -382,7 +383,7 @@ def test_register_goes_to_the_organisation_with_both_files_once_per_call(backend
 def test_sending_needs_an_issued_register(backend: Backend, make_app):
     app = make_app(**ENV)
     number = _org_application(backend, add_user(app, "citizen"), "hr@romashka.example.ru")
-    with pytest.raises(LookupError):
+    with pytest.raises(NotFound):
         send_register(backend.services.database, backend.config(**ENV), number)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Certificate).join(Application).where(

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from engine.clock import parse_iso, utcnow
 from engine.db import Database
-from engine.errors import UndeliverableMessage
+from engine.errors import NotFound, UndeliverableMessage
 from engine.runtime import Runtime
 
 from .actions import ANSWER_MESSAGE, APPEAL_MESSAGE, ActionRefused
@@ -107,7 +107,7 @@ def record_decision(db: Database, *, number: str, appeal: dict[str, Any], due_at
     with db.session() as s:
         app = find_application(s, number)
         if app is None:
-            raise LookupError(f"case {number} does not exist")
+            raise NotFound(f"case {number} does not exist")
         application_id = app.id
     register_appeal(db, application_id, appeal, due_at)
     with db.session() as s:

@@ -8,6 +8,7 @@ from typing import Any
 
 from engine.clock import parse_iso
 from engine.context import get_services
+from engine.errors import NotFound
 from engine.operators import OperatorError, RetryPolicy, operator
 
 from . import appeals
@@ -29,7 +30,7 @@ def refusal(number: str, attempt: int, reasons: list[dict[str, Any]], explanatio
                                  reasons=reasons, explanation=explanation, reply_until=reply_until,
                                  appeal_term=services.sla.get("appeal_review"),
                                  resubmission_term=services.sla.get("resubmission"))
-    except LookupError as exc:
+    except NotFound as exc:
         raise OperatorError("unknown_case", str(exc), retryable=False) from exc
     return {"number": decision.number, "issued_at": decision.issued_at.isoformat()}
 
@@ -41,7 +42,7 @@ def attempt(number: str, attempt: int, application: dict[str, Any], comment: str
     try:
         record_attempt(get_services().database, number=number, attempt=int(attempt), application=application,
                        comment=comment, documents=documents or [])
-    except LookupError as exc:
+    except NotFound as exc:
         raise OperatorError("unknown_case", str(exc), retryable=False) from exc
     return {"attempt": int(attempt)}
 
@@ -54,7 +55,7 @@ def appeal_decision(number: str, appeal: dict[str, Any], outcome: str, comment: 
     try:
         row = appeals.record_decision(services.database, number=number, appeal=appeal, due_at=due_at,
                                       outcome=outcome, comment=comment or None)
-    except LookupError as exc:
+    except NotFound as exc:
         raise OperatorError("unknown_case", str(exc), retryable=False) from exc
     return {"appeal_number": row.number, "outcome": row.outcome}
 

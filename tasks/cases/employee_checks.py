@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from engine.db import Database
+from engine.errors import NotFound
 from tasks.registries.batch_policies import EmployeePolicy, PolicyLookupItem
 
 from .employee_models import CaseEmployeeList, Employee
@@ -128,7 +129,7 @@ def register_rows(session: Session, application_id: int) -> list[Any]:
 def _case(s: Session, number: str) -> Application:
     app = find_application(s, number)
     if app is None:
-        raise LookupError(f"case {number} does not exist")
+        raise NotFound(f"case {number} does not exist")
     return app
 
 

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from engine.context import get_services
+from engine.errors import NotFound
 from engine.operators import OperatorError, RetryPolicy, operator
 from tasks.registries.batch_policies import EmployeePolicy, PolicyLookupItem, check_policies
 from tasks.registries.client import BATCH_LIMIT, ClientSettings, RegistryProtocolError, RegistryUnavailable
@@ -38,7 +39,7 @@ CASE_RETRY = RetryPolicy(max_attempts=5, base_delay=1)
 def _case_errors() -> Iterator[None]:
     try:
         yield
-    except LookupError as exc:
+    except NotFound as exc:
         raise OperatorError("unknown_case", str(exc), retryable=False) from exc
 
 
@@ -48,7 +49,7 @@ def accepted_list(number: str) -> dict[str, Any]:
     with _case_errors(), get_services().database.session() as s:
         app = find_application(s, number)
         if app is None:
-            raise LookupError(f"case {number} does not exist")
+            raise NotFound(f"case {number} does not exist")
         stored = current_list(s, app.id)
         accepted = stored is not None and stored.status == "accepted"
         return {"accepted": accepted, "version": stored.version if stored else None,
@@ -96,7 +97,7 @@ def issue(number: str) -> dict[str, Any]:
         with db.session() as s:
             app = find_application(s, number)
             if app is None:
-                raise LookupError(f"case {number} does not exist")
+                raise NotFound(f"case {number} does not exist")
             rows = employee_checks.register_rows(s, app.id)
         if not rows:
             raise OperatorError("no_employees", "the case has no employees to list", retryable=False)

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from engine import journal
 from engine.clock import aware, utcnow
 from engine.db import Database
-from engine.errors import UndeliverableMessage
+from engine.errors import NotFound, UndeliverableMessage
 from engine.models import ServiceCall
 from engine.runtime import Runtime
 from tasks.config import AppConfig
@@ -199,7 +199,7 @@ def _locked_case(s: Session, number: str) -> tuple[Application, CaseEmployeeList
     """The case (its row locked, so uploads of one case go one after another) and its list."""
     app = s.scalar(select(Application).where(Application.number == number).with_for_update())
     if app is None:
-        raise LookupError(number)
+        raise NotFound(number)
     return app, current_list(s, app.id, lock=True)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from engine.db import Database
+from engine.errors import NotFound
 from tasks.config import AppConfig
 
 from .models import Application
@@ -32,7 +33,7 @@ def application_and_issued(db: Database, model: Any, case_number: str,
     with db.session() as s:
         app = find_application(s, case_number)
         if app is None:
-            raise LookupError(f"case {case_number} does not exist")
+            raise NotFound(f"case {case_number} does not exist")
         existing = s.scalar(select(model).where(model.number == document_number(app)))
         s.expunge(app)
     return app, existing

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.context import get_services
+from engine.errors import NotFound
 from engine.operators import OperatorError, RetryPolicy, current_call_id, operator
 from tasks.config import AppConfig
 from web.accounts.models import User
@@ -42,7 +43,7 @@ def issue(number: str, policy: dict[str, Any]) -> dict[str, Any]:
         raise OperatorError("no_policy", "no policy data to print on the certificate", retryable=False)
     try:
         cert = issue_certificate(get_services().database, app_config(), number, policy)
-    except LookupError as exc:
+    except NotFound as exc:
         raise OperatorError("unknown_case", str(exc), retryable=False) from exc
     return {"number": cert.number, "issued_at": cert.issued_at.isoformat()}
 

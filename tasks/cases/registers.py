@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from engine.clock import utcnow
 from engine.db import Database
+from engine.errors import NotFound
 from engine.operators import current_call_id
 from tasks.config import AppConfig
 from tasks.documents.register import RegisterData, RegisterRow, register_verify_url, render_register_pdf
@@ -102,7 +103,7 @@ def register_files(db: Database, config: AppConfig, case_number: str) -> tuple[A
     with db.session() as s:
         app = find_application(s, case_number)
         if app is None:
-            raise LookupError(f"case {case_number} does not exist")
+            raise NotFound(f"case {case_number} does not exist")
         register = s.scalar(select(Certificate).where(Certificate.number == certificate_number(app),
                                                       Certificate.kind == KIND))
         s.expunge(app)
@@ -115,12 +116,12 @@ def register_files(db: Database, config: AppConfig, case_number: str) -> tuple[A
 def send_register(db: Database, config: AppConfig, case_number: str) -> None:
     """Mail the register (PDF and XLSX attached) to the organisation's e-mail from the application.
 
-    Raises LookupError when the case or its register does not exist, DeliveryFailed when the mail
+    Raises NotFound when the case or its register does not exist, DeliveryFailed when the mail
     server did not take the message (the job is retried; a retry after success sends nothing).
     """
     app, files = register_files(db, config, case_number)
     if files is None:
-        raise LookupError(f"case {case_number} has no register for attempt {app.attempt}")
+        raise NotFound(f"case {case_number} has no register for attempt {app.attempt}")
     org = app.data["organization"]
     mail = register_mail(config, app, files.register)
     register = files.register

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from engine.clock import utcnow
 from engine.db import Database
-from engine.errors import DataValidationError, FieldError, UndeliverableMessage
+from engine.errors import DataValidationError, FieldError, NotFound, UndeliverableMessage
 from engine.runtime import Runtime
 from forms.validation import clean
 
@@ -127,17 +127,17 @@ class Prepared:
 def allowed_case(session: Session, runtime: Runtime, *, number: str, owner_id: int, action: str) -> Application:
     """The owner's case when it allows ``action`` now: every citizen action starts with these checks.
 
-    LookupError when the case is not the owner's, ActionRefused when ``action`` is not allowed now.
+    NotFound when the case is not the owner's, ActionRefused when ``action`` is not allowed now.
     """
     app = find_application(session, number)
     if app is None or app.owner_id != owner_id:
-        raise LookupError(number)
+        raise NotFound(number)
     require(action, case_state(session, runtime, app))
     return app
 
 
 def ensure_allowed(db: Database, runtime: Runtime, *, number: str, owner_id: int, action: str) -> None:
-    """LookupError when the case is not the owner's, ActionRefused when ``action`` is not allowed now."""
+    """NotFound when the case is not the owner's, ActionRefused when ``action`` is not allowed now."""
     with db.session() as s:
         allowed_case(s, runtime, number=number, owner_id=owner_id, action=action)
 
@@ -197,7 +197,7 @@ def record_attempt(db: Database, *, number: str, attempt: int, application: dict
     with db.session() as s:
         app = find_application(s, number)
         if app is None:
-            raise LookupError(f"case {number} does not exist")
+            raise NotFound(f"case {number} does not exist")
         kept = set(s.scalars(select(ApplicationAttempt.attempt).where(ApplicationAttempt.application_id == app.id)))
         if attempt in kept:
             return
