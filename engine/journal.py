@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event, insert, select
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 
 from .clock import aware, utcnow
 from .models import JournalEntry
@@ -43,7 +43,8 @@ def record(
     message: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    session.info.setdefault(_PENDING, []).append((session.get_nested_transaction(), {
+    current = session() if isinstance(session, scoped_session) else session  # Flask-SQLAlchemy's db.session
+    session.info.setdefault(_PENDING, []).append((current.get_nested_transaction(), {
         "instance_id": instance_id, "at": utcnow(), "actor": actor, "event": event,
         "task_spec": task_spec, "message": message, "details": details,
     }))
