@@ -62,7 +62,10 @@ def write_pending(session: Session) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
-    write_pending(session)
+    # Also fired when a savepoint is released: rows written then would go with the savepoint if its
+    # release failed. They wait for the outermost commit instead; their tags keep them apart till then.
+    if not session.in_nested_transaction():
+        write_pending(session)
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -72,9 +75,20 @@ def _after_rollback(session: Session, previous: SessionTransaction) -> None:
     rows = session.info.get(_PENDING)
     if not rows:
         return
+    # A failed flush rolls back its own internal subtransaction first: what is lost is the savepoint
+    # (or the whole transaction) around it.
+    while not previous.nested and previous.parent is not None:
+        previous = previous.parent
     if previous.nested:
         session.info[_PENDING] = [(owner, values) for owner, values in rows if not _within(owner, previous)]
     else:
+        session.info.pop(_PENDING, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    """Rows still pending when the whole transaction ends (a session closed without commit) are gone."""
+    if transaction.parent is None:
         session.info.pop(_PENDING, None)
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from engine import journal
 from engine.models import JournalEntry, ProcessInstance
+from tasks.cases.models import CaseCounter
 from tests.support.backend import Backend
 
 
@@ -81,3 +83,58 @@ def test_a_read_sees_pending_rows_without_writing_them_and_a_rollback_drops_them
     finally:
         s.close()
     assert _stored(backend, instance, marker) == []
+
+
+@pytest.fixture
+def taken_year(backend: Backend) -> Iterator[int]:
+    """A case_counter key that exists: inserting it again breaks the primary key, as a real race does."""
+    db = backend.services.database
+    with db.session() as s:
+        s.add(CaseCounter(year=1901, value=1))
+    yield 1901
+    with db.session() as s:
+        s.execute(delete(CaseCounter).where(CaseCounter.year == 1901))
+
+
+def test_a_failed_flush_inside_a_savepoint_keeps_the_rows_recorded_before_it(backend: Backend, instance: int,
+                                                                             taken_year: int) -> None:
+    """SQLAlchemy rolls back the flush's own subtransaction first: only the savepoint's rows go."""
+    marker = "savepoint-flush"
+    with backend.services.database.session() as s:
+        _record(s, instance, "before", marker)
+        with pytest.raises(IntegrityError), s.begin_nested():
+            _record(s, instance, "inside", marker)
+            s.add(CaseCounter(year=taken_year, value=2))
+            s.flush()
+        _record(s, instance, "after", marker)
+    assert _stored(backend, instance, marker) == ["before", "after"]
+
+
+def test_a_savepoint_whose_release_fails_keeps_the_rows_recorded_before_it(backend: Backend, instance: int,
+                                                                           taken_year: int) -> None:
+    """The pattern of tasks/cases/numbering.py: the duplicate is found when the savepoint is released."""
+    marker = "savepoint-release-fails"
+    with backend.services.database.session() as s:
+        _record(s, instance, "before", marker)
+        try:
+            with s.begin_nested():
+                _record(s, instance, "inside", marker)
+                s.add(CaseCounter(year=taken_year, value=2))
+        except IntegrityError:
+            _record(s, instance, "after", marker)
+    assert _stored(backend, instance, marker) == ["before", "after"]
+
+
+def test_a_session_closed_without_commit_leaves_nothing_for_its_next_transaction(backend: Backend,
+                                                                                  instance: int) -> None:
+    marker = "closed-session"
+    s = backend.services.database.sessionmaker()
+    try:
+        s.scalar(select(ProcessInstance.id).limit(1))
+        _record(s, instance, "abandoned", marker)
+        s.close()
+        _record(s, instance, "next transaction", marker)
+        s.commit()
+    finally:
+        s.close()
+    assert _stored(backend, instance, marker) == ["next transaction"]
