@@ -152,6 +152,9 @@ def _kept_connection(url: str) -> smtplib.SMTP | None:
             return client
     except (smtplib.SMTPException, OSError):
         pass
+    except BaseException:  # a job timeout while waiting for the answer: close the socket, then go on failing
+        client.close()
+        raise
     _close(client)
     return None
 

@@ -320,14 +320,18 @@ def test_a_threads_messages_share_one_smtp_connection_and_a_dead_one_is_replaced
         assert [send(f"Письмо {i}") for i in range(3)] == ["Письмо 0", "Письмо 1", "Письмо 2"]
         assert server.sessions == 1
         server.stop()
+        server.start()  # restarted between two messages: the kept connection is dead, a new one takes the next
+        assert send("После перезапуска") == "После перезапуска"
+        assert server.sessions == 2
+        server.stop()
         with pytest.raises(MailError):  # down: the kept connection is dead and no new one can be opened
             send_mail(config, "reuse@example.ru", "Не дойдёт", "Текст письма")
         server.start()
-        assert send("После перезапуска") == "После перезапуска"
-        assert server.sessions == 2
+        assert send("Снова работает") == "Снова работает"
+        assert server.sessions == 3
         monkeypatch.setattr(mail_module, "KEEP_IDLE_S", 0.0)  # idle too long: closed, and a new one opened
         assert send("После простоя") == "После простоя"
-        assert server.sessions == 3
+        assert server.sessions == 4
         assert [m.subject for m in server.messages].count("Не дойдёт") == 0
     finally:
         server.stop()

@@ -191,6 +191,7 @@ NAMES = [
     ("общество  с ограниченной\tответственностью Ромашка", ROMASHKA, "exact"),
     ("Ромашка, ООО", ROMASHKA, "exact"),
     ("«Ромашка»", ROMASHKA, "fuzzy"),  # the legal form left out
+    ("ООО «Северный трубный завод»", ("ООО «Трубный северный завод»",), "fuzzy"),  # other word order
     ("АО «Ромашка»", ROMASHKA, "mismatch"),  # another legal form is another organisation
     ("ООО «Ромашка-2»", ROMASHKA, "mismatch"),
     ("ООО «Лютик»", ROMASHKA, "mismatch"),

@@ -417,13 +417,16 @@ def test_an_attempt_recorded_by_the_web_and_the_process_at_once_is_kept_once(pro
         # The second one reads before the first commits, then waits on the unique index for it.
         thread = threading.Thread(target=second)
         thread.start()
-        with product.app.app_context():
-            wait_for(lambda: db.session.scalar(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
-            )), timeout=30, interval=0.05, message="the second insert waiting for the first transaction")
+        def insert_waits() -> bool:
+            with product.app.app_context():  # a transaction per look: statistics views are one snapshot each
+                return bool(db.session.scalar(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database() AND query ILIKE 'INSERT INTO application_attempt%'")))
+
+        wait_for(insert_waits, timeout=30, interval=0.05, message="the second insert waiting for the first transaction")
         first.commit()
         thread.join(timeout=30)
-    else:  # SQLite lets one writer in at a time: the second finds the first's row
+    else:  # SQLite lets one writer in at a time, so the race cannot happen: the second finds the first's row
         first.commit()
         second()
     first.close()

@@ -83,8 +83,8 @@ def deliver(db: Database, config: AppConfig, *, call_id: int | None, who: Recipi
         with db.session() as s:
             portal = who.citizen and _portal(s, key("portal") if key else None, who, notice, number)
             email = _claim(s, key("email"), "email", who, number) if key else _UNRECORDED
-    except IntegrityError:  # a concurrent run of the same job recorded them first: that run delivers
-        return []
+    except IntegrityError as exc:
+        raise _delivered_elsewhere() from exc
     done = ["portal"] if portal else []
     try:
         if _send_claimed(db, email, key("email") if key else None, "email", instance_id, notice.event,
@@ -111,6 +111,13 @@ def _portal(s: Session, key: str | None, who: Recipient, notice: Notice, number:
                        text=notice.body, created_at=utcnow(), dedup_key=key))
     s.flush()  # a concurrent run's row makes this raise here, inside the caller's try
     return True
+
+
+def _delivered_elsewhere() -> DeliveryFailed:
+    """A concurrent run of the same job recorded the delivery first and is sending it. This run must
+    not report success - its result may be applied first, and the other run's failure then lost - so
+    the job is retried, and the retry finds the delivery settled (or still owed)."""
+    return DeliveryFailed("delivery_in_progress", "another run of this notice is delivering it")
 
 
 @dataclass(frozen=True)
@@ -148,8 +155,8 @@ def deliver_once(db: Database, key: str | None, channel: str, who: Recipient, nu
     try:
         with db.session() as s:
             claim = _claim(s, key, channel, who, number)
-    except IntegrityError:  # a concurrent run of the same job inserted it first: that run sends
-        return False
+    except IntegrityError as exc:
+        raise _delivered_elsewhere() from exc
     return _send_claimed(db, claim, key, channel, instance_id, event, send, max_attempts=max_attempts)
 
 

@@ -136,20 +136,28 @@ def _without_legal_form(value: str | None) -> tuple[str, bool]:
     return " ".join(sorted(core)), len(core) != len(words)
 
 
+def _form_first(value: str | None, *, fold_yo: bool) -> str:
+    """The name's words in their order, the legal form moved to the front: «Ромашка, ООО» -> `ооо ромашка`."""
+    words = _org_words(value, fold_yo=fold_yo)
+    return " ".join([w for w in words if w in _SHORT_FORMS] + [w for w in words if w not in _SHORT_FORMS])
+
+
 def compare_org_name(applicant: str | None, names: Iterable[str | None]) -> Match:
     """The applicant's name against every name the register knows (full and short).
 
-    exact: the same name once quotes, case, spacing, word order and the legal form's spelling
-    («ООО» / «Общество с ограниченной ответственностью») are set aside - the ways one name is
-    written, which agree with ЕГРЮЛ. fuzzy (an operator looks): equal only with ё read as е, or the
-    applicant left the legal form out («Ромашка»). A different legal form («АО» for an «ООО») is a
-    mismatch.
+    exact: the same name once quotes, case, spacing, the legal form's spelling («ООО» / «Общество с
+    ограниченной ответственностью») and its place («Ромашка, ООО») are set aside - the ways one name
+    is written, which agree with ЕГРЮЛ. fuzzy (an operator looks): equal only with ё read as е or
+    with the words in another order, or the applicant left the legal form out («Ромашка»). A
+    different legal form («АО» for an «ООО») is a mismatch.
     """
     known = [n for n in names if n]
-    for fold_yo, level in ((False, "exact"), (True, "fuzzy")):
-        wanted = normalize_org_name(applicant, fold_yo=fold_yo)
-        if wanted and any(normalize_org_name(n, fold_yo=fold_yo) == wanted for n in known):
-            return level
+    wanted = _form_first(applicant, fold_yo=False)
+    if wanted and any(_form_first(n, fold_yo=False) == wanted for n in known):
+        return "exact"
+    wanted = normalize_org_name(applicant)
+    if wanted and any(normalize_org_name(n) == wanted for n in known):
+        return "fuzzy"
     core, has_form = _without_legal_form(applicant)
     if core and not has_form and any(_without_legal_form(n)[0] == core for n in known):
         return "fuzzy"
