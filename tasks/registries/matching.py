@@ -114,10 +114,10 @@ def _org_words(value: str | None, *, fold_yo: bool = True) -> list[str]:
     return text.split()
 
 
-def normalize_org_name(value: str | None, *, fold_yo: bool = True) -> str:
+def normalize_org_name(value: str | None) -> str:
     """Quotes, case, ё and the spelled-out legal form removed: «Общество с ограниченной ответственностью
     "Ромашка"» and «ООО «Ромашка»» both become `ооо ромашка`; word order is ignored ("Ромашка, ООО")."""
-    return " ".join(sorted(_org_words(value, fold_yo=fold_yo)))
+    return " ".join(sorted(_org_words(value)))
 
 
 def organization_search_name(name: str, inn: str) -> str:
