@@ -20,14 +20,18 @@ import pytest
 from jinja2 import UndefinedError
 from sqlalchemy import select
 
+from engine.clock import utcnow
 from engine.models import ServiceCall
 from tasks.cases.models import Application
+from tasks.cases.notice_delivery import DeliveryFailed, deliver, recipient
 from tasks.cases.notification_models import Notification, NotificationDelivery
 from tasks.cases.notifications import EVENTS, default_event, render_notice
 from tasks.config import AppConfig
 from tasks.sms import FileSmsAdapter, HttpSmsAdapter, SmsError, sms_adapter, stored_sms
 from tests.support.accounts import PASSWORD, add_user, bearer, client_from, csrf_token, fresh_otp, login, unique_email
 from tests.support.backend import wait_for
+from tests.support.queries import insert_waits_on_lock
+from web.accounts.models import User
 from web.extensions import db
 
 NUMBER = "2026-000123"
@@ -486,3 +490,46 @@ def test_notifications_page_in_a_phone_browser(product, tmp_path: Path) -> None:
         expect(page.get_by_text("Настройки уведомлений сохранены.")).to_be_visible()
         assert fits_the_screen(page)
     assert product.client().get("/api/v1/notifications/settings", headers=bearer(token)).get_json()["sms_opt_in"]
+
+
+def test_a_notice_another_run_recorded_first_is_retried_not_reported_as_sent(product) -> None:
+    """Two runs of one notice job: the one whose portal row loses the race must not report success (its
+    result could complete the task while the other run's mail fails), so it fails with a retryable error."""
+    email = unique_email("race")
+    product.citizen_token(email)
+    database = product.app.extensions["backoffice"].database
+    config = product.app.extensions["backoffice_config"]
+    with product.app.app_context():
+        who = recipient(db.session.scalar(select(User).where(User.email == email)), citizen=True)
+    notice = render_notice(config, event="submitted", number="2026-999999", name=who.name, status="submitted")
+    call_id = 987_654_321
+    first = database.sessionmaker()  # the other run, mid-transaction with the same portal row
+    first.add(Notification(user_id=who.user_id, case_number="2026-999999", event="submitted", title=notice.subject,
+                           text=notice.body, created_at=utcnow(), dedup_key=f"call:{call_id}:portal:{who.user_id}"))
+    first.flush()
+    outcome: list[object] = []
+
+    def second() -> None:
+        try:
+            outcome.append(deliver(database, config, call_id=call_id, who=who, notice=notice, number="2026-999999",
+                                   instance_id=None))
+        except DeliveryFailed as exc:
+            outcome.append(exc.code)
+
+    if product.backend.kind == "postgres":
+        thread = threading.Thread(target=second)
+        thread.start()
+        wait_for(lambda: insert_waits_on_lock(database, "notification"), timeout=30, interval=0.05,
+                 message="the second run's portal row waiting for the first run")
+        first.commit()
+        thread.join(timeout=30)
+        assert outcome == ["delivery_in_progress"]
+        assert len([m for m in product.smtp.messages if email in m.rcpt_tos]) == 1  # the activation code only
+        with product.app.app_context():
+            assert db.session.scalar(select(NotificationDelivery).where(
+                NotificationDelivery.key == f"call:{call_id}:email:{who.user_id}")) is None  # nothing claimed
+    else:  # SQLite lets one writer in at a time: the second run finds the portal row and sends the mail still owed
+        first.commit()
+        second()
+        assert outcome == [["email"]]
+    first.close()

@@ -12,7 +12,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 
 from engine import journal
 from engine.calendar import BusinessCalendar, business_days_deadline
@@ -24,6 +24,7 @@ from tests.support.accounts import bearer
 from tests.support.backend import wait_for
 from tests.support.pdf import pdf_text
 from tests.support.product import Product
+from tests.support.queries import insert_waits_on_lock
 from tests.support.registry import demo_policies, demo_records
 from web.extensions import db
 
@@ -417,13 +418,8 @@ def test_an_attempt_recorded_by_the_web_and_the_process_at_once_is_kept_once(pro
         # The second one reads before the first commits, then waits on the unique index for it.
         thread = threading.Thread(target=second)
         thread.start()
-        def insert_waits() -> bool:
-            with product.app.app_context():  # a transaction per look: statistics views are one snapshot each
-                return bool(db.session.scalar(text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                    "AND datname = current_database() AND query ILIKE 'INSERT INTO application_attempt%'")))
-
-        wait_for(insert_waits, timeout=30, interval=0.05, message="the second insert waiting for the first transaction")
+        wait_for(lambda: insert_waits_on_lock(database, "application_attempt"), timeout=30, interval=0.05,
+                 message="the second insert waiting for the first transaction")
         first.commit()
         thread.join(timeout=30)
     else:  # SQLite lets one writer in at a time, so the race cannot happen: the second finds the first's row
