@@ -157,11 +157,11 @@ class Runtime:
                 raise Conflict("the task has already been completed or is no longer active")
             if ht.assignee is not None and ht.assignee != actor:
                 raise Conflict(f"the task is claimed by {ht.assignee}")
-            schema = self.specs.forms(s, inst.version_id).get(ht.form_schema or "")
-            validate_task_data(schema, data, self.format_checker, self.form_validator)
             task = wf.get_task_from_id(UUID(ht.task_guid))
             if task is None or task.state != TaskState.READY:
                 raise Conflict("the task is no longer active")
+            schema = self.specs.forms(s, inst.version_id).get(ht.form_schema or "")
+            validate_task_data(schema, data, self.format_checker, self.form_validator, context=task.data)
             task.set_data(**data)
             task.run()
             ht.status = "completed"

@@ -7,7 +7,7 @@ through the FormatChecker the application passes to the runtime.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
@@ -22,18 +22,20 @@ def _field_path(error: Any) -> str:
     return ".".join(path) or "$"
 
 
-FormValidator = Callable[[dict, dict[str, Any]], list[FieldError]]
+# (schema, submitted data, the task's process data): a form filled in the middle of a case may be checked
+# against what the case already holds, e.g. a decision that needs facts the process recorded earlier.
+FormValidator = Callable[[dict, dict[str, Any], Mapping[str, Any]], list[FieldError]]
 
 
 def validate_task_data(schema: dict | None, data: dict[str, Any], format_checker: FormatChecker | None = None,
-                       validator: FormValidator | None = None) -> None:
+                       validator: FormValidator | None = None, context: Mapping[str, Any] | None = None) -> None:
     """Raise DataValidationError listing every field problem; a task without a schema accepts any object."""
     if not isinstance(data, dict):
         raise DataValidationError("task data must be a JSON object")
     if not schema:
         return
     if validator is not None:
-        problems = validator(schema, data)
+        problems = validator(schema, data, context or {})
         if problems:
             raise DataValidationError("submitted data does not match the task form", problems)
         return

@@ -16,12 +16,13 @@ Decisions (documented for the product owner):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, timedelta
 from typing import Any
 
 from engine.errors import FieldError
 
+from .coverage import PolicyTerm, coverage_gap, period_text
 from .dates import add_years, format_ru_date, parse_iso_date
 from .identifiers import check_account_key, check_corr_account_key
 from .messages import genitive_count
@@ -31,13 +32,22 @@ _MISSING = object()
 
 
 class RuleContext:
-    """What a rule may read: the data, today, the schema (for labels) and already-failed fields."""
+    """What a rule may read: the data, today, the schema (for labels) and already-failed fields.
 
-    def __init__(self, root: Schema, data: dict[str, Any], today: date, failed: set[str]) -> None:
+    A staff form is filled in the middle of a case, and some rules compare what is typed with what the
+    case already holds (the registry's answer, the requested period): `context` is that case data (a
+    user task's process variables), read by paths starting with `$` (`$application.period.from`).
+    """
+
+    def __init__(self, root: Schema, data: dict[str, Any], today: date, failed: set[str],
+                 context: Mapping[str, Any] | None = None) -> None:
         self.root, self.data, self.today, self.failed = root, data, today, failed
+        self.context = context or {}
 
     def value(self, path: str) -> Any:
         node: Any = self.data
+        if path.startswith("$"):
+            node, path = self.context, path[1:]
         for part in path.split("."):
             if not isinstance(node, dict) or part not in node:
                 return _MISSING
@@ -165,6 +175,63 @@ def _bank_account(rule: dict[str, Any], ctx: RuleContext) -> Iterator[FieldError
             yield FieldError(path, problem.code, problem.message)
 
 
+def _applies(rule: dict[str, Any], ctx: RuleContext) -> bool:
+    """A rule's optional `when` {field, equals}: it runs only for that choice (e.g. «одобрить»)."""
+    when = rule.get("when")
+    return when is None or ctx.value(when["field"]) == when["equals"]
+
+
+def _policy_covers_period(rule: dict[str, Any], ctx: RuleContext) -> Iterator[FieldError]:
+    """Issuing a certificate must rest on a policy in force over the whole requested period.
+
+    The policy typed into the form (`policy`, from the fund's answer) is the one printed when given, so
+    it must cover the period itself; otherwise the registry's answer (`registry_policy`, a context path)
+    must. When neither does, the error goes to the policy block, or to the decision field (`when.field`)
+    in a form that has no policy block: approving is then impossible, which the person must see before
+    a false certificate could be produced.
+    """
+    if not _applies(rule, ctx) or rule.get("policy") in ctx.failed:
+        return
+    period = ctx.value(rule["period"])
+    start, end = (parse_iso_date(period.get(k) or "") if isinstance(period, dict) else None for k in ("from", "to"))
+    if start is None or end is None:
+        return
+    wanted = period_text(start, end)
+    typed = ctx.value(rule["policy"]) if rule.get("policy") else _MISSING
+    if isinstance(typed, dict) and typed:
+        yield from _typed_policy_gap(rule["policy"], PolicyTerm.of(typed), start, end, wanted, ctx)
+        return
+    registry = ctx.value(rule["registry_policy"])
+    if isinstance(registry, dict) and registry.get("found"):
+        term = PolicyTerm.of(registry)
+        gap = coverage_gap(term, start, end)
+        if gap is None:
+            return
+        found = f"По данным ЕРЗЛ {term.describe()}, а справка запрошена {wanted}."
+    else:
+        found = "Полис не найден в ЕРЗЛ."
+    if rule.get("policy"):
+        yield FieldError(rule["policy"], "policy_required",
+                         f"{found} Чтобы выдать справку, внесите сведения о полисе по ответу ТФОМС.")
+    else:
+        yield FieldError(rule["when"]["field"], "policy_not_covering",
+                         f"{found} Выдать справку нельзя: запросите сведения у заявителя или откажите.")
+
+
+def _typed_policy_gap(path: str, term: PolicyTerm, start: date, end: date, wanted: str,
+                      ctx: RuleContext) -> Iterator[FieldError]:
+    if {f"{path}.valid_from", f"{path}.valid_to"} & ctx.failed or term.valid_from is None:
+        return
+    if term.valid_from > start:
+        yield FieldError(f"{path}.valid_from", "policy_starts_late",
+                         f"Полис должен действовать с начала периода справки ({wanted}), "
+                         f"а указано начало {format_ru_date(term.valid_from)}")
+    if term.valid_to is not None and term.valid_to < end:
+        yield FieldError(f"{path}.valid_to", "policy_ends_early",
+                         f"Полис должен действовать до конца периода справки ({wanted}), "
+                         f"а указано окончание {format_ru_date(term.valid_to)}")
+
+
 RULES: dict[str, Rule] = {
     "not_future": _not_future,
     "not_past": _not_past,
@@ -174,12 +241,14 @@ RULES: dict[str, Rule] = {
     "min_age_at": _min_age_at,
     "period": _period,
     "bank_account": _bank_account,
+    "policy_covers_period": _policy_covers_period,
 }
 
 
-def run_rules(root: Schema, data: dict[str, Any], today: date, failed: set[str]) -> list[FieldError]:
+def run_rules(root: Schema, data: dict[str, Any], today: date, failed: set[str],
+              context: Mapping[str, Any] | None = None) -> list[FieldError]:
     """Errors from every rule in the schema's `x-rules`; an unknown rule name is a schema bug."""
-    ctx = RuleContext(root, data, today, set(failed))
+    ctx = RuleContext(root, data, today, set(failed), context)
     errors: list[FieldError] = []
     for rule in root.get("x-rules") or ():
         found = list(RULES[rule["rule"]](rule, ctx))

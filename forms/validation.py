@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -92,8 +92,10 @@ def _build_validator(root: Schema, surface: Surface) -> Draft202012Validator:
 
 # ------------------------------------------------------------------ validate
 def validate(schema: str | Schema, data: Any, *, today: date | None = None,
-             surface: Surface = "page") -> list[FieldError]:
-    """Every problem of `data`, at most one per field, in the order the fields appear on the page."""
+             surface: Surface = "page", context: Mapping[str, Any] | None = None) -> list[FieldError]:
+    """Every problem of `data`, at most one per field, in the order the fields appear on the page.
+
+    `context` is the case data a staff form is filled against (forms.rules reads it with `$` paths)."""
     root = _root(schema)
     if not isinstance(data, dict):
         return [FieldError("$", "type", "Ожидается объект JSON")]
@@ -102,7 +104,7 @@ def validate(schema: str | Schema, data: Any, *, today: date | None = None,
     for error in validator.iter_errors(data):
         found.extend(_field_errors(error, root, surface))
     errors = _first_per_field(found)
-    errors += run_rules(root, data, today or today_moscow(), {e.field for e in errors})
+    errors += run_rules(root, data, today or today_moscow(), {e.field for e in errors}, context)
     order = field_order(root)
     return sorted(errors, key=lambda e: order.get(e.field, order.get(e.field.rsplit(".", 1)[0], len(order))))
 

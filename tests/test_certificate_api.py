@@ -6,6 +6,7 @@ import io
 
 from PIL import Image
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
 from engine import journal
 from tasks.cases.labels import reason_label
@@ -239,22 +240,28 @@ def test_public_policy_check_reveals_nothing_on_a_mismatch(product: Product) -> 
     body = product.application_body("valid")
     enp, birth = body["policy_number"], body["person"]["birth_date"]
     client = product.client()
-    found = client.get(f"/api/v1/policies/check?enp={enp}&birth_date={birth}").get_json()
+
+    def check(enp: str, birth_date: str) -> TestResponse:
+        return client.post("/api/v1/policies/check", json={"enp": enp, "birth_date": birth_date})
+
+    found = check(enp, birth).get_json()
     assert found["status"] == "active" and found["insurer"]["name"] and found["valid_from"]
-    wrong_birth = client.get(f"/api/v1/policies/check?enp={enp}&birth_date=1990-01-01").get_json()
-    unknown = client.get("/api/v1/policies/check?enp=7414012927712067&birth_date=1990-01-01").get_json()
+    wrong_birth = check(enp, "1990-01-01").get_json()
+    unknown = check("7414012927712067", "1990-01-01").get_json()
     assert wrong_birth == unknown == {"status": "not_found",
                                       "message": "Полис с такими номером и датой рождения не найден."}
-    bad = client.get("/api/v1/policies/check?enp=1234567890123456&birth_date=14.03.1985")
+    bad = check("1234567890123456", "14.03.1985")
     assert bad.status_code == 422
     assert {f["field"] for f in bad.get_json()["error"]["fields"]} == {"enp", "birth_date"}
+    # personal data never travel in a URL: the query-string form of the lookup is gone
+    assert client.get(f"/api/v1/policies/check?enp={enp}&birth_date={birth}").status_code == 405
 
 
 def test_public_lookups_are_rate_limited_per_client(product: Product) -> None:
     client, other = product.client(), product.client()
     answers = [client.get("/api/v1/certificates/2026-000001-1/verify?code=x").status_code for _ in range(31)]
     assert answers[:30] == [200] * 30 and answers[30] == 429
-    limited = client.get("/api/v1/policies/check?enp=7414012927712067&birth_date=1990-01-01")
+    limited = client.post("/api/v1/policies/check", json={"enp": "7414012927712067", "birth_date": "1990-01-01"})
     assert limited.status_code == 429 and limited.get_json()["error"]["code"] == "rate_limited"
     assert other.get("/api/v1/certificates/2026-000001-1/verify?code=x").status_code == 200
 

@@ -60,7 +60,8 @@ def create_app(settings: Settings | None = None, *, config: AppConfig | None = N
         from forms.validation import format_checker, validate
 
         services.runtime.format_checker = format_checker()  # Russian identifiers in user-task forms
-        services.runtime.form_validator = lambda schema, data: validate(schema, data, surface="api")
+        services.runtime.form_validator = lambda schema, data, context: validate(schema, data, surface="api",
+                                                                               context=context)
         security.init_app(app, settings, config)  # after every blueprint: it applies the rate limits to views
     return app
 

@@ -50,8 +50,8 @@ def build_certificate_data(app: Application, policy: dict[str, Any], issued_at: 
         birth_date=date.fromisoformat(person["birth_date"]), enp=policy["enp"],
         insurer_name=insurer.get("name", ""), insurer_code=insurer.get("code", ""), region=policy.get("region", ""),
         period_from=date.fromisoformat(period["from"]), period_to=date.fromisoformat(period["to"]),
-        policy_valid_from=_date(policy.get("valid_from")) or date.fromisoformat(period["from"]),
-        policy_valid_to=_date(policy.get("valid_to")), official_name=OFFICIAL_NAME,
+        policy_valid_from=_date(policy.get("valid_from")), policy_valid_to=_date(policy.get("valid_to")),
+        policy_status=policy.get("status"), official_name=OFFICIAL_NAME,
         official_position=OFFICIAL_POSITION, organisation=ISSUER,
     )
 

@@ -15,6 +15,7 @@ from engine.context import get_services
 from engine.errors import NotFound
 from engine.operators import OperatorError, RetryPolicy, current_call_id, operator
 from tasks.config import AppConfig
+from tasks.documents.certificate import InconsistentCertificate
 from web.accounts.models import User
 from web.accounts.roles import APPEALS, CASE_WORKERS
 
@@ -45,6 +46,10 @@ def issue(number: str, policy: dict[str, Any]) -> dict[str, Any]:
         cert = issue_certificate(get_services().database, app_config(), number, policy)
     except NotFound as exc:
         raise OperatorError("unknown_case", str(exc), retryable=False) from exc
+    except InconsistentCertificate as exc:
+        # Retrying cannot make the data true: staff must see it now (an incident), the applicant sees
+        # the case still in progress (tasks/cases/queries.py: case_status).
+        raise OperatorError("inconsistent_certificate", str(exc), retryable=False) from exc
     return {"number": cert.number, "issued_at": cert.issued_at.isoformat()}
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from engine import journal
 from engine.clock import aware
-from engine.models import ProcessInstance
+from engine.models import ProcessInstance, ServiceCall
 from engine.runtime import Runtime
 from tasks.documents.formatting import moscow_time
 
@@ -39,6 +39,18 @@ def _iso(value: datetime | None) -> str | None:
 def case_status(session: Session, app: Application) -> str:
     status = session.scalar(select(ProcessInstance.status).where(ProcessInstance.id == app.instance_id))
     return status or "submitted"
+
+
+def shown_statuses(session: Session, statuses: dict[int, str]) -> dict[int, str]:
+    """What the applicant is told, by instance id: an approved case whose certificate could not be issued
+    (a service call stopped as an incident, e.g. the generator refused inconsistent policy facts) is still
+    «В обработке» for them - staff see the incident; «Одобрено» with no document would be a promise."""
+    approved = [iid for iid, st in statuses.items() if st == "approved"]
+    if not approved:
+        return statuses
+    stuck = set(session.scalars(select(ServiceCall.instance_id).where(
+        ServiceCall.instance_id.in_(approved), ServiceCall.status == "incident")))
+    return {iid: "in_progress" if iid in stuck else st for iid, st in statuses.items()}
 
 
 def documents_of(session: Session, app: Application) -> list[Document]:
@@ -79,6 +91,8 @@ def _journal_message(rec: journal.JournalRecord) -> str:
 
 def case_view(session: Session, runtime: Runtime, app: Application, *, staff: bool = False) -> dict[str, Any]:
     status = case_status(session, app)
+    if not staff and app.instance_id:
+        status = shown_statuses(session, {app.instance_id: status})[app.instance_id]
     view: dict[str, Any] = {
         "number": app.number, "attempt": app.attempt, "applicant": app.applicant, "status": status,
         "status_label": status_label(status), "submitted_at": _iso(app.submitted_at),
@@ -162,5 +176,8 @@ def list_cases(session: Session, *, owner_id: int | None, search: str | None = N
         query = query.where(ProcessInstance.status == status)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.execute(query.order_by(Application.submitted_at.desc(), Application.id.desc())
-                           .limit(limit).offset(offset))
+                           .limit(limit).offset(offset)).all()
+    if owner_id is not None:
+        shown = shown_statuses(session, {app.instance_id: st for app, st in rows if app.instance_id})
+        rows = [(app, shown.get(app.instance_id, st)) for app, st in rows]
     return [case_summary(app, st) for app, st in rows], total

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+from forms.coverage import PolicyTerm, coverage_gap, period_text
 from tasks.verification import verification_url
 
 from .formatting import format_date, full_name
@@ -20,6 +21,11 @@ if TYPE_CHECKING:
     from tasks.config import AppConfig
 
 TEMPLATE = "certificate.html"
+
+
+class InconsistentCertificate(ValueError):
+    """The period the certificate would state is not covered by the policy facts printed on it."""
+
 TITLE = "Справка о наличии полиса обязательного медицинского страхования"
 
 
@@ -39,17 +45,26 @@ class CertificateData:
     region: str
     period_from: date
     period_to: date
-    policy_valid_from: date
+    policy_valid_from: date | None
     policy_valid_to: date | None  # None: the policy has no expiry date
     official_name: str
     official_position: str
     organisation: str  # the issuing body, printed at the top and recorded as the PDF's author
+    policy_status: str | None = None  # ЕРЗЛ's status when the registry's answer is printed
 
     def __post_init__(self) -> None:
+        """The last guard of an official document: data that would make it false is never rendered."""
         if not self.number.strip():
             raise ValueError("a certificate needs a number")
         if self.period_from > self.period_to:
             raise ValueError(f"coverage period starts after it ends: {self.period_from} > {self.period_to}")
+        term = PolicyTerm(self.policy_valid_from, self.policy_valid_to, self.policy_status)
+        gap = coverage_gap(term, self.period_from, self.period_to)
+        if gap is not None:
+            raise InconsistentCertificate(
+                f"Справка № {self.number} не выпущена: она подтверждала бы страхование "
+                f"{period_text(self.period_from, self.period_to)}, а по сведениям в справке "
+                f"{term.describe()} ({gap}). ЕНП {self.enp}. Внесите верные сведения о полисе.")
 
     @property
     def full_name(self) -> str:

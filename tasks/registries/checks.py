@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from forms.coverage import PolicyTerm, policy_covers
+
 from .client import RegistryClient
 from .matching import NAME_FIELDS, compare_holder, compare_org_name, iso_date, name_parts, worst
 from .results import (
@@ -93,8 +95,7 @@ def find_policy(client: RegistryClient, person: Mapping[str, Any], policy_number
         lookup = "snils"
     level, mismatches = _policy_holder_match(person, record)
     valid_from, valid_to = record["valid_from"], record.get("valid_to")
-    covers = (record["status"] == "active" and valid_from <= start.isoformat()
-              and (valid_to is None or valid_to >= end.isoformat()))
+    covers = policy_covers(PolicyTerm.of(record), start, end)
     return PolicyLookup(
         found=True, lookup=lookup, enp=record["enp"], insurer=Insurer(**record["insurer"]),
         region=record.get("region"), valid_from=valid_from, valid_to=valid_to, status=record["status"],

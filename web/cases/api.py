@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import Any, TypeVar
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_file
 
 from engine.errors import DataValidationError
 from forms.dates import today_moscow
-from forms.identifiers import check_enp
+from forms.validation import clean
 from tasks.cases.actions import ActionRefused
 from tasks.cases.appeals import answer_request as deliver_answer
 from tasks.cases.appeals import file_appeal
@@ -29,6 +28,7 @@ from ..rate_limits import rate_limited
 from ..security import api_auth_required, current_actor, public, roles_required
 from . import access
 from .files import api_upload, case_pdf_response, document_json, receipt_response
+from .public_pages import POLICY_SCHEMA as POLICY_CHECK_SCHEMA  # the page's form: one set of rules
 from .uploads import MAX_DOCUMENTS
 
 T = TypeVar("T")
@@ -206,21 +206,15 @@ def verify(number: str) -> Response:
     return jsonify(answer)
 
 
-@bp.get("/policies/check")
+@bp.post("/policies/check")
 @public
 @rate_limited("lookup")
 def policy_check() -> Response:
-    enp = (request.args.get("enp") or "").strip()
-    birth = (request.args.get("birth_date") or "").strip()
-    fields = []
-    if check_enp(enp) is not None:
-        fields.append(access.field_error("enp", "checksum", check_enp(enp).message))
-    try:
-        date.fromisoformat(birth)
-    except ValueError:
-        fields.append(access.field_error("birth_date", "format", "Введите дату в формате ГГГГ-ММ-ДД"))
-    if fields:
-        raise ApiError(422, "validation_failed", "Проверьте введённые данные.", fields)
+    """{enp, birth_date} in the body, never in a URL: both are personal data and URLs end up in logs."""
+    data, errors = clean(POLICY_CHECK_SCHEMA, json_object(), surface="api")
+    if errors:
+        raise ApiError(422, "validation_failed", "Проверьте введённые данные.", errors)
+    enp, birth = data["enp"], data["birth_date"]
     try:
         found = check_policy(access.registry_client(), enp, birth)
     except RegistryUnavailable as exc:
