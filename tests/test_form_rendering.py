@@ -11,6 +11,7 @@ from jinja2 import ChoiceLoader, DictLoader, Environment, FileSystemLoader
 from werkzeug.datastructures import MultiDict
 
 from engine.errors import FieldError
+from forms import identifiers as ids
 from forms.rendering import (
     TEMPLATES_DIR,
     build_form,
@@ -135,7 +136,7 @@ def test_error_is_next_to_its_field() -> None:
     _, errors = clean(APPLICATION, form_data_from_flat(APPLICATION, flat), today=TODAY)
     assert [(e.field, e.message) for e in errors] == [
         ("person.passport.issued_on", "Такой даты нет в календаре: проверьте день и месяц"),
-        ("person.snils", "Неверное контрольное число СНИЛС"),
+        ("person.snils", ids.SNILS_TYPO),
     ]
     doc = parse(render_form(APPLICATION, flat, errors))
     snils = by_name(doc, "person.snils")
@@ -144,14 +145,15 @@ def test_error_is_next_to_its_field() -> None:
     field = snils.getparent()
     assert "field--error" in field.get("class")
     [message] = field.find_class("field-error")
-    assert message.text_content() == "Ошибка: Неверное контрольное число СНИЛС"
+    assert message.text_content() == f"Ошибка: {ids.SNILS_TYPO}"
     assert message.get("id") in snils.get("aria-describedby").split()
     assert by_name(doc, "person.passport.issued_on").get("value") == "31.02.2005"
     assert by_name(doc, "person.last_name").get("aria-invalid") is None
     summary_links = doc.xpath("//div[@class='error-summary']//a")
     assert [(a.get("href"), a.text) for a in summary_links] == [
         ("#f-person-passport-issued-on", "Дата выдачи — такой даты нет в календаре: проверьте день и месяц"),
-        ("#f-person-snils", "СНИЛС — неверное контрольное число СНИЛС"),
+        ("#f-person-snils", "СНИЛС — номер СНИЛС введён с ошибкой: сверьте цифры со страховым свидетельством "
+                            "или уведомлением СФР"),
     ]
     assert doc.xpath("//div[@class='error-summary']")[0].get("role") == "alert"
 
@@ -192,7 +194,7 @@ def test_select_for_long_enums() -> None:
 
 # ------------------------------------------------------------------ wizard steps
 def test_a_step_renders_only_its_fields_and_errors() -> None:
-    errors = [FieldError("person.snils", "checksum", "Неверное контрольное число СНИЛС"),
+    errors = [FieldError("person.snils", "checksum", ids.SNILS_TYPO),
               FieldError("person.passport.series", "format", "Серия паспорта должна содержать 4 цифры")]
     doc = parse(render_form(APPLICATION, {"person.passport.series": "45"}, errors, step="passport"))
     names = {el.get("name") for el in controls(doc)}

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
+from forms import identifiers as ids
 from forms.dates import format_ru_date
 from tasks.verification import verification_code
 from tests.support.accounts import csrf_token, login, unique_email
@@ -284,7 +285,7 @@ def test_public_policy_check_reveals_nothing_on_a_mismatch(product: Product) -> 
     broken = client.post("/policy-check", data={"enp": "1234567890123456", "birth_date": "14.03.1985",
                                                 "csrf_token": token})
     assert broken.status_code == 422
-    assert "Неверное контрольное число номера полиса ОМС" in field_block(broken.get_data(as_text=True), "f-enp")
+    assert ids.ENP_TYPO in field_block(broken.get_data(as_text=True), "f-enp")
 
     found = client.post("/policy-check", data={"enp": demo["policy_number"], "birth_date": "14.03.1985",
                                                "csrf_token": token}).get_data(as_text=True)
