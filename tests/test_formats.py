@@ -318,3 +318,22 @@ def test_calendar_helpers() -> None:
     assert add_years(date(1985, 3, 5), 14) == date(1999, 3, 5)
     assert month_bounds(date(2024, 2, 1)) == (date(2024, 2, 1), date(2024, 2, 29))
     assert month_bounds(date(2025, 12, 1)) == (date(2025, 12, 1), date(2025, 12, 31))
+
+
+# ------------------------------------------------------------------ what a wrong check digit says
+@pytest.mark.parametrize(("problem", "says"), [
+    (ids.check_snils("112-233-445 96"), "Номер СНИЛС введён с ошибкой: сверьте цифры"),
+    (ids.check_inn("7707083894"), "ИНН введён с ошибкой: сверьте цифры"),
+    (ids.check_inn("500100732258"), "ИНН введён с ошибкой: сверьте цифры"),
+    (ids.check_ogrn("1027700132194"), "ОГРН введён с ошибкой: сверьте цифры с выпиской из ЕГРЮЛ"),
+    (ids.check_ogrnip("304500116000181"), "ОГРНИП введён с ошибкой: сверьте цифры с выпиской из ЕГРИП"),
+    (ids.check_enp("1234567890123456"), "Номер полиса ОМС введён с ошибкой: сверьте 16 цифр"),
+    (ids.check_account_key("044525225", "40702810538000060473"), "Расчётный счёт не подходит к этому БИК"),
+    (ids.check_corr_account_key("044525225", "30101810400000000226"),
+     "Корреспондентский счёт не подходит к этому БИК"),
+])
+def test_a_wrong_check_digit_is_told_in_plain_words(problem: ids.Problem | None, says: str) -> None:
+    """The person learns the number was mistyped and where to look it up, not about «контрольное число»."""
+    assert problem is not None and problem.code == "checksum"
+    assert problem.message.startswith(says)
+    assert "контрольн" not in problem.message.lower()

@@ -559,7 +559,7 @@ def test_the_organisation_page_renders_and_submits(product: Product):
     confirmation = client.get(r.location).get_data(as_text=True)
     assert f"Номер заявления: <strong>{number}</strong>" in confirmation
     assert f'href="/applications/{number}/employees"' in confirmation
-    assert "Кузнецова Ольга Павловна, Менеджер — по доверенности № 12" in confirmation
+    assert "Кузнецова Ольга Павловна, Менеджер — по доверенности №\u00a012" in confirmation
     assert "31.12.2030" in confirmation and "Доверенность: доверенность.pdf" in confirmation
     fresh = client.get("/apply/organization").get_data(as_text=True)  # the draft became the case
     assert "+7 (495) 123-45-67" not in fresh and "доверенность.pdf" not in fresh
