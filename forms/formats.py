@@ -3,7 +3,7 @@
 A schema says `"format": "snils"` and every consumer (page, API, engine user-task forms) checks it
 through the one FormatChecker built here. When a value fails, the checker raises
 `IdentifierFormatError` carrying the precise `Problem`; jsonschema keeps it as `error.cause`, which
-is how forms.validation turns a failed format into «Неверное контрольное число СНИЛС» rather than
+is how forms.validation turns a failed format into «Номер СНИЛС введён с ошибкой: …» rather than
 a generic complaint. Formats only judge strings: other types are left to the `type` keyword.
 
 Bank accounts are checked here for shape only; the key against the БИК is a cross-field rule

@@ -5,7 +5,7 @@ when it is valid and a `Problem` otherwise. A Problem carries a stable English c
 wrong shape, "checksum" for a wrong control digit or key) and the Russian message shown next to the
 field, so the page, the API and the JSON Schema format checker all say the same precise thing.
 
-Algorithms follow DESIGN.md "Domain facts". python-stdnum is used where it is right (ИНН, Luhn);
+python-stdnum is used where it is right (ИНН, Luhn);
 ОГРНИП is computed here because stdnum gets remainders >= 10 wrong.
 """
 
@@ -26,6 +26,19 @@ _SNILS_UNCHECKED_MAX = 1001998
 # Bank of Russia units (РКЦ) have БИКs ending in 000-002; their accounts are keyed like a к/с.
 _BANK_OF_RUSSIA_SUFFIXES = {"000", "001", "002"}
 _ACCOUNT_KEY_WEIGHTS = ((7, 1, 3) * 8)[:23]
+
+
+# What a wrong check digit means to a person: a typo somewhere in the number (no such number exists).
+# The messages say so and where to look the number up; "контрольное число" is jargon nobody reads.
+SNILS_TYPO = "Номер СНИЛС введён с ошибкой: сверьте цифры со страховым свидетельством или уведомлением СФР"
+INN_TYPO = "ИНН введён с ошибкой: сверьте цифры со свидетельством о постановке на учёт в налоговом органе"
+OGRN_TYPO = "ОГРН введён с ошибкой: сверьте цифры с выпиской из ЕГРЮЛ"
+OGRNIP_TYPO = "ОГРНИП введён с ошибкой: сверьте цифры с выпиской из ЕГРИП"
+ENP_TYPO = "Номер полиса ОМС введён с ошибкой: сверьте 16 цифр с полисом или выпиской о полисе"
+ACCOUNT_MISMATCH = ("Расчётный счёт не подходит к этому БИК: ошибка в цифрах счёта или БИК. "
+                    "Сверьте их с реквизитами банка")
+CORR_ACCOUNT_MISMATCH = ("Корреспондентский счёт не подходит к этому БИК: ошибка в цифрах счёта или БИК. "
+                         "Сверьте их с реквизитами банка")
 
 
 @dataclass(frozen=True)
@@ -111,7 +124,7 @@ def check_snils(value: str) -> Problem | None:
     if int(d[:9]) <= _SNILS_UNCHECKED_MAX:
         return None
     if d[9:] != snils_check_digits(d[:9]):
-        return Problem("checksum", "Неверное контрольное число СНИЛС")
+        return Problem("checksum", SNILS_TYPO)
     return None
 
 
@@ -122,7 +135,7 @@ def check_inn10(value: str) -> Problem | None:
     if problem:
         return problem
     if d[-1] != stdnum_inn.calc_company_check_digit(d[:9]):
-        return Problem("checksum", "Неверное контрольное число ИНН")
+        return Problem("checksum", INN_TYPO)
     return None
 
 
@@ -132,7 +145,7 @@ def check_inn12(value: str) -> Problem | None:
     if problem:
         return problem
     if d[-2:] != stdnum_inn.calc_personal_check_digits(d[:10]):
-        return Problem("checksum", "Неверное контрольное число ИНН")
+        return Problem("checksum", INN_TYPO)
     return None
 
 
@@ -153,7 +166,7 @@ def check_ogrn(value: str) -> Problem | None:
     if d[0] == "0":
         return Problem("format", "ОГРН не может начинаться с 0")
     if int(d[-1]) != int(d[:12]) % 11 % 10:
-        return Problem("checksum", "Неверное контрольное число ОГРН")
+        return Problem("checksum", OGRN_TYPO)
     return None
 
 
@@ -165,7 +178,7 @@ def check_ogrnip(value: str) -> Problem | None:
     if d[0] not in "34":
         return Problem("format", "ОГРНИП начинается с цифры 3 или 4")
     if int(d[-1]) != int(d[:14]) % 13 % 10:
-        return Problem("checksum", "Неверное контрольное число ОГРНИП")
+        return Problem("checksum", OGRNIP_TYPO)
     return None
 
 
@@ -225,7 +238,7 @@ def check_account_key(bik: str, account: str) -> Problem | None:
     b, a = strip_separators(bik), strip_separators(account)
     prefix = "0" + b[4:6] if b[6:9] in _BANK_OF_RUSSIA_SUFFIXES else b[6:9]
     if not account_key_valid(prefix, a):
-        return Problem("checksum", "Неверный контрольный ключ расчётного счёта: счёт не соответствует БИК")
+        return Problem("checksum", ACCOUNT_MISMATCH)
     return None
 
 
@@ -236,7 +249,7 @@ def check_corr_account_key(bik: str, corr_account: str) -> Problem | None:
         return shape
     b, a = strip_separators(bik), strip_separators(corr_account)
     if not account_key_valid("0" + b[4:6], a):
-        return Problem("checksum", "Неверный контрольный ключ корреспондентского счёта: счёт не соответствует БИК")
+        return Problem("checksum", CORR_ACCOUNT_MISMATCH)
     return None
 
 
@@ -247,7 +260,7 @@ def check_enp(value: str) -> Problem | None:
     if problem:
         return problem
     if not luhn.is_valid(d):
-        return Problem("checksum", "Неверное контрольное число номера полиса ОМС")
+        return Problem("checksum", ENP_TYPO)
     return None
 
 

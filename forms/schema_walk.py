@@ -58,6 +58,49 @@ def required_names(node: Schema, *, page: bool) -> set[str]:
 
 
 @dataclass(frozen=True)
+class Condition:
+    """«Field `field` (dotted path in the whole form) has one of `values`»: when a field applies or is required."""
+
+    field: str
+    values: tuple[str, ...]
+
+    def met(self, chosen: list[str]) -> bool:
+        return any(v in self.values for v in chosen)
+
+
+def shown_when(node: Schema) -> Condition | None:
+    """`x-shown-when: {"field": "<dotted path>", "in": [...]}`: the field only applies to those choices.
+
+    Pages hide such a field until one of the choices is made (without JavaScript they show it with a
+    hint naming the choices). It says nothing about validation: the schema's own keywords do that.
+    """
+    rule = node.get("x-shown-when")
+    if not isinstance(rule, dict):
+        return None
+    return Condition(str(rule["field"]), tuple(str(v) for v in rule["in"]))
+
+
+def required_when(node: Schema, root: Schema, prefix: str) -> dict[str, list[Condition]]:
+    """Children an object requires only for some choice: `allOf: [{if: {properties: {x: {const|enum}}},
+    then|else: {required: [...]}}]`, as child name -> conditions (on one choice field, values merged).
+
+    `then` requires for the values listed in `if`, `else` for the other values of the choice field.
+    """
+    found: dict[str, dict[str, set[str]]] = {}
+    properties = node.get("properties") or {}
+    for entry in node.get("allOf") or ():
+        tests = ((entry.get("if") or {}).get("properties") or {}).items()
+        for name, test in tests:
+            values = {str(v) for v in ([test["const"]] if "const" in test else test.get("enum") or ())}
+            every = {str(v) for v in enum_values(resolve(properties.get(name) or {}, root)) or ()}
+            for branch, chosen in (("then", values), ("else", every - values)):
+                for child in (entry.get(branch) or {}).get("required") or ():
+                    found.setdefault(child, {}).setdefault(prefix + name, set()).update(chosen)
+    return {child: [Condition(field, tuple(sorted(values))) for field, values in by_field.items()]
+            for child, by_field in found.items()}
+
+
+@dataclass(frozen=True)
 class Leaf:
     """A field a person fills in: dotted path, resolved schema, whether its parent requires it."""
 

@@ -3,13 +3,15 @@
 The case is refused over the API (the applicant typed a policy number the register does not know);
 then, in headless Chromium on a phone-sized screen: log in -> the case page shows the reasons, the
 refusal decision and «Подать повторно» -> the form comes prefilled with the submitted data, the
-policy number marked as the field the refusal concerns -> a wrong number gives an error next to the
-field and changes nothing -> the right number, a file and a comment -> the case is checked again and
-becomes «Готово к скачиванию» under the same number, attempt 2. No staff step is needed.
+policy number marked as the field the refusal concerns, no field path or code anywhere -> a wrong
+number gives an error next to the field and in the focused summary at the top, and changes nothing
+-> the right number, a file and a comment -> the case is checked again and becomes «Готово к
+скачиванию» under the same number, attempt 2. No staff step is needed.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
@@ -49,11 +51,18 @@ def test_citizen_resubmits_a_refused_case_in_a_browser(product: Product, tmp_pat
             f"#{policy.get_attribute('aria-describedby').split()[0]}").inner_text()
         assert fits_the_screen(page)
 
+        assert not technical_names(page.locator("main").inner_text())
+
         policy.fill("1234567890123456")  # a wrong check digit
         page.get_by_role("button", name="Подать повторно").click()
         policy_field = page.locator(".field--error", has=page.get_by_label("Номер полиса ОМС"))
         expect(policy_field.locator(".field-error")).to_be_visible()  # the error next to the field
-        expect(page.locator(".error-summary")).to_be_visible()
+        summary = page.locator(".error-summary")
+        expect(summary).to_be_focused()  # right under the heading, where the screen starts
+        expect(summary).to_contain_text("Номер полиса ОМС — номер полиса ОМС введён с ошибкой")
+        summary.get_by_role("link").first.click()
+        expect(page.get_by_label("Номер полиса ОМС")).to_be_focused()
+        assert not technical_names(page.locator("main").inner_text())
         expect(page.get_by_label("Номер полиса ОМС")).to_have_value("1234567890123456")
 
         page.get_by_label("Номер полиса ОМС").fill(right["enp"])
@@ -110,6 +119,11 @@ def test_appeal_filed_on_the_page_is_overturned_in_the_inbox(product: Product) -
         wait_until_ready(page)
         expect(page.locator(".appeal-list")).to_contain_text("Паспорт действителен, отказ отменён.")
         expect(page.get_by_role("link", name="Скачать справку (PDF)")).to_be_visible()
+
+
+def technical_names(text: str) -> list[str]:
+    """Words a person should never read: field paths (person.snils), codes (policy_number), Latin words."""
+    return re.findall(r"\b[a-z]\w*(?:[._]\w+)+\b|\b[A-Za-z]*[a-z][A-Za-z]*\b", text)
 
 
 def _offered(page: Page, case_url: str, action: str) -> Locator:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from engine import journal
+from forms import identifiers as ids
 from tasks.cases.labels import reason_label
 from tasks.cases.models import Application
 from tests.support.accounts import bearer
@@ -95,7 +96,7 @@ def test_field_errors_for_broken_identifiers(product: Product) -> None:
     assert r.status_code == 422
     fields = {f["field"]: f for f in r.get_json()["error"]["fields"]}
     assert fields["person.snils"]["code"] == "checksum"
-    assert fields["person.snils"]["message"] == "Неверное контрольное число СНИЛС"
+    assert fields["person.snils"]["message"] == ids.SNILS_TYPO
     assert fields["person.passport.series"]["code"] == "format"
     assert fields["policy_number"]["code"] == "checksum"
     listed = product.client().get("/api/v1/applications", headers=bearer(token)).get_json()

@@ -14,6 +14,7 @@ from datetime import date, datetime
 import pytest
 from openpyxl import Workbook, load_workbook
 
+from forms import identifiers as ids
 from forms.employees import (
     COLUMNS,
     EmployeeFileError,
@@ -321,9 +322,9 @@ def test_row_problem_messages_are_specific_russian_text():
     assert message[(5, "birth_date")] == "Неверная дата «1990/01/01»: укажите дату в формате ДД.ММ.ГГГГ"
     assert message[(6, "birth_date")] == "Дата рождения 02.03.2026 ещё не наступила"
     assert message[(7, "birth_date")] == "Дата рождения 31.12.1899 раньше 01.01.1900"
-    assert message[(8, "enp")] == "Неверное контрольное число номера полиса ОМС"
+    assert message[(8, "enp")] == ids.ENP_TYPO
     assert message[(9, "enp")] == "Номер полиса ОМС должен содержать 16 цифр"
-    assert message[(10, "inn")] == "Неверное контрольное число ИНН"
+    assert message[(10, "inn")] == ids.INN_TYPO
     assert message[(11, "inn")] == "ИНН физического лица должен содержать 12 цифр"
     assert message[(12, "email")].startswith("«ivanov@»: введите адрес электронной почты")
     assert message[(14, "enp")] == "Этот номер полиса уже указан в строке 2"

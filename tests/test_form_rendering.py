@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import date
 from typing import Any
 
@@ -11,6 +13,7 @@ from jinja2 import ChoiceLoader, DictLoader, Environment, FileSystemLoader
 from werkzeug.datastructures import MultiDict
 
 from engine.errors import FieldError
+from forms import identifiers as ids
 from forms.rendering import (
     TEMPLATES_DIR,
     build_form,
@@ -135,7 +138,7 @@ def test_error_is_next_to_its_field() -> None:
     _, errors = clean(APPLICATION, form_data_from_flat(APPLICATION, flat), today=TODAY)
     assert [(e.field, e.message) for e in errors] == [
         ("person.passport.issued_on", "Такой даты нет в календаре: проверьте день и месяц"),
-        ("person.snils", "Неверное контрольное число СНИЛС"),
+        ("person.snils", ids.SNILS_TYPO),
     ]
     doc = parse(render_form(APPLICATION, flat, errors))
     snils = by_name(doc, "person.snils")
@@ -144,14 +147,15 @@ def test_error_is_next_to_its_field() -> None:
     field = snils.getparent()
     assert "field--error" in field.get("class")
     [message] = field.find_class("field-error")
-    assert message.text_content() == "Ошибка: Неверное контрольное число СНИЛС"
+    assert message.text_content() == f"Ошибка: {ids.SNILS_TYPO}"
     assert message.get("id") in snils.get("aria-describedby").split()
     assert by_name(doc, "person.passport.issued_on").get("value") == "31.02.2005"
     assert by_name(doc, "person.last_name").get("aria-invalid") is None
     summary_links = doc.xpath("//div[@class='error-summary']//a")
     assert [(a.get("href"), a.text) for a in summary_links] == [
         ("#f-person-passport-issued-on", "Дата выдачи — такой даты нет в календаре: проверьте день и месяц"),
-        ("#f-person-snils", "СНИЛС — неверное контрольное число СНИЛС"),
+        ("#f-person-snils", "СНИЛС — номер СНИЛС введён с ошибкой: сверьте цифры со страховым свидетельством "
+                            "или уведомлением СФР"),
     ]
     assert doc.xpath("//div[@class='error-summary']")[0].get("role") == "alert"
 
@@ -192,7 +196,7 @@ def test_select_for_long_enums() -> None:
 
 # ------------------------------------------------------------------ wizard steps
 def test_a_step_renders_only_its_fields_and_errors() -> None:
-    errors = [FieldError("person.snils", "checksum", "Неверное контрольное число СНИЛС"),
+    errors = [FieldError("person.snils", "checksum", ids.SNILS_TYPO),
               FieldError("person.passport.series", "format", "Серия паспорта должна содержать 4 цифры")]
     doc = parse(render_form(APPLICATION, {"person.passport.series": "45"}, errors, step="passport"))
     names = {el.get("name") for el in controls(doc)}
@@ -346,3 +350,93 @@ def test_an_optional_group_left_empty_is_not_submitted() -> None:
     partial = MultiDict([("appeal_decision", "overturn"), ("policy.insurer.name", "АО «СОГАЗ-Мед»")])
     _, errors = clean(schema, form_data_from_flat(schema, partial), today=TODAY)
     assert {"policy.enp", "policy.insurer.code", "policy.region", "policy.valid_from"} <= {e.field for e in errors}
+
+
+# ------------------------------------------------------------------ dependent fields, stars, summary links
+ORGANIZATION = load_schema("organization_application")
+
+
+def _label_of(doc: lxml.html.HtmlElement, control_id: str) -> lxml.html.HtmlElement:
+    [label] = doc.xpath("//label[@for=$i]", i=control_id)
+    return label
+
+
+def _star(doc: lxml.html.HtmlElement, control_id: str) -> str | None:
+    """"shown" / "hidden" for the field's required star, None when it has none at all."""
+    stars = _label_of(doc, control_id).find_class("required")
+    return None if not stars else ("hidden" if stars[0].get("hidden") is not None else "shown")
+
+
+def test_fields_of_one_choice_are_marked_and_explained() -> None:
+    """What forms.js hides until the choice is made, and the hint a page without JavaScript shows."""
+    doc = parse(render_form(ORGANIZATION))
+    poa = doc.get_element_by_id("f-representative-power-of-attorney")
+    assert poa.get("data-shown-if") == '[{"field": "representative.authority", "values": ["power_of_attorney"]}]'
+    assert doc.get_element_by_id("f-representative-power-of-attorney-hint").text_content().startswith(
+        "Для варианта «По доверенности»")
+    scan = by_name(doc, "documents.power_of_attorney").getparent()
+    assert scan.get("data-shown-if") and "Для варианта «По доверенности»" in scan.text_content()
+    month = by_name(doc, "period.month").getparent()
+    assert month.get("data-shown-if") == '[{"field": "period.kind", "values": ["month"]}]'
+    assert doc.get_element_by_id("f-period-to-hint").text_content() == (
+        "Для варианта «Указать даты». Не больше года от начала")
+    assert by_name(doc, "organization.inn").getparent().get("data-shown-if") is None
+
+
+def test_a_star_only_where_the_field_is_required_now() -> None:
+    fresh = parse(render_form(ORGANIZATION))  # «Руководитель» and «Текущий год» are the initial choices
+    assert _star(fresh, "f-organization-inn") == "shown"
+    for name in ("bik", "account", "corr-account"):  # an optional block: its fields are needed together only
+        assert _star(fresh, f"f-organization-bank-{name}") is None
+        assert by_name(fresh, f"organization.bank.{name.replace('-', '_')}").get("aria-required") is None
+    assert fresh.get_element_by_id("f-organization-bank-hint").text_content() == (
+        "Необязательно. Если заполняете этот раздел, заполните все его поля")
+    assert _star(fresh, "f-representative-power-of-attorney-number") == "hidden"
+    assert by_name(fresh, "representative.power_of_attorney.number").get("aria-required") is None
+    assert _star(fresh, "f-representative-power-of-attorney-valid-to") is None  # never required
+    assert _star(fresh, "f-period-from") == "hidden"
+
+    chosen = parse(render_form(ORGANIZATION, {"representative.authority": "power_of_attorney",
+                                              "period.kind": "custom"}))
+    assert _star(chosen, "f-representative-power-of-attorney-number") == "shown"
+    assert by_name(chosen, "representative.power_of_attorney.number").get("aria-required") == "true"
+    assert _star(chosen, "f-period-from") == "shown" and _star(chosen, "f-period-month") == "hidden"
+    number = by_name(chosen, "representative.power_of_attorney.number").getparent()
+    assert number.get("data-required-if") == (
+        '[{"field": "representative.authority", "values": ["power_of_attorney"]}]')
+
+
+def test_staff_fields_required_for_some_decisions_follow_the_decision() -> None:
+    """explanation is required for «Отказать» and «Запросить уточнение» (two allOf entries, one choice)."""
+    doc = parse(render_form(load_schema("operator_review"), {"decision": "approve"}))
+    explanation = by_name(doc, "explanation").getparent()
+    assert explanation.get("data-required-if") == '[{"field": "decision", "values": ["reject", "request_info"]}]'
+    assert explanation.get("data-shown-if") is None  # it applies to every decision: always shown
+    assert _star(doc, "f-explanation") == "hidden"
+
+
+def test_the_summary_comes_first_and_links_fields_drawn_outside_the_schema() -> None:
+    errors = [FieldError("consent", "required", "Дайте согласие"),
+              FieldError("files", "format", "a.exe: не тот формат"),
+              FieldError("elsewhere", "invalid", "Что-то не так")]
+    view = build_form(APPLICATION, FLAT, errors, outside={"files": ("Файлы", "f-files")})
+    assert [(e.href, e.text) for e in view.errors] == [
+        ("#f-consent", "Даю согласие на обработку моих персональных данных — дайте согласие"),
+        ("#f-files", "Файлы — a.exe: не тот формат"),
+        (None, "Что-то не так"),
+    ]
+    doc = parse(render_form(APPLICATION, FLAT, errors[:1]))
+    summary = doc[0]
+    assert summary.get("class") == "error-summary" and summary.get("tabindex") == "-1"
+
+
+def test_the_number_sign_keeps_its_number_on_the_line() -> None:
+    from forms.typography import NumberSignExtension, bind_number_sign
+
+    assert bind_number_sign("Заявление № 2026-000001, №  5") == "Заявление №\u00a02026-000001, №\u00a05"
+    env = Environment(extensions=[NumberSignExtension], autoescape=True)
+    assert env.from_string("№ {{ n }}").render(n="7") == "№\u00a07"
+    # Schema texts reach pages as values, which the extension does not touch: they bind «№» themselves.
+    for path in sorted((TEMPLATES_DIR.parent / "schemas").glob("*.schema.json")):
+        texts = json.dumps(json.loads(path.read_text(encoding="utf-8")), ensure_ascii=False)
+        assert not re.search(r"№[ \t]", texts), path

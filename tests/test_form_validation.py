@@ -12,6 +12,7 @@ from jsonschema import Draft202012Validator
 from engine.errors import DataValidationError, FieldError
 from engine.settings import Settings
 from engine.task_forms import validate_task_data
+from forms import identifiers as ids
 from forms.schema_walk import field_schema, iter_leaves, resolve
 from forms.validation import (
     SCHEMAS_DIR,
@@ -128,7 +129,7 @@ def test_page_also_requires_consent() -> None:
 
 @pytest.mark.parametrize(("change", "expected"), [
     ({"person__snils": "112-233-445 96"},
-     ("person.snils", "checksum", "Неверное контрольное число СНИЛС")),
+     ("person.snils", "checksum", ids.SNILS_TYPO)),
     ({"person__snils": "1122334459"},
      ("person.snils", "format", "СНИЛС должен содержать 11 цифр")),
     ({"person__snils": None},
@@ -146,9 +147,9 @@ def test_page_also_requires_consent() -> None:
     ({"person__inn": "7707083893"},
      ("person.inn", "format", "ИНН физического лица должен содержать 12 цифр")),
     ({"person__inn": "500100732258"},
-     ("person.inn", "checksum", "Неверное контрольное число ИНН")),
+     ("person.inn", "checksum", ids.INN_TYPO)),
     ({"policy_number": "7750110894000053"},
-     ("policy_number", "checksum", "Неверное контрольное число номера полиса ОМС")),
+     ("policy_number", "checksum", ids.ENP_TYPO)),
     ({"person__passport__series": "450"},
      ("person.passport.series", "format", "Серия паспорта должна содержать 4 цифры")),
     ({"person__passport__number": "12345X"},
@@ -371,10 +372,10 @@ def test_engine_validates_task_forms_with_our_format_checker() -> None:
     (("004525988", "03100643000000017300", "40102810545370000003"), []),
     (("044525225", "40702810538000060473", "30101810400000000225"),
      [("organization.bank.account", "checksum",
-       "Неверный контрольный ключ расчётного счёта: счёт не соответствует БИК")]),
+       ids.ACCOUNT_MISMATCH)]),
     (("044525225", "40702810438000060473", "30101810400000000226"),
      [("organization.bank.corr_account", "checksum",
-       "Неверный контрольный ключ корреспондентского счёта: счёт не соответствует БИК")]),
+       ids.CORR_ACCOUNT_MISMATCH)]),
     (("04452522", "40702810538000060473", "30101810400000000226"),
      [("organization.bank.bik", "format", "БИК должен содержать 9 цифр")]),
     (("044525225", "4070281043800006047", None),
@@ -399,7 +400,7 @@ def test_bank_account_rule_in_a_schema() -> None:
     bad = copy.deepcopy(good)
     bad["bank"]["account"] = "40702810538000060473"
     assert validate(schema, bad, today=TODAY) == [FieldError(
-        "bank.account", "checksum", "Неверный контрольный ключ расчётного счёта: счёт не соответствует БИК")]
+        "bank.account", "checksum", ids.ACCOUNT_MISMATCH)]
 
 
 def test_schema_dict_messages_and_plural_forms() -> None:

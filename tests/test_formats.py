@@ -55,7 +55,7 @@ def test_snils(value: str, expected: str | None) -> None:
 
 
 def test_snils_messages_are_specific() -> None:
-    assert ids.check_snils("112-233-445 96") == ids.Problem("checksum", "Неверное контрольное число СНИЛС")
+    assert ids.check_snils("112-233-445 96") == ids.Problem("checksum", ids.SNILS_TYPO)
     assert ids.check_snils("1122334459").message == "СНИЛС должен содержать 11 цифр"
     assert ids.check_snils("112-233-44a 95").message == "СНИЛС может содержать только цифры"
 
@@ -88,7 +88,7 @@ def test_inn_kinds_are_told_apart() -> None:
     assert ids.check_inn10("500100732259").message == "ИНН организации должен содержать 10 цифр"
     assert ids.check_inn12("500100732259") is None
     assert ids.check_inn12("7707083893").message == "ИНН физического лица должен содержать 12 цифр"
-    assert ids.check_inn("7707083894").message == "Неверное контрольное число ИНН"
+    assert ids.check_inn("7707083894").message == ids.INN_TYPO
     assert ids.check_inn("123").message == "ИНН должен содержать 10 или 12 цифр"
 
 
@@ -176,9 +176,9 @@ def test_settlement_account_key(bik: str, account: str, expected: str | None) ->
 
 def test_account_key_messages() -> None:
     assert ids.check_account_key("044525225", "40702810538000060473").message == (
-        "Неверный контрольный ключ расчётного счёта: счёт не соответствует БИК")
+        ids.ACCOUNT_MISMATCH)
     assert ids.check_corr_account_key("044525225", "30101810400000000226").message == (
-        "Неверный контрольный ключ корреспондентского счёта: счёт не соответствует БИК")
+        ids.CORR_ACCOUNT_MISMATCH)
     assert ids.check_account("4070281043800006047").message == "Расчётный счёт должен содержать 20 цифр"
     assert ids.check_corr_account("3010181040000000022Z").message == (
         "Корреспондентский счёт может содержать только цифры")
@@ -318,3 +318,22 @@ def test_calendar_helpers() -> None:
     assert add_years(date(1985, 3, 5), 14) == date(1999, 3, 5)
     assert month_bounds(date(2024, 2, 1)) == (date(2024, 2, 1), date(2024, 2, 29))
     assert month_bounds(date(2025, 12, 1)) == (date(2025, 12, 1), date(2025, 12, 31))
+
+
+# ------------------------------------------------------------------ what a wrong check digit says
+@pytest.mark.parametrize(("problem", "says"), [
+    (ids.check_snils("112-233-445 96"), "Номер СНИЛС введён с ошибкой: сверьте цифры"),
+    (ids.check_inn("7707083894"), "ИНН введён с ошибкой: сверьте цифры"),
+    (ids.check_inn("500100732258"), "ИНН введён с ошибкой: сверьте цифры"),
+    (ids.check_ogrn("1027700132194"), "ОГРН введён с ошибкой: сверьте цифры с выпиской из ЕГРЮЛ"),
+    (ids.check_ogrnip("304500116000181"), "ОГРНИП введён с ошибкой: сверьте цифры с выпиской из ЕГРИП"),
+    (ids.check_enp("1234567890123456"), "Номер полиса ОМС введён с ошибкой: сверьте 16 цифр"),
+    (ids.check_account_key("044525225", "40702810538000060473"), "Расчётный счёт не подходит к этому БИК"),
+    (ids.check_corr_account_key("044525225", "30101810400000000226"),
+     "Корреспондентский счёт не подходит к этому БИК"),
+])
+def test_a_wrong_check_digit_is_told_in_plain_words(problem: ids.Problem | None, says: str) -> None:
+    """The person learns the number was mistyped and where to look it up, not about «контрольное число»."""
+    assert problem is not None and problem.code == "checksum"
+    assert problem.message.startswith(says)
+    assert "контрольн" not in problem.message.lower()

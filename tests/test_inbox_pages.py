@@ -134,7 +134,7 @@ def test_supervisor_sees_all_and_reassigns(product: Product) -> None:
                                        "ids": [str(task["id"]), "999999999"], "back": f"queue=all&q={number}"})
     assert r.status_code == 302 and r.location == f"/inbox?queue=all&q={number}"
     after = page(boss, r.location)
-    assert "Выполнено для задач: 1." in after and "Задача № 999999999: Задача не найдена" in after
+    assert "Выполнено для задач: 1." in after and "Задача №\u00a0999999999: Задача не найдена" in after
     mine = staff_client(product, "operator")
     assert f'data-task-id="{task["id"]}"' not in page(mine, "/inbox?queue=mine")
     operator = product.client()

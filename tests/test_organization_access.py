@@ -317,7 +317,7 @@ def test_access_pages(product: Product):
     seen = colleague_client.get(f"/applications/{number}")
     assert seen.status_code == 200
     html = seen.get_data(as_text=True)
-    assert f"Заявление № {number}" in html and "/access" not in html  # a colleague manages no access
+    assert f"Заявление №\u00a0{number}" in html and "/access" not in html  # a colleague manages no access
     shared = colleague_client.get("/organizations/shared").get_data(as_text=True)
     assert f'href="/applications/{number}"' in shared and "Общество с ограниченной ответственностью «Ромашка»" in shared
 

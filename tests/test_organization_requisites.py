@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from engine.models import JournalEntry
 from engine.operators import OperatorError, get_operator
+from forms import identifiers as ids
 from forms.validation import clean
 from tasks.cases.models import Application, Document
 from tasks.cases.organizations import Organization, OrganizationRepresentative
@@ -82,19 +83,19 @@ def test_a_valid_organisation_passes_and_is_normalised():
 
 
 BROKEN = [
-    ("organization.inn", "7798102638", "checksum", "Неверное контрольное число ИНН"),
+    ("organization.inn", "7798102638", "checksum", ids.INN_TYPO),
     ("organization.inn", "779810263912", "format", "ИНН организации должен содержать 10 цифр"),
     ("organization.inn", "77981O2639", "format", "ИНН организации может содержать только цифры"),
     ("organization.kpp", "77290100", "format", "КПП должен содержать 9 символов"),
     ("organization.kpp", "7729010AB", "format", "КПП: 9 цифр, в 5-й и 6-й позициях допускаются латинские буквы"),
-    ("organization.ogrn", "1127724126156", "checksum", "Неверное контрольное число ОГРН"),
+    ("organization.ogrn", "1127724126156", "checksum", ids.OGRN_TYPO),
     ("organization.ogrn", "112772412615", "format", "ОГРН должен содержать 13 цифр"),
     ("organization.bank.bik", "04452522", "format", "БИК должен содержать 9 цифр"),
     ("organization.bank.account", "40702810938000000002", "checksum",
-     "Неверный контрольный ключ расчётного счёта: счёт не соответствует БИК"),
+     ids.ACCOUNT_MISMATCH),
     ("organization.bank.account", "4070281093800000000", "format", "Расчётный счёт должен содержать 20 цифр"),
     ("organization.bank.corr_account", "30101810400000000226", "checksum",
-     "Неверный контрольный ключ корреспондентского счёта: счёт не соответствует БИК"),
+     ids.CORR_ACCOUNT_MISMATCH),
     ("organization.phone", "12345", "format", "Введите номер телефона в формате +7XXXXXXXXXX"),
     ("organization.email", "hr@", "format", "Введите адрес электронной почты, например name@example.ru"),
 ]
@@ -446,7 +447,7 @@ def test_broken_requisites_over_the_api_change_nothing(product: Product):
     assert r.status_code == 422
     error = r.get_json()["error"]
     fields = {f["field"]: f for f in error["fields"]}
-    assert fields["organization.inn"]["message"] == "Неверное контрольное число ИНН"
+    assert fields["organization.inn"]["message"] == ids.INN_TYPO
     assert fields["organization.bank.account"]["code"] == "checksum"
     assert product.client().get("/api/v1/applications", headers=bearer(token)).get_json()["total"] == 0
 
@@ -529,7 +530,7 @@ def test_the_organisation_page_renders_and_submits(product: Product):
     assert r.status_code == 422
     errors = _errors_on(r.get_data(as_text=True))
     assert errors == {
-        "f-organization-bank-account": "Неверный контрольный ключ расчётного счёта: счёт не соответствует БИК",
+        "f-organization-bank-account": ids.ACCOUNT_MISMATCH,
         "f-representative-power-of-attorney-valid-to": "Такой даты нет в календаре: проверьте день и месяц",
         "f-documents-power-of-attorney":
             "Приложите скан доверенности: без неё заявление от имени организации не принимается",
@@ -558,7 +559,7 @@ def test_the_organisation_page_renders_and_submits(product: Product):
     confirmation = client.get(r.location).get_data(as_text=True)
     assert f"Номер заявления: <strong>{number}</strong>" in confirmation
     assert f'href="/applications/{number}/employees"' in confirmation
-    assert "Кузнецова Ольга Павловна, Менеджер — по доверенности № 12" in confirmation
+    assert "Кузнецова Ольга Павловна, Менеджер — по доверенности №\u00a012" in confirmation
     assert "31.12.2030" in confirmation and "Доверенность: доверенность.pdf" in confirmation
     fresh = client.get("/apply/organization").get_data(as_text=True)  # the draft became the case
     assert "+7 (495) 123-45-67" not in fresh and "доверенность.pdf" not in fresh

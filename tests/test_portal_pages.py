@@ -14,6 +14,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
+from forms import identifiers as ids
 from forms.dates import format_ru_date
 from tasks.verification import verification_code
 from tests.support.accounts import csrf_token, login, unique_email
@@ -222,8 +223,8 @@ def test_submit_confirmation_receipt_list_and_case_page(product: Product) -> Non
     assert again.location == "/applications"  # a second click submits nothing more
 
     listing = client.get("/applications").get_data(as_text=True)
-    assert f"Заявление № {number}" in listing and 'class="badge' in listing
-    assert f"Заявление № {number}" in client.get(f"/applications?q={number}").get_data(as_text=True)
+    assert f"Заявление №\u00a0{number}" in listing and 'class="badge' in listing
+    assert f"Заявление №\u00a0{number}" in client.get(f"/applications?q={number}").get_data(as_text=True)
     assert "не найдено" in client.get("/applications?q=1999-000001").get_data(as_text=True)
 
     product.wait_status(token, number, "ready")
@@ -238,7 +239,7 @@ def test_submit_confirmation_receipt_list_and_case_page(product: Product) -> Non
     stranger, _, _ = citizen_session(product)
     for path in ("", "/submitted", "/receipt.pdf", "/certificate.pdf"):
         assert stranger.get(f"/applications/{number}{path}").status_code == 404, path
-    assert f"Заявление № {number}" not in stranger.get("/applications").get_data(as_text=True)
+    assert f"Заявление №\u00a0{number}" not in stranger.get("/applications").get_data(as_text=True)
 
     cert_number = f"{number}-1"
     valid = product.client().get(f"/verify/{cert_number}?code={verification_code('test-secret-key', cert_number)}")
@@ -268,9 +269,9 @@ def test_my_applications_are_paged_and_searchable(product: Product) -> None:
     numbers = [product.apply(token, "valid", index=i % 3)["number"] for i in range(21)]
     first = client.get("/applications").get_data(as_text=True)
     assert first.count('class="case-list__item') == 20 and "Страница 1 из 2" in first
-    assert f"Заявление № {numbers[-1]}" in first and f"Заявление № {numbers[0]}" not in first  # newest first
+    assert f"Заявление №\u00a0{numbers[-1]}" in first and f"Заявление №\u00a0{numbers[0]}" not in first  # newest first
     second = client.get("/applications?page=2").get_data(as_text=True)
-    assert second.count('class="case-list__item') == 1 and f"Заявление № {numbers[0]}" in second
+    assert second.count('class="case-list__item') == 1 and f"Заявление №\u00a0{numbers[0]}" in second
     found = client.get(f"/applications?q={numbers[5]}").get_data(as_text=True)
     assert found.count('class="case-list__item') == 1 and "Найдено: 1" in found
 
@@ -284,7 +285,7 @@ def test_public_policy_check_reveals_nothing_on_a_mismatch(product: Product) -> 
     broken = client.post("/policy-check", data={"enp": "1234567890123456", "birth_date": "14.03.1985",
                                                 "csrf_token": token})
     assert broken.status_code == 422
-    assert "Неверное контрольное число номера полиса ОМС" in field_block(broken.get_data(as_text=True), "f-enp")
+    assert ids.ENP_TYPO in field_block(broken.get_data(as_text=True), "f-enp")
 
     found = client.post("/policy-check", data={"enp": demo["policy_number"], "birth_date": "14.03.1985",
                                                "csrf_token": token}).get_data(as_text=True)

@@ -82,7 +82,7 @@ def test_audit_page_for_staff(product: Product):
     r = browser.get(f"/staff/cases/{number}/journal")
     assert r.status_code == 200
     html = r.get_data(as_text=True)
-    assert f"Журнал заявления № {number}" in html
+    assert f"Журнал заявления №\u00a0{number}" in html
     assert f"Петров Пётр ({operator_email})" in html and "Просмотр заявления" in html and "Доступ к ПДн" in html
     assert "Смена статуса" in html and "«Принято»" in html
 

@@ -10,6 +10,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from engine.context import Services, build_services, install
 from engine.db import engine_options
 from engine.settings import Settings
+from forms.typography import NumberSignExtension
 from tasks.cases import employee_models as _employee_models  # noqa: F401 - employee tables for Alembic
 from tasks.cases import models as _case_models  # noqa: F401 - case tables in the metadata for Alembic
 from tasks.cases import notification_models as _notification_models  # noqa: F401 - notification tables for Alembic
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None, *, config: AppConfig | None = N
     )
     app.json.ensure_ascii = False
     app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(FORMS_TEMPLATES_DIR)])
+    app.jinja_env.add_extension(NumberSignExtension)  # «№» and its number on one line, in every template
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     app.extensions["backoffice_settings"] = settings

@@ -23,6 +23,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, HRFlowable, Image, KeepTogether, Paragraph, Spacer, Table, TableStyle
 
+from forms.typography import NUMBER_SIGN
 from tasks.verification import verification_url
 
 from .formatting import format_date, format_period, full_name, keep_abbreviations_together
@@ -145,7 +146,7 @@ def render_register_pdf(data: RegisterData, config: AppConfig) -> bytes:
                  f"{data.organization.get('name', '')}"),
         keywords=("ОМС", "реестр", "работники", data.number), created=data.issued_at)
     story = [*_title(data), _requisites(data), _statement(data), _table(data), _totals(data), _closing(data)]
-    return build_pdf(story, metadata, footer_left=f"Реестр № {data.number} от {format_date(data.issued_at)}")
+    return build_pdf(story, metadata, footer_left=f"Реестр {NUMBER_SIGN}{data.number} от {format_date(data.issued_at)}")
 
 
 def _p(text: object, paragraph_style: ParagraphStyle) -> Paragraph:
@@ -158,7 +159,7 @@ def _title(data: RegisterData) -> list[Flowable]:
                                                          spaceBefore=2, spaceAfter=14),
             _p("РЕЕСТР", HEADING),
             _p("застрахованных работников в системе обязательного медицинского страхования", SUBTITLE),
-            _p(f"№ {data.number} от {format_date(data.issued_at)}", REFERENCE)]
+            _p(f"{NUMBER_SIGN}{data.number} от {format_date(data.issued_at)}", REFERENCE)]
 
 
 def _requisites(data: RegisterData) -> Flowable:

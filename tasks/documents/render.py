@@ -30,6 +30,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
 from engine.clock import aware, utcnow
+from forms.typography import NumberSignExtension
 
 from .formatting import format_date, format_datetime, format_period, format_size, keep_abbreviations_together
 
@@ -96,6 +97,7 @@ def _jinja_environment(templates_dir: Path) -> jinja2.Environment:
         auto_reload=False,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=[NumberSignExtension],  # «№» and its number on one line
     )
     env.filters.update(date=format_date, datetime=format_datetime, period=format_period, filesize=format_size,
                        nbsp=keep_abbreviations_together)

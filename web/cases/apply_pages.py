@@ -15,7 +15,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
 from engine.errors import DataValidationError, FieldError
-from forms.rendering import build_form, flat_from_data, form_data_from_flat
+from forms.rendering import ErrorLink, build_form, flat_from_data, form_data_from_flat
 from tasks.cases.models import Draft
 from tasks.cases.submission import submit_application
 
@@ -222,7 +222,7 @@ def _incomplete_steps(problems: list[FieldError]) -> list[wizard.Step]:
     return [s for s in wizard.steps() if s.id in found]
 
 
-def _step_problem(error: FieldError) -> dict[str, str]:
+def _step_problem(error: FieldError) -> ErrorLink:
     """«Паспорт: шаг не заполнен» or «СНИЛС, ИНН и полис: СНИЛС — заполните поле», linked to the step."""
     step_id = wizard.step_of_field(error.field) or wizard.step_ids()[0]
     if wizard.is_group(error.field):
@@ -230,7 +230,7 @@ def _step_problem(error: FieldError) -> dict[str, str]:
     else:
         message = error.message[0].lower() + error.message[1:] if error.message[1:2].islower() else error.message
         text = f"{wizard.step_title(step_id)}: {wizard.field_label(error.field)} — {message}"
-    return {"text": text, "href": url_for(".step", step=step_id, edit="1")}
+    return ErrorLink(text, url_for(".step", step=step_id, edit="1"))
 
 
 def _submit() -> Page:

@@ -19,7 +19,8 @@ from werkzeug.wrappers import Response
 
 from engine.errors import DataValidationError, FieldError
 from forms.flat import get_one
-from forms.rendering import FieldsetView, FieldView, build_form, flat_from_data, form_data_from_flat
+from forms.rendering import FieldsetView, FieldView, build_form, error_links, flat_from_data, form_data_from_flat
+from forms.typography import NUMBER_SIGN
 from forms.validation import load_schema
 from tasks.cases.actions import ActionRefused
 from tasks.cases.appeals import answer_request, file_appeal
@@ -50,6 +51,11 @@ Page = str | tuple[str, int] | Response
 FILES_FIELD = "files"
 FILE_KIND_FIELD = "files_kind"
 TEXT_LIMITS = {"comment": 2000, "grounds": 5000, "answer": 5000}
+# Fields these pages draw themselves (cases/_extra_fields.html): name -> (label, element id), for the
+# error summary's links.
+EXTRA_FIELDS = {FILES_FIELD: ("Файлы", "f-files"), "documents": ("Документы", "f-files"),
+                FILE_KIND_FIELD: ("Вид документов", "f-files_kind"), "comment": ("Комментарий", "f-comment"),
+                "grounds": ("Доводы жалобы", "f-grounds"), "answer": ("Ответ", "f-answer")}
 
 
 def _services() -> Any:
@@ -139,7 +145,8 @@ def _resubmit_page(number: str, values: Any = None, errors: list[FieldError] | N
         return error_page(409, "Повторно подать заявление можно только после отказа или запроса уточнения, "
                                "в течение 30 дней.", "Действие недоступно")
     schema = load_schema(PROCESSES[app.applicant][1])
-    form = build_form(schema, values if values is not None else flat_from_data(schema, app.data), errors or [])
+    form = build_form(schema, values if values is not None else flat_from_data(schema, app.data), errors or [],
+                      outside=EXTRA_FIELDS)
     form.nodes = [n for n in form.nodes if n.name in changeable(app.applicant)]
     paths = highlighted_fields(view.get("reasons") or [])
     marked = _highlight(form.nodes, paths)
@@ -187,7 +194,7 @@ def resubmit_post(number: str) -> Page:
     except DataValidationError as exc:
         _forget_files(ids)
         return _resubmit_page(number, request.form, exc.fields, 422)
-    flash(f"Заявление № {number} подано повторно (попытка {result.attempt}). Сведения проверяются заново.",
+    flash(f"Заявление {NUMBER_SIGN}{number} подано повторно (попытка {result.attempt}). Сведения проверяются заново.",
           "success")
     return redirect(url_for("cases.case", number=number))
 
@@ -201,7 +208,8 @@ def _text_page(template: str, number: str, action: str, errors: list[FieldError]
         return error_page(409, "Это действие для заявления сейчас недоступно.", "Действие недоступно")
     access.record_view(app, "case_viewed", {"page": action})
     return render_template(template, case=view, kinds=DOCUMENT_KINDS, field_errors=_errors_by_field(errors or []),
-                           values=values or {}, limits=TEXT_LIMITS, terms=_terms()), status
+                           summary=error_links(errors or [], EXTRA_FIELDS), values=values or {}, limits=TEXT_LIMITS,
+                           terms=_terms()), status
 
 
 def _terms() -> dict[str, str]:
@@ -256,7 +264,8 @@ def appeal_post(number: str) -> Page:
     def deliver(owner_id: int, body: dict[str, Any]) -> str:
         filed = file_appeal(_services().database, _services().runtime, _services().script_env.functions["sla"],
                             number=number, owner_id=owner_id, body=body, surface="page")
-        return f"Жалоба № {filed.appeal_number} зарегистрирована. Срок рассмотрения — до {format_date(filed.due_at)}."
+        return (f"Жалоба {NUMBER_SIGN}{filed.appeal_number} зарегистрирована. "
+                f"Срок рассмотрения — до {format_date(filed.due_at)}.")
 
     return _text_action(number, "appeal", "cases/appeal.html", "grounds", "appeal", deliver)
 

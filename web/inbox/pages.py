@@ -21,6 +21,7 @@ from engine.errors import Conflict, DataValidationError, NotFound
 from engine.models import HumanTask, ProcessInstance
 from engine.runtime import Runtime
 from forms.rendering import build_form, form_data_from_flat
+from forms.typography import NUMBER_SIGN
 from tasks.cases.labels import status_label
 from tasks.cases.models import Document
 
@@ -87,7 +88,7 @@ def _flash_outcomes(outcomes: list[Any]) -> None:
         flash(f"Выполнено для задач: {len(done)}.", "success")
     for o in outcomes:
         if not o.ok:
-            flash(f"Задача № {o.id}: {o.message}", "error")
+            flash(f"Задача {NUMBER_SIGN}{o.id}: {o.message}", "error")
 
 
 # ---------------------------------------------------------------------- the list
@@ -266,7 +267,6 @@ def complete(task_id: int) -> Response | tuple[str, int]:
         info = _runtime().complete_user_task(task_id, data, me)
     except DataValidationError as exc:
         fresh = _task_or_404(task_id)
-        flash("Проверьте заполнение формы: ошибки указаны рядом с полями.", "error")
         return _render_task(fresh, request.form, exc.fields, 422)
     except (Conflict, NotFound):
         flash("Задача уже выполнена или взята в работу другим сотрудником.", "error")

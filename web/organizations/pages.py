@@ -13,7 +13,9 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from engine.errors import FieldError
 from forms.dates import format_ru_date
+from forms.rendering import error_links
 from tasks.cases.models import Application
 from tasks.cases.queries import case_status, case_summary
 from tasks.cases.submission import applicant_name
@@ -26,6 +28,9 @@ from . import grants
 
 bp = Blueprint("org_access", __name__)
 Page = str | tuple[str, int] | Response
+# The page's fields: name -> (label, element id), for the error summary's links.
+FIELDS = {"email": ("Электронная почта коллеги", "f-email"), "scope": ("К каким заявлениям", "f-scope-0"),
+          "expires_at": ("Доступ до", "f-expires_at")}
 
 
 def _organization_case(number: str) -> Application:
@@ -42,8 +47,9 @@ def _render(app: Application, errors: dict[str, str] | None = None, values: dict
     standing = grants.grants_of(db.session, app)
     limit = grants.longest_end(db.session, app)
     access.record_view(app, "access_viewed")
+    summary = error_links([FieldError(f, "invalid", m) for f, m in (errors or {}).items()], FIELDS)
     html = render_template("organizations/access.html", number=app.number, organization=applicant_name(app.data),
-                           grants=standing, scopes=grants.SCOPES, errors=errors or {}, limit=limit,
+                           grants=standing, scopes=grants.SCOPES, errors=errors or {}, summary=summary, limit=limit,
                            values=values or {"scope": "case"})
     return html, status
 
