@@ -19,6 +19,7 @@ from .actions import ANSWER_MESSAGE, CaseState, allowed_actions, reply_deadline,
 from .decisions import refusal_of
 from .labels import reason_label, status_label
 from .models import Appeal, Application, Certificate, Document
+from .numbering import case_number_of
 
 # What an applicant sees of the journal: the events that mean something to them, in their words.
 CITIZEN_EVENTS = {"status_changed", "message_delivered", "document_added", "appeal_decided", "employees_uploaded"}
@@ -155,7 +156,8 @@ def list_cases(session: Session, *, owner_id: int | None, search: str | None = N
     if owner_id is not None:
         query = query.where(Application.owner_id == owner_id)
     if search:
-        term = search.strip().lower().replace("ё", "е")
+        term = search.strip()
+        term = case_number_of(term) if any(ch.isdigit() for ch in term) else term.lower().replace("ё", "е")
         query = query.where(or_(Application.number.contains(term, autoescape=True),
                                 Application.search_name.contains(term, autoescape=True)))
     if status:
