@@ -19,7 +19,6 @@ from urllib.parse import urlencode
 from engine.errors import FieldError
 from forms.dates import MOSCOW, format_ru_date, parse_iso_date, parse_ru_date
 from forms.identifiers import strip_separators
-
 from tasks.cases.numbering import case_number_of
 
 from ..accounts.roles import ADMIN, ROLES, SUPERVISOR
