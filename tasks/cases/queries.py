@@ -18,9 +18,10 @@ from tasks.documents.formatting import moscow_time
 from .actions import ANSWER_MESSAGE, CaseState, allowed_actions, reply_deadline, waiting_messages
 from .decisions import refusal_of
 from .journal_words import citizen_message
-from .labels import APPEAL_OUTCOMES, APPEAL_STATUS, appeal_level_label, reason_label, status_label
+from .labels import APPEAL_OUTCOMES, APPEAL_STATUS, appeal_level_label, status_label
 from .models import Appeal, Application, Certificate, Document
 from .numbering import case_number_of
+from .refusal_advice import explain, main_action
 
 # What an applicant sees of the journal: the events that mean something to them, in their words.
 CITIZEN_EVENTS = {"status_changed", "message_delivered", "document_added", "appeal_decided", "employees_uploaded"}
@@ -79,8 +80,9 @@ def case_view(session: Session, runtime: Runtime, app: Application, *, staff: bo
     data = runtime.workflow_data(app.instance_id, session) if needs_data else {}
     if status in ("rejected", "appealed"):
         view["decision"] = "rejected"
-        view["reasons"] = [{"code": r.get("code"), "message": reason_label(r.get("code", "")),
-                            "note": r.get("note")} for r in data.get("reasons") or []]
+        explained = explain(data.get("reasons") or [], data.get("policy_check"))
+        view["reasons"] = [r.as_json() for r in explained]
+        view["main_action"] = main_action(explained)
     if status == "needs_info":
         view["request"] = data.get("explanation")
     elif ANSWER_MESSAGE in waiting:
