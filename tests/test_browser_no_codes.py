@@ -87,8 +87,8 @@ def _until_offered(page: Page, url: str, link: str, tries: int = 120) -> None:
 
 
 def _staff_task(walk: Walk, staff: Page, base: str, number: str, name: str) -> None:
-    """Find the case's task in the inbox (by its number), open and claim it."""
-    staff.goto(f"{base}/inbox?queue=group&q={number}")
+    """Find the case's task in the inbox (by its appeal's number typed with a Cyrillic «А»), open and claim it."""
+    staff.goto(f"{base}/inbox?queue=group&q=А-{number}")
     walk.look(staff, f"inbox ({name})")
     staff.locator("#tasks tbody tr").filter(has_text=number).get_by_role("link", name=number).click()
     if staff.get_by_role("button", name="Взять в работу").count():
@@ -114,6 +114,10 @@ def test_no_page_of_a_refused_and_appealed_case_shows_an_internal_code(product: 
         _until_offered(page, case_url(base), "Обжаловать отказ")
         text = walk.look(page, "case page, refused")
         walk.expect_text(text, "31.03.2025", "case page, refused")  # the day the policy expired, per ЕРЗЛ
+        walk.expect_text(text, "Обратитесь в страховую медицинскую организацию АО «СОГАЗ-Мед»", "case page, refused")
+        # re-entering the same data cannot renew a policy: the appeal is the main button, resubmission secondary
+        expect(page.locator(".form-actions .btn").first).to_have_text("Обжаловать отказ")
+        expect(page.locator(".form-actions .btn--secondary")).to_have_text("Подать повторно")
         page.goto(f"{base}/applications")
         walk.look(page, "my applications")
         page.goto(f"{base}/notifications")
@@ -126,6 +130,8 @@ def test_no_page_of_a_refused_and_appealed_case_shows_an_internal_code(product: 
         page.get_by_role("button", name="Подать жалобу").click()
         expect(page.locator(".flashes")).to_contain_text("зарегистрирована")
         walk.look(page, "case page, appealed")
+        page.goto(f"{base}/applications/ а-{number} ")  # the appeal's number as typed, Cyrillic «а»
+        expect(page.get_by_role("heading", name=f"Заявление № {number}")).to_be_visible()
 
         product.wait_task(appeals_token, number, "appeal_review")
         staff = page.context.browser.new_context(viewport={"width": 1366, "height": 900}, locale="ru-RU").new_page()
