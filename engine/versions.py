@@ -40,6 +40,17 @@ class SpecCache:
             self.bundle(session, version_id)
         return self._forms[version_id]
 
+    def element_names(self, session: Session, version_id: int) -> dict[str, str]:
+        """Element id -> the name the diagram gives it (tasks, events, subprocesses), so a journal row
+        that stores an element's id can be shown by the modeller's name for it."""
+        bundle = self.bundle(session, version_id)
+        names: dict[str, str] = {}
+        for spec in (bundle.spec, *bundle.subprocess_specs.values()):
+            for spec_id, task_spec in spec.task_specs.items():
+                if getattr(task_spec, "bpmn_name", None):
+                    names[spec_id] = task_spec.bpmn_name
+        return names
+
 
 @dataclass(frozen=True)
 class VersionRef:

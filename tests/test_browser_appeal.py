@@ -100,7 +100,8 @@ def test_appeal_filed_on_the_page_is_overturned_in_the_inbox(product: Product) -
         page.get_by_label("Доводы жалобы").fill("Паспорт найден, заявление об утрате отозвано.")
         page.get_by_role("button", name="Подать жалобу").click()
         expect(page.locator(".flashes")).to_contain_text(f"Жалоба № A-{number} зарегистрирована")
-        expect(page.locator(".appeal-list")).to_contain_text("рассматривается, срок — до")
+        expect(page.locator(".appeal-list")).to_contain_text("рассматривается")
+        expect(page.locator(".appeal-list")).to_contain_text("Срок рассмотрения")
         assert fits_the_screen(page)
 
         product.wait_task(product.staff_token("appeals"), number, "appeal_review")

@@ -233,6 +233,10 @@ def test_appeal_asks_the_citizen_who_answers_through_the_api(product: Product) -
     r = _complete(product, specialist, again, {"appeal_decision": "overturn"})
     assert r.status_code == 200, r.get_json()
     assert product.wait_status(token, number, "ready")["status"] == "ready"
+    # the request for information was not the appeal's last word: the decision after the answer is
+    decided = wait_for(lambda: (a := product.case(token, number)["appeals"][0])["status"] == "decided" and a,
+                       timeout=30, message="the appeal's final decision recorded")
+    assert decided["outcome"] == "overturn" and decided["outcome_label"] == "удовлетворена: отказ отменён"
 
 
 def test_upheld_appeal_may_go_to_the_higher_authority(product: Product) -> None:

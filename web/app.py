@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None, *, config: AppConfig | None = N
         app.register_blueprint(health_bp, url_prefix="/api/v1")
         _register_account_blueprints(app)
         _register_case_blueprints(app)
+        app.url_value_preprocessor(_typed_case_number)
         from forms.validation import format_checker, validate
 
         services.runtime.format_checker = format_checker()  # Russian identifiers in user-task forms
@@ -66,6 +67,14 @@ def create_app(settings: Settings | None = None, *, config: AppConfig | None = N
                                                                                context=context)
         security.init_app(app, settings, config)  # after every blueprint: it applies the rate limits to views
     return app
+
+
+def _typed_case_number(endpoint: str | None, values: dict | None) -> None:
+    """A case number in a URL reads as typed: «А-2026-000123» (Cyrillic or Latin, any case) is its case."""
+    if values and isinstance(values.get("number"), str):
+        from tasks.cases.numbering import case_number_of
+
+        values["number"] = case_number_of(values["number"])
 
 
 def _register_account_blueprints(app: Flask) -> None:

@@ -103,7 +103,10 @@ def answer_request(db: Database, runtime: Runtime, *, number: str, owner_id: int
 
 def record_decision(db: Database, *, number: str, appeal: dict[str, Any], due_at: datetime, outcome: str,
                     comment: str | None) -> Appeal:
-    """Record the outcome of an appeal; running it twice changes nothing."""
+    """Record the outcome of an appeal; running it twice changes nothing.
+
+    A request for information is not final: the appeal waits (``info_requested``) with the request
+    as its comment, and the decision after the answer replaces both."""
     with db.session() as s:
         app = find_application(s, number)
         if app is None:
@@ -113,7 +116,8 @@ def record_decision(db: Database, *, number: str, appeal: dict[str, Any], due_at
     with db.session() as s:
         row = s.scalar(select(Appeal).where(Appeal.number == appeal["number"]).with_for_update())
         if row.status != "decided":
-            row.status, row.outcome, row.decision_comment, row.decided_at = "decided", outcome, comment, utcnow()
+            status = "info_requested" if outcome == "request_info" else "decided"
+            row.status, row.outcome, row.decision_comment, row.decided_at = status, outcome, comment, utcnow()
         s.flush()
         s.expunge(row)
         return row

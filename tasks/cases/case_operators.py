@@ -20,19 +20,21 @@ from .resubmission import record_attempt
 @operator("decisions.issue_refusal", retry=RetryPolicy(max_attempts=5, base_delay=2), on_exhausted="incident",
           timeout=60)
 def refusal(number: str, attempt: int, reasons: list[dict[str, Any]], explanation: str | None,
-            reply_until: str) -> dict[str, Any]:
-    """Render and store the «Решение об отказе» of this attempt (once)."""
+            reply_until: str, policy_check: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Render and store the «Решение об отказе» of this attempt (once). The result's `reasons` carry what
+    was found and the advice (tasks/cases/refusal_advice.py), for the refusal notice."""
     if not reasons:
         raise OperatorError("no_reasons", "a refusal needs at least one reason", retryable=False)
     services = get_services()
     try:
         decision = issue_refusal(services.database, app_config(), number=number, attempt=int(attempt),
                                  reasons=reasons, explanation=explanation, reply_until=reply_until,
+                                 policy_check=policy_check,
                                  appeal_term=services.sla.get("appeal_review"),
                                  resubmission_term=services.sla.get("resubmission"))
     except NotFound as exc:
         raise OperatorError("unknown_case", str(exc), retryable=False) from exc
-    return {"number": decision.number, "issued_at": decision.issued_at.isoformat()}
+    return {"number": decision.number, "issued_at": decision.issued_at.isoformat(), "reasons": decision.reasons}
 
 
 @operator("cases.record_attempt", retry=RetryPolicy(max_attempts=5, base_delay=1), on_exhausted="incident")

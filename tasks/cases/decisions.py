@@ -20,8 +20,8 @@ from tasks.documents.refusal import RefusalData, RefusalReason, render_refusal
 
 from .certificates import ISSUER, OFFICIAL_NAME, OFFICIAL_POSITION
 from .issued import application_and_issued, store_issued
-from .labels import reason_label
 from .models import Application, RefusalDecision
+from .refusal_advice import explain
 from .storage import FileStore
 from .submission import applicant_name
 
@@ -49,7 +49,7 @@ def term_text(duration: SlaDuration) -> str:
 
 def issue_refusal(db: Database, config: AppConfig, *, number: str, attempt: int, reasons: list[dict[str, Any]],
                   explanation: str | None, reply_until: str, appeal_term: SlaDuration,
-                  resubmission_term: SlaDuration) -> RefusalDecision:
+                  resubmission_term: SlaDuration, policy_check: dict[str, Any] | None = None) -> RefusalDecision:
     """Render and store the decision once; a re-run job gets the stored one (tasks/cases/issued.py)."""
     app, existing = application_and_issued(db, RefusalDecision, number, lambda a: decision_number(a, attempt))
     if existing is not None:
@@ -59,8 +59,8 @@ def issue_refusal(db: Database, config: AppConfig, *, number: str, attempt: int,
     data = RefusalData(
         number=decision_number(app, attempt), case_number=app.number, issued_at=issued_at,
         applicant_name=applicant_name(app.data), submitted_at=aware(app.submitted_at),
-        reasons=tuple(RefusalReason(r.get("code", ""), reason_label(r.get("code", "")), r.get("note"))
-                      for r in reasons),
+        reasons=tuple(RefusalReason(r.code, r.label, r.note, r.found, r.advice)
+                      for r in explain(reasons, policy_check)),
         explanation=explanation if explanation and explanation not in {r.get("note") for r in reasons} else None,
         reply_until=until, appeal_term=term_text(appeal_term), resubmission_term=term_text(resubmission_term),
         organisation=ISSUER,
@@ -69,7 +69,8 @@ def issue_refusal(db: Database, config: AppConfig, *, number: str, attempt: int,
 
     def row(key: str, digest: str) -> RefusalDecision:
         return RefusalDecision(number=data.number, application_id=app.id, attempt=attempt,
-                               reasons=[{"code": r.code, "note": r.note} for r in data.reasons],
+                               reasons=[{"code": r.code, "note": r.note, "found": r.found, "advice": r.advice}
+                                        for r in data.reasons],
                                explanation=explanation, reply_until=until, storage_key=key, sha256=digest,
                                issued_at=issued_at)
 

@@ -18,6 +18,18 @@ STATUS_LABELS: dict[str, str] = {
 }
 
 
+# An appeal as the applicant reads it: its level, where it stands and how it ended.
+APPEAL_LEVELS = {1: "Жалоба", 2: "Жалоба в вышестоящий орган"}
+APPEAL_STATUS = {"registered": "рассматривается", "info_requested": "запрошены сведения",
+                 "answered": "ответ на запрос получен, жалоба рассматривается", "decided": "рассмотрена"}
+APPEAL_OUTCOMES = {"overturn": "удовлетворена: отказ отменён", "uphold": "оставлена без удовлетворения",
+                   "request_info": "запрошены сведения"}
+
+
+def appeal_level_label(level: int) -> str:
+    return APPEAL_LEVELS.get(level, APPEAL_LEVELS[2])
+
+
 def status_label(status: str | None) -> str:
     return STATUS_LABELS.get(status or "submitted", status or "")
 

@@ -154,7 +154,7 @@ class Appeal(Base):
     level: Mapped[int] = mapped_column(Integer)
     grounds: Mapped[str] = mapped_column(Text)
     document_ids: Mapped[list] = mapped_column(JSON, default=list)
-    status: Mapped[str] = mapped_column(String(20))  # registered | decided
+    status: Mapped[str] = mapped_column(String(20))  # registered | info_requested | decided
     filed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

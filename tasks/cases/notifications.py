@@ -54,7 +54,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined
 from tasks.config import AppConfig
 from tasks.documents.formatting import format_date
 
-from .labels import reason_label, status_label
+from .labels import status_label
+from .refusal_advice import explain
 
 CITIZEN_EVENTS = frozenset({"submitted", "in_progress", "status_changed", "needs_info", "info_answered", "rejected",
                             "ready", "closed", "appeal_registered", "appeal_decided"})
@@ -127,7 +128,7 @@ def render_notice(config: AppConfig, *, event: str, number: str, name: str, stat
     context = {
         "name": name, "number": number, "status": status, "label": status_label(status), "url": url,
         "message": message, "details": details,
-        "reasons": [{"label": reason_label(r.get("code", "")), "note": r.get("note")} for r in reasons or []],
+        "reasons": explain(list(reasons or []), None),
     }
     template = _env.get_template(f"{event}.txt")
 

@@ -8,6 +8,8 @@ the counter row for the whole start of their process; a start that fails leaves 
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -36,3 +38,28 @@ def format_case_number(year: int, value: int) -> str:
 
 def last_case_number(session: Session, year: int) -> int:
     return session.scalar(select(CaseCounter.value).where(CaseCounter.year == year)) or 0
+
+
+# The appeal prefix as people type it: the Latin «A» of A-2026-000123, or the Cyrillic «А» that looks
+# the same, in either case.
+_APPEAL = re.compile(r"^[AaАа]-(\d{4}-\d{1,6})(?:/(\d+))?$")
+_NUMBER = re.compile(r"^[\d/-]+$")
+
+
+def normalize_number(text: str) -> str:
+    """A typed case or appeal number in its canonical form: spaces and «№» dropped, the appeal's
+    prefix as the Latin «A» (Cyrillic «А» and lowercase accepted). Anything else (a name) is returned trimmed."""
+    trimmed = str(text).strip()
+    compact = "".join(trimmed.split()).lstrip("№")
+    match = _APPEAL.match(compact)
+    if match is None:
+        return compact if _NUMBER.match(compact) else trimmed
+    return f"A-{match[1]}" + (f"/{match[2]}" if match[2] else "")
+
+
+def case_number_of(text: str) -> str:
+    """The case a typed number is about: a case number as it is, an appeal number's case
+    (А-2026-000123/2 -> 2026-000123). The one normaliser for every place a number is typed or looked up."""
+    compact = normalize_number(text)
+    match = _APPEAL.match(compact)
+    return match[1] if match else compact

@@ -17,19 +17,14 @@ from tasks.documents.formatting import moscow_time
 
 from .actions import ANSWER_MESSAGE, CaseState, allowed_actions, reply_deadline, waiting_messages
 from .decisions import refusal_of
-from .labels import reason_label, status_label
+from .journal_words import citizen_message
+from .labels import APPEAL_OUTCOMES, APPEAL_STATUS, appeal_level_label, status_label
 from .models import Appeal, Application, Certificate, Document
+from .numbering import case_number_of
+from .refusal_advice import explain, main_action
 
 # What an applicant sees of the journal: the events that mean something to them, in their words.
 CITIZEN_EVENTS = {"status_changed", "message_delivered", "document_added", "appeal_decided", "employees_uploaded"}
-# What the applicant's own messages to the process mean, by BPMN message name.
-DELIVERED_MESSAGES = {
-    "application_updated": "Получены исправленные сведения (повторная подача)",
-    "appeal_filed": "Получена жалоба на отказ",
-    "appeal_info_answered": "Получен ответ на запрос сведений по жалобе",
-    "employees_accepted": "Получен список работников",
-}
-APPEAL_OUTCOMES = {"overturn": "Жалоба удовлетворена, отказ отменён", "uphold": "Отказ оставлен в силе"}
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -68,7 +63,7 @@ def journal_view(session: Session, app: Application, *, staff: bool) -> list[dic
         if not staff and rec.event not in CITIZEN_EVENTS:
             continue
         entries.append({"at": rec.at.isoformat(), "actor": _actor_label(rec, staff), "event": rec.event,
-                        "message": _journal_message(rec)})
+                        "message": citizen_message(rec.event, rec.message)})
     return entries
 
 
@@ -79,14 +74,6 @@ def _actor_label(rec: journal.JournalRecord, staff: bool) -> str:
     if rec.event != "status_changed" and rec.actor and rec.actor.startswith("user:"):
         return "заявитель"
     return "ведомство"
-
-
-def _journal_message(rec: journal.JournalRecord) -> str:
-    if rec.event == "status_changed":
-        return f"Статус: «{status_label(rec.message)}»"
-    if rec.event == "message_delivered":
-        return DELIVERED_MESSAGES.get(rec.message or "", "Получены уточнённые сведения")
-    return rec.message or rec.event
 
 
 def case_view(session: Session, runtime: Runtime, app: Application, *, staff: bool = False) -> dict[str, Any]:
@@ -107,8 +94,9 @@ def case_view(session: Session, runtime: Runtime, app: Application, *, staff: bo
     data = runtime.workflow_data(app.instance_id, session) if needs_data else {}
     if status in ("rejected", "appealed"):
         view["decision"] = "rejected"
-        view["reasons"] = [{"code": r.get("code"), "message": reason_label(r.get("code", "")),
-                            "note": r.get("note")} for r in data.get("reasons") or []]
+        explained = explain(data.get("reasons") or [], data.get("policy_check"))
+        view["reasons"] = [r.as_json() for r in explained]
+        view["main_action"] = main_action(explained)
     if status == "needs_info":
         view["request"] = data.get("explanation")
     elif ANSWER_MESSAGE in waiting:
@@ -122,7 +110,7 @@ def case_view(session: Session, runtime: Runtime, app: Application, *, staff: bo
         view["refusal"] = {"number": refusal.number, "issued_at": _iso(refusal.issued_at)}
         actions.append("download_decision")
     appeals = list(session.scalars(select(Appeal).where(Appeal.application_id == app.id).order_by(Appeal.level)))
-    view["appeals"] = [appeal_view(a) for a in appeals]
+    view["appeals"] = [appeal_view(a, answer_awaited=ANSWER_MESSAGE in waiting) for a in appeals]
     view["actions"].extend(actions)
     cert = certificate_of(session, app)
     if status == "ready" and cert is not None:
@@ -136,14 +124,21 @@ def case_view(session: Session, runtime: Runtime, app: Application, *, staff: bo
     return view
 
 
-def appeal_view(appeal: Appeal) -> dict[str, Any]:
-    """An appeal as the applicant sees it: number, level, when filed, due and (once decided) the outcome."""
-    view: dict[str, Any] = {"number": appeal.number, "level": appeal.level, "status": appeal.status,
+def appeal_view(appeal: Appeal, *, answer_awaited: bool = False) -> dict[str, Any]:
+    """An appeal as the applicant sees it: number, level, where it stands, when filed and due, and once
+    decided (or information was requested) the outcome with the specialist's answer to the applicant
+    (never the staff's internal comment). Codes stay for the API, labels are for people."""
+    status = appeal.status
+    if status == "info_requested" and not answer_awaited:
+        status = "answered"  # the applicant answered: the appeal is under review again
+    view: dict[str, Any] = {"number": appeal.number, "level": appeal.level,
+                            "level_label": appeal_level_label(appeal.level), "status": appeal.status,
+                            "status_label": APPEAL_STATUS.get(status, status),
                             "filed_at": _iso(appeal.filed_at),
                             "due_date": moscow_time(aware(appeal.due_at)).date().isoformat(),
                             "outcome": appeal.outcome}
     if appeal.outcome:
-        view["outcome_label"] = APPEAL_OUTCOMES.get(appeal.outcome, appeal.outcome)
+        view["outcome_label"] = APPEAL_OUTCOMES.get(appeal.outcome, "")
         view["comment"] = appeal.decision_comment
         view["decided_at"] = _iso(appeal.decided_at)
     return view
@@ -169,7 +164,8 @@ def list_cases(session: Session, *, owner_id: int | None, search: str | None = N
     if owner_id is not None:
         query = query.where(Application.owner_id == owner_id)
     if search:
-        term = search.strip().lower().replace("ё", "е")
+        term = search.strip()
+        term = case_number_of(term) if any(ch.isdigit() for ch in term) else term.lower().replace("ё", "е")
         query = query.where(or_(Application.number.contains(term, autoescape=True),
                                 Application.search_name.contains(term, autoescape=True)))
     if status:

@@ -17,7 +17,7 @@ from forms.validation import clean
 from tasks.registries.matching import organization_search_name
 
 from .models import Application, ApplicationAttempt, Document
-from .numbering import next_case_number
+from .numbering import case_number_of, next_case_number
 from .representatives import (
     account_full_name,
     record_representative,
@@ -113,4 +113,5 @@ def submit_application(db: Database, runtime: Runtime, owner_id: int, owner_emai
 
 
 def find_application(session: Session, number: str) -> Application | None:
-    return session.scalar(select(Application).where(Application.number == number))
+    """The case by its number as typed: an appeal's number (Latin or Cyrillic «А») finds its case."""
+    return session.scalar(select(Application).where(Application.number == case_number_of(number)))

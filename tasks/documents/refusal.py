@@ -29,6 +29,8 @@ class RefusalReason:
     code: str
     label: str
     note: str | None = None
+    found: str | None = None  # what the registry check found (tasks/cases/refusal_advice.py)
+    advice: str | None = None  # the next step that can help
 
 
 @dataclass(frozen=True)

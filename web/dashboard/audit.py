@@ -20,6 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import journal
+from engine.context import get_services
+from engine.errors import NotFound
+from engine.models import ProcessInstance
+from tasks.cases.journal_words import event_label, staff_facts, staff_message
 from tasks.cases.labels import status_label
 from tasks.cases.models import Application
 from tasks.cases.queries import case_status
@@ -40,45 +44,6 @@ SYSTEM_ACTORS = {
     "scheduler": "Планировщик сроков",
     "engine": "Движок процессов",
 }
-EVENT_LABELS = {
-    "started": "Заявление принято, процесс запущен",
-    "status_changed": "Смена статуса",
-    "task_ready": "Создана задача",
-    "task_claimed": "Задача взята в работу",
-    "task_assigned": "Задача назначена",
-    "task_unclaimed": "Задача возвращена в очередь",
-    "task_completed": "Задача выполнена",
-    "task_cancelled": "Задача снята",
-    "service_completed": "Получен результат сервиса",
-    "service_failed": "Ошибка сервиса, повтор",
-    "service_error_raised": "Сервис недоступен, ошибка передана процессу",
-    "incident": "Инцидент",
-    "incident_retried": "Инцидент: повторный запуск",
-    "timer_fired": "Истёк срок (таймер)",
-    "timer_failed": "Ошибка таймера",
-    "message_delivered": "Получено сообщение",
-    "message_undeliverable": "Сообщение не доставлено",
-    "completed": "Процесс завершён",
-    "document_added": "Добавлен документ",
-    "notification_sent": "Отправлено уведомление",
-    "notification_failed": "Уведомление не отправлено",
-    "appeal_decided": "Решение по жалобе",
-    "appeal_escalated": "Жалоба передана руководителю",
-    "appeal_info_requested": "По жалобе запрошены сведения",
-    "appeal_overdue": "Срок рассмотрения жалобы истёк",
-    "appeal_reminder": "Напоминание о сроке жалобы",
-    "case_viewed": "Просмотр заявления",
-    "document_viewed": "Просмотр документа",
-    "certificate_downloaded": "Скачана справка",
-    "decision_downloaded": "Скачано решение об отказе",
-    "receipt_downloaded": "Скачана расписка",
-    "confirmation_viewed": "Просмотр подтверждения подачи",
-    "access_viewed": "Просмотр списка коллег с доступом",
-    "access_granted": "Открыт доступ коллеге",
-    "access_revoked": "Закрыт доступ коллеге",
-    "shared_list_viewed": "Заявление показано коллеге в списке открытых ему",
-    "document_deleted": "Удалён неприложенный документ",
-}
 # Reads of personal data (152-FZ: who, what, when): the page marks them out.
 ACCESS_EVENTS = frozenset({"case_viewed", "document_viewed", "certificate_downloaded", "decision_downloaded",
                            "receipt_downloaded", "confirmation_viewed", "access_viewed", "shared_list_viewed"})
@@ -93,9 +58,12 @@ class AuditRow:
     actor_name: str
     actor_role: str | None
     task_spec: str | None
-    message: str | None
+    message: str | None  # in people's words (tasks/cases/journal_words.py)
     details: dict[str, Any] | None
     access: bool  # a read of personal data
+    step: str | None = None  # the BPMN element's name for task_spec
+    facts: tuple[str, ...] = ()  # the details as Russian phrases, for the pages
+    stored_message: str | None = None  # as stored (a BPMN message name, a status code...), for the API
 
     def as_json(self) -> dict[str, Any]:
         return {**asdict(self), "at": self.at.isoformat()}
@@ -107,9 +75,9 @@ def _user_id(actor: str | None) -> int | None:
     return None
 
 
-def actor_names(session: Session, actors: set[str | None]) -> dict[str, tuple[str, str | None]]:
+def actor_names(session: Session, actors: set[Any]) -> dict[str, tuple[str, str | None]]:
     """`user:<id>` -> («ФИО (e-mail)», role label), for every user among `actors`, in one query."""
-    ids = {uid for a in actors if (uid := _user_id(a)) is not None}
+    ids = {uid for a in actors if isinstance(a, str) and (uid := _user_id(a)) is not None}
     if not ids:
         return {}
     users = session.scalars(select(User).where(User.id.in_(ids)))
@@ -120,28 +88,34 @@ def actor_names(session: Session, actors: set[str | None]) -> dict[str, tuple[st
     return out
 
 
-def _message(rec: journal.JournalRecord) -> str | None:
-    if rec.event == "status_changed":
-        before = (rec.details or {}).get("from")
-        after = status_label(rec.message)
-        return f"«{status_label(before)}» → «{after}»" if before else f"«{after}»"
-    return rec.message
+def _element_names(session: Session, instance_id: int) -> dict[str, str]:
+    """The diagram's names of the case's elements (for service, timer and task rows)."""
+    version_id = session.scalar(select(ProcessInstance.version_id).where(ProcessInstance.id == instance_id))
+    try:
+        return get_services().runtime.specs.element_names(session, version_id) if version_id else {}
+    except NotFound:
+        return {}
 
 
 def audit_rows(session: Session, app: Application) -> list[AuditRow]:
-    """Every journal row of the case, oldest first, actors resolved."""
+    """Every journal row of the case, oldest first, actors (and assignees) resolved, codes in words."""
     records = journal.read(session, app.instance_id) if app.instance_id else []
-    names = actor_names(session, {r.actor for r in records})
+    names = actor_names(session, {r.actor for r in records} | {(r.details or {}).get("assignee") for r in records})
+    people = {actor: name for actor, (name, _) in names.items()}
+    elements = _element_names(session, app.instance_id) if records else {}
     rows = []
     for rec in records:
         if rec.actor in names:
             name, role = names[rec.actor]
         elif _user_id(rec.actor) is not None:
-            name, role = f"Удалённая учётная запись ({rec.actor})", None
+            name, role = "Удалённая учётная запись", None
         else:
-            name, role = SYSTEM_ACTORS.get(rec.actor, rec.actor or "Система"), None
-        rows.append(AuditRow(rec.at, rec.event, EVENT_LABELS.get(rec.event, rec.event), rec.actor, name, role,
-                             rec.task_spec, _message(rec), rec.details, rec.event in ACCESS_EVENTS))
+            name, role = SYSTEM_ACTORS.get(rec.actor, "Система"), None
+        rows.append(AuditRow(rec.at, rec.event, event_label(rec.event), rec.actor, name, role, rec.task_spec,
+                             staff_message(rec.event, rec.message, rec.details, rec.task_spec, elements),
+                             rec.details, rec.event in ACCESS_EVENTS,
+                             step=elements.get(rec.task_spec or ""),
+                             facts=tuple(staff_facts(rec.event, rec.details, people)), stored_message=rec.message))
     return rows
 
 

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 from engine.errors import FieldError
 from forms.dates import MOSCOW, format_ru_date, parse_iso_date, parse_ru_date
 from forms.identifiers import strip_separators
+from tasks.cases.numbering import case_number_of
 
 from ..accounts.roles import ADMIN, ROLES, SUPERVISOR
 from .sla_state import SLA_STATES
@@ -103,7 +104,7 @@ class TaskFilter:
 
 
 def parse_search(text: str) -> Search:
-    term = " ".join(text.split())
+    term = case_number_of(" ".join(text.split()))
     compact = strip_separators(term)
     if compact.isdigit() and len(compact) == 11:
         return Search("snils", compact)
