@@ -154,7 +154,9 @@ class Deployer:
             problems.append(DeploymentProblem(exc.file_name or pid, exc.id or None, str(exc).strip()))
             return None, {}, {}
         forms: dict[str, Any] = {}
-        for task_spec in _all_task_specs(spec, subs):
+        task_specs = _all_task_specs(spec, subs)
+        manual = {t.name for t in task_specs if getattr(t, "manual", False)}
+        for task_spec in task_specs:
             where = getattr(task_spec, "bpmn_id", None) or task_spec.name
             fname = spec.file or pid
             if isinstance(task_spec, AsyncServiceTask) and get_operator(task_spec.operation_name) is None:
@@ -166,6 +168,10 @@ class Deployer:
             for key in ("formJsonSchemaFilename", "formUiSchemaFilename"):
                 if props.get(key):
                     self._load_form(props[key], sources, fname, where, forms, problems)
+            completer_of = props.get("assignToCompleterOf")
+            if completer_of and completer_of not in manual:
+                problems.append(DeploymentProblem(fname, where, f"assignToCompleterOf names {completer_of!r}, "
+                                                                "which is not a user task of this process"))
         return spec, subs, forms
 
     def _load_form(self, name: str, sources: list[Source], fname: str, where: str, forms: dict,

@@ -35,6 +35,9 @@ class HumanTaskView:
     form_ui: str | None
     instructions: str | None
     due_at: datetime | None
+    # `assignToCompleterOf` property: the id of an earlier user task whose completer gets this one (a task
+    # that comes back after a round trip returns to the person who sent it out, not to the whole lane).
+    completer_of: str | None = None
 
 
 @dataclass
@@ -112,6 +115,7 @@ def _human_view(task: Any, timers: dict[str, TimerView]) -> HumanTaskView:
         form_ui=props.get("formUiSchemaFilename"),
         instructions=_render(extensions.get("instructionsForEndUser"), task.data),
         due_at=_boundary_due(task, timers),
+        completer_of=props.get("assignToCompleterOf") or None,
     )
 
 

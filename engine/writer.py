@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from . import journal
 from .clock import utcnow
 from .models import HumanTask, MessageSubscription, ProcessInstance, ServiceCall, Timer
-from .projection import Snapshot
+from .projection import HumanTaskView, Snapshot
 
 
 class ProjectionWriter:
@@ -59,14 +59,26 @@ class ProjectionWriter:
                 instance_id=self.inst.id, task_guid=guid, spec_name=view.spec_name, title=view.title,
                 lane=view.lane, role=self.lane_roles.get(view.lane or ""), form_schema=view.form_schema,
                 form_ui=view.form_ui, instructions=view.instructions, created_at=now, due_at=view.due_at,
-                status="open",
+                status="open", assignee=self._completer_of(view),
             )
             self.s.add(ht)
             self.s.flush()
             result[guid] = ht.id
             journal.record(self.s, self.inst.id, "task_ready", actor=self.actor, task_spec=view.spec_name,
                            message=view.title, details={"lane": view.lane, "role": ht.role})
+            if ht.assignee is not None:
+                journal.record(self.s, self.inst.id, "task_assigned", actor="engine", task_spec=view.spec_name,
+                               details={"assignee": ht.assignee, "completer_of": view.completer_of})
         return result
+
+    def _completer_of(self, view: HumanTaskView) -> str | None:
+        """Who last completed the task the diagram names in `assignToCompleterOf` (None: the lane's queue)."""
+        if not view.completer_of:
+            return None
+        return self.s.scalar(select(HumanTask.completed_by)
+                             .where(HumanTask.instance_id == self.inst.id, HumanTask.spec_name == view.completer_of,
+                                    HumanTask.status == "completed", HumanTask.completed_by.is_not(None))
+                             .order_by(HumanTask.completed_at.desc(), HumanTask.id.desc()).limit(1))
 
     def _calls(self, snap: Snapshot) -> tuple[list[str], list[ServiceCall]]:
         """Outbox rows by task guid; new rows are not flushed here, so their INSERTs go out with the

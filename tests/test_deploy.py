@@ -83,17 +83,21 @@ def test_xxe_is_refused(backend, tmp_path):
     assert "DOCTYPE" in str(err.value)
 
 
-def test_unknown_operator_lane_and_form_are_refused(backend):
+def test_unknown_operator_lane_form_and_completer_task_are_refused(backend):
     text = (WORKFLOWS / "engine_demo.bpmn").read_text(encoding="utf-8")
     text = text.replace('id="demo.lookup"', 'id="no.such.operator"').replace('name="Руководитель"',
                                                                              'name="Неизвестная дорожка"')
     text = text.replace("review.schema.json", "missing.schema.json")
+    text = text.replace('<spiffworkflow:property name="formJsonSchemaFilename" value="missing.schema.json" />',
+                        '<spiffworkflow:property name="formJsonSchemaFilename" value="missing.schema.json" />'
+                        '<spiffworkflow:property name="assignToCompleterOf" value="lookup" />')
     with pytest.raises(DeploymentError) as err:
         _deployer(backend).deploy([Source("broken.bpmn", text.encode(), WORKFLOWS)])
     messages = {(p.element_id, p.message) for p in err.value.problems}
     assert ("lookup", "unknown operator 'no.such.operator'") in messages
     assert ("escalated", "lane 'Неизвестная дорожка' has no role mapping") in messages
     assert ("review", "form schema 'missing.schema.json' not found") in messages
+    assert ("review", "assignToCompleterOf names 'lookup', which is not a user task of this process") in messages
 
 
 def test_cli_deploy_reports_problems(backend, tmp_path):

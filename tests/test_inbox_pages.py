@@ -1,4 +1,5 @@
-"""Staff inbox pages (/inbox) without JavaScript: list, filters, saved filters, claim races, task page, form."""
+"""Staff inbox pages (/inbox) without JavaScript: list, filters, saved filters, claim races, task page, form,
+and the assignee lists (only people who may take the task)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from engine import journal
 from tasks.cases.models import Application
 from tests.support.accounts import add_user, csrf_token, login
+from tests.support.appeals import appealed_case
 from tests.support.product import Product
 from web.accounts.models import User
 from web.extensions import db
@@ -140,3 +142,52 @@ def test_supervisor_sees_all_and_reassigns(product: Product) -> None:
     operator = product.client()
     login(operator, target_email)
     assert f'data-task-id="{task["id"]}"' in page(operator, "/inbox")  # «Мои задачи» is the default
+
+
+def _user_id(product: Product, email: str) -> int:
+    with product.app.app_context():
+        return db.session.scalar(select(User.id).where(User.email == email))
+
+
+def _options(html: str, select_id: str) -> set[int]:
+    """The user ids a <select> offers."""
+    block = re.search(rf'<select id="{select_id}".*?</select>', html, re.S)
+    assert block, f"no #{select_id} on the page"
+    return {int(v) for v in re.findall(r'<option value="(\d+)"', block.group(0))}
+
+
+def test_assignee_lists_offer_only_people_who_may_take_the_task(product: Product) -> None:
+    _, number = appealed_case(product)
+    task = product.wait_task(product.staff_token("appeals"), number, "appeal_review")
+    operator_email, specialist_email, boss_email = (add_user(product.app, r) for r in
+                                                    ("operator", "appeals", "supervisor"))
+    operator, specialist, boss_id = (_user_id(product, e) for e in (operator_email, specialist_email, boss_email))
+    boss = product.client()
+    assert login(boss, boss_email).status_code == 302
+
+    # The task page offers the appeals specialist (and supervisors, who may act on any task), no operator.
+    screen = page(boss, f"/inbox/tasks/{task['id']}")
+    offered = _options(screen, "assignee")
+    assert specialist in offered and boss_id in offered and operator not in offered
+
+    # The bulk list: people who may take a task on the page, each option saying which lanes they may take.
+    listed = page(boss, f"/inbox?queue=all&q={number}")
+    bulk_offered = _options(listed, "bulk-assignee")
+    assert bulk_offered >= {specialist, boss_id} and operator not in bulk_offered
+    assert f'<option value="{specialist}" data-task-roles="appeals">' in listed
+    assert f'data-task-id="{task["id"]}" data-sla="' in listed and 'data-role="appeals"' in listed
+
+    # Assigning someone the list does not offer is still refused, saying why, and changes nothing.
+    token = csrf_token(screen)
+    r = boss.post(f"/inbox/tasks/{task['id']}/assign", data={"csrf_token": token, "assignee": str(operator)})
+    refused = page(boss, r.location)
+    assert "не может выполнить эту задачу: она для роли «Специалист по обжалованию»" in refused
+    assert "а у сотрудника роль «Оператор»" in refused
+    r = boss.post("/inbox/bulk", data={"csrf_token": token, "action": "assign", "assignee": str(operator),
+                                       "ids": [str(task["id"])]})
+    assert "Петров Пётр не может выполнить эту задачу" in page(boss, r.location)
+    appeals = product.staff_token("appeals")
+    assert product.wait_task(appeals, number, "appeal_review")["assignee"] is None
+    r = boss.post(f"/inbox/tasks/{task['id']}/assign", data={"csrf_token": token, "assignee": str(specialist)})
+    assert "Задача назначена: Петров Пётр." in page(boss, r.location)
+    assert product.wait_task(appeals, number, "appeal_review")["assignee"] == f"user:{specialist}"

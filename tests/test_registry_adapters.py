@@ -180,6 +180,10 @@ def test_yo_spelling_is_a_fuzzy_match(registry):
         for result in (call("registry.check_passport", person=person), call("registry.check_snils", person=person),
                        call("registry.find_policy", person=person, policy_number=enp, period=YEAR_2026)):
             assert result["holder_match"] == "fuzzy" and result["mismatches"] == [], result
+            # The registry's own spelling of the parts that differ, for the operator to compare.
+            spelling = result["holder_spelling"]
+            assert spelling and "ё" in "".join(spelling.values()), result
+            assert all(v.replace("ё", "е") == person[k] for k, v in spelling.items()), result
 
 
 def test_registries_that_disagree(registry):

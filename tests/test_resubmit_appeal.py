@@ -230,6 +230,10 @@ def test_appeal_asks_the_citizen_who_answers_through_the_api(product: Product) -
                      timeout=60, message="the appeal back with the specialist")
     assert "Справка МВД приложена" in again["instructions"]
     assert parse_iso(again["due_at"]) == parse_iso(task["due_at"])  # the deadline does not move
+    # Back with the specialist who asked (assigned, in their «Мои задачи»), not unassigned in the group.
+    me = product.client().get("/api/v1/auth/me", headers=bearer(specialist)).get_json()["id"]
+    assert again["assignee"] == f"user:{me}"
+    assert again["id"] in [t["id"] for t in product.tasks(specialist, queue="mine", number=number)]
     r = _complete(product, specialist, again, {"appeal_decision": "overturn"})
     assert r.status_code == 200, r.get_json()
     assert product.wait_status(token, number, "ready")["status"] == "ready"

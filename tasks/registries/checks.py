@@ -57,7 +57,7 @@ def check_passport(client: RegistryClient, person: Mapping[str, Any]) -> Passpor
                 if passport.get(k) and iso_date(passport[k]) != iso_date(record.get(k))]
     return PassportCheck(found=True, status=record["status"], holder_match=holder.level,
                          document_match="mismatch" if document else "exact",
-                         mismatches=holder.mismatches + document)
+                         mismatches=holder.mismatches + document, holder_spelling=holder.spelling or None)
 
 
 def check_snils(client: RegistryClient, person: Mapping[str, Any]) -> SnilsCheck:
@@ -69,7 +69,8 @@ def check_snils(client: RegistryClient, person: Mapping[str, Any]) -> SnilsCheck
     if record is None:
         return SnilsCheck(found=False)
     holder = compare_holder(person, record["holder"])
-    return SnilsCheck(found=True, holder_match=holder.level, mismatches=holder.mismatches)
+    return SnilsCheck(found=True, holder_match=holder.level, mismatches=holder.mismatches,
+                      holder_spelling=holder.spelling or None)
 
 
 def find_policy(client: RegistryClient, person: Mapping[str, Any], policy_number: str | None,
@@ -93,13 +94,14 @@ def find_policy(client: RegistryClient, person: Mapping[str, Any], policy_number
         if record is None:
             return PolicyLookup(found=False, lookup="snils")
         lookup = "snils"
-    level, mismatches = _policy_holder_match(person, record)
+    level, mismatches, spelling = _policy_holder_match(person, record)
     valid_from, valid_to = record["valid_from"], record.get("valid_to")
     covers = policy_covers(PolicyTerm.of(record), start, end)
     return PolicyLookup(
         found=True, lookup=lookup, enp=record["enp"], insurer=Insurer(**record["insurer"]),
         region=record.get("region"), valid_from=valid_from, valid_to=valid_to, status=record["status"],
         reason=record.get("reason"), covers_period=covers, holder_match=level, mismatches=mismatches,
+        holder_spelling=spelling or None,
     )
 
 
@@ -125,9 +127,11 @@ def _current(policies: list[dict]) -> dict | None:
     return max(policies, key=lambda p: (p["status"] == "active", p["valid_from"]))
 
 
-def _policy_holder_match(person: Mapping[str, Any], record: Mapping[str, Any]) -> tuple[str, list[str]]:
-    """The policy's СНИЛС and birth date (and, where ЕРЗЛ knows the holder, the ФИО) against the applicant."""
-    levels, mismatches = [], []
+def _policy_holder_match(person: Mapping[str, Any],
+                         record: Mapping[str, Any]) -> tuple[str, list[str], dict[str, str]]:
+    """The policy's СНИЛС and birth date (and, where ЕРЗЛ knows the holder, the ФИО) against the applicant;
+    the third item is ЕРЗЛ's spelling of the name parts that match only in spelling."""
+    levels, mismatches, spelling = [], [], {}
     applicant_snils = digits(person.get("snils"))
     if applicant_snils and record.get("snils") and applicant_snils != record["snils"]:
         mismatches.append("snils")
@@ -137,8 +141,9 @@ def _policy_holder_match(person: Mapping[str, Any], record: Mapping[str, Any]) -
         names = compare_holder({**person, "birth_date": record.get("birth_date")}, record["holder"])
         levels.append(names.level)
         mismatches += names.mismatches
+        spelling = names.spelling
     levels.append("mismatch" if mismatches else "exact")
-    return worst(levels), mismatches
+    return worst(levels), mismatches, spelling
 
 
 def _egrul_record(client: RegistryClient, inn: str) -> dict | None:

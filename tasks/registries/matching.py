@@ -76,23 +76,29 @@ def iso_date(value: Any) -> str:
 class Comparison:
     level: Match
     mismatches: list[str] = field(default_factory=list)
+    # The registry's own spelling of the name parts that match only once normalised (ё/е, case,
+    # hyphens): the operator who reviews a `fuzzy` case compares it with what the applicant typed.
+    spelling: dict[str, str] = field(default_factory=dict)
 
 
 def compare_holder(applicant: Mapping[str, Any], holder: Mapping[str, Any]) -> Comparison:
     """ФИО field by field plus the birth date (which is equal or not: no fuzzy dates)."""
     levels: list[Match] = []
     mismatches: list[str] = []
+    spelling: dict[str, str] = {}
     for name in NAME_FIELDS:
         level = compare_text(applicant.get(name), holder.get(name))
         levels.append(level)
         if level == "mismatch":
             mismatches.append(name)
+        elif level == "fuzzy":
+            spelling[name] = holder.get(name) or ""
     if iso_date(applicant.get("birth_date")) != iso_date(holder.get("birth_date")):
         levels.append("mismatch")
         mismatches.append("birth_date")
     if mismatches in (["first_name"], ["middle_name"]):
-        return Comparison("partial", mismatches)
-    return Comparison(worst(levels), mismatches)
+        return Comparison("partial", mismatches, spelling)
+    return Comparison(worst(levels), mismatches, spelling)
 
 
 def name_parts(full_name: str | None) -> dict[str, str]:

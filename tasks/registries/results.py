@@ -3,7 +3,8 @@
 Every result says `found` first: "the registry has no such record" is an answer the process
 decides on (a reason code), never an error. Comparisons with what the applicant typed are
 `exact`, `fuzzy` (equal after normalising case, spaces, hyphens and ё) or `mismatch`; `mismatches`
-names the fields that differ, for the operator who reviews the case.
+names the fields that differ, for the operator who reviews the case; `holder_spelling` (only when a
+name part is `fuzzy`) is the registry's own spelling of those parts, e.g. {"last_name": "Фёдоров"}.
 """
 
 from __future__ import annotations
@@ -18,8 +19,15 @@ RepresentativeFact = Literal["head_confirmed", "head_not_confirmed", "power_of_a
 
 
 class _Result:
+    # Fields left out of `to_dict()` while None, so results without them keep their documented shape.
+    _omitted_when_none: tuple[str, ...] = ()
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)  # type: ignore[call-overload]
+        facts = asdict(self)  # type: ignore[call-overload]
+        for key in self._omitted_when_none:
+            if facts.get(key) is None:
+                facts.pop(key, None)
+        return facts
 
 
 @dataclass(frozen=True)
@@ -29,6 +37,8 @@ class PassportCheck(_Result):
     holder_match: Match | None = None
     document_match: Literal["exact", "mismatch"] | None = None  # issue date and division code
     mismatches: list[str] = field(default_factory=list)
+    holder_spelling: dict[str, str] | None = None
+    _omitted_when_none = ("holder_spelling",)
 
 
 @dataclass(frozen=True)
@@ -36,6 +46,8 @@ class SnilsCheck(_Result):
     found: bool
     holder_match: Match | None = None
     mismatches: list[str] = field(default_factory=list)
+    holder_spelling: dict[str, str] | None = None
+    _omitted_when_none = ("holder_spelling",)
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,8 @@ class PolicyLookup(_Result):
     covers_period: bool = False  # active, and valid over the whole requested period
     holder_match: Match | None = None  # the record's СНИЛС, birth date and holder vs the applicant
     mismatches: list[str] = field(default_factory=list)
+    holder_spelling: dict[str, str] | None = None
+    _omitted_when_none = ("holder_spelling",)
 
 
 @dataclass(frozen=True)

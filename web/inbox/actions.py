@@ -19,9 +19,10 @@ from engine.models import HumanTask
 from engine.runtime import Runtime
 
 from ..accounts.models import User
+from ..accounts.roles import ROLE_LABELS
 from .filters import SEE_ALL
 from .queries import actor_id, may_work_on
-from .staff import staff_names, staff_user
+from .staff import may_take, staff_names, staff_user
 
 MAX_BULK = 200
 NOT_FOUND = "Задача не найдена или недоступна вашей роли."
@@ -89,7 +90,7 @@ class TaskActions:
         return Outcome(task_id, True, "unclaimed", "Задача возвращена в очередь.")
 
     def assign(self, task_id: int, assignee: int | None) -> Outcome:
-        """A supervisor hands the task to a named staff user of the task's role (None: back to the queue)."""
+        """A supervisor hands the task to an active staff user who may take it (None: back to the queue)."""
         if self.role not in SEE_ALL:
             return Outcome(task_id, False, "forbidden", "Назначать задачи могут только руководитель и администратор.")
         task = self.task(task_id)
@@ -98,9 +99,9 @@ class TaskActions:
         target: User | None = None
         if assignee is not None:
             target = staff_user(self.s, assignee)
-            if target is None or target.role != task.role:
-                return Outcome(task_id, False, "invalid_assignee",
-                               "Исполнителем может быть только активный сотрудник с ролью этой задачи.")
+            refusal = _refusal(target, task)
+            if refusal is not None:
+                return Outcome(task_id, False, "invalid_assignee", refusal)
         # Read before the commit below: an expired object would start a new transaction to reload itself.
         name = target.full_name if target is not None else None
         new_assignee = actor_id(target.id) if target is not None else None
@@ -119,6 +120,17 @@ class TaskActions:
         for task_id in dict.fromkeys(ids):  # once each, in the order given
             results.append(self.claim(task_id) if action == "claim" else self.assign(task_id, assignee))
         return results
+
+
+def _refusal(target: User | None, task: HumanTask) -> str | None:
+    """Why `target` may not be given `task` (None: they may), by the same rule as the assignee lists."""
+    if target is None:
+        return "Такого сотрудника нет или его учётная запись отключена."
+    if not may_take(target.role, task.role):
+        lane = ROLE_LABELS.get(task.role or "", task.role or "без роли")
+        return (f"{target.full_name} не может выполнить эту задачу: она для роли «{lane}», "
+                f"а у сотрудника роль «{ROLE_LABELS.get(target.role, target.role)}».")
+    return None
 
 
 def parse_assignee(value: Any) -> int | None:

@@ -101,7 +101,8 @@ def _assignee(body: dict[str, Any]) -> int | None:
 @bp.post("/<int:task_id>/assign")
 @roles_required("supervisor", "admin")
 def assign(task_id: int) -> Response:
-    """A supervisor's reassignment to a staff user of the task's role ({"assignee": null} returns it to the queue)."""
+    """A supervisor's reassignment to an active staff user who may take the task ({"assignee": null} returns it
+    to the queue); anyone else is refused with 422 `invalid_assignee` saying why."""
     assignee = _assignee(json_object())
     return _answer(_actions().assign(task_id, assignee),
                    assignee=actor_id(assignee) if assignee is not None else None)

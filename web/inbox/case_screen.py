@@ -1,5 +1,9 @@
 """The whole case of a task on one screen: applicant, registry checks, documents, journal and the task's form.
 
+What a decision needs comes first and short (`essentials`: the applicant's identifiers, the registry's
+own spelling of a name that matches only up to ё/е; for an appeal the grounds, the request and answer,
+and the refusal's reasons); the full application, documents and journal are there to unfold.
+
 Read in the request's session in one go (the workflow data too: on SQLite a second transaction
 would wait for the first). Opening it reads personal data, so the caller journals `case_viewed`
 (who, when, which task) before the page or the JSON leaves the server - `record_case_view`.
@@ -23,10 +27,11 @@ from forms.dates import format_ru_date
 from forms.rendering import SummarySection, summary
 from forms.schema_walk import field_schema
 from forms.validation import load_schema
-from tasks.cases.labels import status_label
+from tasks.cases.labels import reason_label, status_label
 from tasks.cases.models import Application
 from tasks.cases.queries import case_status, document_view, documents_of
 from tasks.cases.submission import PROCESSES, applicant_name
+from tasks.registries.matching import NAME_FIELDS
 from web.cases.uploads import DOCUMENT_KINDS
 
 from ..dashboard.audit import AuditRow, audit_rows
@@ -39,6 +44,10 @@ PASSPORT_STATUS = {"valid": "Действителен", "expired": "Истёк �
                    "lost": "Утрачен"}
 POLICY_STATUS = {"active": "Действует", "annulled": "Аннулирован", "expired": "Истёк"}
 CHECKS = (("passport_check", "Паспорт (МВД)"), ("snils_check", "СНИЛС (СФР)"), ("policy_check", "Полис ОМС (ЕРЗЛ)"))
+REGISTRY_NAMES = {"passport_check": "МВД", "snils_check": "СФР", "policy_check": "ЕРЗЛ"}
+# The summary rows a decision needs, in the order staff read them (the rest folds away).
+ESSENTIAL_ROWS = ("person.birth_date", "person.snils", "policy_number", "person.passport.issued_on",
+                  "person.passport.division_code")
 OUTCOME_LABELS = {"issue": "Выдать справку", "reject": "Отказать", "review": "Передать оператору на проверку"}
 
 
@@ -76,6 +85,17 @@ class CaseScreen:
     verdict: dict[str, Any] | None
     documents: list[dict[str, Any]]
     journal: list[AuditRow]
+    essentials: list[tuple[str, str]] = field(default_factory=list)
+    registry_spelling: list[tuple[str, str]] = field(default_factory=list)  # (ФИО as spelled, registries)
+    appeal: dict[str, Any] | None = None
+    refusal: dict[str, Any] | None = None
+
+    @property
+    def instructions_repeat_facts(self) -> bool:
+        """The task's instructions only restate what the appeal or verdict panel already shows."""
+        text = self.task.get("instructions") or ""
+        note = (self.verdict or {}).get("note")
+        return self.appeal is not None or bool(note and note in text)
 
     def as_json(self) -> dict[str, Any]:
         app = self.application
@@ -135,6 +155,60 @@ def check_view(name: str, title: str, result: Any, schema: dict[str, Any]) -> Ch
     return view
 
 
+def essentials(app: Application | None, sections: list[SummarySection]) -> list[tuple[str, str]]:
+    """Birth date, СНИЛС, passport, policy and period: the rows a decision is made on (the ФИО is the heading)."""
+    if app is None or app.applicant != "individual":
+        return []
+    rows = {row.name: row for section in sections for row in section.rows}
+    out = []
+    passport = [rows[k].value for k in ("person.passport.series", "person.passport.number") if k in rows]
+    for name in ESSENTIAL_ROWS:
+        if name == "person.passport.issued_on" and passport:
+            out.append(("Паспорт", "\u00a0".join(passport)))
+        if name in rows:
+            out.append((rows[name].label, rows[name].value))
+    period = [rows[k].value for k in ("period.from", "period.to") if k in rows]
+    if len(period) == 2:
+        out.append(("Период справки", f"{period[0]} – {period[1]}"))
+    return out
+
+
+def registry_spelling(person: dict[str, Any], raw_checks: dict[str, Any]) -> list[tuple[str, str]]:
+    """The ФИО as each registry spells it where it matched the applicant's only up to ё/е, case or hyphens:
+    («Фёдоров Пётр Семёнович», «МВД, СФР»), registries that spell it alike together."""
+    spelled: dict[str, list[str]] = {}
+    for name, result in raw_checks.items():
+        spelling = result.get("holder_spelling") if isinstance(result, dict) else None
+        if not spelling:
+            continue
+        full = " ".join(p for f in NAME_FIELDS if (p := spelling.get(f, person.get(f) or "")))
+        spelled.setdefault(full, []).append(REGISTRY_NAMES.get(name, name))
+    return [(full, ", ".join(registries)) for full, registries in spelled.items()]
+
+
+def appeal_facts(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The appeal being reviewed, as the process holds it: number, grounds, and the request and answer."""
+    appeal = data.get("appeal")
+    if not isinstance(appeal, dict) or not appeal.get("number"):
+        return None
+    answer = data.get("appeal_answer") if isinstance(data.get("appeal_answer"), dict) else {}
+    facts = {"number": appeal["number"], "level": appeal.get("level") or 1, "filed_at": appeal.get("filed_at"),
+             "grounds": appeal.get("grounds") or ""}
+    if answer.get("answer"):
+        facts.update(request=data.get("appeal_comment") or None, answer=answer["answer"],
+                     answered_at=answer.get("answered_at"))
+    return facts
+
+
+def refusal_facts(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The refusal an appeal is against: its reasons in the staff's words and the explanation given."""
+    reasons = [r for r in data.get("reasons") or [] if isinstance(r, dict)]
+    if not reasons:
+        return None
+    return {"reasons": [(reason_label(r.get("code") or ""), r.get("note")) for r in reasons],
+            "explanation": data.get("explanation") or None}
+
+
 def case_screen(session: Session, runtime: Runtime, task: HumanTask, now: datetime | None = None) -> CaseScreen:
     """Everything about the task's case, read in `session`."""
     now = now or utcnow()
@@ -152,6 +226,7 @@ def case_screen(session: Session, runtime: Runtime, task: HumanTask, now: dateti
     sections = summary(schema, app.data) if app is not None and app.applicant == "individual" else []
     raw_checks = {name: data.get(name) for name, _ in CHECKS}
     verdict = data.get("verdict") if isinstance(data.get("verdict"), dict) else None
+    appeal = appeal_facts(data)
     if verdict is not None:
         verdict = {**verdict, "outcome_label": OUTCOME_LABELS.get(verdict.get("outcome") or "", verdict.get("outcome"))}
     return CaseScreen(
@@ -166,6 +241,9 @@ def case_screen(session: Session, runtime: Runtime, task: HumanTask, now: dateti
                     "image" if d.content_type.startswith("image/") else None}
                    for d in (documents_of(session, app) if app is not None else [])],
         journal=audit_rows(session, app) if app is not None else [],
+        essentials=essentials(app, sections),
+        registry_spelling=registry_spelling((app.data.get("person") or {}) if app is not None else {}, raw_checks),
+        appeal=appeal, refusal=refusal_facts(data) if appeal is not None else None,
     )
 
 

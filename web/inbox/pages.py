@@ -9,6 +9,7 @@ place. Every route is for case-working staff, and a task of another role answers
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -25,8 +26,7 @@ from forms.typography import NUMBER_SIGN
 from tasks.cases.labels import status_label
 from tasks.cases.models import Document
 
-from ..accounts.models import User
-from ..accounts.roles import APPEALS, CASE_WORKERS, OPERATOR, ROLE_LABELS, SUPERVISOR
+from ..accounts.roles import CASE_WORKERS, ROLE_LABELS
 from ..api_errors import error_response
 from ..cases import page_format
 from ..cases.access import document_path
@@ -38,11 +38,10 @@ from .filters import QUEUE_LABELS, SEE_ALL, SORTS, STATUSES, InvalidFilter, Task
 from .queries import TOTAL_CAP, actor_id, count_since, list_tasks, queue_stats
 from .saved_filters import delete_filter, save_filter, saved_filters
 from .sla_state import SLA_LABELS
-from .staff import assignable_staff
+from .staff import assignable_staff, who_may_take
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 page_format.register(bp)
-ASSIGNABLE_ROLES = (OPERATOR, APPEALS, SUPERVISOR)
 POLL_SECONDS = 15
 _TYPES_TTL = 60.0
 _task_types: tuple[float, list[tuple[str, str]]] = (0.0, [])
@@ -102,7 +101,7 @@ def index() -> tuple[str, int] | str:
     except InvalidFilter as exc:
         errors = exc.fields
     page = list_tasks(db.session, f, user.role, actor_id(user.id)) if f is not None else None
-    staff = _assignable_users() if user.role in SEE_ALL else []
+    staff = _bulk_assignees(page.items) if page is not None and user.role in SEE_ALL else []
     context = {
         "f": f or TaskFilter(queue="group"), "page": page, "errors": {e.field: e.message for e in errors},
         "args": request.args, "queues": [q for q in QUEUE_LABELS if q != "all" or user.role in SEE_ALL],
@@ -116,8 +115,24 @@ def index() -> tuple[str, int] | str:
     return (html, 422) if errors else html
 
 
-def _assignable_users() -> list[User]:
-    return [u for role in ASSIGNABLE_ROLES for u in assignable_staff(db.session, role)]
+@dataclass(frozen=True)
+class BulkAssignee:
+    """A person the bulk «Назначить» list offers, and which tasks on the page they may take (by role)."""
+
+    id: int
+    name: str
+    role: str
+    task_roles: tuple[str, ...]  # the lane roles of the page's tasks this person may take
+    all_tasks: bool  # may take every task on the page
+
+
+def _bulk_assignees(items: list[dict[str, Any]]) -> list[BulkAssignee]:
+    """Everyone who may take at least one task on the page (`who_may_take`), grouped by their role."""
+    roles = {t["role"] for t in items}
+    people = who_may_take(db.session, roles)
+    order = {role: i for i, role in enumerate(CASE_WORKERS)}
+    return sorted((BulkAssignee(u.id, u.full_name, u.role, tuple(sorted(r or "" for r in can)), can == roles)
+                   for u, can in people), key=lambda a: order.get(a.role, len(order)))
 
 
 @bp.get("/poll")
@@ -203,7 +218,7 @@ def _render_task(task: HumanTask, values: Any = None, form_errors: Any = (), sta
     form = build_form(schema, values, form_errors) if schema and task.status == "open" and mine_or_free else None
     context = {"s": screen, "t": screen.task, "form": form, "mine": task.assignee == actor_id(user.id),
                "supervisor": user.role in SEE_ALL, "me": actor_id(user.id),
-               "staff": assignable_staff(db.session, task.role) if user.role in SEE_ALL else [],
+               "staff": assignable_staff(db.session, [task.role]) if user.role in SEE_ALL else [],
                "sla_labels": SLA_LABELS, "back": request.values.get("back", "")}
     record_case_view(db.session, screen, actor_id(user.id), user.role, "page")  # commits: no lock held while rendering
     return render_template("inbox/task.html", **context), status

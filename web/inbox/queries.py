@@ -31,10 +31,10 @@ from tasks.cases.models import Application
 
 from .filters import QUEUES, SEE_ALL, TaskFilter
 from .sla_state import SLA_LABELS, sla_condition, sla_state
-from .staff import staff_names
+from .staff import may_take, staff_names
 
 __all__ = ["QUEUES", "SEE_ALL", "TaskPage", "actor_id", "count_since", "list_tasks", "masked_applicant",
-           "may_work_on", "task_query", "task_view"]
+           "may_take", "may_work_on", "task_query", "task_view"]
 
 
 def actor_id(user_id: int) -> str:
@@ -43,8 +43,8 @@ def actor_id(user_id: int) -> str:
 
 
 def may_work_on(task: HumanTask, role: str) -> bool:
-    """A task is worked on by its lane's role; supervisors and administrators may act on any."""
-    return task.role == role or role in SEE_ALL
+    """Whether someone of `role` may act on `task` (see `may_take`)."""
+    return may_take(role, task.role)
 
 
 def masked_applicant(data: dict[str, Any] | None) -> str | None:

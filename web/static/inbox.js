@@ -3,6 +3,39 @@
    New tasks -> «Новые задачи: N — обновить»; the link refreshes the table in place (or reloads without JS). */
 (function () {
   "use strict";
+  /* Bulk «Назначить»: offer only people who may take every ticked task (options carry the lane roles
+     they may take, rows their lane role); without JS the server refuses the others task by task. */
+  function narrowAssignees(root) {
+    var select = root.querySelector("#bulk-assignee");
+    if (!select) { return; }
+    var roles = [];
+    Array.prototype.forEach.call(root.querySelectorAll("input[name=ids]:checked"), function (box) {
+      var row = box.closest("tr");
+      var role = row ? row.getAttribute("data-role") : "";
+      if (roles.indexOf(role) < 0) { roles.push(role); }
+    });
+    Array.prototype.forEach.call(select.querySelectorAll("option[data-task-roles]"), function (option) {
+      var can = option.getAttribute("data-task-roles").split(" ");
+      var ok = roles.every(function (role) { return can.indexOf(role) >= 0; });
+      option.disabled = !ok;
+      option.hidden = !ok;
+      if (!ok && option.selected) { select.value = ""; }
+    });
+    Array.prototype.forEach.call(select.querySelectorAll("optgroup"), function (group) {
+      group.hidden = group.querySelector("option:not([hidden])") === null;
+    });
+  }
+  var board = document.getElementById("inbox-results");
+  if (board) {
+    board.addEventListener("change", function (event) {
+      if (event.target.name === "ids") { narrowAssignees(board); }
+    });
+    narrowAssignees(board);
+  }
+})();
+
+(function () {
+  "use strict";
   var results = document.getElementById("inbox-results");
   var news = document.getElementById("inbox-news");
   if (!results || !news || !window.fetch) { return; }
