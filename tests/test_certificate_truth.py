@@ -25,7 +25,7 @@ from forms.coverage import PolicyTerm, coverage_gap
 from forms.validation import validate
 from tasks.cases.models import Application, Certificate
 from tasks.documents.certificate import CertificateData, InconsistentCertificate
-from tests.support.accounts import bearer
+from tests.support.accounts import add_user, bearer, csrf_token, login
 from tests.support.backend import wait_for
 from tests.support.pdf import pdf_text
 from tests.support.product import PRODUCT_WORKFLOWS, Product
@@ -197,6 +197,7 @@ def test_an_overturned_appeal_needs_policy_facts_covering_the_period(product: Pr
     assert r.status_code == 422
     problem = {f["field"]: f for f in r.get_json()["error"]["fields"]}["policy"]
     assert problem["code"] == "policy_required" and "31.03.2025" in problem["message"]
+    _page_refuses_overturn_without_policy(product, task["id"])
     short = typed_policy("2025-04-01", f"{YEAR}-06-30", _enp("policy_expired"))
     r = _post(product, specialist, complete, {"appeal_decision": "overturn", "policy": short})
     assert r.status_code == 422
@@ -209,6 +210,20 @@ def test_an_overturned_appeal_needs_policy_facts_covering_the_period(product: Pr
     product.wait_status(token, number, "ready")
     text = assert_true_certificate(product, token, number)
     assert "01.04.2025" in text and "31.03.2025" not in text
+
+
+def _page_refuses_overturn_without_policy(product: Product, task_id: int) -> None:
+    """The specialist's page says the same, at the policy block, listed in the summary on top."""
+    client = product.client()
+    assert login(client, add_user(product.app, "appeals")).status_code == 302
+    html = client.get(f"/inbox/tasks/{task_id}").get_data(as_text=True)
+    r = client.post(f"/inbox/tasks/{task_id}/complete", data={
+        "csrf_token": csrf_token(html), "appeal_decision": "overturn", "appeal_comment": "Отказ отменён."})
+    assert r.status_code == 422
+    page = r.get_data(as_text=True)
+    summary = page[page.index('class="error-summary'):]
+    assert "31.03.2025" in summary[:summary.index("</div>")]
+    assert 'href="#f-policy"' in summary
 
 
 def test_a_higher_appeal_overturn_needs_them_too(product: Product) -> None:
