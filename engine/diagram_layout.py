@@ -49,7 +49,7 @@ MARGIN = 60            # free border inside a band or a sub-process (edges go ro
 LANE_HEADER = 30
 SUB_HEADER = 30        # room for a sub-process's name above its children
 ORIGIN = (20, 20)
-CHAR_WIDTH = 6.2       # an 11px font's average character, to size labels
+CHAR_WIDTH = 7.0       # an 11px font's average character, to size labels
 LINE_HEIGHT = 14
 
 
@@ -294,6 +294,18 @@ def _topological(ids: list[str], forward: dict[str, list[str]]) -> list[str]:
     return out
 
 
+@dataclass(frozen=True)
+class Spacing:
+    """Room between rows; a sub-process without boundary events or labels is drawn tighter."""
+
+    row_gap: float = ROW_GAP
+    reserve: float = ROW_RESERVE
+    margin: float = MARGIN
+
+
+COMPACT = Spacing(row_gap=84, reserve=24, margin=36)  # margin >= row_gap - 2 * reserve
+
+
 @dataclass
 class Grid:
     """Columns (ranks) and rows (per band) of one container, in the container's frame."""
@@ -304,12 +316,15 @@ class Grid:
     row_h: list[float]
     width: float
     height: float
+    spacing: Spacing
 
-    def channel_after(self, col: int) -> float:
-        return self.col_x[col] + self.col_w[col]
+    def channel_after(self, col: int) -> tuple[float, float]:
+        """Left x and width of the vertical channel right of a column."""
+        return self.col_x[col] + self.col_w[col], COLUMN_GAP if col + 1 < len(self.col_x) else self.spacing.margin
 
-    def channel_before(self, col: int) -> float:
-        return self.col_x[col] - (COLUMN_GAP if col else MARGIN)
+    def channel_before(self, col: int) -> tuple[float, float]:
+        width = COLUMN_GAP if col else self.spacing.margin
+        return self.col_x[col] - width, width
 
 
 class Router:
@@ -336,22 +351,23 @@ class Router:
             self.segments.append((a, b, source, target))
         return points
 
-    def vertical_x(self, base: float, y0: float, y1: float, source: str, target: str,
-                   direction: int = 1) -> float:
-        """A free vertical run in the channel starting at base (fan-outs and fan-ins share one)."""
-        for k in range(int(COLUMN_GAP / TRACK) - 2):
-            x = base + direction * (TRACK * 2 + k * TRACK)
+    def vertical_x(self, channel: tuple[float, float], y0: float, y1: float, source: str, target: str) -> float:
+        """A free vertical run in a channel (fan-outs and fan-ins share one)."""
+        left, width = channel
+        first = min(TRACK * 2, width / 2)
+        for k in range(max(int((width - 2 * first) / TRACK) + 1, 1)):
+            x = left + first + k * TRACK
             if self._free((x, y0), (x, y1), source, target):
                 return x
-        return base + direction * TRACK * 2
+        return left + first
 
     def horizontal_y(self, top: float, x0: float, x1: float, source: str, target: str) -> float:
-        usable = ROW_GAP - 2 * ROW_RESERVE
-        for k in range(int(usable / TRACK) + 1):
-            y = top + ROW_RESERVE + k * TRACK
+        sp = self.grid.spacing
+        for k in range(int((sp.row_gap - 2 * sp.reserve) / TRACK) + 1):
+            y = top + sp.reserve + k * TRACK
             if self._free((x0, y), (x1, y), source, target):
                 return y
-        return top + ROW_RESERVE
+        return top + sp.reserve
 
     def _free(self, a: Point, b: Point, source: str, target: str) -> bool:
         return not any(s2 != source and t2 != target and _collinear_overlap(a, b, c, d)
@@ -386,13 +402,16 @@ def _simplify(points: list[Point]) -> list[Point]:
 class ContainerLayout:
     """Lays out one process or sub-process in its own frame (top-left at 0, 0)."""
 
-    def __init__(self, container: Container, bands: list[tuple[str | None, list[str]]]) -> None:
+    def __init__(self, container: Container, bands: list[tuple[str | None, list[str]]], header: float) -> None:
         self.c = container
+        self.header = header  # room for lane names at the left
         self.bands = bands  # (lane id or None, node ids) in drawing order
         self.drawing = Drawing()
         self.sub_drawings: dict[str, Drawing] = {}
         self.size: dict[str, tuple[float, float]] = {}
         self.band_rect: dict[int, tuple[float, float]] = {}
+        nested = _local(container.element) in SUB_PROCESSES
+        self.spacing = COMPACT if nested and not container.boundaries else Spacing()
 
     def run(self) -> tuple[Drawing, float, float]:
         for node in self.c.nodes:
@@ -478,27 +497,29 @@ class ContainerLayout:
             band, row = cells[node.id]
             rows_per_band[band] = max(rows_per_band[band], row + 1)
             row_h[(band, row)] = max(row_h.get((band, row), TASK_SIZE[1]), h)
-        left = (LANE_HEADER if self.bands[0][0] is not None else 0) + MARGIN
+        sp = self.spacing
+        left = self.header + sp.margin
         col_x, x = [], left
         for w in col_w:
             col_x.append(x)
             x += w + COLUMN_GAP
-        width = x - COLUMN_GAP + MARGIN
+        width = x - COLUMN_GAP + sp.margin
         self.row_index: dict[tuple[int, int], int] = {}
-        row_y, heights, y = [], [], MARGIN + ROW_RESERVE
+        edge = sp.margin + sp.reserve
+        row_y, heights, y = [], [], edge
         for band in range(len(self.bands)):
-            top = y - MARGIN - ROW_RESERVE
+            top = y - edge
             for row in range(rows_per_band[band]):
                 self.row_index[(band, row)] = len(row_y)
                 h = row_h.get((band, row), TASK_SIZE[1])
                 row_y.append(y)
                 heights.append(h)
-                y += h + (ROW_GAP if row < rows_per_band[band] - 1 else 0)
-            y += MARGIN + ROW_RESERVE
+                y += h + (sp.row_gap if row < rows_per_band[band] - 1 else 0)
+            y += edge
             self.band_rect[band] = (top, y - top)
-            y += MARGIN + ROW_RESERVE
-        height = y - MARGIN - ROW_RESERVE
-        return Grid(col_x, col_w, row_y, heights, width, height)
+            y += edge
+        height = y - edge
+        return Grid(col_x, col_w, row_y, heights, width, height, sp)
 
     def _place(self, rank: dict[str, int], cells: dict[str, tuple[int, int]], grid: Grid) -> None:
         for b, (lane_id, _) in enumerate(self.bands):
@@ -576,8 +597,10 @@ class ContainerLayout:
                 continue
             points = self._route_one(router, grid, f, src, dst, col, row, host_of)
             self.drawing.edges[f.id] = router.commit(points, f.source, f.target)
-            if f.name:
-                self.drawing.labels[f.id] = _flow_label(self.drawing.edges[f.id], f.name)
+        for f in self.c.flows:
+            if f.name and f.id in self.drawing.edges:
+                others = [seg for key, pts in self.drawing.edges.items() if key != f.id for seg in pairwise(pts)]
+                self.drawing.labels[f.id] = _flow_label(self.drawing.edges[f.id], f.name, others)
 
     def _own_ids(self) -> set[str]:
         return {n.id for n in self.c.nodes} | {b.id for b in self.c.boundaries}
@@ -594,7 +617,7 @@ class ContainerLayout:
             if (end[1] - start[1]) * side > 0 and end[0] > start[0]:
                 candidates.append([start, (start[0], end[1]), end])
             gap_top = self._gap_after(grid, row[s]) if side == 1 else self._gap_before(grid, row[s])
-            y = router.horizontal_y(gap_top, start[0], enter_x, s, t)
+            y = router.horizontal_y(gap_top, start[0], enter_x[0], s, t)
             x = router.vertical_x(enter_x, y, end[1], s, t)
             candidates.append([start, (start[0], y), (x, y), (x, end[1]), end])
         else:
@@ -614,14 +637,16 @@ class ContainerLayout:
         return candidates[-1]
 
     def _track_routes(self, router: Router, grid: Grid, s: str, t: str, start: Point, end: Point,
-                      exit_x: float, enter_x: float, row: dict[str, int]) -> list[list[Point]]:
+                      exit_x: tuple[float, float], enter_x: tuple[float, float],
+                      row: dict[str, int]) -> list[list[Point]]:
         gaps = sorted({self._gap_after(grid, row[s]), self._gap_before(grid, row[s]),
                        self._gap_after(grid, row[t]), self._gap_before(grid, row[t])},
-                      key=lambda g: (abs(g + ROW_GAP / 2 - start[1]) + abs(g + ROW_GAP / 2 - end[1]), g))
+                      key=lambda g: (abs(g - start[1]) + abs(g - end[1]), g))
         routes = []
         for gap_top in gaps:
-            x0 = router.vertical_x(exit_x, start[1], gap_top + ROW_GAP / 2, s, t)
-            x1 = router.vertical_x(enter_x, gap_top + ROW_GAP / 2, end[1], s, t)
+            mid = gap_top + grid.spacing.row_gap / 2
+            x0 = router.vertical_x(exit_x, start[1], mid, s, t)
+            x1 = router.vertical_x(enter_x, mid, end[1], s, t)
             y = router.horizontal_y(gap_top, x0, x1, s, t)
             routes.append([start, (x0, start[1]), (x0, y), (x1, y), (x1, end[1]), end])
         return routes
@@ -632,7 +657,7 @@ class ContainerLayout:
 
     @staticmethod
     def _gap_before(grid: Grid, r: int) -> float:
-        return grid.row_y[r] - ROW_GAP
+        return grid.row_y[r] - grid.spacing.row_gap
 
 
 def _splits(container: Container) -> dict[str, list[str]]:
@@ -643,20 +668,21 @@ def _splits(container: Container) -> dict[str, list[str]]:
     return {s: ts for s, ts in out.items() if len(ts) > 1}
 
 
-def _flow_label(points: list[Point], name: str) -> Rect:
-    """Above the last horizontal run (where a gateway's branch turns toward its target)."""
+def _flow_label(points: list[Point], name: str, others: list[tuple[Point, Point]]) -> Rect:
+    """Above the last horizontal run no other flow shares (where a branch turns toward its target)."""
     runs = [(a, b) for a, b in pairwise(points) if a[1] == b[1] and abs(b[0] - a[0]) >= 30]
-    a, b = runs[-1] if runs else (points[0], points[1])
+    own = [(a, b) for a, b in runs if not any(_collinear_overlap(a, b, c, d) for c, d in others)]
+    a, b = (own or runs or [(points[0], points[1])])[-1]
     w, h = label_size(name, 70)
     x = min(a[0], b[0]) + 6
     return Rect(round(x), round(min(a[1], b[1]) - 4 - h), w, h)
 
 
 def layout_container(element: etree._Element, lanes: list[tuple[str | None, list[str]]] | None,
-                     ) -> tuple[Drawing, float, float]:
+                     header: float = 0) -> tuple[Drawing, float, float]:
     container = read_container(element)
     bands = lanes if lanes else [(None, [n.id for n in container.nodes])]
-    return ContainerLayout(container, bands).run()
+    return ContainerLayout(container, bands, header).run()
 
 
 def process_bands(process: etree._Element) -> tuple[list[tuple[str | None, list[str]]], dict]:
@@ -683,7 +709,9 @@ def process_bands(process: etree._Element) -> tuple[list[tuple[str | None, list[
 
 def layout_process(process: etree._Element) -> tuple[Drawing, float, float]:
     bands, parents = process_bands(process)
-    drawing, width, height = layout_container(process, bands or None)
+    depth = {lane.get("id"): d for lane, d in leaf_lanes(process)}
+    header = LANE_HEADER * (max(depth.values()) + 1) if depth else 0
+    drawing, width, height = layout_container(process, bands or None, header)
     for parent_id in reversed(list(parents)):
         rects = [drawing.shapes[c] for c in _descendant_lanes(parent_id, parents) if c in drawing.shapes]
         if rects:
@@ -691,6 +719,10 @@ def layout_process(process: etree._Element) -> tuple[Drawing, float, float]:
             drawing.shapes[parent_id] = Rect(0, top, width, bottom - top)
             drawing.kinds[parent_id] = "lane"
             drawing.order.insert(0, parent_id)
+    for lane_id, d in depth.items():  # a child lane starts right of its parent's name
+        r = drawing.shapes.get(lane_id)
+        if r is not None and d:
+            drawing.shapes[lane_id] = Rect(r.x + LANE_HEADER * d, r.y, r.w - LANE_HEADER * d, r.h)
     return drawing, width, height
 
 
