@@ -77,7 +77,10 @@ def workflows_deploy(files: tuple[Path, ...], actor: str) -> None:
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 when a file's diagram is out of date.")
 def workflows_layout(files: tuple[Path, ...], check: bool) -> None:
-    """(Re)draw the diagram (BPMN DI) of BPMN files from their process model (default: workflows/*.bpmn)."""
+    """(Re)draw the diagram (BPMN DI) of BPMN files from their process model (default: workflows/*.bpmn).
+
+    Exits 1 with --check when a drawing is out of date, and whenever a drawing has a problem left.
+    """
     from engine.diagram_layout import diagram_problems, layout_bpmn
 
     paths = list(files) or sorted(Settings.from_env().workflows_dir.glob("*.bpmn"))
@@ -89,8 +92,9 @@ def workflows_layout(files: tuple[Path, ...], check: bool) -> None:
         except ValueError as exc:
             click.echo(f"{path}: {exc}", err=True)
             sys.exit(1)
-        for problem in diagram_problems(laid_out):
+        for problem in diagram_problems(laid_out):  # a drawing the layout could not keep clean
             click.echo(f"{path}: {problem}", err=True)
+            stale.append(path)
         if laid_out == content:
             click.echo(f"{path}: unchanged")
         elif check:
