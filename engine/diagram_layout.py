@@ -120,7 +120,7 @@ def label_size(text: str, max_width: float = 90) -> tuple[int, int]:
             line = candidate
     lines.append(line)
     width = max(len(s) for s in lines) * CHAR_WIDTH
-    return math.ceil(min(max(width, 10), max_width + 20)), LINE_HEIGHT * len(lines)
+    return math.ceil(min(max(width, 10), max_width + 20)) + 10, LINE_HEIGHT * len(lines)  # renderers pad
 
 
 def segment_hits(a: Point, b: Point, r: Rect, slack: float = 1.0) -> bool:
