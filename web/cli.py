@@ -73,6 +73,40 @@ def workflows_deploy(files: tuple[Path, ...], actor: str) -> None:
         click.echo(f"{r.process_id} v{r.version}: {state}")
 
 
+@workflows_group.command("layout")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--check", is_flag=True, help="Change nothing; exit 1 when a file's diagram is out of date.")
+def workflows_layout(files: tuple[Path, ...], check: bool) -> None:
+    """(Re)draw the diagram (BPMN DI) of BPMN files from their process model (default: workflows/*.bpmn).
+
+    Exits 1 with --check when a drawing is out of date, and whenever a drawing has a problem left.
+    """
+    from engine.diagram_layout import diagram_problems, layout_bpmn
+
+    paths = list(files) or sorted(Settings.from_env().workflows_dir.glob("*.bpmn"))
+    stale = []
+    for path in paths:
+        content = path.read_bytes()
+        try:
+            laid_out = layout_bpmn(content)
+        except ValueError as exc:
+            click.echo(f"{path}: {exc}", err=True)
+            sys.exit(1)
+        for problem in diagram_problems(laid_out):  # a drawing the layout could not keep clean
+            click.echo(f"{path}: {problem}", err=True)
+            stale.append(path)
+        if laid_out == content:
+            click.echo(f"{path}: unchanged")
+        elif check:
+            stale.append(path)
+            click.echo(f"{path}: diagram is out of date", err=True)
+        else:
+            path.write_bytes(laid_out)
+            click.echo(f"{path}: laid out")
+    if stale:
+        sys.exit(1)
+
+
 def deploy_workflows(files: list[Path], actor: str = "cli", settings: Settings | None = None) -> list:
     from engine.context import build_script_env
     from engine.db import Database
