@@ -113,6 +113,7 @@ def test_each_role_lands_on_its_work_and_reaches_it_from_the_menu(product: Produ
                 page.set_viewport_size(PHONE)
                 page.goto(base + LANDING[role])
                 _phone_header(page)
+                screenshots.take(page, f"{role}-menu-390")
                 page.locator(".site-nav").get_by_role("link", name=label, exact=True).click()
                 page.wait_for_url(base + path)
                 screenshots.take(page, f"{role}-work-390")
