@@ -190,7 +190,7 @@ def test_dashboard_page_for_a_supervisor(make_app):
     assert r.status_code == 200
     html = r.get_data(as_text=True)
     assert "<h1>Панель руководителя</h1>" in html
-    assert 'href="/dashboard">Панель руководителя</a>' in html  # the menu item
+    assert 'href="/dashboard" aria-current="page">Панель руководителя</a>' in html  # the menu item, marked
     with app.app_context():
         figures = dashboard(db.session)
     ready = next(c.count for c in figures.cases_by_status if c.code == "ready")

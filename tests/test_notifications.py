@@ -476,6 +476,7 @@ def test_notifications_page_in_a_phone_browser(product, tmp_path: Path) -> None:
     wait_for(lambda: _notifications(product, token)["total"] == 2, timeout=30, message="two notices")
     with phone_browser(product) as (base, page):
         log_in(page, base, email)
+        page.get_by_text("Меню 2 непрочитанных уведомлений").click()  # the folded phone menu counts them too
         page.get_by_role("link", name="Уведомления 2 непрочитанных").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Уведомления")
         expect(page.get_by_role("heading", name=f"Новое Заявление № {number}: справка готова")).to_be_visible()
@@ -483,8 +484,10 @@ def test_notifications_page_in_a_phone_browser(product, tmp_path: Path) -> None:
         page.get_by_role("button", name=f"Отметить как прочитанное: Заявление № {number}: справка готова").click()
         read = page.get_by_role("heading", name=f"Заявление № {number}: справка готова", exact=True)
         expect(read).to_be_visible()
+        page.get_by_text("Меню 1 непрочитанных уведомлений").click()
         expect(page.get_by_role("link", name="Уведомления 1 непрочитанных")).to_be_visible()
         page.screenshot(path=str(tmp_path / "notifications.png"))  # for people checking the layout by eye
+        page.get_by_text("Меню 1 непрочитанных уведомлений").click()  # fold the menu away again
         page.get_by_role("link", name="Настройки уведомлений").click()
         page.get_by_label("Получать SMS-уведомления").check()
         page.get_by_role("button", name="Сохранить").click()
