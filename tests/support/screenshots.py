@@ -1,7 +1,8 @@
 """Screenshots of pages for people to look at, attached to the test output.
 
 `screenshots.take(page, "operator-inbox-1366")` writes a full-page PNG to TEST_SCREENSHOT_DIR (default:
-`screenshots/` under pytest's base temporary directory) and remembers it; the terminal summary
+`var/test-screenshots/` of the checkout: pytest's own temporary directories are deleted after three more
+runs, too soon for anyone to look) and remembers it; the terminal summary
 (`tests/conftest.py`) lists every file written in the run, so they can be opened after a run or kept by CI.
 """
 
@@ -16,6 +17,7 @@ import pytest
 from playwright.sync_api import Page
 
 ENV = "TEST_SCREENSHOT_DIR"
+DEFAULT_DIR = Path(__file__).resolve().parent.parent.parent / "var" / "test-screenshots"
 TAKEN: list[Path] = []
 
 
@@ -34,9 +36,8 @@ class Screenshots:
 
 
 @pytest.fixture
-def screenshots(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Screenshots]:
-    configured = os.environ.get(ENV)
-    folder = Path(configured) if configured else tmp_path_factory.getbasetemp() / "screenshots"
+def screenshots(request: pytest.FixtureRequest) -> Iterator[Screenshots]:
+    folder = Path(os.environ.get(ENV) or DEFAULT_DIR)
     folder.mkdir(parents=True, exist_ok=True)
     yield Screenshots(folder, re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-"))
 
