@@ -189,8 +189,8 @@ def test_broken_diagram_refused_by_the_cli(backend, tmp_path, case, edits, code,
     assert out.returncode == 1
     lines = [line for line in out.stderr.splitlines() if line.startswith(f"  {case}.bpmn: ")]
     element = pid if element == "PID" else element
-    prefix = f"  {case}.bpmn: {element} (" if element else f"  {case}.bpmn: "
-    assert len([line for line in lines if line.startswith(prefix) and fragment in line]) == 1, out.stderr
+    prefixes = (f"  {case}.bpmn: {element} («", f"  {case}.bpmn: {element}: ") if element else (f"  {case}.bpmn: ",)
+    assert len([line for line in lines if line.startswith(prefixes) and fragment in line]) == 1, out.stderr
     assert len(lines) == len(set(lines))
     assert _versions(backend, pid) == 0
 
