@@ -105,6 +105,10 @@ def run_validation(sources: Sequence[Source], context: ValidationContext) -> Val
     bpmn = {name: root for name, root in roots.items() if not _is_dmn(root)}
     for name, root in bpmn.items():
         _check_bpmn(name, root, sources, context, report, forms)
+    if not any(p.get("isExecutable") == "true" for root in bpmn.values() for p in _bpmn(root, "process")):
+        # a file may hold only a called (non-executable) process; the bundle needs one to start
+        report.add(", ".join(s.name for s in sources), None, "no_executable_process",
+                   "нет исполняемого процесса (isExecutable=\"true\")")
     if bpmn and not report.problems:
         _check_specs(parser, report)
     return Validation(report.result(), parser, forms, roots)
@@ -246,8 +250,6 @@ def _bpmn(node: etree._Element, *kinds: str) -> Iterable[etree._Element]:
 
 def _check_bpmn(file: str, root: etree._Element, sources: Sequence[Source], context: ValidationContext,
                 report: _Report, forms: dict[str, Any]) -> None:
-    if not any(p.get("isExecutable") == "true" for p in _bpmn(root, "process")):
-        report.add(file, None, "no_executable_process", "в файле нет исполняемого процесса (isExecutable=\"true\")")
     for process in _bpmn(root, "process"):
         for finding in lint_process(process):
             report.at(file, finding.element, finding.code, finding.message)

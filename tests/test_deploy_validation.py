@@ -135,6 +135,8 @@ BROKEN = [
                          '</bpmn:sequenceFlow>')],
      "no_duplicate_sequence_flows", "f_yes2", "поток дублирует другой поток"),
     ("label", [('name="Найти"', "")], "label_required", "lookup", "у элемента нет названия"),
+    ("no_executable", [('isExecutable="true"', 'isExecutable="false"')], "no_executable_process", None,
+     "нет исполняемого процесса"),
 ]
 
 
