@@ -230,7 +230,14 @@ def test_the_product_workflows_pass_every_check(backend):
     script_env, sla = build_script_env(settings)
     deployer = Deployer(backend.services.database, script_env, settings.forms_dirs, sla_names=sla.names())
     lanes = tomllib.loads((PRODUCT_WORKFLOWS / "lanes.toml").read_text(encoding="utf-8"))["lanes"]
-    assert deployer.validate(sources_from_paths([PRODUCT_WORKFLOWS]), lanes).problems == []
+    sources = sources_from_paths([PRODUCT_WORKFLOWS])
+    assert deployer.validate(sources, lanes).problems == []
+    typo = [Source(s.name, s.content.replace(b'sla("registry_wait")', b'sla("registry_wiat")'), s.directory)
+            for s in sources]  # the typo that used to deploy and answer 500 to the next application
+    problems = deployer.validate(typo, lanes).problems
+    assert {(p.file, p.code) for p in problems} == {("certificate_individual.bpmn", "unknown_sla"),
+                                                    ("certificate_organization.bpmn", "unknown_sla")}
+    assert all("«registry_wiat»" in p.message and p.element_name for p in problems)
 
 
 def test_each_process_is_versioned_on_its_own_files(backend):
