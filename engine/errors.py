@@ -50,13 +50,27 @@ class DataValidationError(EngineError):
 
 @dataclass
 class DeploymentProblem:
+    """One reason a set of diagrams may not be deployed.
+
+    ``code`` is stable English snake_case for programs; ``message`` is Russian, for the person who
+    fixes the diagram; ``element_name`` is the element's name in the diagram, if it has one.
+    """
+
     file: str
     element_id: str | None
     message: str
+    code: str = "invalid"
+    element_name: str | None = None
 
     def __str__(self) -> str:
-        where = f"{self.file}" + (f" [{self.element_id}]" if self.element_id else "")
+        where = self.file
+        if self.element_id:
+            where += f": {self.element_id}" + (f" («{self.element_name}»)" if self.element_name else "")
         return f"{where}: {self.message}"
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"file": self.file, "element_id": self.element_id, "element_name": self.element_name,
+                "code": self.code, "message": self.message}
 
 
 @dataclass

@@ -45,6 +45,7 @@ class ProcessVersion(Base):
     forms: Mapped[dict] = mapped_column(JSON)  # schema file name -> JSON Schema
     deployed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     deployed_by: Mapped[str | None] = mapped_column(String(200))
+    comment: Mapped[str | None] = mapped_column(Text)  # why this version was deployed (the catalogue shows it)
 
 
 class LaneRole(Base):

@@ -16,7 +16,7 @@ WORKFLOWS = Path(__file__).parent / "workflows"
 
 def _deployer(backend) -> Deployer:
     s = backend.services
-    return Deployer(s.database, s.script_env, s.settings.forms_dirs)
+    return Deployer(s.database, s.script_env, s.settings.forms_dirs, sla_names=s.sla.names())
 
 
 def _versioned(status: str) -> Source:
@@ -93,11 +93,13 @@ def test_unknown_operator_lane_form_and_completer_task_are_refused(backend):
                         '<spiffworkflow:property name="assignToCompleterOf" value="lookup" />')
     with pytest.raises(DeploymentError) as err:
         _deployer(backend).deploy([Source("broken.bpmn", text.encode(), WORKFLOWS)])
-    messages = {(p.element_id, p.message) for p in err.value.problems}
-    assert ("lookup", "unknown operator 'no.such.operator'") in messages
-    assert ("escalated", "lane 'Неизвестная дорожка' has no role mapping") in messages
-    assert ("review", "form schema 'missing.schema.json' not found") in messages
-    assert ("review", "assignToCompleterOf names 'lookup', which is not a user task of this process") in messages
+    messages = [(p.element_id, p.code, p.message) for p in err.value.problems]
+    assert ("lookup", "unknown_operator", "неизвестный оператор сервисной задачи «no.such.operator»") in messages
+    assert ("lane_supervisor", "lane_without_role", "дорожке «Неизвестная дорожка» не сопоставлена роль") in messages
+    assert ("review", "unknown_form", "схема формы «missing.schema.json» не найдена") in messages
+    assert ("review", "unknown_completer_task",
+            "assignToCompleterOf называет «lookup», а это не задача исполнителя этого процесса") in messages
+    assert len(messages) == len(set(messages)) == 4
 
 
 def test_cli_deploy_reports_problems(backend, tmp_path):
@@ -106,4 +108,5 @@ def test_cli_deploy_reports_problems(backend, tmp_path):
         'set_status("v1_done")', "x = ().__class__"), encoding="utf-8")
     out = backend.backoffice("workflows", "deploy", str(evil), check=False)
     assert out.returncode == 1
-    assert "evil.bpmn [finish]" in out.stderr and "__class__" in out.stderr
+    line = "  evil.bpmn: finish («Finish»): недопустимый код (строка 1: служебный атрибут '__class__' запрещён)"
+    assert out.stderr.splitlines().count(line) == 1

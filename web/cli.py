@@ -56,15 +56,21 @@ def workflows_group() -> None:
 
 @workflows_group.command("deploy")
 @click.argument("files", nargs=-1, type=click.Path(exists=True, path_type=Path))
-@click.option("--actor", default="cli", help="Who deploys (recorded in the journal).")
-def workflows_deploy(files: tuple[Path, ...], actor: str) -> None:
-    """Validate and deploy BPMN/DMN files (default: the workflows/ directory)."""
+@click.option("--actor", default=None,
+              help="Who deploys, for an automated caller (default: os:<the operating-system user>).")
+@click.option("--comment", default=None, help="Why this version is deployed (the catalogue shows it).")
+def workflows_deploy(files: tuple[Path, ...], actor: str | None, comment: str | None) -> None:
+    """Validate and deploy BPMN/DMN files (default: the workflows/ directory).
+
+    Runs the same validation as the studio; when anything fails, every problem is printed once as
+    «file: element id («name»): message» and nothing is deployed.
+    """
     from engine.errors import DeploymentError
 
     try:
-        results = deploy_workflows(list(files), actor)
+        results = deploy_workflows(list(files), actor or os_actor(), comment=comment)
     except DeploymentError as exc:
-        click.echo("deployment refused:", err=True)
+        click.echo(f"deployment refused, nothing deployed ({len(exc.problems)} problems):", err=True)
         for problem in exc.problems:
             click.echo(f"  {problem}", err=True)
         sys.exit(1)
@@ -107,7 +113,26 @@ def workflows_layout(files: tuple[Path, ...], check: bool) -> None:
         sys.exit(1)
 
 
-def deploy_workflows(files: list[Path], actor: str = "cli", settings: Settings | None = None) -> list:
+def os_actor() -> str:
+    """The journal's actor for a deploy typed by a person: ``os:<login>`` of whoever ran the command.
+
+    A deploy from a shell is done by the person logged in to the server, and the operating system is the
+    only witness of who that is; a free-text default such as "cli" would hide them. ``--actor`` stays for
+    automated callers (a CI job, ``backoffice run``) that act on someone else's behalf and say so; it is
+    not an authentication, which is why an interactive user should not need it.
+    """
+    import getpass
+
+    try:
+        return f"os:{getpass.getuser()}"
+    except (KeyError, OSError):  # no login name (a container without a passwd entry)
+        import os
+
+        return f"os:uid={os.getuid()}"
+
+
+def deploy_workflows(files: list[Path], actor: str = "cli", settings: Settings | None = None,
+                     comment: str | None = None) -> list:
     from engine.context import build_script_env
     from engine.db import Database
     from engine.deploy import Deployer, sources_from_paths
@@ -124,9 +149,10 @@ def deploy_workflows(files: list[Path], actor: str = "cli", settings: Settings |
         lanes_file = directory / "lanes.toml"
         if lanes_file.is_file():
             lanes.update(tomllib.loads(lanes_file.read_text(encoding="utf-8")).get("lanes", {}))
-    script_env, _ = build_script_env(settings)
-    deployer = Deployer(Database.from_url(settings.database_url), script_env, settings.forms_dirs)
-    return deployer.deploy(sources, lanes, actor=actor)
+    script_env, sla = build_script_env(settings)
+    deployer = Deployer(Database.from_url(settings.database_url), script_env, settings.forms_dirs,
+                        sla_names=sla.names())
+    return deployer.deploy(sources, lanes, actor=actor, comment=comment)
 
 
 @main.command("worker")
