@@ -46,6 +46,20 @@ Checker = Callable[[str, bytes], Iterable[Problem]]
 """An extra check: (file name, file content) -> problems, e.g. the diagram interchange check."""
 
 
+def diagram_checker(file: str, content: bytes) -> list[Problem]:
+    """The diagram interchange check as a validation `Checker`: a BPMN file whose drawing is missing or
+    unclean (overlaps, edges through shapes) cannot be opened by a modeler or drawn by the studio."""
+    if not file.endswith(".bpmn"):
+        return []
+    from .diagram_layout import diagram_problems
+
+    try:
+        found = diagram_problems(content)
+    except ValueError:  # unparsable XML is reported by the validation itself
+        return []
+    return [Problem(file, p.element_id, p.message, p.code) for p in found]
+
+
 @dataclass(frozen=True)
 class Source:
     name: str

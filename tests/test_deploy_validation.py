@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from engine.context import build_script_env
 from engine.deploy import Deployer, Source, sources_from_paths
+from engine.diagram_layout import layout_bpmn
 from engine.errors import DeploymentError, DeploymentProblem
 from engine.models import JournalEntry, ProcessVersion
 from engine.operators import load_operator_modules
@@ -148,6 +149,15 @@ def _diagram(pid: str, edits: list[tuple[str, str]] = ()) -> str:
     return text
 
 
+def _drawn(text: str) -> bytes:
+    """The diagram with its DI, as a modeler saves it: the CLI also refuses a file that has none. A file
+    too broken to lay out goes as it is (its own problem is what the test expects)."""
+    try:
+        return layout_bpmn(text.encode("utf-8"))
+    except Exception:
+        return text.encode("utf-8")
+
+
 def _deployer(backend, **kwargs) -> Deployer:
     s = backend.services
     return Deployer(s.database, s.script_env, s.settings.forms_dirs, sla_names=s.sla.names(), **kwargs)
@@ -186,7 +196,7 @@ def test_broken_diagram_refused_by_the_cli(backend, tmp_path, case, edits, code,
     pid = f"cli_{case}_{uuid.uuid4().hex[:6]}"
     for name in ("lanes.toml", "review.schema.json"):
         shutil.copy(WORKFLOWS / name, tmp_path / name)
-    (tmp_path / f"{case}.bpmn").write_text(_diagram(pid, edits), encoding="utf-8")
+    (tmp_path / f"{case}.bpmn").write_bytes(_drawn(_diagram(pid, edits)))
     out = backend.backoffice("workflows", "deploy", str(tmp_path), check=False)
     assert out.returncode == 1
     lines = [line for line in out.stderr.splitlines() if line.startswith(f"  {case}.bpmn: ")]
@@ -195,6 +205,18 @@ def test_broken_diagram_refused_by_the_cli(backend, tmp_path, case, edits, code,
     assert len([line for line in lines if line.startswith(prefixes) and fragment in line]) == 1, out.stderr
     assert len(lines) == len(set(lines))
     assert _versions(backend, pid) == 0
+
+
+def test_the_cli_refuses_a_diagram_without_its_drawing(backend, tmp_path):
+    pid = f"undrawn_{uuid.uuid4().hex[:6]}"
+    for name in ("lanes.toml", "review.schema.json"):
+        shutil.copy(WORKFLOWS / name, tmp_path / name)
+    (tmp_path / "undrawn.bpmn").write_text(_diagram(pid), encoding="utf-8")
+    out = backend.backoffice("workflows", "deploy", str(tmp_path), check=False)
+    assert out.returncode == 1 and "  undrawn.bpmn: lookup" in out.stderr, out.stderr
+    assert _versions(backend, pid) == 0
+    (tmp_path / "undrawn.bpmn").write_bytes(_drawn(_diagram(pid)))
+    assert f"{pid} v1: deployed" in backend.backoffice("workflows", "deploy", str(tmp_path)).stdout
 
 
 def test_a_lane_typo_is_one_line(backend, tmp_path):
@@ -264,7 +286,7 @@ def test_each_process_is_versioned_on_its_own_files(backend):
 
 def test_cli_deploy_is_journaled_as_the_os_user(backend, tmp_path):
     pid = f"actor_{uuid.uuid4().hex[:6]}"
-    (tmp_path / "actor.bpmn").write_text(_diagram(pid), encoding="utf-8")
+    (tmp_path / "actor.bpmn").write_bytes(_drawn(_diagram(pid)))
     shutil.copy(WORKFLOWS / "review.schema.json", tmp_path)
     out = backend.backoffice("workflows", "deploy", str(tmp_path / "actor.bpmn"), "--comment", "Новая форма")
     assert f"{pid} v1: deployed" in out.stdout
@@ -274,7 +296,7 @@ def test_cli_deploy_is_journaled_as_the_os_user(backend, tmp_path):
         entry = s.scalar(select(JournalEntry).where(JournalEntry.message == f"{pid} v1"))
         assert entry.actor == f"os:{getpass.getuser()}"
     pid2 = f"ci_{uuid.uuid4().hex[:6]}"
-    (tmp_path / "actor.bpmn").write_text(_diagram(pid2), encoding="utf-8")
+    (tmp_path / "actor.bpmn").write_bytes(_drawn(_diagram(pid2)))
     backend.backoffice("workflows", "deploy", str(tmp_path / "actor.bpmn"), "--actor", "ci:pipeline-7")
     with backend.services.database.session() as s:
         assert s.scalar(select(ProcessVersion.deployed_by).where(ProcessVersion.process_id == pid2)) \

@@ -137,6 +137,7 @@ def deploy_workflows(files: list[Path], actor: str = "cli", settings: Settings |
     from engine.db import Database
     from engine.deploy import Deployer, sources_from_paths
     from engine.operators import load_operator_modules
+    from engine.validation import diagram_checker
 
     settings = settings or Settings.from_env()
     load_operator_modules(["tasks", *settings.operator_modules])
@@ -151,7 +152,7 @@ def deploy_workflows(files: list[Path], actor: str = "cli", settings: Settings |
             lanes.update(tomllib.loads(lanes_file.read_text(encoding="utf-8")).get("lanes", {}))
     script_env, sla = build_script_env(settings)
     deployer = Deployer(Database.from_url(settings.database_url), script_env, settings.forms_dirs,
-                        sla_names=sla.names())
+                        sla_names=sla.names(), extra_checkers=[diagram_checker])
     return deployer.deploy(sources, lanes, actor=actor, comment=comment)
 
 
