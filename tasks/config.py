@@ -19,6 +19,9 @@ from engine.settings import Settings
 DEFAULT_REGISTRY_PORT = 8010
 BUNDLED_REGISTRY_DATA = Path(__file__).resolve().parent.parent / "web" / "registry" / "demo_data.json"
 DEFAULT_MAIL_FROM = "Справка ОМС <no-reply@oms.localhost>"
+# Printed on the receipt and shown in the portal's footer and error pages until a support desk feature exists.
+DEFAULT_SUPPORT_PHONE = "8 800 000-00-00"
+DEFAULT_SUPPORT_EMAIL = "support@oms.localhost"
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,17 @@ class AppConfig:
     # SMS provider (tasks/sms.py): None writes SMS to data_dir/sms and to the log, like mail without SMTP_URL.
     sms_url: str | None = None
     sms_token: str | None = field(default=None, repr=False)  # sent as `Authorization: Bearer <token>` to sms_url
+    # Where people ask for help: the receipt says to quote the case number «при обращении в службу поддержки».
+    support_phone: str = DEFAULT_SUPPORT_PHONE
+    support_email: str = DEFAULT_SUPPORT_EMAIL
+
+    @property
+    def support_phone_uri(self) -> str:
+        """The phone as a tel: link (digits only, a leading 8 of a Russian number as +7)."""
+        digits = "".join(c for c in self.support_phone if c.isdigit())
+        if len(digits) == 11 and digits[0] == "8":
+            digits = "7" + digits[1:]
+        return f"tel:+{digits}"
 
     @property
     def uploads_dir(self) -> Path:
@@ -79,6 +93,8 @@ class AppConfig:
             demo_mailbox=_flag(env, "DEMO_MAILBOX", default=not env.get("DATABASE_URL")),
             sms_url=env.get("SMS_URL") or None,
             sms_token=env.get("SMS_TOKEN") or None,
+            support_phone=(env.get("SUPPORT_PHONE") or DEFAULT_SUPPORT_PHONE).strip(),
+            support_email=(env.get("SUPPORT_EMAIL") or DEFAULT_SUPPORT_EMAIL).strip(),
         )
 
 

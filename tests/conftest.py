@@ -19,6 +19,7 @@ from tests.support.accounts import make_app  # noqa: F401  (fixture)
 from tests.support.backend import Backend, Cluster
 from tests.support.product import product, product_with  # noqa: F401  (fixtures)
 from tests.support.registry import registry_service  # noqa: F401  (fixture)
+from tests.support.screenshots import screenshots, summary_lines  # noqa: F401  (fixture)
 from tests.support.smtp import smtp_server  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,3 +74,12 @@ def cluster(backend: Backend) -> Iterator[Cluster]:
         yield c
     finally:
         c.stop_all()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """List the screenshots the browser tests took (tests.support.screenshots), so they travel with the output."""
+    lines = summary_lines()
+    if lines:
+        terminalreporter.section(f"screenshots ({len(lines)})")
+        for line in lines:
+            terminalreporter.write_line(line)

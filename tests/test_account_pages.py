@@ -74,17 +74,18 @@ def test_register_activate_and_log_in_through_the_pages(backend, make_app):
     code = _MAILBOX_CODE.search(client.get("/demo/mailbox").get_data(as_text=True)).group(1)
 
     activated = client.post("/activate", data={"email": email, "code": code, "csrf_token": csrf_token(activation_page)})
-    assert activated.status_code == 302 and activated.location.startswith("/login?email=")
-    login_page = client.get(activated.location).get_data(as_text=True)
-    assert "Адрес электронной почты подтверждён" in login_page and f'value="{email}"' in login_page
-
-    logged_in = login(client, email, next_url="/api/v1/auth/me")
-    assert logged_in.status_code == 302 and logged_in.location == "/api/v1/auth/me"
+    assert activated.status_code == 302 and activated.location == "/"  # signed in, on the citizen's home
+    home = client.get("/").get_data(as_text=True)
+    assert "Адрес электронной почты подтверждён, вы вошли в личный кабинет." in home and "Иванова" in home
     me = client.get("/api/v1/auth/me").get_json()
     assert me["phone"] == "+79991234567" and me["birth_date"] == "1985-03-05"
 
+    client.post("/logout", data={"csrf_token": csrf_token(home)})
+    logged_in = login(client, email, next_url="/api/v1/auth/me")
+    assert logged_in.status_code == 302 and logged_in.location == "/api/v1/auth/me"
+
     page = client.get("/demo/mailbox").get_data(as_text=True)
-    assert "Иванова Мария Петровна" in page and "Выйти" in page
+    assert "Иванова Мария Петровна" in page and "Иванова\u00a0М.\u00a0П." in page and "Выйти" in page
     logged_out = client.post("/logout", data={"csrf_token": csrf_token(page)})
     assert logged_out.status_code == 302
     assert client.get("/api/v1/auth/me").status_code == 401
@@ -113,6 +114,7 @@ def test_login_page_errors_and_safe_redirects(backend, make_app):
     assert wrong.status_code == 422
     assert "Неверный адрес электронной почты или пароль." in wrong.get_data(as_text=True)
     for target, expected in [("https://evil.example/", "/"), ("//evil.example/x", "/"), ("/\\evil.example", "/"),
+                             ("javascript:alert(1)", "/"), ("/\t/evil.example", "/"),
                              ("/demo/mailbox?page=2", "/demo/mailbox?page=2")]:
         response = login(client_from(app), email, next_url=target)
         assert response.status_code == 302 and response.location == expected

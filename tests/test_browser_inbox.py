@@ -25,8 +25,10 @@ def test_operator_claims_opens_and_completes_a_task_in_a_browser(product: Produc
     email = add_user(product.app, "operator")
 
     with phone_browser(product) as (base, page):
-        log_in(page, base, email, next_path="/inbox", app=product.app)
-        page.get_by_role("link", name="Задачи", exact=True).first.click()
+        log_in(page, base, email, app=product.app)  # an operator lands on the inbox
+        page.wait_for_url(f"{base}/inbox")
+        page.get_by_text("Меню", exact=True).click()  # the header menu folds away on a phone
+        page.locator(".site-nav").get_by_role("link", name="Задачи", exact=True).click()
         page.get_by_role("link", name="Задачи группы").click()
         page.get_by_label("Поиск").fill(number)
         page.get_by_role("button", name="Показать").click()

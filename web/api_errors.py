@@ -52,6 +52,12 @@ _STATUS_TEXTS: dict[int, tuple[str, str, str]] = {
     500: ("internal_error", "Внутренняя ошибка сервера. Попробуйте позже.", "Ошибка сервера"),
     503: ("unavailable", "Сервис временно недоступен. Попробуйте позже.", "Сервис недоступен"),
 }
+# Pages speak to people rather than to API clients where the API wording reads like a machine's.
+_PAGE_MESSAGES: dict[int, str] = {
+    403: "У вашей учётной записи нет доступа к этой странице. Ваши разделы — в меню вверху страницы.",
+    404: "Такой страницы нет. Возможно, ссылка устарела, заявление открыто не из вашей учётной записи "
+         "или в адресе опечатка. Проверьте адрес или перейдите на главную страницу.",
+}
 _CSRF_MESSAGE = ("Запрос отклонён: не передан или устарел токен защиты от подделки запросов (CSRF). "
                  "Обновите страницу и повторите действие.")
 
@@ -78,7 +84,7 @@ def error_response(status: int, code: str, message: str, fields: Sequence[FieldE
 def error_page(status: int, message: str | None = None, title: str | None = None) -> tuple[str, int]:
     _, default_message, default_title = status_text(status)
     html = render_template("errors/error.html", status=status, title=title or default_title,
-                           message=message or default_message)
+                           message=message or _PAGE_MESSAGES.get(status, default_message))
     return html, status
 
 

@@ -112,3 +112,9 @@ def _register_case_blueprints(app: Flask) -> None:
     from .organizations import register_blueprints as register_organization_blueprints
 
     register_organization_blueprints(app)
+    from .processes.pages import bp as processes_bp
+
+    app.register_blueprint(processes_bp)
+    from . import navigation
+
+    navigation.init_app(app)

@@ -42,6 +42,8 @@ BUDGETS: dict[str, AttemptBudget] = {
     "login": AttemptBudget(per_email="5 per 5 minutes", per_ip="50 per 5 minutes"),
     "register": AttemptBudget(per_email="5 per hour", per_ip="50 per hour"),
     "activate": AttemptBudget(per_email="10 per 15 minutes", per_ip="50 per 15 minutes"),
+    # A new activation code: every request counts (each one may send a letter).
+    "resend": AttemptBudget(per_email="3 per 30 minutes", per_ip="20 per hour"),
     # Certificate verification and the policy check answer anyone: a budget per IP keeps them from
     # being used to enumerate numbers or birth dates.
     "lookup": AttemptBudget(per_email=None, per_ip="30 per minute", every_request=True),

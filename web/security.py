@@ -19,7 +19,7 @@ from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, Response, abort, current_app, g, redirect, request, url_for
+from flask import Flask, Response, abort, current_app, flash, g, redirect, request, url_for
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
@@ -32,6 +32,7 @@ from .accounts.roles import ROLES
 from .accounts.service import AccountService
 from .api_errors import ApiError, is_api_request
 from .extensions import db
+from .navigation import login_reason
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,9 +67,13 @@ def _load_user(user_id: str) -> User | None:
 
 
 def _unauthorized() -> Response:
-    """Flask-Login's answer to anonymous access (also for its own `login_required`)."""
+    """Flask-Login's answer to anonymous access (also for its own `login_required`).
+
+    The login page says why it is shown, and the login returns to the page asked for.
+    """
     if is_api_request():
         raise _api_unauthorized()
+    flash(login_reason(), "info")
     return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
 
 

@@ -54,8 +54,9 @@ class ReceiptData:
 
 
 def render_receipt(data: ReceiptData, config: AppConfig) -> bytes:
-    """The receipt's PDF; it points the applicant to the portal at ``PUBLIC_BASE_URL``."""
-    context = {"r": data, "organisation": data.organisation, "portal_url": config.public_base_url}
+    """The receipt's PDF; it points the applicant to the portal at ``PUBLIC_BASE_URL`` and to support."""
+    context = {"r": data, "organisation": data.organisation, "portal_url": config.public_base_url,
+               "support_phone": config.support_phone, "support_email": config.support_email}
     return render_pdf(
         TEMPLATE, context,
         title=f"{TITLE} № {data.number}",

@@ -6,6 +6,8 @@ import logging
 
 from flask import Blueprint, Response, g, jsonify, request
 
+from engine.errors import FieldError
+from forms.formats import check_email
 from tasks.mail import MailError
 
 from ..api_errors import ApiError, json_object
@@ -13,7 +15,8 @@ from ..rate_limits import charge_attempt, rate_limited
 from ..security import account_service, api_auth_required, current_actor, public
 from .errors import AccountError, TotpEnrolmentRequired
 from .models import User
-from .notifications import send_activation_code
+from .notifications import RESEND_ANSWER, send_activation_code
+from .service import normalize_email
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth_api", __name__, url_prefix="/api/v1/auth")
@@ -58,6 +61,26 @@ def activate() -> Response:
     except AccountError as exc:
         raise _refused(exc) from exc
     return jsonify({"email": user.email, "status": "active"})
+
+
+@bp.post("/activate/resend")
+@public
+@rate_limited("resend")
+def resend_code() -> tuple[Response, int]:
+    """A new activation code; 202 with the same body whether the address is unknown, pending or active."""
+    charge_attempt()
+    email = normalize_email(_text(json_object(), "email"))
+    if check_email(email) is not None:
+        raise ApiError(422, "validation_failed", "Проверьте введённые данные.",
+                       [FieldError("email", "format", "Введите адрес электронной почты, например name@example.ru")])
+    try:
+        account_service().resend_code(email, send_activation_code)
+    except MailError as exc:
+        log.exception("a new activation code could not be mailed")
+        raise ApiError(503, "mail_unavailable", "Не удалось отправить письмо с кодом подтверждения. "
+                                                "Попробуйте ещё раз через несколько минут.") from exc
+    return jsonify({"email": email, "status": "code_requested",
+                    "message": RESEND_ANSWER.format(email=email)}), 202
 
 
 @bp.post("/token")

@@ -31,7 +31,7 @@ class EmailTaken(AccountError):
 class RegistrationPending(AccountError):
     status, code, field = 409, "registration_pending", "email"
     default_message = ("На этот адрес уже отправлен код подтверждения. Введите его на странице подтверждения "
-                       "или зарегистрируйтесь заново через 30 минут.")
+                       "или запросите там новый код («Отправить код ещё раз»).")
 
 
 class InvalidCode(AccountError):
@@ -41,13 +41,14 @@ class InvalidCode(AccountError):
 
 class CodeExpired(AccountError):
     code, field = "code_expired", "code"
-    default_message = "Срок действия кода истёк. Зарегистрируйтесь заново — мы отправим новый код."
+    default_message = ("Срок действия кода истёк. Запросите новый код: «Отправить код ещё раз» "
+                       "на странице подтверждения.")
 
 
 class CodeBurned(AccountError):
     code, field = "code_burned", "code"
     default_message = ("Код введён неверно слишком много раз и больше не действует. "
-                       "Зарегистрируйтесь заново через 30 минут — мы отправим новый код.")
+                       "Запросите новый код: «Отправить код ещё раз» на странице подтверждения.")
 
 
 class AlreadyActivated(AccountError):

@@ -52,6 +52,14 @@ class User(UserMixin, Base):
         return " ".join(parts) or self.email
 
     @property
+    def short_name(self) -> str:
+        """«Фамилия И. О.» for the header, where the whole name would push the menu onto a second line."""
+        if not self.last_name:
+            return self.full_name
+        initials = "\u00a0".join(f"{part[0]}." for part in (self.first_name, self.middle_name) if part)
+        return f"{self.last_name}\u00a0{initials}" if initials else self.last_name
+
+    @property
     def role_label(self) -> str:
         return ROLE_LABELS.get(self.role, self.role)
 

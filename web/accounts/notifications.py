@@ -10,6 +10,10 @@ from tasks.mail import send_mail
 from .models import User
 from .service import ACTIVATION_TTL
 
+# The answer to «Отправить код ещё раз», page and API alike: the same whether or not a code went out.
+RESEND_ANSWER = ("Если адрес {email} зарегистрирован и ещё не подтверждён, мы отправили на него новый код. "
+                 "Прежний код больше не действует.")
+
 
 def send_activation_code(user: User, code: str) -> None:
     """Mail the activation code; the code also leads the subject so it shows in mail previews and in the

@@ -154,6 +154,26 @@ class AccountService:
     def _code_row(self, user: User) -> ActivationCode | None:
         return self.session.scalar(select(ActivationCode).where(ActivationCode.user_id == user.id))
 
+    def resend_code(self, email: str, deliver: Deliver) -> bool:
+        """A new code for a pending account, handed to `deliver`; the previous code stops working.
+
+        Unknown and already active addresses get nothing, and the caller answers the same either way
+        (the returned flag, whether a code went out, is for logs and tests). The new code comes with a
+        fresh set of attempts; the rate limit on this action bounds how many guesses that adds. If
+        `deliver` raises, nothing changes: the old code still works.
+        """
+        user = self.find_by_email(email or "")
+        if user is None or user.is_active or user.activated_at is not None:
+            return False
+        code = self._new_code(user, self.clock())
+        try:
+            deliver(user, code)
+        except BaseException:
+            self.session.rollback()
+            raise
+        self.session.commit()
+        return True
+
     # ------------------------------------------------------------------ activation
     def activate(self, email: str, code: str) -> User:
         """Activate the account when `code` is its live code; a wrong code counts as an attempt."""

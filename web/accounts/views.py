@@ -17,16 +17,18 @@ from flask_login import login_user, logout_user
 from werkzeug.wrappers import Response
 
 from engine.errors import DataValidationError, FieldError
+from forms.formats import check_email
 from forms.rendering import build_form, form_data_from_flat
 from forms.validation import load_schema
 from tasks.documents.qr import qr_png_data_uri
 from tasks.mail import MailError
 
+from ..navigation import home_url
 from ..rate_limits import charge_attempt, rate_limited
 from ..security import account_service, current_actor, public
 from .errors import AccountError, TotpAlreadyEnrolled
 from .models import User
-from .notifications import send_activation_code
+from .notifications import RESEND_ANSWER, send_activation_code
 from .page_forms import activation_form, login_form, otp_form
 from .service import AccountService, SecondFactor, normalize_email
 
@@ -63,8 +65,9 @@ def register() -> Page:
     if current_actor() is not None:
         return redirect("/")
     schema = load_schema("registration")
+    next_url = safe_next(request.values.get("next"), default="")
     if request.method == "GET":
-        return render_template("accounts/register.html", view=build_form(schema))
+        return render_template("accounts/register.html", view=build_form(schema), next_url=next_url)
     try:
         user = account_service().register(form_data_from_flat(schema, request.form), send_activation_code,
                                           surface="page")
@@ -79,8 +82,9 @@ def register() -> Page:
     else:
         charge_attempt()
         flash(f"Мы отправили код подтверждения на {user.email}. Введите его ниже.", "success")
-        return redirect(url_for(".activate", email=user.email))
-    return render_template("accounts/register.html", view=build_form(schema, request.form, errors)), 422
+        return redirect(url_for(".activate", email=user.email, next=next_url or None))
+    return render_template("accounts/register.html", view=build_form(schema, request.form, errors),
+                           next_url=next_url), 422
 
 
 # ---------------------------------------------------------------------- activation
@@ -88,23 +92,49 @@ def register() -> Page:
 @public
 @rate_limited("activate")
 def activate() -> Page:
+    """The code from the letter; a right one signs the person in and takes them home (or to `next`)."""
     values: Mapping[str, str] = request.form if request.method == "POST" else {"email": request.args.get("email", "")}
+    next_url = safe_next(request.values.get("next"), default="")
     if request.method == "GET":
-        return _activation_page(values)
+        return _activation_page(values, next_url)
     try:
         user = account_service().activate(values.get("email", ""), values.get("code", ""))
     except AccountError as exc:
         charge_attempt()
-        return _activation_page(values, _form_errors(exc), 422)
-    flash("Адрес электронной почты подтверждён. Войдите с паролем, который вы задали при регистрации.", "success")
-    return redirect(url_for(".login", email=user.email))
+        return _activation_page(values, next_url, _form_errors(exc), 422)
+    flash("Адрес электронной почты подтверждён, вы вошли в личный кабинет.", "success")
+    return _complete_login(user, next_url)
 
 
-def _activation_page(values: Mapping[str, str], errors: list[FieldError] | None = None,
+def _activation_page(values: Mapping[str, str], next_url: str, errors: list[FieldError] | None = None,
                      status: int = 200) -> tuple[str, int]:
     html = render_template("accounts/activate.html", view=activation_form(values, errors or []),
+                           email=normalize_email(values.get("email", "")), next_url=next_url,
                            demo_mailbox=_mail_in_files())
     return html, status
+
+
+@bp.post("/activate/resend")
+@public
+@rate_limited("resend")
+def resend_code() -> Response:
+    """A new activation code. The answer is the same whether the address is unknown, pending or active."""
+    charge_attempt()  # every request may send a letter
+    email = normalize_email(request.form.get("email", ""))
+    next_url = safe_next(request.form.get("next"), default="")
+    if check_email(email) is not None:
+        flash("Введите адрес электронной почты, который вы указали при регистрации, и запросите код ещё раз.",
+              "error")
+        return redirect(url_for(".activate", next=next_url or None))
+    try:
+        sent = account_service().resend_code(email, send_activation_code)
+    except MailError:
+        log.exception("a new activation code could not be mailed")
+        flash(MAIL_FAILED, "error")
+    else:
+        log.info("activation code resend requested: %s", "sent" if sent else "nothing to send")
+        flash(RESEND_ANSWER.format(email=email), "info")
+    return redirect(url_for(".activate", email=email, next=next_url or None))
 
 
 # ---------------------------------------------------------------------- login and logout
@@ -112,11 +142,14 @@ def _activation_page(values: Mapping[str, str], errors: list[FieldError] | None 
 @public
 @rate_limited("login")
 def login() -> Page:
-    """First step: e-mail and password. Citizens are logged in; staff go on to their second factor."""
-    next_url = safe_next(request.values.get("next"))
+    """First step: e-mail and password. Citizens are logged in; staff go on to their second factor.
+
+    Without a `next` page everyone lands on their own work (web/navigation.py).
+    """
+    next_url = safe_next(request.values.get("next"), default="")
     if request.method == "GET":
-        if current_actor() is not None:
-            return redirect(next_url)
+        if (actor := current_actor()) is not None:
+            return redirect(next_url or home_url(actor.role))
         return _login_page({"email": request.args.get("email", "")}, next_url)
     form = request.form
     service = account_service()
@@ -146,7 +179,7 @@ def _complete_login(user: User, next_url: str) -> Response:
     session.pop(PENDING_KEY, None)
     login_user(user)
     session.permanent = True  # expires after SESSION_LIFETIME of inactivity
-    return redirect(safe_next(next_url))
+    return redirect(safe_next(next_url, default="") or home_url(user.role))
 
 
 # ---------------------------------------------------------------------- staff: the second factor

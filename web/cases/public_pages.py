@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from forms.dates import today_moscow
@@ -22,9 +22,11 @@ from tasks.cases.register_verification import is_register, register_summary
 from tasks.registries.client import RegistryUnavailable
 
 from ..extensions import db
+from ..navigation import home_endpoint
 from ..rate_limits import rate_limited
 from ..security import current_actor, public
 from . import access, page_format, wizard
+from .verify_form import read_verification, verification_form, verification_problems
 
 bp = Blueprint("public", __name__)
 page_format.register(bp)
@@ -50,8 +52,11 @@ REGISTRY_DOWN = "Реестр застрахованных лиц временн
 
 @bp.get("/")
 @public
-def home() -> str:
+def home() -> str | Response:
+    """The portal's home for visitors and citizens; staff are sent to their own work."""
     actor = current_actor()
+    if actor is not None and home_endpoint(actor.role) != request.endpoint:
+        return redirect(url_for(home_endpoint(actor.role)))
     draft = wizard.find_draft(db.session, actor.id) if actor is not None and actor.role == "citizen" else None
     return render_template("public/home.html", actor=actor, has_draft=draft is not None)
 
@@ -60,14 +65,46 @@ def home() -> str:
 @public
 @rate_limited("lookup")
 def verify(number: str) -> tuple[str, int]:
-    """Where the certificate's QR code leads; an unknown number and a wrong code read the same."""
+    """Where the certificate's QR code leads; an unknown number and a wrong code read the same.
+
+    Without a code (someone typed the address by hand) it is the form with the number filled in.
+    """
+    code = request.args.get("code")
+    if not code:
+        return _verify_page(verification_form({"number": number}))
+    return _verify_result(number, code)
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+@public
+@rate_limited("lookup")
+def verify_form() -> tuple[str, int]:
+    """The same check for a paper in hand: the number as printed and the code from the address under the QR.
+
+    POST keeps the code out of URLs and logs, like the policy check.
+    """
+    if request.method == "GET":
+        return _verify_page(verification_form({}))
+    number, code = read_verification(request.form.get("number", ""), request.form.get("code", ""))
+    errors = verification_problems(number, code)
+    if errors:
+        return _verify_page(verification_form(request.form, errors), status=422)
+    return _verify_result(number, code)
+
+
+def _verify_result(number: str, code: str) -> tuple[str, int]:
     config = current_app.extensions["backoffice_config"]
-    result = verify_certificate(db.session, config, number, request.args.get("code"), today_moscow())
+    result = verify_certificate(db.session, config, number, code, today_moscow())
     status = result.status
     register = register_summary(result.certificate) if is_register(result.certificate) else None
     title = REGISTER_STATUS_TITLES[status] if register else VERIFY_STATUS_TITLES[status]
-    return render_template("public/verify.html", status=status, title=title, certificate=result.certificate,
-                           register=register), 404 if status == "not_found" else 200
+    form = verification_form({"number": number, "code": code}) if status == "not_found" else None
+    return _verify_page(form, status=404 if status == "not_found" else 200, result_status=status, title=title,
+                        certificate=result.certificate, register=register)
+
+
+def _verify_page(form: Any, status: int = 200, **result: Any) -> tuple[str, int]:
+    return render_template("public/verify.html", form=form, **result), status
 
 
 @bp.route("/policy-check", methods=["GET", "POST"])

@@ -1,0 +1,1 @@
+"""The analyst's read-only view of the deployed processes (web/processes/pages.py)."""
