@@ -10,14 +10,16 @@ gzipped), with `Content-Encoding: gzip` and the original file's type.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import mimetypes
 from functools import cache
 from pathlib import Path
 
-from flask import Blueprint, Flask, Response, abort, request, send_file, url_for
+from flask import Blueprint, Flask, Response, abort, current_app, request, send_file, url_for
 
-from .security import public
+from .security import content_security_policy, public
 
 STUDIO_DIR = Path(__file__).parent / "static" / "studio"
 MANIFEST = STUDIO_DIR / "manifest.json"
@@ -26,7 +28,28 @@ TYPES = {".js": "text/javascript", ".css": "text/css",  # Flask adds "; charset=
          ".svg": "image/svg+xml",
          ".woff2": "font/woff2", ".woff": "font/woff", ".ttf": "font/ttf", ".eot": "application/vnd.ms-fontobject"}
 
+# The bpmn.io watermark of dmn-js (dmn-js-shared's PoweredByUtil, which its licence says must not be changed)
+# is markup with these style attributes: the logo link, its image, and the notice a click on it opens.
+# A page with a DMN viewer allows exactly these strings by hash; any other inline style stays blocked.
+WATERMARK_STYLES = (
+    "position: absolute; bottom: 15px; right: 15px; z-index: 100;",
+    "vertical-align:middle",
+    "z-index: 1001;position: fixed;top: 0;left: 0;right: 0;bottom: 0",
+    "width: 100%;height: 100%;background: rgba(40,40,40,0.2)",
+    "position: absolute;left: 50%;top: 40%;transform: translate(-50%);width: 260px;padding: 10px;"
+    "background: white;box-shadow: 0 1px 4px rgba(0,0,0,0.3);font-family: Helvetica, Arial, sans-serif;"
+    "font-size: 14px;display: flex;line-height: 1.3",
+    "margin: 15px 20px 15px 10px; align-self: center;",
+)
+
 bp = Blueprint("studio_assets", __name__)
+
+
+def viewer_csp() -> str:
+    """The product's CSP plus the watermark's style attributes (script-src stays 'self')."""
+    hashes = tuple("sha256-" + base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+                   for style in WATERMARK_STYLES)
+    return content_security_policy(current_app.extensions["backoffice_config"].frame_ancestors, hashes)
 
 
 @cache

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, make_response, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,7 @@ from engine.models import LaneRole
 from ..accounts.roles import ADMIN, ANALYST, ROLE_LABELS
 from ..extensions import db
 from ..security import roles_required
+from ..studio_assets import viewer_csp
 from .catalogue import deployed_processes, is_current, ordered_files, process_version
 from .outline import bpmn_outline, dmn_decisions, has_bpmn_di
 
@@ -44,7 +45,7 @@ def index() -> str:
 
 @bp.get("/processes/<process_id>/versions/<int:version>")
 @roles_required(ANALYST, ADMIN)
-def version_view(process_id: str, version: int) -> str:
+def version_view(process_id: str, version: int) -> Response:
     """One version: a tab per source file (`?file=`), the selected one drawn, its elements listed."""
     row = process_version(db.session, process_id, version)
     files = ordered_files(row)
@@ -55,10 +56,13 @@ def version_view(process_id: str, version: int) -> str:
     current = is_current(db.session, row)
     db.session.commit()
     kind = "bpmn" if selected.endswith(".bpmn") else "dmn"
-    return render_template(
+    response = make_response(render_template(
         "processes/version.html", row=row, files=files, selected=selected, kind=kind, xml=xml, current=current,
         has_di=has_bpmn_di(xml) if kind == "bpmn" else True,
-        outline=bpmn_outline(xml) if kind == "bpmn" else [], decisions=dmn_decisions(xml) if kind == "dmn" else [])
+        outline=bpmn_outline(xml) if kind == "bpmn" else [], decisions=dmn_decisions(xml) if kind == "dmn" else []))
+    if kind == "dmn":
+        response.headers["Content-Security-Policy"] = viewer_csp()
+    return response
 
 
 @bp.get("/processes/<process_id>/versions/<int:version>/files/<name>")
