@@ -15,7 +15,7 @@ from tests.support.accounts import add_user
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, log_in, served
 from tests.support.product import Product
 from tests.support.screenshots import Screenshots
-from tests.support.studio import DECISION_NAME, PROCESS_NAME, TASK_NAME, deploy_studio_process
+from tests.support.studio import DECISION_NAME, TASK_NAME, deploy_studio_process
 
 DESKTOP = {"width": 1366, "height": 900}
 
@@ -53,7 +53,7 @@ def test_an_analyst_sees_a_version_drawn_without_breaking_the_csp(product: Produ
             page.wait_for_url(f"{base}/processes")
             page.locator(".site-nav").get_by_role("link", name="Процессы", exact=True).click()
             page.wait_for_url(f"{base}/processes")
-            page.get_by_role("link", name=f"{PROCESS_NAME}, версия 1").click()
+            page.get_by_role("link", name=f"{demo.name}, версия 1").click()
             page.wait_for_url(f"{base}/processes/{demo.process_id}/versions/1")
 
             canvas = page.locator('.studio-canvas[data-viewer-ready="bpmn"]')

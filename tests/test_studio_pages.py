@@ -16,7 +16,7 @@ import re
 import pytest
 
 from tests.support.accounts import add_user, client_from, login
-from tests.support.studio import DECISION_NAME, PROCESS_NAME, TASK_NAME, deploy_studio_process
+from tests.support.studio import DECISION_NAME, TASK_NAME, deploy_studio_process
 from web.studio_assets import MANIFEST, STUDIO_DIR
 
 HASHED = re.compile(r"^(?P<stem>.+)-(?P<digest>[0-9a-f]{12})(?P<ext>\.[a-z0-9]+)$")
@@ -47,7 +47,7 @@ def test_catalogue_lists_each_process_with_its_versions_and_the_one_new_cases_ge
 
     client = _signed_in(app, "analyst")
     page = client.get("/processes").get_data(as_text=True)
-    assert html.escape(PROCESS_NAME, quote=False) in page and PROCESS_NAME not in page
+    assert html.escape(demo.name, quote=False) in page and demo.name not in page
     assert f'href="/processes/{demo.process_id}/versions/2"' in page
     assert f'href="/processes/{demo.process_id}/versions/1"' in page
     assert "Новые заявления получают версию 2" in page
@@ -56,7 +56,7 @@ def test_catalogue_lists_each_process_with_its_versions_and_the_one_new_cases_ge
     listed = client.get("/api/v1/processes")
     assert listed.status_code == 200
     entry = next(p for p in listed.get_json() if p["id"] == demo.process_id)
-    assert entry["name"] == PROCESS_NAME and entry["current_version"] == 2
+    assert entry["name"] == demo.name and entry["current_version"] == 2
     assert [(v["version"], v["deployed_by"], v["comment"], v["running"], v["finished"]) for v in entry["versions"]] \
         == [(2, "second-analyst", None, 0, 0), (1, "analyst-test", None, 0, 0)]
     assert all(v["deployed_at"].startswith("20") for v in entry["versions"])
@@ -82,7 +82,8 @@ def test_version_page_passes_the_diagram_as_data_and_lists_its_elements_as_text(
     assert "<" not in block.group(1) and "&" not in block.group(1)  # nothing the HTML parser could read
     assert 'data-studio-viewer="bpmn"' in page
     manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
-    assert f'src="/static/studio/{manifest["entries"]["studio-viewer.js"]}"' in page
+    assert f'src="/static/studio/{manifest["entries"]["bpmn-viewer.js"]}"' in page
+    assert manifest["entries"]["dmn-viewer.js"] not in page  # a BPMN page does not load dmn-js
     assert f'href="/static/studio/{manifest["entries"]["studio.css"]}"' in page
     assert html.escape(TASK_NAME, quote=False) in page and "<b>заявку</b>" not in page  # the outline, as text
     assert "Оператор" in page and "Задача сотрудника" in page
@@ -90,6 +91,7 @@ def test_version_page_passes_the_diagram_as_data_and_lists_its_elements_as_text(
 
     dmn_page = client.get(f"/processes/{demo.process_id}/versions/1?file={demo.dmn_file}").get_data(as_text=True)
     assert 'data-studio-viewer="dmn"' in dmn_page and "правил — 2" in dmn_page
+    assert f'src="/static/studio/{manifest["entries"]["dmn-viewer.js"]}"' in dmn_page
     assert html.escape(DECISION_NAME, quote=False) in dmn_page and "<script>срока" not in dmn_page
 
     download = client.get(f"/processes/{demo.process_id}/versions/1/files/{demo.bpmn_file}")
@@ -105,7 +107,8 @@ def test_a_diagram_without_di_is_explained_not_drawn_empty(backend, make_app, tm
     demo = deploy_studio_process(backend.settings(), tmp_path, with_di=False)
     page = _signed_in(app, "analyst").get(f"/processes/{demo.process_id}/versions/1").get_data(as_text=True)
     assert "В диаграмме нет разметки для отображения (BPMN DI)" in page
-    assert "data-studio-viewer" not in page and "studio-viewer-" not in page
+    assert "data-studio-viewer" not in page
+    assert not [name for name in _manifest()["entries"].values() if name in page]  # no viewer is loaded
     assert html.escape(TASK_NAME, quote=False) in page  # the elements are still listed
 
 
@@ -137,7 +140,7 @@ def _manifest() -> dict:
 
 def test_the_committed_build_matches_its_manifest() -> None:
     manifest = _manifest()
-    assert set(manifest["entries"]) == {"studio-viewer.js", "studio.css"}
+    assert set(manifest["entries"]) == {"bpmn-viewer.js", "dmn-viewer.js", "studio.css"}
     assert set(manifest["entries"].values()) <= set(manifest["files"])
     on_disk = {p.name for p in STUDIO_DIR.iterdir()}
     expected = {"manifest.json"} | set(manifest["files"]) | \
@@ -156,7 +159,8 @@ def test_the_committed_build_matches_its_manifest() -> None:
     assert linked and linked <= set(manifest["files"])  # every font the style sheet names is in the build
 
 
-@pytest.mark.parametrize("entry, content_type", [("studio-viewer.js", "text/javascript; charset=utf-8"),
+@pytest.mark.parametrize("entry, content_type", [("bpmn-viewer.js", "text/javascript; charset=utf-8"),
+                                                  ("dmn-viewer.js", "text/javascript; charset=utf-8"),
                                                   ("studio.css", "text/css; charset=utf-8")])
 def test_bundles_are_served_gzipped_and_cached_for_good(make_app, entry: str, content_type: str) -> None:
     client = client_from(make_app())
@@ -175,5 +179,5 @@ def test_bundles_are_served_gzipped_and_cached_for_good(make_app, entry: str, co
     assert served.headers["Content-Type"] == "font/woff2" and "Content-Encoding" not in served.headers
     assert served.get_data() == (STUDIO_DIR / font).read_bytes()
     assert client.get("/static/studio/manifest.json").status_code == 404
-    assert client.get("/static/studio/studio-viewer-000000000000.js").status_code == 404
+    assert client.get("/static/studio/bpmn-viewer-000000000000.js").status_code == 404
 

@@ -1,11 +1,11 @@
 """The studio's bundled viewers (web/static/studio, built by `make frontend`): named by content, served gzipped.
 
-The build writes a manifest that maps each entry (``studio-viewer.js``, ``studio.css``) to its
+The build writes a manifest that maps each entry (``bpmn-viewer.js``, ``dmn-viewer.js``, ``studio.css``) to its
 hashed file name; templates link through `studio_asset(entry)`, so a new build is picked up without
 touching a template and a browser never runs a stale bundle. Because a name changes whenever the
 bytes do, the files are cached for a year as immutable. A client that accepts gzip gets the
-precompressed copy the build wrote next to the file (the 850 KB viewer bundle is a quarter of that
-gzipped), with `Content-Encoding: gzip` and the original file's type.
+precompressed copy the build wrote next to the file (a viewer bundle gzipped is about a
+third of its size or less), with `Content-Encoding: gzip` and the original file's type.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from engine.settings import Settings
 from web.cli import deploy_workflows
 
 TASK_NAME = "Проверить <b>заявку</b> & «сведения»"
-PROCESS_NAME = "Демо <i>студии</i>"
+PROCESS_NAME = "Демо <i>студии</i>"  # each deployment appends its id: tests share one database
 DECISION_NAME = "Выбор <script>срока</script>"
 
 BPMN = """<?xml version="1.0" encoding="UTF-8"?>
@@ -82,6 +82,7 @@ LANES = '[lanes]\n"Система" = "system"\n"Оператор" = "operator"\n
 @dataclass(frozen=True)
 class StudioProcess:
     process_id: str
+    name: str
     bpmn_file: str
     dmn_file: str
 
@@ -93,7 +94,8 @@ def _attr(text: str) -> str:
 def deploy_studio_process(settings: Settings, directory: Path, with_di: bool = True) -> StudioProcess:
     """Write the process (a unique id) and its DMN into `directory` and deploy both as the CLI does."""
     pid = f"studio_demo_{uuid.uuid4().hex[:8]}"
-    bpmn = BPMN.format(pid=pid, name=_attr(PROCESS_NAME), task=_attr(TASK_NAME))
+    name = f"{PROCESS_NAME} {pid[-8:]}"
+    bpmn = BPMN.format(pid=pid, name=_attr(name), task=_attr(TASK_NAME))
     if not with_di:
         bpmn = bpmn[:bpmn.index("  <bpmndi:BPMNDiagram")] + "</bpmn:definitions>\n"
     directory.mkdir(parents=True, exist_ok=True)
@@ -101,4 +103,4 @@ def deploy_studio_process(settings: Settings, directory: Path, with_di: bool = T
     (directory / f"{pid}.dmn").write_text(DMN.format(pid=pid, decision=_attr(DECISION_NAME)), encoding="utf-8")
     (directory / "lanes.toml").write_text(LANES, encoding="utf-8")
     deploy_workflows([directory], actor="analyst-test", settings=settings)
-    return StudioProcess(pid, f"{pid}.bpmn", f"{pid}.dmn")
+    return StudioProcess(pid, name, f"{pid}.bpmn", f"{pid}.dmn")
