@@ -7,6 +7,7 @@ The drawing itself (bpmn-js, dmn-js in Chromium) is tests/test_browser_studio.py
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import html
@@ -17,7 +18,8 @@ import pytest
 
 from tests.support.accounts import add_user, client_from, login
 from tests.support.studio import DECISION_NAME, TASK_NAME, deploy_studio_process
-from web.studio_assets import MANIFEST, STUDIO_DIR
+from web.security import content_security_policy
+from web.studio_assets import MANIFEST, STUDIO_DIR, WATERMARK_STYLES
 
 HASHED = re.compile(r"^(?P<stem>.+)-(?P<digest>[0-9a-f]{12})(?P<ext>\.[a-z0-9]+)$")
 DATA_BLOCK = re.compile(r'<script type="application/json" id="diagram-source">(.*?)</script>', re.S)
@@ -93,6 +95,15 @@ def test_version_page_passes_the_diagram_as_data_and_lists_its_elements_as_text(
     assert 'data-studio-viewer="dmn"' in dmn_page and "правил — 2" in dmn_page
     assert f'src="/static/studio/{manifest["entries"]["dmn-viewer.js"]}"' in dmn_page
     assert html.escape(DECISION_NAME, quote=False) in dmn_page and "<script>срока" not in dmn_page
+
+    assert response.headers["Content-Security-Policy"] == content_security_policy("'self'")  # the default
+    dmn_csp = client.get(f"/processes/{demo.process_id}/versions/1?file={demo.dmn_file}").headers[
+        "Content-Security-Policy"]
+    assert "script-src 'self';" in dmn_csp and "'unsafe-inline'" not in dmn_csp
+    allowed = re.search(r"style-src ([^;]+);", dmn_csp).group(1).split()
+    assert allowed[:2] == ["'self'", "'unsafe-hashes'"]
+    assert allowed[2:] == [f"'sha256-{base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()}'"
+                           for style in WATERMARK_STYLES]
 
     download = client.get(f"/processes/{demo.process_id}/versions/1/files/{demo.bpmn_file}")
     assert download.status_code == 200 and download.get_data(as_text=True) == source
