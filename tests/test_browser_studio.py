@@ -12,7 +12,7 @@ from playwright.sync_api import ConsoleMessage, Page, Response, expect, sync_pla
 
 from engine.settings import Settings
 from tests.support.accounts import add_user
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, log_in, served
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, fits_the_screen, log_in, served
 from tests.support.product import Product
 from tests.support.screenshots import Screenshots
 from tests.support.studio import DECISION_NAME, TASK_NAME, deploy_studio_process
@@ -88,6 +88,13 @@ def test_an_analyst_sees_a_version_drawn_without_breaking_the_csp(product: Produ
             assert lightbox.evaluate("box => getComputedStyle(box).position") == "fixed"
             lightbox.locator(".backdrop").click(position={"x": 5, "y": 5})
             expect(lightbox).to_have_count(0)
+
+            page.set_viewport_size(PHONE)  # a phone: no sideways scrolling of the page, the canvas still draws
+            for url in (page.url, f"{base}/processes/{demo.process_id}/versions/1"):
+                page.goto(url)
+                expect(page.locator(".studio-canvas[data-viewer-ready]")).to_be_visible()
+                assert fits_the_screen(page), url
+            screenshots.take(page, "bpmn-390")
         finally:
             browser.close()
     assert problems == [], "\n".join(problems)

@@ -15,9 +15,13 @@ import json
 import re
 
 import pytest
+from sqlalchemy import select
 
+from engine.models import HumanTask, ProcessInstance
 from tests.support.accounts import add_user, client_from, login
 from tests.support.studio import DECISION_NAME, TASK_NAME, deploy_studio_process
+from web.cli import deploy_workflows
+from web.extensions import db
 from web.security import content_security_policy
 from web.studio_assets import MANIFEST, STUDIO_DIR, WATERMARK_STYLES
 
@@ -44,8 +48,16 @@ def test_catalogue_lists_each_process_with_its_versions_and_the_one_new_cases_ge
     for name in (demo.bpmn_file, demo.dmn_file, "lanes.toml"):
         text = (tmp_path / "v1" / name).read_text(encoding="utf-8")
         (changed / name).write_text(text.replace("<text>5</text>", "<text>7</text>"), encoding="utf-8")
-    from web.cli import deploy_workflows
     deploy_workflows([changed], actor="second-analyst", settings=backend.settings())
+
+    runtime = app.extensions["backoffice"].runtime
+    for _ in range(2):  # on version 2: one case finished, one waiting on its user task
+        runtime.start(demo.process_id, actor="test")
+    with app.app_context():
+        task_id = db.session.scalar(
+            select(HumanTask.id).join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+            .where(ProcessInstance.process_id == demo.process_id).limit(1))
+    runtime.complete_user_task(task_id, {}, actor="test")
 
     client = _signed_in(app, "analyst")
     page = client.get("/processes").get_data(as_text=True)
@@ -60,7 +72,7 @@ def test_catalogue_lists_each_process_with_its_versions_and_the_one_new_cases_ge
     entry = next(p for p in listed.get_json() if p["id"] == demo.process_id)
     assert entry["name"] == demo.name and entry["current_version"] == 2
     assert [(v["version"], v["deployed_by"], v["comment"], v["running"], v["finished"]) for v in entry["versions"]] \
-        == [(2, "second-analyst", None, 0, 0), (1, "analyst-test", None, 0, 0)]
+        == [(2, "second-analyst", None, 1, 1), (1, "analyst-test", None, 0, 0)]
     assert all(v["deployed_at"].startswith("20") for v in entry["versions"])
 
     one = client.get(f"/api/v1/processes/{demo.process_id}/versions/1").get_json()
