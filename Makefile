@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint bench-engine bench-timers bench-portal bench-inbox bench-employees clean
+.PHONY: install run test lint frontend bench-engine bench-timers bench-portal bench-inbox bench-employees clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -38,6 +38,11 @@ bench-inbox: install
 
 bench-employees: install
 	$(PY) benchmarks/employees.py
+
+# The studio's viewers (bpmn-js, dmn-js) bundled into web/static/studio; the output is committed so
+# `make run` needs no Node. Needs node and npm; versions come from frontend/package-lock.json.
+frontend:
+	cd frontend && npm ci --no-audit --no-fund --ignore-scripts && node build.mjs
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

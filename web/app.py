@@ -123,9 +123,13 @@ def _register_case_blueprints(app: Flask) -> None:
     from .organizations import register_blueprints as register_organization_blueprints
 
     register_organization_blueprints(app)
+    from . import studio_assets
+    from .processes.api import bp as processes_api_bp
     from .processes.pages import bp as processes_bp
 
     app.register_blueprint(processes_bp)
+    app.register_blueprint(processes_api_bp)
+    studio_assets.init_app(app)
     from . import navigation
 
     navigation.init_app(app)

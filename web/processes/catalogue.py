@@ -1,0 +1,84 @@
+"""What is deployed, read from the engine's own tables: processes, their versions and cases per version.
+
+One reading for the studio's pages and its JSON API, so both always agree. Counts only: no case
+is opened, so nothing here is journaled and no personal data leaves the engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.models import ProcessInstance, ProcessVersion
+
+from ..api_errors import ApiError
+
+
+@dataclass
+class VersionRow:
+    version: int
+    deployed_at: datetime
+    deployed_by: str | None
+    running: int = 0
+    finished: int = 0
+    comment: str | None = None  # versions get comments with the proposal step; none has one yet
+
+
+@dataclass
+class ProcessRow:
+    process_id: str
+    name: str
+    versions: list[VersionRow] = field(default_factory=list)  # newest first
+
+    @property
+    def current_version(self) -> int | None:
+        """The version new cases get: the engine starts every case on the newest one."""
+        return self.versions[0].version if self.versions else None
+
+
+def deployed_processes(session: Session) -> list[ProcessRow]:
+    """Processes by name, each with its versions newest first and the cases started on each."""
+    counts: dict[tuple[int, bool], int] = {
+        (version_id, bool(completed)): n for version_id, completed, n in session.execute(
+            select(ProcessInstance.version_id, ProcessInstance.completed, func.count())
+            .group_by(ProcessInstance.version_id, ProcessInstance.completed))}
+    rows = session.execute(
+        select(ProcessVersion.id, ProcessVersion.process_id, ProcessVersion.name, ProcessVersion.version,
+               ProcessVersion.deployed_at, ProcessVersion.deployed_by)
+        .order_by(ProcessVersion.process_id, ProcessVersion.version.desc()))
+    processes: dict[str, ProcessRow] = {}
+    for row in rows:
+        process = processes.setdefault(row.process_id, ProcessRow(row.process_id, row.name or row.process_id))
+        process.versions.append(VersionRow(row.version, row.deployed_at, row.deployed_by,
+                                           counts.get((row.id, False), 0), counts.get((row.id, True), 0)))
+    return sorted(processes.values(), key=lambda p: p.name.lower())
+
+
+def process_version(session: Session, process_id: str, version: int) -> ProcessVersion:
+    """One deployed version with its sources; 404 (page or API) when there is no such version."""
+    row = session.scalar(select(ProcessVersion).where(ProcessVersion.process_id == process_id,
+                                                      ProcessVersion.version == version))
+    if row is None:
+        raise ApiError(404, "not_found", f"У процесса «{process_id}» нет версии {version}.")
+    return row
+
+
+def is_current(session: Session, row: ProcessVersion) -> bool:
+    """Whether new cases start on this version (the newest of its process)."""
+    newest = session.scalar(select(func.max(ProcessVersion.version))
+                            .where(ProcessVersion.process_id == row.process_id))
+    return newest == row.version
+
+
+def ordered_files(row: ProcessVersion) -> list[str]:
+    """The version's files: the BPMN that defines the process first, then other BPMN, then DMN."""
+    def key(name: str) -> tuple[int, str]:
+        text = row.sources[name]
+        if name.endswith(".bpmn"):
+            return (0 if f'id="{row.process_id}"' in text else 1, name)
+        return (2, name)
+
+    return sorted(row.sources, key=key)
