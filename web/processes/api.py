@@ -40,7 +40,7 @@ def version(process_id: str, version: int) -> Response:
     row = process_version(db.session, process_id, version)
     body = {"id": row.process_id, "name": row.name or row.process_id, "version": row.version,
             "current": is_current(db.session, row), "deployed_by": row.deployed_by,
-            "deployed_at": _iso(row.deployed_at), "comment": None, "sha256": row.sha256,
+            "deployed_at": _iso(row.deployed_at), "comment": row.comment, "sha256": row.sha256,
             "sources": dict(sorted(row.sources.items()))}
     db.session.commit()
     return jsonify(body)

@@ -24,7 +24,7 @@ class VersionRow:
     deployed_by: str | None
     running: int = 0
     finished: int = 0
-    comment: str | None = None  # versions get comments with the proposal step; none has one yet
+    comment: str | None = None  # why it was deployed (`backoffice workflows deploy --comment`)
 
 
 @dataclass
@@ -47,13 +47,14 @@ def deployed_processes(session: Session) -> list[ProcessRow]:
             .group_by(ProcessInstance.version_id, ProcessInstance.completed))}
     rows = session.execute(
         select(ProcessVersion.id, ProcessVersion.process_id, ProcessVersion.name, ProcessVersion.version,
-               ProcessVersion.deployed_at, ProcessVersion.deployed_by)
+               ProcessVersion.deployed_at, ProcessVersion.deployed_by, ProcessVersion.comment)
         .order_by(ProcessVersion.process_id, ProcessVersion.version.desc()))
     processes: dict[str, ProcessRow] = {}
     for row in rows:
         process = processes.setdefault(row.process_id, ProcessRow(row.process_id, row.name or row.process_id))
         process.versions.append(VersionRow(row.version, row.deployed_at, row.deployed_by,
-                                           counts.get((row.id, False), 0), counts.get((row.id, True), 0)))
+                                           counts.get((row.id, False), 0), counts.get((row.id, True), 0),
+                                           row.comment))
     return sorted(processes.values(), key=lambda p: p.name.lower())
 
 
