@@ -194,9 +194,12 @@ def test_operator_rejects_for_missing_documents(product: Product) -> None:
         "explanation": "Приложите копию СНИЛС: отчество в СФР записано иначе."})
     assert r.status_code == 200, r.get_json()
     view = product.wait_status(token, number, "rejected")
-    assert view["reasons"] == [{"code": "documents_missing", "message": view["reasons"][0]["message"],
-                                "note": "Приложите копию СНИЛС: отчество в СФР записано иначе."}]
-    assert "документ" in view["reasons"][0]["message"]
+    [reason] = view["reasons"]
+    assert (reason["code"], reason["note"]) == ("documents_missing",
+                                                "Приложите копию СНИЛС: отчество в СФР записано иначе.")
+    assert "документ" in reason["message"]
+    # re-entering the data with the missing copy helps here, so resubmission is the next step
+    assert reason["main_action"] == "resubmit" and "документ" in reason["advice"]
 
 
 def test_operator_sla_escalates_to_the_supervisor(product_with) -> None:

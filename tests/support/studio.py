@@ -1,15 +1,21 @@
-"""A small process with full diagram interchange (a pool, two lanes) and a decision table, for the studio tests.
+"""A small process with full diagram interchange (a pool, two lanes) calling a decision table, for the studio tests.
 
-The product's own diagrams may lack DI, which the studio must survive; these files are drawn for sure.
+The drawing comes from the layout tool; a version deployed before drawings were required has none, which
+the studio must survive (`with_di=False` deploys one past the deploy check, as an old version).
 Names carry HTML on purpose: the pages must show it as text.
 """
 
 from __future__ import annotations
 
+import tomllib
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.context import build_script_env
+from engine.db import Database
+from engine.deploy import Deployer, sources_from_paths
+from engine.diagram_layout import layout_bpmn
 from engine.settings import Settings
 from web.cli import deploy_workflows
 
@@ -19,44 +25,32 @@ DECISION_NAME = "Выбор <script>срока</script>"
 
 BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-  xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC"
-  xmlns:di="http://www.omg.org/spec/DD/20100524/DI" id="defs_{pid}" targetNamespace="http://bpmn.io/schema/bpmn">
+  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
+  id="defs_{pid}" targetNamespace="http://bpmn.io/schema/bpmn">
   <bpmn:collaboration id="collab_{pid}">
     <bpmn:participant id="pool_{pid}" name="{name}" processRef="{pid}" />
   </bpmn:collaboration>
   <bpmn:process id="{pid}" name="{name}" isExecutable="true">
     <bpmn:laneSet id="lanes_{pid}">
       <bpmn:lane id="lane_system" name="Система"><bpmn:flowNodeRef>start</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>prepare</bpmn:flowNodeRef><bpmn:flowNodeRef>decide</bpmn:flowNodeRef>
         <bpmn:flowNodeRef>done</bpmn:flowNodeRef></bpmn:lane>
       <bpmn:lane id="lane_operator" name="Оператор"><bpmn:flowNodeRef>review</bpmn:flowNodeRef></bpmn:lane>
     </bpmn:laneSet>
-    <bpmn:startEvent id="start" name="Заявление подано"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:userTask id="review" name="{task}"><bpmn:incoming>f1</bpmn:incoming>
-      <bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
-    <bpmn:endEvent id="done" name="Готово"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review" />
-    <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="done" />
+    <bpmn:startEvent id="start" name="Заявление подано"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:scriptTask id="prepare" name="Определить вид заявления"><bpmn:incoming>f0</bpmn:incoming>
+      <bpmn:outgoing>f1</bpmn:outgoing><bpmn:script>kind = "обычное"</bpmn:script></bpmn:scriptTask>
+    <bpmn:businessRuleTask id="decide" name="Выбрать срок"><bpmn:extensionElements>
+        <spiffworkflow:calledDecisionId>{pid}_term</spiffworkflow:calledDecisionId></bpmn:extensionElements>
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:businessRuleTask>
+    <bpmn:userTask id="review" name="{task}"><bpmn:incoming>f2</bpmn:incoming>
+      <bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="done" name="Готово"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="prepare" />
+    <bpmn:sequenceFlow id="f1" sourceRef="prepare" targetRef="decide" />
+    <bpmn:sequenceFlow id="f2" sourceRef="decide" targetRef="review" />
+    <bpmn:sequenceFlow id="f3" sourceRef="review" targetRef="done" />
   </bpmn:process>
-  <bpmndi:BPMNDiagram id="diagram_{pid}">
-    <bpmndi:BPMNPlane id="plane_{pid}" bpmnElement="collab_{pid}">
-      <bpmndi:BPMNShape id="pool_{pid}_di" bpmnElement="pool_{pid}" isHorizontal="true">
-        <dc:Bounds x="100" y="50" width="600" height="300" /></bpmndi:BPMNShape>
-      <bpmndi:BPMNShape id="lane_system_di" bpmnElement="lane_system" isHorizontal="true">
-        <dc:Bounds x="130" y="50" width="570" height="150" /></bpmndi:BPMNShape>
-      <bpmndi:BPMNShape id="lane_operator_di" bpmnElement="lane_operator" isHorizontal="true">
-        <dc:Bounds x="130" y="200" width="570" height="150" /></bpmndi:BPMNShape>
-      <bpmndi:BPMNShape id="start_di" bpmnElement="start"><dc:Bounds x="180" y="107" width="36" height="36" />
-        <bpmndi:BPMNLabel><dc:Bounds x="160" y="150" width="80" height="27" /></bpmndi:BPMNLabel></bpmndi:BPMNShape>
-      <bpmndi:BPMNShape id="review_di" bpmnElement="review"><dc:Bounds x="330" y="235" width="140" height="80" />
-        </bpmndi:BPMNShape>
-      <bpmndi:BPMNShape id="done_di" bpmnElement="done"><dc:Bounds x="600" y="107" width="36" height="36" />
-        <bpmndi:BPMNLabel><dc:Bounds x="596" y="150" width="44" height="14" /></bpmndi:BPMNLabel></bpmndi:BPMNShape>
-      <bpmndi:BPMNEdge id="f1_di" bpmnElement="f1"><di:waypoint x="216" y="125" /><di:waypoint x="270" y="125" />
-        <di:waypoint x="270" y="275" /><di:waypoint x="330" y="275" /></bpmndi:BPMNEdge>
-      <bpmndi:BPMNEdge id="f2_di" bpmnElement="f2"><di:waypoint x="470" y="275" /><di:waypoint x="540" y="275" />
-        <di:waypoint x="540" y="125" /><di:waypoint x="600" y="125" /></bpmndi:BPMNEdge>
-    </bpmndi:BPMNPlane>
-  </bpmndi:BPMNDiagram>
 </bpmn:definitions>
 """
 
@@ -95,12 +89,20 @@ def deploy_studio_process(settings: Settings, directory: Path, with_di: bool = T
     """Write the process (a unique id) and its DMN into `directory` and deploy both as the CLI does."""
     pid = f"studio_demo_{uuid.uuid4().hex[:8]}"
     name = f"{PROCESS_NAME} {pid[-8:]}"
-    bpmn = BPMN.format(pid=pid, name=_attr(name), task=_attr(TASK_NAME))
-    if not with_di:
-        bpmn = bpmn[:bpmn.index("  <bpmndi:BPMNDiagram")] + "</bpmn:definitions>\n"
+    bpmn = BPMN.format(pid=pid, name=_attr(name), task=_attr(TASK_NAME)).encode("utf-8")
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / f"{pid}.bpmn").write_text(bpmn, encoding="utf-8")
+    (directory / f"{pid}.bpmn").write_bytes(layout_bpmn(bpmn) if with_di else bpmn)
     (directory / f"{pid}.dmn").write_text(DMN.format(pid=pid, decision=_attr(DECISION_NAME)), encoding="utf-8")
     (directory / "lanes.toml").write_text(LANES, encoding="utf-8")
-    deploy_workflows([directory], actor="analyst-test", settings=settings)
+    if with_di:
+        deploy_workflows([directory], actor="analyst-test", settings=settings)
+    else:  # a version deployed before drawings were required: the deploy check would refuse it now
+        _deploy_undrawn(directory, settings)
     return StudioProcess(pid, name, f"{pid}.bpmn", f"{pid}.dmn")
+
+
+def _deploy_undrawn(directory: Path, settings: Settings) -> None:
+    script_env, sla = build_script_env(settings)
+    lanes = tomllib.loads(LANES)["lanes"]
+    Deployer(Database.from_url(settings.database_url), script_env, settings.forms_dirs,
+             sla_names=sla.names()).deploy(sources_from_paths([directory]), lanes, actor="analyst-test")
