@@ -192,6 +192,8 @@ def _policy_covers_period(rule: dict[str, Any], ctx: RuleContext) -> Iterator[Fi
     """
     if not _applies(rule, ctx) or rule.get("policy") in ctx.failed:
         return
+    if ctx.value(rule["registry_policy"]) is _MISSING:
+        return  # a process that never looked a policy up (an organisation's) prints none: nothing to cover
     period = ctx.value(rule["period"])
     start, end = (parse_iso_date(period.get(k) or "") if isinstance(period, dict) else None for k in ("from", "to"))
     if start is None or end is None:

@@ -96,6 +96,12 @@ def test_typed_policy_facts_must_cover_the_whole_period(schema: str, field: str,
                     context=context) == []
 
 
+def test_a_process_that_prints_no_policy_is_not_asked_for_one() -> None:
+    """An organisation's appeal shares the form; its process never looks a policy up (no `policy_check`)."""
+    assert validate("appeal_review", {"appeal_decision": "overturn"}, surface="api",
+                    context={"application": {"period": PERIOD}}) == []
+
+
 def test_a_refusal_or_request_needs_no_policy() -> None:
     context = {"application": {"period": PERIOD}, "policy_check": {"found": False}}
     assert validate("appeal_review", {"appeal_decision": "uphold", "appeal_comment": "Законно."},
