@@ -230,6 +230,7 @@ def test_pages_upload_show_problems_propose_and_approve_by_another(product: Prod
     url = first.post("/processes/drafts", data=upload, content_type="multipart/form-data").location
     page = first.get(url).get_data(as_text=True)
     assert "проверка пройдена" in page
+    assert '<script type="application/json" id="draft-source-1">' in page and "bpmn-viewer-" in page  # drawn
     r = first.post(f"{url}/propose", data={"csrf_token": csrf_token(page), "comment": "Через страницу"})
     assert r.status_code == 302
     page = first.get(url).get_data(as_text=True)
@@ -243,8 +244,9 @@ def test_pages_upload_show_problems_propose_and_approve_by_another(product: Prod
     r = second.post(f"{url}/approve", data={"csrf_token": csrf_token(review)})
     assert r.status_code == 302
     done = second.get(url).get_data(as_text=True)
-    assert "одобрен и развёрнут" in done and f"версия {current + 1}" in done
-    assert f"Новые заявления получают версию {current + 1}" in second.get("/processes").get_data(as_text=True)
+    new = next(p for p in second.get("/api/v1/processes").get_json() if p["id"] == PID)["current_version"]
+    assert new > current and "одобрен и развёрнут" in done and f"{PID}, версия {new}" in done
+    assert f"Новые заявления получают версию {new}" in second.get("/processes").get_data(as_text=True)
 
     # Rollback from the earlier version's page, with its confirmation.
     version_url = f"/processes/{PID}/versions/{current}"

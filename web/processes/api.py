@@ -106,8 +106,7 @@ def draft(draft_id: int) -> Response:
 @bp.post("/processes/drafts/<int:draft_id>/validate")
 @roles_required(ANALYST, ADMIN)
 def validate_draft(draft_id: int) -> Response:
-    problems = drafts.check_draft(drafts.get_draft(db.session, draft_id))
-    db.session.commit()
+    problems = drafts.check_draft(db.session, drafts.get_draft(db.session, draft_id))
     return jsonify({"problems": [p.as_dict() for p in problems]})
 
 
@@ -119,7 +118,7 @@ def propose_draft(draft_id: int) -> Response:
         raise ApiError(422, "validation_failed", "Комментарий должен быть строкой.",
                        [FieldError("comment", "invalid", "Комментарий должен быть строкой.")])
     try:
-        draft = drafts.propose(db.session, drafts.get_draft(db.session, draft_id, lock=True), _me(), comment or "")
+        draft = drafts.propose(db.session, draft_id, _me(), comment or "")
     except drafts.DraftRefused as exc:
         db.session.rollback()
         return _refused(exc.problems)

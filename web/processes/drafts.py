@@ -97,8 +97,8 @@ def open_drafts(session: Session) -> list[ProcessDraft]:
                                 .order_by(ProcessDraft.id.desc())))
 
 
-def _sources(draft: ProcessDraft) -> list[Source]:
-    return [Source(name, text.encode("utf-8")) for name, text in sorted(draft.files.items())]
+def _sources(files: Mapping[str, str]) -> list[Source]:
+    return [Source(name, text.encode("utf-8")) for name, text in sorted(files.items())]
 
 
 def _lanes() -> dict[str, str]:
@@ -110,14 +110,34 @@ def _deployer():
     return build_deployer(services.settings, services.database)
 
 
-def check_draft(draft: ProcessDraft) -> list[DeploymentProblem]:
-    """The deploy validation's problems of the draft's files (lanes from the workflows' lanes.toml)."""
-    return _deployer().validate(_sources(draft), _lanes()).problems
+def check_draft(session: Session, draft: ProcessDraft) -> list[DeploymentProblem]:
+    """The deploy validation's problems of the draft's files (lanes from the workflows' lanes.toml).
+
+    Ends the caller's transaction first: the Deployer reads in its own session, and on SQLite every
+    transaction holds the write lock from its start, so an open one here would block it.
+    """
+    files = dict(draft.files)
+    session.commit()
+    return _deployer().validate(_sources(files), _lanes()).problems
 
 
-def propose(session: Session, draft: ProcessDraft, actor: str, comment: str) -> ProcessDraft:
+def propose(session: Session, draft_id: int, actor: str, comment: str) -> ProcessDraft:
     """Ask another analyst to approve: only a valid draft (DraftRefused otherwise), with the why."""
     comment = (comment or "").strip()
+    draft = get_draft(session, draft_id)
+    _check_proposable(draft, comment)
+    problems = check_draft(session, draft)
+    if problems:
+        raise DraftRefused(problems)
+    draft = get_draft(session, draft_id, lock=True)
+    _check_proposable(draft, comment)  # again: someone may have proposed or rejected it meanwhile
+    draft.status, draft.comment, draft.proposer, draft.updated_at = PROPOSED, comment, actor, utcnow()
+    journal.record(session, None, "draft_proposed", actor=actor, message=f"draft {draft.id}",
+                   details={"draft_id": draft.id, "comment": comment, "files": sorted(draft.files)})
+    return draft
+
+
+def _check_proposable(draft: ProcessDraft, comment: str) -> None:
     if draft.status != DRAFT:
         raise ApiError(409, "conflict", f"Черновик уже {draft.status_label}: предложить его ещё раз нельзя.")
     if not comment:
@@ -126,13 +146,6 @@ def propose(session: Session, draft: ProcessDraft, actor: str, comment: str) -> 
     if len(comment) > MAX_COMMENT:
         message = f"Комментарий длиннее {MAX_COMMENT} символов."
         raise ApiError(422, "validation_failed", message, [FieldError("comment", "too_long", message)])
-    problems = check_draft(draft)
-    if problems:
-        raise DraftRefused(problems)
-    draft.status, draft.comment, draft.proposer, draft.updated_at = PROPOSED, comment, actor, utcnow()
-    journal.record(session, None, "draft_proposed", actor=actor, message=f"draft {draft.id}",
-                   details={"draft_id": draft.id, "comment": comment, "files": sorted(draft.files)})
-    return draft
 
 
 def approval_refusal(draft: ProcessDraft, actor: str) -> str | None:
@@ -155,13 +168,14 @@ def approve(session: Session, draft_id: int, actor: str) -> Approval:
     refusal = approval_refusal(draft, actor)
     if refusal:
         raise ApiError(409, "conflict", refusal)
+    files, comment = dict(draft.files), draft.comment
     claimed = session.execute(update(ProcessDraft).where(ProcessDraft.id == draft_id, ProcessDraft.status == PROPOSED)
                               .values(status=APPROVED, approver=actor, updated_at=utcnow())).rowcount
     session.commit()
     if not claimed:
         raise ApiError(409, "conflict", "Черновик уже одобрен или отклонён другим сотрудником.")
     try:
-        deployed = _deployer().deploy(_sources(draft), _lanes(), actor=actor, comment=draft.comment)
+        deployed = _deployer().deploy(_sources(files), _lanes(), actor=actor, comment=comment)
     except DeploymentError as exc:
         session.execute(update(ProcessDraft).where(ProcessDraft.id == draft_id)
                         .values(status=PROPOSED, approver=None, updated_at=utcnow()))

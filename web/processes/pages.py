@@ -140,12 +140,25 @@ def draft_view(draft_id: int) -> tuple[str, int]:
 def _draft_view(draft_id: int, errors: dict[str, str] | None = None, status: int = 200,
                 comment: str | None = None) -> tuple[str, int]:
     draft = drafts.get_draft(db.session, draft_id)
-    problems = drafts.check_draft(draft) if draft.status in (drafts.DRAFT, drafts.PROPOSED) else []
+    problems = drafts.check_draft(db.session, draft) if draft.status in (drafts.DRAFT, drafts.PROPOSED) else []
     db.session.commit()
     return render_template("processes/draft.html", draft=draft, problems=problems, errors=errors or {},
+                           drawings=_drawable(draft.files),
                            comment=draft.comment if comment is None else comment,
                            approval_refusal=drafts.approval_refusal(draft, _me()), me=_me(),
                            max_comment=drafts.MAX_COMMENT), status
+
+
+def _drawable(files: dict[str, str]) -> list[tuple[str, str]]:
+    """(name, XML) of the draft's BPMN files bpmn-js can draw: well-formed, safe and with DI."""
+    drawable = []
+    for name, xml in sorted(files.items()):
+        try:
+            if name.endswith(".bpmn") and has_bpmn_di(xml):
+                drawable.append((name, xml))
+        except ValueError:  # broken or unsafe XML: the problems list says why, nothing is drawn
+            continue
+    return drawable
 
 
 @bp.post("/processes/drafts/<int:draft_id>/propose")
@@ -153,7 +166,7 @@ def _draft_view(draft_id: int, errors: dict[str, str] | None = None, status: int
 def propose_draft(draft_id: int) -> Response | tuple[str, int]:
     comment = request.form.get("comment", "")
     try:
-        drafts.propose(db.session, drafts.get_draft(db.session, draft_id, lock=True), _me(), comment)
+        drafts.propose(db.session, draft_id, _me(), comment)
     except drafts.DraftRefused:
         db.session.rollback()
         return _draft_view(draft_id, {"propose": "Исправьте проблемы из списка выше: с ними черновик "
