@@ -14,8 +14,10 @@ from typing import Any
 from sqlalchemy import select
 
 from engine.models import JournalEntry, ProcessInstance, ProcessVersion
+from engine.settings import Settings
 from tests.support.accounts import PASSWORD, add_user, bearer, client_from, csrf_token, fresh_otp, login
 from tests.support.product import PRODUCT_WORKFLOWS, Product
+from web.cli import deploy_workflows
 from web.extensions import db
 
 PID = "certificate_individual"
@@ -259,3 +261,25 @@ def test_pages_upload_show_problems_propose_and_approve_by_another(product: Prod
     assert r.status_code == 302
     assert f"Новые заявления получают версию {current}" in first.get("/processes").get_data(as_text=True)
     assert "действует" in first.get(version_url).get_data(as_text=True)
+
+
+def test_a_cli_deploy_makes_new_files_current_and_leaves_a_rollback_in_place(product: Product, tmp_path) -> None:
+    settings = Settings.from_env(product.env)
+    token = _staff(product, "analyst")[1]
+    old = _catalogue(product, token)["current_version"]
+    (tmp_path / "lanes.toml").write_bytes((PRODUCT_WORKFLOWS / "lanes.toml").read_bytes())
+
+    def deploy(mark: str) -> int:
+        for name, text in _fixed(mark).items():
+            (tmp_path / name).write_text(text, encoding="utf-8")
+        return next(d.version for d in deploy_workflows([tmp_path], actor="os:ci", settings=settings)
+                    if d.process_id == PID)
+
+    new = deploy(f"cli {tmp_path.name}")
+    assert new > old and _catalogue(product, token)["current_version"] == new
+    assert _api(product, token, "POST", f"/{PID}/current", json={"version": old}).status_code == 200
+    assert deploy(f"cli {tmp_path.name}") == new  # the same files again: unchanged, the rollback stays
+    assert _catalogue(product, token)["current_version"] == old
+    newer = deploy(f"cli again {tmp_path.name}")
+    assert newer > new and _catalogue(product, token)["current_version"] == newer
+    assert _api(product, token, "POST", f"/{PID}/current", json={"version": old}).get_json()["changed"] is True
