@@ -7,7 +7,9 @@ once with its file, element id and name.
 Each process is versioned on its own files: the BPMN file that holds it, the BPMN files of the processes
 it calls, the DMN files of the decisions it (or they) call, and the form schemas their tasks use. A new
 version is created only when one of these changed, so editing one diagram leaves every other process's
-version alone. SLA durations and lane roles are configuration, read at run time, and not part of a
+version alone. A new version becomes the process's current one (new cases start on it); deploying
+files identical to the newest version changes nothing, so a rollback survives a re-run of the deploy.
+SLA durations and lane roles are configuration, read at run time, and not part of a
 version: changing ``sla.toml`` changes running and new cases alike, without a deploy.
 """
 
@@ -32,6 +34,7 @@ from .operators import get_operator
 from .scripting import ScriptEnvironment
 from .serialization import StateSerializer
 from .validation import FORM_PROPERTIES, Checker, Source, Validation, ValidationContext, run_validation
+from .versions import point_at
 
 __all__ = ["Deployed", "Deployer", "Source", "sources_from_paths"]
 
@@ -103,6 +106,7 @@ class Deployer:
         )
         s.add(row)
         s.flush()
+        point_at(s, pid, row.id, actor)  # a deploy's new version is the one new cases get
         journal.record(s, None, "deployed", actor=actor, message=f"{pid} v{number}",
                        details={"process_id": pid, "version": number, "sha256": digest,
                                 "files": sorted(sources), "comment": comment})

@@ -48,6 +48,21 @@ class ProcessVersion(Base):
     comment: Mapped[str | None] = mapped_column(Text)  # why this version was deployed (the catalogue shows it)
 
 
+class ProcessCurrent(Base):
+    """Which version new cases of a process start on; set by a deploy and by a rollback.
+
+    A process without a row starts on its newest version, which is what every deploy made current
+    before this table existed.
+    """
+
+    __tablename__ = "process_current"
+
+    process_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"))
+    set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    set_by: Mapped[str | None] = mapped_column(String(200))
+
+
 class LaneRole(Base):
     """Lane names are Russian words in the diagrams; roles are stable codes used by the inboxes."""
 

@@ -37,7 +37,7 @@ from .scripting import ScriptEnvironment
 from .serialization import StateSerializer
 from .task_forms import FormValidator, validate_task_data
 from .unit_of_work import UnitOfWork, unit_of_work
-from .versions import SpecCache, latest_version
+from .versions import SpecCache, current_version
 from .waiting import message_definition, timer_value
 from .writer import ProjectionWriter
 
@@ -117,14 +117,14 @@ class Runtime:
         actor: str | None = None,
         before_commit: Callable[[Session, InstanceInfo], None] | None = None,
     ) -> InstanceInfo:
-        """Create an instance on the latest version and run it to its first wait state.
+        """Create an instance on the current version and run it to its first wait state.
 
         `before_commit` runs in the same transaction once the instance has its id, so that a caller's
         own rows (an application referring to the instance) commit or fail together with it.
         """
         post = _Advance()
         with self.db.session() as s:
-            version = latest_version(s, process_id)
+            version = current_version(s, process_id)
             bundle = self.specs.bundle(s, version.id)
             wf = BpmnWorkflow(bundle.spec, bundle.subprocess_specs, script_engine=self.script_engine)
             wf.task_tree.data.update(data or {})

@@ -1,4 +1,8 @@
-"""Deployed versions: the latest one per process, and restored specs cached per process."""
+"""Deployed versions: the current one per process, and restored specs cached per process.
+
+New cases start on a process's *current* version: the one its last deploy created, or the earlier one
+a rollback chose (``process_current``). Running cases stay on the version they started on.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from . import journal
+from .clock import utcnow
 from .errors import NotFound
-from .models import ProcessVersion
+from .models import ProcessCurrent, ProcessVersion
 from .serialization import SpecBundle, StateSerializer
 
 
@@ -58,13 +64,58 @@ class VersionRef:
     version: int
 
 
-def latest_version(session: Session, process_id: str) -> VersionRef:
-    """Only the id and number: the row also holds the sources and the spec, which every start would
+def current_version(session: Session, process_id: str) -> VersionRef:
+    """The version new cases start on: the pointer when set, else the newest version.
+
+    Only the id and number: the row also holds the sources and the spec, which every start would
     otherwise drag over the wire (the spec itself comes from SpecCache)."""
     row = session.execute(
+        select(ProcessVersion.id, ProcessVersion.version)
+        .join(ProcessCurrent, ProcessCurrent.version_id == ProcessVersion.id)
+        .where(ProcessCurrent.process_id == process_id)
+    ).first() or session.execute(
         select(ProcessVersion.id, ProcessVersion.version).where(ProcessVersion.process_id == process_id)
         .order_by(ProcessVersion.version.desc()).limit(1)
     ).first()
     if row is None:
         raise NotFound(f"process {process_id!r} is not deployed")
     return VersionRef(row.id, row.version)
+
+
+def current_versions(session: Session) -> dict[str, int]:
+    """process id -> number of its current version, for every deployed process."""
+    newest: dict[str, int] = {}
+    for pid, number in session.execute(select(ProcessVersion.process_id, ProcessVersion.version)):
+        newest[pid] = max(number, newest.get(pid, 0))
+    pinned = session.execute(select(ProcessCurrent.process_id, ProcessVersion.version)
+                             .join(ProcessVersion, ProcessVersion.id == ProcessCurrent.version_id))
+    return {**newest, **{pid: number for pid, number in pinned}}
+
+
+def make_current(session: Session, process_id: str, version: int, actor: str | None,
+                 reason: str = "rollback") -> bool:
+    """Point new cases of ``process_id`` at ``version`` (journaled with ``actor``); False if it already was.
+
+    Running cases keep their own version: only the pointer moves, no instance is touched.
+    """
+    target = session.execute(select(ProcessVersion.id).where(
+        ProcessVersion.process_id == process_id, ProcessVersion.version == version)).scalar()
+    if target is None:
+        raise NotFound(f"process {process_id!r} has no version {version}")
+    previous = current_version(session, process_id)
+    if previous.id == target:
+        return False
+    point_at(session, process_id, target, actor)
+    journal.record(session, None, "current_version_set", actor=actor, message=f"{process_id} v{version}",
+                   details={"process_id": process_id, "version": version, "previous_version": previous.version,
+                            "reason": reason})
+    return True
+
+
+def point_at(session: Session, process_id: str, version_id: int, actor: str | None) -> None:
+    """Set the pointer row (a deploy journals its own "deployed" row, so nothing is journaled here)."""
+    pointer = session.get(ProcessCurrent, process_id, with_for_update=True)
+    if pointer is None:
+        session.add(ProcessCurrent(process_id=process_id, version_id=version_id, set_at=utcnow(), set_by=actor))
+    else:
+        pointer.version_id, pointer.set_at, pointer.set_by = version_id, utcnow(), actor

@@ -20,6 +20,7 @@ from tasks.config import AppConfig
 from . import security
 from .accounts import models as _account_models  # noqa: F401 - account tables in the metadata for Alembic
 from .extensions import db, migrate
+from .processes import models as _process_models  # noqa: F401 - studio draft table for Alembic
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
 FORMS_TEMPLATES_DIR = str(Path(__file__).resolve().parent.parent / "forms" / "templates")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import tomllib
 from pathlib import Path
 
 import click
@@ -133,27 +132,17 @@ def os_actor() -> str:
 
 def deploy_workflows(files: list[Path], actor: str = "cli", settings: Settings | None = None,
                      comment: str | None = None) -> list:
-    from engine.context import build_script_env
-    from engine.db import Database
-    from engine.deploy import Deployer, sources_from_paths
-    from engine.operators import load_operator_modules
-    from engine.validation import diagram_checker
+    from engine.deploy import sources_from_paths
+
+    from .deployment import build_deployer, read_lanes
 
     settings = settings or Settings.from_env()
-    load_operator_modules(["tasks", *settings.operator_modules])
     paths = files or [settings.workflows_dir]
     sources = sources_from_paths(paths)
     if not sources:
         return []
-    lanes: dict[str, str] = {}
-    for directory in {s.directory for s in sources if s.directory}:
-        lanes_file = directory / "lanes.toml"
-        if lanes_file.is_file():
-            lanes.update(tomllib.loads(lanes_file.read_text(encoding="utf-8")).get("lanes", {}))
-    script_env, sla = build_script_env(settings)
-    deployer = Deployer(Database.from_url(settings.database_url), script_env, settings.forms_dirs,
-                        sla_names=sla.names(), extra_checkers=[diagram_checker])
-    return deployer.deploy(sources, lanes, actor=actor, comment=comment)
+    lanes = read_lanes({s.directory for s in sources if s.directory})
+    return build_deployer(settings).deploy(sources, lanes, actor=actor, comment=comment)
 
 
 @main.command("worker")

@@ -1,19 +1,26 @@
-"""The studio over JSON for analysts who script: `GET /api/v1/processes` and one version's sources.
+"""The studio over JSON for analysts who script: the processes, a version's sources, drafts, rollback.
 
-Same data as the catalogue page (web.processes.catalogue); role analyst or admin, 401 without a
-login, 403 for every other role.
+Same data and rules as the studio's pages (web.processes.catalogue, web.processes.drafts); role
+analyst or admin, 401 without a login, 403 for every other role. A draft that fails the deploy
+validation is answered 422 with its ``problems`` next to the usual error body.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
+
+from engine.errors import DeploymentProblem, FieldError
 
 from ..accounts.roles import ADMIN, ANALYST
+from ..api_errors import ApiError, json_object
 from ..extensions import db
-from ..security import roles_required
+from ..security import current_actor, roles_required
+from . import drafts
 from .catalogue import deployed_processes, is_current, process_version
+from .models import ProcessDraft
 
 bp = Blueprint("processes_api", __name__, url_prefix="/api/v1")
 
@@ -44,3 +51,108 @@ def version(process_id: str, version: int) -> Response:
             "sources": dict(sorted(row.sources.items()))}
     db.session.commit()
     return jsonify(body)
+
+
+def _me() -> str:
+    return current_actor().email
+
+
+def _refused(problems: list[DeploymentProblem]) -> Response:
+    message = f"Черновик не прошёл проверку: проблем — {len(problems)}. Ничего не изменено."
+    response = jsonify({"error": {"code": "draft_invalid", "message": message, "fields": []},
+                        "problems": [p.as_dict() for p in problems]})
+    response.status_code = 422
+    return response
+
+
+def _draft_body(draft: ProcessDraft) -> dict[str, Any]:
+    return {"draft_id": draft.id, "status": draft.status, "files": sorted(draft.files), "author": draft.author,
+            "created_at": _iso(draft.created_at), "updated_at": _iso(draft.updated_at), "comment": draft.comment,
+            "proposer": draft.proposer, "approver": draft.approver, "deployed": draft.deployed}
+
+
+def _uploaded_files() -> dict[str, bytes | str]:
+    """Multipart ``files`` (several) or JSON ``{"files": {name: xml}}``."""
+    if request.files:
+        uploads = request.files.getlist("files")
+        if not uploads:
+            raise ApiError(422, "invalid_files", "Файлы передаются в поле «files».",
+                           [FieldError("files", "required", "Файлы передаются в поле «files».")])
+        return {f.filename or "": f.stream.read(drafts.MAX_FILE_BYTES + 1) for f in uploads}
+    files = json_object().get("files")
+    if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
+        message = "Ожидается объект «files»: имя файла -> текст XML."
+        raise ApiError(422, "invalid_files", message, [FieldError("files", "invalid", message)])
+    return files
+
+
+@bp.post("/processes/drafts")
+@roles_required(ANALYST, ADMIN)
+def create_draft() -> tuple[Response, int]:
+    draft = drafts.create_draft(db.session, _uploaded_files(), _me())
+    db.session.commit()
+    return jsonify(_draft_body(draft)), 201
+
+
+@bp.get("/processes/drafts/<int:draft_id>")
+@roles_required(ANALYST, ADMIN)
+def draft(draft_id: int) -> Response:
+    row = drafts.get_draft(db.session, draft_id)
+    body = {**_draft_body(row), "sources": dict(sorted(row.files.items()))}
+    db.session.commit()
+    return jsonify(body)
+
+
+@bp.post("/processes/drafts/<int:draft_id>/validate")
+@roles_required(ANALYST, ADMIN)
+def validate_draft(draft_id: int) -> Response:
+    problems = drafts.check_draft(db.session, drafts.get_draft(db.session, draft_id))
+    return jsonify({"problems": [p.as_dict() for p in problems]})
+
+
+@bp.post("/processes/drafts/<int:draft_id>/propose")
+@roles_required(ANALYST, ADMIN)
+def propose_draft(draft_id: int) -> Response:
+    comment = json_object().get("comment")
+    if comment is not None and not isinstance(comment, str):
+        raise ApiError(422, "validation_failed", "Комментарий должен быть строкой.",
+                       [FieldError("comment", "invalid", "Комментарий должен быть строкой.")])
+    try:
+        draft = drafts.propose(db.session, draft_id, _me(), comment or "")
+    except drafts.DraftRefused as exc:
+        db.session.rollback()
+        return _refused(exc.problems)
+    db.session.commit()
+    return jsonify(_draft_body(draft))
+
+
+@bp.post("/processes/drafts/<int:draft_id>/approve")
+@roles_required(ANALYST, ADMIN)
+def approve_draft(draft_id: int) -> Response:
+    try:
+        approval = drafts.approve(db.session, draft_id, _me())
+    except drafts.DraftRefused as exc:
+        return _refused(exc.problems)
+    return jsonify({**_draft_body(approval.draft),
+                    "versions": [{"process_id": d.process_id, "version": d.version, "created": d.created}
+                                 for d in approval.deployed]})
+
+
+@bp.post("/processes/drafts/<int:draft_id>/reject")
+@roles_required(ANALYST, ADMIN)
+def reject_draft(draft_id: int) -> Response:
+    draft = drafts.reject(db.session, drafts.get_draft(db.session, draft_id, lock=True), _me())
+    db.session.commit()
+    return jsonify(_draft_body(draft))
+
+
+@bp.post("/processes/<process_id>/current")
+@roles_required(ANALYST, ADMIN)
+def set_current(process_id: str) -> Response:
+    version = json_object().get("version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        message = "Укажите номер версии целым числом."
+        raise ApiError(422, "validation_failed", message, [FieldError("version", "invalid", message)])
+    changed = drafts.rollback(db.session, process_id, version, _me())
+    db.session.commit()
+    return jsonify({"id": process_id, "current_version": version, "changed": changed})

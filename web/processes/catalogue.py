@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.models import ProcessInstance, ProcessVersion
+from engine.versions import current_version, current_versions
 
 from ..api_errors import ApiError
 
@@ -32,11 +33,7 @@ class ProcessRow:
     process_id: str
     name: str
     versions: list[VersionRow] = field(default_factory=list)  # newest first
-
-    @property
-    def current_version(self) -> int | None:
-        """The version new cases get: the engine starts every case on the newest one."""
-        return self.versions[0].version if self.versions else None
+    current_version: int | None = None  # the version new cases get (the last deployed, or a rollback's)
 
 
 def deployed_processes(session: Session) -> list[ProcessRow]:
@@ -55,6 +52,8 @@ def deployed_processes(session: Session) -> list[ProcessRow]:
         process.versions.append(VersionRow(row.version, row.deployed_at, row.deployed_by,
                                            counts.get((row.id, False), 0), counts.get((row.id, True), 0),
                                            row.comment))
+    for pid, number in current_versions(session).items():
+        processes[pid].current_version = number
     return sorted(processes.values(), key=lambda p: p.name.lower())
 
 
@@ -68,10 +67,8 @@ def process_version(session: Session, process_id: str, version: int) -> ProcessV
 
 
 def is_current(session: Session, row: ProcessVersion) -> bool:
-    """Whether new cases start on this version (the newest of its process)."""
-    newest = session.scalar(select(func.max(ProcessVersion.version))
-                            .where(ProcessVersion.process_id == row.process_id))
-    return newest == row.version
+    """Whether new cases start on this version."""
+    return current_version(session, row.process_id).id == row.id
 
 
 def ordered_files(row: ProcessVersion) -> list[str]:
