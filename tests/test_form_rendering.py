@@ -411,8 +411,11 @@ def test_staff_fields_required_for_some_decisions_follow_the_decision() -> None:
     doc = parse(render_form(load_schema("operator_review"), {"decision": "approve"}))
     explanation = by_name(doc, "explanation").getparent()
     assert explanation.get("data-required-if") == '[{"field": "decision", "values": ["reject", "request_info"]}]'
-    assert explanation.get("data-shown-if") is None  # it applies to every decision: always shown
+    # the applicant reads it only after a refusal or a request: hidden (without JS: hinted) for «Одобрить»
+    assert explanation.get("data-shown-if") == '[{"field": "decision", "values": ["reject", "request_info"]}]'
     assert _star(doc, "f-explanation") == "hidden"
+    reasons = doc.xpath('//*[@id="f-reasons"]/ancestor-or-self::*[@data-shown-if][1]')
+    assert reasons and reasons[0].get("data-shown-if") == '[{"field": "decision", "values": ["reject"]}]'
 
 
 def test_the_summary_comes_first_and_links_fields_drawn_outside_the_schema() -> None:
