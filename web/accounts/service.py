@@ -124,13 +124,7 @@ class AccountService:
         except IntegrityError as exc:  # the same address registered concurrently
             self.session.rollback()
             raise errors.EmailTaken() from exc
-        code = self._new_code(user, now)
-        try:
-            deliver(user, code)
-        except BaseException:
-            self.session.rollback()
-            raise
-        self.session.commit()
+        self._send_new_code(user, now, deliver)
         return user
 
     def _ensure_replaceable(self, user: User, now: datetime) -> None:
@@ -139,6 +133,16 @@ class AccountService:
         row = self._code_row(user)
         if row is not None and row.attempts < MAX_CODE_ATTEMPTS and aware(row.expires_at) > now:
             raise errors.RegistrationPending()
+
+    def _send_new_code(self, user: User, now: datetime, deliver: Deliver) -> None:
+        """Store a fresh code and hand it to `deliver`; a delivery that fails leaves nothing stored."""
+        code = self._new_code(user, now)
+        try:
+            deliver(user, code)
+        except BaseException:
+            self.session.rollback()
+            raise
+        self.session.commit()
 
     def _new_code(self, user: User, now: datetime) -> str:
         code = f"{secrets.randbelow(10**6):06d}"
@@ -165,13 +169,7 @@ class AccountService:
         user = self.find_by_email(email or "")
         if user is None or user.is_active or user.activated_at is not None:
             return False
-        code = self._new_code(user, self.clock())
-        try:
-            deliver(user, code)
-        except BaseException:
-            self.session.rollback()
-            raise
-        self.session.commit()
+        self._send_new_code(user, self.clock(), deliver)
         return True
 
     # ------------------------------------------------------------------ activation
