@@ -18,7 +18,7 @@ from ..accounts.roles import ADMIN, ANALYST
 from ..api_errors import ApiError, json_object
 from ..extensions import db
 from ..security import current_actor, roles_required
-from . import drafts
+from . import diffs, drafts
 from .catalogue import deployed_processes, is_current, process_version
 from .models import ProcessDraft
 
@@ -51,6 +51,14 @@ def version(process_id: str, version: int) -> Response:
             "sources": dict(sorted(row.sources.items()))}
     db.session.commit()
     return jsonify(body)
+
+
+@bp.get("/processes/<process_id>/diff")
+@roles_required(ANALYST, ADMIN)
+def diff(process_id: str) -> Response:
+    """`from` (default: the current version) and `to`: a version number or draft:<id>."""
+    return jsonify(diffs.as_json(diffs.process_diff(db.session, process_id, request.args.get("from"),
+                                                    request.args.get("to"))))
 
 
 def _me() -> str:

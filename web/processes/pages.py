@@ -21,7 +21,7 @@ from ..api_errors import ApiError
 from ..extensions import db
 from ..security import current_actor, roles_required
 from ..studio_assets import viewer_csp
-from . import drafts
+from . import diff_text, diffs, drafts
 from .catalogue import deployed_processes, is_current, ordered_files, process_version
 from .outline import bpmn_outline, dmn_decisions, has_bpmn_di
 
@@ -96,6 +96,15 @@ def download(process_id: str, version: int, name: str) -> Response:
     return response
 
 
+@bp.get("/processes/<process_id>/diff")
+@roles_required(ANALYST, ADMIN)
+def diff_view(process_id: str) -> str:
+    """Two versions, or a draft against the current one: coloured diagrams, changed elements, DMN rules."""
+    result = diffs.process_diff(db.session, process_id, request.args.get("from"), request.args.get("to"))
+    return render_template("processes/diff.html", diff=result, text=diff_text,
+                           drawn=any(f.drawable for f in result.files))
+
+
 def _me() -> str:
     return current_actor().email
 
@@ -141,9 +150,10 @@ def _draft_view(draft_id: int, errors: dict[str, str] | None = None, status: int
                 comment: str | None = None) -> tuple[str, int]:
     draft = drafts.get_draft(db.session, draft_id)
     problems = drafts.check_draft(db.session, draft) if draft.status in (drafts.DRAFT, drafts.PROPOSED) else []
+    comparable = diffs.comparable_processes(db.session, draft.files)
     db.session.commit()
     return render_template("processes/draft.html", draft=draft, problems=problems, errors=errors or {},
-                           drawings=_drawable(draft.files),
+                           drawings=_drawable(draft.files), comparable=comparable,
                            comment=draft.comment if comment is None else comment,
                            approval_refusal=drafts.approval_refusal(draft, _me()), me=_me(),
                            max_comment=drafts.MAX_COMMENT), status
