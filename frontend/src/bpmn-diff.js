@@ -3,6 +3,7 @@
 // on the old drawing, added ones on the new, changed and moved ones on both. The page lists the same
 // changes as a table (computed on the server); the drawing only adds the picture.
 import NavigatedViewer from 'bpmn-js/lib/NavigatedViewer';
+import { getBBox } from 'diagram-js/lib/util/Elements';
 import { readSource, showMessage } from './common.js';
 import { diffModels } from './diff-changes.js';
 import './bpmn-diff.css';
@@ -18,6 +19,31 @@ function mark(viewer, ids, marker) {
       canvas.addMarker(id, marker);
     }
   });
+}
+
+const MARGIN = 120;  // around the changes, so their neighbours show where they are
+const MIN_BOX = { width: 900, height: 450 };  // never zoom in further than this area
+
+// Both drawings show the same area: the changed elements with some of their surroundings.
+function focus(viewers, ids) {
+  const elements = [];
+  viewers.forEach((viewer) => {
+    const registry = viewer.get('elementRegistry');
+    ids.forEach((id) => {
+      const element = registry.get(id);
+      if (element && !element.labelTarget && element !== viewer.get('canvas').getRootElement()) {
+        elements.push(element);
+      }
+    });
+  });
+  if (elements.length === 0) {
+    return;
+  }
+  const box = getBBox(elements);
+  const width = Math.max(box.width + 2 * MARGIN, MIN_BOX.width);
+  const height = Math.max(box.height + 2 * MARGIN, MIN_BOX.height);
+  const area = { x: box.x + box.width / 2 - width / 2, y: box.y + box.height / 2 - height / 2, width, height };
+  viewers.forEach((viewer) => viewer.get('canvas').viewbox(area));
 }
 
 async function drawDiff(block) {
@@ -45,8 +71,8 @@ async function drawDiff(block) {
   sides.forEach((viewer) => {
     mark(viewer, changed, 'diff-changed');
     mark(viewer, moved, 'diff-layout');
-    viewer.get('canvas').zoom('fit-viewport', 'auto');
   });
+  focus(sides, [...Object.keys(changes.removed), ...Object.keys(changes.added), ...changed, ...moved]);
   block.dataset.diffReady = 'true';
 }
 
