@@ -12,12 +12,17 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from flask import Flask
+from sqlalchemy import select
+
 from engine.context import build_script_env
 from engine.db import Database
 from engine.deploy import Deployer, sources_from_paths
 from engine.diagram_layout import layout_bpmn
+from engine.models import ProcessInstance, ProcessVersion
 from engine.settings import Settings
 from web.cli import deploy_workflows
+from web.extensions import db
 
 TASK_NAME = "Проверить <b>заявку</b> & «сведения»"
 PROCESS_NAME = "Демо <i>студии</i>"  # each deployment appends its id: tests share one database
@@ -106,3 +111,14 @@ def _deploy_undrawn(directory: Path, settings: Settings) -> None:
     lanes = tomllib.loads(LANES)["lanes"]
     Deployer(Database.from_url(settings.database_url), script_env, settings.forms_dirs,
              sla_names=sla.names()).deploy(sources_from_paths([directory]), lanes, actor="analyst-test")
+
+
+def case_version(app: Flask, number: str) -> tuple[str, int, bool]:
+    """(process id, version number, completed) stored for the case with this number."""
+    with app.app_context():
+        row = db.session.execute(
+            select(ProcessVersion.process_id, ProcessVersion.version, ProcessInstance.completed)
+            .join(ProcessInstance, ProcessInstance.version_id == ProcessVersion.id)
+            .where(ProcessInstance.business_key == number)).one()
+        db.session.commit()
+    return row.process_id, row.version, bool(row.completed)
