@@ -21,6 +21,7 @@ keeps them aside and the differ never compares them; order of children does not 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
 from lxml import etree
 
@@ -71,12 +72,19 @@ class _Model:
     process_owner: dict[str, str] = field(default_factory=dict)  # process id -> its participant's id
 
 
+@cache
+def _split(tag: str) -> tuple[str, str]:
+    """(namespace, local name) of a Clark-notation tag; cached, as etree.QName costs more than the diff."""
+    namespace, _, local = tag[1:].rpartition("}") if tag.startswith("{") else ("", "", tag)
+    return namespace, local
+
+
 def _local(node: etree._Element) -> str:
-    return etree.QName(node).localname if isinstance(node.tag, str) else ""
+    return _split(node.tag)[1] if isinstance(node.tag, str) else ""
 
 
 def _is_bpmn(node: etree._Element) -> bool:
-    return isinstance(node.tag, str) and etree.QName(node).namespace == BPMN
+    return isinstance(node.tag, str) and _split(node.tag)[0] == BPMN
 
 
 def _is_tracked(node: etree._Element) -> bool:
@@ -117,7 +125,7 @@ def _geometry(node: etree._Element) -> tuple:
         except ValueError:
             return text
 
-    attrs = tuple(sorted((etree.QName(k).localname, value(v)) for k, v in node.attrib.items() if k != "id"))
+    attrs = tuple(sorted((_split(k)[1], value(v)) for k, v in node.attrib.items() if k != "id"))
     return (_local(node), attrs, tuple(_geometry(child) for child in node if isinstance(child.tag, str)))
 
 
@@ -129,11 +137,11 @@ def _flatten(node: etree._Element, path: str, out: dict[str, str]) -> None:
     """Everything ``node`` says, as path -> value, leaving out tracked children and reference lists."""
     bpmn = _is_bpmn(node)
     for key, value in node.attrib.items():
-        qname = etree.QName(key)
-        if bpmn and qname.namespace:  # foreign attributes on a BPMN element: bpmn-moddle keeps them aside
+        namespace, local = _split(key)
+        if bpmn and namespace:  # foreign attributes on a BPMN element: bpmn-moddle keeps them aside
             continue
         if key != "id":  # children are told apart by their id, the element itself by its key
-            out[f"{path}@{qname.localname}"] = value
+            out[f"{path}@{local}"] = value
     if _text(node):
         out[path or "text"] = _text(node)
     seen: dict[str, int] = {}
