@@ -67,7 +67,8 @@ class ElementDiff:
 @dataclass
 class _Model:
     elements: dict[str, etree._Element] = field(default_factory=dict)  # tracked id -> element
-    lanes: dict[str, frozenset[str]] = field(default_factory=dict)  # flow node id -> its lanes
+    lanes: dict[str, frozenset[str]] = field(default_factory=dict)  # flow node id -> ids of its lanes
+    lane_names: dict[str, str] = field(default_factory=dict)  # lane id -> name
     layout: dict[str, tuple[str, tuple]] = field(default_factory=dict)  # DI id -> (element id, geometry)
     process_owner: dict[str, str] = field(default_factory=dict)  # process id -> its participant's id
 
@@ -102,11 +103,11 @@ def _read(xml: str | bytes) -> _Model:
             model.elements[node.get("id")] = node
         if local == "participant" and node.get("processRef"):
             model.process_owner[node.get("processRef")] = node.get("id", "")
-        if local == "lane":  # "Оператор (lane_operator)": people read the name, the id tells lanes apart
-            lane = f'{node.get("name")} ({node.get("id", "")})' if node.get("name") else node.get("id", "")
+        if local == "lane":
+            model.lane_names[node.get("id", "")] = node.get("name") or ""
             for ref in node.iterchildren(f"{{{BPMN}}}flowNodeRef"):
                 key = (ref.text or "").strip()
-                model.lanes[key] = model.lanes.get(key, frozenset()) | {lane}
+                model.lanes[key] = model.lanes.get(key, frozenset()) | {node.get("id", "")}
     for process in root.iter(f"{{{BPMN}}}process"):
         owner = model.process_owner.get(process.get("id", ""))
         if owner is None and process.get("id"):  # not in a collaboration: the process is its own element
@@ -174,6 +175,14 @@ def _content(node: etree._Element, model: _Model) -> dict[str, str]:
     return out
 
 
+def _lanes_text(ids: str | None, model: _Model) -> str | None:
+    """"Оператор (lane_operator)": people read the name; lanes are compared by id (a renamed lane is
+    the lane's own change, not its nodes')."""
+    if ids is None:
+        return None
+    return ", ".join(f"{model.lane_names[i]} ({i})" if model.lane_names.get(i) else i for i in ids.split(", "))
+
+
 def _short(value: str | None) -> str | None:
     if value is None or len(value) <= MAX_VALUE:
         return value
@@ -202,7 +211,8 @@ def diff_bpmn(old_xml: str | bytes, new_xml: str | bytes) -> list[ElementDiff]:
         if element_id not in old.elements:
             result.append(ElementDiff(element_id, _local(node), node.get("name") or "", ADDED))
             continue
-        changes = _changes(_content(old.elements[element_id], old), _content(node, new))
+        changes = tuple(Change(c.path, _lanes_text(c.old, old), _lanes_text(c.new, new)) if c.path == "lane" else c
+                        for c in _changes(_content(old.elements[element_id], old), _content(node, new)))
         if changes:
             result.append(ElementDiff(element_id, _local(node), node.get("name") or "", CHANGED, changes,
                                       element_id in moved))

@@ -66,7 +66,7 @@ def test_conditions_scripts_extension_properties_and_lanes_count_as_changes() ->
         ["extensionElements/serviceTaskOperator[notify.case_status]/parameters/parameter[status]@value"]
 
 
-def test_added_removed_and_layout_only_changes() -> None:
+def test_added_removed_layout_only_and_lane_changes() -> None:
     flow = '<bpmn:sequenceFlow id="f_timeout" sourceRef="checks_timeout" targetRef="merge_manual" />'
     edge = re.search(r'\s*<bpmndi:BPMNEdge id="f_timeout_di".*?</bpmndi:BPMNEdge>', BPMN, re.S).group(0)
     bounds = '<dc:Bounds x="390" y="805" width="100" height="80" />'
@@ -74,6 +74,8 @@ def test_added_removed_and_layout_only_changes() -> None:
                 (edge, edge.replace("f_timeout", "f_timeout_2")), (bounds, bounds.replace('"390"', '"400"')))
     assert {(e.element_id, e.change) for e in diff_bpmn(BPMN, new)} == {
         ("f_timeout_2", "added"), ("f_timeout", "removed"), ("accept", "layout")}
+    renamed_lane = _edit(BPMN, ('name="Оператор">', 'name="Операторы">'))
+    assert [(e.element_id, e.change) for e in diff_bpmn(BPMN, renamed_lane)] == [("lane_operator", "changed")]
 
 
 def test_decision_tables_are_compared_rule_by_rule() -> None:
