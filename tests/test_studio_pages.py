@@ -163,7 +163,8 @@ def _manifest() -> dict:
 
 def test_the_committed_build_matches_its_manifest() -> None:
     manifest = _manifest()
-    assert set(manifest["entries"]) == {"bpmn-viewer.js", "dmn-viewer.js", "studio.css"}
+    assert set(manifest["entries"]) == {"bpmn-viewer.js", "dmn-viewer.js", "studio.css", "bpmn-diff.js",
+                                        "bpmn-diff.css"}
     assert set(manifest["entries"].values()) <= set(manifest["files"])
     on_disk = {p.name for p in STUDIO_DIR.iterdir()}
     expected = {"manifest.json"} | set(manifest["files"]) | \
@@ -184,7 +185,8 @@ def test_the_committed_build_matches_its_manifest() -> None:
 
 @pytest.mark.parametrize("entry, content_type", [("bpmn-viewer.js", "text/javascript; charset=utf-8"),
                                                   ("dmn-viewer.js", "text/javascript; charset=utf-8"),
-                                                  ("studio.css", "text/css; charset=utf-8")])
+                                                  ("studio.css", "text/css; charset=utf-8"),
+                                                  ("bpmn-diff.js", "text/javascript; charset=utf-8")])
 def test_bundles_are_served_gzipped_and_cached_for_good(make_app, entry: str, content_type: str) -> None:
     client = client_from(make_app())
     name = _manifest()["entries"][entry]
