@@ -14,6 +14,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const outDir = join(here, '..', 'web', 'static', 'studio');
 // One script per kind of page: a BPMN page does not load dmn-js (about three quarters of the code).
 const ENTRIES = { 'bpmn-viewer': 'src/bpmn-viewer.js', 'dmn-viewer': 'src/dmn-viewer.js', 'studio': 'src/studio.css' };
+ENTRIES['case-diagram'] = 'src/case-diagram.js';  // a case on its diagram (+ case-diagram.css)
+ENTRIES['process-heatmap'] = 'src/process-heatmap.js';  // step analytics on the diagram (+ process-heatmap.css)
 const FONT_LOADERS = { '.eot': 'file', '.svg': 'file', '.ttf': 'file', '.woff': 'file', '.woff2': 'file' };
 const ALREADY_COMPRESSED = new Set(['.woff', '.woff2']);
 
