@@ -10,12 +10,14 @@ What it builds: a throw-away database `bench_<random>` migrated and deployed thr
 the server: INSERT ... SELECT over generate_series, no rows from Python). Three paths, as the product's
 diagram routes them: issued automatically (70 %, 23 elements), after an operator's review (20 %, a user
 task with a due time, claimed and completed, 10 % of them late) and refused automatically (10 %).
-The step indexes are dropped during the load and built afterwards, then the table is vacuumed and analysed.
+The step table is unlogged and its indexes dropped during the load; they are built afterwards, then the
+table is vacuumed and analysed.
 
-What it measures: the page's whole computation (web.analytics.queries.analytics plus the tables and the
-heatmap overlay the page builds from it) for periods of 7, 30 (the page's default), 90 and 365 days
-ending today, `--runs` times each after one warm-up; the median and the slowest run, and how many step
-rows the period covers. Target: under 2 s for the default period.
+What it measures: first the roll-up of every finished day of the year (done once: the first request that
+asks for a day rolls it up), then the page's whole computation (web.analytics.queries.analytics plus the
+tables and the heatmap overlay the page builds from it) for periods of 7, 30 (the page's default), 90 and
+365 days ending today (today's steps are read from the step table), `--runs` times each after one
+warm-up; the median and the slowest run, and how many step rows the period covers. Target: under 2 s.
 """
 
 from __future__ import annotations
@@ -122,6 +124,8 @@ def generate(backend: Backend, args: argparse.Namespace) -> dict[str, Any]:
                             [(variant, order, source, element, kind) for variant, path in PATHS.items()
                              for order, (source, element, kind) in enumerate(path)])
         timed("instances", INSTANCES_SQL, {"process": PROCESS, "version": version, "cases": args.cases})
+        # A throw-away database: the step table skips the write-ahead log during the load (as a restore would).
+        conn.execute("ALTER TABLE step SET UNLOGGED")
         conn.execute("DROP INDEX ix_step_process_ended")
         conn.execute("DROP INDEX ix_step_instance_id")
         variants = ", ".join(f"'{v}'" for v in VARIANT_OF_DECILE)
@@ -145,6 +149,7 @@ def measure(backend: Backend, args: argparse.Namespace) -> dict[str, Any]:
     from engine.models import ProcessVersion, Step
     from forms.dates import today_moscow
     from web.analytics.queries import analytics
+    from web.analytics.rollup import roll_up
     from web.analytics.views import Period, _flow_rows, _overlay, _rows, _trend
     from web.processes.flows import diagram_of
 
@@ -153,16 +158,22 @@ def measure(backend: Backend, args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {}
     with Session(engine) as s:
         diagram = diagram_of(s.scalar(select(ProcessVersion).where(ProcessVersion.process_id == PROCESS)))
-        for days in PERIODS:
+        started = time.perf_counter()
+        year = [today_moscow() - timedelta(days=d) for d in range(max(PERIODS), 0, -1)]
+        rolled = roll_up(s, PROCESS, year)
+        s.commit()
+        out["roll-up"] = {"days": rolled, "seconds": time.perf_counter() - started}
+        print(f"  rolled up {rolled} days in {out['roll-up']['seconds']:.1f} s", file=sys.stderr, flush=True)
+        for days in PERIODS:  # each ends today: today's steps are read from the step table itself
             period = Period(today_moscow() - timedelta(days=days - 1), today_moscow())
             covered = s.scalar(select(func.count()).select_from(Step).where(
                 Step.process_id == PROCESS, Step.ended_at >= period.since, Step.ended_at < period.until))
             times = []
             for run in range(args.runs + 1):
                 started = time.perf_counter()
-                result = analytics(s, PROCESS, period.since, period.until)
+                result = analytics(s, PROCESS, period.first, period.last)
                 _rows(diagram, result), _flow_rows(diagram, result), _trend(diagram, result), _overlay(diagram, result)
-                s.rollback()
+                s.commit()
                 if run:  # the first run warms the cache
                     times.append(time.perf_counter() - started)
             out[f"{days} days"] = {"rows": covered, "median_s": statistics.median(times), "max_s": max(times),
@@ -191,8 +202,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         report["periods"] = measure(backend, args)
     finally:
         backend.close()
-    default = report["periods"]["30 days"]["median_s"]
-    report["target"] = {"default_period_median_s": default, "met": default < TARGET_S}
+    slowest = max(p["max_s"] for name, p in report["periods"].items() if name != "roll-up")
+    report["target"] = {"slowest_s": slowest, "met": slowest < TARGET_S}
     return report
 
 
@@ -202,10 +213,14 @@ def print_report(r: dict[str, Any]) -> None:
                                    ("step table + indexes", data["step_table_size"])]
     rows += [(f"load: {name}", fmt(seconds, 1, "s")) for name, seconds in data["seconds"].items()]
     rows += [("Analytics page computation (median / slowest)",)]
+    roll = r["periods"]["roll-up"]
+    rows.append((f"roll-up of {roll['days']} finished days (once)", fmt(roll["seconds"], 1, "s"), ""))
     for name, p in r["periods"].items():
+        if name == "roll-up":
+            continue
         rows.append((f"{name} ({p['rows']:,} steps)", fmt(p["median_s"], 3, "s"), fmt(p["max_s"], 3, "s")))
     met = "met" if r["target"]["met"] else "NOT met"
-    rows.append((f"target: default period (30 days) < {TARGET_S} s", met))
+    rows.append((f"target: every period < {TARGET_S} s", met))
     print_table(f"Step analytics on {data['cases']:,} cases (load average at start {r['host']['loadavg_start']:.1f})",
                 rows)
 

@@ -118,12 +118,15 @@ def test_analytics_equal_sql_counts_and_the_seeded_times(make_app) -> None:
 
     review = elements["review"]
     assert review["name"] == "Проверить" and review["kind"] == "userTask"
-    # Waits 1 h, 1 h (the loop's second pass), 2 h, 3 h; handled the same: percentile_cont interpolates.
-    assert review["wait_p50"] == pytest.approx(1.5 * 3600) and review["handling_p50"] == pytest.approx(1.5 * 3600)
-    assert review["wait_p90"] == pytest.approx(2.7 * 3600) and review["handling_p90"] == pytest.approx(2.7 * 3600)
+    # Waits 0 (the loop's second pass), 1 h, 2 h, 3 h; handled 1 h, 1 h, 2 h, 3 h; percentiles interpolate
+    # (SQLite exactly; PostgreSQL from the daily histograms, within 5 %).
+    assert review["wait_p50"] == pytest.approx(1.5 * 3600, rel=.05)
+    assert review["wait_p90"] == pytest.approx(2.7 * 3600, rel=.05)
+    assert review["handling_p50"] == pytest.approx(1.5 * 3600, rel=.05)
+    assert review["handling_p90"] == pytest.approx(2.7 * 3600, rel=.05)
     assert (review["with_due"], review["late"], review["breach_rate"]) == (4, 1, 0.25)
     svc = elements["svc"]
-    assert (svc["wait_p50"], svc["handling_p90"], svc["breach_rate"]) == (0, 60, None)
+    assert (svc["wait_p50"], svc["breach_rate"]) == (0, None) and svc["handling_p90"] == pytest.approx(60, rel=.05)
     assert body["weeks"] == [
         {"week": "2020-03-09", "element": "review", "with_due": 3, "late": 0, "breach_rate": 0.0},
         {"week": "2020-03-16", "element": "review", "with_due": 1, "late": 1, "breach_rate": 1.0},
@@ -153,7 +156,8 @@ def test_analytics_equal_sql_counts_and_the_seeded_times(make_app) -> None:
     assert csv.status_code == 200 and csv.mimetype == "text/csv"
     lines = csv.get_data(as_text=True).lstrip("\ufeff").splitlines()
     assert lines[0].startswith("Элемент;Название;Проходов")
-    assert "review;Проверить;4;5400.0;9720.0;5400.0;9720.0;4;1;0.25" in lines
+    review_line = next(line for line in lines if line.startswith("review;"))
+    assert review_line.startswith("review;Проверить;4;") and review_line.endswith(";4;1;0.25")
     assert "f_svc_review;Запрос в реестр;Проверить;3" in lines
 
 

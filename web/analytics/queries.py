@@ -6,8 +6,12 @@ Everything is read from the `step` rows the engine writes as elements complete, 
 completion times (`ended_at`), through the covering index on (process_id, ended_at). Waiting time runs
 from when the element became active until work on it began (a person claimed the task), handling time
 from then until it completed; an element nobody works on (a timer, a message) only waits and a service
-task is handled from the start. On PostgreSQL each figure is one aggregate query (`percentile_cont`);
-SQLite has no percentiles, so there the period's rows are aggregated in Python the same way.
+task is handled from the start. Days are Moscow days.
+
+On PostgreSQL a period is read from daily roll-ups (web.analytics.models): each finished day is rolled up
+the first time a period asks for it, in one scan of that day's steps, and today is read from the steps
+themselves; percentiles come from the roll-ups' histograms (within 5 %), counts are exact. SQLite serves
+small installations: there the period's rows are aggregated in Python, percentiles exact.
 """
 
 from __future__ import annotations
@@ -22,30 +26,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from engine.clock import aware
+from forms.dates import MOSCOW
 
-PG_ELEMENTS = text("""
-WITH s AS (
-  SELECT element,
-         extract(epoch FROM coalesce(started_at, ended_at) - entered_at) AS wait,
-         extract(epoch FROM ended_at - coalesce(started_at, ended_at)) AS handling,
-         due_at IS NOT NULL AS has_due, ended_at > due_at AS late
-  FROM step WHERE process_id = :process AND ended_at >= :since AND ended_at < :until)
-SELECT element, count(*) AS passes,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY wait) AS wait_p50,
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY wait) AS wait_p90,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY handling) AS handling_p50,
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY handling) AS handling_p90,
-       count(*) FILTER (WHERE has_due) AS with_due, count(*) FILTER (WHERE late) AS late
-FROM s GROUP BY element ORDER BY element""")
-PG_FLOWS = text("""
-SELECT source, element, count(DISTINCT instance_id) AS taken
-FROM step WHERE process_id = :process AND ended_at >= :since AND ended_at < :until AND source IS NOT NULL
-GROUP BY source, element""")
-PG_WEEKS = text("""
-SELECT date_trunc('week', ended_at AT TIME ZONE 'UTC')::date AS week, element,
-       count(*) AS with_due, count(*) FILTER (WHERE ended_at > due_at) AS late
-FROM step WHERE process_id = :process AND ended_at >= :since AND ended_at < :until AND due_at IS NOT NULL
-GROUP BY 1, 2 ORDER BY 1, 2""")
+from ..dashboard.figures import moscow_midnight
+
 SQL_ROWS = text("""
 SELECT element, source, instance_id, entered_at, started_at, ended_at, due_at
 FROM step WHERE process_id = :process AND ended_at >= :since AND ended_at < :until""")
@@ -76,7 +60,7 @@ class FlowCount:
 
 @dataclass(frozen=True)
 class WeekBreach:
-    week: date  # the Monday (UTC) the week starts
+    week: date  # the Monday the week starts (Moscow days)
     element: str
     with_due: int
     late: int
@@ -93,24 +77,14 @@ class Analytics:
     weeks: list[WeekBreach]
 
 
-def analytics(session: Session, process_id: str, since: datetime, until: datetime) -> Analytics:
-    params = {"process": process_id, "since": since, "until": until}
+def analytics(session: Session, process_id: str, first: date, last: date) -> Analytics:
+    """The figures of the steps that ended on the Moscow days from `first` to `last`."""
     if session.get_bind().dialect.name == "postgresql":
-        return _postgres(session, params)
-    return _python(session, params)
+        from . import rollup  # it builds on this module's queries and figures
 
-
-def _float(value: Any) -> float | None:
-    return None if value is None else round(float(value), 3)
-
-
-def _postgres(session: Session, params: dict[str, Any]) -> Analytics:
-    elements = [ElementStats(r.element, r.passes, _float(r.wait_p50), _float(r.wait_p90), _float(r.handling_p50),
-                             _float(r.handling_p90), r.with_due, r.late)
-                for r in session.execute(PG_ELEMENTS, params)]
-    flows = [FlowCount(r.source, r.element, r.taken) for r in session.execute(PG_FLOWS, params)]
-    weeks = [WeekBreach(r.week, r.element, r.with_due, r.late) for r in session.execute(PG_WEEKS, params)]
-    return Analytics(elements, flows, weeks)
+        return rollup.analytics(session, process_id, first, last)
+    return _python(session, {"process": process_id, "since": moscow_midnight(first),
+                             "until": moscow_midnight(last + timedelta(days=1))})
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -138,7 +112,8 @@ def _python(session: Session, params: dict[str, Any]) -> Analytics:
             late = int(ended > aware(_dt(r.due_at)))
             due[r.element][0] += 1
             due[r.element][1] += late
-            monday = ended.date() - timedelta(days=ended.weekday())
+            day = ended.astimezone(MOSCOW).date()
+            monday = day - timedelta(days=day.weekday())
             weeks[(monday, r.element)][0] += 1
             weeks[(monday, r.element)][1] += late
         if r.source is not None:

@@ -157,7 +157,7 @@ def _trend(diagram: Diagram | None, result: Analytics) -> dict[str, Any]:
 def _compute(process_id: str, period: Period) -> tuple[ProcessVersion, Diagram | None, Analytics]:
     row = _version(process_id)
     diagram = diagram_of(row)
-    result = analytics(db.session, process_id, period.since, period.until)
+    result = analytics(db.session, process_id, period.first, period.last)
     db.session.commit()  # end the read transaction before rendering
     return row, diagram, result
 

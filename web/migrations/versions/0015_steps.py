@@ -1,4 +1,4 @@
-"""step: every completed pass of a case through a diagram element
+"""step: every completed pass of a case through a diagram element; daily roll-ups for the analytics
 
 Revision ID: 0015
 Revises: 0012
@@ -6,6 +6,7 @@ Create Date: 2026-12-06 00:00:00
 
 The path a case took and the times at each element, for the case's diagram and the step analytics.
 Declared the same way on engine.models.Step; the covering index serves the analytics' period scan.
+analytics_day, step_day, step_day_hist and flow_day (web.analytics.models) hold each finished day's figures.
 """
 import sqlalchemy as sa
 from alembic import op
@@ -40,7 +41,48 @@ def upgrade():
                     postgresql_include=['element', 'source', 'instance_id', 'entered_at', 'started_at', 'due_at'])
 
 
+    op.create_table(
+        'analytics_day',
+        sa.Column('process_id', sa.String(length=200), nullable=False),
+        sa.Column('day', sa.Date(), nullable=False),
+        sa.PrimaryKeyConstraint('process_id', 'day'),
+    )
+    op.create_table(
+        'step_day',
+        sa.Column('process_id', sa.String(length=200), nullable=False),
+        sa.Column('day', sa.Date(), nullable=False),
+        sa.Column('element', sa.String(length=200), nullable=False),
+        sa.Column('passes', sa.Integer(), nullable=False),
+        sa.Column('with_due', sa.Integer(), nullable=False),
+        sa.Column('late', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('process_id', 'day', 'element'),
+    )
+    op.create_table(
+        'step_day_hist',
+        sa.Column('process_id', sa.String(length=200), nullable=False),
+        sa.Column('day', sa.Date(), nullable=False),
+        sa.Column('element', sa.String(length=200), nullable=False),
+        sa.Column('measure', sa.String(length=1), nullable=False),
+        sa.Column('bucket', sa.Integer(), nullable=False),
+        sa.Column('passes', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('process_id', 'day', 'element', 'measure', 'bucket'),
+    )
+    op.create_table(
+        'flow_day',
+        sa.Column('process_id', sa.String(length=200), nullable=False),
+        sa.Column('day', sa.Date(), nullable=False),
+        sa.Column('source', sa.String(length=200), nullable=False),
+        sa.Column('target', sa.String(length=200), nullable=False),
+        sa.Column('cases', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('process_id', 'day', 'source', 'target'),
+    )
+
+
 def downgrade():
+    op.drop_table('flow_day')
+    op.drop_table('step_day_hist')
+    op.drop_table('step_day')
+    op.drop_table('analytics_day')
     op.drop_index('ix_step_process_ended', table_name='step')
     op.drop_index('ix_step_instance_id', table_name='step')
     op.drop_table('step')
