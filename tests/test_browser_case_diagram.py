@@ -20,6 +20,7 @@ from forms.dates import today_moscow
 from tests.support.accounts import add_user, bearer, login
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, log_in, served
 from tests.support.product import Product
+from tests.support.screenshots import Screenshots
 from web.analytics.views import Period
 from web.extensions import db
 
@@ -50,7 +51,7 @@ def _sql_counts(product: Product, period: Period) -> tuple[dict[str, int], dict[
     return passes, flows, calls
 
 
-def test_case_on_its_diagram_and_the_step_heatmap(product: Product) -> None:
+def test_case_on_its_diagram_and_the_step_heatmap(product: Product, screenshots: Screenshots) -> None:
     citizen = product.citizen_token()
     operator = product.staff_token("operator")
     number = product.apply(citizen, "yo_spelling")["number"]
@@ -106,6 +107,7 @@ def test_case_on_its_diagram_and_the_step_heatmap(product: Product) -> None:
             expect(details).to_be_visible()
             expect(details).to_contain_text("Сервис")
             expect(details).to_contain_text("Параметры")
+            screenshots.take(page, "case-diagram")
 
             # The task page has the same diagram folded away; unfolded, it is drawn.
             page.goto(f"{base}/inbox/tasks/{task['id']}")
@@ -118,6 +120,7 @@ def test_case_on_its_diagram_and_the_step_heatmap(product: Product) -> None:
             page.goto(f"{base}/processes/{PROCESS}/analytics?{query}")
             canvas = page.locator("[data-process-heatmap]")
             expect(canvas).to_have_attribute("data-viewer-ready", "heatmap", timeout=30000)
+            screenshots.take(page, "analytics-heatmap")
             passes, flows, calls = _sql_counts(product, period)
             drawn = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.heat-badge')].map(
                 b => [b.closest('[data-container-id]').dataset.containerId, Number(b.textContent)]))""")

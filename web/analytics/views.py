@@ -122,8 +122,10 @@ def _overlay(diagram: Diagram | None, result: Analytics) -> dict[str, Any]:
     levels = heat(result.elements)
     flows = {diagram.flows[(f.source, f.target)]: f.taken for f in result.flows
              if (f.source, f.target) in diagram.flows}
+    # An expanded subprocess is not shaded: its fill would drown the shades of the steps drawn inside it.
     return {"xml": diagram.xml, "flows": flows,
-            "elements": {s.element: {"passes": s.passes, "heat": levels.get(s.element, 0)}
+            "elements": {s.element: {"passes": s.passes, "heat": 0 if diagram.kinds.get(s.element) == "subProcess"
+                                     else levels.get(s.element, 0)}
                          for s in result.elements if s.element in diagram.names}}
 
 
