@@ -183,3 +183,35 @@ class JournalEntry(Base):
     task_spec: Mapped[str | None] = mapped_column(String(200))
     message: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict | None] = mapped_column(JsonType)
+
+
+class Step(Base):
+    """One pass of a case through a diagram element, written when the element completes.
+
+    The path a case took (`source` -> `element` is the sequence flow between two BPMN elements), the
+    case's diagram and the step analytics read these rows; the workflow state keeps no such history
+    once a case moves on. `entered_at` is when the element became active, `started_at` when work on it
+    began (a person claimed the task; a service call was handed to a worker; empty where there is
+    nothing but waiting), `ended_at` when it completed.
+    """
+
+    __tablename__ = "step"
+    # Analytics read one process over a period of completion times; the covering columns let
+    # PostgreSQL answer from the index alone.
+    __table_args__ = (
+        Index("ix_step_process_ended", "process_id", "ended_at",
+              postgresql_include=["element", "source", "instance_id", "entered_at", "started_at", "due_at"]),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    process_id: Mapped[str] = mapped_column(String(200))
+    element: Mapped[str] = mapped_column(String(200))  # the BPMN element id
+    kind: Mapped[str] = mapped_column(String(50))  # the element's type: UserTask, ServiceTask, ExclusiveGateway...
+    source: Mapped[str | None] = mapped_column(String(200))  # the BPMN element the case came from
+    entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # a user task's deadline
+    actor: Mapped[str | None] = mapped_column(String(200))  # who completed a user task
+    details: Mapped[dict | None] = mapped_column(JSON)  # what happened there, e.g. the decision rows that fired

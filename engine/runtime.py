@@ -25,7 +25,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from . import journal
+from . import journal, steps
 from .clock import utcnow
 from .db import Database
 from .dispatch import Dispatcher, JobRequest, new_job_id
@@ -443,8 +443,10 @@ class Runtime:
               post: _Advance, inline_job_id: str | None = None) -> None:
         snap: Snapshot = snapshot(wf)
         job_id = inline_job_id or new_job_id()
+        since, human_ids = steps.stamp_of(inst), dict((inst.projection or {}).get("human", {}))
         writer = ProjectionWriter(s, inst, self._lane_roles(s), actor, job_id, uow.settled_calls)
         new_calls = writer.apply(snap)
+        inst.projection = {**inst.projection, steps.STAMP: steps.record_completed(s, inst, wf, since, human_ids)}
         self._queue_calls(new_calls, post, inline_job_id, job_id)
         for event in wf.get_events():
             definition = event.event_definition

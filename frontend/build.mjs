@@ -15,6 +15,8 @@ const outDir = join(here, '..', 'web', 'static', 'studio');
 // One script per kind of page: a BPMN page does not load dmn-js (about three quarters of the code).
 const ENTRIES = { 'bpmn-viewer': 'src/bpmn-viewer.js', 'dmn-viewer': 'src/dmn-viewer.js', 'studio': 'src/studio.css' };
 ENTRIES['bpmn-diff'] = 'src/bpmn-diff.js';  // the diff page: two viewers, bpmn-js-differ and its colours
+ENTRIES['case-diagram'] = 'src/case-diagram.js';  // a case on its diagram (+ case-diagram.css)
+ENTRIES['process-heatmap'] = 'src/process-heatmap.js';  // step analytics on the diagram (+ process-heatmap.css)
 const FONT_LOADERS = { '.eot': 'file', '.svg': 'file', '.ttf': 'file', '.woff': 'file', '.woff2': 'file' };
 const ALREADY_COMPRESSED = new Set(['.woff', '.woff2']);
 

@@ -113,6 +113,11 @@ def _register_case_blueprints(app: Flask) -> None:
 
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(staff_audit_bp)
+    from .analytics.views import bp as analytics_bp
+    from .case_diagram import bp as case_diagram_bp
+
+    app.register_blueprint(case_diagram_bp)
+    app.register_blueprint(analytics_bp)
     from .inbox.pages import bp as inbox_pages_bp
 
     app.register_blueprint(inbox_pages_bp)

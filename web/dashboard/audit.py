@@ -31,6 +31,7 @@ from tasks.cases.submission import applicant_name
 
 from ..accounts.models import User
 from ..accounts.roles import CASE_WORKERS, ROLE_LABELS
+from ..case_diagram import page_diagram
 from ..cases import access
 from ..extensions import db
 from ..security import roles_required
@@ -119,12 +120,13 @@ def audit_rows(session: Session, app: Application) -> list[AuditRow]:
     return rows
 
 
-def _audit(number: str) -> dict[str, Any]:
+def _audit(number: str, with_diagram: bool = False) -> dict[str, Any]:
     """The case's audit, read before the view itself is journaled (record_view commits)."""
     app = access.readable_application(number)  # 404 for an unknown number
     status = case_status(db.session, app)
     audit = {"number": app.number, "applicant": applicant_name(app.data), "submitted_at": app.submitted_at,
-             "status": status, "status_label": status_label(status), "rows": audit_rows(db.session, app)}
+             "status": status, "status_label": status_label(status), "rows": audit_rows(db.session, app),
+             "diagram": page_diagram(db.session, app.number, app.instance_id) if with_diagram else None}
     access.record_view(app, "case_viewed", {"view": "audit"})
     return audit
 
@@ -132,7 +134,7 @@ def _audit(number: str) -> dict[str, Any]:
 @bp.get("/staff/cases/<number>/journal")
 @roles_required(*CASE_WORKERS)
 def page(number: str) -> str:
-    return render_template("staff/case_journal.html", **_audit(number))
+    return render_template("staff/case_journal.html", **_audit(number, with_diagram=True))
 
 
 @bp.get("/api/v1/applications/<number>/audit")

@@ -28,6 +28,7 @@ from tasks.cases.models import Document
 
 from ..accounts.roles import CASE_WORKERS, ROLE_LABELS
 from ..api_errors import error_response
+from ..case_diagram import page_diagram
 from ..cases import page_format
 from ..cases.access import document_path
 from ..extensions import db
@@ -219,7 +220,8 @@ def _render_task(task: HumanTask, values: Any = None, form_errors: Any = (), sta
     context = {"s": screen, "t": screen.task, "form": form, "mine": task.assignee == actor_id(user.id),
                "supervisor": user.role in SEE_ALL, "me": actor_id(user.id),
                "staff": assignable_staff(db.session, [task.role]) if user.role in SEE_ALL else [],
-               "sla_labels": SLA_LABELS, "back": request.values.get("back", "")}
+               "sla_labels": SLA_LABELS, "back": request.values.get("back", ""),
+               "diagram": page_diagram(db.session, screen.number or "", screen.instance_id) if screen.number else None}
     record_case_view(db.session, screen, actor_id(user.id), user.role, "page")  # commits: no lock held while rendering
     return render_template("inbox/task.html", **context), status
 

@@ -1,0 +1,144 @@
+"""A case on its diagram and the step analytics, in headless Chromium against the whole product.
+
+A supervisor opens a case that waits for an operator (the applicant typed «е» where the registries write
+«ё»): on the case's diagram the operator's task is marked as where the case stands, the registry checks
+and the decision are marked as done, the flows the case took are marked, and a click on a check shows
+the service call with its parameters. Then the analytics page of the process: each element's count on
+the heatmap and each flow's count equal what SQL counts in the `step` table for the same period, and
+every service task's passes equal the service calls done. Citizens and operators are turned away from
+what is not theirs.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from playwright.sync_api import expect, sync_playwright
+from sqlalchemy import text
+
+from forms.dates import today_moscow
+from tests.support.accounts import add_user, bearer, login
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, log_in, served
+from tests.support.product import Product
+from tests.support.screenshots import Screenshots
+from web.analytics.views import Period
+from web.extensions import db
+
+PROCESS = "certificate_individual"
+DESKTOP = {"width": 1366, "height": 900}
+CHECKS = ("check_passport", "check_snils", "find_policy")
+
+
+def _classes(page, element_id: str) -> str:
+    return page.locator(f'.djs-element[data-element-id="{element_id}"]').first.get_attribute("class") or ""
+
+
+def _sql_counts(product: Product, period: Period) -> tuple[dict[str, int], dict[tuple[str, str], int], dict[str, int]]:
+    """Passes per element, cases per (source, target) and service calls done per element, straight from SQL."""
+    params = {"p": PROCESS, "since": period.since, "until": period.until}
+    with product.app.app_context():
+        passes = dict(db.session.execute(text(
+            "SELECT element, count(*) FROM step WHERE process_id = :p AND ended_at >= :since AND ended_at < :until "
+            "GROUP BY element"), params).all())
+        flows = {(s, t): n for s, t, n in db.session.execute(text(
+            "SELECT source, element, count(DISTINCT instance_id) FROM step WHERE process_id = :p "
+            "AND ended_at >= :since AND ended_at < :until AND source IS NOT NULL GROUP BY source, element"), params)}
+        calls = dict(db.session.execute(text(
+            "SELECT c.task_spec, count(*) FROM service_call c JOIN process_instance i ON i.id = c.instance_id "
+            "WHERE i.process_id = :p AND c.status = 'done' AND c.finished_at >= :since AND c.finished_at < :until "
+            "GROUP BY c.task_spec"), params).all())
+        db.session.rollback()
+    return passes, flows, calls
+
+
+def test_case_on_its_diagram_and_the_step_heatmap(product: Product, screenshots: Screenshots) -> None:
+    citizen = product.citizen_token()
+    operator = product.staff_token("operator")
+    number = product.apply(citizen, "yo_spelling")["number"]
+    task = product.wait_task(operator, number, "operator_review")
+    ready = product.apply(citizen, "valid")["number"]
+    product.wait_status(citizen, ready, "ready")
+    boss = add_user(product.app, "supervisor")
+
+    # The JSON: a supervisor sees service parameters, an operator the path without them, a citizen nothing.
+    supervisor_token = product.staff_token("supervisor")
+    r = product.client().get(f"/api/v1/applications/{number}/diagram", headers=bearer(supervisor_token))
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    assert {"check_passport", "decide"} <= set(body["done"]) and "operator_review" not in body["done"]
+    assert [c["element"] for c in body["current"] if c["kind"] == "user_task"] == ["operator_review"]
+    assert "params" in body["details"]["check_passport"]["calls"][0]
+    assert body["details"]["decide"]["decisions"][0]["rules"], body["details"]["decide"]
+    r = product.client().get(f"/api/v1/applications/{number}/diagram", headers=bearer(operator))
+    assert r.status_code == 200
+    assert "params" not in r.get_json()["details"]["check_passport"]["calls"][0]
+    assert "decisions" not in r.get_json()["details"]["decide"]
+    assert product.client().get(f"/api/v1/applications/{number}/diagram", headers=bearer(citizen)).status_code == 403
+    for token in (citizen, operator):
+        assert product.client().get(f"/api/v1/processes/{PROCESS}/analytics", headers=bearer(token)).status_code == 403
+    for role in ("citizen", "operator"):
+        client = product.client()
+        login(client, add_user(product.app, role))
+        for path in (f"/processes/{PROCESS}/analytics", f"/processes/{PROCESS}/analytics.csv", "/analytics"):
+            assert client.get(path).status_code == 403, (role, path)
+        expected = 200 if role == "operator" else 403  # an operator works on the case: the journal page is theirs
+        assert client.get(f"/staff/cases/{number}/journal").status_code == expected
+
+    period = Period(today_moscow() - timedelta(days=1), today_moscow() + timedelta(days=1))
+    with served(product) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(viewport=DESKTOP, locale="ru-RU").new_page()
+            log_in(page, base, boss, "/dashboard", app=product.app)
+            page.goto(f"{base}/staff/cases/{number}/journal")
+            expect(page.locator("[data-case-diagram]")).to_have_attribute("data-viewer-ready", "case", timeout=30000)
+            assert "case-current" in _classes(page, "operator_review")
+            for element in (*CHECKS, "decide"):
+                assert "case-done" in _classes(page, element), element
+            assert "case-current" not in _classes(page, "check_passport")
+            assert page.locator(".djs-connection.case-flow-taken").count() >= 3
+            assert "case-flow-taken" in _classes(page, "f_verdict_review")  # into the task the case waits at
+            # Without the drawing the same facts are text on the page.
+            expect(page.locator('.case-diagram__current li[data-element="operator_review"]')).to_contain_text(
+                "Ждёт сотрудника")
+            expect(page.locator('.case-diagram__history tr[data-element="check_passport"]')).to_have_count(1)
+            page.locator('.djs-element[data-element-id="check_passport"]').first.click()
+            details = page.locator("[data-case-details]")
+            expect(details).to_be_visible()
+            expect(details).to_contain_text("Сервис")
+            expect(details).to_contain_text("Параметры")
+            screenshots.take(page, "case-diagram")
+
+            # The task page has the same diagram folded away; unfolded, it is drawn.
+            page.goto(f"{base}/inbox/tasks/{task['id']}")
+            page.locator("#case-diagram > summary").click()
+            expect(page.locator("[data-case-diagram]")).to_have_attribute("data-viewer-ready", "case", timeout=30000)
+            assert "case-current" in _classes(page, "operator_review")
+
+            # The heatmap: every count drawn equals SQL's count for the period.
+            query = f"from={period.first:%d.%m.%Y}&to={period.last:%d.%m.%Y}"
+            page.goto(f"{base}/processes/{PROCESS}/analytics?{query}")
+            canvas = page.locator("[data-process-heatmap]")
+            expect(canvas).to_have_attribute("data-viewer-ready", "heatmap", timeout=30000)
+            screenshots.take(page, "analytics-heatmap")
+            passes, flows, calls = _sql_counts(product, period)
+            drawn = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.heat-badge')].map(
+                b => [b.closest('[data-container-id]').dataset.containerId, Number(b.textContent)]))""")
+            assert drawn == passes
+            assert drawn["check_passport"] == passes["check_passport"] >= 2
+            flow_badges = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.flow-badge')].map(
+                b => [b.closest('[data-container-id]').dataset.containerId, Number(b.textContent)]))""")
+            data = page.evaluate("JSON.parse(document.getElementById('heatmap-data').textContent)")
+            assert flow_badges == data["flows"] and flow_badges
+            api = product.client().get(f"/api/v1/processes/{PROCESS}/analytics", headers=bearer(supervisor_token),
+                                       query_string={"from": period.first.isoformat(), "to": period.last.isoformat()})
+            assert api.status_code == 200, api.get_json()
+            by_flow = {f["id"]: f["taken"] for f in api.get_json()["flows"] if f["id"]}
+            assert by_flow == flow_badges
+            assert {(f["source"], f["target"]): f["taken"] for f in api.get_json()["flows"]} == flows
+            for element, done in calls.items():
+                assert passes.get(element) == done, element
+            for e in api.get_json()["elements"]:
+                assert e["passes"] == passes[e["element"]]
+        finally:
+            browser.close()

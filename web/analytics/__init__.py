@@ -1,0 +1,1 @@
+"""Step analytics of a process: passes, times and breaches per element, cases per sequence flow."""

@@ -1,0 +1,52 @@
+"""A deployed process's diagram as the case view and the analytics draw it: which file holds the
+process, its sequence flows by their two ends, and the Russian names of its elements.
+
+The engine records the path a case took as pairs of BPMN elements (where it came from, where it went);
+the drawing marks sequence flows, so the pairs are matched to flow ids here, from the XML itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lxml import etree
+
+from engine.models import ProcessVersion
+from engine.xml_safety import parse_xml
+
+from .outline import BPMN, KINDS
+
+
+@dataclass(frozen=True)
+class Diagram:
+    file: str
+    xml: str
+    flows: dict[tuple[str, str], str]  # (source element, target element) -> sequence flow id
+    names: dict[str, str]  # element id -> name (or the kind of element where it has none)
+    kinds: dict[str, str]  # element id -> BPMN kind (userTask, serviceTask, ...)
+
+
+def process_file(row: ProcessVersion) -> str | None:
+    """The BPMN file of the version that defines its process."""
+    marker = f'id="{row.process_id}"'
+    files = [name for name in sorted(row.sources) if name.endswith(".bpmn")]
+    return next((name for name in files if marker in row.sources[name]), files[0] if files else None)
+
+
+def diagram_of(row: ProcessVersion) -> Diagram | None:
+    name = process_file(row)
+    if name is None:
+        return None
+    xml = row.sources[name]
+    root = parse_xml(xml.encode("utf-8"))
+    flows, names, kinds = {}, {}, {}
+    for node in root.iter():
+        if not isinstance(node.tag, str) or etree.QName(node).namespace != BPMN:
+            continue
+        local = etree.QName(node).localname
+        if local == "sequenceFlow":
+            flows[(node.get("sourceRef", ""), node.get("targetRef", ""))] = node.get("id", "")
+        elif local in KINDS:
+            names[node.get("id", "")] = node.get("name") or KINDS[local]
+            kinds[node.get("id", "")] = local
+    return Diagram(name, xml, flows, names, kinds)
