@@ -262,7 +262,7 @@ def appeal_form(number: str) -> Page:
 @roles_required("citizen")
 def appeal_post(number: str) -> Page:
     def deliver(owner_id: int, body: dict[str, Any]) -> str:
-        filed = file_appeal(_services().database, _services().runtime, _services().script_env.functions["sla"],
+        filed = file_appeal(_services().database, _services().runtime,
                             number=number, owner_id=owner_id, body=body, surface="page")
         return (f"Жалоба {NUMBER_SIGN}{filed.appeal_number} зарегистрирована. "
                 f"Срок рассмотрения — до {format_date(filed.due_at)}.")
