@@ -29,9 +29,7 @@ def refusal(number: str, attempt: int, reasons: list[dict[str, Any]], explanatio
     try:
         decision = issue_refusal(services.database, app_config(), number=number, attempt=int(attempt),
                                  reasons=reasons, explanation=explanation, reply_until=reply_until,
-                                 policy_check=policy_check,
-                                 appeal_term=services.sla.get("appeal_review"),
-                                 resubmission_term=services.sla.get("resubmission"))
+                                 policy_check=policy_check)
     except NotFound as exc:
         raise OperatorError("unknown_case", str(exc), retryable=False) from exc
     return {"number": decision.number, "issued_at": decision.issued_at.isoformat(), "reasons": decision.reasons}
