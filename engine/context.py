@@ -35,14 +35,20 @@ class Services:
 
 _services: Services | None = None
 _worker: ServiceWorker | None = None
+_catalogue: SlaRegistry | None = None
 
 
 def redis_url(settings: Settings) -> str:
     return settings.redis_url or embedded_redis_url(settings.data_dir)
 
 
+def sla_registry(settings: Settings) -> SlaRegistry:
+    """The SLA catalogue: ``sla.toml`` next to the diagrams with the environment's overrides."""
+    return SlaRegistry.from_sources(settings.workflows_dir / "sla.toml", settings.sla_overrides)
+
+
 def build_script_env(settings: Settings) -> tuple[ScriptEnvironment, SlaRegistry]:
-    registry = SlaRegistry.from_sources(settings.workflows_dir / "sla.toml", settings.sla_overrides)
+    registry = sla_registry(settings)
     functions = make_script_functions(registry, BusinessCalendar(), utcnow)
     return ScriptEnvironment(functions), registry
 
@@ -69,6 +75,17 @@ def get_services() -> Services:
         install(build_services())
     assert _services is not None
     return _services
+
+
+def sla_catalogue() -> SlaRegistry:
+    """The SLA catalogue this process's timers use; without installed services (a script, a unit test)
+    the same catalogue is read from the settings, so text about a term never needs a database."""
+    global _catalogue
+    if _services is not None:
+        return _services.sla
+    if _catalogue is None:
+        _catalogue = sla_registry(Settings.from_env())
+    return _catalogue
 
 
 def get_service_worker() -> ServiceWorker:

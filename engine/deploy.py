@@ -5,7 +5,8 @@ Deploying is a privileged, audited action because scripts in a diagram run as co
 once with its file, element id and name.
 
 Each process is versioned on its own files: the BPMN file that holds it, the BPMN files of the processes
-it calls, the DMN files of the decisions it (or they) call, and the form schemas their tasks use. A new
+it calls (``callActivity``; a called process is stored only as part of its callers' versions), the DMN
+files of the decisions it (or they) call, and the form schemas their tasks use. A new
 version is created only when one of these changed, so editing one diagram leaves every other process's
 version alone. A new version becomes the process's current one (new cases start on it); deploying
 files identical to the newest version changes nothing, so a rollback survives a re-run of the deploy.
@@ -26,6 +27,7 @@ from lxml import etree
 from sqlalchemy import func, select
 
 from . import journal
+from .bpmn_lint import BPMN_NS
 from .clock import utcnow
 from .db import Database
 from .errors import DeploymentError, DeploymentProblem
@@ -74,7 +76,7 @@ class Deployer:
         checked = self.validate(sources, lane_roles)
         if checked.problems:
             raise DeploymentError(checked.problems)
-        process_ids = checked.parser.get_process_ids()
+        process_ids = startable_process_ids(checked)
         if not process_ids:
             raise DeploymentError([DeploymentProblem(", ".join(s.name for s in sources), None,
                                                      "нет исполняемого процесса (isExecutable=\"true\")",
@@ -111,6 +113,25 @@ class Deployer:
                        details={"process_id": pid, "version": number, "sha256": digest,
                                 "files": sorted(sources), "comment": comment})
         return Deployed(pid, number, row.id, True)
+
+
+def startable_process_ids(checked: Validation) -> list[str]:
+    """The processes a case can start with, each stored as a version of its own: the executable top-level
+    processes of the bundle that no call activity of the bundle calls.
+
+    A called process (and an embedded sub-process, which SpiffWorkflow's parser also lists) runs only
+    inside its callers: its file is part of each caller's version, so it gets no version, no current
+    pointer and no catalogue entry of its own.
+    """
+    top: set[str] = set()
+    called: set[str] = set()
+    for root in checked.roots.values():
+        for node in root.iter(f"{{{BPMN_NS}}}process", f"{{{BPMN_NS}}}callActivity"):
+            if etree.QName(node).localname == "process":
+                top.add(node.get("id") or "")
+            else:
+                called.add(node.get("calledElement") or "")
+    return [pid for pid in checked.parser.get_process_ids() if pid in top and pid not in called]
 
 
 def process_files(checked: Validation, spec: Any, subs: dict) -> list[str]:

@@ -3,9 +3,10 @@
 Everything a diagram author can get wrong is found here, statically, before anything is stored: unsafe
 XML, the BPMN/DMN schema as SpiffWorkflow's parser applies it, unsafe scripts, unknown service operators
 and parameters (compared with the operator function's signature), unknown SLA names in ``sla(...)``
-calls, unknown or broken form schemas, lanes without a role, user tasks outside any lane, unreachable
-elements and a subset of bpmnlint's recommended rules (see :mod:`engine.bpmn_lint`). A check the engine
-cannot know of (the diagram interchange, say) is plugged in as an extra checker.
+calls, unknown or broken form schemas, call activities whose called process is not in the bundle, lanes
+without a role, user tasks outside any lane, unreachable elements and a subset of bpmnlint's recommended
+rules (see :mod:`engine.bpmn_lint`). A check the engine cannot know of (the diagram interchange, say) is
+plugged in as an extra checker.
 
 The function is generic: what it checks against (operators, SLA names, form directories, lane roles) is
 passed in, so the same code serves every caller. Each problem is reported once, with a stable English
@@ -119,6 +120,7 @@ def run_validation(sources: Sequence[Source], context: ValidationContext) -> Val
     bpmn = {name: root for name, root in roots.items() if not _is_dmn(root)}
     for name, root in bpmn.items():
         _check_bpmn(name, root, sources, context, report, forms)
+    _check_called_processes(bpmn, report)
     if not any(p.get("isExecutable") == "true" for root in bpmn.values() for p in _bpmn(root, "process")):
         # a file may hold only a called (non-executable) process; the bundle needs one to start
         report.add(", ".join(s.name for s in sources), None, "no_executable_process",
@@ -274,6 +276,20 @@ def _check_bpmn(file: str, root: etree._Element, sources: Sequence[Source], cont
     if context.operators is not None:
         _check_operators(file, root, context.operators, report)
     _check_forms(file, root, sources, context.forms_dirs, report, forms)
+
+
+def _check_called_processes(bpmn: Mapping[str, etree._Element], report: _Report) -> None:
+    """A call activity runs a process of the same deployment: one that is missing would only fail when a
+    case reaches the call, so it is refused here, at the call activity."""
+    processes = {p.get("id") for root in bpmn.values() for p in root if local(p) == "process"}
+    for file, root in bpmn.items():
+        for call in _bpmn(root, "callActivity"):
+            called = (call.get("calledElement") or "").strip()
+            if not called:
+                report.at(file, call, "missing_called_process", "у вызова процесса не указан вызываемый процесс")
+            elif called not in processes:
+                report.at(file, call, "unknown_called_process",
+                          f"вызываемый процесс «{called}» не найден: его файла нет среди развёртываемых")
 
 
 def _check_lanes(file: str, process: etree._Element, roles: Mapping[str, str], report: _Report) -> None:

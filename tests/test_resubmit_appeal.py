@@ -148,7 +148,7 @@ def test_refusal_decision_pdf(product: Product) -> None:
     until = parse_iso(view["reply_until"]).astimezone(MOSCOW).strftime("%d.%m.%Y")
     assert f"До {until} включительно" in text
     assert "подать заявление повторно" in text and "обжаловать отказ" in text
-    assert "10 рабочих дней" in text and "в течение 24 ч;" in text
+    assert "10 рабочих дней" in text and "в течение 24 часов;" in text
     assert f"{datetime.now(MOSCOW):%d.%m.%Y}" in text
     stranger = product.citizen_token()
     assert product.client().get(f"/api/v1/applications/{number}/decision.pdf",

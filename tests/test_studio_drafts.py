@@ -23,16 +23,19 @@ from web.extensions import db
 PID = "certificate_individual"
 BPMN = "certificate_individual.bpmn"
 DMN = "certificate_decision.dmn"
+CHAIN = "refusal_chain.bpmn"  # the process the individual one calls after a refusal
 TYPO = 'sla("registry_wiat")'
 
 
 def _files(**edits: str) -> dict[str, str]:
-    """The product's individual process and its decisions, with ``old=new`` text edits applied to the BPMN."""
+    """The product's individual process, the process it calls and its decisions, with ``old=new`` text edits
+    applied to the individual process's BPMN."""
     bpmn = (PRODUCT_WORKFLOWS / BPMN).read_text(encoding="utf-8")
     for old, new in edits.values():
         assert old in bpmn
         bpmn = bpmn.replace(old, new)
-    return {BPMN: bpmn, DMN: (PRODUCT_WORKFLOWS / DMN).read_text(encoding="utf-8")}
+    return {BPMN: bpmn, CHAIN: (PRODUCT_WORKFLOWS / CHAIN).read_text(encoding="utf-8"),
+            DMN: (PRODUCT_WORKFLOWS / DMN).read_text(encoding="utf-8")}
 
 
 def _broken() -> dict[str, str]:
@@ -208,6 +211,7 @@ def test_pages_upload_show_problems_propose_and_approve_by_another(product: Prod
     second, _ = _page_client(product, "admin")
     index = first.get("/processes").get_data(as_text=True)
     assert "Загрузить черновик" in index
+    assert f"Вызывает: {CHAIN}" in index and f'processes__id">{CHAIN.removesuffix(".bpmn")}<' not in index
     current = next(p for p in first.get("/api/v1/processes").get_json() if p["id"] == PID)["current_version"]
 
     # An element name with markup is shown as text.

@@ -20,6 +20,7 @@ from engine.models import MessageSubscription
 from tasks.documents.formatting import format_date
 
 from .models import Application
+from .terms import sla_term
 
 RESUBMIT_MESSAGE = "application_updated"
 APPEAL_MESSAGE = "appeal_filed"
@@ -32,12 +33,13 @@ ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "answer": (ANSWER_MESSAGE, ("appealed",)),
 }
 
-# The Russian message of a refused action (409), by what went wrong.
+# The Russian message of a refused action (409), by what went wrong; {term} is the reply term (info_wait).
 REFUSALS = {
-    "resubmit": "Повторно подать заявление можно только после отказа или запроса уточнения, в течение 30 дней.",
-    "appeal": "Обжаловать можно только отказ, в течение 30 дней после решения.",
+    "resubmit": "Повторно подать заявление можно только после отказа или запроса уточнения, в течение {term}.",
+    "appeal": "Обжаловать можно только отказ, в течение {term} после решения.",
     "answer": "Ответить можно только на запрос сведений по жалобе.",
 }
+REPLY_TERM = "info_wait"  # the SLA of reply_until, the diagram's deadline for a resubmission or an appeal
 EXPIRED = "Срок истёк {date}: заявление закрыто или будет закрыто. Подайте новое заявление."
 
 
@@ -91,4 +93,9 @@ def require(action: str, state: CaseState, now: datetime | None = None) -> None:
     message, statuses = ACTIONS[action]
     if message in state.waiting and state.status in statuses and state.reply_until is not None:
         raise ActionRefused("deadline_passed", EXPIRED.format(date=format_date(state.reply_until)))
-    raise ActionRefused("not_allowed", REFUSALS[action])
+    raise ActionRefused("not_allowed", refusal_message(action))
+
+
+def refusal_message(action: str) -> str:
+    """Why ``action`` is not offered, with the reply term the diagram gives (from the SLA catalogue)."""
+    return REFUSALS[action].format(term=sla_term(REPLY_TERM))

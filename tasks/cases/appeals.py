@@ -2,14 +2,14 @@
 
 An appeal is filed by the applicant while the refused case waits for it; it reaches the instance as
 the BPMN message ``appeal_filed`` and the diagram routes it: level 1 to the appeals specialist, after
-an upheld level-1 appeal level 2 to the higher authority. The due date given to the applicant is
-``sla("appeal_review", filed_at)`` - the very function and start the diagram's timer uses - so the
-date printed in the answer and the moment the task escalates cannot disagree.
+an upheld level-1 appeal level 2 to the higher authority. The due date is worked out once, by the
+diagram when it registers the appeal (``appeal_due``, the value its review timer waits for), and read
+from there for the answer, the appeal's row and the decision record, so the date printed for the
+applicant and the moment the task escalates cannot disagree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,7 +27,7 @@ from .models import Appeal
 from .resubmission import allowed_case, check_documents, validate_extras
 from .submission import find_application
 
-SlaFunction = Callable[..., str]
+DUE_VARIABLE = "appeal_due"  # set by the diagram where the appeal's review timer starts
 
 
 @dataclass(frozen=True)
@@ -43,12 +43,12 @@ def appeal_number(case_number: str, level: int) -> str:
     return f"A-{case_number}" if level == 1 else f"A-{case_number}/{level}"
 
 
-def file_appeal(db: Database, runtime: Runtime, sla: SlaFunction, *, number: str, owner_id: int,
+def file_appeal(db: Database, runtime: Runtime, *, number: str, owner_id: int,
                 body: dict[str, Any], surface: str = "api") -> Filed:
-    """Validate, deliver the appeal to the waiting process, register it.
+    """Validate, deliver the appeal to the waiting process, register it with the due date the process set.
 
     Nothing changes on invalid input (DataValidationError) or when the case does not wait for an
-    appeal (ActionRefused, HTTP 409). ``sla`` is the script environment's ``sla`` function.
+    appeal (ActionRefused, HTTP 409).
     """
     with db.session() as s:
         app = allowed_case(s, runtime, number=number, owner_id=owner_id, action="appeal")
@@ -59,11 +59,11 @@ def file_appeal(db: Database, runtime: Runtime, sla: SlaFunction, *, number: str
     filed_at = utcnow()
     appeal = {"number": appeal_number(number, level), "level": level, "filed_at": filed_at.isoformat(),
               "grounds": data["grounds"].strip(), "documents": list(data.get("documents") or [])}
-    due_at = parse_iso(sla("appeal_review", appeal["filed_at"]))
     try:
-        runtime.deliver_message(APPEAL_MESSAGE, number, {**appeal}, actor=f"user:{owner_id}")
+        info = runtime.deliver_message(APPEAL_MESSAGE, number, {**appeal}, actor=f"user:{owner_id}")
     except UndeliverableMessage as exc:
         raise ActionRefused("not_allowed", "Жалоба уже подана или срок обжалования истёк.") from exc
+    due_at = parse_iso(runtime.workflow_data(info.id)[DUE_VARIABLE])
     register_appeal(db, application_id, appeal, due_at)
     return Filed(appeal["number"], level, filed_at, due_at)
 

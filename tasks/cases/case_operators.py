@@ -29,9 +29,7 @@ def refusal(number: str, attempt: int, reasons: list[dict[str, Any]], explanatio
     try:
         decision = issue_refusal(services.database, app_config(), number=number, attempt=int(attempt),
                                  reasons=reasons, explanation=explanation, reply_until=reply_until,
-                                 policy_check=policy_check,
-                                 appeal_term=services.sla.get("appeal_review"),
-                                 resubmission_term=services.sla.get("resubmission"))
+                                 policy_check=policy_check)
     except NotFound as exc:
         raise OperatorError("unknown_case", str(exc), retryable=False) from exc
     return {"number": decision.number, "issued_at": decision.issued_at.isoformat(), "reasons": decision.reasons}
@@ -50,12 +48,13 @@ def attempt(number: str, attempt: int, application: dict[str, Any], comment: str
 
 
 @operator("appeals.record_decision", retry=RetryPolicy(max_attempts=5, base_delay=1), on_exhausted="incident")
-def appeal_decision(number: str, appeal: dict[str, Any], outcome: str, comment: str | None = None) -> dict[str, Any]:
-    """Record an appeal's outcome in the ``appeal`` table (the case page and the API show it)."""
+def appeal_decision(number: str, appeal: dict[str, Any], outcome: str, due_at: str,
+                    comment: str | None = None) -> dict[str, Any]:
+    """Record an appeal's outcome in the ``appeal`` table (the case page and the API show it); ``due_at``
+    is the due date the diagram set when it registered the appeal."""
     services = get_services()
-    due_at = parse_iso(services.script_env.functions["sla"]("appeal_review", appeal["filed_at"]))
     try:
-        row = appeals.record_decision(services.database, number=number, appeal=appeal, due_at=due_at,
+        row = appeals.record_decision(services.database, number=number, appeal=appeal, due_at=parse_iso(due_at),
                                       outcome=outcome, comment=comment or None)
     except NotFound as exc:
         raise OperatorError("unknown_case", str(exc), retryable=False) from exc

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from engine.clock import aware, parse_iso, utcnow
 from engine.db import Database
-from engine.sla import SlaDuration
 from tasks.config import AppConfig
 from tasks.documents.refusal import RefusalData, RefusalReason, render_refusal
 
@@ -24,6 +23,7 @@ from .models import Application, RefusalDecision
 from .refusal_advice import explain
 from .storage import FileStore
 from .submission import applicant_name
+from .terms import sla_term
 
 
 def decision_number(app: Application, attempt: int) -> str:
@@ -31,26 +31,12 @@ def decision_number(app: Application, attempt: int) -> str:
     return f"{app.number}/{attempt}"
 
 
-def term_text(duration: SlaDuration) -> str:
-    """An SLA as the decision states it after «в течение»: «10 рабочих дней», «24 ч», «30 сут.»."""
-    if duration.business_days is not None:
-        n = duration.business_days
-        word = "рабочего дня" if n % 10 == 1 and n % 100 != 11 else "рабочих дней"
-        return f"{n} {word}"
-    assert duration.delta is not None
-    seconds = int(duration.delta.total_seconds())
-    if seconds >= 3 * 86400 and seconds % 86400 == 0:
-        return f"{seconds // 86400} сут."
-    for size, unit in ((3600, "ч"), (60, "мин")):
-        if seconds >= size and seconds % size == 0:
-            return f"{seconds // size} {unit}"
-    return f"{seconds} с"
-
-
 def issue_refusal(db: Database, config: AppConfig, *, number: str, attempt: int, reasons: list[dict[str, Any]],
-                  explanation: str | None, reply_until: str, appeal_term: SlaDuration,
-                  resubmission_term: SlaDuration, policy_check: dict[str, Any] | None = None) -> RefusalDecision:
-    """Render and store the decision once; a re-run job gets the stored one (tasks/cases/issued.py)."""
+                  explanation: str | None, reply_until: str,
+                  policy_check: dict[str, Any] | None = None) -> RefusalDecision:
+    """Render and store the decision once; a re-run job gets the stored one (tasks/cases/issued.py).
+
+    The terms it states (appeal review, decision on a resubmission) come from the SLA catalogue."""
     app, existing = application_and_issued(db, RefusalDecision, number, lambda a: decision_number(a, attempt))
     if existing is not None:
         return existing
@@ -62,7 +48,7 @@ def issue_refusal(db: Database, config: AppConfig, *, number: str, attempt: int,
         reasons=tuple(RefusalReason(r.code, r.label, r.note, r.found, r.advice)
                       for r in explain(reasons, policy_check)),
         explanation=explanation if explanation and explanation not in {r.get("note") for r in reasons} else None,
-        reply_until=until, appeal_term=term_text(appeal_term), resubmission_term=term_text(resubmission_term),
+        reply_until=until, appeal_term=sla_term("appeal_review"), resubmission_term=sla_term("resubmission"),
         organisation=ISSUER,
         official_name=OFFICIAL_NAME, official_position=OFFICIAL_POSITION,
     )

@@ -14,14 +14,14 @@ event              details
 submitted          —
 in_progress        —
 status_changed     — (any other status; the mail names the status by its label)
-needs_info         `due_date` (optional: answer by then; default wording «в течение 30 дней»);
+needs_info         `due_date` (optional: answer by then; else «в течение» the `info_wait` term);
                    the request itself is the operator's `message`
 info_answered      `appeal_number` (optional: the answer was to an appeal's request)
 rejected           `decision_number` (optional: the refusal decision's number), `due_date`
                    (optional: resubmit or appeal by then); the reasons are the operator's
                    `reasons`: [{code, note?}]
 ready              —
-closed             — (no answer to a request within 30 days)
+closed             — (no answer to a request within the `info_wait` term)
 appeal_registered  `appeal_number`, `due_date` (the answer is due by then), `level` (optional,
                    1 or 2: 2 says «жалоба второго уровня»)
 appeal_decided     `outcome`: "overturned" (the refusal is cancelled, the case is reviewed again),
@@ -56,6 +56,7 @@ from tasks.documents.formatting import format_date
 
 from .labels import status_label
 from .refusal_advice import explain
+from .terms import sla_term
 
 CITIZEN_EVENTS = frozenset({"submitted", "in_progress", "status_changed", "needs_info", "info_answered", "rejected",
                             "ready", "closed", "appeal_registered", "appeal_decided"})
@@ -86,6 +87,7 @@ def _ru_date(value: object) -> str:
 
 
 _env.filters["ru_date"] = _ru_date
+_env.globals["term"] = sla_term  # {{ term("info_wait") }}: a duration as the SLA catalogue has it
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ class RefusalData:
     explanation: str | None
     reply_until: datetime  # the last moment to resubmit or appeal
     appeal_term: str  # «10 рабочих дней»: how long an appeal is considered, from the SLA catalogue
-    resubmission_term: str  # «24 ч»: how soon a resubmitted application is decided
+    resubmission_term: str  # «24 часов»: how soon a resubmitted application is decided
     organisation: str
     official_name: str
     official_position: str

@@ -164,8 +164,7 @@ def resubmit_application(number: str) -> tuple[Response, int]:
 def appeal(number: str) -> tuple[Response, int]:
     """«Обжаловать отказ»: grounds and document ids -> the appeal's number and the date it is due."""
     filed = _citizen_action(number, "Проверьте заполнение жалобы.", lambda owner_id, _email, body: file_appeal(
-        _services().database, _services().runtime, _services().script_env.functions["sla"], number=number,
-        owner_id=owner_id, body=body))
+        _services().database, _services().runtime, number=number, owner_id=owner_id, body=body))
     return jsonify({"appeal_number": filed.appeal_number, "level": filed.level, "status": "appealed",
                     "filed_at": filed.filed_at.isoformat(), "due_at": filed.due_at.isoformat(),
                     "due_date": moscow_time(filed.due_at).date().isoformat()}), 201

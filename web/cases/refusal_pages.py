@@ -22,9 +22,8 @@ from forms.flat import get_one
 from forms.rendering import FieldsetView, FieldView, build_form, error_links, flat_from_data, form_data_from_flat
 from forms.typography import NUMBER_SIGN
 from forms.validation import load_schema
-from tasks.cases.actions import ActionRefused
+from tasks.cases.actions import ActionRefused, refusal_message
 from tasks.cases.appeals import answer_request, file_appeal
-from tasks.cases.decisions import term_text
 from tasks.cases.models import Document
 from tasks.cases.queries import case_view
 from tasks.cases.resubmission import (
@@ -37,6 +36,7 @@ from tasks.cases.resubmission import (
 )
 from tasks.cases.storage import FileStore
 from tasks.cases.submission import PROCESSES
+from tasks.cases.terms import sla_term
 from tasks.documents.formatting import format_date
 
 from ..api_errors import error_page
@@ -142,8 +142,7 @@ def _resubmit_page(number: str, values: Any = None, errors: list[FieldError] | N
     app = access.own_application(number)
     view = case_view(db.session, _services().runtime, app)
     if "resubmit" not in view["actions"] and status == 200:
-        return error_page(409, "Повторно подать заявление можно только после отказа или запроса уточнения, "
-                               "в течение 30 дней.", "Действие недоступно")
+        return error_page(409, refusal_message("resubmit"), "Действие недоступно")
     schema = load_schema(PROCESSES[app.applicant][1])
     form = build_form(schema, values if values is not None else flat_from_data(schema, app.data), errors or [],
                       outside=EXTRA_FIELDS)
@@ -213,9 +212,8 @@ def _text_page(template: str, number: str, action: str, errors: list[FieldError]
 
 
 def _terms() -> dict[str, str]:
-    """The review terms the pages promise, from the same SLA catalogue the timers use («10 рабочих дней»)."""
-    sla = _services().sla
-    return {name: term_text(sla.get(name)) for name in ("appeal_review", "resubmission")}
+    """The terms the pages promise, from the same SLA catalogue the timers use («10 рабочих дней»)."""
+    return {name: sla_term(name) for name in ("appeal_review", "resubmission")}
 
 
 def _text_action(number: str, action: str, template: str, field: str, schema: str,
@@ -262,7 +260,7 @@ def appeal_form(number: str) -> Page:
 @roles_required("citizen")
 def appeal_post(number: str) -> Page:
     def deliver(owner_id: int, body: dict[str, Any]) -> str:
-        filed = file_appeal(_services().database, _services().runtime, _services().script_env.functions["sla"],
+        filed = file_appeal(_services().database, _services().runtime,
                             number=number, owner_id=owner_id, body=body, surface="page")
         return (f"Жалоба {NUMBER_SIGN}{filed.appeal_number} зарегистрирована. "
                 f"Срок рассмотрения — до {format_date(filed.due_at)}.")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.models import ProcessInstance, ProcessVersion
@@ -34,6 +34,9 @@ class ProcessRow:
     name: str
     versions: list[VersionRow] = field(default_factory=list)  # newest first
     current_version: int | None = None  # the version new cases get (the last deployed, or a rollback's)
+    # BPMN files of the processes the current version calls: a called process has no row of its own, it is
+    # part of each caller's versions
+    calls: list[str] = field(default_factory=list)
 
 
 def deployed_processes(session: Session) -> list[ProcessRow]:
@@ -52,9 +55,22 @@ def deployed_processes(session: Session) -> list[ProcessRow]:
         process.versions.append(VersionRow(row.version, row.deployed_at, row.deployed_by,
                                            counts.get((row.id, False), 0), counts.get((row.id, True), 0),
                                            row.comment))
-    for pid, number in current_versions(session).items():
+    current = current_versions(session)
+    for pid, number in current.items():
         processes[pid].current_version = number
+    _add_calls(session, processes, current)
     return sorted(processes.values(), key=lambda p: p.name.lower())
+
+
+def _add_calls(session: Session, processes: dict[str, ProcessRow], current: dict[str, int]) -> None:
+    """The called processes' files of each current version (only those rows' sources are read)."""
+    if not current:
+        return
+    rows = session.execute(select(ProcessVersion.process_id, ProcessVersion.sources).where(or_(*(
+        and_(ProcessVersion.process_id == pid, ProcessVersion.version == number) for pid, number in current.items()))))
+    for pid, sources in rows:
+        processes[pid].calls = [name for name in sorted(sources or {})
+                                if name.endswith(".bpmn") and f'id="{pid}"' not in sources[name]]
 
 
 def process_version(session: Session, process_id: str, version: int) -> ProcessVersion:
