@@ -4,7 +4,7 @@ Everything a diagram author can get wrong is found here, statically, before anyt
 XML, the BPMN/DMN schema as SpiffWorkflow's parser applies it, unsafe scripts, unknown service operators
 and parameters (compared with the operator function's signature), unknown SLA names in ``sla(...)``
 calls, unknown or broken form schemas, lanes without a role, user tasks outside any lane, unreachable
-elements and a subset of bpmnlint's recommended rules (see :mod:`engine.bpmn_lint`). A check the engine
+elements and bpmnlint's recommended rules (see :mod:`engine.bpmn_lint`). A check the engine
 cannot know of (the diagram interchange, say) is plugged in as an extra checker.
 
 The function is generic: what it checks against (operators, SLA names, form directories, lane roles) is
@@ -28,7 +28,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
-from .bpmn_lint import BPMN_NS, lint_process, local
+from .bpmn_lint import BPMN_NS, lint_definitions, lint_process, local
 from .errors import DeploymentProblem
 from .script_safety import ScriptViolation, check_dmn_entry, check_expression, check_script
 from .specs import RuntimeBpmnParser
@@ -264,6 +264,8 @@ def _bpmn(node: etree._Element, *kinds: str) -> Iterable[etree._Element]:
 
 def _check_bpmn(file: str, root: etree._Element, sources: Sequence[Source], context: ValidationContext,
                 report: _Report, forms: dict[str, Any]) -> None:
+    for finding in lint_definitions(root):
+        report.at(file, finding.element, finding.code, finding.message)
     for process in _bpmn(root, "process"):
         for finding in lint_process(process):
             report.at(file, finding.element, finding.code, finding.message)
