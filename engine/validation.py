@@ -19,6 +19,7 @@ import inspect
 import json
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -225,16 +226,21 @@ def script_message(violation: ScriptViolation) -> str:
 
 
 def _check_scripts(file: str, root: etree._Element, allowed: Collection[str], report: _Report) -> None:
-    allowed = list(allowed)
+    allowed = frozenset(allowed)
     for node, text, mode in iter_code(root):
-        if mode == "dmn":
-            violations = check_dmn_entry(text, allowed)
-        elif mode == "exec":
-            violations = check_script(text, allowed)
-        else:
-            violations = check_expression(text, allowed)
-        for v in violations:
+        for v in _violations(text, mode, allowed):
             report.at(file, node, "unsafe_script", script_message(v))
+
+
+@lru_cache(maxsize=4096)
+def _violations(text: str, mode: str, allowed: frozenset[str]) -> list[ScriptViolation]:
+    """The script check of one piece of code, cached: a draft differs from the deployed version in a few
+    places, and the studio validates it on every page view."""
+    if mode == "dmn":
+        return check_dmn_entry(text, allowed)
+    if mode == "exec":
+        return check_script(text, allowed)
+    return check_expression(text, allowed)
 
 
 def iter_code(root: etree._Element) -> Iterable[tuple[etree._Element, str, str]]:
@@ -396,15 +402,25 @@ def _check_forms(file: str, root: etree._Element, sources: Sequence[Source], for
         if path is None:
             report.at(file, prop, "unknown_form", f"схема формы «{name}» не найдена")
             continue
-        try:
-            schema = json.loads(path.read_text(encoding="utf-8"))
-            if name.endswith(".schema.json") or "formJsonSchema" in name or "$schema" in schema:
-                Draft202012Validator.check_schema(schema)
-        except (ValueError, SchemaError) as exc:
-            detail = getattr(exc, "message", None) or str(exc)
-            report.at(file, prop, "invalid_form", f"схема формы «{name}» некорректна: {detail}")
+        text = path.read_text(encoding="utf-8")
+        problem = _form_problem(name, text)
+        if problem:
+            report.at(file, prop, "invalid_form", f"схема формы «{name}» некорректна: {problem}")
             continue
-        forms[name] = schema
+        forms[name] = json.loads(text)
+
+
+@lru_cache(maxsize=256)
+def _form_problem(name: str, text: str) -> str | None:
+    """Why a form schema is broken (None: it is fine). Cached by content: checking a schema against the
+    meta-schema is the slowest part of a validation, and the studio validates on every page view."""
+    try:
+        schema = json.loads(text)
+        if name.endswith(".schema.json") or "formJsonSchema" in name or "$schema" in schema:
+            Draft202012Validator.check_schema(schema)
+    except (ValueError, SchemaError) as exc:
+        return getattr(exc, "message", None) or str(exc)
+    return None
 
 
 def _check_specs(parser: RuntimeBpmnParser, report: _Report) -> None:

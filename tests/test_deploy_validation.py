@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from engine.bpmn_lint import BPMN_NS, RULES_OFF, lint_process
 from engine.context import build_script_env
 from engine.deploy import Deployer, Source, sources_from_paths
 from engine.errors import DeploymentError, DeploymentProblem
@@ -20,6 +21,7 @@ from engine.models import JournalEntry, ProcessVersion
 from engine.operators import load_operator_modules
 from engine.settings import Settings
 from engine.validation import diagram_checker
+from engine.xml_safety import parse_xml
 from tests.support.broken_diagrams import BROKEN, Row, diagram, drawn
 from web.cli import main
 
@@ -173,3 +175,15 @@ def test_cli_deploy_is_journaled_as_the_os_user(backend, tmp_path):
     with backend.services.database.session() as s:
         assert s.scalar(select(ProcessVersion.deployed_by).where(ProcessVersion.process_id == pid2)) \
             == "ci:pipeline-7"
+
+
+def test_rules_configured_off_find_their_flaw_when_asked():
+    """`fake_join` and `no_gateway_join_fork` are off for the deploy (see engine.bpmn_lint), not missing."""
+    root = parse_xml((PRODUCT_WORKFLOWS / "certificate_individual.bpmn").read_bytes())
+    process = next(root.iter(f"{{{BPMN_NS}}}process"))
+    asked = {(f.code, f.element.get("id")) for f in lint_process(process, off=())}
+    assert ("no_gateway_join_fork", "gw_review") in asked
+    base = parse_xml(diagram("off").encode())
+    assert ("fake_join", "end_late") in {(f.code, f.element.get("id"))
+                                         for f in lint_process(next(base.iter(f"{{{BPMN_NS}}}process")), off=())}
+    assert not [f for f in lint_process(process) if f.code in RULES_OFF]
