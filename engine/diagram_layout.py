@@ -874,6 +874,9 @@ class _Semantics:
     participants: list[str] = field(default_factory=list)
     flows: dict[str, Flow] = field(default_factory=dict)
     top_level: set[str] = field(default_factory=set)
+    pool: dict[str, str] = field(default_factory=dict)  # top-level node -> its process's participant
+    other_shapes: list[str] = field(default_factory=list)  # artifacts and data references
+    other_edges: list[str] = field(default_factory=list)  # associations and message flows
 
 
 def _semantics(root: etree._Element) -> _Semantics:
@@ -892,18 +895,37 @@ def _semantics(root: etree._Element) -> _Semantics:
                 walk(n.element, n.id)
         for f in c.flows:
             sem.flows[f.id] = f
+        for kind in DRAWN_SHAPES:
+            sem.other_shapes += [e.get("id") for e in _bpmn(container, kind) if e.get("id")]
+        sem.other_edges += [e.get("id") for e in _bpmn(container, "association") if e.get("id")]
 
+    pools = {}
+    for collab in _bpmn(root, "collaboration"):
+        for participant in _bpmn(collab, "participant"):
+            sem.participants.append(participant.get("id"))
+            pools[participant.get("processRef", "")] = participant.get("id")
+        sem.other_edges += [e.get("id") for kind in ("messageFlow", "association") for e in _bpmn(collab, kind)]
+        sem.other_shapes += [e.get("id") for kind in DRAWN_SHAPES for e in _bpmn(collab, kind)]
     for process in _bpmn(root, "process"):
+        before = set(sem.top_level)
         walk(process, None)
+        if process.get("id") in pools:
+            sem.pool.update({n: pools[process.get("id")] for n in sem.top_level - before})
         for lane, _ in leaf_lanes(process):
             sem.lanes[lane.get("id")] = lane
-    for collab in _bpmn(root, "collaboration"):
-        sem.participants += [p.get("id") for p in _bpmn(collab, "participant")]
     return sem
+
+
+DRAWN_SHAPES = ("textAnnotation", "group", "dataObjectReference", "dataStoreReference")
+"""Elements besides flow nodes, lanes and pools that bpmnlint's ``no-bpmndi`` wants drawn."""
 
 
 def diagram_problems(content: bytes, require_labels: bool = False) -> list[DiagramProblem]:
     """What a modeler would draw wrongly: missing or duplicate DI, overlaps, edges through shapes.
+
+    bpmnlint's two DI rules are reported under their names: ``no_bpmndi`` (an element without a shape
+    or edge) and ``no_overlapping_elements`` (shapes overlapping, or outside their pool or sub-process;
+    touching borders are allowed). The other codes (``di_*``) go further than bpmnlint.
 
     Boundary events may sit on their host, nodes inside their sub-process; edges may run across
     lanes and pools. With require_labels, named events, gateways and flows must have label bounds.
@@ -934,12 +956,12 @@ def diagram_problems(content: bytes, require_labels: bool = False) -> list[Diagr
         edges[ref] = [(float(w.get("x", 0)), float(w.get("y", 0))) for w in edge.iter(f"{{{DI_NS}}}waypoint")]
         if edge.find(f"{{{BPMNDI_NS}}}BPMNLabel/{{{DC_NS}}}Bounds") is not None:
             labelled.add(ref)
-    for element_id in [*sem.nodes, *sem.lanes, *sem.participants]:
+    for element_id in [*sem.nodes, *sem.lanes, *sem.participants, *sem.other_shapes]:
         if element_id not in shapes:
-            problems.append(DiagramProblem(element_id, "di_missing", "Элемент не нарисован на схеме (нет BPMNShape)"))
-    for flow_id in sem.flows:
+            problems.append(DiagramProblem(element_id, "no_bpmndi", "Элемент не нарисован на схеме (нет BPMNShape)"))
+    for flow_id in [*sem.flows, *sem.other_edges]:
         if flow_id not in edges:
-            problems.append(DiagramProblem(flow_id, "di_missing", "Поток не нарисован на схеме (нет BPMNEdge)"))
+            problems.append(DiagramProblem(flow_id, "no_bpmndi", "Поток не нарисован на схеме (нет BPMNEdge)"))
     problems += _edge_problems(sem, shapes, edges, plane_of)
     problems += _overlap_problems(sem, shapes, plane_of)
     problems += _lane_problems(sem, shapes)
@@ -965,6 +987,7 @@ def _ancestors(element_id: str, sem: _Semantics) -> set[str]:
 def _edge_problems(sem: _Semantics, shapes: dict[str, Rect], edges: dict[str, list[Point]],
                    plane_of: dict[str, int]) -> list[DiagramProblem]:
     problems = []
+    nodes = [(key, rect) for key, rect in shapes.items() if key in sem.nodes]
     for flow_id, flow in sem.flows.items():
         points = edges.get(flow_id)
         if points is None:
@@ -976,13 +999,21 @@ def _edge_problems(sem: _Semantics, shapes: dict[str, Rect], edges: dict[str, li
             if ref in shapes and not _near_border(end, shapes[ref]):
                 problems.append(DiagramProblem(flow_id, "di_detached", f"Поток на схеме не касается {what} «{ref}»"))
         allowed = {flow.source, flow.target} | _ancestors(flow.source, sem) | _ancestors(flow.target, sem)
-        crossed = sorted({key for a, b in pairwise(points) for key, rect in shapes.items()
-                          if key in sem.nodes and key not in allowed and plane_of.get(key) == plane_of.get(flow_id)
-                          and segment_hits(a, b, rect)})
+        candidates = [(key, rect) for key, rect in nodes
+                      if key not in allowed and plane_of.get(key) == plane_of.get(flow_id)]
+        crossed = sorted({key for a, b in pairwise(points) for key, rect in _near_segment(a, b, candidates)
+                          if segment_hits(a, b, rect)})
         for key in crossed:
             problems.append(DiagramProblem(flow_id, "di_edge_through",
                                            f"Поток на схеме проходит через элемент «{key}»"))
     return problems
+
+
+def _near_segment(a: Point, b: Point, shapes: list[tuple[str, Rect]]) -> list[tuple[str, Rect]]:
+    """The shapes whose box meets the segment's box: the only ones it can pass through (a cheap filter
+    that keeps the check linear enough for the studio to run it on every page view)."""
+    x0, x1, y0, y1 = min(a[0], b[0]), max(a[0], b[0]), min(a[1], b[1]), max(a[1], b[1])
+    return [(key, r) for key, r in shapes if r.x < x1 and x0 < r.right and r.y < y1 and y0 < r.bottom]
 
 
 def _overlap_problems(sem: _Semantics, shapes: dict[str, Rect], plane_of: dict[str, int]) -> list[DiagramProblem]:
@@ -1000,10 +1031,21 @@ def _overlap_problems(sem: _Semantics, shapes: dict[str, Rect], plane_of: dict[s
                 continue
             if a in _ancestors(b, sem) or b in _ancestors(a, sem):
                 continue
-            problems.append(DiagramProblem(a, "di_overlap", f"Элемент на схеме перекрывает «{b}»"))
+            problems.append(DiagramProblem(a, "no_overlapping_elements", f"Элемент на схеме перекрывает «{b}»"))
     for element_id, parent in sem.parent.items():
         if parent and element_id in shapes and parent in shapes and not shapes[parent].contains(shapes[element_id]):
-            problems.append(DiagramProblem(element_id, "di_outside", f"Элемент нарисован вне подпроцесса «{parent}»"))
+            problems.append(DiagramProblem(element_id, "no_overlapping_elements",
+                                           f"Элемент нарисован вне подпроцесса «{parent}»"))
+    for element_id, pool in sem.pool.items():
+        if element_id in shapes and pool in shapes \
+                and not shapes[pool].contains(shapes[element_id]):
+            problems.append(DiagramProblem(element_id, "no_overlapping_elements",
+                                           f"Элемент нарисован вне пула «{pool}»"))
+    pools = [p for p in sem.participants if p in shapes]
+    for i, a in enumerate(pools):
+        for b in pools[i + 1:]:
+            if shapes[a].overlaps(shapes[b]) and plane_of.get(a) == plane_of.get(b):
+                problems.append(DiagramProblem(a, "no_overlapping_elements", f"Пул на схеме перекрывает «{b}»"))
     for event, host in sem.host.items():
         if event in shapes and host in shapes:
             e, h = shapes[event], shapes[host]

@@ -4,9 +4,9 @@ Everything a diagram author can get wrong is found here, statically, before anyt
 XML, the BPMN/DMN schema as SpiffWorkflow's parser applies it, unsafe scripts, unknown service operators
 and parameters (compared with the operator function's signature), unknown SLA names in ``sla(...)``
 calls, unknown or broken form schemas, call activities whose called process is not in the bundle, lanes
-without a role, user tasks outside any lane, unreachable elements and a subset of bpmnlint's recommended
-rules (see :mod:`engine.bpmn_lint`). A check the engine cannot know of (the diagram interchange, say) is
-plugged in as an extra checker.
+without a role, user tasks outside any lane, unreachable elements and bpmnlint's recommended rules (see
+:mod:`engine.bpmn_lint`). A check the engine cannot know of (the diagram interchange, say) is plugged in
+as an extra checker.
 
 The function is generic: what it checks against (operators, SLA names, form directories, lane roles) is
 passed in, so the same code serves every caller. Each problem is reported once, with a stable English
@@ -20,6 +20,7 @@ import inspect
 import json
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
-from .bpmn_lint import BPMN_NS, lint_process, local
+from .bpmn_lint import BPMN_NS, lint_definitions, lint_process, local
 from .errors import DeploymentProblem
 from .script_safety import ScriptViolation, check_dmn_entry, check_expression, check_script
 from .specs import RuntimeBpmnParser
@@ -227,16 +228,21 @@ def script_message(violation: ScriptViolation) -> str:
 
 
 def _check_scripts(file: str, root: etree._Element, allowed: Collection[str], report: _Report) -> None:
-    allowed = list(allowed)
+    allowed = frozenset(allowed)
     for node, text, mode in iter_code(root):
-        if mode == "dmn":
-            violations = check_dmn_entry(text, allowed)
-        elif mode == "exec":
-            violations = check_script(text, allowed)
-        else:
-            violations = check_expression(text, allowed)
-        for v in violations:
+        for v in _violations(text, mode, allowed):
             report.at(file, node, "unsafe_script", script_message(v))
+
+
+@lru_cache(maxsize=4096)
+def _violations(text: str, mode: str, allowed: frozenset[str]) -> list[ScriptViolation]:
+    """The script check of one piece of code, cached: a draft differs from the deployed version in a few
+    places, and the studio validates it on every page view."""
+    if mode == "dmn":
+        return check_dmn_entry(text, allowed)
+    if mode == "exec":
+        return check_script(text, allowed)
+    return check_expression(text, allowed)
 
 
 def iter_code(root: etree._Element) -> Iterable[tuple[etree._Element, str, str]]:
@@ -266,6 +272,8 @@ def _bpmn(node: etree._Element, *kinds: str) -> Iterable[etree._Element]:
 
 def _check_bpmn(file: str, root: etree._Element, sources: Sequence[Source], context: ValidationContext,
                 report: _Report, forms: dict[str, Any]) -> None:
+    for finding in lint_definitions(root):
+        report.at(file, finding.element, finding.code, finding.message)
     for process in _bpmn(root, "process"):
         for finding in lint_process(process):
             report.at(file, finding.element, finding.code, finding.message)
@@ -410,15 +418,25 @@ def _check_forms(file: str, root: etree._Element, sources: Sequence[Source], for
         if path is None:
             report.at(file, prop, "unknown_form", f"схема формы «{name}» не найдена")
             continue
-        try:
-            schema = json.loads(path.read_text(encoding="utf-8"))
-            if name.endswith(".schema.json") or "formJsonSchema" in name or "$schema" in schema:
-                Draft202012Validator.check_schema(schema)
-        except (ValueError, SchemaError) as exc:
-            detail = getattr(exc, "message", None) or str(exc)
-            report.at(file, prop, "invalid_form", f"схема формы «{name}» некорректна: {detail}")
+        text = path.read_text(encoding="utf-8")
+        problem = _form_problem(name, text)
+        if problem:
+            report.at(file, prop, "invalid_form", f"схема формы «{name}» некорректна: {problem}")
             continue
-        forms[name] = schema
+        forms[name] = json.loads(text)
+
+
+@lru_cache(maxsize=256)
+def _form_problem(name: str, text: str) -> str | None:
+    """Why a form schema is broken (None: it is fine). Cached by content: checking a schema against the
+    meta-schema is the slowest part of a validation, and the studio validates on every page view."""
+    try:
+        schema = json.loads(text)
+        if name.endswith(".schema.json") or "formJsonSchema" in name or "$schema" in schema:
+            Draft202012Validator.check_schema(schema)
+    except (ValueError, SchemaError) as exc:
+        return getattr(exc, "message", None) or str(exc)
+    return None
 
 
 def _check_specs(parser: RuntimeBpmnParser, report: _Report) -> None:

@@ -1,4 +1,5 @@
-"""An analyst opens the catalogue from the menu and sees a version drawn by bpmn-js and dmn-js (Chromium).
+"""An analyst opens the catalogue from the menu and sees a version drawn by bpmn-js and dmn-js, and a draft's
+problem selects its element on the drawing (Chromium).
 
 The page runs under the product's CSP (script-src 'self', style-src 'self'): any violation or script
 error the viewers cause shows up on the console or as a page error, and fails the test.
@@ -13,7 +14,7 @@ from playwright.sync_api import ConsoleMessage, Page, Response, expect, sync_pla
 from engine.settings import Settings
 from tests.support.accounts import add_user
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, fits_the_screen, log_in, served
-from tests.support.product import Product
+from tests.support.product import PRODUCT_WORKFLOWS, Product
 from tests.support.screenshots import Screenshots
 from tests.support.studio import DECISION_NAME, TASK_NAME, deploy_studio_process
 
@@ -98,3 +99,42 @@ def test_an_analyst_sees_a_version_drawn_without_breaking_the_csp(product: Produ
         finally:
             browser.close()
     assert problems == [], "\n".join(problems)
+
+
+def test_a_problem_in_a_draft_selects_its_element_on_the_diagram(product: Product, tmp_path) -> None:
+    """The product's individual process with a typo in an SLA name: the problem is listed at the timer it
+    belongs to, that timer is marked on the drawing, and following the problem's link selects it."""
+    source = (PRODUCT_WORKFLOWS / "certificate_individual.bpmn").read_text(encoding="utf-8")
+    assert 'sla("registry_wait")' in source
+    draft = tmp_path / "certificate_individual.bpmn"
+    draft.write_text(source.replace('sla("registry_wait")', 'sla("registry_wiat")'), encoding="utf-8")
+    email = add_user(product.app, "analyst")
+    errors: list[str] = []
+    with served(product) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(viewport=DESKTOP, locale="ru-RU").new_page()
+            page.on("pageerror", lambda error: errors.append(f"pageerror: {error}"))
+            log_in(page, base, email, app=product.app)
+            page.wait_for_url(f"{base}/processes")
+            page.get_by_label("Файлы BPMN и DMN").set_input_files(str(draft))
+            page.get_by_role("button", name="Загрузить черновик").click()
+            page.wait_for_url(re.compile(r".*/processes/drafts/\d+$"))
+
+            problem = page.locator(".studio-problems tr", has_text="registry_wiat")
+            expect(problem).to_have_count(1)
+            expect(problem).to_contain_text("Реестры не ответили")
+            canvas = page.locator('.studio-canvas[data-viewer-ready="bpmn"]')
+            expect(canvas).to_be_visible()
+            element = canvas.locator('.djs-element[data-element-id="checks_timeout"]')
+            expect(element).to_have_class(re.compile(r"\bstudio-problem\b"))
+            expect(element).not_to_have_class(re.compile(r"\bselected\b"))
+            problem.get_by_role("link", name="checks_timeout").click()
+            expect(element).to_have_class(re.compile(r"\bselected\b"))
+            expect(canvas.locator(".djs-element.selected")).to_have_count(1)
+            assert element.evaluate("e => { const r = e.getBoundingClientRect(), c = e.closest('.studio-canvas')"
+                                    ".getBoundingClientRect(); return r.left >= c.left && r.right <= c.right "
+                                    "&& r.top >= c.top && r.bottom <= c.bottom; }"), "scrolled into view"
+        finally:
+            browser.close()
+    assert errors == []

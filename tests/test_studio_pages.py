@@ -16,9 +16,10 @@ import re
 
 import pytest
 from sqlalchemy import select
+from werkzeug.routing import IntegerConverter
 
 from engine.models import HumanTask, ProcessInstance
-from tests.support.accounts import add_user, client_from, login
+from tests.support.accounts import add_user, client_from, csrf_token, login
 from tests.support.studio import DECISION_NAME, TASK_NAME, deploy_studio_process
 from web.cli import deploy_workflows
 from web.extensions import db
@@ -135,26 +136,53 @@ def test_a_diagram_without_di_is_explained_not_drawn_empty(backend, make_app, tm
     assert html.escape(TASK_NAME, quote=False) in page  # the elements are still listed
 
 
+STUDIO_PREFIXES = ("/processes", "/api/v1/processes")
+
+
+def _studio_routes(app, values: dict[str, object]) -> list[tuple[str, str]]:
+    """(method, URL) of every studio page and endpoint, read from the app's URL map, so that a route added
+    later cannot escape the role checks below; ``values`` fill the URL's parts."""
+    adapter = app.url_map.bind("localhost")
+    routes = []
+    for rule in app.url_map.iter_rules():
+        if not any(rule.rule == p or rule.rule.startswith(p + "/") for p in STUDIO_PREFIXES):
+            continue
+        args = {a: values.get(a, 1 if isinstance(rule._converters.get(a), IntegerConverter) else "x")
+                for a in rule.arguments}
+        routes += [(method, adapter.build(rule.endpoint, args, method=method))
+                   for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+    return routes
+
+
 def test_other_roles_and_anonymous_visitors_get_nothing_from_the_studio(backend, make_app, tmp_path) -> None:
     app = make_app()
     demo = deploy_studio_process(backend.settings(), tmp_path)
-    urls = _studio_urls(demo.process_id, demo.bpmn_file)
+    admin = _signed_in(app, "admin")
+    token = csrf_token(admin.get("/processes").get_data(as_text=True))
+    draft = admin.post("/api/v1/processes/drafts", headers={"X-CSRFToken": token},
+                       json={"files": {demo.bpmn_file: (tmp_path / demo.bpmn_file).read_text(encoding="utf-8")}})
+    assert draft.status_code == 201, draft.get_json()
+    routes = _studio_routes(app, {"process_id": demo.process_id, "version": 1, "name": demo.bpmn_file,
+                                  "draft_id": draft.get_json()["draft_id"]})
+    assert {("GET", "/processes"), ("POST", "/api/v1/processes/drafts")} <= set(routes) and len(routes) >= 18
     for role in ("citizen", "operator", "appeals", "supervisor"):
         client = _signed_in(app, role)
-        for url in urls:
-            response = client.get(url)
-            assert response.status_code == 403, (role, url, response.status_code)
+        headers = {"X-CSRFToken": csrf_token(client.get("/", follow_redirects=True).get_data(as_text=True))}
+        for method, url in routes:
+            response = client.open(url, method=method, headers=headers)
+            assert response.status_code == 403, (role, method, url, response.status_code)
             if url.startswith("/api/"):
                 assert response.get_json()["error"]["code"] == "forbidden"
     anonymous = client_from(app)
-    for url in urls:
-        response = anonymous.get(url)
+    headers = {"X-CSRFToken": csrf_token(anonymous.get("/login").get_data(as_text=True))}  # past the CSRF check
+    for method, url in routes:
+        response = anonymous.open(url, method=method, headers=headers)
         if url.startswith("/api/"):
-            assert response.status_code == 401 and response.headers["WWW-Authenticate"] == "Bearer", url
+            assert response.status_code == 401 and response.headers["WWW-Authenticate"] == "Bearer", (method, url)
         else:
-            assert response.status_code == 302 and response.location.startswith("/login?next="), url
-    admin = _signed_in(app, "admin")
-    assert all(admin.get(url).status_code == 200 for url in urls)
+            assert response.status_code == 302 and response.location.startswith("/login?next="), (method, url)
+    assert all(admin.get(url).status_code == 200 for url in _studio_urls(demo.process_id, demo.bpmn_file))
+    assert admin.get(f"/api/v1/processes/drafts/{draft.get_json()['draft_id']}").get_json()["status"] == "draft"
 
 
 def _manifest() -> dict:

@@ -3,6 +3,7 @@
 // diagram's elements and offers the file; this only replaces the fallback text with the drawing.
 import NavigatedViewer from 'bpmn-js/lib/NavigatedViewer';
 import { drawAll, showMessage } from './common.js';
+import { linkProblems } from './problems.js';
 
 const MESSAGES = {
   noDi: 'В диаграмме нет разметки для отображения (BPMN DI): элементы процесса описаны, но их положение ' +
@@ -31,6 +32,7 @@ async function drawBpmn(container, xml) {
     return;
   }
   viewer.get('canvas').zoom('fit-viewport', 'auto');
+  linkProblems(container, viewer);
   container.dataset.viewerReady = 'bpmn';
 }
 
