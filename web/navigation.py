@@ -35,6 +35,8 @@ VERIFY = MenuEntry("public.verify_form", "Проверить справку")
 TASKS = MenuEntry("inbox.index", "Задачи", section=("inbox", "staff_audit"))
 DASHBOARD = MenuEntry("dashboard.page", "Панель руководителя")
 PROCESSES = MenuEntry("processes.index", "Процессы")
+INCIDENTS = MenuEntry("operations.incidents", "Инциденты")
+TIMERS = MenuEntry("operations.timers", "Таймеры")
 
 ANONYMOUS = None
 # The first entry of a staff role's menu is where that role lands after login and on «/».
@@ -44,8 +46,8 @@ MENUS: dict[str | None, tuple[MenuEntry, ...]] = {
     OPERATOR: (TASKS, VERIFY),
     APPEALS: (TASKS, VERIFY),
     # Supervisors watch the whole service (deadlines, workload) and act on tasks from there: dashboard first.
-    SUPERVISOR: (DASHBOARD, TASKS, VERIFY),
-    ADMIN: (DASHBOARD, TASKS, PROCESSES, VERIFY),
+    SUPERVISOR: (DASHBOARD, TASKS, INCIDENTS, TIMERS, VERIFY),
+    ADMIN: (DASHBOARD, TASKS, PROCESSES, INCIDENTS, TIMERS, VERIFY),
     ANALYST: (PROCESSES, VERIFY),
 }
 # A role missing from MENUS (one added to roles.py before it has pages) still gets the public entries.
@@ -86,6 +88,7 @@ LOGIN_REASONS: dict[str, str] = {
     "dashboard": _STAFF_ONLY,
     "staff_audit": _STAFF_ONLY,
     "processes": _STAFF_ONLY,
+    "operations": _STAFF_ONLY,
 }
 DEFAULT_LOGIN_REASON = "Чтобы открыть эту страницу, войдите в учётную запись."
 
