@@ -24,7 +24,9 @@ from engine.incidents import IncidentFilter, count_incidents, list_incidents, re
 from engine.models import ProcessInstance, Timer
 from tasks.cases.cancellation import announce_cancellation
 from tasks.cases.models import Application
+from tasks.cases.numbering import case_number_of
 from tasks.documents.formatting import DOCUMENT_TZ
+from web.extensions import db
 
 REASON_MAX = 2000
 PAGE_SIZE = 50
@@ -72,7 +74,7 @@ def due_of(data: Any, *, page: bool) -> datetime:
 
 
 def retry_ids_of(data: Any) -> list[int]:
-    ids = data.get("ids") if isinstance(data, dict) else data.getlist("ids")
+    ids = data.getlist("ids") if hasattr(data, "getlist") else data.get("ids")  # a form, or a JSON object
     if not isinstance(ids, list) or not ids:
         raise _invalid("ids", "required", "Выберите хотя бы один инцидент.")
     if len(ids) > MAX_RETRY_IDS:
@@ -98,6 +100,12 @@ def incident_filter(args: Any) -> tuple[IncidentFilter, dict[str, str]]:
                           older_than=utcnow() - AGES[age] if age else None), chosen
 
 
+def case_of(args: Any) -> str | None:
+    """The case number a list is narrowed to, as typed («А-2026-000123» reads as its case)."""
+    text = (args.get("case") or "").strip()
+    return case_number_of(text) if text else None
+
+
 def page_number(args: Any) -> int:
     try:
         return max(1, int(args.get("page", 1)))
@@ -111,6 +119,7 @@ def _invalid(field: str, code: str, message: str) -> DataValidationError:
 
 # ------------------------------------------------------------------------------ lists
 def incidents_page(where: IncidentFilter, page: int) -> tuple[list[dict[str, Any]], int]:
+    _end_request_transaction()  # read in the engine's own transactions
     database = get_services().database
     total = count_incidents(database, where)
     rows = list_incidents(database, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, where=where)
@@ -138,13 +147,18 @@ class TimerView:
                 "element_name": self.element_name, "due_at": self.due_at.isoformat(), "suspended": self.suspended}
 
 
-def timers_page(session: Session, page: int) -> tuple[list[TimerView], int]:
-    """Waiting timers, soonest first, named by their element in the instance's own version."""
-    total = session.scalar(select(func.count()).select_from(Timer)) or 0
-    rows = session.execute(select(Timer, ProcessInstance.business_key, ProcessInstance.process_id,
-                                  ProcessInstance.version_id, ProcessInstance.suspended_at)
-                           .join(ProcessInstance, ProcessInstance.id == Timer.instance_id)
-                           .order_by(Timer.due_at, Timer.id).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+def timers_page(session: Session, page: int, case: str | None = None) -> tuple[list[TimerView], int]:
+    """Waiting timers (of one case, when given), soonest first, named by their element in the instance's
+    own version."""
+    count = select(func.count()).select_from(Timer).join(ProcessInstance, ProcessInstance.id == Timer.instance_id)
+    query = (select(Timer, ProcessInstance.business_key, ProcessInstance.process_id, ProcessInstance.version_id,
+                    ProcessInstance.suspended_at).join(ProcessInstance, ProcessInstance.id == Timer.instance_id))
+    if case:
+        count = count.where(ProcessInstance.business_key == case)
+        query = query.where(ProcessInstance.business_key == case)
+    total = session.scalar(count) or 0
+    rows = session.execute(query.order_by(Timer.due_at, Timer.id).limit(PAGE_SIZE)
+                           .offset((page - 1) * PAGE_SIZE)).all()
     specs = get_services().runtime.specs
     names: dict[int, dict[str, str]] = {}
     views = []
@@ -163,11 +177,19 @@ def pages(total: int) -> int:
 
 # ------------------------------------------------------------------------------ actions
 def retry(ids: list[int], actor: str) -> dict[int, str]:
+    _end_request_transaction()
     return retry_incidents(get_services().runtime, ids, actor)
 
 
 def _control() -> InstanceControl:
+    _end_request_transaction()
     return InstanceControl(get_services().runtime)
+
+
+def _end_request_transaction() -> None:
+    """The engine works in transactions of its own: the request's (which may hold SQLite's write lock after
+    signing the caller in) must end first, or the engine would wait for it."""
+    db.session.commit()
 
 
 def fire_timer(timer_id: int, actor: str, reason: str) -> None:
@@ -189,7 +211,6 @@ def case_instance(session: Session, number: str) -> int:
 def control_case(session: Session, number: str, action: str, actor: str, reason: str) -> str:
     """Cancel, suspend or resume the case; its status afterwards. A cancelled case's applicant is told."""
     instance_id = case_instance(session, number)
-    session.commit()  # end the read: the engine locks the instance in its own transaction
     control = _control()
     if action == "cancel":
         info = control.cancel(instance_id, actor, reason)

@@ -48,7 +48,7 @@ def retry() -> Response:
 @roles_required(*MANAGERS)
 def timers() -> Response:
     page = actions.page_number(request.args)
-    views, total = actions.timers_page(db.session, page)
+    views, total = actions.timers_page(db.session, page, actions.case_of(request.args))
     db.session.commit()
     return jsonify({"items": [v.as_json() for v in views], "total": total, "page": page,
                     "pages": actions.pages(total), "now": utcnow().isoformat()})

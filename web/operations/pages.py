@@ -85,14 +85,16 @@ def timer_action(timer_id: int, action: str) -> Response | tuple[str, int]:
         return _timers_page(failed={"id": timer_id, "action": action, "errors": _errors(exc),
                                     "values": request.form}), 422
     flash(actions.DONE_MESSAGES[action], "success")
-    return redirect(url_for("operations.timers", page=actions.page_number(request.args)))
+    return redirect(url_for("operations.timers", page=actions.page_number(request.args),
+                            case=actions.case_of(request.args)))
 
 
 def _timers_page(**extra: Any) -> str:
     page = actions.page_number(request.args)
-    views, total = actions.timers_page(db.session, page)
+    case = actions.case_of(request.args)
+    views, total = actions.timers_page(db.session, page, case)
     db.session.commit()
-    return render_template("operations/timers.html", timers=views, total=total, page=page,
+    return render_template("operations/timers.html", timers=views, total=total, page=page, case=case or "",
                            pages=actions.pages(total), failed=extra.get("failed"))
 
 
