@@ -87,6 +87,8 @@ class ProcessInstance(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set while a supervisor holds the instance: its timers and service calls wait (engine/control.py).
+    suspended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class HumanTask(Base):
@@ -134,7 +136,7 @@ class ServiceCall(Base):
     task_spec: Mapped[str] = mapped_column(String(200))
     operator: Mapped[str] = mapped_column(String(200))
     params: Mapped[dict] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(20))  # queued|retry_wait|done|failed|incident|cancelled
+    status: Mapped[str] = mapped_column(String(20))  # queued|retry_wait|suspended|done|failed|incident|cancelled
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     job_id: Mapped[str | None] = mapped_column(String(64))
     dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

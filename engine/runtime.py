@@ -152,6 +152,8 @@ class Runtime:
         instance_id = self._human_task_instance(human_task_id)
 
         def action(s: Session, inst: ProcessInstance, wf: BpmnWorkflow, uow: UnitOfWork) -> None:
+            if inst.suspended_at is not None:
+                raise Conflict("the instance is suspended")
             ht = s.get(HumanTask, human_task_id, populate_existing=True)
             if ht is None or ht.status != "open":
                 raise Conflict("the task has already been completed or is no longer active")
@@ -245,7 +247,7 @@ class Runtime:
     def fire_timers(self, s: Session, instance_id: int, task_guids: list[str], post: _Advance) -> None:
         """Fire due timers of one instance inside the caller's (scheduler's) transaction."""
         inst = self._lock(s, instance_id)
-        if inst is None or inst.completed:
+        if inst is None or inst.completed or inst.suspended_at is not None:
             return
         wf = self._load(s, inst)
         tasks = {g: wf.get_task_from_id(UUID(g)) for g in task_guids}
@@ -279,6 +281,9 @@ class Runtime:
         with self.db.session() as s:
             inst = self._lock(s, instance_id)
             if inst is None:
+                return []
+            if inst.suspended_at is not None:  # suspended while the operator ran: it runs again on resume
+                park_calls(s, [o.call_id for o in outcomes])
                 return []
             wf = self._load(s, inst)
             with unit_of_work() as uow:
@@ -513,7 +518,7 @@ class Runtime:
                                details={"error": str(exc)})
 
     def requeue_calls(self, call_ids: list[int], *, statuses: tuple[str, ...] = ("queued",),
-                      reset_attempts: bool = False, actor: str | None = None) -> int:
+                      reset_attempts: bool = False, actor: str | None = None, reason: str | None = None) -> int:
         """Give calls a fresh RQ job (lost job, due retry, incident retried by an admin)."""
         post = _Advance()
         with self.db.session() as s:
@@ -523,7 +528,8 @@ class Runtime:
             by_instance: dict[int, list[ServiceCall]] = {}
             for call in calls:
                 if call.status == "incident":
-                    journal.record(s, call.instance_id, "incident_retried", actor=actor, task_spec=call.task_spec)
+                    journal.record(s, call.instance_id, "incident_retried", actor=actor, task_spec=call.task_spec,
+                                   details={"reason": reason} if reason else None)
                 call.status = "queued"
                 if reset_attempts:
                     call.attempts = 0
@@ -532,6 +538,12 @@ class Runtime:
                 self._queue_calls(group, post, None)
         self._after_commit(post)
         return len(calls)
+
+
+def park_calls(s: Session, call_ids: list[int]) -> None:
+    """Queued calls of a suspended instance wait, unrun, until it is resumed (engine/control.py)."""
+    s.execute(update(ServiceCall).where(ServiceCall.id.in_(call_ids), ServiceCall.status == "queued")
+              .values(status="suspended"))
 
 
 def _cycles_left(task: Any) -> int | None:

@@ -76,9 +76,12 @@ class Scheduler:
         post = _Advance()
         db = self.runtime.db
         with db.session() as s:
-            rows = s.execute(select(Timer.instance_id, Timer.task_guid).where(Timer.due_at <= now)
+            # Timers of suspended instances wait for their resume (engine/control.py).
+            rows = s.execute(select(Timer.instance_id, Timer.task_guid)
+                             .join(ProcessInstance, ProcessInstance.id == Timer.instance_id)
+                             .where(Timer.due_at <= now, ProcessInstance.suspended_at.is_(None))
                              .order_by(Timer.due_at).limit(self.batch)
-                             .with_for_update(skip_locked=True)).all()
+                             .with_for_update(of=Timer, skip_locked=True)).all()
             if not rows:
                 return 0
             due: dict[int, list[str]] = defaultdict(list)

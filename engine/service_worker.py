@@ -19,9 +19,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from .models import ServiceCall
+from .models import ProcessInstance, ServiceCall
 from .operators import OperatorError, get_operator, running_call
-from .runtime import QueuedCall, Runtime, ServiceOutcome
+from .runtime import QueuedCall, Runtime, ServiceOutcome, park_calls
 
 log = logging.getLogger(__name__)
 MAX_INLINE_ROUNDS = 50
@@ -91,13 +91,19 @@ class ServiceWorker:
         return ran
 
     def _load(self, call_ids: list[int]) -> dict[int, list[QueuedCall]]:
-        """Read the job's calls; ones already finished (a duplicate job) are skipped without running."""
+        """Read the job's calls; ones already finished (a duplicate job) are skipped without running,
+        and those of a suspended instance are parked until it is resumed."""
         with self.runtime.db.reader() as conn:
             rows = conn.execute(select(ServiceCall.id, ServiceCall.instance_id, ServiceCall.operator,
-                                       ServiceCall.params, ServiceCall.task_guid)
-                                .where(ServiceCall.id.in_(call_ids), ServiceCall.status == "queued"))
-            return _by_instance([QueuedCall(cid, iid, op, params or {}, guid)
-                                 for cid, iid, op, params, guid in rows])
+                                       ServiceCall.params, ServiceCall.task_guid, ProcessInstance.suspended_at)
+                                .join(ProcessInstance, ProcessInstance.id == ServiceCall.instance_id)
+                                .where(ServiceCall.id.in_(call_ids), ServiceCall.status == "queued")).all()
+        held = [cid for cid, *_, suspended in rows if suspended is not None]
+        if held:
+            with self.runtime.db.session() as s:
+                park_calls(s, held)
+        return _by_instance([QueuedCall(cid, iid, op, params or {}, guid)
+                             for cid, iid, op, params, guid, suspended in rows if suspended is None])
 
     def _execute(self, calls: list[QueuedCall]) -> list[ServiceOutcome]:
         if len(calls) == 1:

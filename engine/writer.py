@@ -87,9 +87,10 @@ class ProjectionWriter:
         gone = [guid for guid in old if guid not in snap.service]
         open_gone = sorted(set(gone) - self._settled_guids())
         if open_gone:
+            open_statuses = ("queued", "retry_wait", "suspended", "incident")
             self.s.execute(update(ServiceCall).where(ServiceCall.instance_id == self.inst.id,
                                                      ServiceCall.task_guid.in_(open_gone),
-                                                     ServiceCall.status.in_(("queued", "retry_wait", "incident")))
+                                                     ServiceCall.status.in_(open_statuses))
                            .values(status="cancelled", finished_at=utcnow()))
         result = [guid for guid in old if guid in snap.service]
         new: list[ServiceCall] = []

@@ -136,6 +136,9 @@ def _register_case_blueprints(app: Flask) -> None:
     app.register_blueprint(processes_bp)
     app.register_blueprint(processes_api_bp)
     studio_assets.init_app(app)
+    from .operations import pages as operations_pages
+
+    operations_pages.init_app(app)
     from . import navigation
 
     navigation.init_app(app)

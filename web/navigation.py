@@ -36,6 +36,8 @@ TASKS = MenuEntry("inbox.index", "Задачи", section=("inbox", "staff_audit"
 DASHBOARD = MenuEntry("dashboard.page", "Панель руководителя")
 PROCESSES = MenuEntry("processes.index", "Процессы")
 ANALYTICS = MenuEntry("analytics.index", "Аналитика", section=("analytics",))
+INCIDENTS = MenuEntry("operations.incidents", "Инциденты")
+TIMERS = MenuEntry("operations.timers", "Таймеры")
 
 ANONYMOUS = None
 # The first entry of a staff role's menu is where that role lands after login and on «/».
@@ -45,8 +47,8 @@ MENUS: dict[str | None, tuple[MenuEntry, ...]] = {
     OPERATOR: (TASKS, VERIFY),
     APPEALS: (TASKS, VERIFY),
     # Supervisors watch the whole service (deadlines, workload) and act on tasks from there: dashboard first.
-    SUPERVISOR: (DASHBOARD, TASKS, ANALYTICS, VERIFY),
-    ADMIN: (DASHBOARD, TASKS, PROCESSES, ANALYTICS, VERIFY),
+    SUPERVISOR: (DASHBOARD, TASKS, INCIDENTS, TIMERS, ANALYTICS, VERIFY),
+    ADMIN: (DASHBOARD, TASKS, PROCESSES, INCIDENTS, TIMERS, ANALYTICS, VERIFY),
     ANALYST: (PROCESSES, ANALYTICS, VERIFY),
 }
 # A role missing from MENUS (one added to roles.py before it has pages) still gets the public entries.
@@ -87,6 +89,7 @@ LOGIN_REASONS: dict[str, str] = {
     "dashboard": _STAFF_ONLY,
     "staff_audit": _STAFF_ONLY,
     "processes": _STAFF_ONLY,
+    "operations": _STAFF_ONLY,
 }
 DEFAULT_LOGIN_REASON = "Чтобы открыть эту страницу, войдите в учётную запись."
 

@@ -33,6 +33,10 @@ EVENT_LABELS = {
     "incident_retried": "Инцидент: повторный запуск",
     "timer_fired": "Наступил срок",
     "timer_failed": "Ошибка таймера",
+    "timer_rescheduled": "Срок таймера перенесён",
+    "instance_cancelled": "Заявление отменено",
+    "instance_suspended": "Заявление приостановлено",
+    "instance_resumed": "Заявление возобновлено",
     "message_delivered": "Получено от заявителя",
     "message_undeliverable": "Сообщение не доставлено",
     "completed": "Процесс завершён",
@@ -73,6 +77,7 @@ OTHER_MESSAGE = "Получены уточнённые сведения"
 NOTICE_LABELS = {
     "submitted": "заявление принято", "in_progress": "заявление у специалиста", "needs_info": "нужны сведения",
     "info_answered": "ответ получен", "rejected": "отказ", "ready": "справка готова", "closed": "заявление закрыто",
+    "cancelled": "заявление отменено",
     "appeal_registered": "жалоба зарегистрирована", "appeal_decided": "решение по жалобе",
     "appeal_reminder": "напоминание о сроке жалобы", "status_changed": "смена статуса", "register": "реестр",
 }
@@ -145,6 +150,17 @@ def _due(details: Mapping[str, Any]) -> list[str]:
     return [f"срок {when}"] if when else []
 
 
+def _control(details: Mapping[str, Any]) -> list[str]:
+    """A supervisor's action on a timer or an incident: the reason, the manual firing, the new due time
+    (cancelling, suspending and resuming a case keep the reason as the row's message)."""
+    facts = [f"причина: {details['reason']}"] if details.get("reason") else []
+    if details.get("manual"):
+        facts.append("вручную, раньше срока")
+    if details.get("to") and (when := _when(details["to"])):
+        facts.append(f"новый срок {when}")
+    return facts
+
+
 def _version(details: Mapping[str, Any]) -> list[str]:
     return [f"версия схемы процесса {details['version']}"] if details.get("version") else []
 
@@ -153,7 +169,7 @@ DETAIL_FACTS: dict[str, Callable[[Mapping[str, Any]], list[str]]] = {
     "started": _version, "task_ready": _task_ready, "service_completed": _attempt, "service_failed": _service,
     "service_error_raised": _attempt, "incident": _attempt, "notification_sent": _notice,
     "notification_failed": _notice, "case_viewed": _view, "document_viewed": _view, "employees_viewed": _view,
-    "appeal_reminder": _due,
+    "appeal_reminder": _due, "timer_fired": _control, "timer_rescheduled": _control, "incident_retried": _control,
 }
 
 

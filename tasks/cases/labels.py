@@ -15,6 +15,7 @@ STATUS_LABELS: dict[str, str] = {
     "rejected": "Отклонено",
     "appealed": "На обжаловании",
     "closed": "Закрыто",
+    "cancelled": "Отменено",  # ended by a supervisor, with a reason (tasks/cases/cancellation.py)
 }
 
 

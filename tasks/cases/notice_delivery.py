@@ -71,14 +71,15 @@ def recipient(user: User, *, citizen: bool) -> Recipient:
 
 
 def deliver(db: Database, config: AppConfig, *, call_id: int | None, who: Recipient, notice: Notice,
-            number: str, instance_id: int | None) -> list[str]:
+            number: str, instance_id: int | None, key_base: str | None = None) -> list[str]:
     """Deliver `notice` to one person on every channel they get; returns the channels used this time.
 
     Raises DeliveryFailed when the job must be retried (mail not sent, SMS failing but not given up).
     The portal row and the e-mail's delivery record are written in one transaction before anything
     is sent, and each sending is settled and journaled in one more: a notice costs two commits.
     """
-    key = (lambda channel: f"call:{call_id}:{channel}:{who.user_id}") if call_id is not None else None
+    base = f"call:{call_id}" if call_id is not None else key_base  # key_base: a notice sent outside the engine
+    key = (lambda channel: f"{base}:{channel}:{who.user_id}") if base is not None else None
     try:
         with db.session() as s:
             portal = who.citizen and _portal(s, key("portal") if key else None, who, notice, number)

@@ -22,6 +22,7 @@ rejected           `decision_number` (optional: the refusal decision's number), 
                    `reasons`: [{code, note?}]
 ready              —
 closed             — (no answer to a request within the `info_wait` term)
+cancelled          `reason`: why a supervisor cancelled the case (tasks/cases/cancellation.py)
 appeal_registered  `appeal_number`, `due_date` (the answer is due by then), `level` (optional,
                    1 or 2: 2 says «жалоба второго уровня»)
 appeal_decided     `outcome`: "overturned" (the refusal is cancelled, the case is reviewed again),
@@ -59,7 +60,7 @@ from .refusal_advice import explain
 from .terms import sla_term
 
 CITIZEN_EVENTS = frozenset({"submitted", "in_progress", "status_changed", "needs_info", "info_answered", "rejected",
-                            "ready", "closed", "appeal_registered", "appeal_decided"})
+                            "ready", "closed", "cancelled", "appeal_registered", "appeal_decided"})
 STAFF_EVENTS = frozenset({"appeal_reminder"})
 EVENTS = CITIZEN_EVENTS | STAFF_EVENTS
 DEFAULT_EVENTS = {"submitted": "submitted", "in_progress": "in_progress", "needs_info": "needs_info",

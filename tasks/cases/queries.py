@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from engine import journal
 from engine.clock import aware
-from engine.models import ProcessInstance, ServiceCall
+from engine.models import JournalEntry, ProcessInstance, ServiceCall
 from engine.runtime import Runtime
 from tasks.documents.formatting import moscow_time
 
@@ -46,6 +46,17 @@ def shown_statuses(session: Session, statuses: dict[int, str]) -> dict[int, str]
     stuck = set(session.scalars(select(ServiceCall.instance_id).where(
         ServiceCall.instance_id.in_(approved), ServiceCall.status == "incident")))
     return {iid: "in_progress" if iid in stuck else st for iid, st in statuses.items()}
+
+
+def cancellation_of(session: Session, app: Application) -> dict[str, Any] | None:
+    """{reason, cancelled_at} of a case a supervisor cancelled (its last cancellation), else None."""
+    if app.instance_id is None:
+        return None
+    row = session.execute(select(JournalEntry.message, JournalEntry.at)
+                          .where(JournalEntry.instance_id == app.instance_id,
+                                 JournalEntry.event == "instance_cancelled")
+                          .order_by(JournalEntry.id.desc()).limit(1)).first()
+    return None if row is None else {"reason": row.message, "cancelled_at": _iso(row.at)}
 
 
 def documents_of(session: Session, app: Application) -> list[Document]:
@@ -97,6 +108,8 @@ def case_view(session: Session, runtime: Runtime, app: Application, *, staff: bo
         explained = explain(data.get("reasons") or [], data.get("policy_check"))
         view["reasons"] = [r.as_json() for r in explained]
         view["main_action"] = main_action(explained)
+    if status == "cancelled":
+        view["cancellation"] = cancellation_of(session, app)
     if status == "needs_info":
         view["request"] = data.get("explanation")
     elif ANSWER_MESSAGE in waiting:

@@ -23,7 +23,9 @@ from tasks.config import AppConfig
 from . import checks
 from .client import ClientSettings, RegistryClient, RegistryProtocolError, RegistryUnavailable
 
-RETRY = RetryPolicy(max_attempts=100_000, base_delay=1.0, factor=2.0,
+# REGISTRY_RETRY_MAX_ATTEMPTS bounds the attempts for drills (an outage then ends as a BPMN error or an incident).
+RETRY = RetryPolicy(max_attempts=int(os.environ.get("REGISTRY_RETRY_MAX_ATTEMPTS") or 100_000), base_delay=1.0,
+                    factor=2.0,
                     max_delay=float(os.environ.get("REGISTRY_RETRY_MAX_DELAY") or 60))
 # The client gives up by itself well before the engine's deadline (all attempts timing out + backoff).
 OPERATOR_TIMEOUT = ClientSettings.from_env().worst_case() + 5

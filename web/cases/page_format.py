@@ -15,7 +15,7 @@ from forms.dates import parse_iso_date
 from tasks.documents.formatting import format_date, format_datetime, format_size
 
 STATUS_TONES = {"ready": "success", "approved": "success", "rejected": "error", "needs_info": "warning",
-                "appealed": "warning", "closed": "muted"}
+                "appealed": "warning", "closed": "muted", "cancelled": "muted"}
 
 
 def ru_datetime(value: datetime | str | None) -> str:

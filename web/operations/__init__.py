@@ -1,0 +1,1 @@
+"""Operations for supervisors and administrators: incidents, timers, cancelling and suspending cases."""
