@@ -55,9 +55,10 @@ def create_app(settings: Settings | None = None, *, config: AppConfig | None = N
             services: Services = build_services(settings, Database(db.engine))
         install(services)
         app.extensions["backoffice"] = services
-        from . import logs
+        from . import logs, metrics
 
         logs.init_app(app)  # first: every later hook and view logs with the request id
+        metrics.init_app(app)
         from .health import bp as health_bp
 
         app.register_blueprint(health_bp, url_prefix="/api/v1")
