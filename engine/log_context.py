@@ -33,7 +33,10 @@ def bind(**values: str | None) -> list[tuple[str, Token]]:
 
 def unbind(tokens: list[tuple[str, Token]]) -> None:
     for name, token in reversed(tokens):
-        _VARS[name].reset(token)
+        try:
+            _VARS[name].reset(token)
+        except ValueError:  # undone in another context (a response streamed after its request): just clear
+            _VARS[name].set(None)
 
 
 @contextmanager

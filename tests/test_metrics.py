@@ -16,6 +16,7 @@ from engine.clock import utcnow
 from engine.models import HumanTask, ProcessInstance, ProcessVersion, ServiceCall, Timer
 from tests.support.accounts import add_user, client_from, login
 from web.extensions import db
+from web.security import unguarded_endpoints
 
 TOKEN = "metrics-token-" + uuid.uuid4().hex
 PROBE_PROCESS = "metrics_probe"
@@ -134,6 +135,7 @@ def test_request_durations_by_route_rule_and_status(make_app):
 
 def test_who_may_read_the_metrics(make_app):
     app = make_app(METRICS_TOKEN=TOKEN)
+    assert "metrics.metrics" not in unguarded_endpoints(app)
     outside = client_from(app)  # a 10.x.y.z address
     r = outside.get("/metrics")
     assert r.status_code == 401 and r.headers["WWW-Authenticate"].startswith("Bearer")

@@ -18,7 +18,10 @@ from .logs import setup_logging
 @click.group()
 def main() -> None:
     """OMS certificate back office."""
-    setup_logging()
+    try:
+        setup_logging()
+    except ValueError as exc:  # LOG_FORMAT misspelt: say so, not a traceback
+        raise click.UsageError(str(exc)) from None
 
 
 @main.group("db")
