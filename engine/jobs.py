@@ -5,8 +5,19 @@ from __future__ import annotations
 from rq import get_current_job
 
 from .context import get_service_worker
+from .job_stats import DONE, FAILED, count_job
+from .log_context import log_context
 
 
 def run_service_calls(call_ids: list[int]) -> int:
     job = get_current_job()
-    return get_service_worker().run(list(call_ids), job.id if job else None)
+    if job is None:  # called directly (a test or a script): nothing to count or to name in the log
+        return get_service_worker().run(list(call_ids), None)
+    with log_context(job_id=job.id):
+        try:
+            ran = get_service_worker().run(list(call_ids), job.id)
+        except BaseException:  # a timeout or a crash: RQ marks the job failed after this re-raise
+            count_job(job.connection, job.origin, FAILED)
+            raise
+    count_job(job.connection, job.origin, DONE)
+    return ran

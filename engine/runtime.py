@@ -357,6 +357,8 @@ class Runtime:
             return
         call.status = "incident"
         journal.record(s, inst.id, "incident", actor="worker", task_spec=call.task_spec, details=details)
+        log.warning("service call %s (%s) of instance %s is an incident after %s attempt(s): %s",
+                    call.id, call.operator, inst.id, call.attempts, call.last_error)
 
     @staticmethod
     def _throw_error(wf: BpmnWorkflow, task: Any, code: str, message: str | None) -> bool:

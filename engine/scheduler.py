@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 
 from . import journal
 from .clock import aware, utcnow
+from .log_context import log_context
 from .models import ProcessInstance, ServiceCall, Timer
 from .operators import get_operator
 from .runtime import Runtime, _Advance
@@ -87,15 +88,17 @@ class Scheduler:
             due: dict[int, list[str]] = defaultdict(list)
             for iid, guid in rows:
                 due[iid].append(guid)
-            locked = set(s.scalars(select(ProcessInstance.id).where(ProcessInstance.id.in_(list(due)))
-                                   .with_for_update(skip_locked=True)))
-            for iid in locked:
-                try:
-                    with s.begin_nested():  # a failing instance rolls back its own work and journal rows only
-                        self.runtime.fire_timers(s, iid, due[iid], post)
-                except Exception as exc:
-                    log.exception("firing timers of instance %s failed", iid)
-                    self._postpone(s, iid, due[iid], now, exc)
+            locked = dict(s.execute(select(ProcessInstance.id, ProcessInstance.business_key)
+                                    .where(ProcessInstance.id.in_(list(due)))
+                                    .with_for_update(skip_locked=True)).all())
+            for iid, case_number in locked.items():
+                with log_context(case_number=case_number):
+                    try:
+                        with s.begin_nested():  # a failing instance rolls back its own work and journal rows only
+                            self.runtime.fire_timers(s, iid, due[iid], post)
+                    except Exception as exc:
+                        log.exception("firing timers of instance %s failed", iid)
+                        self._postpone(s, iid, due[iid], now, exc)
         self.runtime._after_commit(post)
         return sum(len(due[i]) for i in locked)
 

@@ -14,11 +14,13 @@ import signal
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from contextvars import copy_context
 from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
 
+from .log_context import log_context
 from .models import ProcessInstance, ServiceCall
 from .operators import OperatorError, get_operator, running_call
 from .runtime import QueuedCall, Runtime, ServiceOutcome, park_calls
@@ -77,13 +79,16 @@ class ServiceWorker:
         ran = 0
         rounds = 1
         groups = self._load(call_ids)
+        cases = self._case_numbers(list(groups))  # chained calls belong to the same instances
         while groups and rounds <= MAX_INLINE_ROUNDS:
             rounds += 1
             chained: list[QueuedCall] = []
             for instance_id, calls in groups.items():
-                outcomes = [replace(o, task_guid=c.task_guid) for c, o in zip(calls, self._execute(calls), strict=True)]
-                ran += len(outcomes)
-                chained += self.runtime.apply_service_outcomes(instance_id, outcomes, inline_job_id=job_id)
+                with log_context(case_number=cases.get(instance_id)):
+                    outcomes = [replace(o, task_guid=c.task_guid)
+                                for c, o in zip(calls, self._execute(calls), strict=True)]
+                    ran += len(outcomes)
+                    chained += self.runtime.apply_service_outcomes(instance_id, outcomes, inline_job_id=job_id)
             # The chain's rows were committed by the apply that created them: no need to read them back.
             groups = _by_instance(chained)
         if groups:  # too long a chain for one job: hand the rest back to the queue
@@ -105,6 +110,14 @@ class ServiceWorker:
         return _by_instance([QueuedCall(cid, iid, op, params or {}, guid)
                              for cid, iid, op, params, guid, suspended in rows if suspended is None])
 
+    def _case_numbers(self, instance_ids: list[int]) -> dict[int, str | None]:
+        """Business keys of the job's instances, so each log line names the case it is about."""
+        if not instance_ids:
+            return {}
+        with self.runtime.db.reader() as conn:
+            return dict(conn.execute(select(ProcessInstance.id, ProcessInstance.business_key)
+                                     .where(ProcessInstance.id.in_(instance_ids))).all())
+
     def _execute(self, calls: list[QueuedCall]) -> list[ServiceOutcome]:
         if len(calls) == 1:
             cid, op, params = calls[0].id, calls[0].operator, calls[0].params
@@ -114,7 +127,8 @@ class ServiceWorker:
                     return [run_operator(cid, op, params)]
             except OperatorTimeout:
                 return [ServiceOutcome(cid, False, error_code="timeout", error="operator timed out")]
-        futures = [self.pool.submit(run_operator, c.id, c.operator, c.params) for c in calls]
+        # Each operator thread runs in a copy of this context: its log lines keep the job and case.
+        futures = [self.pool.submit(copy_context().run, run_operator, c.id, c.operator, c.params) for c in calls]
         outcomes = []
         for call, fut in zip(calls, futures, strict=True):
             cid = call.id

@@ -47,6 +47,8 @@ class AppConfig:
     # Where people ask for help: the receipt says to quote the case number «при обращении в службу поддержки».
     support_phone: str = DEFAULT_SUPPORT_PHONE
     support_email: str = DEFAULT_SUPPORT_EMAIL
+    # A scraper (Prometheus) sends it as `Authorization: Bearer <token>` to read /metrics from another host.
+    metrics_token: str | None = field(default=None, repr=False)
 
     @property
     def support_phone_uri(self) -> str:
@@ -95,6 +97,7 @@ class AppConfig:
             sms_token=env.get("SMS_TOKEN") or None,
             support_phone=(env.get("SUPPORT_PHONE") or DEFAULT_SUPPORT_PHONE).strip(),
             support_email=(env.get("SUPPORT_EMAIL") or DEFAULT_SUPPORT_EMAIL).strip(),
+            metrics_token=(env.get("METRICS_TOKEN") or "").strip() or None,
         )
 
 

@@ -55,6 +55,10 @@ def create_app(settings: Settings | None = None, *, config: AppConfig | None = N
             services: Services = build_services(settings, Database(db.engine))
         install(services)
         app.extensions["backoffice"] = services
+        from . import logs, metrics
+
+        logs.init_app(app)  # first: every later hook and view logs with the request id
+        metrics.init_app(app)
         from .health import bp as health_bp
 
         app.register_blueprint(health_bp, url_prefix="/api/v1")
@@ -75,7 +79,10 @@ def _typed_case_number(endpoint: str | None, values: dict | None) -> None:
     if values and isinstance(values.get("number"), str):
         from tasks.cases.numbering import case_number_of
 
+        from .logs import bind_for_request
+
         values["number"] = case_number_of(values["number"])
+        bind_for_request(case_number=values["number"])
 
 
 def _register_account_blueprints(app: Flask) -> None:

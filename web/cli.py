@@ -12,18 +12,16 @@ import click
 from engine.settings import Settings
 
 from .accounts.roles import ROLES
-
-
-def _setup_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("spiff", "spiff.task", "spiff.workflow", "SpiffWorkflow", "httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+from .logs import setup_logging
 
 
 @click.group()
 def main() -> None:
     """OMS certificate back office."""
-    _setup_logging()
+    try:
+        setup_logging()
+    except ValueError as exc:  # LOG_FORMAT misspelt: say so, not a traceback
+        raise click.UsageError(str(exc)) from None
 
 
 @main.group("db")

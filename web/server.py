@@ -37,4 +37,5 @@ def serve(host: str, port: int, *, processes: int = 1, threads: int = 8,
     _Gunicorn({
         "bind": f"{host}:{port}", "workers": processes, "threads": threads, "worker_class": "gthread",
         "accesslog": "-", "timeout": 60, "graceful_timeout": 10,
+        "logger_class": "web.logs.GunicornLogger",  # gunicorn's lines in our format, with the request id
     }, app_factory).run()
