@@ -35,6 +35,7 @@ VERIFY = MenuEntry("public.verify_form", "Проверить справку")
 TASKS = MenuEntry("inbox.index", "Задачи", section=("inbox", "staff_audit"))
 DASHBOARD = MenuEntry("dashboard.page", "Панель руководителя")
 PROCESSES = MenuEntry("processes.index", "Процессы")
+MIGRATIONS = MenuEntry("migrations.index", "Перенос дел", section=("migrations",))
 
 ANONYMOUS = None
 # The first entry of a staff role's menu is where that role lands after login and on «/».
@@ -44,9 +45,9 @@ MENUS: dict[str | None, tuple[MenuEntry, ...]] = {
     OPERATOR: (TASKS, VERIFY),
     APPEALS: (TASKS, VERIFY),
     # Supervisors watch the whole service (deadlines, workload) and act on tasks from there: dashboard first.
-    SUPERVISOR: (DASHBOARD, TASKS, VERIFY),
-    ADMIN: (DASHBOARD, TASKS, PROCESSES, VERIFY),
-    ANALYST: (PROCESSES, VERIFY),
+    SUPERVISOR: (DASHBOARD, TASKS, MIGRATIONS, VERIFY),
+    ADMIN: (DASHBOARD, TASKS, PROCESSES, MIGRATIONS, VERIFY),
+    ANALYST: (PROCESSES, MIGRATIONS, VERIFY),
 }
 # A role missing from MENUS (one added to roles.py before it has pages) still gets the public entries.
 FALLBACK_MENU: tuple[MenuEntry, ...] = (POLICY_CHECK, VERIFY)
@@ -86,6 +87,7 @@ LOGIN_REASONS: dict[str, str] = {
     "dashboard": _STAFF_ONLY,
     "staff_audit": _STAFF_ONLY,
     "processes": _STAFF_ONLY,
+    "migrations": _STAFF_ONLY,
 }
 DEFAULT_LOGIN_REASON = "Чтобы открыть эту страницу, войдите в учётную запись."
 
