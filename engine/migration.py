@@ -8,8 +8,8 @@ service call) was removed or changed, or the boundary events of that element cha
 element it already passed no longer exists (its history could not be stored on the new version).
 Changes of the flows leaving or entering the current element are ahead or behind, not at it.
 
-Every verdict is checked by doing the move in memory and reading the result back against the target
-spec, so a dry run says exactly what a real run will do with the same state.
+Every verdict is checked by doing the move in memory and checking that every task of the result belongs
+to the target version, so a dry run says exactly what a real run will do with the same state.
 """
 
 from __future__ import annotations
@@ -144,7 +144,10 @@ class Migrator:
             diffs.append((sub, sub_diff, pair.target.subprocess_specs[sub.spec.name]))
         planned = []
         for workflow, spec_diff, new_spec in diffs:
-            workflow_diff = WorkflowDiff(workflow, spec_diff)
+            try:
+                workflow_diff = WorkflowDiff(workflow, spec_diff)
+            except KeyError as exc:  # a task whose spec the diff could not reach from the start event
+                return Obstacle("not_migratable", detail=f"элемент {exc} не сопоставлен с новой версией")
             obstacle = self._obstacle(workflow_diff, spec_diff, pair.changed_forms)
             if obstacle is not None:
                 return obstacle
@@ -153,10 +156,12 @@ class Migrator:
             for workflow, workflow_diff, new_spec in planned:
                 self._move(workflow, workflow_diff, new_spec)
             wf.subprocess_specs = pair.target.subprocess_specs
-            # What is stored must restore against the target spec alone: read it back to be sure.
-            self.serializer.load_state(self.serializer.dump_state(wf), pair.target)
+            stray = _stray_task(wf, pair.target)
         except Exception as exc:  # any failure leaves this case where it is; the reason is reported
             return Obstacle("not_migratable", detail=f"{type(exc).__name__}: {exc}")
+        if stray is not None:
+            return Obstacle("not_migratable", stray.bpmn_id or stray.name, stray.bpmn_name,
+                            "элемент не сопоставлен с новой версией")
         return None
 
     def _obstacle(self, diff: WorkflowDiff, spec_diff: SpecDiff, changed_forms: frozenset[str]) -> Obstacle | None:
@@ -206,6 +211,22 @@ class Migrator:
             task._sync_children(task.task_spec.outputs, TaskState.FUTURE)
             for child in task.children:
                 child.task_spec._predict(child, mask=TaskState.PREDICTED_MASK | TaskState.FUTURE)
+
+
+def _stray_task(wf: BpmnWorkflow, target: SpecBundle) -> Any:
+    """The spec of a task left pointing outside the target version, if any.
+
+    A stored state names each task's spec and is restored against the target version alone, so every
+    task must now belong to it (a cheaper proof than writing the state out and reading it back).
+    """
+    for workflow in (wf, *wf.subprocesses.values()):
+        specs = workflow.spec.task_specs
+        if workflow is not wf and target.subprocess_specs.get(workflow.spec.name) is not workflow.spec:
+            return workflow.spec
+        for task in workflow.tasks.values():
+            if specs.get(task.task_spec.name) is not task.task_spec:
+                return task.task_spec
+    return None
 
 
 def _relevant_changes(spec: Any, keys: list[str]) -> list[str]:

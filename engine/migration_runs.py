@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 100
 JOB_FUNC = "engine.migration_runs.run_job"
 JOB_TIMEOUT_S = 6 * 3600
-REVERTIBLE = ("done",)
+REVERTIBLE = ("done", "failed")  # a failed run may have moved some cases already
 Progress = Callable[[InstanceMigration], None]
 
 
@@ -92,16 +92,26 @@ def request_revert(runtime: Runtime, migration_id: int, actor: str | None) -> No
     with runtime.db.session() as s:
         run = _locked_run(s, migration_id)
         if run.status not in REVERTIBLE:
-            raise Conflict(f"migration {migration_id} is {run.status}, only a finished one can be reverted")
+            raise Conflict(f"migration {migration_id} is {run.status}, only a finished or failed one can be reverted")
         run.status, run.revert_actor, run.error = "revert_queued", actor, None
         journal.record(s, None, "migration_revert_requested", actor=actor, message=_label(run),
                        details={"migration_id": run.id})
 
 
-def enqueue(redis: Redis, queue_name: str, migration_id: int) -> None:
-    """Hand the run (its move or its revert, by its status) to a worker."""
-    Queue(queue_name, connection=redis).enqueue_call(
-        JOB_FUNC, args=(migration_id,), timeout=JOB_TIMEOUT_S, result_ttl=0, failure_ttl=24 * 3600)
+def enqueue(runtime: Runtime, redis: Redis, queue_name: str, migration_id: int) -> None:
+    """Hand the run (its move or its revert, by its status) to a worker.
+
+    A run that cannot be queued (Redis down) is marked failed at once, so its page does not wait for a
+    worker that will never come; the error goes on to the caller.
+    """
+    try:
+        Queue(queue_name, connection=redis).enqueue_call(
+            JOB_FUNC, args=(migration_id,), timeout=JOB_TIMEOUT_S, result_ttl=0, failure_ttl=24 * 3600)
+    except Exception as exc:
+        with runtime.db.session() as s:
+            run = _locked_run(s, migration_id)
+            run.status, run.error, run.finished_at = "failed", f"not queued: {exc}", utcnow()
+        raise
 
 
 def run_job(migration_id: int) -> str:
@@ -217,7 +227,7 @@ def _move_one(runtime: Runtime, migrator: Migrator, s: Session, pair: VersionPai
 def _revert(runtime: Runtime, migration_id: int, progress: Progress | None, batch_size: int) -> str:
     with runtime.db.session() as s:
         run = _locked_run(s, migration_id)
-        run.status, run.processed, run.reverted, run.kept = "reverting", 0, 0, 0
+        run.status, run.processed = "reverting", 0  # reverted and kept add up over a retried revert
         actor, target_id = run.revert_actor, run.target_version_id
     last = 0
     while True:

@@ -81,7 +81,7 @@ def revert(migration_id: int) -> tuple[Response, int]:
     except NotFound as exc:
         raise _no_run(migration_id) from exc
     except Conflict as exc:
-        raise ApiError(409, "not_revertible", "Отменить можно только завершённый перенос, "
-                                              "который ещё не отменяли.") from exc
+        raise ApiError(409, "not_revertible", "Отменить можно только завершённый или прерванный перенос, "
+                                              "который ещё не отменён.") from exc
     return jsonify({"id": migration_id, "status": "revert_queued",
                     "progress_url": url_for("migrations_api.progress", migration_id=migration_id)}), 202

@@ -91,7 +91,7 @@ def revert(migration_id: int) -> Response:
     except NotFound:
         abort(404)
     except Conflict:
-        flash("Отменить можно только завершённый перенос, который ещё не отменяли.", "error")
+        flash("Отменить можно только завершённый или прерванный перенос, который ещё не отменён.", "error")
         return redirect(url_for("migrations.run_view", migration_id=migration_id))
     flash("Отмена переноса поставлена в очередь: дела, которые с тех пор не продвинулись, вернутся "
           "на прежнюю версию.", "success")

@@ -85,14 +85,14 @@ def run_dry_run(req: Request, actor: str) -> list[Verdict]:
 def start_run(req: Request, actor: str) -> int:
     svc = services()
     migration_id = create_run(svc.runtime, req.process, req.source, req.target, actor)
-    enqueue(svc.redis, svc.settings.queue_name, migration_id)
+    enqueue(svc.runtime, svc.redis, svc.settings.queue_name, migration_id)
     return migration_id
 
 
 def revert_run(migration_id: int, actor: str) -> None:
     svc = services()
     request_revert(svc.runtime, migration_id, actor)
-    enqueue(svc.redis, svc.settings.queue_name, migration_id)
+    enqueue(svc.runtime, svc.redis, svc.settings.queue_name, migration_id)
 
 
 def recent_runs(session: Session, limit: int = 20) -> list[InstanceMigration]:
