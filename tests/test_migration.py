@@ -9,12 +9,13 @@ and a revert puts back those that did not move on since.
 from __future__ import annotations
 
 import getpass
+import uuid
 
 import pytest
 
 from engine.deploy import Source
 from engine.diagram_layout import layout_bpmn
-from engine.migration_runs import get_run
+from engine.migration_runs import create_run, dry_run, execute, get_run
 from tests.support.accounts import PASSWORD, add_user, bearer, client_from, csrf_token, login
 from tests.support.backend import wait_for
 from tests.support.migration import (
@@ -32,7 +33,7 @@ from tests.support.migration import (
     two_versions,
     version_id,
 )
-from tests.support.queries import open_task
+from tests.support.queries import calls, open_task
 
 
 def _progress(client, token: str, url: str, status: str) -> dict:
@@ -231,3 +232,37 @@ def test_analysts_may_look_at_a_dry_run_but_not_migrate(backend, make_app) -> No
     dry = client.post("/api/v1/migrations", json={**request, "dry_run": True}, headers=bearer(token))
     assert dry.status_code == 200 and len(dry.get_json()["movable"]) == 2
     assert client.post("/api/v1/migrations", json=request, headers=bearer(token)).status_code == 403
+
+
+def test_a_case_waiting_for_a_service_call_moves_and_takes_the_element_inserted_after_it(backend, cluster) -> None:
+    """The call in flight is not reset (no second call); when its result comes, the case goes on along the
+    new version's path, through the script task version 2 inserted right after the call."""
+    services = backend.services
+    pid = f"mig_service_{uuid.uuid4().hex[:6]}"
+    base = (WORKFLOWS / "engine_demo.bpmn").read_text(encoding="utf-8").replace(
+        'id="engine_demo" name="Engine demo"', f'id="{pid}" name="Migrating service"')
+    v2 = base.replace('<bpmn:sequenceFlow id="f2" sourceRef="lookup" targetRef="mark" />',
+                      '<bpmn:sequenceFlow id="f2" sourceRef="lookup" targetRef="inserted" />\n'
+                      '    <bpmn:scriptTask id="inserted" name="Новый шаг">\n'
+                      '      <bpmn:script>set_status("inserted")</bpmn:script>\n'
+                      '    </bpmn:scriptTask>\n'
+                      '    <bpmn:sequenceFlow id="f2b" sourceRef="inserted" targetRef="mark" />').replace(
+        "<bpmn:flowNodeRef>mark</bpmn:flowNodeRef>",
+        "<bpmn:flowNodeRef>inserted</bpmn:flowNodeRef>\n        <bpmn:flowNodeRef>mark</bpmn:flowNodeRef>")
+    deploy = deployer(services).deploy
+    deploy([Source(f"{pid}.bpmn", base.encode(), WORKFLOWS)], actor="analyst")
+    info = services.runtime.start(pid, {"applicant": "Иванов", "mode": "ok", "review_sla": "demo_review"},
+                                  business_key=f"S-{pid}")
+    [call] = calls(services, info.id)
+    assert call.status == "queued"  # no worker yet: the case waits for the call
+    deploy([Source(f"{pid}.bpmn", layout_bpmn(v2.encode()), WORKFLOWS)], actor="analyst")
+
+    verdicts = dry_run(services.runtime, pid, 1, 2, "test")
+    assert [(v.instance_id, v.obstacle) for v in verdicts] == [(info.id, None)]
+    assert execute(services.runtime, create_run(services.runtime, pid, 1, 2, "test")) == "done"
+
+    cluster.worker()
+    wait_for(lambda: open_task(services, info.id, "review"), message="review task after the call")
+    assert [c.status for c in calls(services, info.id)] == ["done"]  # the one call, not a second one
+    statuses = [r.message for r in journal_rows(services, info.id, "status_changed")]
+    assert statuses == ["inserted", "in_review"]
