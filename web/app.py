@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader
 
+from engine import migration_models as _migration_models  # noqa: F401 - migration run tables for Alembic
 from engine.context import Services, build_services, install
 from engine.db import engine_options
 from engine.settings import Settings
@@ -142,6 +143,11 @@ def _register_case_blueprints(app: Flask) -> None:
 
     app.register_blueprint(processes_bp)
     app.register_blueprint(processes_api_bp)
+    from .instance_migration.api import bp as migrations_api_bp
+    from .instance_migration.pages import bp as migrations_bp
+
+    app.register_blueprint(migrations_bp)
+    app.register_blueprint(migrations_api_bp)
     studio_assets.init_app(app)
     from .operations import pages as operations_pages
 

@@ -244,6 +244,81 @@ def incidents_retry(call_id: int, actor: str) -> None:
     click.echo(f"incident {call_id} re-queued")
 
 
+@main.group("instances")
+def instances_group() -> None:
+    """Running cases (process instances)."""
+
+
+@instances_group.command("migrate")
+@click.option("--process", "process_id", required=True, help="Process id, e.g. certificate_individual.")
+@click.option("--from", "source", required=True, type=click.IntRange(min=1), help="Version the cases run on.")
+@click.option("--to", "target", required=True, type=click.IntRange(min=1), help="Version to move them to.")
+@click.option("--dry-run", is_flag=True, help="Only list each running case as movable or not, with the reason.")
+@click.option("--actor", default=None, help="Who migrates, for an automated caller (default: os:<login>).")
+def instances_migrate(process_id: str, source: int, target: int, dry_run: bool, actor: str | None) -> None:
+    """Move the running cases of a process from one version to another (in batches, journaled).
+
+    Runs here and prints its progress; the run is stored like one started on the page, so it can be
+    reverted with `backoffice instances revert-migration ID` (or on the page).
+    """
+    from engine import migration_runs
+    from engine.context import get_services
+    from engine.errors import NotFound
+    from engine.migration import MigrationRefused
+
+    runtime, who = get_services().runtime, actor or os_actor()
+    try:
+        if dry_run:
+            verdicts = migration_runs.dry_run(runtime, process_id, source, target, who)
+        else:
+            migration_id = migration_runs.create_run(runtime, process_id, source, target, who)
+    except (NotFound, MigrationRefused) as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    if dry_run:
+        for v in verdicts:
+            click.echo(f"{v.business_key or v.instance_id}: " + ("movable" if v.movable else
+                                                                 f"blocked: {v.obstacle.message}"))
+        movable = sum(v.movable for v in verdicts)
+        click.echo(f"{process_id} v{source} -> v{target}: {movable} movable, {len(verdicts) - movable} blocked")
+        return
+    click.echo(f"migration {migration_id}: {process_id} v{source} -> v{target}")
+    _run_migration(runtime, migration_id)
+    click.echo(f"revert with: backoffice instances revert-migration {migration_id}")
+
+
+@instances_group.command("revert-migration")
+@click.argument("migration_id", type=int)
+@click.option("--actor", default=None, help="Who reverts, for an automated caller (default: os:<login>).")
+def instances_revert_migration(migration_id: int, actor: str | None) -> None:
+    """Put the cases of a finished migration back on their previous version and state.
+
+    Cases that went on after the migration keep their new version and are counted as kept.
+    """
+    from engine import migration_runs
+    from engine.context import get_services
+    from engine.errors import Conflict, NotFound
+
+    runtime = get_services().runtime
+    try:
+        migration_runs.request_revert(runtime, migration_id, actor or os_actor())
+    except (NotFound, Conflict) as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    _run_migration(runtime, migration_id)
+
+
+def _run_migration(runtime, migration_id: int) -> None:
+    from engine import migration_runs
+
+    def progress(run) -> None:
+        click.echo(f"  {run.status}: {run.processed} processed, {run.migrated} migrated, {run.blocked} blocked, "
+                   f"{run.reverted} reverted, {run.kept} kept")
+
+    status = migration_runs.execute(runtime, migration_id, progress)
+    click.echo(f"migration {migration_id}: {status}")
+
+
 @main.group("users")
 def users_group() -> None:
     """User accounts."""

@@ -38,6 +38,7 @@ PROCESSES = MenuEntry("processes.index", "Процессы")
 ANALYTICS = MenuEntry("analytics.index", "Аналитика", section=("analytics",))
 INCIDENTS = MenuEntry("operations.incidents", "Инциденты")
 TIMERS = MenuEntry("operations.timers", "Таймеры")
+MIGRATIONS = MenuEntry("migrations.index", "Перенос дел", section=("migrations",))
 
 ANONYMOUS = None
 # The first entry of a staff role's menu is where that role lands after login and on «/».
@@ -47,9 +48,9 @@ MENUS: dict[str | None, tuple[MenuEntry, ...]] = {
     OPERATOR: (TASKS, VERIFY),
     APPEALS: (TASKS, VERIFY),
     # Supervisors watch the whole service (deadlines, workload) and act on tasks from there: dashboard first.
-    SUPERVISOR: (DASHBOARD, TASKS, INCIDENTS, TIMERS, ANALYTICS, VERIFY),
-    ADMIN: (DASHBOARD, TASKS, PROCESSES, INCIDENTS, TIMERS, ANALYTICS, VERIFY),
-    ANALYST: (PROCESSES, ANALYTICS, VERIFY),
+    SUPERVISOR: (DASHBOARD, TASKS, INCIDENTS, TIMERS, MIGRATIONS, ANALYTICS, VERIFY),
+    ADMIN: (DASHBOARD, TASKS, PROCESSES, INCIDENTS, TIMERS, MIGRATIONS, ANALYTICS, VERIFY),
+    ANALYST: (PROCESSES, MIGRATIONS, ANALYTICS, VERIFY),
 }
 # A role missing from MENUS (one added to roles.py before it has pages) still gets the public entries.
 FALLBACK_MENU: tuple[MenuEntry, ...] = (POLICY_CHECK, VERIFY)
@@ -90,6 +91,7 @@ LOGIN_REASONS: dict[str, str] = {
     "staff_audit": _STAFF_ONLY,
     "processes": _STAFF_ONLY,
     "operations": _STAFF_ONLY,
+    "migrations": _STAFF_ONLY,
 }
 DEFAULT_LOGIN_REASON = "Чтобы открыть эту страницу, войдите в учётную запись."
 
