@@ -1,7 +1,7 @@
 """instance_migration and instance_migration_case: runs that move running cases to another version
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-06 00:00:00
 
 One row per run (its counters are the progress the page shows) and one per case it moved or could
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0014'
-down_revision = '0012'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 

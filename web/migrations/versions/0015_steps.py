@@ -1,7 +1,7 @@
 """step: every completed pass of a case through a diagram element; daily roll-ups for the analytics
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0014
 Create Date: 2026-12-06 00:00:00
 
 The path a case took and the times at each element, for the case's diagram and the step analytics.
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0015'
-down_revision = '0012'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
