@@ -136,16 +136,17 @@ def test_a_diagram_without_di_is_explained_not_drawn_empty(backend, make_app, tm
     assert html.escape(TASK_NAME, quote=False) in page  # the elements are still listed
 
 
-STUDIO_PREFIXES = ("/processes", "/api/v1/processes")
+STUDIO_BLUEPRINTS = ("processes", "processes_api")
 
 
 def _studio_routes(app, values: dict[str, object]) -> list[tuple[str, str]]:
     """(method, URL) of every studio page and endpoint, read from the app's URL map, so that a route added
-    later cannot escape the role checks below; ``values`` fill the URL's parts."""
+    later cannot escape the role checks below; ``values`` fill the URL's parts. Routed by blueprint, not by
+    path: step analytics live under ``/processes/<id>`` too but serve supervisors as well."""
     adapter = app.url_map.bind("localhost")
     routes = []
     for rule in app.url_map.iter_rules():
-        if not any(rule.rule == p or rule.rule.startswith(p + "/") for p in STUDIO_PREFIXES):
+        if rule.endpoint.split(".")[0] not in STUDIO_BLUEPRINTS:
             continue
         args = {a: values.get(a, 1 if isinstance(rule._converters.get(a), IntegerConverter) else "x")
                 for a in rule.arguments}
