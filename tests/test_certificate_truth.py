@@ -258,7 +258,7 @@ def test_a_higher_appeal_overturn_needs_them_too(product: Product) -> None:
 
 def _deploy_without_the_appeal_rule(product: Product, into: Path) -> None:
     """The individual process as deployed before the appeal form required policy facts."""
-    for name in ("certificate_individual.bpmn", "certificate_decision.dmn", "lanes.toml"):
+    for name in ("certificate_individual.bpmn", "refusal_chain.bpmn", "certificate_decision.dmn", "lanes.toml"):
         shutil.copy(PRODUCT_WORKFLOWS / name, into / name)
     schema = json.loads((Path(__file__).parent.parent / "forms/schemas/appeal_review.schema.json").read_text())
     schema.pop("x-rules")

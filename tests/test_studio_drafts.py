@@ -287,3 +287,44 @@ def test_a_cli_deploy_makes_new_files_current_and_leaves_a_rollback_in_place(pro
     newer = deploy(f"cli again {tmp_path.name}")
     assert newer > new and _catalogue(product, token)["current_version"] == newer
     assert _api(product, token, "POST", f"/{PID}/current", json={"version": old}).get_json()["changed"] is True
+
+
+def test_a_draft_of_one_file_takes_the_rest_from_the_current_versions(product: Product) -> None:
+    """Only the changed caller is uploaded: the process it calls and its decision table come from what runs
+    now, at check and at approval; uploading only the shared chain makes new versions of both callers."""
+    (_, first), (_, second) = _staff(product, "analyst"), _staff(product, "analyst")
+    caller = {BPMN: _fixed("one file")[BPMN]}
+    draft = _api(product, first, "POST", "/drafts", json={"files": caller}).get_json()["draft_id"]
+    assert _api(product, first, "POST", f"/drafts/{draft}/validate").get_json() == {"problems": []}
+    assert _api(product, first, "GET", f"/drafts/{draft}").get_json()["files"] == [BPMN]  # nothing copied in
+    before = {p["id"]: p["current_version"] for p in _api(product, first, "GET", "").get_json()}
+    assert _api(product, first, "POST", f"/drafts/{draft}/propose", json={"comment": "один файл"}).status_code == 200
+    approved = _api(product, second, "POST", f"/drafts/{draft}/approve")
+    assert approved.status_code == 200, approved.get_json()
+    assert {d["process_id"] for d in approved.get_json()["versions"] if d["created"]} == {PID}
+    with product.app.app_context():
+        sources = db.session.scalar(select(ProcessVersion.sources).where(
+            ProcessVersion.process_id == PID, ProcessVersion.version == before[PID] + 1))
+        db.session.commit()
+    assert sources[BPMN] == caller[BPMN]
+    assert sources[CHAIN] == (PRODUCT_WORKFLOWS / CHAIN).read_text(encoding="utf-8")
+    assert sources[DMN] == (PRODUCT_WORKFLOWS / DMN).read_text(encoding="utf-8")
+
+    chain = (PRODUCT_WORKFLOWS / CHAIN).read_text(encoding="utf-8").replace(
+        "</bpmn:definitions>", "<!-- shared change -->\n</bpmn:definitions>")
+    draft = _api(product, first, "POST", "/drafts", json={"files": {CHAIN: chain}}).get_json()["draft_id"]
+    assert _api(product, first, "POST", f"/drafts/{draft}/validate").get_json() == {"problems": []}
+    proposed = _api(product, first, "POST", f"/drafts/{draft}/propose", json={"comment": "общая цепочка"})
+    assert proposed.status_code == 200
+    approved = _api(product, second, "POST", f"/drafts/{draft}/approve")
+    assert approved.status_code == 200, approved.get_json()
+    created = {d["process_id"] for d in approved.get_json()["versions"] if d["created"]}
+    assert created == {PID, "certificate_organization"}
+
+
+def test_the_draft_page_names_the_files_taken_from_the_current_versions(product: Product) -> None:
+    _, token = _staff(product, "analyst")
+    draft = _api(product, token, "POST", "/drafts", json={"files": {BPMN: _fixed("page")[BPMN]}}).get_json()["draft_id"]
+    client, _ = _page_client(product, "analyst")
+    page = client.get(f"/processes/drafts/{draft}").get_data(as_text=True)
+    assert "Из действующих версий</dt><dd>" + ", ".join(sorted([CHAIN, DMN])) in page

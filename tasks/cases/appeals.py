@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from engine.clock import parse_iso, utcnow
+from engine.context import get_services
 from engine.db import Database
 from engine.errors import NotFound, UndeliverableMessage
 from engine.runtime import Runtime
@@ -28,6 +29,18 @@ from .resubmission import allowed_case, check_documents, validate_extras
 from .submission import find_application
 
 DUE_VARIABLE = "appeal_due"  # set by the diagram where the appeal's review timer starts
+
+
+def due_date(set_by_diagram: str | None, appeal: dict[str, Any]) -> datetime:
+    """The appeal's due date as the diagram set it.
+
+    Cases that started on a version from before the diagram set ``appeal_due`` keep running on that
+    version after an upgrade; their review timer was ``sla("appeal_review", filed_at)``, so that same
+    script function gives them the date their timer waits for (and only them).
+    """
+    if set_by_diagram:
+        return parse_iso(set_by_diagram)
+    return parse_iso(get_services().script_env.functions["sla"]("appeal_review", appeal["filed_at"]))
 
 
 @dataclass(frozen=True)
@@ -63,7 +76,7 @@ def file_appeal(db: Database, runtime: Runtime, *, number: str, owner_id: int,
         info = runtime.deliver_message(APPEAL_MESSAGE, number, {**appeal}, actor=f"user:{owner_id}")
     except UndeliverableMessage as exc:
         raise ActionRefused("not_allowed", "Жалоба уже подана или срок обжалования истёк.") from exc
-    due_at = parse_iso(runtime.workflow_data(info.id)[DUE_VARIABLE])
+    due_at = due_date(runtime.workflow_data(info.id).get(DUE_VARIABLE), appeal)
     register_appeal(db, application_id, appeal, due_at)
     return Filed(appeal["number"], level, filed_at, due_at)
 

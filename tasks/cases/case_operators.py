@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.clock import parse_iso
 from engine.context import get_services
 from engine.errors import NotFound
 from engine.operators import OperatorError, RetryPolicy, operator
@@ -48,14 +47,15 @@ def attempt(number: str, attempt: int, application: dict[str, Any], comment: str
 
 
 @operator("appeals.record_decision", retry=RetryPolicy(max_attempts=5, base_delay=1), on_exhausted="incident")
-def appeal_decision(number: str, appeal: dict[str, Any], outcome: str, due_at: str,
-                    comment: str | None = None) -> dict[str, Any]:
+def appeal_decision(number: str, appeal: dict[str, Any], outcome: str, comment: str | None = None,
+                    due_at: str | None = None) -> dict[str, Any]:
     """Record an appeal's outcome in the ``appeal`` table (the case page and the API show it); ``due_at``
-    is the due date the diagram set when it registered the appeal."""
+    is the due date the diagram set when it registered the appeal (versions from before it passed none)."""
     services = get_services()
     try:
-        row = appeals.record_decision(services.database, number=number, appeal=appeal, due_at=parse_iso(due_at),
-                                      outcome=outcome, comment=comment or None)
+        row = appeals.record_decision(services.database, number=number, appeal=appeal,
+                                      due_at=appeals.due_date(due_at, appeal), outcome=outcome,
+                                      comment=comment or None)
     except NotFound as exc:
         raise OperatorError("unknown_case", str(exc), retryable=False) from exc
     return {"appeal_number": row.number, "outcome": row.outcome}

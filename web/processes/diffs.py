@@ -87,7 +87,7 @@ def _side(session: Session, process_id: str, param: str, value: str | None) -> S
         row = process_version(session, process_id, int(found.group(1)))
         return Side(str(row.version), f"версия {row.version}", dict(row.sources), version=row.version)
     draft = drafts.get_draft(session, int(found.group(2)))
-    files = files_of_process(draft.files, process_id)
+    files = files_of_process(drafts.bundle_files(session, draft.files), process_id)
     if not files:
         raise ApiError(404, "not_found", f"В черновике №\u00a0{draft.id} нет процесса «{process_id}».")
     return Side(f"draft:{draft.id}", f"черновик №\u00a0{draft.id}", files, draft_id=draft.id)

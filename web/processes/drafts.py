@@ -20,7 +20,8 @@ from engine import journal
 from engine.clock import utcnow
 from engine.deploy import Deployed, Source
 from engine.errors import DeploymentError, DeploymentProblem, FieldError, NotFound
-from engine.versions import make_current
+from engine.models import ProcessVersion
+from engine.versions import current_versions, make_current
 
 from ..api_errors import ApiError
 from ..deployment import build_deployer, read_lanes
@@ -110,13 +111,29 @@ def _deployer():
     return build_deployer(services.settings, services.database)
 
 
+def bundle_files(session: Session, files: Mapping[str, str]) -> dict[str, str]:
+    """The draft's files completed with the other files of the current versions they belong to.
+
+    An analyst uploads only what they changed (a caller without the process it calls, a diagram without
+    its decision table); the rest is what runs now. Read at each use rather than copied into the draft,
+    so approving a draft cannot quietly undo a change to the shared files approved in the meantime.
+    """
+    bundle = dict(files)
+    for process_id, number in current_versions(session).items():
+        sources = session.scalar(select(ProcessVersion.sources).where(ProcessVersion.process_id == process_id,
+                                                                      ProcessVersion.version == number)) or {}
+        if files.keys() & sources.keys():
+            bundle.update({name: text for name, text in sources.items() if name not in bundle})
+    return bundle
+
+
 def check_draft(session: Session, draft: ProcessDraft) -> list[DeploymentProblem]:
     """The deploy validation's problems of the draft's files (lanes from the workflows' lanes.toml).
 
     Ends the caller's transaction first: the Deployer reads in its own session, and on SQLite every
     transaction holds the write lock from its start, so an open one here would block it.
     """
-    files = dict(draft.files)
+    files = bundle_files(session, draft.files)
     session.commit()
     return _deployer().validate(_sources(files), _lanes()).problems
 
@@ -168,7 +185,7 @@ def approve(session: Session, draft_id: int, actor: str) -> Approval:
     refusal = approval_refusal(draft, actor)
     if refusal:
         raise ApiError(409, "conflict", refusal)
-    files, comment = dict(draft.files), draft.comment
+    files, comment = bundle_files(session, draft.files), draft.comment
     claimed = session.execute(update(ProcessDraft).where(ProcessDraft.id == draft_id, ProcessDraft.status == PROPOSED)
                               .values(status=APPROVED, approver=actor, updated_at=utcnow())).rowcount
     session.commit()

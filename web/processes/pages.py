@@ -150,10 +150,12 @@ def _draft_view(draft_id: int, errors: dict[str, str] | None = None, status: int
                 comment: str | None = None) -> tuple[str, int]:
     draft = drafts.get_draft(db.session, draft_id)
     problems = drafts.check_draft(db.session, draft) if draft.status in (drafts.DRAFT, drafts.PROPOSED) else []
-    comparable = diffs.comparable_processes(db.session, draft.files)
+    bundle = drafts.bundle_files(db.session, draft.files)
+    comparable = diffs.comparable_processes(db.session, bundle)
     db.session.commit()
     return render_template("processes/draft.html", draft=draft, problems=problems, errors=errors or {},
                            drawings=_drawable(draft.files), comparable=comparable,
+                           completed=sorted(bundle.keys() - draft.files.keys()),
                            comment=draft.comment if comment is None else comment,
                            approval_refusal=drafts.approval_refusal(draft, _me()), me=_me(),
                            max_comment=drafts.MAX_COMMENT), status
