@@ -54,7 +54,7 @@ class MigrationRefused(EngineError):
 class Obstacle:
     """Why one case cannot move; `message` is shown to staff."""
 
-    code: str  # removed | changed | history_removed | subprocess_removed | not_migratable
+    code: str  # removed | changed | history_removed | subprocess_removed | suspended | not_migratable
     element_id: str | None = None
     element_name: str | None = None
     detail: str | None = None
@@ -70,6 +70,8 @@ class Obstacle:
             return f"пройденный делом элемент {element} удалён в новой версии"
         if self.code == "subprocess_removed":
             return f"подпроцесс {element} отсутствует в новой версии"
+        if self.code == "suspended":
+            return "дело приостановлено: его переносят после возобновления"
         return f"перенос не удался: {self.detail}"
 
     def as_dict(self) -> dict[str, Any]:

@@ -59,9 +59,7 @@ def dry_run(runtime: Runtime, process_id: str, source: int, target: int, actor: 
             if not page:
                 break
             for inst in page:
-                wf = runtime._load(s, inst)
-                with unit_of_work():
-                    verdicts.append(Verdict(inst.id, inst.business_key, migrator.migrate(pair, wf)))
+                verdicts.append(Verdict(inst.id, inst.business_key, _judge(runtime, migrator, s, pair, inst)))
             last = page[-1].id
             s.expunge_all()  # the states of a page are not needed again
         movable = sum(v.movable for v in verdicts)
@@ -202,11 +200,21 @@ def _migrate(runtime: Runtime, migration_id: int, progress: Progress | None, bat
     return run.status
 
 
+def _judge(runtime: Runtime, migrator: Migrator, s: Session, pair: VersionPair,
+           inst: ProcessInstance) -> Obstacle | None:
+    """A suspended case stays as the supervisor froze it: it is moved after it is resumed."""
+    if inst.suspended_at is not None:
+        return Obstacle("suspended")
+    wf = runtime._load(s, inst)
+    with unit_of_work():
+        return migrator.migrate(pair, wf)
+
+
 def _move_one(runtime: Runtime, migrator: Migrator, s: Session, pair: VersionPair, run: InstanceMigration,
               inst: ProcessInstance, actor: str | None, post: _Advance) -> None:
-    wf = runtime._load(s, inst)
+    wf = None if inst.suspended_at is not None else runtime._load(s, inst)
     with unit_of_work() as uow:
-        obstacle = migrator.migrate(pair, wf)
+        obstacle = Obstacle("suspended") if wf is None else migrator.migrate(pair, wf)
         if obstacle is not None:
             s.add(InstanceMigrationCase(migration_id=run.id, instance_id=inst.id, business_key=inst.business_key,
                                         status="blocked", reason=obstacle.as_dict()))

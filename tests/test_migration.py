@@ -13,6 +13,7 @@ import uuid
 
 import pytest
 
+from engine.control import InstanceControl
 from engine.deploy import Source
 from engine.diagram_layout import layout_bpmn
 from engine.migration_runs import create_run, dry_run, execute, get_run
@@ -266,3 +267,24 @@ def test_a_case_waiting_for_a_service_call_moves_and_takes_the_element_inserted_
     assert [c.status for c in calls(services, info.id)] == ["done"]  # the one call, not a second one
     statuses = [r.message for r in journal_rows(services, info.id, "status_changed")]
     assert statuses == ["inserted", "in_review"]
+
+
+def test_a_suspended_case_is_not_moved_until_it_is_resumed(backend) -> None:
+    """A supervisor froze the case: a migration lists it as blocked and leaves it as it is; resumed, it moves."""
+    services = backend.services
+    versions, cases = two_versions(services)
+    control = InstanceControl(services.runtime)
+    control.suspend(cases["first_a"], "supervisor:test", "проверка жалобы")
+    verdicts = {v.instance_id: v for v in dry_run(services.runtime, PROCESS, versions.old, versions.new, "test")}
+    assert verdicts[cases["first_a"]].obstacle.code == "suspended"
+    assert "приостановлено" in verdicts[cases["first_a"]].obstacle.message
+    assert verdicts[cases["first_b"]].movable
+
+    run = create_run(services.runtime, PROCESS, versions.old, versions.new, "test")
+    assert execute(services.runtime, run) == "done"
+    assert instance_row(services, cases["first_a"]).version_id == version_id(services, versions.old)
+    assert instance_row(services, cases["first_b"]).version_id == version_id(services, versions.new)
+
+    control.resume(cases["first_a"], "supervisor:test", "проверено")
+    verdicts = {v.instance_id: v for v in dry_run(services.runtime, PROCESS, versions.old, versions.new, "test")}
+    assert verdicts[cases["first_a"]].movable
