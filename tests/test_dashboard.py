@@ -104,7 +104,7 @@ def test_figures_from_a_known_set_of_cases(make_app):
     by_status = {c.code: c.count for c in after.cases_by_status}
     delta = {code: n - {c.code: c.count for c in before.cases_by_status}.get(code, 0) for code, n in by_status.items()}
     assert delta == {"submitted": 0, "in_progress": 1, "needs_info": 0, "approved": 0, "ready": 4,
-                     "rejected": 1, "appealed": 0, "closed": 1}
+                     "rejected": 1, "appealed": 0, "closed": 1, "cancelled": 0}
     assert [c.label for c in after.cases_by_status][:3] == ["Принято", "В обработке", "Требуется уточнение"]
     assert after.cases_total - before.cases_total == len(CASES)
 
