@@ -102,8 +102,10 @@ def case_diagram(session: Session, number: str, instance_id: int, role: str) -> 
     done = sorted({s.element for s in trace.steps})
     pairs = [(s.source, s.element) for s in trace.steps] + trace.entering
     flows = sorted({diagram.flows[pair] for pair in pairs if diagram is not None and pair in diagram.flows})
-    history = [HistoryRow(s.element, names.get(s.element, s.element), ru_datetime(s.entered_at),
-                          ru_datetime(s.ended_at), people.get(s.actor) if s.actor else None) for s in trace.steps]
+    # The list names the steps a person recognises; unnamed joins and forks are marked on the drawing only.
+    history = [HistoryRow(s.element, names[s.element], ru_datetime(s.entered_at),
+                          ru_datetime(s.ended_at), people.get(s.actor) if s.actor else None)
+               for s in trace.steps if names.get(s.element)]
     current = [CurrentRow(p.element, names.get(p.element, p.element), p.kind, POSITION_LABELS[p.kind],
                           ru_datetime(p.since), ru_datetime(p.due_at), _note(p.kind, p.info, people))
                for p in trace.current]
