@@ -14,9 +14,8 @@ import logging
 from rq import Queue, Retry
 
 from engine.context import Services, get_services
-from web.accounts.models import User
 
-from .notice_delivery import deliver, recipient
+from .notice_delivery import applicant, deliver
 from .notifications import render_notice
 from .operators import app_config
 from .queries import cancellation_of
@@ -45,7 +44,7 @@ def send_cancellation_notice(number: str) -> list[str]:
             log.warning("cancellation notice: case %s does not exist", number)
             return []
         cancelled = cancellation_of(s, app)
-        who = recipient(s.get(User, app.owner_id), citizen=True)
+        who = applicant(s, app.owner_id)
         instance_id = app.instance_id
     config = app_config()
     notice = render_notice(config, event="cancelled", number=number, name=who.name, status=CANCELLED,

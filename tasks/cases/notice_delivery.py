@@ -70,6 +70,11 @@ def recipient(user: User, *, citizen: bool) -> Recipient:
     return Recipient(user.id, user.email, name, user.phone, bool(user.sms_opt_in), citizen)
 
 
+def applicant(session: Session, owner_id: int) -> Recipient:
+    """The case's applicant as a notice's recipient (every citizen notice goes to them)."""
+    return recipient(session.get(User, owner_id), citizen=True)
+
+
 def deliver(db: Database, config: AppConfig, *, call_id: int | None, who: Recipient, notice: Notice,
             number: str, instance_id: int | None, key_base: str | None = None) -> list[str]:
     """Deliver `notice` to one person on every channel they get; returns the channels used this time.

@@ -20,7 +20,7 @@ from web.accounts.models import User
 from web.accounts.roles import APPEALS, CASE_WORKERS
 
 from .certificates import issue_certificate
-from .notice_delivery import DeliveryFailed, Recipient, deliver, recipient
+from .notice_delivery import DeliveryFailed, Recipient, applicant, deliver, recipient
 from .notifications import STAFF_EVENTS, UnknownEvent, default_event, render_notice
 from .submission import find_application
 
@@ -92,7 +92,7 @@ def case_status(number: str, status: str, reasons: list[dict[str, Any]] | None =
 def _recipients(session: Session, owner_id: int, event: str, details: dict[str, Any]) -> list[Recipient]:
     """Who gets the notice: the applicant, or for staff events the assignee / every active appeals user."""
     if event not in STAFF_EVENTS:
-        return [recipient(session.get(User, owner_id), citizen=True)]
+        return [applicant(session, owner_id)]
     query = select(User).where(User.is_active.is_(True), User.role.in_(CASE_WORKERS))
     if details.get("assignee_email"):
         query = query.where(User.email == str(details["assignee_email"]).strip().lower())
