@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from engine.clock import utcnow
 from engine.models import ServiceCall
+from engine.sla import SlaRegistry
 from tasks.cases.models import Application
 from tasks.cases.notice_delivery import DeliveryFailed, deliver, recipient
 from tasks.cases.notification_models import Notification, NotificationDelivery
@@ -30,6 +31,7 @@ from tasks.config import AppConfig
 from tasks.sms import FileSmsAdapter, HttpSmsAdapter, SmsError, sms_adapter, stored_sms
 from tests.support.accounts import PASSWORD, add_user, bearer, client_from, csrf_token, fresh_otp, login, unique_email
 from tests.support.backend import wait_for
+from tests.support.product import PRODUCT_WORKFLOWS
 from tests.support.queries import insert_waits_on_lock
 from web.accounts.models import User
 from web.extensions import db
@@ -56,6 +58,10 @@ EXPECTED: dict[str, tuple[dict, list[str]]] = {
     "ready": ({}, ["Справка о наличии полиса ОМС по заявлению № 2026-000123 готова"]),
     "closed": ({}, ["Заявление № 2026-000123 закрыто: срок для ответа на запрос, повторной подачи "
                     "или обжалования истёк"]),
+    "cancelled": ({"reason": "Заявление подано повторно по ошибке"},
+                  ["Рассмотрение заявления № 2026-000123 прекращено: заявление отменено.",
+                   "Причина: Заявление подано повторно по ошибке",
+                   "При необходимости подайте новое заявление."]),
     "appeal_registered": ({"appeal_number": "Ж-2026-000007", "due_date": "2026-12-09"},
                           ["Ваша жалоба № Ж-2026-000007 на решение по заявлению № 2026-000123 зарегистрирована",
                            "Ответ будет дан не позднее 09.12.2026"]),
@@ -68,13 +74,15 @@ EXPECTED: dict[str, tuple[dict, list[str]]] = {
                         ["срок рассмотрения жалобы по заявлению № 2026-000123 истекает 09.12.2026"]),
 }
 REASONS = [{"code": "policy_expired", "note": "Полис аннулирован 01.02.2025"}]
+# The product's own terms, whatever diagrams an earlier test in this process installed.
+PRODUCT_TERMS = SlaRegistry.from_sources(PRODUCT_WORKFLOWS / "sla.toml", "")
 
 
 def notice(event: str, details: dict | None = None, **kwargs):
     status = {"status_changed": "appealed"}.get(event, "rejected")
     return render_notice(CONFIG, event=event, number=NUMBER, name="Мария Петровна", status=status,
                          reasons=kwargs.get("reasons", REASONS), message=kwargs.get("message", "Приложите скан полиса"),
-                         details=EXPECTED[event][0] if details is None else details)
+                         details=EXPECTED[event][0] if details is None else details, catalogue=PRODUCT_TERMS)
 
 
 def test_every_event_has_a_template_with_expectations() -> None:
@@ -139,7 +147,7 @@ def test_optional_parts_and_missing_details() -> None:
     with pytest.raises(UndefinedError):  # a diagram that forgets a detail fails loudly, never mails a blank
         notice("appeal_registered", {"appeal_number": "Ж-1"})
     with pytest.raises(ValueError, match="unknown notification event"):
-        render_notice(CONFIG, event="paid", number=NUMBER, name="М", status="ready")
+        render_notice(CONFIG, event="paid", number=NUMBER, name="М", status="ready", catalogue=PRODUCT_TERMS)
 
 
 def test_default_event_follows_the_status() -> None:

@@ -51,8 +51,8 @@ def test_a_timer_moved_to_another_sla_and_a_renamed_task_are_the_only_changes() 
 def test_conditions_scripts_extension_properties_and_lanes_count_as_changes() -> None:
     new = _edit(BPMN, ('decision == "approve"', 'decision == "approved"'),
                 ('review_sla = "operator_review"</bpmn:script>', 'review_sla = "supervisor_review"</bpmn:script>'),
-                ('<spiffworkflow:parameter id="status" type="str" value="&quot;submitted&quot;" />',
-                 '<spiffworkflow:parameter id="status" type="str" value="&quot;accepted&quot;" />'),
+                ('<spiffworkflow:parameter id="status" type="str" value="&quot;submitted&quot;"/>',
+                 '<spiffworkflow:parameter id="status" type="str" value="&quot;accepted&quot;"/>'),
                 ('<bpmn:flowNodeRef>accept</bpmn:flowNodeRef>', ''),
                 ('<bpmn:lane id="lane_operator" name="Оператор">',
                  '<bpmn:lane id="lane_operator" name="Оператор"><bpmn:flowNodeRef>accept</bpmn:flowNodeRef>'))
@@ -67,7 +67,7 @@ def test_conditions_scripts_extension_properties_and_lanes_count_as_changes() ->
 
 
 def test_added_removed_layout_only_and_lane_changes() -> None:
-    flow = '<bpmn:sequenceFlow id="f_timeout" sourceRef="checks_timeout" targetRef="merge_manual" />'
+    flow = '<bpmn:sequenceFlow id="f_timeout" sourceRef="checks_timeout" targetRef="merge_manual"/>'
     edge = re.search(r'\s*<bpmndi:BPMNEdge id="f_timeout_di".*?</bpmndi:BPMNEdge>', BPMN, re.S).group(0)
     bounds = '<dc:Bounds x="390" y="805" width="100" height="80" />'
     new = _edit(BPMN, (flow, flow.replace('"f_timeout"', '"f_timeout_2"')),

@@ -47,11 +47,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined
 
+from engine.sla import SlaRegistry
 from tasks.config import AppConfig
 from tasks.documents.formatting import format_date
 
@@ -88,7 +90,6 @@ def _ru_date(value: object) -> str:
 
 
 _env.filters["ru_date"] = _ru_date
-_env.globals["term"] = sla_term  # {{ term("info_wait") }}: a duration as the SLA catalogue has it
 
 
 @dataclass(frozen=True)
@@ -120,8 +121,12 @@ def staff_case_url(config: AppConfig, number: str) -> str:
 
 def render_notice(config: AppConfig, *, event: str, number: str, name: str, status: str,
                   reasons: list[dict[str, Any]] | None = None, message: str | None = None,
-                  details: Mapping[str, Any] | None = None) -> Notice:
-    """The notice of `event` for the case `number`, addressed to `name` (the applicant, or staff)."""
+                  details: Mapping[str, Any] | None = None, catalogue: SlaRegistry | None = None) -> Notice:
+    """The notice of `event` for the case `number`, addressed to `name` (the applicant, or staff).
+
+    Terms (``{{ term("info_wait") }}``) come from ``catalogue``, by default the one this process's
+    timers use, so a notice never states a term the diagram does not wait for.
+    """
     if event not in EVENTS:
         raise UnknownEvent(f"unknown notification event {event!r}; known: {', '.join(sorted(EVENTS))}")
     details = dict(details or {})
@@ -132,6 +137,7 @@ def render_notice(config: AppConfig, *, event: str, number: str, name: str, stat
         "name": name, "number": number, "status": status, "label": status_label(status), "url": url,
         "message": message, "details": details,
         "reasons": explain(list(reasons or []), None),
+        "term": partial(sla_term, catalogue=catalogue),
     }
     template = _env.get_template(f"{event}.txt")
 
