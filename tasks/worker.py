@@ -1,7 +1,7 @@
 """`backoffice worker`: an RQ worker that runs service-task operators.
 
 SimpleWorker runs jobs in the worker process instead of forking one child per job: our jobs are
-short and our state is in the database, and forking costs ~3x the throughput (DESIGN.md).
+short and our state is in the database, and forking a child per job costs about three times the throughput.
 A worker killed mid-job loses nothing: the outbox row stays queued and the reconciler re-enqueues it.
 """
 

@@ -31,7 +31,7 @@ REASON_CODES = {"personal_data_mismatch", "no_insurance_record", "contributions_
 
 
 def application(**changes: Any) -> dict[str, Any]:
-    """A valid API body for an individual, as in CONTRACT.md, with dotted-path changes applied."""
+    """A valid API body for an individual, as the API documents it, with dotted-path changes applied."""
     body: dict[str, Any] = {
         "applicant": "individual",
         "person": {

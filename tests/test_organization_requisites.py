@@ -38,7 +38,7 @@ def org_record(short_name: str) -> dict[str, Any]:
 
 
 def org_body(short_name: str = "ООО «Ромашка»", *, authority: str = "head", **organization: Any) -> dict[str, Any]:
-    """A valid API body for an organisation of the demo ЕГРЮЛ (CONTRACT.md + the representative)."""
+    """A valid API body for an organisation of the demo ЕГРЮЛ (the documented API body + the representative)."""
     record = org_record(short_name)
     org = {"name": record["name"], "inn": record["inn"], "kpp": record["kpp"], "ogrn": record["ogrn"],
            "legal_address": record["legal_address"], "phone": "+74951234567", "email": "hr@example.ru",

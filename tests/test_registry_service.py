@@ -29,7 +29,7 @@ def post(service: RegistryService, path: str, **body: str) -> httpx.Response:
 
 
 def snils_is_valid(snils: str) -> bool:
-    """DESIGN.md's algorithm, written out independently of any code under test."""
+    """The СФР check-digit algorithm, written out independently of any code under test."""
     total = sum(int(d) * w for d, w in zip(snils[:9], range(9, 0, -1), strict=True))
     check = total if total < 100 else 0 if total in (100, 101) else total % 101 % 100
     return len(snils) == 11 and int(snils[:9]) > 1001998 and int(snils[9:]) == check

@@ -2,7 +2,7 @@
 
 Every /api/v1 error, whether raised on purpose (`ApiError`), by the engine (`EngineError`), by
 Werkzeug (404, 405, 413, 415), by Flask-Limiter (429), by Flask-WTF (CSRF) or by a bug (500), leaves
-as `{"error": {"code", "message", "fields": [...]}}` with a Russian message (CONTRACT.md). Pages
+as `{"error": {"code", "message", "fields": [...]}}` with a Russian message (the API's one error shape). Pages
 get `templates/errors/error.html` with the same Russian texts, so people never see Werkzeug's
 English defaults.
 """

@@ -1,4 +1,4 @@
-"""Russian labels of case statuses and refusal reasons (CONTRACT.md fixes the codes)."""
+"""Russian labels of case statuses and refusal reasons (the codes are part of the public API and never change)."""
 
 from __future__ import annotations
 

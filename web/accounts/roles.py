@@ -1,4 +1,4 @@
-"""Role codes (CONTRACT.md) and their Russian names for pages."""
+"""Role codes (fixed by the API) and their Russian names for pages."""
 
 from __future__ import annotations
 

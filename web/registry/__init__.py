@@ -1,7 +1,7 @@
 """The registry service standing for МВД, СФР, ФОМС ЕРЗЛ, ФНС ЕГРЮЛ and the register of medical organisations.
 
 `backoffice registry` serves it; the endpoints are listed in app.py, the dataset shape in
-CONTRACT.md, the fault spec in faults.py.
+dataset.py and README, the fault spec in faults.py.
 """
 
 from .app import create_registry_app
