@@ -1,4 +1,6 @@
-"""The registry dataset: loading, validation against the documented shape (README, «The registry service and its demo data»), and lookup indices.
+"""The registry dataset: loading, validation against the documented shape, and lookup indices.
+
+The shape is in README, «The registry service and its demo data».
 
 Records are kept as given, extra fields included (the demo dataset adds `scenario`,
 `applicant_overrides`, `sfr_record`, `other_passports`, `issued_by`, ...). A dataset that does
