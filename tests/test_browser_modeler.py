@@ -32,7 +32,9 @@ def _select(page: Page, element_id: str) -> None:
     expect(page.locator("#bio-properties-panel-id")).to_have_value(element_id)
 
 
-def _saved(page: Page) -> None:
+def _saved(page: Page, revision: int) -> None:
+    """The autosave reached the draft's ``revision`` and says so."""
+    expect(page.locator("[data-editor]")).to_have_attribute("data-revision", str(revision))
     expect(page.locator("[data-editor-status]")).to_have_text(re.compile(r"^Сохранено в \d\d:\d\d$"))
 
 
@@ -76,7 +78,7 @@ def test_an_analyst_edits_the_process_in_the_browser_and_a_stale_save_is_refused
             sla = page.get_by_label("Срок (SLA)")
             expect(sla).to_have_value("registry_wait")
             sla.select_option("operator_review")
-            _saved(page)
+            _saved(page, 2)
             assert 'sla("operator_review")' in _saved_xml(product, reader, draft)
             screenshots.take(page, "modeler-1366")
 
@@ -90,12 +92,13 @@ def test_an_analyst_edits_the_process_in_the_browser_and_a_stale_save_is_refused
             _select(page, "check_passport")
             page.get_by_label("Имя оператора").fill("registry.check_pasport")
             page.get_by_label("Имя оператора").press("Tab")
-            _saved(page)
+            _saved(page, 3)
             row = page.locator(".studio-problems tbody tr", has_text="check_passport")
             expect(row).to_contain_text("registry.check_pasport")
             expect(page.locator('#editor-canvas .djs-element.studio-problem[data-element-id="check_passport"]')) \
                 .to_have_count(1)
             page.get_by_label("Оператор", exact=True).select_option("registry.check_passport")
+            _saved(page, 4)
             expect(page.locator("[data-problems-summary]")).to_contain_text("Проверка пройдена")
             expect(page.locator("#editor-canvas .studio-problem")).to_have_count(0)
             saved = _saved_xml(product, reader, draft)
