@@ -8,9 +8,8 @@ accepts; anything typed by hand is still checked by it.
 
 from __future__ import annotations
 
-import inspect
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from engine.models import ProcessVersion
-from engine.operators import get_operator, load_operator_modules, operator_names
+from engine.operators import get_operator, load_operator_modules, operator_names, signature_of
 from engine.versions import current_versions
 
 from ..accounts.roles import ROLE_LABELS
@@ -30,26 +29,13 @@ from .outline import dmn_decisions
 FORM_SUFFIX = ".schema.json"
 
 
-@dataclass(frozen=True)
-class Parameter:
-    name: str
-    required: bool
-
-
-def operator_parameters(func: Any) -> list[Parameter]:
-    """The keyword parameters an operator takes, in its signature's order (``**kwargs`` is not listed)."""
-    try:
-        params = inspect.signature(func).parameters.values()
-    except (TypeError, ValueError):
-        return []
-    return [Parameter(p.name, p.default is p.empty) for p in params
-            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-
-
 def _operators(modules: list[str]) -> list[dict[str, Any]]:
     load_operator_modules(["tasks", *modules])
-    return [{"name": name, "parameters": [asdict(p) for p in operator_parameters(get_operator(name).func)]}
-            for name in operator_names()]
+    operators = []
+    for name in operator_names():
+        signature = signature_of(get_operator(name).func)
+        operators.append({"name": name, "parameters": [asdict(p) for p in signature.parameters] if signature else []})
+    return operators
 
 
 def _forms(directories: list[Path]) -> list[dict[str, str]]:

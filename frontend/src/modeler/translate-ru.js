@@ -42,6 +42,27 @@ const RU = {
   'Add lane below': 'Добавить дорожку ниже', 'Divide into two lanes': 'Разделить на две дорожки',
   'Divide into three lanes': 'Разделить на три дорожки', 'Append compensation activity': 'Добавить компенсацию',
   'Search in diagram': 'Поиск по схеме',
+  // element types (the panel's header, the "change type" menu)
+  Process: 'Процесс', Lane: 'Дорожка', Task: 'Задача', 'Sub Process': 'Подпроцесс',
+  'Service Task': 'Сервисная задача', 'User Task': 'Задача исполнителя', 'Script Task': 'Задача-скрипт',
+  'Business Rule Task': 'Задача решения', 'Manual Task': 'Ручная задача', 'Send Task': 'Задача отправки',
+  'Receive Task': 'Задача получения', 'Call Activity': 'Вызов процесса', 'Sequence Flow': 'Поток управления',
+  'Conditional Flow': 'Условный поток', 'Default Flow': 'Поток по умолчанию', 'Message Flow': 'Поток сообщений',
+  'Start Event': 'Начальное событие', 'End Event': 'Конечное событие',
+  'Intermediate Throw Event': 'Промежуточное событие', 'Boundary Event': 'Граничное событие',
+  'Timer Start Event': 'Начальное событие-таймер', 'Message Start Event': 'Начальное событие-сообщение',
+  'Timer Boundary Event': 'Граничный таймер', '(Non Interrupting) Timer Boundary Event': 'Граничный таймер (не прерывающий)',
+  'Message Boundary Event': 'Граничное событие-сообщение', 'Error Boundary Event': 'Граничное событие-ошибка',
+  'Timer Intermediate Catch Event': 'Промежуточный таймер',
+  'Message Intermediate Catch Event': 'Промежуточное событие-сообщение',
+  'Error End Event': 'Конечное событие-ошибка', 'Terminate End Event': 'Завершающее событие',
+  'Exclusive Gateway': 'Исключающий шлюз', 'Parallel Gateway': 'Параллельный шлюз',
+  'Inclusive Gateway': 'Включающий шлюз', 'Event Based Gateway': 'Шлюз по событию',
+  'Text Annotation': 'Примечание', Group: 'Группа',
+  'User task': 'Задача исполнителя', 'Service task': 'Сервисная задача', 'Script task': 'Задача-скрипт',
+  'Business rule task': 'Задача решения', 'Manual task': 'Ручная задача', 'Send task': 'Задача отправки',
+  'Receive task': 'Задача получения', 'Call activity': 'Вызов процесса', 'Start event': 'Начальное событие',
+  'End event': 'Конечное событие', 'Exclusive gateway': 'Исключающий шлюз', 'Parallel gateway': 'Параллельный шлюз',
 };
 
 export default function translate(template, replacements) {
