@@ -3,7 +3,8 @@
 The catalogue is the analyst's landing page; administrators see it too. A version page draws each
 BPMN file with bpmn-js and each DMN file with dmn-js (the bundle from web/static/studio); without
 JavaScript it still lists the diagram's elements by lane and offers every source file for download.
-Changes go through drafts (web.processes.drafts): upload, check, propose, approval by another person.
+Changes go through drafts (web.processes.drafts): upload, check, propose, approval by another person. A
+draft's BPMN file can also be edited in the browser (the modeler page; saves go through the drafts API).
 """
 
 from __future__ import annotations
