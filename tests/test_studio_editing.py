@@ -179,3 +179,24 @@ def test_the_catalogue_lists_what_the_panel_picks_from(product: Product) -> None
     assert "draft_only_decision" not in {d["id"] for d in body["decisions"]}
     assert _api(product, token, "GET", "/catalogue?draft=999999").status_code == 404
     assert _api(product, product.staff_token("operator"), "GET", "/catalogue").status_code == 403
+
+
+def test_the_modeler_page_opens_only_an_editable_bpmn_file_for_analysts(product: Product) -> None:
+    client, _ = _page_client(product, "analyst")
+    token = product.staff_token("analyst")
+    draft = _start(product, token)["draft_id"]
+    page = client.get(f"/processes/drafts/{draft}/edit/{BPMN}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'id="editor-config"' in html and "bpmn-modeler-" in html and "<script>" not in html
+    assert "'unsafe-inline'" not in page.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in page.headers["Content-Security-Policy"]
+    assert client.get(f"/processes/drafts/{draft}/edit/{DMN}").status_code == 404
+    assert client.get(f"/processes/drafts/{draft}/edit/missing.bpmn").status_code == 404
+    operator, _ = _page_client(product, "operator")
+    assert operator.get(f"/processes/drafts/{draft}/edit/{BPMN}").status_code == 403
+
+    assert _api(product, token, "POST", f"/drafts/{draft}/propose", json={"comment": "Готово"}).status_code == 200
+    r = client.get(f"/processes/drafts/{draft}/edit/{BPMN}")
+    assert r.status_code == 302 and r.location.endswith(f"/processes/drafts/{draft}")
+    assert "изменять его нельзя" in client.get(r.location).get_data(as_text=True)
