@@ -42,14 +42,28 @@ WATERMARK_STYLES = (
     "margin: 15px 20px 15px 10px; align-self: center;",
 )
 
+# bpmn-js-properties-panel writes its two containers as markup with these style attributes (the panel's
+# layout: full height, and a header that does not stretch); the modeler's page allows exactly these.
+PROPERTIES_PANEL_STYLES = ("height: 100%", "flex: none; height: auto")
+
 bp = Blueprint("studio_assets", __name__)
 
 
-def viewer_csp() -> str:
-    """The product's CSP plus the watermark's style attributes (script-src stays 'self')."""
+def _csp_allowing(styles: tuple[str, ...]) -> str:
+    """The product's CSP plus exactly these style attributes by hash (script-src stays 'self')."""
     hashes = tuple("sha256-" + base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
-                   for style in WATERMARK_STYLES)
+                   for style in styles)
     return content_security_policy(current_app.extensions["backoffice_config"].frame_ancestors, hashes)
+
+
+def viewer_csp() -> str:
+    """The CSP of a page with a DMN viewer: the bpmn.io watermark's style attributes are allowed."""
+    return _csp_allowing(WATERMARK_STYLES)
+
+
+def modeler_csp() -> str:
+    """The CSP of the BPMN modeler's page: the properties panel's two container styles are allowed."""
+    return _csp_allowing(PROPERTIES_PANEL_STYLES)
 
 
 @cache
