@@ -24,15 +24,29 @@ INT_MIN, INT_MAX = -(2**63), 2**63 - 1  # what a BIGINT column (and SQLite's INT
 PARAM_MIN, PARAM_MAX = -(2**31), 2**31 - 1
 
 
+class JsonLimitError(ValueError):
+    """Valid JSON the product refuses to read; `message` is the Russian text for the caller."""
+
+    message = "Тело запроса — некорректный JSON."
+
+
+class JsonTooDeep(JsonLimitError):
+    message = f"Тело запроса вложено слишком глубоко (не более {MAX_JSON_DEPTH} уровней)."
+
+
+class JsonNumberTooLarge(JsonLimitError):
+    message = "В теле запроса слишком большое число."
+
+
 def _bounded_int(text: str) -> int:
     value = int(text)
     if not INT_MIN <= value <= INT_MAX:
-        raise ValueError(f"integer out of range: {text[:20]}…")
+        raise JsonNumberTooLarge(f"integer out of range: {text[:20]}…")
     return value
 
 
 def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
+    raise JsonLimitError(f"{name} is not JSON")
 
 
 def _depth_exceeds(value: Any, limit: int) -> bool:
@@ -57,9 +71,9 @@ class SafeJSONProvider(DefaultJSONProvider):
         try:
             value = super().loads(s, **kwargs)
         except RecursionError as exc:
-            raise ValueError("JSON nested too deep") from exc
+            raise JsonTooDeep("JSON nested too deep") from exc
         if _depth_exceeds(value, MAX_JSON_DEPTH):
-            raise ValueError("JSON nested too deep")
+            raise JsonTooDeep("JSON nested too deep")
         return value
 
 
@@ -87,6 +101,13 @@ def _check_param(key: str, value: int) -> None:
 
 class SafeRequest(Request):
     parameter_storage_class = BoundedArgs
+
+    def on_json_loading_failed(self, e: ValueError | None) -> Any:
+        """A body that is not JSON we read: 400 `invalid_json` in the API's shape, saying what is wrong."""
+        if e is None:  # not a JSON content type: Flask's 415
+            return super().on_json_loading_failed(e)
+        message = e.message if isinstance(e, JsonLimitError) else "Тело запроса — некорректный JSON."
+        raise ApiError(400, "invalid_json", message)
 
 
 class BoundedIntConverter(IntegerConverter):
