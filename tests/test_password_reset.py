@@ -15,7 +15,7 @@ from engine.models import JournalEntry
 from tests.support.accounts import PASSWORD, add_user, bearer, citizen, client_from, csrf_token, login, unique_email
 from tests.support.smtp import SmtpServer, activation_code
 from web.accounts.models import PasswordResetCode, User
-from web.accounts.passwords import COMMON
+from web.accounts.passwords import COMMON, PERSONAL
 
 NEW_PASSWORD = "Новый-надёжный-пароль-8"
 SUBJECT = "Сброс пароля"
@@ -59,6 +59,9 @@ def test_reset_answers_alike_and_ends_every_session_and_token(backend, make_app,
     weak = _confirm(client, email, code, password="1234567890")
     assert weak.status_code == 422 and weak.get_json()["error"]["fields"] == [
         {"field": "password", "code": "weak_password", "message": COMMON}]
+    assert _confirm(client, stranger, code, password="1234567890").get_json() == weak.get_json()
+    own = _confirm(client, email, code, password="Петров-навсегда-2024")  # add_user's surname
+    assert own.status_code == 422 and own.get_json()["error"]["fields"][0]["message"] == PERSONAL
 
     done = _confirm(client, email, code)  # a refused password did not spend the code
     assert done.status_code == 200 and done.get_json() == {"email": email, "status": "password_changed"}

@@ -97,10 +97,10 @@ def start_session(user: User) -> None:
     session[LOGIN_AT] = session[SEEN_AT] = int(time.time())
 
 
-def end_session() -> None:
-    """Log out here and everywhere: the person's every session ends, this one's cookie is emptied."""
+def end_session(*, everywhere: bool = True) -> None:
+    """Log out on this browser (its cookie is emptied) and, `everywhere`, end every session of the person."""
     actor = current_user._get_current_object() if current_user.is_authenticated else None
-    if actor is not None:
+    if actor is not None and everywhere:
         account_service().end_sessions(actor)
     logout_user()
     session.clear()

@@ -65,7 +65,7 @@ def confirm() -> Page:
     except AccountError as exc:
         charge_attempt()
         return _confirm_page(form, exc.field_errors() or [FieldError("$", exc.code, exc.message)], 422)
-    end_session()  # whoever was logged in on this browser logs in again, with the new password
+    end_session(everywhere=False)  # this browser logs in again; the reset itself ended the account's sessions
     flash("Пароль изменён. Все входы в личный кабинет завершены — войдите с новым паролем.", "success")
     return redirect(url_for("accounts.login"))
 

@@ -216,18 +216,22 @@ class AccountService:
         """Set a new password when `code` is the account's live reset code; every session and token ends.
 
         The code works once, for RESET_TTL, and the fifth wrong entry burns it; an unknown address answers
-        like a wrong code. The new password is checked before the code is spent, so a refused password
-        can be corrected with the same code.
+        like a wrong code. A refused password does not spend the code, so it can be corrected with it.
         """
-        code = re.sub(r"\s", "", code or "")
+        code, password = re.sub(r"\s", "", code or ""), password or ""
         if not _CODE.match(code):
             raise errors.InvalidCode("Код для сброса пароля — шесть цифр из письма.")
+        if problem := password_problem(password):  # the rules that do not depend on whose account it is
+            raise errors.WeakPassword(problem)
         user = self.find_by_email(email or "")
         if user is None or not user.is_active:
-            verify_password(None, password or "")  # as long as a real reset: the timing tells nothing
+            verify_password(None, password)  # as long as a real reset: the timing tells nothing
             raise errors.InvalidCode()
-        self._check_new_password(user, password)
         self._consume_code(PasswordResetCode, user, code)
+        # Only a right code learns that the password holds the person's own data; the code stays usable.
+        if problem := password_problem(password, personal=personal_words(user)):
+            self.session.rollback()
+            raise errors.WeakPassword(problem)
         user.password_hash = hash_password(password)
         self._end_sessions(user, revoke_tokens=True)
         journal.record(self.session, None, "password_reset", actor=f"user:{user.id}",
@@ -235,11 +239,6 @@ class AccountService:
                        details={"user_id": user.id})
         self.session.commit()
         return user
-
-    def _check_new_password(self, user: User, password: str) -> None:
-        problem = password_problem(password or "", personal=personal_words(user))
-        if problem:
-            raise errors.WeakPassword(problem)
 
     # ------------------------------------------------------------------ sessions
     def end_sessions(self, user: User, *, revoke_tokens: bool = False) -> None:
@@ -530,7 +529,7 @@ class AccountService:
         generated = None
         if password is None:
             password = generated = secrets.token_urlsafe(12)
-        problem = password_problem(password, personal=(email, *(v for v in profile.values() if v)))
+        problem = password_problem(password, personal=(email, *(str(v) for v in profile.values() if v)))
         if problem:
             raise errors.WeakPassword(problem)
         if self.find_by_email(email) is not None:
