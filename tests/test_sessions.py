@@ -84,6 +84,10 @@ def test_staff_sessions_end_after_30_minutes_idle_and_12_hours_in_all(backend, m
     _, operator = _logged_in(app, "operator")
     _age_session(operator, idle=29 * 60, since_login=11 * 3600)
     assert operator.get("/inbox").status_code == 200  # within both limits: the request renews the idle clock
+    _age_session(operator, idle=29 * 60, since_login=3600)
+    assert operator.get("/inbox/poll").status_code == 200  # the page's own polling is no activity
+    with operator.session_transaction() as session:
+        assert time.time() - session[SEEN_AT] >= 29 * 60
     _age_session(operator, idle=31 * 60, since_login=3600)
     assert _sent_to_login(operator.get("/inbox"))
 

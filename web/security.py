@@ -47,6 +47,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Every response for a logged-in caller: never stored by a browser, a proxy or a shared cache.
 NO_STORE = "no-store, private"
 LOGIN_AT, SEEN_AT = "login_at", "seen_at"  # session keys: when the login happened, when the last request came
+# Requests a page makes by itself (inbox.js asks every 15 s) are no sign of a person at the keyboard: they do
+# not renew the idle clock, or an inbox left open would never time out.
+BACKGROUND_ENDPOINTS = frozenset({"inbox.poll"})
 ACCESS_ATTR = "_access"
 
 login_manager = LoginManager()
@@ -77,7 +80,8 @@ def _load_user(session_id: str) -> User | None:
     if user.is_staff and _staff_session_expired(now):
         session.clear()
         return None
-    session[SEEN_AT] = int(now)
+    if request.endpoint not in BACKGROUND_ENDPOINTS:
+        session[SEEN_AT] = int(now)
     return user
 
 
