@@ -11,7 +11,7 @@ the tests all go through this class, so the rules live in one place:
 * nobody learns from an answer whether an address has an account: registering a taken address
   answers like a new registration (the owner gets a letter about the attempt instead of a code),
   activating an active or unknown address is the same wrong code, and a password reset is asked
-  for with the same answer for any address (a letter goes out either way, so the timing matches).
+  for with the same answer for any address (a letter goes out either way, so the timings are close).
 * a login session carries the user's `session_version`; `end_sessions` raises it, which ends every
   session of that person (logout, password reset, TOTP reset, role change, deactivation).
 * a code is six random digits, HMAC-ed with the application secret and bound to the user id; it
