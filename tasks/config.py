@@ -49,6 +49,9 @@ class AppConfig:
     support_email: str = DEFAULT_SUPPORT_EMAIL
     # A scraper (Prometheus) sends it as `Authorization: Bearer <token>` to read /metrics from another host.
     metrics_token: str | None = field(default=None, repr=False)
+    # Staff sessions end after this long without a request, and this long after the login in any case.
+    staff_session_idle_minutes: int = 30
+    staff_session_max_hours: int = 12
 
     @property
     def support_phone_uri(self) -> str:
@@ -98,6 +101,8 @@ class AppConfig:
             support_phone=(env.get("SUPPORT_PHONE") or DEFAULT_SUPPORT_PHONE).strip(),
             support_email=(env.get("SUPPORT_EMAIL") or DEFAULT_SUPPORT_EMAIL).strip(),
             metrics_token=(env.get("METRICS_TOKEN") or "").strip() or None,
+            staff_session_idle_minutes=_positive(env, "STAFF_SESSION_IDLE_MINUTES", 30),
+            staff_session_max_hours=_positive(env, "STAFF_SESSION_MAX_HOURS", 12),
         )
 
 
@@ -110,6 +115,15 @@ def _flag(env: Mapping[str, str], name: str, *, default: bool) -> bool:
     if raw in ("0", "false", "no", "off"):
         return False
     raise ValueError(f"{name} must be on/off (1/0, true/false), got {raw!r}")
+
+
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) == 0:
+        raise ValueError(f"{name} must be a positive whole number, got {raw!r}")
+    return int(raw)
 
 
 def _data_dir_secret(data_dir: Path) -> str:

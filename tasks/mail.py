@@ -1,7 +1,8 @@
 """Outgoing e-mail: SMTP when SMTP_URL is set, otherwise .eml files in the data dir and a log line.
 
 The file fallback is what makes the embedded mode usable without any mail server: a newcomer finds
-the activation code in the log or on the demo mailbox page, which reads these files back.
+the activation code on the demo mailbox page, which reads these files back. Log lines name the
+recipient masked and never the subject or text: letters carry codes and personal data.
 
 SMTP_URL forms: `smtp://host[:25]` (plain), `smtp+starttls://host[:587]` (STARTTLS before
 authenticating), `smtps://host[:465]` (implicit TLS); `user:password@` may precede the host
@@ -69,10 +70,18 @@ def send_mail(config: AppConfig, to: str, subject: str, text: str, html: str | N
     message = build_message(config.mail_from, to, subject, text, html, attachments)
     if config.smtp_url:
         _send_smtp(config.smtp_url, message)
-        log.info("mail sent to %s: %s", to, subject)
+        log.info("mail sent to %s", mask_email(to))
     else:
         path = _store(config.mail_dir, message)
-        log.info("mail to %s: %s (no SMTP_URL: stored in %s)", to, subject, path)
+        log.info("mail to %s stored in %s (no SMTP_URL: see the demo mailbox)", mask_email(to), path.name)
+
+
+def mask_email(address: str) -> str:
+    """`m…@example.ru`: enough to tell letters apart in a log, not enough to name the person."""
+    local, at, domain = address.strip().rpartition("@")
+    if not at:
+        return "…"
+    return f"{local[:1]}…@{domain}"
 
 
 def build_message(sender: str, to: str, subject: str, text: str, html: str | None = None,

@@ -95,7 +95,7 @@ class FileSmsAdapter:
         tmp.write_text(json.dumps({"to": to, "text": text, "sent_at": now.isoformat()}, ensure_ascii=False),
                        encoding="utf-8")
         tmp.replace(self.directory / name)  # readers never see a half-written file
-        log.info("sms to %s: %s (no SMS_URL: stored in %s)", _masked(to), text, self.directory / name)
+        log.info("sms to %s stored in %s (no SMS_URL)", _masked(to), name)
 
 
 def sms_adapter(config: AppConfig) -> SmsAdapter:

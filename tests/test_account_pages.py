@@ -23,7 +23,7 @@ from tests.support.accounts import (
 )
 from web.security import login_required_page, public, roles_required, unguarded_endpoints
 
-_MAILBOX_CODE = re.compile(r"(\d{6}) — код подтверждения")
+_MAILBOX_CODE = re.compile(r"Код подтверждения регистрации [^:]*: (\d{6})")
 
 
 def _error_code(response) -> str:
@@ -69,7 +69,7 @@ def test_register_activate_and_log_in_through_the_pages(backend, make_app):
     assert registered.status_code == 302 and registered.location.startswith("/activate?email=")
 
     activation_page = client.get(registered.location).get_data(as_text=True)
-    assert f"Мы отправили код подтверждения на {email}" in activation_page
+    assert f"Мы отправили письмо на адрес {email}. Введите код подтверждения из письма." in activation_page
     assert f'value="{email}"' in activation_page and "/demo/mailbox" in activation_page
     code = _MAILBOX_CODE.search(client.get("/demo/mailbox").get_data(as_text=True)).group(1)
 
@@ -217,7 +217,7 @@ def test_logged_in_responses_are_not_cached(backend, make_app):
     client = client_from(app)
     assert "Cache-Control" not in client.get("/demo/mailbox").headers
     login(client, add_user(app, "citizen"))
-    assert client.get("/demo/mailbox").headers["Cache-Control"] == "no-store"
+    assert client.get("/demo/mailbox").headers["Cache-Control"] == "no-store, private"
 
 
 def test_embedded_mode_hides_the_portal_chrome(backend, make_app):

@@ -15,6 +15,7 @@ from tasks.mail import stored_mails
 from tasks.verification import verification_code
 from tests.support.accounts import PASSWORD, add_user, citizen, client_from, csrf_token, login, unique_email
 from tests.support.product import Product
+from tests.support.smtp import activation_code
 from web.accounts.roles import ROLES
 from web.navigation import MENUS, home_endpoint, menu_for
 
@@ -32,7 +33,7 @@ def _menu(html: str) -> list[tuple[str, bool]]:
 def _codes(app, email: str) -> list[str]:
     """Activation codes mailed to `email`, newest first (mail goes to files without SMTP_URL)."""
     mails = stored_mails(app.extensions["backoffice_config"].mail_dir, limit=500)
-    return [m.subject[:6] for m in mails if m.to == email and m.subject.endswith("код подтверждения регистрации")]
+    return [activation_code(m) for m in mails if m.to == email and m.subject == "Код подтверждения регистрации"]
 
 
 def test_every_role_lands_on_its_work_and_may_open_every_entry_of_its_menu(backend, make_app) -> None:

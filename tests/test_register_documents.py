@@ -22,9 +22,7 @@ import pytest
 from openpyxl import load_workbook
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from sqlalchemy import func, select
-from stdnum import luhn
 
-from engine.clock import utcnow
 from engine.errors import NotFound
 from engine.operators import running_call
 from tasks.cases.models import Application, Certificate
@@ -39,17 +37,13 @@ from tasks.mail import Attachment, send_mail, stored_mails
 from tasks.verification import verification_code
 from tests.support.accounts import add_user
 from tests.support.backend import Backend
+from tests.support.registers import ORGANIZATION, employee, org_application
 from tests.support.smtp import SmtpServer
-from web.accounts.models import User
 from web.extensions import db
 
 SECRET = "test-secret-key-" * 3
 BASE_URL = "https://oms.example.ru"
 NUMBER = "2026-000123-1"
-ORGANIZATION = {"name": "Общество с ограниченной ответственностью «Ромашка»", "inn": "7707083893",
-                "kpp": "773601001", "ogrn": "1027700132195",
-                "legal_address": "119021, г. Москва, ул. Льва Толстого, д. 16", "phone": "+74951234567",
-                "email": "hr@romashka.example.ru"}
 HOSTILE_NAME = '=HYPERLINK("http://evil.example/x","Нажмите")'
 HEADER_WORDS = ("№", "ФИО", "Дата", "рождения", "Должность", "ЕНП", "Страховая медицинская", "Статус")
 
@@ -61,21 +55,6 @@ def config(tmp_path_factory) -> AppConfig:
                                "PUBLIC_BASE_URL": BASE_URL + "/"})
 
 
-def enp(index: int) -> str:
-    """A 16-digit ЕНП with its Luhn check digit, different for every index."""
-    body = f"77{index:013d}"
-    return body + luhn.calc_check_digit(body)
-
-
-def employee(index: int, *, insured: bool = True, **changes) -> RegisterRow:
-    row = RegisterRow(
-        last_name=f"Иванова{chr(ord('а') + index % 30)}", first_name="Анна", middle_name="Сергеевна",
-        birth_date=date(1980 + index % 20, 1 + index % 12, 1 + index % 28), position="Бухгалтер",
-        enp=enp(index), insurer_name="АО «Страховая компания «СОГАЗ-Мед»" if insured else None,
-        insurer_code="77008" if insured else None, status="insured" if insured else "not_insured",
-        reason=None if insured else "Полис не найден",
-    )
-    return replace(row, **changes)
 
 
 def register_data(config: AppConfig, rows: list[RegisterRow], **changes) -> RegisterData:
@@ -277,26 +256,12 @@ def test_xlsx_neutralises_every_text_cell(config):
 
 
 # ------------------------------------------------------------ issuing, verification, mail
-def _org_application(backend: Backend, owner_email: str, org_email: str) -> str:
-    """An organisation's application as submission stores it (the process is not needed to issue)."""
-    number = f"R{uuid.uuid4().hex[:11]}"
-    now = utcnow()
-    with backend.services.database.session() as s:
-        owner = s.scalar(select(User).where(User.email == owner_email))
-        s.add(Application(number=number, attempt=1, applicant="organization", owner_id=owner.id,
-                          process_id="certificate_organization", instance_id=None,
-                          data={"applicant": "organization", "organization": dict(ORGANIZATION, email=org_email),
-                                "period": {"from": "2026-01-01", "to": "2026-12-31"}},
-                          search_name="ромашка 7707083893", submitted_at=now, updated_at=now))
-    return number
-
-
 ENV = {"SECRET_KEY": SECRET, "PUBLIC_BASE_URL": BASE_URL}
 
 
 def test_register_is_issued_once_and_verified_without_personal_data(backend: Backend, make_app):
     app = make_app(**ENV)
-    number = _org_application(backend, add_user(app, "citizen"), "hr@romashka.example.ru")
+    number = org_application(backend, add_user(app, "citizen"), "hr@romashka.example.ru")
     config = backend.config(**ENV)
     rows = [employee(1), employee(2, insured=False), employee(3)]
 
@@ -347,7 +312,7 @@ def test_register_goes_to_the_organisation_with_both_files_once_per_call(backend
                                                                            smtp_server: SmtpServer):
     app = make_app(**ENV)
     org_email = f"hr-{uuid.uuid4().hex[:8]}@romashka.example.ru"
-    number = _org_application(backend, add_user(app, "citizen"), org_email)
+    number = org_application(backend, add_user(app, "citizen"), org_email)
     config = backend.config(SMTP_URL=smtp_server.url, **ENV)
     database = backend.services.database
     register = issue_register(database, config, number, [employee(1), employee(2, insured=False)])
@@ -382,7 +347,7 @@ def test_register_goes_to_the_organisation_with_both_files_once_per_call(backend
 
 def test_sending_needs_an_issued_register(backend: Backend, make_app):
     app = make_app(**ENV)
-    number = _org_application(backend, add_user(app, "citizen"), "hr@romashka.example.ru")
+    number = org_application(backend, add_user(app, "citizen"), "hr@romashka.example.ru")
     with pytest.raises(NotFound):
         send_register(backend.services.database, backend.config(**ENV), number)
     with app.app_context():

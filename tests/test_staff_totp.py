@@ -116,7 +116,7 @@ def test_enrolment_shows_a_qr_code_and_only_a_confirmed_code_saves_the_secret(ba
 
     page = client.get("/login/enrol")
     html = page.get_data(as_text=True)
-    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store, private"
     assert '<label for="f-otp">Код из приложения-аутентификатора' in html and 'name="csrf_token"' in html
     png = tmp_path / "enrol.png"
     png.write_bytes(base64.b64decode(_QR_IMAGE.search(html).group(1)))
@@ -164,7 +164,7 @@ def test_code_step_for_enrolled_staff(backend, make_app):
     assert client.get("/probe/staff-only").location.startswith("/login?next=")
     page = client.get("/login/code")
     html = page.get_data(as_text=True)
-    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store, private"
     assert '<label for="f-otp">Код из приложения-аутентификатора' in html
     assert f'name="email" value="{email}"' in html and 'autocomplete="one-time-code"' in html
 

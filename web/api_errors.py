@@ -93,7 +93,7 @@ def json_object() -> dict[str, Any]:
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "Ожидается тело запроса в формате JSON "
                                                       "(Content-Type: application/json).")
-    data = request.get_json(silent=True)
+    data = request.get_json()  # a body we cannot read raises 400 invalid_json (web/request_parsing.py)
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", "Тело запроса должно быть JSON-объектом.")
     return data

@@ -18,7 +18,7 @@ from tasks.cases import notification_models as _notification_models  # noqa: F40
 from tasks.cases import organizations as _organization_models  # noqa: F401 - organisation tables for Alembic
 from tasks.config import AppConfig
 
-from . import security
+from . import request_parsing, security
 from .accounts import models as _account_models  # noqa: F401 - account tables in the metadata for Alembic
 from .extensions import db, migrate
 from .processes import models as _process_models  # noqa: F401 - studio draft table for Alembic
@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None, *, config: AppConfig | None = N
         JSON_AS_ASCII=False,
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
     )
-    app.json.ensure_ascii = False
+    request_parsing.init_app(app)  # bounded JSON and integer parameters: odd input is a 400, never a 500
     app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(FORMS_TEMPLATES_DIR)])
     app.jinja_env.add_extension(NumberSignExtension)  # «№» and its number on one line, in every template
     db.init_app(app)
@@ -92,6 +92,9 @@ def _register_account_blueprints(app: Flask) -> None:
     from .demo_mailbox import bp as demo_mailbox_bp
 
     app.register_blueprint(accounts_bp)
+    from .accounts.reset_views import bp as password_reset_bp
+
+    app.register_blueprint(password_reset_bp)
     app.register_blueprint(auth_api_bp)
     app.register_blueprint(demo_mailbox_bp)
     from .notifications.api import bp as notifications_api_bp

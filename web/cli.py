@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -385,6 +387,7 @@ def users_reset_totp(email: str, actor: str) -> None:
     Their API tokens are revoked as well; the reset is recorded in the audit journal and the log.
     """
     from tasks.config import AppConfig
+    from tasks.mail import mask_email
 
     from .accounts.errors import AccountError
     from .accounts.service import AccountService, normalize_email
@@ -401,11 +404,51 @@ def users_reset_totp(email: str, actor: str) -> None:
         except AccountError as exc:
             click.echo(exc.message, err=True)
             sys.exit(1)
-    logging.getLogger(__name__).info("second factor of %s reset by %s", email, actor)
+    logging.getLogger(__name__).info("second factor of %s reset by %s", mask_email(email), actor)
     if had_secret:
         click.echo(f"second factor of {email} reset: they enrol again at their next login")
     else:
         click.echo(f"{email} had no second factor enrolled; API tokens revoked")
+
+
+
+@users_group.command("set-role")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice(ROLES), help="One of the CONTRACT roles.")
+@click.option("--actor", default="cli", help="Who changes it (recorded in the journal).")
+def users_set_role(email: str, role: str, actor: str) -> None:
+    """Give an account another role; every session and API token of the person ends."""
+    _account_action(lambda service: service.change_role(email, role, actor))
+    click.echo(f"role of {email} is now {role}; their sessions have ended")
+
+
+@users_group.command("deactivate")
+@click.option("--email", required=True)
+@click.option("--actor", default="cli", help="Who blocks it (recorded in the journal).")
+def users_deactivate(email: str, actor: str) -> None:
+    """Block an account: no more logins, and every session and API token of the person ends now."""
+    _account_action(lambda service: service.deactivate(email, actor))
+    click.echo(f"{email} deactivated; their sessions have ended")
+
+
+def _account_action(action: Callable[[Any], object], settings: Settings | None = None) -> None:
+    """Run `action(AccountService)` on the configured database; an account error exits with its message."""
+    from tasks.config import AppConfig
+
+    from .accounts.errors import AccountError
+    from .accounts.service import AccountService
+    from .app import create_app
+    from .extensions import db
+
+    settings = settings or Settings.from_env()
+    config = AppConfig.from_env(settings=settings)
+    app = create_app(settings, config=config, connect_services=False)
+    with app.app_context():
+        try:
+            action(AccountService(db.session, config.secret_key))
+        except AccountError as exc:
+            click.echo(exc.message, err=True)
+            sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,9 @@ object per line (python-json-logger) for log collectors, with `request_id`, `cas
 `job_id` wherever the line was written inside a web request, a case's processing or an RQ job
 (engine.log_context). Gunicorn's own loggers are routed to the same handler, so its access lines
 come out in the same format and carry the request id too.
+
+Access lines never carry a query string (nor the Referer's): queries may hold personal data - an
+inbox search by СНИЛС, a name - and a log is read by more people than the data's own pages are.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import sys
 import uuid
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, g, request
 from gunicorn.glogging import Logger as GunicornBaseLogger
@@ -77,11 +81,33 @@ class GunicornLogger(GunicornBaseLogger):
                 log.removeHandler(handler)
             log.propagate = True
 
+    def atoms(self, resp: Any, req: Any, environ: dict, request_time: Any) -> dict:
+        """Gunicorn's access-line fields with every query string cut off (the path stays)."""
+        atoms = super().atoms(resp, req, environ, request_time)
+        raw = environ.get("RAW_URI") or environ.get("PATH_INFO") or ""
+        atoms["r"] = f"{environ.get('REQUEST_METHOD')} {without_query(raw)} {environ.get('SERVER_PROTOCOL')}"
+        atoms["q"] = ""
+        atoms["f"] = without_query(environ.get("HTTP_REFERER", "-"))
+        for key in ("{referer}i", "{raw_uri}e", "{request_uri}e", "{http_referer}e"):
+            if key in atoms:
+                atoms[key] = without_query(str(atoms[key]))
+        atoms["{query_string}e"] = ""
+        return atoms
+
     def access(self, resp: Any, req: Any, environ: dict, request_time: Any) -> None:
         request_id = next((value for name, value in getattr(resp, "headers", [])
                            if name.lower() == REQUEST_ID_HEADER.lower()), None)
         with log_context(request_id=request_id):
             super().access(resp, req, environ, request_time)
+
+
+def without_query(url: str) -> str:
+    """`/inbox?q=12345678901` -> `/inbox?…`: the reader sees there was a query, never what it was."""
+    if "?" not in url:
+        return url
+    parts = urlsplit(url)
+    base = url.split("?", 1)[0] if not parts.scheme else f"{parts.scheme}://{parts.netloc}{parts.path}"
+    return base + "?…"
 
 
 # ---------------------------------------------------------------------- the web request's id

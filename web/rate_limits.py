@@ -44,6 +44,9 @@ BUDGETS: dict[str, AttemptBudget] = {
     "activate": AttemptBudget(per_email="10 per 15 minutes", per_ip="50 per 15 minutes"),
     # A new activation code: every request counts (each one may send a letter).
     "resend": AttemptBudget(per_email="3 per 30 minutes", per_ip="20 per hour"),
+    # «Забыли пароль?»: every request counts (each one sends a letter); the code entry like activation.
+    "reset": AttemptBudget(per_email="3 per 30 minutes", per_ip="20 per hour"),
+    "reset_confirm": AttemptBudget(per_email="10 per 15 minutes", per_ip="50 per 15 minutes"),
     # Certificate verification and the policy check answer anyone: a budget per IP keeps them from
     # being used to enumerate numbers or birth dates.
     "lookup": AttemptBudget(per_email=None, per_ip="30 per minute", every_request=True),

@@ -7,6 +7,11 @@ a Bearer header is not. So every page form and every mutating API request that r
 session must carry the CSRF token (form field `csrf_token` or header `X-CSRFToken`, the value of
 `<meta name="csrf-token">`); Bearer requests and requests without any session login are exempt.
 
+A login session can be ended from the server: its user id is `<id>.<session_version>` (User.get_id)
+and raising the version (logout, password reset, TOTP reset, role change, deactivation) makes every
+older cookie load nobody. Staff sessions also end after `STAFF_SESSION_IDLE_MINUTES` without a
+request and `STAFF_SESSION_MAX_HOURS` after the login (times kept in the signed session).
+
 Every view declares who may call it - `public`, `login_required_page`, `api_auth_required` or
 `roles_required(...)` - and `unguarded_endpoints(app)` lists the ones that forgot, for a test to
 assert on.
@@ -14,13 +19,14 @@ assert on.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, Response, abort, current_app, flash, g, redirect, request, url_for
-from flask_login import LoginManager, current_user
+from flask import Flask, Response, abort, current_app, flash, g, redirect, request, session, url_for
+from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
 from engine.settings import Settings
@@ -38,6 +44,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 SESSION_LIFETIME = timedelta(hours=8)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Every response for a logged-in caller: never stored by a browser, a proxy or a shared cache.
+NO_STORE = "no-store, private"
+LOGIN_AT, SEEN_AT = "login_at", "seen_at"  # session keys: when the login happened, when the last request came
+# Requests a page makes by itself (inbox.js asks every 15 s) are no sign of a person at the keyboard: they do
+# not renew the idle clock, or an inbox left open would never time out.
+BACKGROUND_ENDPOINTS = frozenset({"inbox.poll"})
 ACCESS_ATTR = "_access"
 
 login_manager = LoginManager()
@@ -59,11 +71,43 @@ def current_actor() -> User | None:
     return None
 
 
-def _load_user(user_id: str) -> User | None:
-    try:
-        return account_service().get_active_user(int(user_id))
-    except ValueError:
+def _load_user(session_id: str) -> User | None:
+    """Flask-Login's loader: the session's user while the session is still theirs and, for staff, fresh."""
+    user = account_service().session_user(session_id)
+    if user is None:
         return None
+    now = time.time()
+    if user.is_staff and _staff_session_expired(now):
+        session.clear()
+        return None
+    if request.endpoint not in BACKGROUND_ENDPOINTS:
+        session[SEEN_AT] = int(now)
+    return user
+
+
+def _staff_session_expired(now: float) -> bool:
+    config: AppConfig = current_app.extensions["backoffice_config"]
+    login_at, seen_at = session.get(LOGIN_AT), session.get(SEEN_AT)
+    if not isinstance(login_at, int) or not isinstance(seen_at, int):
+        return True  # a session made before these times were kept
+    return (now - seen_at > config.staff_session_idle_minutes * 60
+            or now - login_at > config.staff_session_max_hours * 3600)
+
+
+def start_session(user: User) -> None:
+    """Log the user in on this session (after every factor was checked), with its clock started."""
+    login_user(user)
+    session.permanent = True  # expires after SESSION_LIFETIME of inactivity
+    session[LOGIN_AT] = session[SEEN_AT] = int(time.time())
+
+
+def end_session(*, everywhere: bool = True) -> None:
+    """Log out on this browser (its cookie is emptied) and, `everywhere`, end every session of the person."""
+    actor = current_user._get_current_object() if current_user.is_authenticated else None
+    if actor is not None and everywhere:
+        account_service().end_sessions(actor)
+    logout_user()
+    session.clear()
 
 
 def _unauthorized() -> Response:
@@ -204,11 +248,14 @@ def _security_headers(csp: str) -> Callable[[Response], Response]:
         headers.setdefault("Content-Security-Policy", csp)  # a view may set a stricter or wider one
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "same-origin")
-        # Responses for a logged-in user carry personal data: keep them out of every cache.
+        # Responses for a logged-in user carry personal data: keep them out of every cache. Set, not
+        # defaulted: send_file has already put its own `no-cache` (revalidate, but store) on every file.
+        # Only a view that declared its response public (versioned static bundles) keeps its policy.
         # g._login_user is set only if this request looked the user up, so no extra query here.
         actor = g.get("api_user") or g.get("_login_user")
-        if actor is not None and actor.is_authenticated:
-            headers.setdefault("Cache-Control", "no-store")
+        if actor is not None and actor.is_authenticated and not response.cache_control.public:
+            headers["Cache-Control"] = NO_STORE
+            headers.pop("Expires", None)
         return response
 
     return add

@@ -83,6 +83,14 @@ class Cluster:
         self.procs.append(proc)
         return proc
 
+    def spawn_logged(self, log: Path, *args: str, **env: str) -> subprocess.Popen:
+        """A `backoffice` part with its stdout and stderr appended to `log`; stopped after the test."""
+        with log.open("ab") as out:
+            proc = subprocess.Popen([sys.executable, "-m", "web.cli", *args], env=self.backend.env(**env),
+                                    cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs.append(proc)
+        return proc
+
     def worker(self, **env: str) -> subprocess.Popen:
         return self._spawn("worker", **env)
 

@@ -52,7 +52,7 @@ class ReceivedMail:
 
 
 def activation_code(mail: ReceivedMail) -> str:
-    """The six-digit code of an activation mail (it leads the subject and appears in the text)."""
+    """The six-digit code of an activation or password-reset mail (in its text, never in the subject)."""
     found = _CODE.search(mail.subject) or _CODE.search(mail.text)
     if found is None:
         raise AssertionError(f"no six-digit code in mail {mail.subject!r}")
@@ -139,14 +139,15 @@ class SmtpServer:
         with self._collector.changed:
             return list(self._collector.received)
 
-    def wait_for_mail(self, to: str, timeout: float = 30.0) -> ReceivedMail:
-        """The next message for `to` not handed out before; fails the test after `timeout` seconds."""
+    def wait_for_mail(self, to: str, timeout: float = 30.0, subject: str | None = None) -> ReceivedMail:
+        """The next message for `to` (with this `subject`, if given) not handed out before; fails the test
+        after `timeout` seconds."""
         to = to.lower()
         deadline = time.monotonic() + timeout
         with self._collector.changed:
             while True:
                 for index, mail in enumerate(self._collector.received):
-                    if index not in self._taken and to in mail.rcpt_tos:
+                    if index not in self._taken and to in mail.rcpt_tos and subject in (None, mail.subject):
                         self._taken.add(index)
                         return mail
                 left = deadline - time.monotonic()

@@ -15,8 +15,16 @@ from ..rate_limits import charge_attempt, rate_limited
 from ..security import account_service, api_auth_required, current_actor, public
 from .errors import AccountError, TotpEnrolmentRequired
 from .models import User
-from .notifications import RESEND_ANSWER, send_activation_code
-from .service import normalize_email
+from .notifications import (
+    REGISTER_ANSWER,
+    RESEND_ANSWER,
+    RESET_ANSWER,
+    send_activation_code,
+    send_password_reset_code,
+    send_registration_attempt,
+    send_reset_no_account,
+)
+from .service import RESET_TTL, normalize_email
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth_api", __name__, url_prefix="/api/v1/auth")
@@ -39,16 +47,18 @@ def _text(data: dict, name: str) -> str:
 @public
 @rate_limited("register")
 def register() -> tuple[Response, int]:
+    """201 with the same body for every valid request: a taken address's owner gets a letter, no code."""
     try:
-        user = account_service().register(json_object(), send_activation_code, surface="api")
+        email = account_service().register(json_object(), send_activation_code, send_registration_attempt,
+                                           surface="api")
     except AccountError as exc:
         raise _refused(exc) from exc
     except MailError as exc:
-        log.exception("activation mail to a new user failed")
+        log.exception("a registration letter could not be mailed")
         raise ApiError(503, "mail_unavailable", MAIL_FAILED) from exc
     charge_attempt()
-    return jsonify({"email": user.email, "status": "pending_activation",
-                    "message": f"Код подтверждения отправлен на {user.email}."}), 201
+    return jsonify({"email": email, "status": "pending_activation",
+                    "message": REGISTER_ANSWER.format(email=email)}), 201
 
 
 @bp.post("/activate")
@@ -81,6 +91,39 @@ def resend_code() -> tuple[Response, int]:
                                                 "Попробуйте ещё раз через несколько минут.") from exc
     return jsonify({"email": email, "status": "code_requested",
                     "message": RESEND_ANSWER.format(email=email)}), 202
+
+
+@bp.post("/password-reset")
+@public
+@rate_limited("reset")
+def password_reset() -> tuple[Response, int]:
+    """{email} -> 202 with the same body for any address; a letter goes out either way."""
+    charge_attempt()  # every request may send a letter
+    email = normalize_email(_text(json_object(), "email"))
+    if check_email(email) is not None:
+        raise ApiError(422, "validation_failed", "Проверьте введённые данные.",
+                       [FieldError("email", "format", "Введите адрес электронной почты, например name@example.ru")])
+    try:
+        account_service().request_password_reset(email, send_password_reset_code, send_reset_no_account)
+    except MailError as exc:
+        log.exception("a password reset letter could not be mailed")
+        raise ApiError(503, "mail_unavailable", "Не удалось отправить письмо. "
+                                                "Попробуйте ещё раз через несколько минут.") from exc
+    return jsonify({"email": email, "status": "reset_requested",
+                    "message": RESET_ANSWER.format(email=email, minutes=int(RESET_TTL.total_seconds() // 60))}), 202
+
+
+@bp.post("/password-reset/confirm")
+@public
+@rate_limited("reset_confirm")
+def password_reset_confirm() -> Response:
+    """{email, code, password}: the new password; every session and API token of the account ends."""
+    data = json_object()
+    try:
+        user = account_service().reset_password(_text(data, "email"), _text(data, "code"), _text(data, "password"))
+    except AccountError as exc:
+        raise _refused(exc) from exc
+    return jsonify({"email": user.email, "status": "password_changed"})
 
 
 @bp.post("/token")

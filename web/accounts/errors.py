@@ -28,12 +28,6 @@ class EmailTaken(AccountError):
     default_message = "Пользователь с таким адресом электронной почты уже зарегистрирован. Войдите в систему."
 
 
-class RegistrationPending(AccountError):
-    status, code, field = 409, "registration_pending", "email"
-    default_message = ("На этот адрес уже отправлен код подтверждения. Введите его на странице подтверждения "
-                       "или запросите там новый код («Отправить код ещё раз»).")
-
-
 class InvalidCode(AccountError):
     code, field = "invalid_code", "code"
     default_message = "Неверный код подтверждения."
@@ -49,11 +43,6 @@ class CodeBurned(AccountError):
     code, field = "code_burned", "code"
     default_message = ("Код введён неверно слишком много раз и больше не действует. "
                        "Запросите новый код: «Отправить код ещё раз» на странице подтверждения.")
-
-
-class AlreadyActivated(AccountError):
-    status, code = 409, "already_activated"
-    default_message = "Адрес электронной почты уже подтверждён. Войдите в систему."
 
 
 class InvalidCredentials(AccountError):

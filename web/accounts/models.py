@@ -44,6 +44,14 @@ class User(UserMixin, Base):
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     # The citizen's consent to SMS notices (registration checkbox, «Настройки уведомлений»); off by default.
     sms_opt_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Part of the id a login session carries (get_id): raising it ends every session of the person at once
+    # (logout, password change or reset, TOTP reset, role change, deactivation). A signed cookie cannot be
+    # taken back, so the server refuses every cookie made under an older version instead.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    def get_id(self) -> str:
+        """The session's user id: `<id>.<session_version>`, so a cookie of an ended session never loads."""
+        return f"{self.id}.{self.session_version or 0}"
 
     @property
     def full_name(self) -> str:
@@ -68,19 +76,34 @@ class User(UserMixin, Base):
         return self.role in STAFF_ROLES
 
 
-class ActivationCode(Base):
+class OneTimeCode:
+    """Columns of a six-digit code mailed to a person: one live code per user, HMAC-ed, counted attempts."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # wrong entries so far
+
+
+class ActivationCode(OneTimeCode, Base):
     """The one live activation code of a not yet activated account."""
 
     __tablename__ = "activation_code"
     __table_args__ = (UniqueConstraint("user_id", name="uq_activation_code_user_id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE",
                                                     name="fk_activation_code_user_id"))
-    code_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    attempts: Mapped[int] = mapped_column(Integer, default=0)  # wrong entries so far
+
+
+class PasswordResetCode(OneTimeCode, Base):
+    """The one live password-reset code of an active account («Забыли пароль?»)."""
+
+    __tablename__ = "password_reset_code"
+    __table_args__ = (UniqueConstraint("user_id", name="uq_password_reset_code_user_id"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE",
+                                                    name="fk_password_reset_code_user_id"))
 
 
 class ApiToken(Base):

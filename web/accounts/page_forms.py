@@ -12,7 +12,8 @@ from collections.abc import Mapping, Sequence
 from engine.errors import FieldError
 from forms.rendering import ErrorLink, FieldView, FormView
 
-from .service import ACTIVATION_TTL
+from .passwords import MIN_LENGTH
+from .service import ACTIVATION_TTL, RESET_TTL
 
 
 def _field(name: str, label: str, widget: str, values: Mapping[str, str], **extra: object) -> FieldView:
@@ -57,5 +58,25 @@ def activation_form(values: Mapping[str, str], errors: Sequence[FieldError] = ()
         _field("email", "Электронная почта", "email", values, autocomplete="email", maxlength=254),
         _field("code", "Код из письма", "text", values, autocomplete="one-time-code", inputmode="numeric",
                maxlength=6, hint=f"Шесть цифр; код действует {int(ACTIVATION_TTL.total_seconds()) // 60} минут"),
+    ]
+    return form_view(fields, errors)
+
+
+def reset_request_form(values: Mapping[str, str], errors: Sequence[FieldError] = ()) -> FormView:
+    """«Забыли пароль?»: the address to send the code to."""
+    field = _field("email", "Электронная почта", "email", values, autocomplete="email", maxlength=254,
+                   hint="Адрес, с которым вы регистрировались")
+    return form_view([field], errors)
+
+
+def reset_confirm_form(values: Mapping[str, str], errors: Sequence[FieldError] = ()) -> FormView:
+    """The code from the reset letter and the new password (never refilled)."""
+    fields = [
+        _field("email", "Электронная почта", "email", values, autocomplete="username", maxlength=254),
+        _field("code", "Код из письма", "text", values, autocomplete="one-time-code", inputmode="numeric",
+               maxlength=7, hint=f"Шесть цифр; код действует {int(RESET_TTL.total_seconds()) // 60} минут"),
+        _field("password", "Новый пароль", "password", values, autocomplete="new-password", maxlength=128,
+               hint=f"Не менее {MIN_LENGTH} символов; не распространённый пароль и не ваши имя, адрес "
+                    "или дата рождения"),
     ]
     return form_view(fields, errors)

@@ -8,6 +8,12 @@ the tests all go through this class, so the rules live in one place:
   not yet entered) is replaced only once its code is dead (expired or burned). Replacing a live
   pending registration would let anyone who knows the address swap in their own password and have
   the owner activate it with the newest code.
+* nobody learns from an answer whether an address has an account: registering a taken address
+  answers like a new registration (the owner gets a letter about the attempt instead of a code),
+  activating an active or unknown address is the same wrong code, and a password reset is asked
+  for with the same answer for any address (a letter goes out either way, so the timings are close).
+* a login session carries the user's `session_version`; `end_sessions` raises it, which ends every
+  session of that person (logout, password reset, TOTP reset, role change, deactivation).
 * a code is six random digits, HMAC-ed with the application secret and bound to the user id; it
   lives 30 minutes and the fifth wrong entry burns it.
 * API tokens are 256-bit random strings; only their SHA-256 is stored.
@@ -34,16 +40,17 @@ from sqlalchemy.orm import Session
 
 from engine import journal
 from engine.clock import aware, utcnow
-from engine.errors import DataValidationError
+from engine.errors import DataValidationError, FieldError
 from forms.formats import check_email
 from forms.validation import Surface, clean
 
 from . import errors
-from .models import ActivationCode, ApiToken, User
+from .models import ActivationCode, ApiToken, OneTimeCode, PasswordResetCode, User
 from .passwords import hash_password, needs_rehash, password_problem, verify_password
 from .roles import CITIZEN, ROLES
 
 ACTIVATION_TTL = timedelta(minutes=30)
+RESET_TTL = timedelta(minutes=30)
 MAX_CODE_ATTEMPTS = 5
 TOKEN_TTL = timedelta(hours=24)
 TOKEN_PREFIX = "bo_"  # noqa: S105 - a marker that makes leaked tokens easy to grep for, not a secret
@@ -57,6 +64,9 @@ _PROFILE_FIELDS = ("phone", "last_name", "first_name", "middle_name", "birth_dat
 _CODE = re.compile(r"^\d{6}$")
 
 Deliver = Callable[[User, str], None]
+# Letters that carry no code: to the owner of an address someone tried to register again, and to an
+# address without an account a password reset was asked for.
+Notify = Callable[[str], None]
 
 
 class SecondFactor(StrEnum):
@@ -83,6 +93,11 @@ def validate_registration(data: Mapping[str, Any], *, surface: Surface = "api") 
     `surface="page"` also requires the consent checkbox and words date errors as ДД.ММ.ГГГГ.
     """
     clean_data, problems = clean("registration", dict(data), surface=surface)
+    if not problems:
+        personal = [clean_data[k] for k in ("email", "last_name", "first_name", "middle_name", "birth_date")
+                    if clean_data.get(k)]
+        if (problem := password_problem(clean_data["password"], personal=personal)) is not None:
+            problems = [FieldError("password", "weak_password", problem)]
     if problems:
         raise DataValidationError("registration data is invalid", problems)
     clean_data.pop("consent", None)
@@ -99,18 +114,23 @@ class AccountService:
         self.clock = clock
 
     # ------------------------------------------------------------------ registration
-    def register(self, data: Mapping[str, Any], deliver: Deliver, *, surface: Surface = "api") -> User:
+    def register(self, data: Mapping[str, Any], deliver: Deliver, notify_taken: Notify, *,
+                 surface: Surface = "api") -> str:
         """Create (or replace a dead pending) citizen account and hand its code to `deliver`.
 
         `deliver` sends the code (e-mail); if it raises, nothing is stored, so a registration
-        never waits for a code that did not go out.
+        never waits for a code that did not go out. An address whose account is active (or whose
+        registration waits for a live code) is not touched: `notify_taken` tells its owner someone
+        tried, and the caller answers exactly as for a new registration. Returns the address.
         """
         fields = validate_registration(data, surface=surface)
         now = self.clock()
         user = self.find_by_email(fields["email"])
-        if user is not None:
-            self._ensure_replaceable(user, now)
-        else:
+        if user is not None and not self._replaceable(user, now):
+            hash_password(fields["password"])  # the same work as a registration: the timing tells nothing
+            notify_taken(user.email)
+            return user.email
+        if user is None:
             user = User(email=fields["email"], role=CITIZEN, is_active=False)
             self.session.add(user)
         user.password_hash = hash_password(fields["password"])
@@ -121,22 +141,24 @@ class AccountService:
         user.created_at = now
         try:
             self.session.flush()
-        except IntegrityError as exc:  # the same address registered concurrently
+        except IntegrityError:  # the same address registered concurrently: its owner hears of it
             self.session.rollback()
-            raise errors.EmailTaken() from exc
+            notify_taken(fields["email"])
+            return fields["email"]
         self._send_new_code(user, now, deliver)
-        return user
+        return user.email
 
-    def _ensure_replaceable(self, user: User, now: datetime) -> None:
+    def _replaceable(self, user: User, now: datetime) -> bool:
+        """A pending registration whose code is dead may be made again; an account or a live code may not."""
         if user.is_active or user.activated_at is not None:
-            raise errors.EmailTaken()
-        row = self._code_row(user)
-        if row is not None and row.attempts < MAX_CODE_ATTEMPTS and aware(row.expires_at) > now:
-            raise errors.RegistrationPending()
+            return False
+        row = self._code_row(ActivationCode, user)
+        return row is None or row.attempts >= MAX_CODE_ATTEMPTS or aware(row.expires_at) <= now
 
-    def _send_new_code(self, user: User, now: datetime, deliver: Deliver) -> None:
+    def _send_new_code(self, user: User, now: datetime, deliver: Deliver,
+                       model: type[OneTimeCode] = ActivationCode) -> None:
         """Store a fresh code and hand it to `deliver`; a delivery that fails leaves nothing stored."""
-        code = self._new_code(user, now)
+        code = self._new_code(model, user, now)
         try:
             deliver(user, code)
         except BaseException:
@@ -144,19 +166,22 @@ class AccountService:
             raise
         self.session.commit()
 
-    def _new_code(self, user: User, now: datetime) -> str:
+    def _new_code(self, model: type[OneTimeCode], user: User, now: datetime) -> str:
         code = f"{secrets.randbelow(10**6):06d}"
-        self.session.execute(delete(ActivationCode).where(ActivationCode.user_id == user.id))
-        self.session.add(ActivationCode(user_id=user.id, code_hash=self._code_hash(user.id, code),
-                                        created_at=now, expires_at=now + ACTIVATION_TTL, attempts=0))
+        ttl = RESET_TTL if model is PasswordResetCode else ACTIVATION_TTL
+        self.session.execute(delete(model).where(model.user_id == user.id))  # type: ignore[attr-defined]
+        self.session.add(model(user_id=user.id, code_hash=self._code_hash(model, user.id, code),  # type: ignore[call-arg]
+                               created_at=now, expires_at=now + ttl, attempts=0))
         self.session.flush()
         return code
 
-    def _code_hash(self, user_id: int, code: str) -> str:
-        return hmac.new(self.secret, f"activation:{user_id}:{code}".encode(), hashlib.sha256).hexdigest()
+    def _code_hash(self, model: type[OneTimeCode], user_id: int, code: str) -> str:
+        """HMAC of the code under the app secret, bound to the user and to what the code is for."""
+        purpose = "reset" if model is PasswordResetCode else "activation"
+        return hmac.new(self.secret, f"{purpose}:{user_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
-    def _code_row(self, user: User) -> ActivationCode | None:
-        return self.session.scalar(select(ActivationCode).where(ActivationCode.user_id == user.id))
+    def _code_row(self, model: type[OneTimeCode], user: User) -> OneTimeCode | None:
+        return self.session.scalar(select(model).where(model.user_id == user.id))  # type: ignore[attr-defined]
 
     def resend_code(self, email: str, deliver: Deliver) -> bool:
         """A new code for a pending account, handed to `deliver`; the previous code stops working.
@@ -172,50 +197,110 @@ class AccountService:
         self._send_new_code(user, self.clock(), deliver)
         return True
 
+    # ------------------------------------------------------------------ password reset
+    def request_password_reset(self, email: str, deliver: Deliver, notify_unknown: Notify) -> bool:
+        """A reset code for an active account, handed to `deliver`; the previous reset code stops working.
+
+        An address without an active account gets `notify_unknown` (a letter saying there is no account
+        here), so every request sends one letter and neither the answer nor its timing tells whether the
+        address is registered. Returns whether a code went out (for logs and tests).
+        """
+        user = self.find_by_email(email or "")
+        if user is None or not user.is_active:
+            notify_unknown(normalize_email(email or ""))
+            return False
+        self._send_new_code(user, self.clock(), deliver, model=PasswordResetCode)
+        return True
+
+    def reset_password(self, email: str, code: str, password: str) -> User:
+        """Set a new password when `code` is the account's live reset code; every session and token ends.
+
+        The code works once, for RESET_TTL, and the fifth wrong entry burns it; an unknown address answers
+        like a wrong code. A refused password does not spend the code, so it can be corrected with it.
+        """
+        code, password = re.sub(r"\s", "", code or ""), password or ""
+        if not _CODE.match(code):
+            raise errors.InvalidCode("Код для сброса пароля — шесть цифр из письма.")
+        if problem := password_problem(password):  # the rules that do not depend on whose account it is
+            raise errors.WeakPassword(problem)
+        user = self.find_by_email(email or "")
+        if user is None or not user.is_active:
+            verify_password(None, password)  # as long as a real reset: the timing tells nothing
+            raise errors.InvalidCode()
+        self._consume_code(PasswordResetCode, user, code)
+        # Only a right code learns that the password holds the person's own data; the code stays usable.
+        if problem := password_problem(password, personal=personal_words(user)):
+            self.session.rollback()
+            raise errors.WeakPassword(problem)
+        user.password_hash = hash_password(password)
+        self._end_sessions(user, revoke_tokens=True)
+        journal.record(self.session, None, "password_reset", actor=f"user:{user.id}",
+                       message="Пароль изменён по коду из письма; все сеансы и токены доступа завершены.",
+                       details={"user_id": user.id})
+        self.session.commit()
+        return user
+
+    # ------------------------------------------------------------------ sessions
+    def end_sessions(self, user: User, *, revoke_tokens: bool = False) -> None:
+        """End every login session of the person (their cookies stop loading); optionally their API tokens."""
+        self._end_sessions(user, revoke_tokens=revoke_tokens)
+        self.session.commit()
+
+    def _end_sessions(self, user: User, *, revoke_tokens: bool) -> int:
+        """Raise the session version in the database (atomically) and return how many tokens were revoked."""
+        self.session.execute(update(User).where(User.id == user.id)
+                             .values(session_version=User.session_version + 1)
+                             .execution_options(synchronize_session=False))
+        self.session.refresh(user, ["session_version"])
+        if not revoke_tokens:
+            return 0
+        return self.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id)).rowcount
+
     # ------------------------------------------------------------------ activation
     def activate(self, email: str, code: str) -> User:
-        """Activate the account when `code` is its live code; a wrong code counts as an attempt."""
+        """Activate the account when `code` is its live code; a wrong code counts as an attempt.
+
+        An unknown address and an active account get the same answer as a wrong code.
+        """
+        code = re.sub(r"\s", "", code or "")
+        if not _CODE.match(code):
+            raise errors.InvalidCode("Код подтверждения — шесть цифр из письма.")
         user = self.find_by_email(email or "")
-        if user is None:
+        if user is None or user.is_active or user.activated_at is not None:
             raise errors.InvalidCode()
-        if user.is_active or user.activated_at is not None:
-            raise errors.AlreadyActivated()
-        self._consume_code(user, re.sub(r"\s", "", code or ""))
+        self._consume_code(ActivationCode, user, code)
         user.is_active = True
         user.activated_at = self.clock()
         self.session.commit()
         return user
 
-    def _consume_code(self, user: User, code: str) -> None:
+    def _consume_code(self, model: type[OneTimeCode], user: User, code: str) -> None:
         """Delete the user's code if `code` matches it; otherwise count the attempt (committed) and raise."""
-        row = self._code_row(user)
+        row = self._code_row(model, user)
         if row is None or row.attempts >= MAX_CODE_ATTEMPTS:
             raise errors.CodeBurned()
         if aware(row.expires_at) <= self.clock():
             raise errors.CodeExpired()
-        if not _CODE.match(code):
-            raise errors.InvalidCode("Код подтверждения — шесть цифр из письма.")
-        attempts = self._take_attempt(row)
+        attempts = self._take_attempt(model, row)
         if attempts is None:
             raise errors.CodeBurned()
-        if not hmac.compare_digest(row.code_hash, self._code_hash(user.id, code)):
+        if not hmac.compare_digest(row.code_hash, self._code_hash(model, user.id, code)):
             self.session.commit()
-            left = MAX_CODE_ATTEMPTS - attempts
-            if left <= 0:
+            if attempts >= MAX_CODE_ATTEMPTS:
                 raise errors.CodeBurned()
-            raise errors.InvalidCode(f"Неверный код подтверждения. Осталось попыток: {left}.")
+            raise errors.InvalidCode()
         self.session.delete(row)
 
-    def _take_attempt(self, row: ActivationCode) -> int | None:
+    def _take_attempt(self, model: type[OneTimeCode], row: OneTimeCode) -> int | None:
         """Use up one attempt atomically, before comparing: concurrent guesses cannot exceed the limit.
 
         Returns the attempts used including this one, or None when none were left.
         """
         result = self.session.execute(
-            update(ActivationCode)
-            .where(ActivationCode.id == row.id, ActivationCode.attempts < MAX_CODE_ATTEMPTS)
-            .values(attempts=ActivationCode.attempts + 1)
-            .returning(ActivationCode.attempts)
+            update(model)
+            .where(model.id == row.id, model.attempts < MAX_CODE_ATTEMPTS)
+            .values(attempts=model.attempts + 1)
+            .returning(model.attempts)
             .execution_options(synchronize_session=False)
         )
         return result.scalar_one_or_none()
@@ -326,7 +411,7 @@ class AccountService:
         had_secret = user.totp_secret is not None
         user.totp_secret = None
         user.totp_last_step = None
-        revoked = self.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id)).rowcount
+        revoked = self._end_sessions(user, revoke_tokens=True)
         journal.record(self.session, None, "totp_reset", actor=actor,
                        message=(f"Второй фактор сотрудника {user.email} сброшен: при следующем входе "
                                 "он заново подключит приложение-аутентификатор."),
@@ -348,12 +433,50 @@ class AccountService:
                 return step
         return None
 
+    def change_role(self, email: str, role: str, actor: str) -> User:
+        """Give the account another role; its sessions and API tokens end (they were granted for the old one)."""
+        if role not in ROLES:
+            raise errors.UnknownRole(f"Неизвестная роль «{role}». Допустимые роли: {', '.join(ROLES)}.")
+        user = self._existing(email)
+        previous, user.role = user.role, role
+        self._end_sessions(user, revoke_tokens=True)
+        journal.record(self.session, None, "role_changed", actor=actor,
+                       message=f"Роль пользователя {user.email} изменена: {previous} → {role}; сеансы завершены.",
+                       details={"user_id": user.id, "from": previous, "to": role})
+        self.session.commit()
+        return user
+
+    def deactivate(self, email: str, actor: str) -> User:
+        """Block the account: it can no longer log in, and its sessions and API tokens end at once."""
+        user = self._existing(email)
+        user.is_active = False
+        self._end_sessions(user, revoke_tokens=True)
+        journal.record(self.session, None, "user_deactivated", actor=actor,
+                       message=f"Учётная запись {user.email} заблокирована; сеансы завершены.",
+                       details={"user_id": user.id})
+        self.session.commit()
+        return user
+
+    def _existing(self, email: str) -> User:
+        user = self.find_by_email(email or "")
+        if user is None:
+            raise errors.UserNotFound()
+        return user
+
     def find_by_email(self, email: str) -> User | None:
         return self.session.scalar(select(User).where(User.email == normalize_email(email)))
 
     def get_active_user(self, user_id: int) -> User | None:
         user = self.session.get(User, user_id)
         return user if user is not None and user.is_active else None
+
+    def session_user(self, session_id: str) -> User | None:
+        """The active user a login session's id (`User.get_id()`: `<id>.<version>`) still belongs to."""
+        user_id, _, version = session_id.partition(".")
+        if not user_id.isdigit() or not version.isdigit():
+            return None
+        user = self.get_active_user(int(user_id))
+        return user if user is not None and (user.session_version or 0) == int(version) else None
 
     # ------------------------------------------------------------------ API tokens
     def issue_token(self, user: User) -> IssuedToken:
@@ -406,7 +529,7 @@ class AccountService:
         generated = None
         if password is None:
             password = generated = secrets.token_urlsafe(12)
-        problem = password_problem(password)
+        problem = password_problem(password, personal=(email, *(str(v) for v in profile.values() if v)))
         if problem:
             raise errors.WeakPassword(problem)
         if self.find_by_email(email) is not None:
@@ -422,6 +545,14 @@ class AccountService:
             self.session.rollback()
             raise errors.EmailTaken() from exc
         return user, generated
+
+
+def personal_words(user: User) -> tuple[str, ...]:
+    """What a person's password must not be made of: their e-mail, names and birth date."""
+    words: list[str] = [user.email, user.last_name or "", user.first_name or "", user.middle_name or ""]
+    if user.birth_date is not None:
+        words.append(user.birth_date.isoformat())
+    return tuple(w for w in words if w)
 
 
 def _token_hash(raw: str) -> str:

@@ -13,7 +13,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, session, url_for
-from flask_login import login_user, logout_user
 from werkzeug.wrappers import Response
 
 from engine.errors import DataValidationError, FieldError
@@ -25,10 +24,10 @@ from tasks.mail import MailError
 
 from ..navigation import home_url
 from ..rate_limits import charge_attempt, rate_limited
-from ..security import account_service, current_actor, public
+from ..security import NO_STORE, account_service, current_actor, end_session, public, start_session
 from .errors import AccountError, TotpAlreadyEnrolled
 from .models import User
-from .notifications import RESEND_ANSWER, send_activation_code
+from .notifications import REGISTER_ANSWER, RESEND_ANSWER, send_activation_code, send_registration_attempt
 from .page_forms import activation_form, login_form, otp_form
 from .service import AccountService, SecondFactor, normalize_email
 
@@ -68,21 +67,18 @@ def register() -> Page:
     next_url = safe_next(request.values.get("next"), default="")
     if request.method == "GET":
         return render_template("accounts/register.html", view=build_form(schema), next_url=next_url)
-    try:
-        user = account_service().register(form_data_from_flat(schema, request.form), send_activation_code,
-                                          surface="page")
+    try:  # a taken address answers like a new one: its owner gets a letter about the attempt
+        email = account_service().register(form_data_from_flat(schema, request.form), send_activation_code,
+                                           send_registration_attempt, surface="page")
     except DataValidationError as exc:
         errors = exc.fields
-    except AccountError as exc:
-        charge_attempt()
-        errors = _form_errors(exc)
     except MailError:
-        log.exception("activation mail to a new user failed")
+        log.exception("a registration letter could not be mailed")
         errors = [FieldError("$", "mail_unavailable", MAIL_FAILED)]
     else:
         charge_attempt()
-        flash(f"Мы отправили код подтверждения на {user.email}. Введите его ниже.", "success")
-        return redirect(url_for(".activate", email=user.email, next=next_url or None))
+        flash(REGISTER_ANSWER.format(email=email), "success")
+        return redirect(url_for(".activate", email=email, next=next_url or None))
     return render_template("accounts/register.html", view=build_form(schema, request.form, errors),
                            next_url=next_url), 422
 
@@ -177,8 +173,7 @@ def _login_page(values: Mapping[str, str], next_url: str, errors: list[FieldErro
 
 def _complete_login(user: User, next_url: str) -> Response:
     session.pop(PENDING_KEY, None)
-    login_user(user)
-    session.permanent = True  # expires after SESSION_LIFETIME of inactivity
+    start_session(user)
     return redirect(safe_next(next_url, default="") or home_url(user.role))
 
 
@@ -219,7 +214,7 @@ def _same_account(user: User) -> bool:
 def _no_store(html: str, status: int) -> Response:
     """These pages are shown before login (so security.py adds no Cache-Control) and one holds a secret."""
     response = make_response(html, status)
-    response.headers["Cache-Control"] = "no-store"
+    response.headers["Cache-Control"] = NO_STORE
     return response
 
 
@@ -298,10 +293,12 @@ def _enrol_page(user: User, secret: str, errors: list[FieldError] | None = None,
 @bp.post("/logout")
 @public
 def logout() -> Response:
-    """POST only (a link could be triggered by any page); keeps the embedded mode of the session."""
+    """POST only (a link could be triggered by any page); keeps the embedded mode of the session.
+
+    Every session of the person ends, not only this one: a cookie copied earlier stops working too.
+    """
     embedded = session.get("embed")
-    logout_user()
-    session.clear()
+    end_session()
     if embedded:
         session["embed"] = True
     flash("Вы вышли из системы.", "info")

@@ -157,7 +157,7 @@ def poll() -> Response:
 @roles_required(*CASE_WORKERS)
 def bulk() -> Response:
     action = request.form.get("action")
-    ids = [int(v) for v in request.form.getlist("ids") if v.isdigit()][:MAX_BULK]
+    ids = [v for v in request.form.getlist("ids", type=int) if v > 0][:MAX_BULK]
     if action not in ("claim", "assign"):
         flash("Выберите действие.", "error")
     elif not ids:

@@ -1,0 +1,65 @@
+"""New passwords: not one of the shipped common passwords (nor one with digits appended), not a run of
+a few characters, not the person's own e-mail, name or birth date - at registration (API and page), in
+a password reset and for accounts an administrator creates; the Russian reason next to the field.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from tests.support.accounts import PASSWORD, citizen, client_from, csrf_token, unique_email
+from web.accounts.models import User
+from web.accounts.passwords import COMMON, PERSONAL, TOO_SIMPLE, common_passwords, password_problem
+from web.extensions import db
+
+PERSON = ("maria.ivanova@example.ru", "Иванова", "Мария", "Петровна", "1985-03-05")
+
+
+@pytest.mark.parametrize(("password", "problem"), [
+    ("1234567890", COMMON), ("qwertyuiop", COMMON), ("Password123", COMMON), ("password2024!", COMMON),
+    ("aaaaaaaaaaaa", TOO_SIMPLE), ("1212121212", TOO_SIMPLE),
+    ("maria.ivanova-1", PERSONAL), ("Иванова-навсегда", PERSONAL), ("ИВАНОВА_2024!!", PERSONAL),
+    ("мария-и-море-7", PERSONAL), ("zz05031985zz", PERSONAL), ("сад19850305ок", PERSONAL), ("пароль2024", COMMON),
+    ("Верный-пароль-2024", None), ("тёплый-ветер-с-моря", None),
+])
+def test_password_rules(password: str, problem: str | None) -> None:
+    assert password_problem(password, personal=PERSON) == problem
+
+
+def test_the_shipped_list_is_read_and_large_enough() -> None:
+    known = common_passwords()
+    assert len(known) > 10_000 and "1234567890" in known and "qwerty" in known
+
+
+def test_registration_refuses_weak_passwords_next_to_the_field(backend, make_app):
+    app = make_app(SMTP_URL="", DEMO_MAILBOX="1")
+    client = client_from(app)
+    for password, message in (("1234567890", COMMON), ("Мария-1985-03-05", PERSONAL)):
+        email = unique_email()
+        r = client.post("/api/v1/auth/register", json=citizen(email, password=password))
+        assert r.status_code == 422
+        assert r.get_json()["error"]["fields"] == [{"field": "password", "code": "weak_password", "message": message}]
+        with app.app_context():
+            assert db.session.scalar(select(User).where(User.email == email)) is None
+
+    token = csrf_token(client.get("/register").get_data(as_text=True))
+    data = {**citizen(unique_email()), "password": "qwertyuiop", "birth_date": "05.03.1985", "consent": "on",
+            "csrf_token": token}
+    page = client.post("/register", data=data)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 422
+    field = html[html.index('<label for="f-password"'):html.index('id="f-password"')]
+    assert COMMON in field and 'id="f-password-error"' in field
+
+
+def test_accounts_made_by_an_administrator_follow_the_same_rules(backend):
+    email = unique_email("staff")
+    weak = backend.backoffice("users", "add", "--email", email, "--role", "operator", "--password", "password123",
+                              check=False)
+    assert weak.returncode == 1 and COMMON in weak.stderr
+    own = backend.backoffice("users", "add", "--email", email, "--role", "operator", "--password",
+                             email.split("@")[0] + "!", check=False)
+    assert own.returncode == 1 and PERSONAL in own.stderr
+    assert backend.backoffice("users", "add", "--email", email, "--role", "operator", "--password",
+                              PASSWORD).returncode == 0

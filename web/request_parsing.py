@@ -1,0 +1,126 @@
+"""Request input the views can trust not to crash them: JSON bodies and integer parameters.
+
+Python's JSON reader recurses once per nesting level and reads integers of any size, so a body nested
+5,000 deep raises RecursionError and `10**30` reaches the database driver as an OverflowError - both
+500s far from the view. Here a body deeper than MAX_JSON_DEPTH, an integer outside a 64-bit column,
+NaN or Infinity is simply not valid JSON (the views answer 400 `invalid_json`), and an integer query
+or form parameter outside a 32-bit range (page numbers, limits, offsets and ids: a page number times
+its page size must still fit a 64-bit OFFSET) is a 400 `invalid_parameter` with the API's error shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Request
+from flask.json.provider import DefaultJSONProvider
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.routing import IntegerConverter
+
+from .api_errors import ApiError
+
+MAX_JSON_DEPTH = 64  # no form of the product nests more than a few levels
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1  # what a BIGINT column (and SQLite's INTEGER) holds
+PARAM_MIN, PARAM_MAX = -(2**31), 2**31 - 1
+
+
+class JsonLimitError(ValueError):
+    """Valid JSON the product refuses to read; `message` is the Russian text for the caller."""
+
+    message = "Тело запроса — некорректный JSON."
+
+
+class JsonTooDeep(JsonLimitError):
+    message = f"Тело запроса вложено слишком глубоко (не более {MAX_JSON_DEPTH} уровней)."
+
+
+class JsonNumberTooLarge(JsonLimitError):
+    message = "В теле запроса слишком большое число."
+
+
+def _bounded_int(text: str) -> int:
+    value = int(text)
+    if not INT_MIN <= value <= INT_MAX:
+        raise JsonNumberTooLarge(f"integer out of range: {text[:20]}…")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise JsonLimitError(f"{name} is not JSON")
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether containers nest deeper than `limit` (iterative: the check itself cannot overflow)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+class SafeJSONProvider(DefaultJSONProvider):
+    """Flask's JSON with the limits above; every refusal is a ValueError, which Flask treats as bad JSON."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        kwargs.setdefault("parse_int", _bounded_int)
+        kwargs.setdefault("parse_constant", _no_constant)
+        try:
+            value = super().loads(s, **kwargs)
+        except RecursionError as exc:
+            raise JsonTooDeep("JSON nested too deep") from exc
+        if _depth_exceeds(value, MAX_JSON_DEPTH):
+            raise JsonTooDeep("JSON nested too deep")
+        return value
+
+
+class BoundedArgs(ImmutableMultiDict):
+    """Query and form parameters whose `get`/`getlist(..., type=int)` never yield an out-of-range integer."""
+
+    def get(self, key: Any, default: Any = None, type: Any = None) -> Any:
+        value = super().get(key, default, type)
+        if type is int and value is not default:
+            _check_param(key, value)
+        return value
+
+    def getlist(self, key: Any, type: Any = None) -> list:
+        values = super().getlist(key, type)
+        if type is int:
+            for value in values:
+                _check_param(key, value)
+        return values
+
+
+def _check_param(key: str, value: int) -> None:
+    if not PARAM_MIN <= value <= PARAM_MAX:
+        raise ApiError(400, "invalid_parameter", f"Параметр «{key}»: слишком большое число.")
+
+
+class SafeRequest(Request):
+    parameter_storage_class = BoundedArgs
+
+    def on_json_loading_failed(self, e: ValueError | None) -> Any:
+        """A body that is not JSON we read: 400 `invalid_json` in the API's shape, saying what is wrong."""
+        if e is None:  # not a JSON content type: Flask's 415
+            return super().on_json_loading_failed(e)
+        message = e.message if isinstance(e, JsonLimitError) else "Тело запроса — некорректный JSON."
+        raise ApiError(400, "invalid_json", message)
+
+
+class BoundedIntConverter(IntegerConverter):
+    """`<int:id>` in a route: a number beyond PARAM_MAX matches no route (404), as any unknown id."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", PARAM_MAX)
+        super().__init__(map, *args, **kwargs)
+
+
+def init_app(app: Flask) -> None:
+    """Install the bounded JSON reader, parameters and `int` route converter (before any blueprint)."""
+    app.json = SafeJSONProvider(app)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.request_class = SafeRequest
+    app.url_map.converters["int"] = BoundedIntConverter
