@@ -19,7 +19,7 @@ from web.accounts.roles import ROLES
 from web.navigation import MENUS, home_endpoint, menu_for
 
 ENV = {"SMTP_URL": "", "DEMO_MAILBOX": "1", "SUPPORT_PHONE": "8 800 555-35-35", "SUPPORT_EMAIL": "help@oms.example"}
-LANDING = {"citizen": "/", "operator": "/inbox", "appeals": "/inbox", "supervisor": "/dashboard",
+LANDING = {"citizen": "/", "operator": "/inbox", "appeals": "/inbox", "support": "/inbox", "supervisor": "/dashboard",
            "analyst": "/processes", "admin": "/dashboard"}
 
 

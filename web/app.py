@@ -17,6 +17,7 @@ from tasks.cases import models as _case_models  # noqa: F401 - case tables in th
 from tasks.cases import notification_models as _notification_models  # noqa: F401 - notification tables for Alembic
 from tasks.cases import organizations as _organization_models  # noqa: F401 - organisation tables for Alembic
 from tasks.config import AppConfig
+from tasks.support import models as _support_models  # noqa: F401 - support request tables for Alembic
 
 from . import security
 from .accounts import models as _account_models  # noqa: F401 - account tables in the metadata for Alembic
