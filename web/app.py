@@ -144,6 +144,7 @@ def _register_case_blueprints(app: Flask) -> None:
 
     app.register_blueprint(processes_bp)
     app.register_blueprint(processes_api_bp)
+    _register_support_blueprints(app)
     from .instance_migration.api import bp as migrations_api_bp
     from .instance_migration.pages import bp as migrations_bp
 
@@ -156,3 +157,18 @@ def _register_case_blueprints(app: Flask) -> None:
     from . import navigation
 
     navigation.init_app(app)
+
+
+def _register_support_blueprints(app: Flask) -> None:
+    from tasks.cases.refusal_advice import REASON_STEPS
+
+    from .faq.views import bp as faq_bp
+    from .support.api import bp as support_api_bp
+    from .support.hotline import bp as hotline_bp
+    from .support.pages import bp as support_pages_bp
+
+    app.register_blueprint(faq_bp)
+    app.register_blueprint(support_pages_bp)
+    app.register_blueprint(support_api_bp)
+    app.register_blueprint(hotline_bp)
+    app.add_template_global(frozenset(REASON_STEPS), "faq_reasons")  # refusal reasons with a FAQ page

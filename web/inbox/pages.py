@@ -25,6 +25,8 @@ from forms.rendering import build_form, form_data_from_flat
 from forms.typography import NUMBER_SIGN
 from tasks.cases.labels import status_label
 from tasks.cases.models import Document
+from tasks.support.labels import request_number_of
+from tasks.support.requests import find_request, request_view
 
 from ..accounts.roles import CASE_WORKERS, ROLE_LABELS
 from ..api_errors import error_response
@@ -204,6 +206,12 @@ def delete_saved_filter(filter_id: int) -> Response:
 
 
 # ---------------------------------------------------------------------- one task
+def support_thread(number: str | None) -> dict[str, Any] | None:
+    """The support request a task answers (its thread beside the reply form), or None for a case's task."""
+    found = find_request(db.session, number) if number and request_number_of(number) == number else None
+    return request_view(db.session, _runtime(), found) if found is not None else None
+
+
 def _task_or_404(task_id: int) -> HumanTask:
     found = _actions().task(task_id)
     if found is None:
@@ -221,7 +229,8 @@ def _render_task(task: HumanTask, values: Any = None, form_errors: Any = (), sta
                "supervisor": user.role in SEE_ALL, "me": actor_id(user.id),
                "staff": assignable_staff(db.session, [task.role]) if user.role in SEE_ALL else [],
                "sla_labels": SLA_LABELS, "back": request.values.get("back", ""),
-               "diagram": page_diagram(db.session, screen.number or "", screen.instance_id) if screen.number else None}
+               "diagram": page_diagram(db.session, screen.number or "", screen.instance_id) if screen.number else None,
+               "support": support_thread(screen.number)}
     record_case_view(db.session, screen, actor_id(user.id), user.role, "page")  # commits: no lock held while rendering
     return render_template("inbox/task.html", **context), status
 
