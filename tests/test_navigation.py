@@ -68,7 +68,7 @@ def test_anonymous_visitors_are_told_why_to_log_in_and_come_back(backend, make_a
     app = make_app(**ENV)
     client = client_from(app)
     anonymous_menu = [href for href, _ in _menu(client.get("/").get_data(as_text=True))]
-    assert anonymous_menu == ["/apply", "/apply/organization", "/policy-check", "/verify"]
+    assert anonymous_menu == ["/apply", "/apply/organization", "/policy-check", "/verify", "/faq"]
 
     sent = client.get("/apply")
     assert sent.status_code == 302 and sent.location == "/login?next=/apply"

@@ -12,6 +12,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from werkzeug.wrappers import Response
 
 from engine.errors import DataValidationError, FieldError
+from engine.sla import UnknownSla
 from forms.rendering import build_form, error_links, form_data_from_flat
 from forms.typography import NUMBER_SIGN
 from forms.validation import load_schema
@@ -40,8 +41,15 @@ def _runtime() -> Any:
 
 
 def _terms() -> dict[str, str]:
-    """The terms the pages promise, from the catalogue the process's timers use."""
-    return {name: sla_term(name) for name in ("support_reply", "support_reopen")}
+    """The terms the pages promise, from the catalogue the process's timers use (a deployment whose
+    catalogue lacks one, such as a test's own workflows, gets pages that promise none)."""
+    terms = {}
+    for name in ("support_reply", "support_reopen"):
+        try:
+            terms[name] = sla_term(name)
+        except UnknownSla:
+            continue
+    return terms
 
 
 @bp.get("")
