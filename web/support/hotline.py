@@ -44,10 +44,16 @@ def _file(email: str, data: Any, surface: str) -> Submitted:
                             staff_name=staff_name, email=email, data=data, surface=surface)
 
 
+def _hotline_schema() -> dict[str, Any]:
+    """The application's schema without the file inputs: nobody can hand over a scan on a phone call."""
+    schema = load_schema(SCHEMA)
+    return {**schema, "properties": {k: v for k, v in schema["properties"].items() if k != "documents"}}
+
+
 def _page(values: Any = None, errors: list[FieldError] | None = None, mismatch: str | None = None,
           status: int = 200) -> tuple[str, int]:
     errors = errors or []
-    form = build_form(load_schema(SCHEMA), values, [e for e in errors if e.field != EMAIL_FIELD], outside=EMAIL_OUTSIDE)
+    form = build_form(_hotline_schema(), values, [e for e in errors if e.field != EMAIL_FIELD], outside=EMAIL_OUTSIDE)
     email_error = next((e.message for e in errors if e.field == EMAIL_FIELD), None)
     return render_template("support/hotline.html", form=form, email=(values or {}).get(EMAIL_FIELD, ""),
                            email_error=email_error, mismatch=mismatch), status
@@ -62,7 +68,7 @@ def form() -> tuple[str, int]:
 @bp.post("/hotline")
 @roles_required(SUPPORT)
 def submit() -> tuple[str, int]:
-    data = form_data_from_flat(load_schema(SCHEMA), request.form)
+    data = form_data_from_flat(_hotline_schema(), request.form)
     try:
         filed = _file(request.form.get(EMAIL_FIELD, ""), data, "page")
     except DataValidationError as exc:
