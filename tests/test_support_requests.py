@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.support.accounts import bearer
+from tests.support.accounts import add_user, bearer, unique_email
 from tests.support.backend import wait_for
 from tests.support.product import Product
 from tests.support.support_requests import answer, file_request, png, support_task
@@ -145,3 +145,23 @@ def test_an_appeal_request_is_the_cases_own_appeal(product: Product) -> None:
     direct = product.client().post(f"/api/v1/applications/{number}/appeal", json={"grounds": "Ещё раз обжалую."},
                                    headers=bearer(token))
     assert direct.status_code == 409
+
+
+def test_an_unanswered_request_reminds_support_then_goes_to_the_supervisor(product_with) -> None:
+    product = product_with(BACKOFFICE_SLA="support_reminder=PT2S;support_reply=PT6S")
+    specialist = unique_email("reminded")
+    add_user(product.app, "support", specialist)
+    email = unique_email("unanswered")
+    token = product.citizen_token(email)
+    number = file_request(product, token, type="case_question", text="Когда будет готова справка?").get_json()["number"]
+
+    reminder = product.smtp.wait_for_mail(specialist, timeout=60)
+    assert reminder.subject == f"Напоминание: срок ответа на обращение № {number}"
+    supervisor = product.staff_token("supervisor")
+    task = support_task(product, supervisor, number, task="support_escalated")
+    assert task["role"] == "supervisor"
+    answer(product, supervisor, task["id"], "reply", "Справка будет готова сегодня.")
+    wait_request(product, token, number, "answered", ["message"])
+    assert product.smtp.wait_for_mail(email).subject == f"Обращение № {number}: ответ службы поддержки"
+    audit = product.client().get(f"/api/v1/support-requests/{number}", headers=bearer(supervisor)).get_json()
+    assert [m["kind"] for m in audit["messages"]] == ["request", "reply"]
