@@ -12,12 +12,11 @@ from werkzeug.datastructures import FileStorage
 
 from engine.errors import FieldError
 from tasks.cases.models import Application, Document
-from tasks.cases.storage import FileStore
 from tasks.support.models import SupportAttachment, SupportMessage, SupportRequest
 from tasks.support.requests import MAX_ATTACHMENTS
 
 from ..cases.access import document_path
-from ..cases.files import add_document
+from ..cases.files import add_document, forget_documents
 from ..cases.uploads import UploadRejected, check_upload, read_limited
 from ..extensions import db
 
@@ -62,12 +61,7 @@ def store_files(owner_id: int, files: list[tuple[str, bytes]], application: Appl
 
 def forget_files(ids: list[int]) -> None:
     """Undo stored files when the request was refused after they were stored."""
-    store = FileStore(current_app.extensions["backoffice_config"].uploads_dir)
-    for doc in [db.session.get(Document, i) for i in ids]:
-        if doc is not None:
-            store.path(doc.storage_key).unlink(missing_ok=True)
-            db.session.delete(doc)
-    db.session.commit()
+    forget_documents(db.session, current_app.extensions["backoffice_config"], ids)
 
 
 def attachment_of(request_row: SupportRequest, doc_id: int) -> tuple[Path, Document]:
