@@ -42,7 +42,8 @@ def test_request_with_a_screenshot_answered_in_the_inbox_and_reopened(product: P
 
     with phone_browser(product) as (base, page):
         log_in(page, base, email)
-        page.goto(f"{base}/support")  # «Обращения» in the menu (folded into «Меню» on a phone)
+        page.goto(f"{base}/applications")
+        page.get_by_role("link", name="Обращения в службу поддержки").click()
         page.get_by_role("link", name="Новое обращение").click()
         page.get_by_role("button", name="Отправить обращение").click()  # empty: errors next to the fields
         expect(page.locator(".field--error", has=page.get_by_label(label("Текст обращения")))).to_be_visible()

@@ -230,7 +230,7 @@ def _render_task(task: HumanTask, values: Any = None, form_errors: Any = (), sta
                "staff": assignable_staff(db.session, [task.role]) if user.role in SEE_ALL else [],
                "sla_labels": SLA_LABELS, "back": request.values.get("back", ""),
                "diagram": page_diagram(db.session, screen.number or "", screen.instance_id) if screen.number else None,
-               "support": support_thread(screen.number)}
+               "support_request": support_thread(screen.number)}
     record_case_view(db.session, screen, actor_id(user.id), user.role, "page")  # commits: no lock held while rendering
     return render_template("inbox/task.html", **context), status
 
