@@ -46,6 +46,8 @@ def test_request_answered_mailed_and_reopened(product: Product) -> None:
     support = product.staff_token("support")
     task = support_task(product, support, number)
     assert task["role"] == "support" and task["due_at"]
+    screen = product.client().get(f"/api/v1/tasks/{task['id']}", headers=bearer(support)).get_json()
+    assert screen["support_request"]["messages"][0]["text"] == "Кнопка «Подать заявление» не нажимается на телефоне."
     answer(product, support, task["id"], "close", "Исправили ошибку, обновите страницу.")
 
     closed = wait_request(product, token, number, "closed", ["message"])

@@ -25,8 +25,6 @@ from forms.rendering import build_form, form_data_from_flat
 from forms.typography import NUMBER_SIGN
 from tasks.cases.labels import status_label
 from tasks.cases.models import Document
-from tasks.support.labels import request_number_of
-from tasks.support.requests import find_request, request_view
 
 from ..accounts.roles import CASE_WORKERS, ROLE_LABELS
 from ..api_errors import error_response
@@ -35,6 +33,7 @@ from ..cases import page_format
 from ..cases.access import document_path
 from ..extensions import db
 from ..security import current_actor, roles_required
+from ..support.actions import support_thread
 from .actions import MAX_BULK, TaskActions, parse_assignee
 from .case_screen import application_of, case_screen, record_case_view, task_form_schema
 from .filters import QUEUE_LABELS, SEE_ALL, SORTS, STATUSES, InvalidFilter, TaskFilter, parse_filter
@@ -206,12 +205,6 @@ def delete_saved_filter(filter_id: int) -> Response:
 
 
 # ---------------------------------------------------------------------- one task
-def support_thread(number: str | None) -> dict[str, Any] | None:
-    """The support request a task answers (its thread beside the reply form), or None for a case's task."""
-    found = find_request(db.session, number) if number and request_number_of(number) == number else None
-    return request_view(db.session, _runtime(), found) if found is not None else None
-
-
 def _task_or_404(task_id: int) -> HumanTask:
     found = _actions().task(task_id)
     if found is None:

@@ -26,6 +26,7 @@ from tasks.support.requests import (
     find_request,
     own_case,
     post_message,
+    request_view,
     validate_request,
 )
 
@@ -115,3 +116,10 @@ def own_request(number: str) -> SupportRequest:
     if found is None or actor is None or found.owner_id != actor.id:
         abort(404)
     return found
+
+
+def support_thread(number: str | None) -> dict[str, Any] | None:
+    """The support request a staff task answers (its thread beside the reply form), or None for a case's task.
+    The caller journals the reading (the inbox's `case_viewed`)."""
+    found = find_request(db.session, number) if number and request_number_of(number) == number else None
+    return request_view(db.session, _runtime(), found) if found is not None else None
