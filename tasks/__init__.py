@@ -7,3 +7,4 @@ from tasks.cases import case_operators as _appeal_operators  # noqa: F401  (deci
 from tasks.cases import employee_operators as _employee_operators  # noqa: F401  (employees.*, registers.*)
 from tasks.cases import operators as _case_operators  # noqa: F401  (registers certificates.*, notify.*)
 from tasks.registries import operators as _registry_operators  # noqa: F401  (registers registry.*)
+from tasks.support import operators as _support_operators  # noqa: F401  (support.*)

@@ -22,10 +22,10 @@ from web.navigation import menu_for
 DESKTOP = {"width": 1366, "height": 768}
 MIN_TARGET = 44
 # Where each role lands after login, and the menu entry that is its work (one click from anywhere).
-LANDING = {"citizen": "/", "operator": "/inbox", "appeals": "/inbox", "supervisor": "/dashboard",
+LANDING = {"citizen": "/", "operator": "/inbox", "appeals": "/inbox", "support": "/inbox", "supervisor": "/dashboard",
            "analyst": "/processes", "admin": "/dashboard"}
 WORK = {"citizen": ("Мои заявки", "/applications"), "operator": ("Задачи", "/inbox"),
-        "appeals": ("Задачи", "/inbox"), "supervisor": ("Задачи", "/inbox"),
+        "appeals": ("Задачи", "/inbox"), "support": ("Задачи", "/inbox"), "supervisor": ("Задачи", "/inbox"),
         "analyst": ("Процессы", "/processes"), "admin": ("Задачи", "/inbox")}
 CITIZEN_ONLY = ("Подать заявление", "Мои заявки")
 

@@ -20,7 +20,7 @@ from web.accounts.roles import ROLES
 from web.navigation import MENUS, home_endpoint, menu_for
 
 ENV = {"SMTP_URL": "", "DEMO_MAILBOX": "1", "SUPPORT_PHONE": "8 800 555-35-35", "SUPPORT_EMAIL": "help@oms.example"}
-LANDING = {"citizen": "/", "operator": "/inbox", "appeals": "/inbox", "supervisor": "/dashboard",
+LANDING = {"citizen": "/", "operator": "/inbox", "appeals": "/inbox", "support": "/inbox", "supervisor": "/dashboard",
            "analyst": "/processes", "admin": "/dashboard"}
 
 
@@ -69,7 +69,7 @@ def test_anonymous_visitors_are_told_why_to_log_in_and_come_back(backend, make_a
     app = make_app(**ENV)
     client = client_from(app)
     anonymous_menu = [href for href, _ in _menu(client.get("/").get_data(as_text=True))]
-    assert anonymous_menu == ["/apply", "/apply/organization", "/policy-check", "/verify"]
+    assert anonymous_menu == ["/apply", "/apply/organization", "/policy-check", "/verify", "/faq"]
 
     sent = client.get("/apply")
     assert sent.status_code == 302 and sent.location == "/login?next=/apply"

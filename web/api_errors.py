@@ -13,9 +13,10 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import BuildError
 
 from engine.errors import Conflict, DataValidationError, EngineError, FieldError, NotFound
 
@@ -81,11 +82,24 @@ def error_response(status: int, code: str, message: str, fields: Sequence[FieldE
     return response
 
 
+# The FAQ answer (web/faq/answers/<name>.md) an error page links to: what to do about it.
+ERROR_ANSWERS = {403: "access-denied", 404: "page-not-found", 413: "files", 415: "files", 429: "too-many-attempts"}
+
+
 def error_page(status: int, message: str | None = None, title: str | None = None) -> tuple[str, int]:
     _, default_message, default_title = status_text(status)
     html = render_template("errors/error.html", status=status, title=title or default_title,
-                           message=message or _PAGE_MESSAGES.get(status, default_message))
+                           message=message or _PAGE_MESSAGES.get(status, default_message), help_url=_help_url(status))
     return html, status
+
+
+def _help_url(status: int) -> str | None:
+    """The FAQ's answer to this error, or the FAQ itself (None in an app without the FAQ's pages)."""
+    answer = ERROR_ANSWERS.get(status)
+    try:
+        return url_for("faq.page", slug=answer) if answer else url_for("faq.index")
+    except BuildError:
+        return None
 
 
 def json_object() -> dict[str, Any]:

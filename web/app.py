@@ -17,6 +17,7 @@ from tasks.cases import models as _case_models  # noqa: F401 - case tables in th
 from tasks.cases import notification_models as _notification_models  # noqa: F401 - notification tables for Alembic
 from tasks.cases import organizations as _organization_models  # noqa: F401 - organisation tables for Alembic
 from tasks.config import AppConfig
+from tasks.support import models as _support_models  # noqa: F401 - support request tables for Alembic
 
 from . import request_parsing, security
 from .accounts import models as _account_models  # noqa: F401 - account tables in the metadata for Alembic
@@ -146,6 +147,7 @@ def _register_case_blueprints(app: Flask) -> None:
 
     app.register_blueprint(processes_bp)
     app.register_blueprint(processes_api_bp)
+    _register_support_blueprints(app)
     from .instance_migration.api import bp as migrations_api_bp
     from .instance_migration.pages import bp as migrations_bp
 
@@ -158,3 +160,18 @@ def _register_case_blueprints(app: Flask) -> None:
     from . import navigation
 
     navigation.init_app(app)
+
+
+def _register_support_blueprints(app: Flask) -> None:
+    from tasks.cases.refusal_advice import REASON_STEPS
+
+    from .faq.views import bp as faq_bp
+    from .support.api import bp as support_api_bp
+    from .support.hotline import bp as hotline_bp
+    from .support.pages import bp as support_pages_bp
+
+    app.register_blueprint(faq_bp)
+    app.register_blueprint(support_pages_bp)
+    app.register_blueprint(support_api_bp)
+    app.register_blueprint(hotline_bp)
+    app.add_template_global(frozenset(REASON_STEPS), "faq_reasons")  # refusal reasons with a FAQ page

@@ -16,6 +16,7 @@ DEMO_ACCOUNTS = (
                                        "birth_date": "1985-03-14"}),
     ("operator@demo.local", "operator", {"last_name": "Смирнова", "first_name": "Ольга"}),
     ("appeals@demo.local", "appeals", {"last_name": "Кузнецов", "first_name": "Дмитрий"}),
+    ("support@demo.local", "support", {"last_name": "Морозова", "first_name": "Елена"}),
     ("supervisor@demo.local", "supervisor", {"last_name": "Попова", "first_name": "Анна"}),
     ("analyst@demo.local", "analyst", {"last_name": "Волков", "first_name": "Игорь"}),
     ("admin@demo.local", "admin", {"last_name": "Соколов", "first_name": "Максим"}),

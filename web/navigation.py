@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from flask import Flask, request, url_for
 
-from .accounts.roles import ADMIN, ANALYST, APPEALS, CITIZEN, OPERATOR, SUPERVISOR
+from .accounts.roles import ADMIN, ANALYST, APPEALS, CITIZEN, OPERATOR, SUPERVISOR, SUPPORT
 
 
 @dataclass(frozen=True)
@@ -26,10 +26,14 @@ class MenuEntry:
 
 
 APPLY = MenuEntry("apply.start", "Подать заявление", section=("apply",))
-MY_CASES = MenuEntry("cases.applications", "Мои заявки", section=("cases", "refusal", "employees", "org_access"))
+# The cabinet's support requests («Обращения») belong to «Мои заявки»: one more header entry would not fit the line.
+MY_CASES = MenuEntry("cases.applications", "Мои заявки",
+                     section=("cases", "refusal", "employees", "org_access", "support"))
 ORGANIZATIONS = MenuEntry("org_apply.form", "Для организаций", section=("org_apply",))
 NOTIFICATIONS = MenuEntry("notifications.index", "Уведомления", section=("notifications",),
                           counter="unread_notifications")
+FAQ = MenuEntry("faq.index", "Вопросы и ответы", section=("faq",))
+HOTLINE = MenuEntry("hotline.form", "Заявление по звонку", section=("hotline",))
 POLICY_CHECK = MenuEntry("public.policy_check", "Проверить полис")
 VERIFY = MenuEntry("public.verify_form", "Проверить справку")
 TASKS = MenuEntry("inbox.index", "Задачи", section=("inbox", "staff_audit"))
@@ -45,10 +49,12 @@ OPERATIONS = MenuEntry("operations.incidents", "Эксплуатация", secti
 ANONYMOUS = None
 # The first entry of a staff role's menu is where that role lands after login and on «/».
 MENUS: dict[str | None, tuple[MenuEntry, ...]] = {
-    ANONYMOUS: (APPLY, ORGANIZATIONS, POLICY_CHECK, VERIFY),
+    ANONYMOUS: (APPLY, ORGANIZATIONS, POLICY_CHECK, VERIFY, FAQ),
     CITIZEN: (MY_CASES, APPLY, ORGANIZATIONS, NOTIFICATIONS, POLICY_CHECK),
     OPERATOR: (TASKS, VERIFY),
     APPEALS: (TASKS, VERIFY),
+    # Support specialists answer requests in the inbox and file applications for citizens on a call.
+    SUPPORT: (TASKS, HOTLINE, FAQ),
     # Supervisors watch the whole service (deadlines, workload) and act on tasks from there: dashboard first.
     SUPERVISOR: (DASHBOARD, TASKS, OPERATIONS, ANALYTICS, VERIFY),
     # Administrators run everything but verify no certificates: the public check stays one address away.
@@ -98,6 +104,8 @@ LOGIN_REASONS: dict[str, str] = {
     "employees": "Чтобы открыть заявление организации, войдите в учётную запись.",
     "org_access": "Чтобы открыть заявления организации, войдите в учётную запись.",
     "notifications": "Чтобы посмотреть уведомления, войдите в учётную запись.",
+    "support": "Чтобы написать в службу поддержки или прочитать ответ, войдите в учётную запись.",
+    "hotline": _STAFF_ONLY,
     "inbox": _STAFF_ONLY,
     "dashboard": _STAFF_ONLY,
     "staff_audit": _STAFF_ONLY,

@@ -61,6 +61,12 @@ EVENT_LABELS = {
     "access_revoked": "Закрыт доступ коллеге",
     "shared_list_viewed": "Заявление показано коллеге в списке открытых ему",
     "document_deleted": "Удалён неприложенный документ",
+    "hotline_filed": "Заявление подано через горячую линию",
+    "hotline_identity_mismatch": "Горячая линия: личность не подтверждена, заявление не подано",
+    "support_viewed": "Просмотр обращения в службу поддержки",
+    "support_reminder": "Напоминание о сроке ответа на обращение",
+    "support_escalated": "Обращение передано руководителю",
+    "support_closed": "Обращение закрыто",
 }
 OTHER_EVENT = "Служебная запись"
 
@@ -70,6 +76,7 @@ MESSAGE_LABELS = {
     "appeal_filed": "Получена жалоба на отказ",
     "appeal_info_answered": "Получен ответ на запрос сведений по жалобе",
     "employees_accepted": "Получен список работников",
+    "support_message": "Получено сообщение заявителя по обращению",
 }
 OTHER_MESSAGE = "Получены уточнённые сведения"
 
@@ -80,6 +87,7 @@ NOTICE_LABELS = {
     "cancelled": "заявление отменено",
     "appeal_registered": "жалоба зарегистрирована", "appeal_decided": "решение по жалобе",
     "appeal_reminder": "напоминание о сроке жалобы", "status_changed": "смена статуса", "register": "реестр",
+    "support_reply": "ответ на обращение", "support_reminder": "напоминание о сроке ответа на обращение",
 }
 CHANNEL_LABELS = {"portal": "в личном кабинете", "email": "по электронной почте", "sms": "по SMS"}
 VIEW_LABELS = {"audit": "журнал заявления", "page": "страница задачи", "api": "через API", "list": "список",

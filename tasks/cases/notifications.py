@@ -76,7 +76,7 @@ _env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates" /
                    trim_blocks=True, lstrip_blocks=True)
 
 
-def _ru_date(value: object) -> str:
+def ru_date(value: object) -> str:
     """ISO date or datetime (or a date object) -> ДД.ММ.ГГГГ; datetimes in Moscow time."""
     if isinstance(value, str):
         parsed: date | datetime = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
@@ -89,7 +89,7 @@ def _ru_date(value: object) -> str:
     return format_date(parsed)  # the documents' formatter: a datetime is first moved to Moscow time
 
 
-_env.filters["ru_date"] = _ru_date
+_env.filters["ru_date"] = ru_date
 
 
 @dataclass(frozen=True)

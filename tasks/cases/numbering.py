@@ -9,6 +9,7 @@ the counter row for the whole start of their process; a start that fails leaves 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -18,18 +19,23 @@ from .models import CaseCounter
 
 
 def next_case_number(session: Session, year: int) -> str:
+    return format_case_number(year, next_counter_value(session, CaseCounter, year))
+
+
+def next_counter_value(session: Session, counter: Any, year: int) -> int:
+    """The next value of a per-year counter table (`year`, `value` columns): case and support request numbers."""
     for _ in range(3):
-        value = session.scalar(update(CaseCounter).where(CaseCounter.year == year)
-                               .values(value=CaseCounter.value + 1).returning(CaseCounter.value))
+        value = session.scalar(update(counter).where(counter.year == year)
+                               .values(value=counter.value + 1).returning(counter.value))
         if value is not None:
-            return format_case_number(year, value)
+            return int(value)
         try:
             with session.begin_nested():
-                session.add(CaseCounter(year=year, value=1))
-            return format_case_number(year, 1)
+                session.add(counter(year=year, value=1))
+            return 1
         except IntegrityError:  # another transaction created the year's row first: increment it
             continue
-    raise RuntimeError(f"could not allocate a case number for {year}")
+    raise RuntimeError(f"could not allocate a number from {counter.__tablename__} for {year}")
 
 
 def format_case_number(year: int, value: int) -> str:

@@ -24,7 +24,8 @@ from .numbering import case_number_of
 from .refusal_advice import explain, main_action
 
 # What an applicant sees of the journal: the events that mean something to them, in their words.
-CITIZEN_EVENTS = {"status_changed", "message_delivered", "document_added", "appeal_decided", "employees_uploaded"}
+CITIZEN_EVENTS = {"status_changed", "message_delivered", "document_added", "appeal_decided", "employees_uploaded",
+                  "hotline_filed"}
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -81,6 +82,8 @@ def journal_view(session: Session, app: Application, *, staff: bool) -> list[dic
 def _actor_label(rec: journal.JournalRecord, staff: bool) -> str:
     if staff:
         return rec.actor or "система"
+    if rec.event == "hotline_filed":  # a support specialist filed it on the applicant's call
+        return "горячая линия"
     # A status is the agency's decision even when the applicant's own action set it off.
     if rec.event != "status_changed" and rec.actor and rec.actor.startswith("user:"):
         return "заявитель"

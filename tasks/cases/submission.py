@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,11 +74,13 @@ def search_columns(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def submit_application(db: Database, runtime: Runtime, owner_id: int, owner_email: str, data: dict[str, Any],
-                       document_ids: Sequence[int] = ()) -> Submitted:
+                       document_ids: Sequence[int] = (),
+                       on_created: Callable[[Session, Application], None] | None = None) -> Submitted:
     """Create the case and its process instance in one transaction; documents move onto the case.
 
     For an organisation the representative's ФИО comes from the account, and a representative by
     power of attorney must bring its scan among `document_ids`; both are recorded with the case.
+    `on_created` adds the caller's own rows in the same transaction (the hotline's record of who filed).
     """
     data = validate_application(data)
     kind = data.get("applicant", "individual")
@@ -105,6 +107,8 @@ def submit_application(db: Database, runtime: Runtime, owner_id: int, owner_emai
                                              Document.application_id.is_(None))
                       .values(application_id=app.id, draft_id=None))
         created["id"] = app.id
+        if on_created is not None:
+            on_created(s, app)
 
     case = {"number": number, "attempt": 1, "applicant_name": applicant_name(data), "email": owner_email}
     info = runtime.start(PROCESSES[kind][0], {"application": data, "case": case}, business_key=number,

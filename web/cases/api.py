@@ -21,6 +21,7 @@ from tasks.cases.resubmission import resubmit
 from tasks.cases.submission import submit_application
 from tasks.documents.formatting import moscow_time
 from tasks.registries.client import RegistryUnavailable
+from tasks.support.hotline import filed_by
 
 from ..api_errors import ApiError, error_response, json_object
 from ..extensions import db
@@ -88,6 +89,10 @@ def application(number: str) -> Response:
     app = access.readable_application(number)
     staff = current_actor().role in access.STAFF_ROLES
     view = access.readers_view(app, case_view(db.session, _services().runtime, app, staff=staff))
+    assisted = filed_by(db.session, app.id)
+    view["channel"] = assisted["channel"] if assisted else "portal"
+    if assisted:
+        view["filed_by"] = assisted["staff"]
     access.record_view(app, "case_viewed")
     return jsonify(view)
 

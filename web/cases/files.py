@@ -41,6 +41,16 @@ def add_document(session: Session, config: AppConfig, *, owner_id: int, applicat
     return doc
 
 
+def forget_documents(session: Session, config: AppConfig, ids: list[int]) -> None:
+    """Undo stored uploads (their files and rows) when the action they came with was refused at the last moment."""
+    store = FileStore(config.uploads_dir)
+    for doc in [session.get(Document, i) for i in ids]:
+        if doc is not None:
+            store.path(doc.storage_key).unlink(missing_ok=True)
+            session.delete(doc)
+    session.commit()
+
+
 def _safe_name(name: str) -> str:
     """Only for display and download names: path parts and control characters removed."""
     base = Path(name.replace("\\", "/")).name

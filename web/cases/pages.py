@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 from tasks.cases.labels import STATUS_LABELS
 from tasks.cases.queries import case_view, documents_of, list_cases
 from tasks.cases.submission import applicant_name
+from tasks.support.hotline import filed_by
 
 from ..api_errors import error_page
 from ..extensions import db
@@ -57,7 +58,8 @@ def case(number: str) -> str:
     name = applicant_name(app.data)
     access.record_view(app, "case_viewed")
     return render_template("cases/detail.html", case=view, applicant=name, kinds=DOCUMENT_KINDS,
-                           statuses=STATUS_LABELS, is_owner=app.owner_id == current_actor().id)
+                           statuses=STATUS_LABELS, is_owner=app.owner_id == current_actor().id,
+                           assisted=filed_by(db.session, app.id))
 
 
 @bp.get("/applications/<number>/submitted")

@@ -24,7 +24,6 @@ from forms.typography import NUMBER_SIGN
 from forms.validation import load_schema
 from tasks.cases.actions import ActionRefused, refusal_message
 from tasks.cases.appeals import answer_request, file_appeal
-from tasks.cases.models import Document
 from tasks.cases.queries import case_view
 from tasks.cases.resubmission import (
     changeable,
@@ -34,7 +33,6 @@ from tasks.cases.resubmission import (
     resubmit,
     validate_extras,
 )
-from tasks.cases.storage import FileStore
 from tasks.cases.submission import PROCESSES
 from tasks.cases.terms import sla_term
 from tasks.documents.formatting import format_date
@@ -43,7 +41,7 @@ from ..api_errors import error_page
 from ..extensions import db
 from ..security import current_actor, roles_required
 from . import access
-from .files import add_document, case_pdf_response
+from .files import add_document, case_pdf_response, forget_documents
 from .uploads import DOCUMENT_KINDS, UploadRejected, check_upload, read_limited
 
 bp = Blueprint("refusal", __name__)
@@ -104,12 +102,7 @@ def _store_files(number: str, files: list[tuple[str, bytes]]) -> list[int]:
 
 def _forget_files(ids: list[int]) -> None:
     """Undo stored files when the action was refused at the last moment (another tab was faster)."""
-    store = FileStore(_config().uploads_dir)
-    for doc in [db.session.get(Document, i) for i in ids]:
-        if doc is not None:
-            store.path(doc.storage_key).unlink(missing_ok=True)
-            db.session.delete(doc)
-    db.session.commit()
+    forget_documents(db.session, _config(), ids)
 
 
 def _errors_by_field(errors: Iterable[FieldError]) -> dict[str, str]:

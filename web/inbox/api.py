@@ -17,6 +17,7 @@ from ..accounts.roles import CASE_WORKERS
 from ..api_errors import ApiError, json_object
 from ..extensions import db
 from ..security import current_actor, roles_required
+from ..support.actions import support_thread
 from .actions import MAX_BULK, Outcome, TaskActions, parse_assignee
 from .case_screen import case_screen, record_case_view
 from .filters import InvalidFilter, parse_filter
@@ -68,7 +69,7 @@ def task(task_id: int) -> Response:
     if found is None:
         abort(404)
     screen = case_screen(db.session, _runtime(), found)
-    body = screen.as_json()
+    body = {**screen.as_json(), "support_request": support_thread(screen.number)}
     record_case_view(db.session, screen, actor_id(user.id), user.role, "api")
     return jsonify(body)
 

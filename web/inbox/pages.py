@@ -33,6 +33,7 @@ from ..cases import page_format
 from ..cases.access import document_path
 from ..extensions import db
 from ..security import current_actor, roles_required
+from ..support.actions import support_thread
 from .actions import MAX_BULK, TaskActions, parse_assignee
 from .case_screen import application_of, case_screen, record_case_view, task_form_schema
 from .filters import QUEUE_LABELS, SEE_ALL, SORTS, STATUSES, InvalidFilter, TaskFilter, parse_filter
@@ -221,7 +222,8 @@ def _render_task(task: HumanTask, values: Any = None, form_errors: Any = (), sta
                "supervisor": user.role in SEE_ALL, "me": actor_id(user.id),
                "staff": assignable_staff(db.session, [task.role]) if user.role in SEE_ALL else [],
                "sla_labels": SLA_LABELS, "back": request.values.get("back", ""),
-               "diagram": page_diagram(db.session, screen.number or "", screen.instance_id) if screen.number else None}
+               "diagram": page_diagram(db.session, screen.number or "", screen.instance_id) if screen.number else None,
+               "support_request": support_thread(screen.number)}
     record_case_view(db.session, screen, actor_id(user.id), user.role, "page")  # commits: no lock held while rendering
     return render_template("inbox/task.html", **context), status
 
