@@ -21,7 +21,7 @@ from ..api_errors import ApiError
 from ..extensions import db
 from ..security import current_actor, roles_required
 from ..studio_assets import viewer_csp
-from . import diff_text, diffs, drafts
+from . import diff_text, diffs, drafts, impact
 from .catalogue import deployed_processes, is_current, ordered_files, process_version
 from .outline import bpmn_outline, dmn_decisions, has_bpmn_di
 
@@ -149,11 +149,14 @@ def draft_view(draft_id: int) -> tuple[str, int]:
 def _draft_view(draft_id: int, errors: dict[str, str] | None = None, status: int = 200,
                 comment: str | None = None) -> tuple[str, int]:
     draft = drafts.get_draft(db.session, draft_id)
-    problems = drafts.check_draft(db.session, draft) if draft.status in (drafts.DRAFT, drafts.PROPOSED) else []
+    checked = drafts.validate_draft(db.session, draft) if draft.status in (drafts.DRAFT, drafts.PROPOSED) else None
+    problems = checked.problems if checked else []
+    preview = impact.draft_impact(db.session, draft, _me(), checked=checked) if checked and not problems else None
     bundle = drafts.bundle_files(db.session, draft.files)
     comparable = diffs.comparable_processes(db.session, bundle)
     db.session.commit()
     return render_template("processes/draft.html", draft=draft, problems=problems, errors=errors or {},
+                           impact=preview, change_lines=impact.change_lines,
                            drawings=_drawable(draft.files), comparable=comparable,
                            completed=sorted(bundle.keys() - draft.files.keys()),
                            comment=draft.comment if comment is None else comment,

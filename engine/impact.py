@@ -1,0 +1,277 @@
+"""The impact of changed decision tables and gateways on cases already decided, before they go live.
+
+The last N decided cases are read from the step table (the newest pass of each decision element per
+case), and each pass is replayed through the new specs (engine.decision_replay): would the decision
+come out otherwise, would the gateway it feeds send the case elsewhere? Passes are grouped by what
+was recorded, so each distinct combination of inputs is evaluated once however many cases share it;
+this keeps a preview over a hundred thousand cases to seconds.
+
+"Before" is what the pass recorded (its outputs; for passes recorded before outputs were, the
+case's own version's table replayed on the same inputs) and, at a gateway, the element the case
+actually went to next.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from .decision_replay import UNRECORDED, GatewayReplay, Replayed, TableReplay, Unreplayable, next_gateway, normalise
+from .models import ProcessInstance, Step
+from .serialization import StateSerializer
+from .versions import SpecCache
+
+DEFAULT_LIMIT = 1000
+BATCH = 2000
+
+
+@dataclass(frozen=True)
+class DecisionPoint:
+    """A business rule task of a process in the new specs, and the gateway its outputs feed."""
+
+    process_id: str
+    table: TableReplay
+    gateway: GatewayReplay | None
+
+    @property
+    def element(self) -> str:
+        return self.table.task_spec.bpmn_id
+
+
+@dataclass(frozen=True)
+class Change:
+    case: str
+    instance_id: int
+    kind: str  # "decision" or "gateway"
+    element: str
+    decision: str
+    before: Any  # outputs by column name, or the element a gateway led to
+    after: Any
+    rules_before: tuple[str, ...] = ()
+    rules_after: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Skipped:
+    case: str
+    instance_id: int
+    element: str
+    decision: str
+    reason: str
+
+
+@dataclass
+class Impact:
+    cases: int = 0
+    passes: int = 0
+    changed: list[Change] = field(default_factory=list)
+    unreplayable: list[Skipped] = field(default_factory=list)
+    columns: dict[str, dict[str, str]] = field(default_factory=dict)  # decision element -> output -> label
+    element_names: dict[str, str] = field(default_factory=dict)  # element id -> its name in the new specs
+
+    @property
+    def changed_cases(self) -> int:
+        return len({c.instance_id for c in self.changed})
+
+
+def decision_points(process_specs: dict[str, Iterable[Any]], script_engine: Any,
+                    known_globals: frozenset[str]) -> list[DecisionPoint]:
+    """Every business rule task in ``process_specs`` (process id -> its spec and its subprocess specs)."""
+    points = []
+    for process_id, specs in process_specs.items():
+        for wf_spec in specs:
+            for task_spec in wf_spec.task_specs.values():
+                if getattr(task_spec, "dmnEngine", None) is None:
+                    continue
+                gateway = next_gateway(task_spec)
+                points.append(DecisionPoint(process_id, TableReplay(task_spec, wf_spec, script_engine, known_globals),
+                                            GatewayReplay(gateway, wf_spec, script_engine) if gateway else None))
+    return points
+
+
+@dataclass(frozen=True)
+class _Pass:
+    step_id: int
+    instance_id: int
+    case: str
+    version_id: int
+    details: dict[str, Any] | None
+
+
+def _passes(session: Session, points: list[DecisionPoint], limit: int) -> Iterator[tuple[DecisionPoint, _Pass]]:
+    """The newest pass of each decision element per case, for the newest ``limit`` cases."""
+    by_key = {(p.process_id, p.element): p for p in points}
+    query = (select(Step.id, Step.instance_id, Step.process_id, Step.element, Step.details,
+                    ProcessInstance.business_key, ProcessInstance.version_id)
+             .join(ProcessInstance, ProcessInstance.id == Step.instance_id)
+             .where(or_(*(and_(Step.process_id == pid, Step.element == element) for pid, element in by_key)))
+             .order_by(Step.ended_at.desc(), Step.id.desc()))
+    seen: set[tuple[int, str]] = set()
+    cases: set[int] = set()
+    for row in session.execute(query.execution_options(yield_per=BATCH)):
+        if (row.instance_id, row.element) in seen:
+            continue
+        if row.instance_id not in cases and len(cases) >= limit:
+            break
+        seen.add((row.instance_id, row.element))
+        cases.add(row.instance_id)
+        case = row.business_key or str(row.instance_id)
+        yield by_key[(row.process_id, row.element)], _Pass(row.id, row.instance_id, case, row.version_id, row.details)
+
+
+def _next_elements(session: Session, passes: list[tuple[DecisionPoint, _Pass]]) -> dict[int, str]:
+    """Step id of a decision pass -> the element its gateway sent the case to (the recorded path)."""
+    wanted = [(p, s) for p, s in passes if p.gateway is not None]
+    found: dict[int, str] = {}
+    for start in range(0, len(wanted), BATCH):
+        chunk = wanted[start:start + BATCH]
+        gateways = {p.gateway.element for p, _ in chunk}
+        rows = session.execute(select(Step.id, Step.instance_id, Step.source, Step.element)
+                               .where(Step.instance_id.in_({s.instance_id for _, s in chunk}),
+                                      Step.source.in_(gateways)).order_by(Step.id))
+        after: dict[tuple[int, str], list[tuple[int, str]]] = defaultdict(list)
+        for row in rows:
+            after[(row.instance_id, row.source)].append((row.id, row.element))
+        for point, step in chunk:
+            nxt = next((element for sid, element in after[(step.instance_id, point.gateway.element)]
+                        if sid > step.step_id), None)
+            if nxt is not None:
+                found[step.step_id] = nxt
+    return found
+
+
+class _VersionTables:
+    """The decision tables the cases actually ran on, restored once per version and element."""
+
+    def __init__(self, session: Session, script_engine: Any, known_globals: frozenset[str]) -> None:
+        self.session, self.script_engine, self.known = session, script_engine, known_globals
+        self.specs = SpecCache(StateSerializer())
+        self.tables: dict[tuple[int, str], TableReplay | None] = {}
+
+    def get(self, version_id: int, element: str) -> TableReplay | None:
+        key = (version_id, element)
+        if key not in self.tables:
+            self.tables[key] = self._load(version_id, element)
+        return self.tables[key]
+
+    def _load(self, version_id: int, element: str) -> TableReplay | None:
+        bundle = self.specs.bundle(self.session, version_id)
+        for wf_spec in (bundle.spec, *bundle.subprocess_specs.values()):
+            task_spec = wf_spec.task_specs.get(element)
+            if task_spec is not None and getattr(task_spec, "dmnEngine", None) is not None:
+                return TableReplay(task_spec, wf_spec, self.script_engine, self.known)
+        return None
+
+
+def _inputs(details: dict[str, Any]) -> dict[str, Any]:
+    return {normalise(i.get("expression")): i.get("value") for i in details.get("inputs") or []}
+
+
+def _key(details: dict[str, Any] | None) -> str:
+    return json.dumps(details, sort_keys=True, ensure_ascii=False, default=str)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    before: dict[str, Any]
+    rules_before: tuple[str, ...]
+    after: Replayed | None
+    reason: str | None
+
+
+def _replay_group(point: DecisionPoint, details: dict[str, Any] | None, old: TableReplay | None) -> _Outcome:
+    """Before and after for one distinct recorded pass."""
+    if not details or "inputs" not in details:
+        return _Outcome({}, (), None, "при решении не записаны значения входных полей")
+    inputs = _inputs(details)
+    rules_before = tuple(r.get("id") for r in details.get("rules") or [])
+    before = details.get("outputs")
+    if before is None:
+        before = _old_outputs(old, inputs)
+    known: dict[tuple[str, str], Any] = {}
+    if old is not None and len(rules_before) == 1:
+        known = {(column, text): before.get(column, UNRECORDED) for column, text in old.output_texts(rules_before)}
+    try:
+        after = point.table.replay(inputs, known)
+    except Unreplayable as exc:
+        return _Outcome(before, rules_before, None, str(exc))
+    return _Outcome(before, rules_before, after, None)
+
+
+def _old_outputs(old: TableReplay | None, inputs: dict[str, Any]) -> dict[str, Any]:
+    if old is None:
+        return {}
+    try:
+        return old.replay(inputs, {}, lenient=True).outputs
+    except Unreplayable:
+        return {}
+
+
+def _differs(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    return [column for column, value in after.items() if before.get(column, UNRECORDED) != value]
+
+
+def _plain(outputs: dict[str, Any]) -> dict[str, Any]:
+    return {k: (None if v is UNRECORDED else v) for k, v in outputs.items()}
+
+
+def preview(session: Session, points: list[DecisionPoint], script_engine: Any, known_globals: frozenset[str],
+            limit: int = DEFAULT_LIMIT) -> Impact:
+    """Replay the newest ``limit`` decided cases through ``points`` (the new specs' decisions)."""
+    impact = Impact(columns={p.element: p.table.columns() for p in points},
+                    element_names={k: v for p in points for k, v in p.table.element_names().items()})
+    if not points:
+        return impact
+    passes = list(_passes(session, points, limit))
+    impact.cases, impact.passes = len({s.instance_id for _, s in passes}), len(passes)
+    next_elements = _next_elements(session, passes)
+    old_tables = _VersionTables(session, script_engine, known_globals)
+    outcomes: dict[tuple[int, str, int, str], _Outcome] = {}
+    targets: dict[tuple[int, str], Any] = {}
+    for point, step in passes:
+        key = (id(point), point.element, step.version_id, _key(step.details))
+        if key not in outcomes:
+            outcomes[key] = _replay_group(point, step.details, old_tables.get(step.version_id, point.element))
+        _judge(impact, point, step, outcomes[key], next_elements.get(step.step_id), targets, key)
+    return impact
+
+
+def _judge(impact: Impact, point: DecisionPoint, step: _Pass, outcome: _Outcome, went_to: str | None,
+           targets: dict[tuple[Any, ...], Any], key: tuple[Any, ...]) -> None:
+    name = point.table.name
+    if outcome.after is None:
+        impact.unreplayable.append(Skipped(step.case, step.instance_id, point.element, name, outcome.reason or ""))
+        return
+    differing = _differs(outcome.before, outcome.after.outputs)
+    if any(outcome.before.get(c, UNRECORDED) is UNRECORDED for c in differing):
+        impact.unreplayable.append(Skipped(step.case, step.instance_id, point.element, name,
+                                           "при решении не записаны результаты, которые меняет новая таблица"))
+        return
+    if differing:
+        impact.changed.append(Change(step.case, step.instance_id, "decision", point.element, name,
+                                     _plain(outcome.before), _plain(outcome.after.outputs), outcome.rules_before,
+                                     outcome.after.rules))
+    if point.gateway is None or went_to is None:
+        return
+    if key not in targets:
+        try:
+            targets[key] = point.gateway.target({**_bare_inputs(step.details), **outcome.after.result})
+        except Unreplayable as exc:
+            targets[key] = exc
+    target = targets[key]
+    if isinstance(target, Unreplayable):
+        impact.unreplayable.append(Skipped(step.case, step.instance_id, point.gateway.element, name, str(target)))
+    elif target != went_to:
+        impact.changed.append(Change(step.case, step.instance_id, "gateway", point.gateway.element, name,
+                                     went_to, target))
+
+
+def _bare_inputs(details: dict[str, Any] | None) -> dict[str, Any]:
+    """Inputs that are plain variable names: their values are the task's data as the gateway sees it."""
+    return {k: v for k, v in _inputs(details or {}).items() if k.isidentifier()}
