@@ -91,6 +91,17 @@ class Replayed:
     result: dict[str, Any]
 
 
+class _Decided(DMNEngine):
+    """SpiffWorkflow's result of rules already matched (matching again would double the replay's cost)."""
+
+    def __init__(self, table: Any, rules: list[Any]) -> None:
+        super().__init__(table)
+        self.rules = rules
+
+    def decide(self, task: Any) -> list[Any]:
+        return self.rules
+
+
 class TableReplay:
     """One decision table made replayable: built once, evaluated for each distinct recorded pass."""
 
@@ -157,7 +168,7 @@ class TableReplay:
                                            "которые при решении не записаны")
                     data[entry.text] = known.get((column, text), UNRECORDED)
         try:
-            result = self.engine.result(task)
+            result = _Decided(self.replica, rules).result(task)
         except Exception as exc:
             raise Unreplayable(f"таблица не вычисляется на записанных значениях: {exc}") from exc
         return Replayed(tuple(r.id for r in rules), flat_outputs(self.table, result), result)
@@ -207,7 +218,7 @@ class GatewayReplay:
                 break
         if chosen is None:
             return None
-        return getattr(self.wf_spec.task_specs[chosen], "bpmn_id", None) or chosen
+        return _element(self.wf_spec.task_specs[chosen])
 
 
 def next_gateway(task_spec: Any) -> Any | None:
@@ -217,3 +228,11 @@ def next_gateway(task_spec: Any) -> Any | None:
             and hasattr(outputs[0], "default_task_spec") and getattr(outputs[0], "bpmn_id", None):
         return outputs[0]
     return None
+
+
+def _element(task_spec: Any) -> str:
+    """The diagram element a task spec stands for; a control spec SpiffWorkflow inserts (the split before a
+    task with boundary events) stands for the task it leads to first, which is what the steps record."""
+    while not getattr(task_spec, "bpmn_id", None) and task_spec.outputs:
+        task_spec = task_spec.outputs[0]
+    return getattr(task_spec, "bpmn_id", None) or task_spec.name
