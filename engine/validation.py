@@ -162,6 +162,13 @@ class _Report:
         return list(self.problems)
 
 
+def parse_problems(src: Source) -> list[Problem]:
+    """Only whether the file parses (well-formed, no DTD): cheap enough to answer every save of an editor."""
+    report = _Report()
+    _parse(src, report)
+    return report.result()
+
+
 def _parse(src: Source, report: _Report) -> etree._Element | None:
     try:
         return parse_xml(src.content)

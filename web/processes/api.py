@@ -12,13 +12,14 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from engine.clock import aware
 from engine.errors import DeploymentProblem, FieldError
 
 from ..accounts.roles import ADMIN, ANALYST
 from ..api_errors import ApiError, json_object
 from ..extensions import db
 from ..security import current_actor, roles_required
-from . import diffs, drafts, impact
+from . import diffs, draft_files, drafts, impact
 from .catalogue import deployed_processes, is_current, process_version
 from .models import ProcessDraft
 
@@ -26,7 +27,7 @@ bp = Blueprint("processes_api", __name__, url_prefix="/api/v1")
 
 
 def _iso(value: datetime) -> str:
-    return value.isoformat()
+    return aware(value).isoformat()  # SQLite hands back naive UTC
 
 
 @bp.get("/processes")
@@ -76,7 +77,8 @@ def _refused(problems: list[DeploymentProblem]) -> Response:
 def _draft_body(draft: ProcessDraft) -> dict[str, Any]:
     return {"draft_id": draft.id, "status": draft.status, "files": sorted(draft.files), "author": draft.author,
             "created_at": _iso(draft.created_at), "updated_at": _iso(draft.updated_at), "comment": draft.comment,
-            "proposer": draft.proposer, "approver": draft.approver, "deployed": draft.deployed}
+            "proposer": draft.proposer, "approver": draft.approver, "deployed": draft.deployed,
+            "revision": draft.revision, "updated_by": draft.updated_by}
 
 
 def _uploaded_files() -> dict[str, bytes | str]:
@@ -109,6 +111,48 @@ def draft(draft_id: int) -> Response:
     body = {**_draft_body(row), "sources": dict(sorted(row.files.items()))}
     db.session.commit()
     return jsonify(body)
+
+
+@bp.post("/processes/<process_id>/drafts")
+@roles_required(ANALYST, ADMIN)
+def draft_from_current(process_id: str) -> tuple[Response, int]:
+    """A draft holding the current version's files, to edit in the browser."""
+    draft = draft_files.draft_from_current(db.session, process_id, _me())
+    db.session.commit()
+    return jsonify(_draft_body(draft)), 201
+
+
+@bp.get("/processes/drafts/<int:draft_id>/files/<name>")
+@roles_required(ANALYST, ADMIN)
+def draft_file(draft_id: int, name: str) -> Response:
+    text = draft_files.file_text(db.session, draft_id, name)
+    db.session.commit()
+    return draft_files.attachment(text, name)
+
+
+@bp.put("/processes/drafts/<int:draft_id>/files/<name>")
+@roles_required(ANALYST, ADMIN)
+def save_draft_file(draft_id: int, name: str) -> Response:
+    """Save one file on the revision it was edited on: 409 with who saved last when that is stale."""
+    body = json_object()
+    xml, revision = body.get("xml"), body.get("revision")
+    fields = ([] if isinstance(xml, str) else [FieldError("xml", "invalid", "Передайте текст файла строкой.")]) + \
+        ([] if isinstance(revision, int) and not isinstance(revision, bool) else
+         [FieldError("revision", "invalid", "Укажите версию черновика, на которой сделана правка, целым числом.")])
+    if fields:
+        raise ApiError(422, "validation_failed", fields[0].message, fields)
+    try:
+        saved = draft_files.save_file(db.session, draft_id, name, xml, revision, _me())
+    except draft_files.DraftConflict as exc:
+        db.session.rollback()
+        response = jsonify({"error": {"code": "conflict", "message": exc.message, "fields": []},
+                            "revision": exc.revision, "updated_by": exc.updated_by,
+                            "updated_at": _iso(exc.updated_at)})
+        response.status_code = 409
+        return response
+    db.session.commit()
+    return jsonify({"revision": saved.revision, "updated_at": _iso(saved.updated_at),
+                    "problems": [p.as_dict() for p in saved.problems]})
 
 
 @bp.post("/processes/drafts/<int:draft_id>/validate")

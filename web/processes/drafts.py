@@ -76,14 +76,17 @@ def read_files(files: Mapping[str, bytes | str]) -> dict[str, str]:
     return texts
 
 
-def create_draft(session: Session, files: Mapping[str, bytes | str], author: str) -> ProcessDraft:
+def create_draft(session: Session, files: Mapping[str, bytes | str], author: str,
+                 origin: dict | None = None) -> ProcessDraft:
+    """A new draft of the files (``origin``: the deployed version it was started from, for the journal)."""
     texts = read_files(files)
     now = utcnow()
-    draft = ProcessDraft(files=texts, author=author, created_at=now, updated_at=now, status=DRAFT)
+    draft = ProcessDraft(files=texts, author=author, created_at=now, updated_at=now, status=DRAFT, revision=1,
+                         updated_by=author)
     session.add(draft)
     session.flush()
     journal.record(session, None, "draft_uploaded", actor=author, message=f"draft {draft.id}",
-                   details={"draft_id": draft.id, "files": sorted(texts)})
+                   details={"draft_id": draft.id, "files": sorted(texts), **({"origin": origin} if origin else {})})
     return draft
 
 

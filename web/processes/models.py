@@ -32,6 +32,9 @@ class ProcessDraft(Base):
     proposer: Mapped[str | None] = mapped_column(String(254))
     approver: Mapped[str | None] = mapped_column(String(254))
     deployed: Mapped[list | None] = mapped_column(JSON)  # [{process_id, version}] once approved
+    # Optimistic locking of edits in the browser: +1 per saved file change, so a stale save is refused
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    updated_by: Mapped[str | None] = mapped_column(String(254))  # who saved last (the conflict message names them)
 
     @property
     def status_label(self) -> str:

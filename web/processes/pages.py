@@ -21,7 +21,7 @@ from ..api_errors import ApiError
 from ..extensions import db
 from ..security import current_actor, roles_required
 from ..studio_assets import viewer_csp
-from . import diff_text, diffs, drafts, impact
+from . import diff_text, diffs, draft_files, drafts, impact
 from .catalogue import deployed_processes, is_current, ordered_files, process_version
 from .outline import bpmn_outline, dmn_decisions, has_bpmn_di
 
@@ -91,9 +91,16 @@ def download(process_id: str, version: int, name: str) -> Response:
         abort(404)
     content = row.sources[name]
     db.session.commit()
-    response = Response(content, mimetype="application/xml")
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return draft_files.attachment(content, name)
+
+
+@bp.post("/processes/<process_id>/edit")
+@roles_required(ANALYST, ADMIN)
+def edit_current(process_id: str) -> Response:
+    """«Редактировать»: a new draft holding the current version's files, opened in the modeler."""
+    draft = draft_files.draft_from_current(db.session, process_id, _me())
+    db.session.commit()
+    return redirect(url_for("processes.draft_view", draft_id=draft.id))
 
 
 @bp.get("/processes/<process_id>/diff")
@@ -162,6 +169,15 @@ def _draft_view(draft_id: int, errors: dict[str, str] | None = None, status: int
                            comment=draft.comment if comment is None else comment,
                            approval_refusal=drafts.approval_refusal(draft, _me()), me=_me(),
                            max_comment=drafts.MAX_COMMENT), status
+
+
+@bp.get("/processes/drafts/<int:draft_id>/files/<name>")
+@roles_required(ANALYST, ADMIN)
+def draft_download(draft_id: int, name: str) -> Response:
+    """A draft's file as saved, to open in a desktop modeler."""
+    text = draft_files.file_text(db.session, draft_id, name)
+    db.session.commit()
+    return draft_files.attachment(text, name)
 
 
 def _drawable(files: dict[str, str]) -> list[tuple[str, str]]:
