@@ -14,12 +14,11 @@ actually went to next.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Text, and_, cast, or_, select
 from sqlalchemy.orm import Session
 
 from .decision_replay import UNRECORDED, GatewayReplay, Replayed, TableReplay, Unreplayable, next_gateway, normalise
@@ -101,14 +100,15 @@ class _Pass:
     instance_id: int
     case: str
     version_id: int
-    details: dict[str, Any] | None
+    ended_at: Any
+    details: str | None  # the recorded details as stored (JSON text): parsed once per distinct value
 
 
 def _passes(session: Session, points: list[DecisionPoint], limit: int) -> Iterator[tuple[DecisionPoint, _Pass]]:
     """The newest pass of each decision element per case, for the newest ``limit`` cases."""
     by_key = {(p.process_id, p.element): p for p in points}
-    query = (select(Step.id, Step.instance_id, Step.process_id, Step.element, Step.details,
-                    ProcessInstance.business_key, ProcessInstance.version_id)
+    query = (select(Step.id, Step.instance_id, Step.process_id, Step.element, Step.ended_at,
+                    cast(Step.details, Text).label("details"), ProcessInstance.business_key, ProcessInstance.version_id)
              .join(ProcessInstance, ProcessInstance.id == Step.instance_id)
              .where(or_(*(and_(Step.process_id == pid, Step.element == element) for pid, element in by_key)))
              .order_by(Step.ended_at.desc(), Step.id.desc()))
@@ -122,27 +122,30 @@ def _passes(session: Session, points: list[DecisionPoint], limit: int) -> Iterat
         seen.add((row.instance_id, row.element))
         cases.add(row.instance_id)
         case = row.business_key or str(row.instance_id)
-        yield by_key[(row.process_id, row.element)], _Pass(row.id, row.instance_id, case, row.version_id, row.details)
+        yield by_key[(row.process_id, row.element)], _Pass(row.id, row.instance_id, case, row.version_id,
+                                                           row.ended_at, row.details)
 
 
 def _next_elements(session: Session, passes: list[tuple[DecisionPoint, _Pass]]) -> dict[int, str]:
-    """Step id of a decision pass -> the element its gateway sent the case to (the recorded path)."""
-    wanted = [(p, s) for p, s in passes if p.gateway is not None]
+    """Step id of a decision pass -> the element its gateway sent the case to (the recorded path).
+
+    One streamed read of the gateways' outgoing steps since the oldest pass, rather than a query per
+    batch of cases: the step table's (process, ended_at) index answers it.
+    """
+    wanted = {(s.instance_id, p.gateway.element): s.step_id for p, s in passes if p.gateway is not None}
+    if not wanted:
+        return {}
+    gateways = {gateway for _, gateway in wanted}
+    process_ids = {p.process_id for p, _ in passes}
+    since = min(s.ended_at for _, s in passes)
+    query = (select(Step.id, Step.instance_id, Step.source, Step.element)
+             .where(Step.process_id.in_(process_ids), Step.ended_at >= since, Step.source.in_(gateways))
+             .order_by(Step.id))
     found: dict[int, str] = {}
-    for start in range(0, len(wanted), BATCH):
-        chunk = wanted[start:start + BATCH]
-        gateways = {p.gateway.element for p, _ in chunk}
-        rows = session.execute(select(Step.id, Step.instance_id, Step.source, Step.element)
-                               .where(Step.instance_id.in_({s.instance_id for _, s in chunk}),
-                                      Step.source.in_(gateways)).order_by(Step.id))
-        after: dict[tuple[int, str], list[tuple[int, str]]] = defaultdict(list)
-        for row in rows:
-            after[(row.instance_id, row.source)].append((row.id, row.element))
-        for point, step in chunk:
-            nxt = next((element for sid, element in after[(step.instance_id, point.gateway.element)]
-                        if sid > step.step_id), None)
-            if nxt is not None:
-                found[step.step_id] = nxt
+    for row in session.execute(query.execution_options(yield_per=BATCH)):
+        decided = wanted.get((row.instance_id, row.source))
+        if decided is not None and row.id > decided and decided not in found:
+            found[decided] = row.element
     return found
 
 
@@ -173,12 +176,9 @@ def _inputs(details: dict[str, Any]) -> dict[str, Any]:
     return {normalise(i.get("expression")): i.get("value") for i in details.get("inputs") or []}
 
 
-def _key(details: dict[str, Any] | None) -> str:
-    return json.dumps(details, sort_keys=True, ensure_ascii=False, default=str)
-
-
 @dataclass(frozen=True)
 class _Outcome:
+    inputs: dict[str, Any]
     before: dict[str, Any]
     rules_before: tuple[str, ...]
     after: Replayed | None
@@ -188,7 +188,7 @@ class _Outcome:
 def _replay_group(point: DecisionPoint, details: dict[str, Any] | None, old: TableReplay | None) -> _Outcome:
     """Before and after for one distinct recorded pass."""
     if not details or "inputs" not in details:
-        return _Outcome({}, (), None, "при решении не записаны значения входных полей")
+        return _Outcome({}, {}, (), None, "при решении не записаны значения входных полей")
     inputs = _inputs(details)
     rules_before = tuple(r.get("id") for r in details.get("rules") or [])
     before = details.get("outputs")
@@ -200,8 +200,8 @@ def _replay_group(point: DecisionPoint, details: dict[str, Any] | None, old: Tab
     try:
         after = point.table.replay(inputs, known)
     except Unreplayable as exc:
-        return _Outcome(before, rules_before, None, str(exc))
-    return _Outcome(before, rules_before, after, None)
+        return _Outcome(inputs, before, rules_before, None, str(exc))
+    return _Outcome(inputs, before, rules_before, after, None)
 
 
 def _old_outputs(old: TableReplay | None, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -235,9 +235,10 @@ def preview(session: Session, points: list[DecisionPoint], script_engine: Any, k
     outcomes: dict[tuple[int, str, int, str], _Outcome] = {}
     targets: dict[tuple[int, str], Any] = {}
     for point, step in passes:
-        key = (id(point), point.element, step.version_id, _key(step.details))
+        key = (id(point), point.element, step.version_id, step.details)
         if key not in outcomes:
-            outcomes[key] = _replay_group(point, step.details, old_tables.get(step.version_id, point.element))
+            details = json.loads(step.details) if step.details else None
+            outcomes[key] = _replay_group(point, details, old_tables.get(step.version_id, point.element))
         _judge(impact, point, step, outcomes[key], next_elements.get(step.step_id), targets, key)
     return impact
 
@@ -261,7 +262,7 @@ def _judge(impact: Impact, point: DecisionPoint, step: _Pass, outcome: _Outcome,
         return
     if key not in targets:
         try:
-            targets[key] = point.gateway.target({**_bare_inputs(step.details), **outcome.after.result})
+            targets[key] = point.gateway.target({**_bare_inputs(outcome.inputs), **outcome.after.result})
         except Unreplayable as exc:
             targets[key] = exc
     target = targets[key]
@@ -272,6 +273,6 @@ def _judge(impact: Impact, point: DecisionPoint, step: _Pass, outcome: _Outcome,
                                      went_to, target))
 
 
-def _bare_inputs(details: dict[str, Any] | None) -> dict[str, Any]:
+def _bare_inputs(inputs: dict[str, Any]) -> dict[str, Any]:
     """Inputs that are plain variable names: their values are the task's data as the gateway sees it."""
-    return {k: v for k, v in _inputs(details or {}).items() if k.isidentifier()}
+    return {k: v for k, v in inputs.items() if k.isidentifier()}

@@ -171,6 +171,27 @@ def _draft_view(draft_id: int, errors: dict[str, str] | None = None, status: int
                            max_comment=drafts.MAX_COMMENT), status
 
 
+@bp.get("/processes/drafts/<int:draft_id>/edit/<name>.dmn")
+@roles_required(ANALYST, ADMIN)
+def dmn_editor(draft_id: int, name: str) -> Response:
+    """The DMN modeler on one decision file of a draft: autosaved through the drafts API, checked after each save."""
+    file = f"{name}.dmn"
+    draft = drafts.get_draft(db.session, draft_id)
+    if file not in draft.files:
+        abort(404)
+    if draft.status != drafts.DRAFT:
+        db.session.commit()
+        flash(f"Черновик {draft.status_label}: изменять его нельзя.", "warning")
+        return redirect(url_for("processes.draft_view", draft_id=draft_id))
+    config = {"draft_id": draft.id, "file": file, "revision": draft.revision, "xml": draft.files[file],
+              "save_url": url_for("processes_api.save_draft_file", draft_id=draft.id, name=file),
+              "validate_url": url_for("processes_api.validate_draft", draft_id=draft.id)}
+    db.session.commit()
+    response = make_response(render_template("processes/dmn_editor.html", draft=draft, name=file, config=config))
+    response.headers["Content-Security-Policy"] = viewer_csp()  # dmn-js's watermark, allowed by hash
+    return response
+
+
 @bp.get("/processes/drafts/<int:draft_id>/files/<name>")
 @roles_required(ANALYST, ADMIN)
 def draft_download(draft_id: int, name: str) -> Response:
