@@ -45,11 +45,16 @@ WATERMARK_STYLES = (
 bp = Blueprint("studio_assets", __name__)
 
 
-def viewer_csp() -> str:
-    """The product's CSP plus the watermark's style attributes (script-src stays 'self')."""
+def viewer_csp(style_nonce: str | None = None) -> str:
+    """The product's CSP plus the watermark's style attributes (script-src stays 'self').
+
+    `style_nonce`: the DMN editor's expression editors (CodeMirror) keep their styles in one <style>
+    element, which the page creates with this nonce; no other style element is allowed.
+    """
     hashes = tuple("sha256-" + base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
                    for style in WATERMARK_STYLES)
-    return content_security_policy(current_app.extensions["backoffice_config"].frame_ancestors, hashes)
+    nonce = (f"nonce-{style_nonce}",) if style_nonce else ()
+    return content_security_policy(current_app.extensions["backoffice_config"].frame_ancestors, hashes + nonce)
 
 
 @cache

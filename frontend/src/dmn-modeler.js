@@ -3,8 +3,10 @@
 // edited on, and checked after each save by the deploy validation, whose problems are listed.
 //
 // Everything comes from one JSON data block (`#dmn-editor-config`), never from inline script, so the
-// page keeps the product's CSP (script-src 'self'); texts from the server are written as text.
+// page keeps the product's CSP (script-src 'self'; styles: 'self', the watermark's hashes and the one
+// nonce'd style element of the expression editors); texts from the server are written as text.
 import DmnModeler from 'dmn-js/lib/Modeler';
+import { StyleModule } from 'style-mod';
 import { Autosave } from './modeler/autosave.js';
 import './dmn-modeler.css';
 
@@ -97,7 +99,10 @@ async function start() {
   }
   ui.conflict.querySelector('[data-reload]').addEventListener('click', () => window.location.reload());
   ui.canvas.textContent = '';
-  const modeler = new DmnModeler({ container: ui.canvas, common: { keyboard: { bindTo: document } } });
+  // The expression editors (CodeMirror) write their styles into one <style> element per document; made
+  // here first with the page's nonce, it is the only inline style the CSP lets through.
+  StyleModule.mount(document, [], { nonce: ui.config.style_nonce });
+  const modeler = new DmnModeler({ container: ui.canvas });
   try {
     await modeler.importXML(ui.config.xml);
   } catch (error) {

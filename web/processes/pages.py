@@ -8,6 +8,7 @@ Changes go through drafts (web.processes.drafts): upload, check, propose, approv
 
 from __future__ import annotations
 
+import secrets
 from collections import defaultdict
 
 from flask import Blueprint, Response, abort, flash, make_response, redirect, render_template, request, url_for
@@ -185,10 +186,11 @@ def dmn_editor(draft_id: int, name: str) -> Response:
         return redirect(url_for("processes.draft_view", draft_id=draft_id))
     config = {"draft_id": draft.id, "file": file, "revision": draft.revision, "xml": draft.files[file],
               "save_url": url_for("processes_api.save_draft_file", draft_id=draft.id, name=file),
-              "validate_url": url_for("processes_api.validate_draft", draft_id=draft.id)}
+              "validate_url": url_for("processes_api.validate_draft", draft_id=draft.id),
+              "style_nonce": secrets.token_urlsafe(16)}
     db.session.commit()
     response = make_response(render_template("processes/dmn_editor.html", draft=draft, name=file, config=config))
-    response.headers["Content-Security-Policy"] = viewer_csp()  # dmn-js's watermark, allowed by hash
+    response.headers["Content-Security-Policy"] = viewer_csp(config["style_nonce"])
     return response
 
 
