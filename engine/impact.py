@@ -18,10 +18,19 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Text, and_, cast, or_, select
+from sqlalchemy import Text, and_, cast, func, or_, select
 from sqlalchemy.orm import Session
 
-from .decision_replay import UNRECORDED, GatewayReplay, Replayed, TableReplay, Unreplayable, next_gateway, normalise
+from .decision_replay import (
+    UNRECORDED,
+    GatewayReplay,
+    Replayed,
+    ReplayScriptEngine,
+    TableReplay,
+    Unreplayable,
+    next_gateway,
+    normalise,
+)
 from .models import ProcessInstance, Step
 from .serialization import StateSerializer
 from .versions import SpecCache
@@ -82,6 +91,7 @@ class Impact:
 def decision_points(process_specs: dict[str, Iterable[Any]], script_engine: Any,
                     known_globals: frozenset[str]) -> list[DecisionPoint]:
     """Every business rule task in ``process_specs`` (process id -> its spec and its subprocess specs)."""
+    script_engine = ReplayScriptEngine(script_engine)
     points = []
     for process_id, specs in process_specs.items():
         for wf_spec in specs:
@@ -101,14 +111,14 @@ class _Pass:
     case: str
     version_id: int
     ended_at: Any
-    details: str | None  # the recorded details as stored (JSON text): parsed once per distinct value
+    details: str | None  # a key of the recorded details (their JSON text, or its digest on PostgreSQL)
 
 
 def _passes(session: Session, points: list[DecisionPoint], limit: int) -> Iterator[tuple[DecisionPoint, _Pass]]:
     """The newest pass of each decision element per case, for the newest ``limit`` cases."""
     by_key = {(p.process_id, p.element): p for p in points}
     query = (select(Step.id, Step.instance_id, Step.process_id, Step.element, Step.ended_at,
-                    cast(Step.details, Text).label("details"), ProcessInstance.business_key, ProcessInstance.version_id)
+                    _details_key(session).label("details"), ProcessInstance.business_key, ProcessInstance.version_id)
              .join(ProcessInstance, ProcessInstance.id == Step.instance_id)
              .where(or_(*(and_(Step.process_id == pid, Step.element == element) for pid, element in by_key)))
              .order_by(Step.ended_at.desc(), Step.id.desc()))
@@ -124,6 +134,33 @@ def _passes(session: Session, points: list[DecisionPoint], limit: int) -> Iterat
         case = row.business_key or str(row.instance_id)
         yield by_key[(row.process_id, row.element)], _Pass(row.id, row.instance_id, case, row.version_id,
                                                            row.ended_at, row.details)
+
+
+def _on_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _details_key(session: Session) -> Any:
+    """What identifies a pass's recorded details: thousands of cases share a few hundred distinct ones, so
+    PostgreSQL sends a digest per case and each distinct text once (_details_texts)."""
+    text = cast(Step.details, Text)
+    return func.md5(text) if _on_postgres(session) else text
+
+
+def _details_texts(session: Session, passes: list[tuple[DecisionPoint, _Pass]]) -> dict[str | None, str | None]:
+    """Details key -> the details' JSON text."""
+    if not _on_postgres(session):
+        return {s.details: s.details for _, s in passes}
+    first: dict[str | None, int] = {}
+    for _, step in passes:
+        first.setdefault(step.details, step.step_id)
+    texts: dict[str | None, str | None] = {}
+    ids = list(first.values())
+    for start in range(0, len(ids), BATCH):
+        rows = session.execute(select(func.md5(cast(Step.details, Text)), cast(Step.details, Text))
+                               .where(Step.id.in_(ids[start:start + BATCH])))
+        texts.update({key: text for key, text in rows})
+    return texts
 
 
 def _next_elements(session: Session, passes: list[tuple[DecisionPoint, _Pass]]) -> dict[int, str]:
@@ -153,7 +190,7 @@ class _VersionTables:
     """The decision tables the cases actually ran on, restored once per version and element."""
 
     def __init__(self, session: Session, script_engine: Any, known_globals: frozenset[str]) -> None:
-        self.session, self.script_engine, self.known = session, script_engine, known_globals
+        self.session, self.script_engine, self.known = session, ReplayScriptEngine(script_engine), known_globals
         self.specs = SpecCache(StateSerializer())
         self.tables: dict[tuple[int, str], TableReplay | None] = {}
 
@@ -232,12 +269,14 @@ def preview(session: Session, points: list[DecisionPoint], script_engine: Any, k
     impact.cases, impact.passes = len({s.instance_id for _, s in passes}), len(passes)
     next_elements = _next_elements(session, passes)
     old_tables = _VersionTables(session, script_engine, known_globals)
+    texts = _details_texts(session, passes)
     outcomes: dict[tuple[int, str, int, str], _Outcome] = {}
     targets: dict[tuple[int, str], Any] = {}
     for point, step in passes:
         key = (id(point), point.element, step.version_id, step.details)
         if key not in outcomes:
-            details = json.loads(step.details) if step.details else None
+            text = texts.get(step.details)
+            details = json.loads(text) if text else None
             outcomes[key] = _replay_group(point, details, old_tables.get(step.version_id, point.element))
         _judge(impact, point, step, outcomes[key], next_elements.get(step.step_id), targets, key)
     return impact
