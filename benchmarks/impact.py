@@ -134,7 +134,9 @@ def measure(backend: Backend, args: argparse.Namespace) -> dict[str, Any]:
     from engine.db import make_engine
     from engine.impact import decision_points, preview
     from engine.scripting import ScriptEnvironment
+    from engine.serialization import StateSerializer
     from engine.specs import RuntimeBpmnParser
+    from engine.versions import SpecCache
 
     dmn = (WORKFLOWS / DMN).read_text(encoding="utf-8")
     assert RULE_12_CHANGE[0] in dmn
@@ -144,6 +146,7 @@ def measure(backend: Backend, args: argparse.Namespace) -> dict[str, Any]:
     env = ScriptEnvironment()
     script_engine = env.script_engine()
     specs = {PROCESS: [parser.get_spec(PROCESS), *parser.get_subprocess_specs(PROCESS).values()]}
+    version_specs = SpecCache(StateSerializer())  # the runtime's cache, as the app passes it
     engine = make_engine(backend.settings().database_url)
     backend.on_close(engine.dispose)
     out: dict[str, Any] = {}
@@ -153,7 +156,7 @@ def measure(backend: Backend, args: argparse.Namespace) -> dict[str, Any]:
             for run in range(args.runs + 1):
                 started = time.perf_counter()
                 points = decision_points(specs, script_engine, env.allowed_names)
-                result = preview(s, points, script_engine, env.allowed_names, limit)
+                result = preview(s, points, script_engine, env.allowed_names, limit, version_specs)
                 s.commit()
                 if run:  # the first run warms the caches
                     times.append(time.perf_counter() - started)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from sqlalchemy.orm import Session
 
 from engine import journal
@@ -38,7 +39,7 @@ def draft_impact(session: Session, draft: ProcessDraft, actor: str, limit: int =
              for pid in startable_process_ids(checked)}
     script_engine = env.script_engine()
     impact = preview(session, decision_points(specs, script_engine, env.allowed_names), script_engine,
-                     env.allowed_names, limit)
+                     env.allowed_names, limit, current_app.extensions["backoffice"].runtime.specs)
     journal.record(session, None, "draft_impact_previewed", actor=actor, message=f"draft {draft.id}",
                    details={"draft_id": draft.id, "limit": limit, "cases": impact.cases,
                             "changed": len(impact.changed), "unreplayable": len(impact.unreplayable)})
