@@ -1,5 +1,6 @@
 """An analyst changes a decision rule in the DMN editor, it is saved and still there after a reload, and the
-draft page's impact preview lists the decided cases the change would move (Chromium).
+draft page's impact preview lists the decided cases the change would move; a save made on a revision someone
+else has saved over is refused with their name (Chromium).
 
 The editor runs under the product's CSP (script-src 'self', style-src 'self' plus the dmn-js watermark's
 hashes): any violation or script error shows up on the console or as a page error, and fails the test.
@@ -23,10 +24,14 @@ from web.processes.models import ProcessDraft
 DESKTOP = {"width": 1366, "height": 900}
 
 
-def _draft(product: Product, email: str, files: dict[str, str]) -> int:
-    token = client_from(product.app).post("/api/v1/auth/token", json={
+def _token(product: Product, email: str) -> str:
+    return client_from(product.app).post("/api/v1/auth/token", json={
         "email": email, "password": PASSWORD, "otp": fresh_otp(product.app, email)}).get_json()["token"]
-    r = client_from(product.app).post("/api/v1/processes/drafts", headers=bearer(token), json={"files": files})
+
+
+def _draft(product: Product, email: str, files: dict[str, str]) -> int:
+    r = client_from(product.app).post("/api/v1/processes/drafts", headers=bearer(_token(product, email)),
+                                      json={"files": files})
     assert r.status_code == 201, r.get_json()
     return r.get_json()["draft_id"]
 
@@ -60,8 +65,8 @@ def test_an_analyst_edits_a_rule_and_sees_the_cases_it_would_change(product: Pro
         try:
             page = browser.new_context(viewport=DESKTOP, locale="ru-RU").new_page()
             page.on("console", on_console)
-            page.on("response", lambda r: problems.append(f"{r.status}: {r.url}")
-                    if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
+            page.on("response", lambda r: problems.append(f"{r.status}: {r.url}") if r.status >= 400 and not (
+                r.url.endswith("/favicon.ico") or (r.status == 409 and "/files/" in r.url)) else None)  # 409: below
             page.on("pageerror", lambda error: problems.append(f"pageerror: {error}"))
             log_in(page, base, email, app=product.app)
             page.wait_for_url(f"{base}/processes")
@@ -102,6 +107,27 @@ def test_an_analyst_edits_a_rule_and_sees_the_cases_it_would_change(product: Pro
             expect(changed).to_contain_text("Высокий балл")
             expect(changed).to_contain_text("Средний балл")
             expect(changed).to_contain_text("На проверке")
+
+            # Someone else saves the file while the editor is open: the next save is refused, nothing is
+            # overwritten, and the page says who saved.
+            page.goto(f"{base}/processes/drafts/{draft_id}/edit/{process.dmn_file}")
+            editor = page.locator("[data-dmn-editor][data-editor-ready]")
+            expect(editor).to_be_visible()
+            other = add_user(product.app, "analyst")
+            revision = int(editor.get_attribute("data-revision"))
+            theirs = _saved_file(product, draft_id, process.dmn_file).replace("&gt;= 40", "&gt;= 41", 1)
+            saved = client_from(product.app).put(
+                f"/api/v1/processes/drafts/{draft_id}/files/{process.dmn_file}", headers=bearer(_token(product, other)),
+                json={"xml": theirs, "revision": revision})
+            assert saved.status_code == 200, saved.get_json()
+            _score_cell(page, "r_mid").locator("[contenteditable]").click()
+            page.keyboard.press("End")
+            page.keyboard.type("0")
+            page.locator("h1").click()
+            conflict = page.locator("[data-editor-conflict]")
+            expect(conflict).to_be_visible()
+            expect(conflict).to_contain_text(other)
+            assert _saved_file(product, draft_id, process.dmn_file) == theirs
         finally:
             browser.close()
     assert problems == [], "\n".join(problems)
