@@ -7,6 +7,7 @@ the engine only looks operators up by the name a diagram's serviceTaskOperator g
 from __future__ import annotations
 
 import importlib
+import inspect
 import random
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -89,6 +90,31 @@ def operator(
         return func
 
     return register
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    required: bool
+
+
+@dataclass(frozen=True)
+class Signature:
+    """The keyword parameters an operator takes (what a diagram may pass) and whether it takes any other."""
+
+    parameters: list[Parameter]
+    open: bool  # ``**kwargs``: any name is accepted
+
+
+def signature_of(func: Callable[..., Any]) -> Signature | None:
+    """The operator function's parameters in order, or None when Python cannot tell (a builtin)."""
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    named = [Parameter(p.name, p.default is p.empty) for p in params
+             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    return Signature(named, any(p.kind is p.VAR_KEYWORD for p in params))
 
 
 def get_operator(name: str) -> Operator | None:

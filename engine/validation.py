@@ -16,7 +16,6 @@ passed in, so the same code serves every caller. Each problem is reported once, 
 from __future__ import annotations
 
 import ast
-import inspect
 import json
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from .bpmn_lint import BPMN_NS, lint_definitions, lint_process, local
 from .errors import DeploymentProblem
+from .operators import signature_of
 from .script_safety import ScriptViolation, check_dmn_entry, check_expression, check_script
 from .specs import RuntimeBpmnParser
 from .xml_safety import UnsafeXml, parse_xml
@@ -359,19 +359,15 @@ def _check_operators(file: str, root: etree._Element, operators: Callable[[str],
 
 def _signature_mismatch(func: Callable[..., Any], given: list[str]) -> list[tuple[str, str]]:
     """(code, parameter) for every name the function does not take and every required one not given."""
-    try:
-        params = inspect.signature(func).parameters
-    except (TypeError, ValueError):
+    signature = signature_of(func)
+    if signature is None:
         return []
-    kinds = {p.kind for p in params.values()}
     result = []
-    if inspect.Parameter.VAR_KEYWORD not in kinds:
-        accepted = {n for n, p in params.items()
-                    if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    if not signature.open:
+        accepted = {p.name for p in signature.parameters}
         result += [("unknown_operator_parameter", g) for g in given if g not in accepted]
-    required = [n for n, p in params.items() if p.default is p.empty
-                and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-    result += [("missing_operator_parameter", r) for r in required if r not in given]
+    result += [("missing_operator_parameter", p.name) for p in signature.parameters
+               if p.required and p.name not in given]
     return result
 
 

@@ -157,3 +157,46 @@ def test_edit_from_the_process_page_download_and_save_with_the_session(product: 
     assert r.status_code == 200 and r.get_json()["revision"] == 2
     assert client.get(f"/api/v1/processes/drafts/{draft_id}").get_json()["updated_by"] == email
     assert client.post(f"/processes/{PID}/edit").status_code == 400  # no CSRF token
+
+
+def test_the_catalogue_lists_what_the_panel_picks_from(product: Product) -> None:
+    token = product.staff_token("analyst")
+    body = _api(product, token, "GET", "/catalogue").get_json()
+    operators = {o["name"]: o["parameters"] for o in body["operators"]}
+    assert operators["registry.check_passport"] == [{"name": "person", "required": True}]
+    assert {"name": "registry_wait", "value": "PT4H"} in body["sla"]
+    assert "operator_review.schema.json" in {f["file"] for f in body["forms"]}
+    assert {"name": "Оператор", "role": "operator", "role_label": "Оператор"} in body["lanes"]
+    assert {"id": "certificate_decision", "name": "Решение по заявлению о справке ОМС", "file": DMN} \
+        in body["decisions"]
+
+    # A draft's own decision table is offered in that draft's editor (and only there).
+    dmn = (PRODUCT_WORKFLOWS / DMN).read_text(encoding="utf-8").replace(
+        'decision id="certificate_decision"', 'decision id="draft_only_decision"')
+    draft = _api(product, token, "POST", "/drafts", json={"files": {"draft_only.dmn": dmn}}).get_json()["draft_id"]
+    ids = {d["id"] for d in _api(product, token, "GET", f"/catalogue?draft={draft}").get_json()["decisions"]}
+    assert {"draft_only_decision", "certificate_decision"} <= ids
+    assert "draft_only_decision" not in {d["id"] for d in body["decisions"]}
+    assert _api(product, token, "GET", "/catalogue?draft=999999").status_code == 404
+    assert _api(product, product.staff_token("operator"), "GET", "/catalogue").status_code == 403
+
+
+def test_the_modeler_page_opens_only_an_editable_bpmn_file_for_analysts(product: Product) -> None:
+    client, _ = _page_client(product, "analyst")
+    token = product.staff_token("analyst")
+    draft = _start(product, token)["draft_id"]
+    page = client.get(f"/processes/drafts/{draft}/edit/{BPMN}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'id="editor-config"' in html and "bpmn-modeler-" in html and "<script>" not in html
+    assert "'unsafe-inline'" not in page.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in page.headers["Content-Security-Policy"]
+    assert client.get(f"/processes/drafts/{draft}/edit/{DMN}").status_code == 404
+    assert client.get(f"/processes/drafts/{draft}/edit/missing.bpmn").status_code == 404
+    operator, _ = _page_client(product, "operator")
+    assert operator.get(f"/processes/drafts/{draft}/edit/{BPMN}").status_code == 403
+
+    assert _api(product, token, "POST", f"/drafts/{draft}/propose", json={"comment": "Готово"}).status_code == 200
+    r = client.get(f"/processes/drafts/{draft}/edit/{BPMN}")
+    assert r.status_code == 302 and r.location.endswith(f"/processes/drafts/{draft}")
+    assert "изменять его нельзя" in client.get(r.location).get_data(as_text=True)

@@ -194,7 +194,8 @@ def test_the_committed_build_matches_its_manifest() -> None:
     manifest = _manifest()
     assert set(manifest["entries"]) == {"bpmn-viewer.js", "dmn-viewer.js", "studio.css", "bpmn-diff.js",
                                         "bpmn-diff.css", "case-diagram.js", "case-diagram.css",
-                                        "process-heatmap.js", "process-heatmap.css"}
+                                        "process-heatmap.js", "process-heatmap.css", "bpmn-modeler.js",
+                                        "bpmn-modeler.css"}
     assert set(manifest["entries"].values()) <= set(manifest["files"])
     on_disk = {p.name for p in STUDIO_DIR.iterdir()}
     expected = {"manifest.json"} | set(manifest["files"]) | \

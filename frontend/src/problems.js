@@ -8,6 +8,12 @@
 
 const MARKER = 'studio-problem';
 
+// Removes every problem mark, so a fresh validation (the modeler's, after each save) can mark anew.
+export function clearProblems(viewer) {
+  const canvas = viewer.get('canvas');
+  viewer.get('elementRegistry').forEach((element) => canvas.removeMarker(element, MARKER));
+}
+
 export function linkProblems(container, viewer) {
   const source = container.dataset.source;
   const links = document.querySelectorAll(`a[data-problem-element][data-problem-source="${source}"]`);

@@ -19,7 +19,7 @@ from ..accounts.roles import ADMIN, ANALYST
 from ..api_errors import ApiError, json_object
 from ..extensions import db
 from ..security import current_actor, roles_required
-from . import diffs, draft_files, drafts, impact
+from . import choices, diffs, draft_files, drafts, impact
 from .catalogue import deployed_processes, is_current, process_version
 from .models import ProcessDraft
 
@@ -40,6 +40,17 @@ def processes() -> Response:
         "versions": [{"version": v.version, "deployed_by": v.deployed_by, "deployed_at": _iso(v.deployed_at),
                       "comment": v.comment, "running": v.running, "finished": v.finished} for v in p.versions],
     } for p in rows])
+
+
+@bp.get("/processes/catalogue")
+@roles_required(ANALYST, ADMIN)
+def catalogue() -> Response:
+    """What the modeler's panel picks from; ``?draft=`` adds that draft's own decisions."""
+    draft_id = request.args.get("draft", type=int)
+    draft = drafts.get_draft(db.session, draft_id) if draft_id is not None else None
+    body = choices.catalogue(db.session, draft)
+    db.session.commit()
+    return jsonify(body)
 
 
 @bp.get("/processes/<process_id>/versions/<int:version>")

@@ -3,7 +3,8 @@
 The catalogue is the analyst's landing page; administrators see it too. A version page draws each
 BPMN file with bpmn-js and each DMN file with dmn-js (the bundle from web/static/studio); without
 JavaScript it still lists the diagram's elements by lane and offers every source file for download.
-Changes go through drafts (web.processes.drafts): upload, check, propose, approval by another person.
+Changes go through drafts (web.processes.drafts): upload, check, propose, approval by another person. A
+draft's BPMN file can also be edited in the browser (the modeler page; saves go through the drafts API).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ..accounts.roles import ADMIN, ANALYST, ROLE_LABELS
 from ..api_errors import ApiError
 from ..extensions import db
 from ..security import current_actor, roles_required
-from ..studio_assets import viewer_csp
+from ..studio_assets import modeler_csp, viewer_csp
 from . import diff_text, diffs, draft_files, drafts, impact
 from .catalogue import deployed_processes, is_current, ordered_files, process_version
 from .outline import bpmn_outline, dmn_decisions, has_bpmn_di
@@ -101,7 +102,31 @@ def edit_current(process_id: str) -> Response:
     """«Редактировать»: a new draft holding the current version's files, opened in the modeler."""
     draft = draft_files.draft_from_current(db.session, process_id, _me())
     db.session.commit()
-    return redirect(url_for("processes.draft_view", draft_id=draft.id))
+    name = draft_files.main_file(draft)
+    if name is None:
+        return redirect(url_for("processes.draft_view", draft_id=draft.id))
+    return redirect(url_for("processes.editor", draft_id=draft.id, name=name))
+
+
+@bp.get("/processes/drafts/<int:draft_id>/edit/<name>")
+@roles_required(ANALYST, ADMIN)
+def editor(draft_id: int, name: str) -> Response:
+    """The BPMN modeler on one file of a draft: autosaved through the drafts API, checked after each save."""
+    draft = drafts.get_draft(db.session, draft_id)
+    if not name.endswith(".bpmn") or name not in draft.files:
+        abort(404)
+    if draft.status != drafts.DRAFT:
+        db.session.commit()
+        flash(f"Черновик {draft.status_label}: изменять его нельзя.", "warning")
+        return redirect(url_for("processes.draft_view", draft_id=draft_id))
+    config = {"draft_id": draft.id, "file": name, "revision": draft.revision, "xml": draft.files[name],
+              "save_url": url_for("processes_api.save_draft_file", draft_id=draft.id, name=name),
+              "validate_url": url_for("processes_api.validate_draft", draft_id=draft.id),
+              "catalogue_url": url_for("processes_api.catalogue", draft=draft.id)}
+    db.session.commit()
+    response = make_response(render_template("processes/editor.html", draft=draft, name=name, config=config))
+    response.headers["Content-Security-Policy"] = modeler_csp()
+    return response
 
 
 @bp.get("/processes/<process_id>/diff")
