@@ -125,7 +125,21 @@ def decision_details(task: Any) -> dict[str, Any] | None:
         log.warning("decision %s of task %s could not be re-evaluated", table.id, task.id, exc_info=True)
         return None
     return {"decision": table.name or table.id, "inputs": inputs,
-            "rules": [{"row": r.row_number, "id": r.id, "description": r.description} for r in rules]}
+            "rules": [{"row": r.row_number, "id": r.id, "description": r.description} for r in rules],
+            "outputs": {name: _plain(_read(task.data, name)) for name in _output_names(table)}}
+
+
+def _output_names(table: Any) -> list[str]:
+    return [o.name or o.label for o in table.outputs]
+
+
+def _read(data: dict[str, Any], name: str) -> Any:
+    """An output's value as the task's data holds it (``a.b`` is nested, as SpiffWorkflow writes it).
+    Recorded so a replay of the pass (engine.decision_replay) knows outputs its inputs cannot produce."""
+    value: Any = data
+    for part in name.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
 
 
 def _plain(value: Any) -> Any:

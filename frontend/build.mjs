@@ -18,6 +18,7 @@ ENTRIES['bpmn-diff'] = 'src/bpmn-diff.js';  // the diff page: two viewers, bpmn-
 ENTRIES['case-diagram'] = 'src/case-diagram.js';  // a case on its diagram (+ case-diagram.css)
 ENTRIES['process-heatmap'] = 'src/process-heatmap.js';  // step analytics on the diagram (+ process-heatmap.css)
 ENTRIES['bpmn-modeler'] = 'src/bpmn-modeler.js';  // the editor: Modeler, properties panel, autosave (+ bpmn-modeler.css)
+ENTRIES['dmn-modeler'] = 'src/dmn-modeler.js';  // the DMN editor: Modeler, autosave, live check (+ dmn-modeler.css)
 const FONT_LOADERS = { '.eot': 'file', '.svg': 'file', '.ttf': 'file', '.woff': 'file', '.woff2': 'file' };
 const ALREADY_COMPRESSED = new Set(['.woff', '.woff2']);
 

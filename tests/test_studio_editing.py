@@ -191,7 +191,10 @@ def test_the_modeler_page_opens_only_an_editable_bpmn_file_for_analysts(product:
     assert 'id="editor-config"' in html and "bpmn-modeler-" in html and "<script>" not in html
     assert "'unsafe-inline'" not in page.headers["Content-Security-Policy"]
     assert "script-src 'self';" in page.headers["Content-Security-Policy"]
-    assert client.get(f"/processes/drafts/{draft}/edit/{DMN}").status_code == 404
+    dmn = client.get(f"/processes/drafts/{draft}/edit/{DMN}")  # a decision file opens the DMN editor instead
+    assert dmn.status_code == 200 and "dmn-modeler-" in dmn.get_data(as_text=True)
+    assert "bpmn-modeler-" not in dmn.get_data(as_text=True)
+    assert client.get(f"/processes/drafts/{draft}/edit/missing.dmn").status_code == 404
     assert client.get(f"/processes/drafts/{draft}/edit/missing.bpmn").status_code == 404
     operator, _ = _page_client(product, "operator")
     assert operator.get(f"/processes/drafts/{draft}/edit/{BPMN}").status_code == 403

@@ -49,16 +49,22 @@ PROPERTIES_PANEL_STYLES = ("height: 100%", "flex: none; height: auto")
 bp = Blueprint("studio_assets", __name__)
 
 
-def _csp_allowing(styles: tuple[str, ...]) -> str:
-    """The product's CSP plus exactly these style attributes by hash (script-src stays 'self')."""
+def _csp_allowing(styles: tuple[str, ...], style_nonce: str | None = None) -> str:
+    """The product's CSP plus exactly these style attributes by hash (script-src stays 'self'), and the one
+    style element carrying `style_nonce` when given."""
     hashes = tuple("sha256-" + base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
                    for style in styles)
-    return content_security_policy(current_app.extensions["backoffice_config"].frame_ancestors, hashes)
+    nonce = (f"nonce-{style_nonce}",) if style_nonce else ()
+    return content_security_policy(current_app.extensions["backoffice_config"].frame_ancestors, hashes + nonce)
 
 
-def viewer_csp() -> str:
-    """The CSP of a page with a DMN viewer: the bpmn.io watermark's style attributes are allowed."""
-    return _csp_allowing(WATERMARK_STYLES)
+def viewer_csp(style_nonce: str | None = None) -> str:
+    """The CSP of a page with a DMN viewer: the bpmn.io watermark's style attributes are allowed.
+
+    `style_nonce`: the DMN editor's expression editors (CodeMirror) keep their styles in one <style>
+    element, which the page creates with this nonce; no other style element is allowed.
+    """
+    return _csp_allowing(WATERMARK_STYLES, style_nonce)
 
 
 def modeler_csp() -> str:

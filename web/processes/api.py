@@ -19,7 +19,7 @@ from ..accounts.roles import ADMIN, ANALYST
 from ..api_errors import ApiError, json_object
 from ..extensions import db
 from ..security import current_actor, roles_required
-from . import choices, diffs, draft_files, drafts
+from . import choices, diffs, draft_files, drafts, impact
 from .catalogue import deployed_processes, is_current, process_version
 from .models import ProcessDraft
 
@@ -171,6 +171,22 @@ def save_draft_file(draft_id: int, name: str) -> Response:
 def validate_draft(draft_id: int) -> Response:
     problems = drafts.check_draft(db.session, drafts.get_draft(db.session, draft_id))
     return jsonify({"problems": [p.as_dict() for p in problems]})
+
+
+@bp.post("/processes/drafts/<int:draft_id>/impact")
+@roles_required(ANALYST, ADMIN)
+def draft_impact(draft_id: int) -> Response:
+    """The draft's decisions replayed over the newest decided cases (``limit``, default 1,000)."""
+    limit = (json_object() if request.content_length else {}).get("limit", impact.DEFAULT_LIMIT)
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= impact.MAX_LIMIT:
+        message = f"Укажите число заявлений целым числом от 1 до {impact.MAX_LIMIT}."
+        raise ApiError(422, "validation_failed", message, [FieldError("limit", "invalid", message)])
+    try:
+        result = impact.draft_impact(db.session, drafts.get_draft(db.session, draft_id), _me(), limit)
+    except drafts.DraftRefused as exc:
+        db.session.rollback()
+        return _refused(exc.problems)
+    return jsonify(impact.as_json(result))
 
 
 @bp.post("/processes/drafts/<int:draft_id>/propose")

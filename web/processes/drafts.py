@@ -21,6 +21,8 @@ from engine.clock import utcnow
 from engine.deploy import Deployed, Source
 from engine.errors import DeploymentError, DeploymentProblem, FieldError, NotFound
 from engine.models import ProcessVersion
+from engine.scripting import ScriptEnvironment
+from engine.validation import Validation
 from engine.versions import current_versions, make_current
 
 from ..api_errors import ApiError
@@ -131,14 +133,24 @@ def bundle_files(session: Session, files: Mapping[str, str]) -> dict[str, str]:
 
 
 def check_draft(session: Session, draft: ProcessDraft) -> list[DeploymentProblem]:
-    """The deploy validation's problems of the draft's files (lanes from the workflows' lanes.toml).
+    """The deploy validation's problems of the draft's files (lanes from the workflows' lanes.toml)."""
+    return validate_draft(session, draft).problems
+
+
+def validate_draft(session: Session, draft: ProcessDraft) -> Validation:
+    """The deploy validation of the draft's files, with the parser holding its specs as they would run.
 
     Ends the caller's transaction first: the Deployer reads in its own session, and on SQLite every
     transaction holds the write lock from its start, so an open one here would block it.
     """
     files = bundle_files(session, draft.files)
     session.commit()
-    return _deployer().validate(_sources(files), _lanes()).problems
+    return _deployer().validate(_sources(files), _lanes())
+
+
+def script_environment() -> ScriptEnvironment:
+    """The names diagrams run with, as the deploy validation and the runtime give them."""
+    return _deployer().script_env
 
 
 def propose(session: Session, draft_id: int, actor: str, comment: str) -> ProcessDraft:

@@ -9,6 +9,7 @@ draft's BPMN file can also be edited in the browser (the modeler page; saves go 
 
 from __future__ import annotations
 
+import secrets
 from collections import defaultdict
 
 from flask import Blueprint, Response, abort, flash, make_response, redirect, render_template, request, url_for
@@ -22,7 +23,7 @@ from ..api_errors import ApiError
 from ..extensions import db
 from ..security import current_actor, roles_required
 from ..studio_assets import modeler_csp, viewer_csp
-from . import diff_text, diffs, draft_files, drafts
+from . import diff_text, diffs, draft_files, drafts, impact
 from .catalogue import deployed_processes, is_current, ordered_files, process_version
 from .outline import bpmn_outline, dmn_decisions, has_bpmn_di
 
@@ -181,16 +182,41 @@ def draft_view(draft_id: int) -> tuple[str, int]:
 def _draft_view(draft_id: int, errors: dict[str, str] | None = None, status: int = 200,
                 comment: str | None = None) -> tuple[str, int]:
     draft = drafts.get_draft(db.session, draft_id)
-    problems = drafts.check_draft(db.session, draft) if draft.status in (drafts.DRAFT, drafts.PROPOSED) else []
+    checked = drafts.validate_draft(db.session, draft) if draft.status in (drafts.DRAFT, drafts.PROPOSED) else None
+    problems = checked.problems if checked else []
+    preview = impact.draft_impact(db.session, draft, _me(), checked=checked) if checked and not problems else None
     bundle = drafts.bundle_files(db.session, draft.files)
     comparable = diffs.comparable_processes(db.session, bundle)
     db.session.commit()
     return render_template("processes/draft.html", draft=draft, problems=problems, errors=errors or {},
+                           impact=preview, change_lines=impact.change_lines,
                            drawings=_drawable(draft.files), comparable=comparable,
                            completed=sorted(bundle.keys() - draft.files.keys()),
                            comment=draft.comment if comment is None else comment,
                            approval_refusal=drafts.approval_refusal(draft, _me()), me=_me(),
                            max_comment=drafts.MAX_COMMENT), status
+
+
+@bp.get("/processes/drafts/<int:draft_id>/edit/<name>.dmn")
+@roles_required(ANALYST, ADMIN)
+def dmn_editor(draft_id: int, name: str) -> Response:
+    """The DMN modeler on one decision file of a draft: autosaved through the drafts API, checked after each save."""
+    file = f"{name}.dmn"
+    draft = drafts.get_draft(db.session, draft_id)
+    if file not in draft.files:
+        abort(404)
+    if draft.status != drafts.DRAFT:
+        db.session.commit()
+        flash(f"Черновик {draft.status_label}: изменять его нельзя.", "warning")
+        return redirect(url_for("processes.draft_view", draft_id=draft_id))
+    config = {"draft_id": draft.id, "file": file, "revision": draft.revision, "xml": draft.files[file],
+              "save_url": url_for("processes_api.save_draft_file", draft_id=draft.id, name=file),
+              "validate_url": url_for("processes_api.validate_draft", draft_id=draft.id),
+              "style_nonce": secrets.token_urlsafe(16)}
+    db.session.commit()
+    response = make_response(render_template("processes/dmn_editor.html", draft=draft, name=file, config=config))
+    response.headers["Content-Security-Policy"] = viewer_csp(config["style_nonce"])
+    return response
 
 
 @bp.get("/processes/drafts/<int:draft_id>/files/<name>")
