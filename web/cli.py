@@ -376,11 +376,39 @@ def add_user(email: str, role: str, password: str | None = None,
         return user.email, generated
 
 
+@users_group.command("enrol-link")
+@click.option("--email", required=True)
+@click.option("--actor", default=None, help="Who issues it (recorded in the journal; default: os:<login>).")
+def users_enrol_link(email: str, actor: str | None) -> None:
+    """A one-time link with which a staff member enrols their authenticator (first login, or after a reset).
+
+    Printed once; only its hash is stored. Hand it over through a channel you trust.
+    """
+    from tasks.config import AppConfig
+
+    from .accounts.enrolment_pages import enrolment_url
+    from .accounts.errors import AccountError
+    from .accounts.service import AccountService
+    from .app import create_app
+    from .extensions import db
+
+    settings = Settings.from_env()
+    config = AppConfig.from_env(settings=settings)
+    app = create_app(settings, config=config, connect_services=False)
+    with app.app_context():
+        try:
+            token = AccountService(db.session, config.secret_key).issue_enrolment_link(email, actor or os_actor())
+        except AccountError as exc:
+            click.echo(exc.message, err=True)
+            sys.exit(1)
+    click.echo(enrolment_url(config.public_base_url, token))
+
+
 @users_group.command("reset-totp")
 @click.option("--email", required=True)
 @click.option("--actor", default="cli", help="Who resets (recorded in the journal).")
 def users_reset_totp(email: str, actor: str) -> None:
-    """Clear a staff member's second factor (lost phone): they enrol a new app at their next login.
+    """Clear a staff member's second factor (lost phone): they enrol a new app with a new enrolment link.
 
     Their API tokens are revoked as well; the reset is recorded in the audit journal and the log.
     """

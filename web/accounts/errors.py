@@ -94,6 +94,17 @@ class TotpEnrolmentRequired(AccountError):
                        "затем получите токен, передав код из приложения в поле otp.")
 
 
+class EnrolmentLinkRequired(AccountError):
+    status, code = 403, "enrolment_link_required"
+    default_message = ("Приложение-аутентификатор подключается только по одноразовой ссылке, которую выдаёт "
+                       "администратор. Попросите у администратора ссылку, откройте её и войдите снова.")
+
+
+class NotStaff(AccountError):
+    status, code, field = 422, "not_staff", "email"
+    default_message = "Второй фактор подключают только сотрудники, а это учётная запись заявителя."
+
+
 class TotpAlreadyEnrolled(AccountError):
     status, code = 409, "totp_already_enrolled"
     default_message = ("Приложение-аутентификатор для этой учётной записи уже подключено. "

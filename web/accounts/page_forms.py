@@ -59,3 +59,9 @@ def activation_form(values: Mapping[str, str], errors: Sequence[FieldError] = ()
                maxlength=6, hint=f"Шесть цифр; код действует {int(ACTIVATION_TTL.total_seconds()) // 60} минут"),
     ]
     return form_view(fields, errors)
+
+
+def enrolment_link_form(values: Mapping[str, str], errors: Sequence[FieldError] = ()) -> FormView:
+    """The administrator's form: whose authenticator the one-time link is for."""
+    fields = [_field("email", "Электронная почта сотрудника", "email", values, autocomplete="off", maxlength=254)]
+    return form_view(fields, errors)
