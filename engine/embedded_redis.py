@@ -42,6 +42,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from engine.private_files import PRIVATE_UMASK, private_dir, write_private
+
 log = logging.getLogger(__name__)
 
 REDIS_SUBDIR = "redis"
@@ -269,7 +271,7 @@ def _start_lock(redis_dir: Path, timeout: float) -> Iterator[None]:
     cannot wedge the others.  redis-server is spawned with close_fds so the daemon
     does not inherit (and keep holding) the lock.
     """
-    redis_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(redis_dir)
     fd = os.open(redis_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         deadline = time.monotonic() + timeout
@@ -337,7 +339,7 @@ def _clear_stale(redis_dir: Path, socket_path: Path) -> None:
 
 def _spawn(redis_dir: Path, socket_path: Path) -> None:
     conf = redis_dir / CONF_NAME
-    conf.write_text(_render_conf(redis_dir, socket_path))
+    write_private(conf, _render_conf(redis_dir, socket_path).encode())
     # With "daemonize yes" the launched process forks the server and exits at once, so
     # run() returns quickly and the server is re-parented to PID 1: it survives us.
     # Config errors are reported on stderr before daemonising, hence capture_output.
@@ -348,6 +350,7 @@ def _spawn(redis_dir: Path, socket_path: Path) -> None:
         capture_output=True,
         close_fds=True,
         start_new_session=True,
+        umask=PRIVATE_UMASK,  # its RDB, AOF and log hold queued jobs' data: 0600
         timeout=30,
         check=False,
     )

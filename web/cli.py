@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from engine.private_files import restrict_umask
 from engine.settings import Settings
 
 from .accounts.roles import ROLES
@@ -18,6 +19,7 @@ from .logs import setup_logging
 @click.group()
 def main() -> None:
     """OMS certificate back office."""
+    restrict_umask()  # every file a part creates (database, uploads, mail, Redis) is private to the service's user
     try:
         setup_logging()
     except ValueError as exc:  # LOG_FORMAT misspelt: say so, not a traceback
