@@ -333,13 +333,14 @@ def demo_group() -> None:
 
 @demo_group.command("seed")
 def demo_seed() -> None:
-    """Create demo accounts (one per role); their passwords go to <data dir>/demo-accounts.txt."""
+    """Create demo accounts (one per role); their passwords (and staff's enrolment links) go to
+    <data dir>/demo-accounts.txt."""
     from .demo_seed import accounts_file, seed_demo
 
     settings = Settings.from_env()
     created = seed_demo(settings)
-    for email, role, password in created:
-        click.echo(f"{role:<11} {email:<24} {password}")
+    for email, role, password, link in created:
+        click.echo(f"{role:<11} {email:<24} {password} {link}".rstrip())
     click.echo(f"demo accounts: {accounts_file(settings)}" if created else "demo accounts already exist")
 
 
