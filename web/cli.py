@@ -209,11 +209,11 @@ def registry(host: str, port: int | None, threads: int) -> None:
 def run(host: str, port: int, workers: int) -> None:
     """Everything at once: migrate, deploy, then web + workers + scheduler (+ bundled registry), supervised."""
     from .registry import DatasetError
-    from .supervisor import run_all
+    from .supervisor import PortTaken, run_all
 
     try:
         sys.exit(run_all(host, port, workers))
-    except DatasetError as exc:
+    except (DatasetError, PortTaken) as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
 
