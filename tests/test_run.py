@@ -142,15 +142,15 @@ def test_run_refuses_a_taken_web_port(tmp_path):
 
 
 def test_run_killed_leaves_nothing_and_never_used_a_foreign_registry(tmp_path):
-    """Port 8010 is taken by "another program" (a listener that never answers): the bundled registry moves to
+    """The registry's port is taken by "another program" (a listener that never answers): the registry moves to
     a free port its own children use, so every part is healthy. Then `run` is killed with SIGKILL, as the
     OOM killer would: every process it started ends with it, the embedded Redis included."""
-    from tasks.config import DEFAULT_REGISTRY_PORT
-
-    foreign = _hold_port(DEFAULT_REGISTRY_PORT)  # None: another program holds it already, just as good
+    usual = _free_port()  # the registry's usual port (8010 unless REGISTRY_PORT): another program has it
+    foreign = _hold_port(usual)
+    assert foreign is not None
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "REGISTRY_URL")}
-    env.update({"BACKOFFICE_DATA_DIR": str(tmp_path / "var"), "PYTHONPATH": str(ROOT)})
+    env.update({"BACKOFFICE_DATA_DIR": str(tmp_path / "var"), "PYTHONPATH": str(ROOT), "REGISTRY_PORT": str(usual)})
     log = tmp_path / "run.log"
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "web.cli", "run", "--port", str(port), "--workers", "1"],
@@ -158,10 +158,9 @@ def test_run_killed_leaves_nothing_and_never_used_a_foreign_registry(tmp_path):
     try:
         wait_for(lambda: (h := _health(port)) and all(v == "ok" for v in h.values()), timeout=120,
                  message="all parts healthy with the registry moved")
-        assert f"port {DEFAULT_REGISTRY_PORT} is taken by another program" in log.read_text(encoding="utf-8")
-        if foreign is not None:
-            with pytest.raises(BlockingIOError):  # nobody of this run ever connected to the foreign port
-                foreign.accept()
+        assert f"port {usual} is taken by another program" in log.read_text(encoding="utf-8")
+        with pytest.raises(BlockingIOError):  # nobody of this run ever connected to the foreign port
+            foreign.accept()
         started = _descendants(proc.pid)
         assert len(started) >= 6  # registry, web (+ its gunicorn worker), scheduler, a worker, Redis
         proc.kill()
@@ -169,8 +168,7 @@ def test_run_killed_leaves_nothing_and_never_used_a_foreign_registry(tmp_path):
         wait_for(lambda: all(_gone(pid) for pid in started), timeout=60,
                  message="every process of the killed run to end")
     finally:
-        if foreign is not None:
-            foreign.close()
+        foreign.close()
         if proc.poll() is None:
             proc.kill()
         for pid in _descendants(proc.pid):

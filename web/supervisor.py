@@ -62,14 +62,15 @@ def port_free(host: str, port: int) -> bool:
 
 
 def registry_port() -> int:
-    """The bundled registry's port: its usual one when free, else one the system picks."""
-    if port_free("127.0.0.1", DEFAULT_REGISTRY_PORT):
-        return DEFAULT_REGISTRY_PORT
+    """The bundled registry's port: its usual one (REGISTRY_PORT, default 8010) when free, else one the
+    system picks."""
+    usual = int(os.environ.get("REGISTRY_PORT") or DEFAULT_REGISTRY_PORT)
+    if port_free("127.0.0.1", usual):
+        return usual
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    log.warning("port %s is taken by another program; the bundled registry serves on port %s instead",
-                DEFAULT_REGISTRY_PORT, port)
+    log.warning("port %s is taken by another program; the bundled registry serves on port %s instead", usual, port)
     return port
 
 

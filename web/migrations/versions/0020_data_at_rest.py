@@ -48,7 +48,7 @@ def downgrade():
 
 
 def _rewrite_secrets(change):
-    key = current_app.config["SECRET_KEY"]
+    key = current_app.extensions["backoffice_config"].secret_key  # set by create_app, with or without services
     conn = op.get_bind()
     rows = conn.execute(sa.select(_users.c.id, _users.c.totp_secret).where(_users.c.totp_secret.is_not(None)))
     for user_id, value in rows.all():
