@@ -352,6 +352,7 @@ def test_an_administrator_issues_an_enrolment_link_on_a_page(backend, make_app):
     login(client, admin)
     page = client.get("/staff/enrolment-links").get_data(as_text=True)
     assert '<label for="f-email">Электронная почта сотрудника' in page
+    assert 'aria-current="page">Аутентификаторы</a>' in page  # a tab of «Эксплуатация»
     token = csrf_token(page)
     citizen_email = add_user(app, "citizen")
     refused = client.post("/staff/enrolment-links", data={"email": citizen_email, "csrf_token": token})
