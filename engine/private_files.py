@@ -31,13 +31,17 @@ def private_dir(path: Path) -> Path:
 
 
 def private_file(path: Path) -> Path:
-    """Create `path` empty with mode 0600 if missing, else narrow its mode to 0600."""
+    """Create `path` empty with mode 0600 if missing, else narrow its mode to 0600.
+
+    An existing file is never opened here, only chmod-ed: for an SQLite database, closing any descriptor
+    of the file drops every POSIX lock this process holds on it, and other connections would then write
+    over each other.
+    """
     private_dir(path.parent)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE)
     try:
-        os.fchmod(fd, FILE_MODE)
-    finally:
-        os.close(fd)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+    except FileExistsError:
+        os.chmod(path, FILE_MODE)
     return path
 
 
