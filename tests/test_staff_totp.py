@@ -30,7 +30,7 @@ from tests.support.accounts import (
     unique_email,
 )
 from web.accounts.models import User
-from web.accounts.secret_box import unseal
+from web.accounts.secret_box import seal, unseal
 from web.accounts.service import AccountService
 from web.extensions import db
 from web.security import roles_required
@@ -379,3 +379,16 @@ def test_a_secret_stored_before_sealing_still_logs_in(backend, make_app):
     ok = client_from(app).post("/api/v1/auth/token",
                                json={"email": email, "password": PASSWORD, "otp": fresh_otp(app, email)})
     assert ok.status_code == 200
+
+
+def test_a_secret_sealed_under_another_key_is_refused_clearly(backend, make_app):
+    """After SECRET_KEY changed the stored secret cannot be opened: a clear 401, never a server error."""
+    app = make_app(SMTP_URL="", DEMO_MAILBOX="1")
+    email = add_user(app, "operator")
+    with app.app_context():
+        db.session.execute(update(User).where(User.email == email)
+                           .values(totp_secret=seal("an-older-key", pyotp.random_base32())))
+        db.session.commit()
+    r = client_from(app).post("/api/v1/auth/token", json={"email": email, "password": PASSWORD, "otp": "123456"})
+    assert r.status_code == 401 and _error(r)["code"] == "invalid_otp"
+    assert "Обратитесь к администратору" in _error(r)["message"]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 from collections.abc import Callable, Mapping
@@ -44,7 +45,9 @@ from . import errors
 from .models import ActivationCode, ApiToken, User
 from .passwords import hash_password, needs_rehash, password_problem, verify_password
 from .roles import CITIZEN, ROLES
-from .secret_box import seal, unseal
+from .secret_box import SecretUnreadable, seal, unseal
+
+log = logging.getLogger(__name__)
 
 ACTIVATION_TTL = timedelta(minutes=30)
 MAX_CODE_ATTEMPTS = 5
@@ -268,7 +271,13 @@ class AccountService:
         """
         if not user.totp_secret:
             raise errors.TotpEnrolmentRequired()
-        step = self._matching_step(unseal(self.secret, user.totp_secret), otp)
+        try:
+            secret = unseal(self.secret, user.totp_secret)
+        except SecretUnreadable as exc:  # SECRET_KEY was changed: only a reset and a new enrolment help
+            log.error("TOTP secret of user %s cannot be opened with the configured SECRET_KEY", user.id)
+            raise errors.InvalidOtp("Второй фактор этой учётной записи недоступен. Обратитесь к администратору: "
+                                    "он сбросит его и выдаст ссылку для нового подключения.") from exc
+        step = self._matching_step(secret, otp)
         if step is None:
             raise errors.InvalidOtp()
         claimed = self.session.execute(
