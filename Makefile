@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# DEMO_MAILBOX=1: the local demo shows file-stored mail at /demo/mailbox (never on by default).
 run: install
-	$(VENV)/bin/backoffice run
+	DEMO_MAILBOX=1 $(VENV)/bin/backoffice run
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from engine.private_files import private_file
 
 
 class Base(DeclarativeBase):
@@ -36,9 +39,14 @@ def engine_options(url: str, *, pre_ping: bool = True) -> dict:
 
 
 def configure_engine(engine: Engine) -> Engine:
-    """Install the SQLite pragmas and BEGIN IMMEDIATE hooks; a no-op for other databases."""
+    """Install the SQLite pragmas and BEGIN IMMEDIATE hooks; a no-op for other databases.
+
+    The SQLite file is created 0600 here, before SQLite opens it (its WAL and SHM files copy its mode).
+    """
     if not is_sqlite(engine) or getattr(engine, "_backoffice_configured", False):
         return engine
+    if engine.url.database and engine.url.database != ":memory:" and not engine.url.database.startswith("file:"):
+        private_file(Path(engine.url.database))
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:  # pragma: no cover - exercised via SQLite runs

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.private_files import private_dir
+
 
 def _float_env(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name)
@@ -55,4 +57,5 @@ class Settings:
         )
 
     def ensure_dirs(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        """The data folder, 0700: it holds the database, uploads and mail (engine/private_files.py)."""
+        private_dir(self.data_dir)

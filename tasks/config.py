@@ -38,9 +38,13 @@ class AppConfig:
     mail_from: str = DEFAULT_MAIL_FROM
     frame_ancestors: str = "'self'"
     session_cookie_secure: bool = False
+    hsts: bool = False  # Strict-Transport-Security on every response: only where the site is served over HTTPS
     session_cookie_samesite: str = "Lax"  # "None" (with SESSION_COOKIE_SECURE=1) for cross-site iframes
     rate_limits: bool = True
-    demo_mailbox: bool = False  # the page showing file-stored mail (embedded mode only, see web/demo_mailbox.py)
+    demo_mailbox: bool = False  # the page showing file-stored mail: an explicit demo switch (web/demo_mailbox.py)
+    # How many reverse proxies in front of the web server set X-Forwarded-For/-Proto (0: none, the client
+    # address is the peer's). Only with the right count do per-IP rate limits see the real client.
+    trusted_proxies: int = 0
     # SMS provider (tasks/sms.py): None writes SMS to data_dir/sms and to the log, like mail without SMTP_URL.
     sms_url: str | None = None
     sms_token: str | None = field(default=None, repr=False)  # sent as `Authorization: Bearer <token>` to sms_url
@@ -94,8 +98,9 @@ class AppConfig:
             frame_ancestors=env.get("FRAME_ANCESTORS") or "'self'",
             session_cookie_secure=_flag(env, "SESSION_COOKIE_SECURE", default=False),
             session_cookie_samesite=env.get("SESSION_COOKIE_SAMESITE") or "Lax",
+            hsts=_flag(env, "HSTS", default=False),
             rate_limits=_flag(env, "RATE_LIMITS", default=True),
-            demo_mailbox=_flag(env, "DEMO_MAILBOX", default=not env.get("DATABASE_URL")),
+            demo_mailbox=_flag(env, "DEMO_MAILBOX", default=False),
             sms_url=env.get("SMS_URL") or None,
             sms_token=env.get("SMS_TOKEN") or None,
             support_phone=(env.get("SUPPORT_PHONE") or DEFAULT_SUPPORT_PHONE).strip(),
@@ -103,6 +108,7 @@ class AppConfig:
             metrics_token=(env.get("METRICS_TOKEN") or "").strip() or None,
             staff_session_idle_minutes=_positive(env, "STAFF_SESSION_IDLE_MINUTES", 30),
             staff_session_max_hours=_positive(env, "STAFF_SESSION_MAX_HOURS", 12),
+            trusted_proxies=_count(env, "TRUSTED_PROXIES"),
         )
 
 
@@ -123,6 +129,15 @@ def _positive(env: Mapping[str, str], name: str, default: int) -> int:
         return default
     if not raw.isdigit() or int(raw) == 0:
         raise ValueError(f"{name} must be a positive whole number, got {raw!r}")
+    return int(raw)
+
+
+def _count(env: Mapping[str, str], name: str) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return 0
+    if not raw.isdigit() or int(raw) > 10:
+        raise ValueError(f"{name} must be a whole number from 0 to 10, got {raw!r}")
     return int(raw)
 
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from engine.clock import utcnow
+from engine.private_files import write_private
 
 if TYPE_CHECKING:
     from tasks.config import AppConfig
@@ -188,12 +189,8 @@ def _tls_context() -> ssl.SSLContext:
 
 def _store(mail_dir: Path, message: EmailMessage) -> Path:
     """Write the message as an .eml; names start with a UTC timestamp so they sort by time."""
-    mail_dir.mkdir(parents=True, exist_ok=True)
     name = f"{utcnow():%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}.eml"
-    tmp = mail_dir / f".{name}.tmp"
-    tmp.write_bytes(message.as_bytes(policy=policy.SMTP))
-    tmp.replace(mail_dir / name)  # readers never see a half-written file
-    return mail_dir / name
+    return write_private(mail_dir / name, message.as_bytes(policy=policy.SMTP))  # 0600, written atomically
 
 
 def stored_mails(mail_dir: Path, limit: int = 50) -> list[StoredMail]:

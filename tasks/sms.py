@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Protocol
 import httpx
 
 from engine.clock import utcnow
+from engine.private_files import write_private
 
 if TYPE_CHECKING:
     from tasks.config import AppConfig
@@ -88,13 +89,10 @@ class FileSmsAdapter:
         self.directory = directory
 
     def send(self, to: str, text: str) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
         now = utcnow()
         name = f"{now:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}.json"
-        tmp = self.directory / f".{name}.tmp"
-        tmp.write_text(json.dumps({"to": to, "text": text, "sent_at": now.isoformat()}, ensure_ascii=False),
-                       encoding="utf-8")
-        tmp.replace(self.directory / name)  # readers never see a half-written file
+        body = json.dumps({"to": to, "text": text, "sent_at": now.isoformat()}, ensure_ascii=False)
+        write_private(self.directory / name, body.encode())  # 0600, written atomically
         log.info("sms to %s stored in %s (no SMS_URL)", _masked(to), name)
 
 

@@ -349,10 +349,12 @@ def test_a_threads_messages_share_one_smtp_connection_and_a_dead_one_is_replaced
         server.stop()
 
 
-def test_demo_mailbox_is_off_for_a_postgresql_deployment_without_smtp(backend, make_app) -> None:
-    """Before SMTP_URL is configured a real deployment must not publish everyone's activation codes."""
+def test_demo_mailbox_is_off_unless_the_demo_switch_is_on(backend, make_app) -> None:
+    """Before SMTP_URL is configured a real deployment - on PostgreSQL or embedded, as the Docker image
+    runs - must not publish everyone's activation codes: only DEMO_MAILBOX=1 (`make run`) opens the page."""
     app = make_app(SMTP_URL="", DEMO_MAILBOX="0")
     assert client_from(app).get("/demo/mailbox").status_code == 404
     data_dir = {"BACKOFFICE_DATA_DIR": str(backend.data_dir)}
     assert AppConfig.from_env({"DATABASE_URL": "postgresql+psycopg://db/x", **data_dir}).demo_mailbox is False
-    assert AppConfig.from_env(data_dir).demo_mailbox is True
+    assert AppConfig.from_env(data_dir).demo_mailbox is False
+    assert AppConfig.from_env({"DEMO_MAILBOX": "1", **data_dir}).demo_mailbox is True

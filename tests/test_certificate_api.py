@@ -14,7 +14,7 @@ from tasks.cases.labels import reason_label
 from tasks.cases.models import Application
 from tests.support.accounts import bearer
 from tests.support.backend import wait_for
-from tests.support.pdf import pdf_text
+from tests.support.pdf import SCAN_PDF, pdf_text
 from tests.support.product import Product
 from web.extensions import db
 
@@ -105,7 +105,7 @@ def test_field_errors_for_broken_identifiers(product: Product) -> None:
 
 def test_uploads_are_checked_by_content_and_size(product: Product) -> None:
     token = product.citizen_token()
-    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    pdf = SCAN_PDF
     big = b"%PDF-1.4\n" + b"0" * (5 * 1024 * 1024 + 1 - 9)
     elf = b"\x7fELF\x02\x01\x01" + b"\x00" * 200
     with product.registry.faults_set("erzl:down"):  # the case stays under review: uploads are allowed
@@ -299,6 +299,6 @@ def test_image_bombs_and_uploads_to_closed_cases_are_refused(product: Product) -
                                   headers=bearer(token))
         assert r.status_code == 415 and r.get_json()["error"]["code"] == "invalid_format"
     product.wait_status(token, number, "ready")
-    pdf = b"%PDF-1.4\n%%EOF\n"
+    pdf = SCAN_PDF
     r = product.client().post(url, data={"kind": "other", "file": (io.BytesIO(pdf), "late.pdf")}, headers=bearer(token))
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "case_closed"

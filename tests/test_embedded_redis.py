@@ -369,3 +369,39 @@ def test_startup_failure_reports_log_tail(data_dir: Path, monkeypatch: pytest.Mo
     with pytest.raises(RuntimeError, match="redis") as excinfo:
         start_embedded_redis(data_dir, timeout=5)
     assert "missing-module" in str(excinfo.value)
+
+
+def test_a_server_of_a_deleted_data_dir_is_stopped_by_the_next_start(tmp_path: Path, data_dir: Path) -> None:
+    """Deleting a data folder leaves its daemon running; the next server started anywhere stops it."""
+    import shutil
+
+    gone = tmp_path / "deleted"
+    gone.mkdir()
+    orphan = start_embedded_redis(gone)
+    shutil.rmtree(gone)
+    assert embedded_redis._pid_alive(orphan.pid)
+    start_embedded_redis(data_dir)
+    _wait_dead(orphan.pid)
+    with contextlib.suppress(FileNotFoundError):
+        orphan.socket_path.unlink()
+
+
+def test_an_attached_server_ends_with_the_process_that_started_it(data_dir: Path) -> None:
+    """`backoffice run` starts Redis attached: killed with SIGKILL, the starter leaves no server behind."""
+    script = textwrap.dedent(f"""
+        import sys, time
+        from pathlib import Path
+        from engine.embedded_redis import start_embedded_redis
+        print(start_embedded_redis(Path({str(data_dir)!r}), attached=True).pid, flush=True)
+        time.sleep(600)
+    """)
+    starter = subprocess.Popen([sys.executable, "-c", script], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        pid = int(starter.stdout.readline())
+        assert redis.Redis(unix_socket_path=str(socket_path_for(data_dir))).ping()
+        starter.kill()
+        starter.wait(timeout=10)
+        _wait_dead(pid)
+    finally:
+        if starter.poll() is None:
+            starter.kill()

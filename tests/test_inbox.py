@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +15,7 @@ from engine.models import HumanTask, ProcessInstance, ProcessVersion
 from tasks.cases.models import Application
 from tests.support.accounts import add_user, bearer, login
 from tests.support.backend import Backend
+from tests.support.pdf import SCAN_PDF
 from tests.support.product import Product
 from web.accounts.models import User
 from web.extensions import db
@@ -269,7 +271,7 @@ def test_staff_document_preview_is_inline_role_checked_and_journaled(product: Pr
     number = product.apply(token, "registry_disagrees")["number"]
     operator = product.staff_token("operator")
     task = product.wait_task(operator, number, "operator_review")
-    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    pdf = SCAN_PDF
     up = product.client().post(f"/api/v1/applications/{number}/documents", headers=bearer(token),
                                data={"kind": "snils_copy", "file": (io.BytesIO(pdf), "снилс.pdf")})
     assert up.status_code == 201, up.get_json()
@@ -279,9 +281,16 @@ def test_staff_document_preview_is_inline_role_checked_and_journaled(product: Pr
     client = product.client()
     email = add_user(product.app, "operator")
     assert login(client, email).status_code == 302
-    r = client.get(f"/inbox/tasks/{task['id']}/documents/{up.get_json()['id']}")
+    r = client.get(f"/inbox/tasks/{task['id']}/documents/{up.get_json()['id']}?preview=1")
     assert r.status_code == 200 and r.data == pdf and r.mimetype == "application/pdf"
     assert r.headers["Content-Disposition"].startswith("inline")
+    # The applicant's file runs in a sandbox of its own: no origin, no scripts, framed only by our pages.
+    assert r.headers["Content-Security-Policy"].startswith("sandbox; default-src 'none'")
+    assert "frame-ancestors 'self'" in r.headers["Content-Security-Policy"]
+    page = client.get(f"/inbox/tasks/{task['id']}").get_data(as_text=True)
+    assert re.search(r'<iframe src="[^"]+\?preview=1" sandbox ', page)
+    saved = client.get(f"/inbox/tasks/{task['id']}/documents/{up.get_json()['id']}")
+    assert saved.headers["Content-Disposition"].startswith("attachment")
     appeals = product.client()
     assert login(appeals, add_user(product.app, "appeals")).status_code == 302
     assert appeals.get(f"/inbox/tasks/{task['id']}/documents/{up.get_json()['id']}").status_code == 404

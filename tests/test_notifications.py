@@ -13,12 +13,13 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from jinja2 import UndefinedError
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from engine.clock import utcnow
 from engine.models import ServiceCall
@@ -545,3 +546,69 @@ def test_a_notice_another_run_recorded_first_is_retried_not_reported_as_sent(pro
         second()
         assert outcome == [["email"]]
     first.close()
+
+
+def _race_notice(product, email: str):
+    database = product.app.extensions["backoffice"].database
+    config = product.app.extensions["backoffice_config"]
+    with product.app.app_context():
+        who = recipient(db.session.scalar(select(User).where(User.email == email)), citizen=True)
+    notice = render_notice(config, event="submitted", number="2026-999998", name=who.name, status="submitted")
+    return database, config, who, notice
+
+
+def test_two_runs_of_one_notice_sending_at_once_mail_it_once(product) -> None:
+    """The first run is mid-send (the mail server has not answered yet) when a second run of the same job
+    starts: the second finds the delivery leased and is retried instead of mailing again."""
+    email = unique_email("lease")
+    product.citizen_token(email)
+    database, config, who, notice = _race_notice(product, email)
+    call_id = 987_654_322
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(deliver(database, config, call_id=call_id, who=who, notice=notice, number="2026-999998",
+                                   instance_id=None))
+        except DeliveryFailed as exc:
+            outcome.append(exc.code)
+
+    with product.smtp.holding():
+        first = threading.Thread(target=run)
+        first.start()
+        product.smtp.wait_until_held()
+        run()  # the second run, while the first one waits for the mail server
+        assert outcome == ["delivery_in_progress"]
+    first.join(timeout=60)
+    assert outcome == ["delivery_in_progress", ["portal", "email"]]
+    run()  # a later retry finds the mail sent
+    assert outcome[-1] == []
+    notices = [m for m in product.smtp.messages if email in m.rcpt_tos and m.subject == notice.subject]
+    assert len(notices) == 1
+
+
+def test_a_lease_whose_run_died_is_taken_over(product) -> None:
+    """A run killed mid-send leaves the delivery «sending»; once its lease has run out another run sends it."""
+    email = unique_email("lease-dead")
+    product.citizen_token(email)
+    database, config, who, notice = _race_notice(product, email)
+    call_id = 987_654_323
+    key = f"call:{call_id}:email:{who.user_id}"
+    with product.app.app_context():
+        db.session.add(NotificationDelivery(key=key, channel="email", user_id=who.user_id, case_number="2026-999998",
+                                            status="sending", attempts=0, updated_at=utcnow(),
+                                            lease_until=utcnow() + timedelta(minutes=1)))
+        db.session.commit()
+    with pytest.raises(DeliveryFailed) as refused:  # the dead run's lease still runs
+        deliver(database, config, call_id=call_id, who=who, notice=notice, number="2026-999998", instance_id=None)
+    assert refused.value.code == "delivery_in_progress"
+    with product.app.app_context():
+        db.session.execute(update(NotificationDelivery).where(NotificationDelivery.key == key)
+                           .values(lease_until=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+    assert deliver(database, config, call_id=call_id, who=who, notice=notice, number="2026-999998",
+                   instance_id=None) == ["portal", "email"]
+    with product.app.app_context():
+        row = db.session.scalar(select(NotificationDelivery).where(NotificationDelivery.key == key))
+        assert (row.status, row.lease_until) == ("sent", None)
+    assert len([m for m in product.smtp.messages if email in m.rcpt_tos and m.subject == notice.subject]) == 1

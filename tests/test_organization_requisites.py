@@ -22,11 +22,12 @@ from tasks.cases.submission import search_columns
 from tasks.registries.matching import compare_org_name, name_parts, normalize_org_name, organization_search_name
 from tasks.registries.operators import reset_registry_client
 from tests.support.accounts import bearer, csrf_token, login, unique_email
+from tests.support.pdf import SCAN_PDF
 from tests.support.product import Product, this_year_period
 from tests.support.registry import RegistryService, demo_dataset
 from web.extensions import db
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = SCAN_PDF
 BIK = "044525225"
 ACCOUNT = "40702810938000000001"  # keyed against BIK
 CORR_ACCOUNT = "30101810400000000225"  # keyed against BIK

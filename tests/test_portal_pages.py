@@ -18,12 +18,12 @@ from forms import identifiers as ids
 from forms.dates import format_ru_date
 from tasks.verification import verification_code
 from tests.support.accounts import csrf_token, login, unique_email
-from tests.support.pdf import pdf_text
+from tests.support.pdf import SCAN_PDF, pdf_text
 from tests.support.product import Product
 from tests.support.registry import demo_person
 from web.security import unguarded_endpoints
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = SCAN_PDF
 MOSCOW_DATETIME = re.compile(r"\d{2}\.\d{2}\.\d{4} \d{2}:\d{2}")
 WIZARD_STEPS = ("personal", "passport", "ids", "period", "documents", "review")
 

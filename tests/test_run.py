@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.support.backend import wait_for
 from tests.support.product import this_year_period
@@ -73,7 +74,7 @@ def test_run_serves_everything_and_stops_cleanly(tmp_path):
         assert set(health) == {"db", "redis", "registry", "workers", "scheduler"}
         assert (tmp_path / "var" / "backoffice.sqlite3").exists()
         children = _children(proc.pid)
-        assert len(children) == 5  # registry, web, scheduler, two workers
+        assert len(children) == 6  # registry, web, scheduler, two workers, and the embedded Redis it started
         _issue_a_certificate(port, tmp_path / "var")
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 0
@@ -94,3 +95,81 @@ def test_run_serves_everything_and_stops_cleanly(tmp_path):
         from engine.embedded_redis import stop_embedded_redis
 
         stop_embedded_redis(tmp_path / "var")
+
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        for child in _children(todo.pop()):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return "zombie" in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
+
+
+def _hold_port(port: int) -> socket.socket | None:
+    """Listen on `port` as "another program" would, or None when another program already does."""
+    holder = socket.socket()
+    try:
+        holder.bind(("127.0.0.1", port))
+    except OSError:
+        holder.close()
+        return None
+    holder.listen(16)
+    holder.settimeout(0)
+    return holder
+
+
+def test_run_refuses_a_taken_web_port(tmp_path):
+    port = _free_port()
+    holder = _hold_port(port)
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update({"BACKOFFICE_DATA_DIR": str(tmp_path / "var"), "PYTHONPATH": str(ROOT)})
+    try:
+        done = subprocess.run([sys.executable, "-m", "web.cli", "run", "--port", str(port)], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=120)
+    finally:
+        holder.close()
+    assert done.returncode == 2
+    assert f"port {port} on 127.0.0.1 is already in use" in done.stderr
+    assert not (tmp_path / "var" / "backoffice.sqlite3").exists()  # refused before anything started
+
+
+def test_run_killed_leaves_nothing_and_never_used_a_foreign_registry(tmp_path):
+    """The registry's port is taken by "another program" (a listener that never answers): the registry moves to
+    a free port its own children use, so every part is healthy. Then `run` is killed with SIGKILL, as the
+    OOM killer would: every process it started ends with it, the embedded Redis included."""
+    usual = _free_port()  # the registry's usual port (8010 unless REGISTRY_PORT): another program has it
+    foreign = _hold_port(usual)
+    assert foreign is not None
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "REGISTRY_URL")}
+    env.update({"BACKOFFICE_DATA_DIR": str(tmp_path / "var"), "PYTHONPATH": str(ROOT), "REGISTRY_PORT": str(usual)})
+    log = tmp_path / "run.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "web.cli", "run", "--port", str(port), "--workers", "1"],
+                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: (h := _health(port)) and all(v == "ok" for v in h.values()), timeout=120,
+                 message="all parts healthy with the registry moved")
+        assert f"port {usual} is taken by another program" in log.read_text(encoding="utf-8")
+        with pytest.raises(BlockingIOError):  # nobody of this run ever connected to the foreign port
+            foreign.accept()
+        started = _descendants(proc.pid)
+        assert len(started) >= 6  # registry, web (+ its gunicorn worker), scheduler, a worker, Redis
+        proc.kill()
+        proc.wait(timeout=10)
+        wait_for(lambda: all(_gone(pid) for pid in started), timeout=60,
+                 message="every process of the killed run to end")
+    finally:
+        foreign.close()
+        if proc.poll() is None:
+            proc.kill()
+        for pid in _descendants(proc.pid):
+            os.kill(pid, signal.SIGKILL)

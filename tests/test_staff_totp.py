@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pyotp
 from flask import Blueprint
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from engine.models import JournalEntry
 from tests.support.accounts import (
@@ -30,6 +30,7 @@ from tests.support.accounts import (
     unique_email,
 )
 from web.accounts.models import User
+from web.accounts.secret_box import seal, unseal
 from web.accounts.service import AccountService
 from web.extensions import db
 from web.security import roles_required
@@ -63,6 +64,19 @@ def _user(app, email: str) -> User:
         user = db.session.scalar(select(User).where(User.email == email))
         db.session.expunge(user)
         return user
+
+
+def _secret(app, email: str) -> str:
+    """The user's TOTP secret as their app knows it (the table holds it sealed)."""
+    return unseal(app.config["SECRET_KEY"], _user(app, email).totp_secret)
+
+
+def _open_enrolment_link(app, client, email: str) -> None:
+    """An administrator issues the one-time link and the staff member opens it in their browser."""
+    with app.app_context():
+        token = AccountService(db.session, app.config["SECRET_KEY"]).issue_enrolment_link(email, "user:1")
+    opened = client.get(f"/login/enrol/{token}")
+    assert opened.status_code == 302 and opened.location == "/login"
 
 
 def _password_step(client, email: str, next_url: str | None = None):
@@ -107,6 +121,7 @@ def test_enrolment_shows_a_qr_code_and_only_a_confirmed_code_saves_the_secret(ba
     email = _unenrolled(app)
     client = client_from(app)
 
+    _open_enrolment_link(app, client, email)
     after_password = _password_step(client, email, next_url="/probe/staff-only")
     assert after_password.status_code == 302 and after_password.location == "/login/enrol"
     # The password alone logs nobody in: no session login, no staff page, no API.
@@ -143,7 +158,9 @@ def test_enrolment_shows_a_qr_code_and_only_a_confirmed_code_saves_the_secret(ba
     assert confirmed.status_code == 302 and confirmed.location == "/probe/staff-only"
     assert client.get("/probe/staff-only").status_code == 200
     user = _user(app, email)
-    assert user.totp_secret == secret and user.totp_last_step is not None
+    assert _secret(app, email) == secret and user.totp_last_step is not None
+    assert secret not in user.totp_secret and user.totp_secret.startswith("fernet:")  # sealed at rest
+    assert user.enrol_token_hash is None  # the link is used up
     assert len(_journal(backend, "totp_enrolled", user.id)) == 1
 
     # From now on the same account takes the code step, never the enrolment page again.
@@ -155,7 +172,7 @@ def test_enrolment_shows_a_qr_code_and_only_a_confirmed_code_saves_the_secret(ba
 def test_code_step_for_enrolled_staff(backend, make_app):
     app = _with_staff_page(make_app(SMTP_URL="", DEMO_MAILBOX="1"))
     email = add_user(app, "operator")
-    secret = _user(app, email).totp_secret
+    secret = _secret(app, email)
     client = client_from(app)
 
     assert client.get("/login/code").location == "/login"  # no password given yet
@@ -207,7 +224,7 @@ def test_a_code_is_accepted_once(backend, make_app):
 def test_wrong_codes_use_up_the_login_budget(backend, make_app):
     app = make_app(SMTP_URL="", DEMO_MAILBOX="1")
     email = add_user(app, "operator")
-    secret = _user(app, email).totp_secret
+    secret = _secret(app, email)
     client = client_from(app)
     _password_step(client, email)
     for _ in range(5):
@@ -296,7 +313,14 @@ def test_reset_totp_cli(backend, make_app):
     assert revoked.status_code == 401 and _error(revoked)["code"] == "invalid_token"
     again = client.post("/api/v1/auth/token", json={"email": email, "password": PASSWORD})
     assert again.status_code == 403 and _error(again)["code"] == "totp_enrolment_required"
-    assert _password_step(client_from(app), email).location == "/login/enrol"  # enrols anew on the page
+    without_link = _password_step(client_from(app), email)  # the password alone enrols nothing
+    assert without_link.status_code == 403 and "одноразовой ссылке" in without_link.get_data(as_text=True)
+    link = backend.backoffice("users", "enrol-link", "--email", email, "--actor", "admin@example.ru").stdout.strip()
+    assert link.startswith("http://") and "/login/enrol/" in link
+    browser = client_from(app)
+    assert browser.get(urlsplit(link).path).status_code == 302
+    assert _password_step(browser, email).location == "/login/enrol"  # enrols anew on the page
+    assert len(_journal(backend, "enrolment_link_issued", user.id)) == 1
 
     unknown = backend.backoffice("users", "reset-totp", "--email", unique_email(), check=False)
     assert unknown.returncode == 1 and "не найден" in unknown.stderr
@@ -306,7 +330,7 @@ def test_codes_of_the_next_step_are_accepted_for_clock_drift(backend, make_app):
     """Two logins within one 30-second step (tests, or a quick re-login) both succeed."""
     app = make_app(SMTP_URL="", DEMO_MAILBOX="1")
     email = add_user(app, "operator")
-    totp = pyotp.TOTP(_user(app, email).totp_secret)
+    totp = pyotp.TOTP(_secret(app, email))
     step = totp.timecode(time.time())
     client = client_from(app)
     for offset in (0, 1):
@@ -314,3 +338,57 @@ def test_codes_of_the_next_step_are_accepted_for_clock_drift(backend, make_app):
         assert client.post("/api/v1/auth/token", json=body).status_code == 200
     too_far = {"email": email, "password": PASSWORD, "otp": totp.generate_otp(step + 3)}
     assert _error(client.post("/api/v1/auth/token", json=too_far))["code"] == "invalid_otp"
+
+
+def test_an_administrator_issues_an_enrolment_link_on_a_page(backend, make_app):
+    app = make_app(SMTP_URL="", DEMO_MAILBOX="1")
+    admin, operator = add_user(app, "admin"), add_user(app, "operator")
+    newcomer = _unenrolled(app)
+    assert login(client_from(app), operator).status_code == 302
+    staff = client_from(app)
+    login(staff, operator)
+    assert staff.get("/staff/enrolment-links").status_code == 403  # administrators only
+    client = client_from(app)
+    login(client, admin)
+    page = client.get("/staff/enrolment-links").get_data(as_text=True)
+    assert '<label for="f-email">Электронная почта сотрудника' in page
+    assert 'aria-current="page">Аутентификаторы</a>' in page  # a tab of «Эксплуатация»
+    token = csrf_token(page)
+    citizen_email = add_user(app, "citizen")
+    refused = client.post("/staff/enrolment-links", data={"email": citizen_email, "csrf_token": token})
+    assert refused.status_code == 422 and "только сотрудники" in refused.get_data(as_text=True)
+    issued = client.post("/staff/enrolment-links", data={"email": newcomer, "csrf_token": token})
+    html = issued.get_data(as_text=True)
+    assert issued.status_code == 200 and issued.headers["Cache-Control"] == "no-store"
+    link = re.search(r"<code>(http[^<]+/login/enrol/[^<]+)</code>", html).group(1)
+    browser = client_from(app)
+    browser.get(urlsplit(link).path)
+    assert _password_step(browser, newcomer).location == "/login/enrol"
+    enrolled = client.post("/staff/enrolment-links", data={"email": operator, "csrf_token": token})
+    assert enrolled.status_code == 422 and "уже подключено" in enrolled.get_data(as_text=True)
+
+
+def test_a_secret_stored_before_sealing_still_logs_in(backend, make_app):
+    """Rows written before migration 0020 hold the plain secret: they log in until the migration seals them."""
+    app = make_app(SMTP_URL="", DEMO_MAILBOX="1")
+    email = add_user(app, "operator")
+    plain = _secret(app, email)
+    with app.app_context():
+        db.session.execute(update(User).where(User.email == email).values(totp_secret=plain))
+        db.session.commit()
+    ok = client_from(app).post("/api/v1/auth/token",
+                               json={"email": email, "password": PASSWORD, "otp": fresh_otp(app, email)})
+    assert ok.status_code == 200
+
+
+def test_a_secret_sealed_under_another_key_is_refused_clearly(backend, make_app):
+    """After SECRET_KEY changed the stored secret cannot be opened: a clear 401, never a server error."""
+    app = make_app(SMTP_URL="", DEMO_MAILBOX="1")
+    email = add_user(app, "operator")
+    with app.app_context():
+        db.session.execute(update(User).where(User.email == email)
+                           .values(totp_secret=seal("an-older-key", pyotp.random_base32())))
+        db.session.commit()
+    r = client_from(app).post("/api/v1/auth/token", json={"email": email, "password": PASSWORD, "otp": "123456"})
+    assert r.status_code == 401 and _error(r)["code"] == "invalid_otp"
+    assert "Обратитесь к администратору" in _error(r)["message"]

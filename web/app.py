@@ -89,6 +89,7 @@ def _typed_case_number(endpoint: str | None, values: dict | None) -> None:
 
 def _register_account_blueprints(app: Flask) -> None:
     from .accounts.api import bp as auth_api_bp
+    from .accounts.enrolment_pages import bp as enrolment_links_bp
     from .accounts.views import bp as accounts_bp
     from .demo_mailbox import bp as demo_mailbox_bp
 
@@ -96,6 +97,7 @@ def _register_account_blueprints(app: Flask) -> None:
     from .accounts.reset_views import bp as password_reset_bp
 
     app.register_blueprint(password_reset_bp)
+    app.register_blueprint(enrolment_links_bp)
     app.register_blueprint(auth_api_bp)
     app.register_blueprint(demo_mailbox_bp)
     from .notifications.api import bp as notifications_api_bp

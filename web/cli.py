@@ -11,15 +11,17 @@ from typing import Any
 
 import click
 
+from engine.private_files import restrict_umask
 from engine.settings import Settings
 
-from .accounts.roles import ROLES
+from .accounts.roles import ROLES, STAFF_ROLES
 from .logs import setup_logging
 
 
 @click.group()
 def main() -> None:
     """OMS certificate back office."""
+    restrict_umask()  # every file a part creates (database, uploads, mail, Redis) is private to the service's user
     try:
         setup_logging()
     except ValueError as exc:  # LOG_FORMAT misspelt: say so, not a traceback
@@ -209,11 +211,11 @@ def registry(host: str, port: int | None, threads: int) -> None:
 def run(host: str, port: int, workers: int) -> None:
     """Everything at once: migrate, deploy, then web + workers + scheduler (+ bundled registry), supervised."""
     from .registry import DatasetError
-    from .supervisor import run_all
+    from .supervisor import PortTaken, run_all
 
     try:
         sys.exit(run_all(host, port, workers))
-    except DatasetError as exc:
+    except (DatasetError, PortTaken) as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
 
@@ -333,19 +335,20 @@ def demo_group() -> None:
 
 @demo_group.command("seed")
 def demo_seed() -> None:
-    """Create demo accounts (one per role); their passwords go to <data dir>/demo-accounts.txt."""
+    """Create demo accounts (one per role); their passwords (and staff's enrolment links) go to
+    <data dir>/demo-accounts.txt."""
     from .demo_seed import accounts_file, seed_demo
 
     settings = Settings.from_env()
     created = seed_demo(settings)
-    for email, role, password in created:
-        click.echo(f"{role:<11} {email:<24} {password}")
+    for email, role, password, link in created:
+        click.echo(f"{role:<11} {email:<24} {password} {link}".rstrip())
     click.echo(f"demo accounts: {accounts_file(settings)}" if created else "demo accounts already exist")
 
 
 @users_group.command("add")
 @click.option("--email", required=True)
-@click.option("--role", required=True, type=click.Choice(ROLES), help="One of the CONTRACT roles.")
+@click.option("--role", required=True, type=click.Choice(ROLES), help="One of the roles.")
 @click.option("--password", default=None, help="Default: a random password, printed once.")
 def users_add(email: str, role: str, password: str | None) -> None:
     """Create an active account (staff, or a citizen vouched for by an administrator)."""
@@ -359,6 +362,8 @@ def users_add(email: str, role: str, password: str | None) -> None:
     click.echo(f"user {email} created with role {role}")
     if generated:
         click.echo(f"password: {generated}")
+    if role in STAFF_ROLES:  # an administrator creates staff: the authenticator link goes with the account
+        click.echo(f"authenticator enrolment link (one-time, 3 days): {issue_enrolment_link(email, os_actor())}")
 
 
 def add_user(email: str, role: str, password: str | None = None,
@@ -378,11 +383,45 @@ def add_user(email: str, role: str, password: str | None = None,
         return user.email, generated
 
 
+@users_group.command("enrol-link")
+@click.option("--email", required=True)
+@click.option("--actor", default=None, help="Who issues it (recorded in the journal; default: os:<login>).")
+def users_enrol_link(email: str, actor: str | None) -> None:
+    """A one-time link with which a staff member enrols their authenticator (first login, or after a reset).
+
+    Printed once; only its hash is stored. Hand it over through a channel you trust.
+    """
+    from .accounts.errors import AccountError
+
+    try:
+        click.echo(issue_enrolment_link(email, actor or os_actor()))
+    except AccountError as exc:
+        click.echo(exc.message, err=True)
+        sys.exit(1)
+
+
+def issue_enrolment_link(email: str, actor: str, settings: Settings | None = None) -> str:
+    """The URL of a new one-time enrolment link for a staff member (journaled by the service)."""
+    from tasks.config import AppConfig
+
+    from .accounts.enrolment_pages import enrolment_url
+    from .accounts.service import AccountService
+    from .app import create_app
+    from .extensions import db
+
+    settings = settings or Settings.from_env()
+    config = AppConfig.from_env(settings=settings)
+    app = create_app(settings, config=config, connect_services=False)
+    with app.app_context():
+        token = AccountService(db.session, config.secret_key).issue_enrolment_link(email, actor)
+    return enrolment_url(config.public_base_url, token)
+
+
 @users_group.command("reset-totp")
 @click.option("--email", required=True)
 @click.option("--actor", default="cli", help="Who resets (recorded in the journal).")
 def users_reset_totp(email: str, actor: str) -> None:
-    """Clear a staff member's second factor (lost phone): they enrol a new app at their next login.
+    """Clear a staff member's second factor (lost phone): they enrol a new app with a new enrolment link.
 
     Their API tokens are revoked as well; the reset is recorded in the audit journal and the log.
     """
@@ -414,7 +453,7 @@ def users_reset_totp(email: str, actor: str) -> None:
 
 @users_group.command("set-role")
 @click.option("--email", required=True)
-@click.option("--role", required=True, type=click.Choice(ROLES), help="One of the CONTRACT roles.")
+@click.option("--role", required=True, type=click.Choice(ROLES), help="One of the roles.")
 @click.option("--actor", default="cli", help="Who changes it (recorded in the journal).")
 def users_set_role(email: str, role: str, actor: str) -> None:
     """Give an account another role; every session and API token of the person ends."""

@@ -1,9 +1,9 @@
 """GET /demo/mailbox: the mail the embedded mode wrote to files instead of sending.
 
-Only without SMTP_URL and with DEMO_MAILBOX on (404 otherwise). DEMO_MAILBOX defaults to on in the
-embedded mode (no DATABASE_URL), where a newcomer has no mail server and reads the activation code here,
-and to off for a deployment on PostgreSQL (docker compose, production): before SMTP_URL is configured
-there, anyone could otherwise read others' codes.
+Only without SMTP_URL and with DEMO_MAILBOX on (404 otherwise). DEMO_MAILBOX is an explicit demo
+switch, off by default: `make run` turns it on for a newcomer who has no mail server and reads the
+activation code here; any other start (the Docker image, docker compose, production) leaves it off,
+since before SMTP_URL is configured anyone could otherwise read others' codes.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Demo accounts for a first look at the system (`backoffice demo seed`, run by `backoffice run` once).
 
 Passwords are random, never in the repository: they are printed once and kept in
-`<data dir>/demo-accounts.txt` (readable by the owner only) so a newcomer can log in.
+`<data dir>/demo-accounts.txt` (readable by the owner only) so a newcomer can log in. Staff accounts come
+with their one-time link for enrolling an authenticator, as an administrator would hand it over.
 """
 
 from __future__ import annotations
@@ -27,12 +28,14 @@ def accounts_file(settings: Settings) -> Path:
     return settings.data_dir / "demo-accounts.txt"
 
 
-def seed_demo(settings: Settings) -> list[tuple[str, str, str]]:
-    """Create the demo accounts that do not exist yet; returns (email, role, password) of the new ones."""
+def seed_demo(settings: Settings) -> list[tuple[str, str, str, str]]:
+    """Create the demo accounts that do not exist yet; returns (email, role, password, enrolment link or "")
+    of the new ones."""
     from datetime import date
 
     from tasks.config import AppConfig
 
+    from .accounts.enrolment_pages import enrolment_url
     from .accounts.service import AccountService
     from .app import create_app
     from .extensions import db
@@ -48,16 +51,18 @@ def seed_demo(settings: Settings) -> list[tuple[str, str, str]]:
             fields = dict(profile)
             if "birth_date" in fields:
                 fields["birth_date"] = date.fromisoformat(fields["birth_date"])
-            _, password = service.create_user(email, role, None, **fields)
-            created.append((email, role, password or ""))
+            user, password = service.create_user(email, role, None, **fields)
+            link = (enrolment_url(config.public_base_url, service.issue_enrolment_link(email, "demo-seed"))
+                    if user.is_staff else "")
+            created.append((email, role, password or "", link))
         db.engine.dispose()
     if created:
         _remember(accounts_file(settings), created)
     return created
 
 
-def _remember(path: Path, created: list[tuple[str, str, str]]) -> None:
+def _remember(path: Path, created: list[tuple[str, str, str, str]]) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(fd, "a", encoding="utf-8") as fh:
-        for email, role, password in created:
-            fh.write(f"{role:<11} {email:<24} {password}\n")
+        for email, role, password, link in created:
+            fh.write(f"{role:<11} {email:<24} {password} {link}".rstrip() + "\n")

@@ -1,7 +1,13 @@
-"""GET /api/v1/health: every part of the system, each "ok" or the reason it is not."""
+"""GET /api/v1/health: every part of the system, each "ok" or "error".
+
+The answer is public (load balancers and monitors call it without credentials), so it names no
+reason: an exception's text can carry host names, paths or SQL. Each reason goes to the log for
+operators, and an administrator's request (session or Bearer token) gets the reasons in the answer.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
 
 import httpx
@@ -11,9 +17,11 @@ from sqlalchemy import text
 
 from tasks.scheduler import HEARTBEAT_KEY
 
+from .accounts.roles import ADMIN
 from .extensions import db
-from .security import public
+from .security import current_actor, public
 
+log = logging.getLogger(__name__)
 bp = Blueprint("health", __name__)
 
 
@@ -65,5 +73,10 @@ def _registry() -> str:
 def health():
     parts = {"db": _check(_db), "redis": _check(_redis), "registry": _check(_registry),
              "workers": _check(_workers), "scheduler": _check(_scheduler)}
-    status = 200 if all(v == "ok" for v in parts.values()) else 503
-    return jsonify(parts), status
+    failing = {name: state for name, state in parts.items() if state != "ok"}
+    for name, state in failing.items():
+        log.warning("health: %s %s", name, state)
+    actor = current_actor()
+    if actor is None or actor.role != ADMIN:
+        parts = {name: "ok" if state == "ok" else "error" for name, state in parts.items()}
+    return jsonify(parts), 503 if failing else 200

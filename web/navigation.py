@@ -43,8 +43,9 @@ ANALYTICS = MenuEntry("analytics.index", "Аналитика", section=("analyti
 INCIDENTS = MenuEntry("operations.incidents", "Инциденты")
 TIMERS = MenuEntry("operations.timers", "Таймеры")
 MIGRATIONS = MenuEntry("migrations.index", "Перенос дел", section=("migrations",))
+ENROLMENT_LINKS = MenuEntry("enrolment_links.issue", "Аутентификаторы", section=("enrolment_links",))
 # Running the service is one header entry with its pages as tabs: seven entries do not fit one line.
-OPERATIONS = MenuEntry("operations.incidents", "Эксплуатация", section=("operations", "migrations"))
+OPERATIONS = MenuEntry("operations.incidents", "Эксплуатация", section=("operations", "migrations", "enrolment_links"))
 
 ANONYMOUS = None
 # The first entry of a staff role's menu is where that role lands after login and on «/».
@@ -64,7 +65,7 @@ MENUS: dict[str | None, tuple[MenuEntry, ...]] = {
 # The tabs of «Эксплуатация» (analysts reach only the migrations' dry run, from their own menu entry).
 OPERATIONS_TABS: dict[str, tuple[MenuEntry, ...]] = {
     SUPERVISOR: (INCIDENTS, TIMERS, MIGRATIONS),
-    ADMIN: (INCIDENTS, TIMERS, MIGRATIONS),
+    ADMIN: (INCIDENTS, TIMERS, MIGRATIONS, ENROLMENT_LINKS),
 }
 # A role missing from MENUS (one added to roles.py before it has pages) still gets the public entries.
 FALLBACK_MENU: tuple[MenuEntry, ...] = (POLICY_CHECK, VERIFY)
@@ -112,6 +113,7 @@ LOGIN_REASONS: dict[str, str] = {
     "processes": _STAFF_ONLY,
     "operations": _STAFF_ONLY,
     "migrations": _STAFF_ONLY,
+    "enrolment_links": _STAFF_ONLY,
 }
 DEFAULT_LOGIN_REASON = "Чтобы открыть эту страницу, войдите в учётную запись."
 

@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 from flask import Flask, Response, abort, current_app, flash, g, redirect, request, session, url_for
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine.settings import Settings
 from tasks.config import AppConfig
@@ -242,9 +243,14 @@ def content_security_policy(frame_ancestors: str, style_hashes: tuple[str, ...] 
             f"frame-ancestors {frame_ancestors}")
 
 
-def _security_headers(csp: str) -> Callable[[Response], Response]:
+HSTS_VALUE = "max-age=31536000; includeSubDomains"  # a year: browsers never try plain HTTP meanwhile
+
+
+def _security_headers(csp: str, hsts: bool) -> Callable[[Response], Response]:
     def add(response: Response) -> Response:
         headers = response.headers
+        if hsts:
+            headers.setdefault("Strict-Transport-Security", HSTS_VALUE)
         headers.setdefault("Content-Security-Policy", csp)  # a view may set a stricter or wider one
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "same-origin")
@@ -278,6 +284,11 @@ def init_app(app: Flask, settings: Settings, config: AppConfig) -> None:
     embed.init_app(app)
     app.before_request(_authenticate_bearer)
     app.before_request(_check_csrf)
-    app.after_request(_security_headers(content_security_policy(config.frame_ancestors)))
+    app.after_request(_security_headers(content_security_policy(config.frame_ancestors), config.hsts))
+    if config.trusted_proxies:
+        # Behind N proxies the client is the N-th address from the right of X-Forwarded-For; without the
+        # setting the header is ignored (anyone could forge it), and the peer address is the client.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.trusted_proxies,  # type: ignore[method-assign]
+                                x_proto=config.trusted_proxies)
     app.context_processor(lambda: {"current_actor": current_actor})
     rate_limits.init_app(app, settings, enabled=config.rate_limits)

@@ -7,6 +7,8 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from engine.private_files import PRIVATE_UMASK
+
 
 class _Gunicorn(BaseApplication):
     def __init__(self, options: dict, app_factory: Callable[[], Any] | None = None) -> None:
@@ -36,6 +38,6 @@ def serve(host: str, port: int, *, processes: int = 1, threads: int = 8,
     """Serve `app_factory()` (default: the back office web app) with gunicorn's threaded workers."""
     _Gunicorn({
         "bind": f"{host}:{port}", "workers": processes, "threads": threads, "worker_class": "gthread",
-        "accesslog": "-", "timeout": 60, "graceful_timeout": 10,
+        "accesslog": "-", "timeout": 60, "graceful_timeout": 10, "umask": PRIVATE_UMASK,
         "logger_class": "web.logs.GunicornLogger",  # gunicorn's lines in our format, with the request id
     }, app_factory).run()

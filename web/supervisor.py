@@ -3,6 +3,12 @@
 Each part is the same `backoffice <part>` command docker-compose runs, so the all-in-one mode
 exercises exactly the production entry points. A child that dies is restarted with a growing
 delay; Ctrl-C (SIGINT) or SIGTERM stops every child and waits for it.
+
+What `run` starts ends with it, however it ends: each child (and the embedded Redis, started attached
+rather than as a daemon) gets SIGTERM from the kernel when `run` dies, SIGKILL and OOM included
+(engine.lifetime). Ports are checked before anything starts: a taken web port stops `run` with a clear
+message, and when the bundled registry's usual port is taken the registry gets a free one, which its
+own children are told (REGISTRY_URL): they never talk to whatever else answers on 8010.
 """
 
 from __future__ import annotations
@@ -10,12 +16,15 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from engine.lifetime import die_with_parent
 from engine.settings import Settings
 from tasks.config import DEFAULT_REGISTRY_PORT, AppConfig
 
@@ -31,22 +40,65 @@ class Child:
     started_at: float = field(default=0.0)
 
     def start(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "web.cli", *self.args])  # noqa: S603
+        self.proc = subprocess.Popen([sys.executable, "-m", "web.cli", *self.args],  # noqa: S603
+                                     preexec_fn=die_with_parent(signal.SIGTERM))
         self.started_at = time.monotonic()
         log.info("started %s (pid %s)", self.name, self.proc.pid)
 
 
-def prepare(settings: Settings) -> None:
-    """Migrate, deploy workflows/ and start the embedded Redis before any child needs them."""
-    from engine.context import redis_url
+class PortTaken(Exception):
+    """A port `run` must serve on is in use by another program."""
+
+
+def port_free(host: str, port: int) -> bool:
+    """Whether `port` on `host` can be listened on now (SO_REUSEADDR, as the servers bind)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def registry_port() -> int:
+    """The bundled registry's port: its usual one (REGISTRY_PORT, default 8010) when free, else one the
+    system picks."""
+    usual = int(os.environ.get("REGISTRY_PORT") or DEFAULT_REGISTRY_PORT)
+    if port_free("127.0.0.1", usual):
+        return usual
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log.warning("port %s is taken by another program; the bundled registry serves on port %s instead", usual, port)
+    return port
+
+
+def prepare(settings: Settings) -> bool:
+    """Migrate, deploy workflows/ and start the embedded Redis before any child needs them.
+
+    The embedded Redis is started attached: it ends with this process. One already running for the data
+    folder (started by a part run on its own) is reused as it is. Returns whether this process started it.
+    """
+    from engine.embedded_redis import start_embedded_redis
 
     from .cli import deploy_workflows, upgrade_database
 
+    owns_redis = settings.redis_url is None and _is_my_child(start_embedded_redis(settings.data_dir,
+                                                                                  attached=True).pid)
     upgrade_database(settings)
     for r in deploy_workflows([], "backoffice run", settings):
         log.info("%s v%s %s", r.process_id, r.version, "deployed" if r.created else "unchanged")
     _seed_on_first_start(settings)
-    redis_url(settings)
+    return owns_redis
+
+
+def _is_my_child(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return int(stat.rpartition(")")[2].split()[1]) == os.getpid()
 
 
 def _seed_on_first_start(settings: Settings) -> None:
@@ -63,14 +115,21 @@ def _seed_on_first_start(settings: Settings) -> None:
 
 
 def run_all(host: str, port: int, workers: int) -> int:
+    if not port_free(host, port):
+        raise PortTaken(f"port {port} on {host} is already in use (another backoffice run, or another service); "
+                        "stop it or choose another port with --port")
     settings = Settings.from_env()
-    prepare(settings)
-    children = [Child("web", ["web", "--host", host, "--port", str(port)]), Child("scheduler", ["scheduler"])]
-    if not os.environ.get("REGISTRY_URL"):  # bundled registry, where AppConfig's default REGISTRY_URL points
+    bundled_registry = not os.environ.get("REGISTRY_URL")
+    if bundled_registry:
         from .registry import load_dataset
 
         load_dataset(AppConfig.from_env(settings=settings).registry_data)  # a wrong dataset stops us here
-        children.insert(0, Child("registry", ["registry", "--port", str(DEFAULT_REGISTRY_PORT)]))
+        reg_port = registry_port()
+        os.environ["REGISTRY_URL"] = f"http://127.0.0.1:{reg_port}"  # every child talks to this registry only
+    owns_redis = prepare(settings)
+    children = [Child("web", ["web", "--host", host, "--port", str(port)]), Child("scheduler", ["scheduler"])]
+    if bundled_registry:
+        children.insert(0, Child("registry", ["registry", "--port", str(reg_port)]))
     children += [Child(f"worker-{i + 1}", ["worker", "--name", f"run-worker-{i + 1}-{int(time.time())}"])
                  for i in range(workers)]
     stop = threading.Event()
@@ -94,6 +153,10 @@ def run_all(host: str, port: int, workers: int) -> int:
                 child.restarts += 1
                 child.start()
     _stop_all(children)
+    if owns_redis:
+        from engine.embedded_redis import stop_embedded_redis
+
+        stop_embedded_redis(settings.data_dir)  # saved and stopped: nothing of this run stays behind
     return 0
 
 

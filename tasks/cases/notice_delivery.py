@@ -17,6 +17,11 @@ attempts give the independence that matters (an SMS outage neither re-sends mail
 
 The key is the id of the outbox call being run (`engine.operators.current_call_id`). A direct call
 outside the engine has no id, and then nothing is deduplicated.
+
+Two runs of one job (a retry started while a slow first run is still talking to the mail server) must
+not both send. Before sending, a run takes a lease on the delivery row: a conditional UPDATE moves it
+from «pending» (or a «sending» whose lease expired: its run died mid-way) to «sending» with an expiry.
+Only the run whose UPDATE changed the row sends; the other finds a live lease and is retried later.
 """
 
 from __future__ import annotations
@@ -24,9 +29,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -44,6 +50,9 @@ from .notifications import Notice
 log = logging.getLogger(__name__)
 
 SMS_MAX_ATTEMPTS = 8
+# How long a run may take to send before another run may take the delivery over; well above the SMTP and
+# SMS timeouts, so a live sender never loses its lease, and short enough that a killed one delays little.
+SEND_LEASE = timedelta(minutes=5)
 
 
 class DeliveryFailed(Exception):
@@ -130,7 +139,7 @@ def _delivered_elsewhere() -> DeliveryFailed:
 class _Claim:
     """A channel's delivery record as found (or just created) before sending: what to do now."""
 
-    status: str  # pending | sent | failed
+    status: str  # pending (this run holds the lease) | sent | failed
     attempts: int
 
 
@@ -138,13 +147,33 @@ _UNRECORDED = _Claim("pending", 0)  # a direct call outside the engine: nothing 
 
 
 def _claim(s: Session, key: str, channel: str, who: Recipient, number: str) -> _Claim:
+    """The delivery under `key`, leased to this run when it is still owed.
+
+    Raises DeliveryFailed («delivery_in_progress») when another run holds a live lease on it.
+    """
     row = s.scalar(select(NotificationDelivery).where(NotificationDelivery.key == key))
     if row is None:
         row = NotificationDelivery(key=key, channel=channel, user_id=who.user_id, case_number=number,
                                    status="pending", attempts=0, updated_at=utcnow())
         s.add(row)
         s.flush()
-    return _Claim(row.status, row.attempts or 0)
+    if row.status in ("sent", "failed"):
+        return _Claim(row.status, row.attempts or 0)
+    if not _take_lease(s, key):
+        raise _delivered_elsewhere()
+    return _Claim("pending", row.attempts or 0)
+
+
+def _take_lease(s: Session, key: str) -> bool:
+    """Move the row to «sending» until now + SEND_LEASE, if no other run holds it; True when this run did."""
+    now = utcnow()
+    owed = or_(NotificationDelivery.status == "pending",
+               and_(NotificationDelivery.status == "sending", NotificationDelivery.lease_until < now))
+    taken = s.execute(update(NotificationDelivery)
+                      .where(NotificationDelivery.key == key, owed)
+                      .values(status="sending", lease_until=now + SEND_LEASE, updated_at=now)
+                      .execution_options(synchronize_session=False)).rowcount
+    return bool(taken)
 
 
 def deliver_once(db: Database, key: str | None, channel: str, who: Recipient, number: str,
@@ -194,7 +223,7 @@ def _settle(db: Database, key: str | None, status: str, attempts: int, error: st
     with db.session() as s:
         if key is not None:
             s.execute(update(NotificationDelivery).where(NotificationDelivery.key == key).values(
-                status=status, attempts=attempts, last_error=error, updated_at=utcnow()))
+                status=status, attempts=attempts, last_error=error, lease_until=None, updated_at=utcnow()))
         if journaled is not None:
             what, extra = journaled
             journal.record(s, instance_id, what, actor="worker", details={"channel": channel, "event": event, **extra})

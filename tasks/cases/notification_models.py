@@ -52,7 +52,9 @@ class NotificationDelivery(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE",
                                                     name="fk_notification_delivery_user_id"), index=True)
     case_number: Mapped[str | None] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(10))  # pending | sent | failed
+    status: Mapped[str] = mapped_column(String(10))  # pending | sending (leased) | sent | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # While «sending»: until when the run that took the lease may send before another may take it over.
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -6,9 +6,10 @@ not escape the storage root.
 
 from __future__ import annotations
 
-import os
 import uuid
 from pathlib import Path
+
+from engine.private_files import private_dir, write_private
 
 
 class FileStore:
@@ -16,15 +17,10 @@ class FileStore:
         self.root = root
 
     def put(self, data: bytes, prefix: str, suffix: str = "") -> str:
+        """Store `data` under a new key; the file is 0600 in 0700 folders (scans carry personal data)."""
         key = f"{prefix}/{uuid.uuid4().hex}{suffix}"
-        path = self.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(path)  # readers never see half a file
+        private_dir(self.root)
+        write_private(self.path(key), data, fsync=True)  # readers never see half a file
         return key
 
     def path(self, key: str) -> Path:

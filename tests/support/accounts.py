@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from tests.support.backend import Backend
 from web.accounts.models import User
+from web.accounts.secret_box import seal, unseal
 from web.accounts.service import AccountService, normalize_email
 from web.app import create_app
 from web.extensions import db
@@ -57,7 +58,7 @@ def add_user(app: Flask, role: str, email: str | None = None) -> str:
         user, _ = AccountService(db.session, app.config["SECRET_KEY"]).create_user(
             email or unique_email(role), role, PASSWORD, last_name="Петров", first_name="Пётр")
         if user.is_staff:
-            user.totp_secret = pyotp.random_base32()
+            user.totp_secret = seal(app.config["SECRET_KEY"], pyotp.random_base32())
             db.session.commit()
         return user.email
 
@@ -72,7 +73,7 @@ def fresh_otp(app: Flask, email: str) -> str:
     with app.app_context():
         user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
         assert user is not None and user.totp_secret, f"{email} has no TOTP secret"
-        secret, last = user.totp_secret, user.totp_last_step
+        secret, last = unseal(app.config["SECRET_KEY"], user.totp_secret), user.totp_last_step
     totp = pyotp.TOTP(secret)
     while True:
         now = totp.timecode(datetime.now(UTC))

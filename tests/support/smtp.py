@@ -12,6 +12,8 @@ that registers twice gets the first and then the second code.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 import socket
 import threading
@@ -72,6 +74,8 @@ class _Collector:
         self.received: list[ReceivedMail] = []
         self.changed = threading.Condition()
         self.sessions = 0  # EHLO greetings: one per SMTP connection a client opened
+        self.held = 0  # messages whose answer to DATA is being held (see SmtpServer.holding)
+        self.release: threading.Event | None = None
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses) -> list[str]:  # aiosmtpd's hook
         session.host_name = hostname
@@ -80,6 +84,12 @@ class _Collector:
         return responses
 
     async def handle_DATA(self, server, session, envelope) -> str:  # aiosmtpd's hook name
+        release = self.release
+        if release is not None:  # a slow mail server: the sender waits for our answer
+            with self.changed:
+                self.held += 1
+                self.changed.notify_all()
+            await asyncio.get_running_loop().run_in_executor(None, release.wait, 60)
         message = BytesParser(policy=policy.default).parsebytes(envelope.content)
         mail = ReceivedMail(envelope.mail_from, tuple(r.lower() for r in envelope.rcpt_tos), message)
         with self.changed:
@@ -127,6 +137,24 @@ class SmtpServer:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+
+    @contextlib.contextmanager
+    def holding(self) -> Iterator[None]:
+        """Hold back the answer to every DATA until the block ends: a sender stays mid-send meanwhile."""
+        with self._collector.changed:
+            self._collector.held = 0
+        self._collector.release = threading.Event()
+        try:
+            yield
+        finally:
+            self._collector.release.set()
+            self._collector.release = None
+
+    def wait_until_held(self, timeout: float = 30.0) -> None:
+        """Wait until a sender is mid-send in a `holding` block (its DATA reached us, unanswered)."""
+        with self._collector.changed:
+            if not self._collector.changed.wait_for(lambda: self._collector.held > 0, timeout):
+                raise AssertionError(f"no message held within {timeout:.0f} s")
 
     @property
     def sessions(self) -> int:

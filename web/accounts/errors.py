@@ -79,8 +79,20 @@ class OtpReused(AccountError):
 class TotpEnrolmentRequired(AccountError):
     status, code = 403, "totp_enrolment_required"
     default_message = ("Сотрудники входят с паролем и одноразовым кодом, а приложение-аутентификатор для этой "
-                       "учётной записи ещё не подключено. Войдите на странице входа в браузере и подключите его, "
-                       "затем получите токен, передав код из приложения в поле otp.")
+                       "учётной записи ещё не подключено. Откройте в браузере одноразовую ссылку для подключения, "
+                       "которую выдаёт администратор, войдите и подключите приложение, затем получите токен, "
+                       "передав код из приложения в поле otp.")
+
+
+class EnrolmentLinkRequired(AccountError):
+    status, code = 403, "enrolment_link_required"
+    default_message = ("Приложение-аутентификатор подключается только по одноразовой ссылке, которую выдаёт "
+                       "администратор. Попросите у администратора ссылку, откройте её и войдите снова.")
+
+
+class NotStaff(AccountError):
+    status, code, field = 422, "not_staff", "email"
+    default_message = "Второй фактор подключают только сотрудники, а это учётная запись заявителя."
 
 
 class TotpAlreadyEnrolled(AccountError):

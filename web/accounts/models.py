@@ -3,8 +3,9 @@
 Secrets are never stored as given: passwords as argon2 hashes, activation codes as HMACs under the
 application secret (a six-digit code has too little entropy for a plain hash: anyone reading the
 table could try all million values), API tokens as SHA-256 digests (they are long random strings,
-so a fast hash is enough and lookups stay a single indexed equality). TOTP secrets are the one
-exception: the server needs them in the clear to compute the codes it checks.
+so a fast hash is enough and lookups stay a single indexed equality), one-time enrolment links likewise.
+TOTP secrets cannot be hashed - the server computes the codes it checks from them - so they are sealed
+with a key derived from the application secret (web/accounts/secret_box.py).
 """
 
 from __future__ import annotations
@@ -37,11 +38,15 @@ class User(UserMixin, Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=False)
     activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    # Base32 TOTP secret of staff who enrolled a second factor (set only once they confirmed a code).
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # Sealed base32 TOTP secret of staff who enrolled a second factor (set only once they confirmed a code).
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
     # The last 30-second time step whose code was accepted: a code is good for one login only, so one
     # seen over a shoulder or captured by a phishing page cannot be used again (RFC 6238, 5.2).
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    # The one-time link an administrator issued for this staff member's first authenticator (SHA-256 of
+    # its token) and until when it works: the password alone never enrols a second factor.
+    enrol_token_hash: Mapped[str | None] = mapped_column(String(64))
+    enrol_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The citizen's consent to SMS notices (registration checkbox, «Настройки уведомлений»); off by default.
     sms_opt_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Part of the id a login session carries (get_id): raising it ends every session of the person at once

@@ -80,3 +80,9 @@ def reset_confirm_form(values: Mapping[str, str], errors: Sequence[FieldError] =
                     "или дата рождения"),
     ]
     return form_view(fields, errors)
+
+
+def enrolment_link_form(values: Mapping[str, str], errors: Sequence[FieldError] = ()) -> FormView:
+    """The administrator's form: whose authenticator the one-time link is for."""
+    fields = [_field("email", "Электронная почта сотрудника", "email", values, autocomplete="off", maxlength=254)]
+    return form_view(fields, errors)

@@ -18,13 +18,16 @@ the tests all go through this class, so the rules live in one place:
   lives 30 minutes and the fifth wrong entry burns it.
 * API tokens are 256-bit random strings; only their SHA-256 is stored.
 * staff log in with a second factor, a TOTP code (RFC 6238) from an authenticator app: the password
-  step never logs them in by itself. Each code is accepted once.
+  step never logs them in by itself. Each code is accepted once. Their first authenticator is enrolled
+  only through a one-time link an administrator issued: whoever learnt the password cannot enrol theirs.
+  The secret is stored sealed (secret_box).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 from collections.abc import Callable, Mapping
@@ -48,6 +51,9 @@ from . import errors
 from .models import ActivationCode, ApiToken, OneTimeCode, PasswordResetCode, User
 from .passwords import hash_password, needs_rehash, password_problem, verify_password
 from .roles import CITIZEN, ROLES
+from .secret_box import SecretUnreadable, seal, unseal
+
+log = logging.getLogger(__name__)
 
 ACTIVATION_TTL = timedelta(minutes=30)
 RESET_TTL = timedelta(minutes=30)
@@ -59,6 +65,7 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 TOTP_ISSUER = "Справка ОМС"  # the account's name in the staff member's authenticator app
 TOTP_WINDOW = 1  # time steps accepted either side of now: a phone clock up to ~30 s off still works
+ENROL_LINK_TTL = timedelta(days=3)  # an enrolment link issued on Friday still works on Monday
 
 _PROFILE_FIELDS = ("phone", "last_name", "first_name", "middle_name", "birth_date")
 _CODE = re.compile(r"^\d{6}$")
@@ -349,7 +356,13 @@ class AccountService:
         """
         if not user.totp_secret:
             raise errors.TotpEnrolmentRequired()
-        step = self._matching_step(user.totp_secret, otp)
+        try:
+            secret = unseal(self.secret, user.totp_secret)
+        except SecretUnreadable as exc:  # SECRET_KEY was changed: only a reset and a new enrolment help
+            log.error("TOTP secret of user %s cannot be opened with the configured SECRET_KEY", user.id)
+            raise errors.InvalidOtp("Второй фактор этой учётной записи недоступен. Обратитесь к администратору: "
+                                    "он сбросит его и выдаст ссылку для нового подключения.") from exc
+        step = self._matching_step(secret, otp)
         if step is None:
             raise errors.InvalidOtp()
         claimed = self.session.execute(
@@ -373,22 +386,26 @@ class AccountService:
         """The otpauth:// URI an authenticator app reads from the enrolment QR code."""
         return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=TOTP_ISSUER)
 
-    def enrol_totp(self, user: User, secret: str, otp: str | None) -> None:
+    def enrol_totp(self, user: User, secret: str, otp: str | None, link: str | None) -> None:
         """Store `secret` as the user's second factor once they prove their app shows its codes.
 
-        The secret reaches the database only here: an enrolment abandoned half-way leaves the account
-        as it was. The confirming code also counts as used, so it cannot log in a second time.
+        Needs the live one-time enrolment `link` token an administrator issued for this user, and uses it up.
+        The secret reaches the database only here (sealed): an enrolment abandoned half-way leaves the
+        account as it was. The confirming code also counts as used, so it cannot log in a second time.
         """
         if user.totp_secret:
             raise errors.TotpAlreadyEnrolled()
+        if not self.enrolment_allowed(user, link):
+            raise errors.EnrolmentLinkRequired()
         step = self._matching_step(secret, otp)
         if step is None:
             raise errors.InvalidOtp("Код не подошёл. Отсканируйте QR-код с этой страницы (или введите ключ) "
                                     "и введите код, который приложение показывает сейчас.")
         claimed = self.session.execute(
             update(User)
-            .where(User.id == user.id, User.totp_secret.is_(None))
-            .values(totp_secret=secret, totp_last_step=step)
+            .where(User.id == user.id, User.totp_secret.is_(None), User.enrol_token_hash == _token_hash(link or ""))
+            .values(totp_secret=seal(self.secret, secret), totp_last_step=step, enrol_token_hash=None,
+                    enrol_expires_at=None)
             .execution_options(synchronize_session=False)
         ).rowcount
         if not claimed:  # enrolled meanwhile in another browser tab
@@ -398,6 +415,35 @@ class AccountService:
                        message=f"Сотрудник {user.email} подключил приложение-аутентификатор.",
                        details={"user_id": user.id})
         self.session.commit()
+
+    def issue_enrolment_link(self, email: str, actor: str) -> str:
+        """A one-time token for the staff member's first (or, after a reset, next) authenticator.
+
+        Only its SHA-256 is stored; a new link replaces an older one. Journaled with `actor`.
+        """
+        user = self.find_by_email(email or "")
+        if user is None:
+            raise errors.UserNotFound()
+        if not user.is_staff:
+            raise errors.NotStaff()
+        if user.totp_secret:
+            raise errors.TotpAlreadyEnrolled("Приложение-аутентификатор уже подключено. Чтобы подключить "
+                                             "новое, сначала сбросьте второй фактор.")
+        token = secrets.token_urlsafe(32)
+        user.enrol_token_hash = _token_hash(token)
+        user.enrol_expires_at = self.clock() + ENROL_LINK_TTL
+        journal.record(self.session, None, "enrolment_link_issued", actor=actor,
+                       message=f"Выдана ссылка для подключения приложения-аутентификатора: {user.email}.",
+                       details={"user_id": user.id})
+        self.session.commit()
+        return token
+
+    def enrolment_allowed(self, user: User, link: str | None) -> bool:
+        """Whether `link` is the user's live enrolment token."""
+        if not link or user.enrol_token_hash is None or user.enrol_expires_at is None:
+            return False
+        live = aware(user.enrol_expires_at) > self.clock()
+        return live and hmac.compare_digest(user.enrol_token_hash, _token_hash(link))
 
     def reset_totp(self, email: str, actor: str) -> bool:
         """Clear a user's second factor so they enrol again at their next login (a lost or new phone).

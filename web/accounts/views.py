@@ -25,7 +25,7 @@ from tasks.mail import MailError
 from ..navigation import home_url
 from ..rate_limits import charge_attempt, rate_limited
 from ..security import NO_STORE, account_service, current_actor, end_session, public, start_session
-from .errors import AccountError, TotpAlreadyEnrolled
+from .errors import AccountError, EnrolmentLinkRequired, TotpAlreadyEnrolled
 from .models import User
 from .notifications import REGISTER_ANSWER, RESEND_ANSWER, send_activation_code, send_registration_attempt
 from .page_forms import activation_form, login_form, otp_form
@@ -160,7 +160,10 @@ def login() -> Page:
     # Not logged in yet: only the pending step is remembered, and only for PENDING_TTL.
     pending = {"user_id": user.id, "next": next_url, "since": time.time()}
     if factor is SecondFactor.ENROL:
-        pending["enrol_secret"] = service.new_totp_secret()
+        link = session.get(ENROL_LINK_KEY)
+        if not service.enrolment_allowed(user, link):
+            return _login_page(form, next_url, _form_errors(EnrolmentLinkRequired()), 403)
+        pending["enrol_secret"], pending["enrol_link"] = service.new_totp_secret(), link
     session[PENDING_KEY] = pending
     return redirect(url_for(".login_code" if factor is SecondFactor.CODE else ".enrol_totp"))
 
@@ -173,6 +176,7 @@ def _login_page(values: Mapping[str, str], next_url: str, errors: list[FieldErro
 
 def _complete_login(user: User, next_url: str) -> Response:
     session.pop(PENDING_KEY, None)
+    session.pop(ENROL_LINK_KEY, None)
     start_session(user)
     return redirect(safe_next(next_url, default="") or home_url(user.role))
 
@@ -183,6 +187,8 @@ def _complete_login(user: User, next_url: str) -> Response:
 # them as logged in. The enrolment secret lives only there (the signed session cookie, the same
 # channel that carries the page showing it) until a code from the app confirms it.
 PENDING_KEY = "login_pending"
+# The token of the one-time enrolment link the staff member opened, kept until they enrol (or log in).
+ENROL_LINK_KEY = "enrol_link"
 PENDING_TTL = 15 * 60  # seconds to finish the second step (installing an app included)
 RESTART_MESSAGE = "Время на ввод кода истекло или вход не начат. Введите адрес электронной почты и пароль ещё раз."
 
@@ -247,6 +253,18 @@ def _code_page(user: User, errors: list[FieldError] | None = None, status: int =
     return _no_store(html, status)
 
 
+@bp.get("/login/enrol/<token>")
+@public
+def enrolment_link(token: str) -> Response:
+    """The one-time link an administrator issued: remembered in the session, then the usual login.
+
+    The token is checked against the account only after the password, so the link alone reveals nothing.
+    """
+    session[ENROL_LINK_KEY] = token[:100]
+    flash("Войдите с паролем: после этого вы подключите приложение-аутентификатор.", "info")
+    return redirect(url_for(".login"))
+
+
 @bp.route("/login/enrol", methods=["GET", "POST"])
 @public
 @rate_limited("login")
@@ -271,7 +289,7 @@ def enrol_totp() -> Page:
         return _restart_login()
     service = account_service()
     try:
-        service.enrol_totp(user, secret, request.form.get("otp"))
+        service.enrol_totp(user, secret, request.form.get("otp"), pending.get("enrol_link"))
     except TotpAlreadyEnrolled:
         return redirect(url_for(".enrol_totp"))  # the GET above sends them to the code step
     except AccountError as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import abort, current_app
+from flask import Response, abort, current_app, send_file
 
 from engine import journal
 from engine.errors import FieldError
@@ -72,6 +72,21 @@ def document_of(app: Application, doc_id: int) -> Document:
 
 def document_path(config: AppConfig, doc: Document) -> Path:
     return FileStore(config.uploads_dir).path(doc.storage_key)
+
+
+# An uploaded file is the applicant's content, not ours: whatever a viewer would run in it gets no origin
+# (sandbox), no scripts, no network and no forms, and only our own pages may frame it (the staff preview).
+UPLOAD_CSP = ("sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; "
+              "frame-ancestors 'self'")
+
+
+def document_response(config: AppConfig, doc: Document, *, inline: bool = False) -> Response:
+    """An uploaded document: a download unless `inline` (the staff preview), always under UPLOAD_CSP."""
+    response = send_file(document_path(config, doc), mimetype=doc.content_type, as_attachment=not inline,
+                         download_name=doc.filename)
+    response.headers["Content-Security-Policy"] = UPLOAD_CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def record_view(app: Application, event: str, details: dict[str, Any] | None = None) -> None:

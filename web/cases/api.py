@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Blueprint, Response, current_app, jsonify, request, send_file
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from engine.errors import DataValidationError
 from forms.dates import today_moscow
@@ -116,7 +116,7 @@ def download_document(number: str, doc_id: int) -> Response:
     app = access.readable_application(number)
     doc = access.document_of(app, doc_id)
     access.record_view(app, "document_viewed", {"document": doc.id})
-    return send_file(access.document_path(_config(), doc), mimetype=doc.content_type, download_name=doc.filename)
+    return access.document_response(_config(), doc)
 
 
 @bp.get("/applications/<number>/certificate.pdf")

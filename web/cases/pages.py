@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request, send_file
+from flask import Blueprint, current_app, render_template, request
 from werkzeug.wrappers import Response
 
 from tasks.cases.labels import STATUS_LABELS
@@ -96,5 +96,4 @@ def document(number: str, doc_id: int) -> Response:
     app = access.readable_application(number)
     doc = access.document_of(app, doc_id)
     access.record_view(app, "document_viewed", {"document": doc.id})
-    return send_file(access.document_path(_config(), doc), mimetype=doc.content_type, as_attachment=True,
-                     download_name=doc.filename)
+    return access.document_response(_config(), doc)

@@ -1,13 +1,22 @@
-"""Uploaded files: checked by their content (never their name or declared type) and size."""
+"""Uploaded files: checked by their content (never their name or declared type) and size.
+
+PDFs are parsed and refused with active content (web/cases/pdf_check.py); images are decoded in full,
+so a truncated or corrupt picture is refused here rather than shown broken to staff.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import filetype
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
+
+from .pdf_check import PdfRefused, check_pdf
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_IMAGE_PIXELS = 60_000_000  # a 600 dpi A3 scan; anything larger is not a document photo
@@ -22,6 +31,22 @@ DOCUMENT_KINDS = {
 }
 TOO_LARGE = "Превышен размер"
 INVALID_FORMAT = "Недопустимый формат"
+
+
+# WeasyPrint, imported by the same processes, sets Pillow's process-wide LOAD_TRUNCATED_IMAGES, under which
+# a cut-off file decodes "successfully" (the rest padded grey). The check switches it off while it decodes;
+# the lock keeps concurrent checks from restoring it under each other.
+_DECODING = threading.Lock()
+
+
+@contextlib.contextmanager
+def _strict_decoding() -> Iterator[None]:
+    with _DECODING:
+        lenient, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
+        try:
+            yield
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = lenient
 
 
 class UploadRejected(Exception):
@@ -53,20 +78,27 @@ def check_upload(data: bytes) -> CheckedFile:
         raise UploadRejected(413, "too_large", f"{TOO_LARGE}: файл больше 5 МБ")
     kind = filetype.guess(data)
     mime = kind.mime if kind else None
-    if mime not in ALLOWED or not _well_formed(mime, data):
+    if mime not in ALLOWED:
         raise UploadRejected(415, "invalid_format", f"{INVALID_FORMAT}: загрузите PDF, JPG или PNG")
+    if mime == "application/pdf":
+        try:
+            check_pdf(data)
+        except PdfRefused as exc:
+            raise UploadRejected(415, "invalid_format", f"{INVALID_FORMAT}: {exc}") from exc
+    elif not _whole_image(data):
+        raise UploadRejected(415, "invalid_format", f"{INVALID_FORMAT}: изображение повреждено или обрезано. "
+                                                    "Загрузите PDF, JPG или PNG")
     return CheckedFile(data, mime, ALLOWED[mime], hashlib.sha256(data).hexdigest())
 
 
-def _well_formed(mime: str, data: bytes) -> bool:
-    """A magic number is easy to forge; require the rest of the structure too."""
-    if mime == "application/pdf":
-        return b"%%EOF" in data[-2048:]
+def _whole_image(data: bytes) -> bool:
+    """Every pixel decodes: a magic number is easy to forge, and `verify()` alone misses a cut-off file."""
     try:
         with Image.open(io.BytesIO(data)) as image:
             if image.width * image.height > MAX_IMAGE_PIXELS:
                 return False
-            image.verify()
+            with _strict_decoding():
+                image.load()  # decodes all of it: a truncated PNG or JPEG raises here
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError):
         return False  # a decompression bomb (a tiny file declaring a huge image) is refused like garbage
     return True

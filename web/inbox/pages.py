@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -30,7 +30,7 @@ from ..accounts.roles import CASE_WORKERS, ROLE_LABELS
 from ..api_errors import error_response
 from ..case_diagram import page_diagram
 from ..cases import page_format
-from ..cases.access import document_path
+from ..cases.access import document_response
 from ..extensions import db
 from ..security import current_actor, roles_required
 from ..support.actions import support_thread
@@ -302,7 +302,11 @@ def _version_of(task: HumanTask) -> int:
 @bp.get("/tasks/<int:task_id>/documents/<int:doc_id>")
 @roles_required(*CASE_WORKERS)
 def document(task_id: int, doc_id: int) -> Response:
-    """A document of the task's case, inline (for the preview); each opening is journaled."""
+    """A document of the task's case; each opening is journaled.
+
+    Inline for the preview (`?preview=1`, the frame on the task page), a download otherwise; either way
+    under the upload's own sandboxing policy (web.cases.access.UPLOAD_CSP).
+    """
     task = _task_or_404(task_id)
     _, app = application_of(db.session, task)
     doc = db.session.get(Document, doc_id)
@@ -311,7 +315,6 @@ def document(task_id: int, doc_id: int) -> Response:
     user = current_actor()
     journal.record(db.session, task.instance_id, "document_viewed", actor=actor_id(user.id),
                    details={"role": user.role, "document": doc.id, "task": task.id})
-    path = document_path(current_app.extensions["backoffice_config"], doc)
-    name, content_type = doc.filename, doc.content_type
     db.session.commit()
-    return send_file(path, mimetype=content_type, as_attachment=False, download_name=name)
+    preview = request.args.get("preview") == "1"
+    return document_response(current_app.extensions["backoffice_config"], doc, inline=preview)
