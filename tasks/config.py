@@ -18,6 +18,8 @@ from engine.settings import Settings
 
 DEFAULT_REGISTRY_PORT = 8010
 BUNDLED_REGISTRY_DATA = Path(__file__).resolve().parent.parent / "web" / "registry" / "demo_data.json"
+# The user agreement and the personal-data consent, one HTML file per version (web/legal/catalogue.py).
+BUNDLED_LEGAL_DOCUMENTS = Path(__file__).resolve().parent.parent / "web" / "legal" / "documents"
 DEFAULT_MAIL_FROM = "Справка ОМС <no-reply@oms.localhost>"
 # Printed on the receipt and shown in the portal's footer and error pages until a support desk feature exists.
 DEFAULT_SUPPORT_PHONE = "8 800 000-00-00"
@@ -49,6 +51,8 @@ class AppConfig:
     support_email: str = DEFAULT_SUPPORT_EMAIL
     # A scraper (Prometheus) sends it as `Authorization: Bearer <token>` to read /metrics from another host.
     metrics_token: str | None = field(default=None, repr=False)
+    # Versions of the legal documents citizens accept; a new file there is asked for at the next login.
+    legal_dir: Path = BUNDLED_LEGAL_DOCUMENTS
 
     @property
     def support_phone_uri(self) -> str:
@@ -98,6 +102,7 @@ class AppConfig:
             support_phone=(env.get("SUPPORT_PHONE") or DEFAULT_SUPPORT_PHONE).strip(),
             support_email=(env.get("SUPPORT_EMAIL") or DEFAULT_SUPPORT_EMAIL).strip(),
             metrics_token=(env.get("METRICS_TOKEN") or "").strip() or None,
+            legal_dir=Path(env.get("LEGAL_DOCUMENTS_DIR") or BUNDLED_LEGAL_DOCUMENTS),
         )
 
 

@@ -63,7 +63,7 @@ def test_register_activate_and_log_in_through_the_pages(backend, make_app):
     client = client_from(make_app(SMTP_URL="", DEMO_MAILBOX="1"))
     email = unique_email()
     form = csrf_token(client.get("/register").get_data(as_text=True))
-    data = {**citizen(email), "birth_date": "05.03.1985", "phone": "8 (999) 123-45-67", "consent": "on",
+    data = {**citizen(email), "birth_date": "05.03.1985", "phone": "8 (999) 123-45-67", "terms": "on", "consent": "on",
             "csrf_token": form}
     registered = client.post("/register", data=data)
     assert registered.status_code == 302 and registered.location.startswith("/activate?email=")

@@ -102,8 +102,8 @@ def test_resend_code_answers_the_same_and_replaces_the_old_code(backend, make_ap
     client = client_from(app)
     email = unique_email("resend")
     token = csrf_token(client.get("/register").get_data(as_text=True))
-    registered = client.post("/register", data={**citizen(email), "birth_date": "05.03.1985", "consent": "on",
-                                                "csrf_token": token})
+    registered = client.post("/register", data={**citizen(email), "birth_date": "05.03.1985", "terms": "on",
+                                                "consent": "on", "csrf_token": token})
     assert registered.status_code == 302
     page = client.get(registered.location).get_data(as_text=True)
     assert "Отправить код ещё раз" in page and f'<input type="hidden" name="email" value="{email}">' in page
@@ -145,8 +145,8 @@ def test_activation_after_an_anonymous_visit_returns_to_the_page_asked_for(backe
     client = client_from(app)
     email = unique_email("next")
     token = csrf_token(client.get("/register?next=/apply").get_data(as_text=True))
-    registered = client.post("/register", data={**citizen(email), "birth_date": "05.03.1985", "consent": "on",
-                                                "csrf_token": token, "next": "/apply"})
+    registered = client.post("/register", data={**citizen(email), "birth_date": "05.03.1985", "terms": "on",
+                                                "consent": "on", "csrf_token": token, "next": "/apply"})
     assert registered.location.startswith("/activate?email=") and "next=/apply" in registered.location
     page = client.get(registered.location).get_data(as_text=True)
     [code] = _codes(app, email)

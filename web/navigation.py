@@ -31,6 +31,7 @@ ORGANIZATIONS = MenuEntry("org_apply.form", "Для организаций", sec
 NOTIFICATIONS = MenuEntry("notifications.index", "Уведомления", section=("notifications",),
                           counter="unread_notifications")
 POLICY_CHECK = MenuEntry("public.policy_check", "Проверить полис")
+PROFILE = MenuEntry("account.profile", "Профиль", section=("account",))
 VERIFY = MenuEntry("public.verify_form", "Проверить справку")
 TASKS = MenuEntry("inbox.index", "Задачи", section=("inbox", "staff_audit"))
 DASHBOARD = MenuEntry("dashboard.page", "Панель руководителя")
@@ -46,7 +47,7 @@ ANONYMOUS = None
 # The first entry of a staff role's menu is where that role lands after login and on «/».
 MENUS: dict[str | None, tuple[MenuEntry, ...]] = {
     ANONYMOUS: (APPLY, ORGANIZATIONS, POLICY_CHECK, VERIFY),
-    CITIZEN: (MY_CASES, APPLY, ORGANIZATIONS, NOTIFICATIONS, POLICY_CHECK),
+    CITIZEN: (MY_CASES, APPLY, ORGANIZATIONS, NOTIFICATIONS, POLICY_CHECK, PROFILE),
     OPERATOR: (TASKS, VERIFY),
     APPEALS: (TASKS, VERIFY),
     # Supervisors watch the whole service (deadlines, workload) and act on tasks from there: dashboard first.
@@ -98,6 +99,8 @@ LOGIN_REASONS: dict[str, str] = {
     "employees": "Чтобы открыть заявление организации, войдите в учётную запись.",
     "org_access": "Чтобы открыть заявления организации, войдите в учётную запись.",
     "notifications": "Чтобы посмотреть уведомления, войдите в учётную запись.",
+    "account": "Чтобы открыть профиль, войдите в учётную запись.",
+    "legal": "Чтобы принять новые редакции документов, войдите в учётную запись.",
     "inbox": _STAFF_ONLY,
     "dashboard": _STAFF_ONLY,
     "staff_audit": _STAFF_ONLY,

@@ -11,6 +11,7 @@ from forms.formats import check_email
 from tasks.mail import MailError
 
 from ..api_errors import ApiError, json_object
+from ..legal.gate import current_catalogue
 from ..rate_limits import charge_attempt, rate_limited
 from ..security import account_service, api_auth_required, current_actor, public
 from .errors import AccountError, TotpEnrolmentRequired
@@ -40,7 +41,8 @@ def _text(data: dict, name: str) -> str:
 @rate_limited("register")
 def register() -> tuple[Response, int]:
     try:
-        user = account_service().register(json_object(), send_activation_code, surface="api")
+        user = account_service().register(json_object(), send_activation_code, catalogue=current_catalogue(),
+                                          surface="api")
     except AccountError as exc:
         raise _refused(exc) from exc
     except MailError as exc:
@@ -123,5 +125,5 @@ def profile(user: User) -> dict:
         "id": user.id, "email": user.email, "role": user.role, "role_label": user.role_label,
         "last_name": user.last_name, "first_name": user.first_name, "middle_name": user.middle_name,
         "birth_date": user.birth_date.isoformat() if user.birth_date else None, "phone": user.phone,
-        "sms_opt_in": bool(user.sms_opt_in),
+        "sms_opt_in": bool(user.sms_opt_in), "enp": user.enp, "inn": user.inn,
     }

@@ -28,3 +28,21 @@ def send_activation_code(user: User, code: str) -> None:
     send_mail(config, user.email, f"{code} — код подтверждения регистрации",
               render_template("accounts/mail/activation.txt", **context),
               render_template("accounts/mail/activation.html", **context))
+
+
+def send_email_change_code(user: User, new_email: str, code: str) -> None:
+    """The code that confirms a new address, sent to that address."""
+    config: AppConfig = current_app.extensions["backoffice_config"]
+    context = {"user": user, "code": code, "minutes": int(ACTIVATION_TTL.total_seconds() // 60),
+               "link": config.public_base_url + url_for("account.confirm_email")}
+    send_mail(config, new_email, f"{code} — код подтверждения нового адреса",
+              render_template("accounts/mail/email_change_code.txt", **context))
+
+
+def tell_old_address(user: User, old_email: str, new_email: str) -> None:
+    """Tell the address being replaced that it was: the owner learns of a change they did not make."""
+    config: AppConfig = current_app.extensions["backoffice_config"]
+    send_mail(config, old_email, "Адрес электронной почты учётной записи изменён",
+              render_template("accounts/mail/email_changed.txt", user=user, old_email=old_email,
+                              new_email=new_email, support_phone=config.support_phone,
+                              support_email=config.support_email))

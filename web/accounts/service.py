@@ -38,6 +38,8 @@ from engine.errors import DataValidationError
 from forms.formats import check_email
 from forms.validation import Surface, clean
 
+from ..legal import acceptance
+from ..legal.catalogue import Catalogue
 from . import errors
 from .models import ActivationCode, ApiToken, User
 from .passwords import hash_password, needs_rehash, password_problem, verify_password
@@ -53,7 +55,7 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 TOTP_ISSUER = "Справка ОМС"  # the account's name in the staff member's authenticator app
 TOTP_WINDOW = 1  # time steps accepted either side of now: a phone clock up to ~30 s off still works
 
-_PROFILE_FIELDS = ("phone", "last_name", "first_name", "middle_name", "birth_date")
+_PROFILE_FIELDS = ("phone", "last_name", "first_name", "middle_name", "birth_date", "enp", "inn")
 _CODE = re.compile(r"^\d{6}$")
 
 Deliver = Callable[[User, str], None]
@@ -77,15 +79,20 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-def validate_registration(data: Mapping[str, Any], *, surface: Surface = "api") -> dict[str, Any]:
+def validate_registration(data: Mapping[str, Any], catalogue: Catalogue, *,
+                          surface: Surface = "api") -> dict[str, Any]:
     """Check registration fields against forms/schemas/registration.schema.json; return normalized data.
 
-    `surface="page"` also requires the consent checkbox and words date errors as ДД.ММ.ГГГГ.
+    The accepted versions of the legal documents (`terms_version`, `consent_version`) must be the current
+    ones of `catalogue`. `surface="page"` also requires both checkboxes and words date errors as ДД.ММ.ГГГГ.
     """
     clean_data, problems = clean("registration", dict(data), surface=surface)
+    flagged = {p.field for p in problems}
+    problems += [p for p in acceptance.version_problems(catalogue.all_current(), clean_data) if p.field not in flagged]
     if problems:
         raise DataValidationError("registration data is invalid", problems)
-    clean_data.pop("consent", None)
+    for checkbox in ("terms", "consent"):
+        clean_data.pop(checkbox, None)
     clean_data["email"] = normalize_email(clean_data["email"])
     return clean_data
 
@@ -99,13 +106,15 @@ class AccountService:
         self.clock = clock
 
     # ------------------------------------------------------------------ registration
-    def register(self, data: Mapping[str, Any], deliver: Deliver, *, surface: Surface = "api") -> User:
+    def register(self, data: Mapping[str, Any], deliver: Deliver, *, catalogue: Catalogue,
+                 surface: Surface = "api") -> User:
         """Create (or replace a dead pending) citizen account and hand its code to `deliver`.
 
-        `deliver` sends the code (e-mail); if it raises, nothing is stored, so a registration
-        never waits for a code that did not go out.
+        The acceptance of the legal documents' current versions is stored with it. `deliver` sends the
+        code (e-mail); if it raises, nothing is stored, so a registration never waits for a code that did
+        not go out.
         """
-        fields = validate_registration(data, surface=surface)
+        fields = validate_registration(data, catalogue, surface=surface)
         now = self.clock()
         user = self.find_by_email(fields["email"])
         if user is not None:
@@ -124,6 +133,7 @@ class AccountService:
         except IntegrityError as exc:  # the same address registered concurrently
             self.session.rollback()
             raise errors.EmailTaken() from exc
+        acceptance.record(self.session, user.id, catalogue.all_current(), channel=surface, now=now)
         self._send_new_code(user, now, deliver)
         return user
 
@@ -350,6 +360,11 @@ class AccountService:
 
     def find_by_email(self, email: str) -> User | None:
         return self.session.scalar(select(User).where(User.email == normalize_email(email)))
+
+    def check_own_password(self, user: User, password: str) -> None:
+        """Re-authentication before a sensitive change of the signed-in user's account (e-mail, deletion)."""
+        if not verify_password(user.password_hash, password or ""):
+            raise errors.WrongPassword()
 
     def get_active_user(self, user_id: int) -> User | None:
         user = self.session.get(User, user_id)
