@@ -31,7 +31,6 @@ ORGANIZATIONS = MenuEntry("org_apply.form", "Для организаций", sec
 NOTIFICATIONS = MenuEntry("notifications.index", "Уведомления", section=("notifications",),
                           counter="unread_notifications")
 POLICY_CHECK = MenuEntry("public.policy_check", "Проверить полис")
-PROFILE = MenuEntry("account.profile", "Профиль", section=("account",))
 VERIFY = MenuEntry("public.verify_form", "Проверить справку")
 TASKS = MenuEntry("inbox.index", "Задачи", section=("inbox", "staff_audit"))
 DASHBOARD = MenuEntry("dashboard.page", "Панель руководителя")
@@ -47,7 +46,7 @@ ANONYMOUS = None
 # The first entry of a staff role's menu is where that role lands after login and on «/».
 MENUS: dict[str | None, tuple[MenuEntry, ...]] = {
     ANONYMOUS: (APPLY, ORGANIZATIONS, POLICY_CHECK, VERIFY),
-    CITIZEN: (MY_CASES, APPLY, ORGANIZATIONS, NOTIFICATIONS, POLICY_CHECK, PROFILE),
+    CITIZEN: (MY_CASES, APPLY, ORGANIZATIONS, NOTIFICATIONS, POLICY_CHECK),
     OPERATOR: (TASKS, VERIFY),
     APPEALS: (TASKS, VERIFY),
     # Supervisors watch the whole service (deadlines, workload) and act on tasks from there: dashboard first.
