@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from engine.models import JournalEntry
+from tasks.cases.models import Application
 from tests.support.accounts import (
     ENP,
     PASSWORD,
@@ -22,6 +23,7 @@ from tests.support.accounts import (
     login,
     unique_email,
 )
+from tests.support.backend import wait_for
 from tests.support.smtp import activation_code
 from web.accounts.models import ApiToken, LegalAcceptance, User
 
@@ -209,3 +211,29 @@ def test_profile_pages_registration_errors_and_the_prefilled_application(backend
     assert gone.status_code == 302
     assert client.get("/account").status_code == 302  # signed out: the login page
     assert _user(backend, email) is None  # the address was replaced by the placeholder
+
+
+def test_a_deleted_account_keeps_its_cases_and_gets_no_more_notices(backend, product):
+    token = product.citizen_token()
+    number = product.apply(token, "yo_spelling")["number"]  # waits for an operator
+    operator = product.staff_token("operator")
+    task = product.wait_task(operator, number, "operator_review")
+    client = product.client()
+    deleted = client.post("/api/v1/account/delete", json={"password": PASSWORD}, headers=bearer(token))
+    assert deleted.status_code == 200
+
+    assert client.post(f"/api/v1/tasks/{task['id']}/claim", headers=bearer(operator)).status_code == 200
+    done = client.post(f"/api/v1/tasks/{task['id']}/complete", json={"decision": "approve"}, headers=bearer(operator))
+    assert done.status_code == 200, done.get_json()
+    assert product.wait_status(operator, number, "ready")["number"] == number  # the case goes on and stays
+    assert client.get(f"/api/v1/applications/{number}/audit", headers=bearer(operator)).status_code == 200
+
+    def skipped_events() -> list[str]:
+        with backend.services.database.session() as s:
+            instance = s.scalar(select(Application.instance_id).where(Application.number == number))
+            rows = s.scalars(select(JournalEntry).where(JournalEntry.event == "notification_skipped",
+                                                        JournalEntry.instance_id == instance)).all()
+            return [r.details["event"] for r in rows]
+
+    wait_for(lambda: "ready" in skipped_events(), timeout=60, message="the «ready» notice skipped")
+    assert not [m for m in product.smtp.messages if any(to.endswith("@deleted.invalid") for to in m.rcpt_tos)]

@@ -86,7 +86,10 @@ def deliver(db: Database, config: AppConfig, *, call_id: int | None, who: Recipi
     is sent, and each sending is settled and journaled in one more: a notice costs two commits.
     """
     if who.deleted:  # its address is a placeholder on .invalid: mailing it would only fail and retry
-        log.info("notice %s of case %s not sent: the account was deleted", notice.event, number)
+        with db.session() as s:
+            journal.record(s, instance_id, "notification_skipped", actor="worker",
+                           details={"event": notice.event, "reason": "account_deleted"})
+            s.commit()
         return []
     base = f"call:{call_id}" if call_id is not None else key_base  # key_base: a notice sent outside the engine
     key = (lambda channel: f"{base}:{channel}:{who.user_id}") if base is not None else None
