@@ -3,6 +3,8 @@ signed-in citizen accepts new versions before going on (the login gate sends the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import Blueprint, abort, flash, redirect, render_template, request
 from werkzeug.wrappers import Response
 
@@ -70,12 +72,13 @@ def accept() -> str | tuple[str, int] | Response:
     return redirect(next_url)
 
 
-def _page(missing: list[LegalDocument], next_url: str, values: dict | object,
+def _page(missing: list[LegalDocument], next_url: str, values: Mapping[str, str],
           errors: list[FieldError] | None = None, status: int = 200) -> tuple[str, int]:
+    """The texts and a checkbox each; the hidden fields name the versions shown, so that exactly these are
+    recorded (a version that came into force meanwhile is refused and shown)."""
     errors = errors or []
     by_field = {e.field: e.message for e in errors}
-    fields = [_checkbox(d, getattr(values, "get", dict().get)(d.id) == "on", by_field.get(d.id)) for d in missing]
-    view = form_view(fields, errors)
-    hidden = {"csrf_token": "", "next": next_url, **{d.field: d.version for d in missing}}
-    return render_template("legal/accept.html", view=view, documents=missing, hidden=hidden,
+    fields = [_checkbox(d, values.get(d.id) == "on", by_field.get(d.id)) for d in missing]
+    hidden = {"next": next_url, **{d.field: d.version for d in missing}}
+    return render_template("legal/accept.html", view=form_view(fields, errors), documents=missing, hidden=hidden,
                            edition=edition), status
