@@ -144,7 +144,6 @@ def start_product(args: argparse.Namespace, backend: Backend, people: list[dict[
 
 
 def citizen_token(product: Product, client: httpx.Client) -> str:
-    from tests.support.accounts import ENP, accepted_versions
     from tests.support.employees import head_person
     from tests.support.smtp import activation_code
 
@@ -152,7 +151,7 @@ def citizen_token(product: Product, client: httpx.Client) -> str:
     # Named as the head ЕГРЮЛ gives for ООО «Ромашка», the organisation every case applies for: the
     # head's authority is then confirmed automatically, as for a real head applying.
     body = {"email": email, "password": PASSWORD, "phone": "+79161234567", "birth_date": "1980-05-05",
-            "enp": ENP, **accepted_versions(), **head_person()}
+            **head_person()}
     _expect(client.post("/api/v1/auth/register", json=body), 201)
     code = activation_code(product.smtp.wait_for_mail(email))
     _expect(client.post("/api/v1/auth/activate", json={"email": email, "code": code}), 200)

@@ -202,7 +202,6 @@ def application_body(index: int) -> dict[str, Any]:
 
 def register_accounts(portal: Portal, client: httpx.Client, count: int) -> list[str]:
     """`count` citizens through the API, as a person would: register, code from the mail, activate, token."""
-    from tests.support.accounts import ENP, accepted_versions
     from tests.support.smtp import activation_code
 
     def one(i: int) -> str:
@@ -210,7 +209,7 @@ def register_accounts(portal: Portal, client: httpx.Client, count: int) -> list[
         person = application_body(i)["person"]
         body = {"email": email, "password": PASSWORD, "phone": "+79161234567", "last_name": person["last_name"],
                 "first_name": person["first_name"], "middle_name": person.get("middle_name"),
-                "birth_date": person["birth_date"], "enp": ENP, **accepted_versions()}
+                "birth_date": person["birth_date"]}
         _expect(client.post("/api/v1/auth/register", json=body), 201)
         code = activation_code(portal.smtp.wait_for_mail(email))
         _expect(client.post("/api/v1/auth/activate", json={"email": email, "code": code}), 200)

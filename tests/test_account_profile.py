@@ -14,6 +14,7 @@ from tasks.cases.models import Application
 from tests.support.accounts import (
     ENP,
     PASSWORD,
+    accepted_versions,
     add_user,
     bearer,
     citizen,
@@ -21,6 +22,7 @@ from tests.support.accounts import (
     csrf_token,
     fresh_otp,
     login,
+    registration_form,
     unique_email,
 )
 from tests.support.backend import wait_for
@@ -70,10 +72,8 @@ def test_registration_checks_enp_inn_and_the_accepted_versions(backend, make_app
     assert _fields(refused) == {"enp": "checksum", "inn": "checksum", "terms_version": "outdated_version"}
     messages = {f["field"]: f["message"] for f in _error(refused)["fields"]}
     assert "Номер полиса ОМС введён с ошибкой" in messages["enp"] and "ИНН введён с ошибкой" in messages["inn"]
-    body = citizen(unique_email())
-    del body["enp"], body["consent_version"]
-    missing = client.post("/api/v1/auth/register", json=body)
-    assert _fields(missing) == {"enp": "required", "consent_version": "required"}
+    half = client.post("/api/v1/auth/register", json=citizen(unique_email(), consent_version="0"))
+    assert _fields(half) == {"consent_version": "outdated_version"}  # a named version must be the current one
 
     email, token = _registered_token(client, smtp_server, inn=INN, enp="7700 0000 0000 0016")
     account = client.get("/api/v1/account", headers=bearer(token)).get_json()
@@ -86,10 +86,34 @@ def test_registration_checks_enp_inn_and_the_accepted_versions(backend, make_app
     assert {"legal_accepted", "profile_viewed"} <= set(_events(backend, user.id))
 
 
+def test_the_contract_body_registers_activates_and_applies_without_a_consent_step(backend, product):
+    """The public contract's registration (no ЕНП, no versions) accepts the documents in force over the API."""
+    email = unique_email("contract")
+    client = product.client()
+    body = {"email": email, "password": PASSWORD, "phone": "+79161234567", "last_name": "Иванов",
+            "first_name": "Сергей", "middle_name": "Петрович", "birth_date": "1985-03-14"}
+    registered = client.post("/api/v1/auth/register", json=body)
+    assert registered.status_code == 201, registered.get_json()
+    code = activation_code(product.smtp.wait_for_mail(email))
+    assert client.post("/api/v1/auth/activate", json={"email": email, "code": code}).status_code == 200
+    token = client.post("/api/v1/auth/token", json={"email": email, "password": PASSWORD}).get_json()["token"]
+
+    applied = client.post("/api/v1/applications", json=product.application_body(), headers=bearer(token))
+    assert applied.status_code == 201, applied.get_json()
+    assert client.get(f"/api/v1/applications/{applied.get_json()['number']}", headers=bearer(token)).status_code == 200
+    user = _user(backend, email)
+    assert (user.enp, user.inn) == (None, None)
+    with backend.services.database.session() as s:
+        rows = s.scalars(select(LegalAcceptance).where(LegalAcceptance.user_id == user.id)).all()
+        in_force = accepted_versions()
+        assert {(r.document, r.version, r.channel) for r in rows} == {
+            ("terms", in_force["terms_version"], "api"), ("consent", in_force["consent_version"], "api")}
+
+
 def test_profile_changes_over_the_api_and_role_checks(backend, make_app, smtp_server):
     app = make_app(SMTP_URL=smtp_server.url)
     client = client_from(app)
-    email, token = _registered_token(client, smtp_server)
+    email, token = _registered_token(client, smtp_server, enp=ENP)
     bad = client.patch("/api/v1/account", json={"enp": "1234", "birth_date": "2030-01-01", "last_name": "Smith"},
                        headers=bearer(token))
     assert bad.status_code == 422 and set(_fields(bad)) == {"enp", "birth_date", "last_name"}
@@ -177,8 +201,7 @@ def test_profile_pages_registration_errors_and_the_prefilled_application(backend
     page = client.get("/register").get_data(as_text=True)
     assert 'href="/legal/terms/1"' in page and 'href="/legal/consent/1"' in page
     assert 'name="terms_version" value="1"' in page and 'name="consent_version" value="1"' in page
-    data = {**citizen(unique_email()), "birth_date": "05.03.1985", "enp": "7700000000000017", "inn": "12345",
-            "consent": "on", "csrf_token": csrf_token(page)}
+    data = registration_form(unique_email(), csrf_token(page), enp="7700000000000017", inn="12345", terms="")
     refused = client.post("/register", data=data)
     html = refused.get_data(as_text=True)
     assert refused.status_code == 422

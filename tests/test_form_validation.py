@@ -316,7 +316,7 @@ def registration(**changes: Any) -> dict[str, Any]:
                          "Чтобы зарегистрироваться, дайте согласие на обработку персональных данных")),
     ({"terms": None}, ("terms", "required", "Чтобы зарегистрироваться, примите пользовательское соглашение")),
     ({"enp": "7700 0000 0000 0017"}, ("enp", "checksum", ids.ENP_TYPO)),
-    ({"enp": None}, ("enp", "required", "Заполните поле")),
+    ({"enp": None}, None),  # optional: the profile fills it later
     ({"inn": "500100732258"}, ("inn", "checksum", ids.INN_TYPO)),
     ({"inn": "500100732259"}, None),
 ])
@@ -325,8 +325,9 @@ def test_registration(change: dict[str, Any], expected: tuple[str, str, str] | N
 
 
 def test_registration_api_follows_the_contract_without_consent() -> None:
-    """The API states the accepted versions (`terms_version`, `consent_version`) instead of ticking boxes."""
-    assert errors_of("registration", registration(consent=None, terms=None), "api") == []
+    """The contract's body: no boxes to tick, no ЕНП, no versions (the client presents the documents)."""
+    body = registration(consent=None, terms=None, enp=None, terms_version=None, consent_version=None)
+    assert errors_of("registration", body, "api") == []
 
 
 def test_clean_normalises_the_phone() -> None:

@@ -8,9 +8,13 @@ from __future__ import annotations
 import shutil
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from forms.dates import today_moscow
 from tasks.config import BUNDLED_LEGAL_DOCUMENTS
-from tests.support.accounts import PASSWORD, add_user, bearer, client_from, csrf_token, login
+from tests.support.accounts import PASSWORD, add_user, bearer, citizen, client_from, csrf_token, login, unique_email
+from tests.support.smtp import activation_code
+from web.accounts.models import LegalAcceptance, User
 
 
 def _publish(folder, document: str, version: str, effective, text: str) -> None:
@@ -18,10 +22,10 @@ def _publish(folder, document: str, version: str, effective, text: str) -> None:
         f"<!--\nversion: {version}\neffective: {effective.isoformat()}\n-->\n<p>{text}</p>\n", encoding="utf-8")
 
 
-def _legal_app(make_app, tmp_path):
+def _legal_app(make_app, tmp_path, **env: str):
     folder = tmp_path / "legal"
     shutil.copytree(BUNDLED_LEGAL_DOCUMENTS, folder)
-    return make_app(LEGAL_DOCUMENTS_DIR=str(folder)), folder
+    return make_app(LEGAL_DOCUMENTS_DIR=str(folder), **env), folder
 
 
 def test_a_new_version_blocks_the_api_until_accepted(backend, make_app, tmp_path):
@@ -82,3 +86,31 @@ def test_pages_send_the_citizen_to_accept_and_back(backend, make_app, tmp_path):
     assert done.status_code == 302 and done.location == "/applications"
     assert client.get("/applications").status_code == 200
     assert client.get("/legal/accept").status_code == 302  # nothing left to accept
+
+
+def test_api_registration_accepts_the_versions_in_force_and_the_gate_asks_for_later_ones(
+        backend, make_app, tmp_path, smtp_server):
+    app, folder = _legal_app(make_app, tmp_path, SMTP_URL=smtp_server.url)
+    client = client_from(app)
+    _publish(folder, "consent", "2", today_moscow(), "Новая редакция согласия")
+    stale = client.post("/api/v1/auth/register", json=citizen(unique_email(), consent_version="1"))
+    assert stale.status_code == 422
+    assert [(f["field"], f["code"]) for f in stale.get_json()["error"]["fields"]] == [
+        ("consent_version", "outdated_version")]
+    assert "редакция 2" in stale.get_json()["error"]["fields"][0]["message"]
+
+    email = unique_email("contract")
+    assert client.post("/api/v1/auth/register", json=citizen(email)).status_code == 201  # names no version
+    code = activation_code(smtp_server.wait_for_mail(email))
+    assert client.post("/api/v1/auth/activate", json={"email": email, "code": code}).status_code == 200
+    token = client.post("/api/v1/auth/token", json={"email": email, "password": PASSWORD}).get_json()["token"]
+    assert client.get("/api/v1/applications", headers=bearer(token)).status_code == 200
+    with backend.services.database.session() as s:
+        user_id = s.scalar(select(User.id).where(User.email == email))
+        rows = s.scalars(select(LegalAcceptance).where(LegalAcceptance.user_id == user_id)).all()
+        assert {(r.document, r.version, r.channel) for r in rows} == {("terms", "1", "api"), ("consent", "2", "api")}
+
+    _publish(folder, "terms", "2", today_moscow(), "Новый пункт соглашения")  # after the person accepted
+    blocked = client.get("/api/v1/applications", headers=bearer(token))
+    assert blocked.status_code == 403 and blocked.get_json()["error"]["code"] == "consent_required"
+    assert [f["field"] for f in blocked.get_json()["error"]["fields"]] == ["terms_version"]

@@ -43,10 +43,17 @@ def accepted_versions() -> dict[str, str]:
 
 
 def citizen(email: str, **changes: object) -> dict:
-    """A valid registration body (POST /auth/register), accepting the documents in force."""
+    """The public contract's registration body (POST /auth/register): no ЕНП, no document versions."""
     data = {"email": email, "password": PASSWORD, "phone": "+79991234567", "last_name": "Иванова",
-            "first_name": "Мария", "middle_name": "Петровна", "birth_date": "1985-03-05", "enp": ENP,
-            **accepted_versions()}
+            "first_name": "Мария", "middle_name": "Петровна", "birth_date": "1985-03-05"}
+    data.update(changes)
+    return data
+
+
+def registration_form(email: str, csrf: str, **changes: object) -> dict:
+    """What the registration page posts: the fields as typed, the hidden versions and both boxes ticked."""
+    data = {**citizen(email), **accepted_versions(), "birth_date": "05.03.1985", "terms": "on", "consent": "on",
+            "csrf_token": csrf}
     data.update(changes)
     return data
 

@@ -23,16 +23,7 @@ from flask.testing import FlaskClient
 
 from engine.settings import Settings
 from tasks.config import AppConfig
-from tests.support.accounts import (
-    ENP,
-    PASSWORD,
-    accepted_versions,
-    add_user,
-    bearer,
-    client_from,
-    fresh_otp,
-    unique_email,
-)
+from tests.support.accounts import PASSWORD, add_user, bearer, client_from, fresh_otp, unique_email
 from tests.support.backend import Backend, Cluster, wait_for
 from tests.support.registry import RegistryService, demo_person
 from tests.support.smtp import SmtpServer, activation_code
@@ -65,11 +56,11 @@ class Product:
         return client
 
     def citizen_token(self, email: str | None = None, **person: Any) -> str:
-        """Register, read the code from the SMTP server, activate, get a token: the API way."""
+        """Register with the contract's body, read the code from the SMTP server, activate, get a token."""
         email = email or unique_email("citizen")
         client = self.client()
         body = {"email": email, "password": PASSWORD, "phone": "+79161234567", "last_name": "Иванов",
-                "first_name": "Сергей", "birth_date": "1985-03-14", "enp": ENP, **accepted_versions(), **person}
+                "first_name": "Сергей", "birth_date": "1985-03-14", **person}
         r = client.post("/api/v1/auth/register", json=body)
         assert r.status_code == 201, r.get_json()
         code = activation_code(self.smtp.wait_for_mail(email))

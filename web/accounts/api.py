@@ -40,6 +40,14 @@ def _text(data: dict, name: str) -> str:
 @public
 @rate_limited("register")
 def register() -> tuple[Response, int]:
+    """{email, password, phone, last_name, first_name, middle_name?, birth_date, enp?, inn?, sms_opt_in?,
+    terms_version?, consent_version?} -> 201, a six-digit activation code by e-mail.
+
+    The client application presents the legal documents in force (`GET /api/v1/legal/documents`) before
+    it registers the person; the registration records their acceptance with channel "api". Versions, when
+    named, must be the current ones (422 `outdated_version` at the field), so a client showing an old text
+    learns it.
+    """
     try:
         user = account_service().register(json_object(), send_activation_code, catalogue=current_catalogue(),
                                           surface="api")

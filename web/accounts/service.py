@@ -83,12 +83,20 @@ def validate_registration(data: Mapping[str, Any], catalogue: Catalogue, *,
                           surface: Surface = "api") -> dict[str, Any]:
     """Check registration fields against forms/schemas/registration.schema.json; return normalized data.
 
-    The accepted versions of the legal documents (`terms_version`, `consent_version`) must be the current
-    ones of `catalogue`. `surface="page"` also requires both checkboxes and words date errors as ДД.ММ.ГГГГ.
+    ЕНП and ИНН are optional (checked by their check digits when given; the profile fills them later).
+    The page requires both checkboxes, and the versions in its hidden fields must be the current ones of
+    `catalogue` (a version changed while the form was open is refused); it also words date errors as
+    ДД.ММ.ГГГГ. The API follows the registration contract, which has no version fields: the client
+    application presents the documents in force (`GET /api/v1/legal/documents`) and registering accepts
+    them, so `terms_version` and `consent_version` are optional there, but a version that is named must
+    be the current one (`outdated_version` at its field otherwise).
     """
     clean_data, problems = clean("registration", dict(data), surface=surface)
     flagged = {p.field for p in problems}
-    problems += [p for p in acceptance.version_problems(catalogue.all_current(), clean_data) if p.field not in flagged]
+    current = catalogue.all_current()
+    if surface == "api":
+        current = [d for d in current if clean_data.get(d.field) not in (None, "")]
+    problems += [p for p in acceptance.version_problems(current, clean_data) if p.field not in flagged]
     if problems:
         raise DataValidationError("registration data is invalid", problems)
     for checkbox in ("terms", "consent"):
@@ -110,7 +118,9 @@ class AccountService:
                  surface: Surface = "api") -> User:
         """Create (or replace a dead pending) citizen account and hand its code to `deliver`.
 
-        The acceptance of the legal documents' current versions is stored with it. `deliver` sends the
+        The acceptance of the legal documents' current versions is stored with it, under the channel
+        `surface` ("page": the person ticked the boxes; "api": the client application presented the
+        documents, whether or not it named their versions). `deliver` sends the
         code (e-mail); if it raises, nothing is stored, so a registration never waits for a code that did
         not go out.
         """

@@ -3,7 +3,9 @@
 Flask-free: the registration, the acceptance page, the API and the login gate all call these with a
 database session and the catalogue, so «accepted» means the same everywhere. Accepting states the
 versions the person was shown (`terms_version`, `consent_version`): a version that is not the current
-one is refused, so nobody is recorded as accepting a text they did not see.
+one is refused, so nobody is recorded as accepting a text they did not see. The one exception is the
+API registration, whose contract has no version fields: the client application presents the documents in
+force and registering accepts them (web.accounts.service.validate_registration).
 """
 
 from __future__ import annotations

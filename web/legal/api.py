@@ -26,7 +26,7 @@ def document_json(document: LegalDocument) -> dict:
 @bp.get("/documents")
 @public
 def documents() -> Response:
-    """The versions in force: a client shows them and sends `{document}_version` at registration."""
+    """The versions in force: a client shows them before registering (and may name them as `{document}_version`)."""
     return jsonify({"documents": [document_json(d) for d in current_catalogue().all_current()]})
 
 
