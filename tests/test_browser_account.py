@@ -37,7 +37,8 @@ def test_registration_shows_enp_and_inn_errors_next_to_their_fields(backend, mak
             enp, inn = page.get_by_label("Номер полиса ОМС (ЕНП)"), page.get_by_label(re.compile(r"^ИНН(?:\s|$)"))
             expect(enp).to_have_attribute("aria-invalid", "true")
             expect(enp).to_have_accessible_description(
-                "16 цифр: из полиса или выписки о полисе. По нему мы заполним заявления за вас "
+                "Необязательно. 16 цифр: из полиса или выписки о полисе. По нему мы заполним заявления за вас; "
+                "указать его можно и позже, в профиле "
                 "Ошибка: Номер полиса ОМС введён с ошибкой: сверьте 16 цифр с полисом или выпиской о полисе")
             expect(page.locator("#f-inn-error")).to_contain_text("ИНН введён с ошибкой")
             expect(inn).to_have_attribute("aria-describedby", "f-inn-hint f-inn-error")
