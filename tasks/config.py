@@ -18,6 +18,8 @@ from engine.settings import Settings
 
 DEFAULT_REGISTRY_PORT = 8010
 BUNDLED_REGISTRY_DATA = Path(__file__).resolve().parent.parent / "web" / "registry" / "demo_data.json"
+# The user agreement and the personal-data consent, one HTML file per version (web/legal/catalogue.py).
+BUNDLED_LEGAL_DOCUMENTS = Path(__file__).resolve().parent.parent / "web" / "legal" / "documents"
 DEFAULT_MAIL_FROM = "Справка ОМС <no-reply@oms.localhost>"
 # Printed on the receipt and shown in the portal's footer and error pages until a support desk feature exists.
 DEFAULT_SUPPORT_PHONE = "8 800 000-00-00"
@@ -56,6 +58,8 @@ class AppConfig:
     # Staff sessions end after this long without a request, and this long after the login in any case.
     staff_session_idle_minutes: int = 30
     staff_session_max_hours: int = 12
+    # Versions of the legal documents citizens accept; a new file there is asked for at the next login.
+    legal_dir: Path = BUNDLED_LEGAL_DOCUMENTS
 
     @property
     def support_phone_uri(self) -> str:
@@ -109,6 +113,7 @@ class AppConfig:
             staff_session_idle_minutes=_positive(env, "STAFF_SESSION_IDLE_MINUTES", 30),
             staff_session_max_hours=_positive(env, "STAFF_SESSION_MAX_HOURS", 12),
             trusted_proxies=_count(env, "TRUSTED_PROXIES"),
+            legal_dir=Path(env.get("LEGAL_DOCUMENTS_DIR") or BUNDLED_LEGAL_DOCUMENTS),
         )
 
 

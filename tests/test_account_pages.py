@@ -19,6 +19,7 @@ from tests.support.accounts import (
     csrf_token,
     fresh_otp,
     login,
+    registration_form,
     unique_email,
 )
 from web.security import login_required_page, public, roles_required, unguarded_endpoints
@@ -63,8 +64,7 @@ def test_register_activate_and_log_in_through_the_pages(backend, make_app):
     client = client_from(make_app(SMTP_URL="", DEMO_MAILBOX="1"))
     email = unique_email()
     form = csrf_token(client.get("/register").get_data(as_text=True))
-    data = {**citizen(email), "birth_date": "05.03.1985", "phone": "8 (999) 123-45-67", "consent": "on",
-            "csrf_token": form}
+    data = registration_form(email, form, phone="8 (999) 123-45-67")
     registered = client.post("/register", data=data)
     assert registered.status_code == 302 and registered.location.startswith("/activate?email=")
 
@@ -94,7 +94,7 @@ def test_register_activate_and_log_in_through_the_pages(backend, make_app):
 def test_registration_errors_are_shown_next_to_the_fields(backend, make_app):
     client = client_from(make_app(SMTP_URL="", DEMO_MAILBOX="1"))
     token = csrf_token(client.get("/register").get_data(as_text=True))
-    data = {**citizen("bad-address"), "birth_date": "вчера", "last_name": "", "csrf_token": token}
+    data = registration_form("bad-address", token, birth_date="вчера", last_name="", consent="")
     response = client.post("/register", data=data)
     html = response.get_data(as_text=True)
     assert response.status_code == 422

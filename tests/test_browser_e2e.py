@@ -19,7 +19,7 @@ from playwright.sync_api import Page, expect
 from weasyprint import HTML
 
 from forms.dates import format_ru_date
-from tests.support.accounts import PASSWORD, unique_email
+from tests.support.accounts import ENP, PASSWORD, unique_email
 from tests.support.browser import fits_the_screen, phone_browser, wait_until_ready
 from tests.support.product import Product
 from tests.support.registry import demo_person
@@ -46,6 +46,8 @@ def register_and_log_in(page: Page, product: Product, base: str, email: str, per
     page.get_by_label(label("Имя")).fill(person["first_name"])
     page.get_by_label("Отчество").fill(person["middle_name"])
     page.get_by_label("Дата рождения").fill(format_ru_date(person["birth_date"]))
+    page.get_by_label("Номер полиса ОМС (ЕНП)").fill(ENP)
+    page.get_by_label("Принимаю пользовательское соглашение").check()
     page.get_by_label("Даю согласие на обработку моих персональных данных").check()
     assert fits_the_screen(page)
     page.get_by_role("button", name="Зарегистрироваться").click()

@@ -297,7 +297,8 @@ def test_normalize_leaves_wrong_types_alone() -> None:
 # ------------------------------------------------------------------ registration
 def registration(**changes: Any) -> dict[str, Any]:
     body = {"email": "anna@example.ru", "password": "correct horse", "phone": "+79991234567",
-            "last_name": "Иванова", "first_name": "Анна", "birth_date": "1985-03-05", "consent": True}
+            "last_name": "Иванова", "first_name": "Анна", "birth_date": "1985-03-05", "enp": "7700000000000016",
+            "terms_version": "1", "consent_version": "1", "terms": True, "consent": True}
     body.update(changes)
     return {k: v for k, v in body.items() if v is not None}
 
@@ -313,13 +314,20 @@ def registration(**changes: Any) -> dict[str, Any]:
     ({"birth_date": "2030-01-01"}, ("birth_date", "future_date", "Дата рождения не может быть позже сегодняшнего дня")),
     ({"consent": None}, ("consent", "required",
                          "Чтобы зарегистрироваться, дайте согласие на обработку персональных данных")),
+    ({"terms": None}, ("terms", "required", "Чтобы зарегистрироваться, примите пользовательское соглашение")),
+    ({"enp": "7700 0000 0000 0017"}, ("enp", "checksum", ids.ENP_TYPO)),
+    ({"enp": None}, None),  # optional: the profile fills it later
+    ({"inn": "500100732258"}, ("inn", "checksum", ids.INN_TYPO)),
+    ({"inn": "500100732259"}, None),
 ])
 def test_registration(change: dict[str, Any], expected: tuple[str, str, str] | None) -> None:
     assert errors_of("registration", registration(**change), "page") == ([expected] if expected else [])
 
 
 def test_registration_api_follows_the_contract_without_consent() -> None:
-    assert errors_of("registration", registration(consent=None), "api") == []
+    """The contract's body: no boxes to tick, no ЕНП, no versions (the client presents the documents)."""
+    body = registration(consent=None, terms=None, enp=None, terms_version=None, consent_version=None)
+    assert errors_of("registration", body, "api") == []
 
 
 def test_clean_normalises_the_phone() -> None:

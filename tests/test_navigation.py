@@ -13,7 +13,15 @@ from flask import url_for
 from tasks.cases.models import Certificate
 from tasks.mail import stored_mails
 from tasks.verification import verification_code
-from tests.support.accounts import PASSWORD, add_user, citizen, client_from, csrf_token, login, unique_email
+from tests.support.accounts import (
+    PASSWORD,
+    add_user,
+    client_from,
+    csrf_token,
+    login,
+    registration_form,
+    unique_email,
+)
 from tests.support.product import Product
 from tests.support.smtp import activation_code
 from web.accounts.roles import ROLES
@@ -103,8 +111,7 @@ def test_resend_code_answers_the_same_and_replaces_the_old_code(backend, make_ap
     client = client_from(app)
     email = unique_email("resend")
     token = csrf_token(client.get("/register").get_data(as_text=True))
-    registered = client.post("/register", data={**citizen(email), "birth_date": "05.03.1985", "consent": "on",
-                                                "csrf_token": token})
+    registered = client.post("/register", data=registration_form(email, token))
     assert registered.status_code == 302
     page = client.get(registered.location).get_data(as_text=True)
     assert "Отправить код ещё раз" in page and f'<input type="hidden" name="email" value="{email}">' in page
@@ -146,8 +153,7 @@ def test_activation_after_an_anonymous_visit_returns_to_the_page_asked_for(backe
     client = client_from(app)
     email = unique_email("next")
     token = csrf_token(client.get("/register?next=/apply").get_data(as_text=True))
-    registered = client.post("/register", data={**citizen(email), "birth_date": "05.03.1985", "consent": "on",
-                                                "csrf_token": token, "next": "/apply"})
+    registered = client.post("/register", data=registration_form(email, token, next="/apply"))
     assert registered.location.startswith("/activate?email=") and "next=/apply" in registered.location
     page = client.get(registered.location).get_data(as_text=True)
     [code] = _codes(app, email)

@@ -73,6 +73,9 @@ def create_app(settings: Settings | None = None, *, config: AppConfig | None = N
         services.runtime.form_validator = lambda schema, data, context: validate(schema, data, surface="api",
                                                                                context=context)
         security.init_app(app, settings, config)  # after every blueprint: it applies the rate limits to views
+        from .legal import gate
+
+        gate.init_app(app)  # after security: Bearer tokens are resolved before the gate asks who it is
     return app
 
 
@@ -99,6 +102,15 @@ def _register_account_blueprints(app: Flask) -> None:
     app.register_blueprint(password_reset_bp)
     app.register_blueprint(enrolment_links_bp)
     app.register_blueprint(auth_api_bp)
+    from .accounts.profile_api import bp as account_api_bp
+    from .accounts.profile_pages import bp as account_pages_bp
+    from .legal.api import bp as legal_api_bp
+    from .legal.pages import bp as legal_pages_bp
+
+    app.register_blueprint(account_pages_bp)
+    app.register_blueprint(account_api_bp)
+    app.register_blueprint(legal_pages_bp)
+    app.register_blueprint(legal_api_bp)
     app.register_blueprint(demo_mailbox_bp)
     from .notifications.api import bp as notifications_api_bp
     from .notifications.pages import bp as notifications_bp

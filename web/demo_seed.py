@@ -14,7 +14,7 @@ from engine.settings import Settings
 
 DEMO_ACCOUNTS = (
     ("citizen@demo.local", "citizen", {"last_name": "Иванов", "first_name": "Сергей", "middle_name": "Петрович",
-                                       "birth_date": "1985-03-14"}),
+                                       "birth_date": "1985-03-14", "enp": "2977276931098025", "inn": "772325999777"}),
     ("operator@demo.local", "operator", {"last_name": "Смирнова", "first_name": "Ольга"}),
     ("appeals@demo.local", "appeals", {"last_name": "Кузнецов", "first_name": "Дмитрий"}),
     ("support@demo.local", "support", {"last_name": "Морозова", "first_name": "Елена"}),

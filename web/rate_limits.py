@@ -52,6 +52,8 @@ BUDGETS: dict[str, AttemptBudget] = {
     "lookup": AttemptBudget(per_email=None, per_ip="30 per minute", every_request=True),
     # Colleague access to an organisation's case: every grant attempt counts, per address granted and per IP.
     "grant": AttemptBudget(per_email="10 per hour", per_ip="100 per 10 minutes"),
+    # A signed-in citizen's sensitive account actions: wrong passwords and codes, and every code mailed.
+    "account": AttemptBudget(per_email=None, per_ip="20 per 15 minutes"),
 }
 _MARK = "_rate_limit_group"
 _APPLIED = "_rate_limit_applied"

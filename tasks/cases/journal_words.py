@@ -43,6 +43,7 @@ EVENT_LABELS = {
     "document_added": "Добавлен документ",
     "notification_sent": "Отправлено уведомление",
     "notification_failed": "Уведомление не отправлено",
+    "notification_skipped": "Уведомление не отправлено: заявитель удалил учётную запись",
     "appeal_decided": "Решение по жалобе",
     "appeal_escalated": "Жалоба передана руководителю",
     "appeal_info_requested": "По жалобе запрошены сведения",
@@ -176,7 +177,8 @@ def _version(details: Mapping[str, Any]) -> list[str]:
 DETAIL_FACTS: dict[str, Callable[[Mapping[str, Any]], list[str]]] = {
     "started": _version, "task_ready": _task_ready, "service_completed": _attempt, "service_failed": _service,
     "service_error_raised": _attempt, "incident": _attempt, "notification_sent": _notice,
-    "notification_failed": _notice, "case_viewed": _view, "document_viewed": _view, "employees_viewed": _view,
+    "notification_failed": _notice, "notification_skipped": _notice, "case_viewed": _view, "document_viewed": _view,
+    "employees_viewed": _view,
     "appeal_reminder": _due, "timer_fired": _control, "timer_rescheduled": _control, "incident_retried": _control,
 }
 

@@ -71,12 +71,14 @@ class Recipient:
     phone: str | None
     sms_opt_in: bool
     citizen: bool  # citizens also get the notice in the portal and, if they opted in, by SMS
+    deleted: bool = False  # the person deleted their account: no channel reaches them any more
 
 
 def recipient(user: User, *, citizen: bool) -> Recipient:
     """Greeting name: «Имя Отчество» as Russian letters address people, else the full name or e-mail."""
     name = " ".join(p for p in (user.first_name, user.middle_name) if p) or user.full_name
-    return Recipient(user.id, user.email, name, user.phone, bool(user.sms_opt_in), citizen)
+    return Recipient(user.id, user.email, name, user.phone, bool(user.sms_opt_in), citizen,
+                     deleted=user.deleted_at is not None)
 
 
 def applicant(session: Session, owner_id: int) -> Recipient:
@@ -92,6 +94,12 @@ def deliver(db: Database, config: AppConfig, *, call_id: int | None, who: Recipi
     The portal row and the e-mail's delivery record are written in one transaction before anything
     is sent, and each sending is settled and journaled in one more: a notice costs two commits.
     """
+    if who.deleted:  # its address is a placeholder on .invalid: mailing it would only fail and retry
+        with db.session() as s:
+            journal.record(s, instance_id, "notification_skipped", actor="worker",
+                           details={"event": notice.event, "reason": "account_deleted"})
+            s.commit()
+        return []
     base = f"call:{call_id}" if call_id is not None else key_base  # key_base: a notice sent outside the engine
     key = (lambda channel: f"{base}:{channel}:{who.user_id}") if base is not None else None
     try:

@@ -15,12 +15,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from tasks.config import BUNDLED_LEGAL_DOCUMENTS
 from tests.support.backend import Backend
 from web.accounts.models import User
 from web.accounts.secret_box import seal, unseal
 from web.accounts.service import AccountService, normalize_email
 from web.app import create_app
 from web.extensions import db
+from web.legal import acceptance as legal
+from web.legal.catalogue import load_catalogue
+from web.legal.gate import current_catalogue
 
 PASSWORD = "Верный-пароль-2024"
 _CSRF = re.compile(r'name="csrf[-_]token" (?:content|value)="([^"]+)"')
@@ -30,10 +34,27 @@ def unique_email(prefix: str = "user") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}@example.ru"
 
 
+# A ЕНП with a right check digit (forms.identifiers.check_enp), and the bundled legal documents' versions.
+ENP = "7700000000000016"
+
+
+def accepted_versions() -> dict[str, str]:
+    """`{terms_version, consent_version}` of the bundled documents: what a registration accepts."""
+    return {d.field: d.version for d in load_catalogue(BUNDLED_LEGAL_DOCUMENTS).all_current()}
+
+
 def citizen(email: str, **changes: object) -> dict:
-    """A valid registration body (CONTRACT: POST /auth/register)."""
+    """The public contract's registration body (POST /auth/register): no ЕНП, no document versions."""
     data = {"email": email, "password": PASSWORD, "phone": "+79991234567", "last_name": "Иванова",
             "first_name": "Мария", "middle_name": "Петровна", "birth_date": "1985-03-05"}
+    data.update(changes)
+    return data
+
+
+def registration_form(email: str, csrf: str, **changes: object) -> dict:
+    """What the registration page posts: the fields as typed, the hidden versions and both boxes ticked."""
+    data = {**citizen(email), **accepted_versions(), "birth_date": "05.03.1985", "terms": "on", "consent": "on",
+            "csrf_token": csrf}
     data.update(changes)
     return data
 
@@ -52,14 +73,17 @@ def add_user(app: Flask, role: str, email: str | None = None) -> str:
     """An active account with PASSWORD, made through the same service as `backoffice users add`.
 
     Staff get an enrolled TOTP secret (written straight to the table, as if they had enrolled on the
-    login page), so they can log in at once: `fresh_otp` gives their codes.
+    login page), so they can log in at once: `fresh_otp` gives their codes. Citizens have accepted the
+    legal documents in force (as at registration), so the login gate lets them through.
     """
     with app.app_context():
         user, _ = AccountService(db.session, app.config["SECRET_KEY"]).create_user(
             email or unique_email(role), role, PASSWORD, last_name="Петров", first_name="Пётр")
         if user.is_staff:
             user.totp_secret = seal(app.config["SECRET_KEY"], pyotp.random_base32())
-            db.session.commit()
+        else:
+            legal.record(db.session, user.id, current_catalogue().all_current(), channel="page")
+        db.session.commit()
         return user.email
 
 

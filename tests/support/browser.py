@@ -31,7 +31,14 @@ READY_TIMEOUT = 120.0
 @contextmanager
 def served(product: Product) -> Iterator[str]:
     """The product's app behind a real HTTP server on a free 127.0.0.1 port."""
-    server = make_server("127.0.0.1", 0, product.app, threaded=True)
+    with served_app(product.app) as base:
+        yield base
+
+
+@contextmanager
+def served_app(app: Flask) -> Iterator[str]:
+    """An app (without the product's workers) behind a real HTTP server on a free 127.0.0.1 port."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -11,6 +11,7 @@ from forms.formats import check_email
 from tasks.mail import MailError
 
 from ..api_errors import ApiError, json_object
+from ..legal.gate import current_catalogue
 from ..rate_limits import charge_attempt, rate_limited
 from ..security import account_service, api_auth_required, current_actor, public
 from .errors import AccountError, TotpEnrolmentRequired
@@ -47,10 +48,18 @@ def _text(data: dict, name: str) -> str:
 @public
 @rate_limited("register")
 def register() -> tuple[Response, int]:
-    """201 with the same body for every valid request: a taken address's owner gets a letter, no code."""
+    """{email, password, phone, last_name, first_name, middle_name?, birth_date, enp?, inn?, sms_opt_in?,
+    terms_version?, consent_version?} -> 201, the same body for every valid request.
+
+    A new address gets a six-digit activation code by e-mail; a taken address's owner gets a letter
+    about the attempt, no code. The client application presents the legal documents in force
+    (`GET /api/v1/legal/documents`) before it registers the person; the registration records their
+    acceptance with channel "api". Versions, when named, must be the current ones (422
+    `outdated_version` at the field), so a client showing an old text learns it.
+    """
     try:
         email = account_service().register(json_object(), send_activation_code, send_registration_attempt,
-                                           surface="api")
+                                           catalogue=current_catalogue(), surface="api")
     except AccountError as exc:
         raise _refused(exc) from exc
     except MailError as exc:
@@ -166,5 +175,5 @@ def profile(user: User) -> dict:
         "id": user.id, "email": user.email, "role": user.role, "role_label": user.role_label,
         "last_name": user.last_name, "first_name": user.first_name, "middle_name": user.middle_name,
         "birth_date": user.birth_date.isoformat() if user.birth_date else None, "phone": user.phone,
-        "sms_opt_in": bool(user.sms_opt_in),
+        "sms_opt_in": bool(user.sms_opt_in), "enp": user.enp, "inn": user.inn,
     }

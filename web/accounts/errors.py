@@ -118,3 +118,8 @@ class WeakPassword(AccountError):
 class InvalidEmail(AccountError):
     status, code, field = 422, "format", "email"
     default_message = "Введите адрес электронной почты, например name@example.ru"
+
+
+class WrongPassword(AccountError):
+    status, code, field = 403, "wrong_password", "password"
+    default_message = "Неверный пароль. Введите пароль, с которым вы входите в личный кабинет."

@@ -20,6 +20,9 @@ from engine.db import Base
 
 from .roles import ROLE_LABELS, STAFF_ROLES
 
+# How a deleted account is named wherever its id still appears (the journal, the cases it filed).
+DELETED_NAME = "Удалённая учётная запись"
+
 
 class User(UserMixin, Base):
     # "user" is a reserved word in PostgreSQL.
@@ -58,9 +61,17 @@ class User(UserMixin, Base):
         """The session's user id: `<id>.<session_version>`, so a cookie of an ended session never loads."""
         return f"{self.id}.{self.session_version or 0}"
 
+    # What the service asks of every applicant, kept to pre-fill applications: ЕНП (16 digits) and ИНН (12).
+    enp: Mapped[str | None] = mapped_column(String(16))
+    inn: Mapped[str | None] = mapped_column(String(12))
+    # Set when the person deleted the account: it is deactivated and its personal data minimised (cases stay).
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
     @property
     def full_name(self) -> str:
         """«Фамилия Имя Отчество», or the e-mail address for accounts created without a name."""
+        if self.deleted_at is not None:
+            return DELETED_NAME
         parts = [p for p in (self.last_name, self.first_name, self.middle_name) if p]
         return " ".join(parts) or self.email
 
@@ -122,3 +133,41 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class EmailChange(Base):
+    """A requested change of a user's e-mail address, waiting for the code mailed to the new address.
+
+    One per user: a new request replaces it. The code is HMAC-ed like activation codes and burns after
+    MAX_CODE_ATTEMPTS wrong entries.
+    """
+
+    __tablename__ = "email_change"
+    __table_args__ = (UniqueConstraint("user_id", name="uq_email_change_user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE",
+                                                    name="fk_email_change_user_id"))
+    new_email: Mapped[str] = mapped_column(String(254))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LegalAcceptance(Base):
+    """That a user accepted a version of a legal document (the user agreement, the personal-data consent).
+
+    Rows are never changed or deleted, not even with the account: the operator must be able to prove
+    the consent it processed data under (152-ФЗ ст. 9 ч. 3). `sha256` is of the exact text shown.
+    """
+
+    __tablename__ = "legal_acceptance"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", name="fk_legal_acceptance_user_id"), index=True)
+    document: Mapped[str] = mapped_column(String(40))
+    version: Mapped[str] = mapped_column(String(20))
+    sha256: Mapped[str] = mapped_column(String(64))
+    accepted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    channel: Mapped[str] = mapped_column(String(10))  # "page" or "api"

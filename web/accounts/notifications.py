@@ -58,3 +58,20 @@ def send_reset_no_account(email: str) -> None:
     """A reset asked for an address without an active account: say so to the address, nobody else."""
     _send(email, "Сброс пароля", "password_reset_unknown",
           register=_config().public_base_url + url_for("accounts.register"))
+
+
+def send_email_change_code(user: User, new_email: str, code: str) -> None:
+    """The code that confirms a new address, sent to that address (the code only in the body)."""
+    send_mail(_config(), new_email, "Код подтверждения нового адреса",
+              render_template("accounts/mail/email_change_code.txt", user=user, code=code,
+                              minutes=int(ACTIVATION_TTL.total_seconds() // 60),
+                              link=_config().public_base_url + url_for("account.confirm_email")))
+
+
+def tell_old_address(user: User, old_email: str, new_email: str) -> None:
+    """Tell the address being replaced that it was: the owner learns of a change they did not make."""
+    config = _config()
+    send_mail(config, old_email, "Адрес электронной почты учётной записи изменён",
+              render_template("accounts/mail/email_changed.txt", user=user, old_email=old_email,
+                              new_email=new_email, support_phone=config.support_phone,
+                              support_email=config.support_email))

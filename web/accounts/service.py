@@ -47,11 +47,14 @@ from engine.errors import DataValidationError, FieldError
 from forms.formats import check_email
 from forms.validation import Surface, clean
 
+from ..legal import acceptance
+from ..legal.catalogue import Catalogue
 from . import errors
 from .models import ActivationCode, ApiToken, OneTimeCode, PasswordResetCode, User
 from .passwords import hash_password, needs_rehash, password_problem, verify_password
 from .roles import CITIZEN, ROLES
 from .secret_box import SecretUnreadable, seal, unseal
+from .sessions import end_sessions
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +70,7 @@ TOTP_ISSUER = "Справка ОМС"  # the account's name in the staff member'
 TOTP_WINDOW = 1  # time steps accepted either side of now: a phone clock up to ~30 s off still works
 ENROL_LINK_TTL = timedelta(days=3)  # an enrolment link issued on Friday still works on Monday
 
-_PROFILE_FIELDS = ("phone", "last_name", "first_name", "middle_name", "birth_date")
+_PROFILE_FIELDS = ("phone", "last_name", "first_name", "middle_name", "birth_date", "enp", "inn")
 _CODE = re.compile(r"^\d{6}$")
 
 Deliver = Callable[[User, str], None]
@@ -94,20 +97,33 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-def validate_registration(data: Mapping[str, Any], *, surface: Surface = "api") -> dict[str, Any]:
+def validate_registration(data: Mapping[str, Any], catalogue: Catalogue, *,
+                          surface: Surface = "api") -> dict[str, Any]:
     """Check registration fields against forms/schemas/registration.schema.json; return normalized data.
 
-    `surface="page"` also requires the consent checkbox and words date errors as ДД.ММ.ГГГГ.
+    ЕНП and ИНН are optional (checked by their check digits when given; the profile fills them later).
+    The page requires both checkboxes, and the versions in its hidden fields must be the current ones of
+    `catalogue` (a version changed while the form was open is refused); it also words date errors as
+    ДД.ММ.ГГГГ. The API follows the registration contract, which has no version fields: the client
+    application presents the documents in force (`GET /api/v1/legal/documents`) and registering accepts
+    them, so `terms_version` and `consent_version` are optional there, but a version that is named must
+    be the current one (`outdated_version` at its field otherwise).
     """
     clean_data, problems = clean("registration", dict(data), surface=surface)
+    flagged = {p.field for p in problems}
     if not problems:
         personal = [clean_data[k] for k in ("email", "last_name", "first_name", "middle_name", "birth_date")
                     if clean_data.get(k)]
         if (problem := password_problem(clean_data["password"], personal=personal)) is not None:
             problems = [FieldError("password", "weak_password", problem)]
+    current = catalogue.all_current()
+    if surface == "api":
+        current = [d for d in current if clean_data.get(d.field) not in (None, "")]
+    problems += [p for p in acceptance.version_problems(current, clean_data) if p.field not in flagged]
     if problems:
         raise DataValidationError("registration data is invalid", problems)
-    clean_data.pop("consent", None)
+    for checkbox in ("terms", "consent"):
+        clean_data.pop(checkbox, None)
     clean_data["email"] = normalize_email(clean_data["email"])
     return clean_data
 
@@ -121,7 +137,7 @@ class AccountService:
         self.clock = clock
 
     # ------------------------------------------------------------------ registration
-    def register(self, data: Mapping[str, Any], deliver: Deliver, notify_taken: Notify, *,
+    def register(self, data: Mapping[str, Any], deliver: Deliver, notify_taken: Notify, *, catalogue: Catalogue,
                  surface: Surface = "api") -> str:
         """Create (or replace a dead pending) citizen account and hand its code to `deliver`.
 
@@ -129,8 +145,12 @@ class AccountService:
         never waits for a code that did not go out. An address whose account is active (or whose
         registration waits for a live code) is not touched: `notify_taken` tells its owner someone
         tried, and the caller answers exactly as for a new registration. Returns the address.
+
+        The acceptance of the legal documents' current versions is stored with a new account, under the
+        channel `surface` ("page": the person ticked the boxes; "api": the client application presented
+        the documents, whether or not it named their versions).
         """
-        fields = validate_registration(data, surface=surface)
+        fields = validate_registration(data, catalogue, surface=surface)
         now = self.clock()
         user = self.find_by_email(fields["email"])
         if user is not None and not self._replaceable(user, now):
@@ -152,6 +172,7 @@ class AccountService:
             self.session.rollback()
             notify_taken(fields["email"])
             return fields["email"]
+        acceptance.record(self.session, user.id, catalogue.all_current(), channel=surface, now=now)
         self._send_new_code(user, now, deliver)
         return user.email
 
@@ -254,14 +275,7 @@ class AccountService:
         self.session.commit()
 
     def _end_sessions(self, user: User, *, revoke_tokens: bool) -> int:
-        """Raise the session version in the database (atomically) and return how many tokens were revoked."""
-        self.session.execute(update(User).where(User.id == user.id)
-                             .values(session_version=User.session_version + 1)
-                             .execution_options(synchronize_session=False))
-        self.session.refresh(user, ["session_version"])
-        if not revoke_tokens:
-            return 0
-        return self.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id)).rowcount
+        return end_sessions(self.session, user, revoke_tokens=revoke_tokens)
 
     # ------------------------------------------------------------------ activation
     def activate(self, email: str, code: str) -> User:
@@ -511,6 +525,11 @@ class AccountService:
 
     def find_by_email(self, email: str) -> User | None:
         return self.session.scalar(select(User).where(User.email == normalize_email(email)))
+
+    def check_own_password(self, user: User, password: str) -> None:
+        """Re-authentication before a sensitive change of the signed-in user's account (e-mail, deletion)."""
+        if not verify_password(user.password_hash, password or ""):
+            raise errors.WrongPassword()
 
     def get_active_user(self, user_id: int) -> User | None:
         user = self.session.get(User, user_id)

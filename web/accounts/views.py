@@ -16,12 +16,16 @@ from flask import Blueprint, current_app, flash, make_response, redirect, render
 from werkzeug.wrappers import Response
 
 from engine.errors import DataValidationError, FieldError
+from forms.flat import flat_from_data, initial_data
 from forms.formats import check_email
 from forms.rendering import build_form, form_data_from_flat
 from forms.validation import load_schema
 from tasks.documents.qr import qr_png_data_uri
 from tasks.mail import MailError
 
+from ..legal.acceptance import edition
+from ..legal.catalogue import Catalogue
+from ..legal.gate import current_catalogue
 from ..navigation import home_url
 from ..rate_limits import charge_attempt, rate_limited
 from ..security import NO_STORE, account_service, current_actor, end_session, public, start_session
@@ -65,11 +69,12 @@ def register() -> Page:
         return redirect("/")
     schema = load_schema("registration")
     next_url = safe_next(request.values.get("next"), default="")
+    catalogue = current_catalogue()
     if request.method == "GET":
-        return render_template("accounts/register.html", view=build_form(schema), next_url=next_url)
+        return _registration_page(schema, catalogue, flat_from_data(schema, initial_data(schema)), [], next_url)
     try:  # a taken address answers like a new one: its owner gets a letter about the attempt
         email = account_service().register(form_data_from_flat(schema, request.form), send_activation_code,
-                                           send_registration_attempt, surface="page")
+                                           send_registration_attempt, catalogue=catalogue, surface="page")
     except DataValidationError as exc:
         errors = exc.fields
     except MailError:
@@ -79,8 +84,20 @@ def register() -> Page:
         charge_attempt()
         flash(REGISTER_ANSWER.format(email=email), "success")
         return redirect(url_for(".activate", email=email, next=next_url or None))
-    return render_template("accounts/register.html", view=build_form(schema, request.form, errors),
-                           next_url=next_url), 422
+    return _registration_page(schema, catalogue, request.form, errors, next_url), 422
+
+
+def _registration_page(schema: dict, catalogue: Catalogue, values: Mapping[str, Any], errors: list[FieldError],
+                       next_url: str) -> str:
+    """The form with the documents' current versions in its hidden fields; a checkbox whose document
+    changed since the form was shown is cleared, so the person accepts the new text knowingly."""
+    values = dict(values.items())
+    for document in catalogue.all_current():
+        if values.get(document.field) not in (None, "", document.version):
+            values.pop(document.id, None)
+        values[document.field] = document.version
+    return render_template("accounts/register.html", view=build_form(schema, values, errors), next_url=next_url,
+                           documents=catalogue.all_current(), edition=edition)
 
 
 # ---------------------------------------------------------------------- activation

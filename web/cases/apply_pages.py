@@ -19,6 +19,7 @@ from forms.rendering import ErrorLink, build_form, flat_from_data, form_data_fro
 from tasks.cases.models import Draft
 from tasks.cases.submission import submit_application
 
+from ..accounts.profile import application_prefill
 from ..extensions import db
 from ..security import current_actor, roles_required
 from . import wizard
@@ -48,10 +49,8 @@ def _draft() -> Draft | None:
 
 
 def _profile() -> dict[str, Any]:
-    """The person's own data from their account: the first step starts filled in."""
-    user = current_actor()
-    return {"last_name": user.last_name, "first_name": user.first_name, "middle_name": user.middle_name,
-            "birth_date": user.birth_date.isoformat() if user.birth_date else None}
+    """The person's own data from their profile (ФИО, birth date, ИНН, ЕНП): the wizard starts filled in."""
+    return application_prefill(current_actor())
 
 
 def _draft_data(draft: Draft | None) -> dict[str, Any]:

@@ -107,10 +107,14 @@ def step_leaves(step_id: str) -> list[Leaf]:
 
 # ------------------------------------------------------------------ data of a draft
 def new_draft_data(profile: Mapping[str, Any]) -> dict[str, Any]:
-    """A fresh application: the schema's initial values with the person's data from their account."""
+    """A fresh application: the schema's initial values with the person's data from their profile.
+
+    `profile` is in the application's shape (`person` fields, `policy_number`; web.accounts.profile).
+    """
     data = initial_data(schema())
     person = data.setdefault("person", {})
-    person.update({k: v for k, v in profile.items() if v})
+    person.update({k: v for k, v in (profile.get("person") or {}).items() if v})
+    data.update({k: v for k, v in profile.items() if k != "person" and v})
     return data
 
 
