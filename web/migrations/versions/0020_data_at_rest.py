@@ -1,7 +1,7 @@
 """data at rest and delivery leases: sealed TOTP secrets, one-time enrolment links, notice send leases
 
 Revision ID: 0020
-Revises: 0015
+Revises: 0019
 Create Date: 2026-12-06 17:30:00
 
 `app_user.totp_secret` grows to hold a Fernet token and every plain secret already stored is sealed
@@ -18,7 +18,7 @@ from web.accounts.secret_box import is_sealed, seal, unseal
 
 # revision identifiers, used by Alembic.
 revision = '0020'
-down_revision = '0015'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """the complete account: ЕНП and ИНН in the profile, deleted accounts, e-mail changes, accepted legal documents
 
 Revision ID: 0023
-Revises: 0015
+Revises: 0022
 Create Date: 2026-12-06 00:00:00
 
 Declared the same way on web.accounts.models (User, EmailChange, LegalAcceptance).
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0023'
-down_revision = '0015'
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 
