@@ -18,7 +18,7 @@ from tasks.cases import notification_models as _notification_models  # noqa: F40
 from tasks.cases import organizations as _organization_models  # noqa: F401 - organisation tables for Alembic
 from tasks.config import AppConfig
 
-from . import security
+from . import bounded_input, security
 from .accounts import models as _account_models  # noqa: F401 - account tables in the metadata for Alembic
 from .extensions import db, migrate
 from .processes import models as _process_models  # noqa: F401 - studio draft table for Alembic
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None, *, config: AppConfig | None = N
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
     )
     app.json.ensure_ascii = False
+    bounded_input.init_app(app)  # before the blueprints: their rules take the bounded int converter
     app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(FORMS_TEMPLATES_DIR)])
     app.jinja_env.add_extension(NumberSignExtension)  # «№» and its number on one line, in every template
     db.init_app(app)
@@ -65,6 +66,9 @@ def create_app(settings: Settings | None = None, *, config: AppConfig | None = N
         app.register_blueprint(health_bp, url_prefix="/api/v1")
         _register_account_blueprints(app)
         _register_case_blueprints(app)
+        from . import api_docs
+
+        api_docs.init_app(app)
         app.url_value_preprocessor(_typed_case_number)
         from forms.validation import format_checker, validate
 

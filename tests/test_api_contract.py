@@ -1,0 +1,105 @@
+"""The API as its document says: every /api/v1 route is described (and nothing else), and schemathesis,
+driving the running product over real HTTP as the role each operation is for, finds no 500 and no answer
+the document does not describe (status, content type or body)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from tests.support.accounts import bearer
+from tests.support.browser import served
+from tests.support.product import Product
+from web.api_docs.document import PREFIX, api_operations, openapi_path
+
+EXAMPLES = 4  # per operation: 69 operations, bounded for CI
+CHECKS = [schemathesis.checks.not_a_server_error, schemathesis.checks.status_code_conformance,
+          schemathesis.checks.content_type_conformance, schemathesis.checks.response_schema_conformance]
+# The identifier formats of forms/formats.py, as strings of the right shape (their checksums are the
+# validators' business: a wrong one must come back as 422, which the document allows).
+FORMATS = {"snils": r"\d{11}", "enp": r"\d{16}", "inn": r"\d{10}|\d{12}", "ogrn": r"\d{13}|\d{15}",
+           "kpp": r"\d{4}[0-9A-Z]{2}\d{3}", "bik": r"\d{9}", "account": r"\d{20}", "corr-account": r"\d{20}",
+           "passport-series": r"\d{4}", "passport-number": r"\d{6}", "division-code": r"\d{3}-\d{3}",
+           "phone": r"\+7\d{10}", "month": r"20\d\d-(0[1-9]|1[0-2])"}
+for _name, _pattern in FORMATS.items():
+    schemathesis.openapi.format(_name, st.from_regex(_pattern, fullmatch=True))
+
+
+def test_the_document_describes_every_api_route_and_nothing_else(product: Product) -> None:
+    routes = {(openapi_path(rule), method.lower()) for rule, method in api_operations(product.app)}
+    assert len(routes) > 60
+    doc = product.client().get(f"{PREFIX}/openapi.json").get_json()
+    described = {(path, method) for path, methods in doc["paths"].items() for method in methods}
+    assert described == routes
+    schemas = doc["components"]["schemas"]
+    assert "passport_copy" in schemas["DocumentKind"]["enum"]
+    assert {"submitted", "ready", "rejected", "closed"} <= set(schemas["CaseStatus"]["enum"])
+    assert "no_insurance_record" in schemas["ReasonCode"]["enum"]
+    staff_only = doc["paths"]["/tasks"]["get"]
+    assert "citizen" not in staff_only["x-roles"] and staff_only["security"]
+    assert doc["paths"]["/policies/check"]["post"]["security"] == []
+
+
+def test_the_docs_page_lists_operations_roles_and_codes(product: Product) -> None:
+    page = product.client().get("/api/docs")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    for text in ("POST /applications/{number}/documents", "passport_copy", "Копия паспорта",
+                 "no_insurance_record", "Готово к скачиванию", "validation_failed", "<code>operator</code>"):
+        assert text in html, text
+    assert not re.search(r'<(?:script|link)[^>]+(?:src|href)="(?!/)', html)  # nothing from a CDN
+
+
+def _token_source(product: Product) -> Callable[[dict], dict[str, str]]:
+    """Headers for an operation: no login for public ones, else a token of the first role allowed
+    (a citizen's where citizens may call it); revoking a token uses a throwaway one."""
+    tokens: dict[str, str] = {}
+
+    def headers(definition: dict) -> dict[str, str]:
+        roles = definition.get("x-roles")
+        if not roles:
+            return {}
+        role = "citizen" if "citizen" in roles else roles[0]
+        if definition["operationId"] == "auth_api.revoke_token.delete":
+            return bearer(product.citizen_token())
+        if role not in tokens:
+            tokens[role] = product.citizen_token() if role == "citizen" else product.staff_token(role)
+        return bearer(tokens[role])
+
+    return headers
+
+
+def _explore(operation, base_url: str, session: requests.Session, headers: dict[str, str]) -> None:
+    """EXAMPLES generated requests of one operation, each checked against the document."""
+
+    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(case=operation.as_strategy())
+    def call(case) -> None:
+        case.call_and_validate(base_url=base_url, session=session, headers=headers, checks=CHECKS)
+
+    call()
+
+
+@pytest.mark.timeout(900)
+def test_schemathesis_finds_no_server_error_and_nothing_undocumented(product_with) -> None:
+    product = product_with(RATE_LIMITS="0")
+    headers_for = _token_source(product)
+    failures: list[str] = []
+    with served(product) as base:
+        schema = schemathesis.openapi.from_url(f"{base}{PREFIX}/openapi.json")
+        session = requests.Session()
+        operations = [result.ok() for result in schema.get_all_operations()]
+        assert len(operations) > 60
+        for operation in operations:
+            try:
+                _explore(operation, f"{base}{PREFIX}", session, headers_for(operation.definition.raw))
+            except (Exception, BaseExceptionGroup) as exc:  # collect every operation's failures, then report
+                failures.append(f"{operation.label}: {exc}"[:1500])
+    assert not failures, "\n\n".join(failures)

@@ -1,0 +1,43 @@
+"""Integers from a URL fit the database: out-of-range numbers are bad input, never an OverflowError (500).
+
+PostgreSQL's BIGINT and SQLite's INTEGER hold values up to 2**63 - 1; Python's int has no limit, so
+`?offset=99999999999999999999` or `/tasks/10000000000000000000000` used to reach the database and fail
+there. Query arguments read with `request.args.get(name, type=int)` answer 400 `invalid_parameter`
+when out of range; an `<int:...>` path segment out of range matches no route (404).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Request
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.routing import IntegerConverter
+
+from .api_errors import ApiError
+
+MAX_INT = 2**63 - 1
+
+
+class BoundedArgs(ImmutableMultiDict):
+    def get(self, key: str, default: Any = None, type: Any = None) -> Any:
+        value = super().get(key, default, type)
+        if type is int and isinstance(value, int) and not -MAX_INT <= value <= MAX_INT:
+            raise ApiError(400, "invalid_parameter", f"Параметр {key}: слишком большое число.")
+        return value
+
+
+class BoundedRequest(Request):
+    parameter_storage_class = BoundedArgs
+
+
+class BoundedIntConverter(IntegerConverter):
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_INT)
+        super().__init__(map, *args, **kwargs)
+
+
+def init_app(app: Flask) -> None:
+    """Install before any blueprint: rules bind their converters when they are added."""
+    app.request_class = BoundedRequest
+    app.url_map.converters["int"] = BoundedIntConverter
