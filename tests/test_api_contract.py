@@ -12,13 +12,14 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from schemathesis import GenerationMode
 
 from tests.support.accounts import bearer
 from tests.support.browser import served
 from tests.support.product import Product
 from web.api_docs.document import PREFIX, api_operations, openapi_path
 
-EXAMPLES = 4  # per operation: 69 operations, bounded for CI
+EXAMPLES = 6  # per operation: 69 operations, bounded for CI
 CHECKS = [schemathesis.checks.not_a_server_error, schemathesis.checks.status_code_conformance,
           schemathesis.checks.content_type_conformance, schemathesis.checks.response_schema_conformance]
 # The identifier formats of forms/formats.py, as strings of the right shape (their checksums are the
@@ -76,11 +77,11 @@ def _token_source(product: Product) -> Callable[[dict], dict[str, str]]:
 
 
 def _explore(operation, base_url: str, session: requests.Session, headers: dict[str, str]) -> None:
-    """EXAMPLES generated requests of one operation, each checked against the document."""
+    """EXAMPLES generated requests of one operation, valid and invalid ones, each checked against the document."""
 
     @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
               phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
-    @given(case=operation.as_strategy())
+    @given(case=st.one_of(operation.as_strategy(), operation.as_strategy(GenerationMode.NEGATIVE)))
     def call(case) -> None:
         case.call_and_validate(base_url=base_url, session=session, headers=headers, checks=CHECKS)
 
@@ -103,3 +104,13 @@ def test_schemathesis_finds_no_server_error_and_nothing_undocumented(product_wit
             except (Exception, BaseExceptionGroup) as exc:  # collect every operation's failures, then report
                 failures.append(f"{operation.label}: {exc}"[:1500])
     assert not failures, "\n\n".join(failures)
+
+
+def test_numbers_too_large_for_the_database_are_bad_input_not_server_errors(product: Product) -> None:
+    client = product.client()
+    token = product.staff_token("admin")
+    r = client.get("/api/v1/applications", query_string={"offset": str(10**20)}, headers=bearer(token))
+    assert r.status_code == 400 and r.get_json()["error"]["code"] == "invalid_parameter"
+    assert client.get("/api/v1/applications", query_string={"offset": "0"}, headers=bearer(token)).status_code == 200
+    r = client.get(f"/api/v1/processes/certificate_individual/versions/{2**40}", headers=bearer(token))
+    assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found"

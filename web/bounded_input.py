@@ -1,9 +1,11 @@
 """Integers from a URL fit the database: out-of-range numbers are bad input, never an OverflowError (500).
 
-PostgreSQL's BIGINT and SQLite's INTEGER hold values up to 2**63 - 1; Python's int has no limit, so
-`?offset=99999999999999999999` or `/tasks/10000000000000000000000` used to reach the database and fail
-there. Query arguments read with `request.args.get(name, type=int)` answer 400 `invalid_parameter`
-when out of range; an `<int:...>` path segment out of range matches no route (404).
+Python's int has no limit, the database's columns do: a 32-bit INTEGER (user, process version, draft and
+migration ids), a 64-bit BIGINT elsewhere. `?offset=99999999999999999999` or `/processes/p/versions/2**40`
+used to reach the database and fail there. One bound for every number from a URL, the smaller column's, is
+far above any id or page this service will see. Query arguments read with
+`request.args.get(name, type=int)` answer 400 `invalid_parameter` when out of range; an `<int:...>` path
+segment out of range matches no route (404).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from werkzeug.routing import IntegerConverter
 
 from .api_errors import ApiError
 
-MAX_INT = 2**63 - 1
+MAX_INT = 2**31 - 1
 
 
 class BoundedArgs(ImmutableMultiDict):

@@ -15,6 +15,7 @@ from werkzeug.routing import Rule
 
 from ..accounts.roles import ROLE_LABELS, ROLES
 from ..api_errors import status_text
+from ..bounded_input import MAX_INT
 from ..security import ACCESS_ATTR
 from .components import ref, schemas
 from .operations import JSON, OPERATIONS, Op
@@ -46,7 +47,7 @@ def _path_parameters(rule: Rule) -> list[dict[str, Any]]:
         converter, args, name = m.group("converter"), m.group("args"), m.group("name")
         schema: dict[str, Any] = {"type": "string"}
         if converter == "int":
-            schema = {"type": "integer", "minimum": 0}
+            schema = {"type": "integer", "minimum": 0, "maximum": MAX_INT}
         elif converter == "any":
             schema = {"type": "string", "enum": [a.strip() for a in (args or "").split(",")]}
         elif rule.endpoint in _FILE_KINDS and name == "kind":

@@ -58,7 +58,7 @@ OPERATIONS: dict[str, Op] = {
     "auth_api.resend_code": Op("Новый код активации (ответ одинаков для любого адреса)", AUTH, obj(email=STRING),
                                status=202, extra=(503,)),
     "auth_api.token": Op("Токен доступа (сотрудникам нужен otp)", AUTH,
-                         obj(email=STRING, password=STRING, otp=STRING),
+                         obj(email=STRING, password=STRING, otp=STRING), extra=(401,),
                          answer=obj(token=STRING, expires_at={"type": "string", "format": "date-time"})),
     "auth_api.revoke_token": Op("Отзыв токена, которым подписан запрос", AUTH, status=204, answer=None),
     "auth_api.me": Op("Профиль текущего пользователя", AUTH,
