@@ -49,6 +49,8 @@ class AppConfig:
     support_email: str = DEFAULT_SUPPORT_EMAIL
     # A scraper (Prometheus) sends it as `Authorization: Bearer <token>` to read /metrics from another host.
     metrics_token: str | None = field(default=None, repr=False)
+    # «Кто обращался к моим данным» names the staff who read a citizen's data only where policy allows it.
+    tracker_staff_names: bool = False
 
     @property
     def support_phone_uri(self) -> str:
@@ -98,6 +100,7 @@ class AppConfig:
             support_phone=(env.get("SUPPORT_PHONE") or DEFAULT_SUPPORT_PHONE).strip(),
             support_email=(env.get("SUPPORT_EMAIL") or DEFAULT_SUPPORT_EMAIL).strip(),
             metrics_token=(env.get("METRICS_TOKEN") or "").strip() or None,
+            tracker_staff_names=_flag(env, "TRACKER_STAFF_NAMES", default=False),
         )
 
 

@@ -26,7 +26,8 @@ class MenuEntry:
 
 
 APPLY = MenuEntry("apply.start", "Подать заявление", section=("apply",))
-MY_CASES = MenuEntry("cases.applications", "Мои заявки", section=("cases", "refusal", "employees", "org_access"))
+MY_CASES = MenuEntry("cases.applications", "Мои заявки", section=("cases", "refusal", "employees", "org_access",
+                                                                        "tracker"))
 ORGANIZATIONS = MenuEntry("org_apply.form", "Для организаций", section=("org_apply",))
 NOTIFICATIONS = MenuEntry("notifications.index", "Уведомления", section=("notifications",),
                           counter="unread_notifications")

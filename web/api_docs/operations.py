@@ -125,6 +125,11 @@ OPERATIONS: dict[str, Op] = {
     "notifications_api.get_settings": Op("Настройки уведомлений", CITIZEN),
     "notifications_api.patch_settings": Op("Изменить настройки уведомлений", CITIZEN,
                                            obj(phone=STRING, sms_opt_in={"type": "boolean"})),
+    "tracker_api.access_list": Op("Кто обращался к моим данным: когда, роль, подразделение, заявление", CITIZEN,
+                                  answer=obj(items={"type": "array", "items": ref("Object")},
+                                             staff_names_shown={"type": "boolean"})),
+    "tracker_api.data_export": Op("Все мои данные: data.json и файлы в ZIP", CITIZEN, answer=BINARY,
+                                  answer_types=("application/zip",)),
     # ------------------------------------------------------------------ staff inbox
     "inbox_api.tasks": Op("Очередь задач", STAFF, query=(("queue", ref("TaskQueue"), "Очередь"),
                                                           ("q", STRING, "Поиск по номеру, ФИО"), *PAGE)),
