@@ -51,6 +51,8 @@ class AppConfig:
     metrics_token: str | None = field(default=None, repr=False)
     # «Кто обращался к моим данным» names the staff who read a citizen's data only where policy allows it.
     tracker_staff_names: bool = False
+    # How often (seconds) the scheduler applies the retention rules of closed cases.
+    retention_interval: float = 3600.0
 
     @property
     def support_phone_uri(self) -> str:
@@ -101,6 +103,7 @@ class AppConfig:
             support_email=(env.get("SUPPORT_EMAIL") or DEFAULT_SUPPORT_EMAIL).strip(),
             metrics_token=(env.get("METRICS_TOKEN") or "").strip() or None,
             tracker_staff_names=_flag(env, "TRACKER_STAFF_NAMES", default=False),
+            retention_interval=float(env.get("RETENTION_INTERVAL") or 3600),
         )
 
 

@@ -7,21 +7,14 @@ import io
 import json
 import zipfile
 
-from PIL import Image
-
 from engine.models import JournalEntry
 from engine.settings import Settings
 from tasks.config import AppConfig
 from tests.support.accounts import bearer, client_from, login, unique_email
+from tests.support.images import png
 from tests.support.product import Product
 from web.app import create_app
 from web.extensions import db
-
-
-def png() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (40, 30), (200, 10, 10)).save(out, "PNG")
-    return out.getvalue()
 
 
 def _journal_events(product: Product, event: str) -> int:

@@ -159,7 +159,8 @@ def appeal_view(appeal: Appeal, *, answer_awaited: bool = False) -> dict[str, An
 
 def document_view(doc: Document) -> dict[str, Any]:
     return {"id": doc.id, "kind": doc.kind, "filename": doc.filename, "content_type": doc.content_type,
-            "size": doc.size, "uploaded_at": _iso(doc.uploaded_at)}
+            "size": doc.size, "uploaded_at": _iso(doc.uploaded_at),
+            "erased_at": _iso(doc.erased_at)}  # set once the retention job deleted the file
 
 
 def case_summary(app: Application, status: str | None) -> dict[str, Any]:

@@ -110,8 +110,9 @@ def upload_document(number: str) -> tuple[Response, int]:
 def download_document(number: str, doc_id: int) -> Response:
     app = access.readable_application(number)
     doc = access.document_of(app, doc_id)
+    path = access.document_path(_config(), doc)  # 410 once retention deleted the file
     access.record_view(app, "document_viewed", {"document": doc.id})
-    return send_file(access.document_path(_config(), doc), mimetype=doc.content_type, download_name=doc.filename)
+    return send_file(path, mimetype=doc.content_type, download_name=doc.filename)
 
 
 @bp.get("/applications/<number>/certificate.pdf")

@@ -74,8 +74,8 @@ def _documents(session: Session, config: AppConfig, archive: _Archive, owner_id:
     held_by = Document.application_id.is_(None) if application_id is None else \
         Document.application_id == application_id
     for doc in session.scalars(select(Document).where(Document.owner_id == owner_id, held_by)):
-        stored = uploads.path(doc.storage_key) if doc.storage_key else None
-        out.append({**_row(doc, "id", "kind", "filename", "content_type", "size", "uploaded_at"),
+        stored = None if doc.erased_at else uploads.path(doc.storage_key)
+        out.append({**_row(doc, "id", "kind", "filename", "content_type", "size", "uploaded_at", "erased_at"),
                     "file": archive.add_file(stored, f"documents/{doc.id}-{Path(doc.filename).name}")})
     return out
 
