@@ -24,7 +24,8 @@ from .numbering import case_number_of
 from .refusal_advice import explain, main_action
 
 # What an applicant sees of the journal: the events that mean something to them, in their words.
-CITIZEN_EVENTS = {"status_changed", "message_delivered", "document_added", "appeal_decided", "employees_uploaded"}
+CITIZEN_EVENTS = {"status_changed", "message_delivered", "document_added", "appeal_decided", "employees_uploaded",
+                  "scans_deleted", "personal_data_minimised"}  # retention tells the applicant what it removed
 
 
 def _iso(value: datetime | None) -> str | None:
