@@ -84,6 +84,8 @@ def test_scans_then_personal_data_of_closed_cases_go_after_their_periods(product
     view = product.case(token, number)  # the case still opens, as its record
     assert view["number"] == number and view["status"] == "ready"
     assert view["documents"][0]["erased_at"]
+    history = " ".join(entry["message"] for entry in view["journal"])
+    assert "Сканы документов удалены" in history and "обезличены" in history
     export = zipfile.ZipFile(io.BytesIO(product.client().get("/api/v1/me/data-export", headers=bearer(token)).data))
     exported = {c["number"]: c for c in json.loads(export.read("data.json"))["applications"]}
     assert exported[number]["documents"][0]["file"] is None
