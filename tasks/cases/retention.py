@@ -4,7 +4,7 @@ Two periods, counted from the moment a case's process ended, are named SLA durat
 overridable with BACKOFFICE_SLA like every term):
 
 - `retention_scans`: the uploaded scans are deleted (the file; the row stays with its kind, size and
-  checksum as the record of what was held);
+  checksum as the record of what was held), and so is the employee list's problem report;
 - `retention_personal_data`: the case's personal data is minimised: the applicant reduced to initials,
   identifiers, addresses and free texts removed from every attempt and appeal, the employees of an
   organisation's list deleted, the process instance's data emptied. Number, dates, period, status and the
@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from engine import journal
@@ -33,7 +33,7 @@ from engine.models import ProcessInstance
 from engine.runtime import Runtime
 from engine.sla import SlaDuration, SlaRegistry, UnknownSla
 
-from .employee_models import Employee
+from .employee_models import CaseEmployeeList, Employee
 from .models import Appeal, Application, ApplicationAttempt, Document
 from .storage import FileStore
 
@@ -84,7 +84,9 @@ def _locked(s: Session, app_id: int) -> Application | None:
 
 def delete_scans(db: Database, uploads: FileStore, period: SlaDuration, now: datetime) -> int:
     """Delete the stored files of closed cases' uploads; returns how many files were deleted."""
-    pending = Application.id.in_(select(Document.application_id).where(Document.erased_at.is_(None)))
+    pending = or_(Application.id.in_(select(Document.application_id).where(Document.erased_at.is_(None))),
+                  Application.id.in_(select(CaseEmployeeList.application_id)
+                                     .where(CaseEmployeeList.report_key.is_not(None))))
     deleted = 0
     with db.session() as s:
         for app_id in _candidates(s, period, now, pending):
@@ -94,10 +96,16 @@ def delete_scans(db: Database, uploads: FileStore, period: SlaDuration, now: dat
             docs = list(s.scalars(select(Document).where(Document.application_id == app_id,
                                                          Document.erased_at.is_(None))))
             for doc in docs:  # files first: a failed commit leaves rows to retry, never a row claiming a file
-                Path(uploads.path(doc.storage_key)).unlink(missing_ok=True)
+                uploads.path(doc.storage_key).unlink(missing_ok=True)
                 doc.erased_at = now
+            reports = list(s.scalars(select(CaseEmployeeList).where(CaseEmployeeList.application_id == app_id,
+                                                                    CaseEmployeeList.report_key.is_not(None))))
+            for employees in reports:  # the employee list with its problems marked: names and ЕНП of people
+                uploads.path(employees.report_key).unlink(missing_ok=True)
+                employees.report_key = None
             journal.record(s, app.instance_id, "scans_deleted", actor=ACTOR,
-                           details={"documents": [d.id for d in docs], "period": period.text})
+                           details={"documents": [d.id for d in docs], "employee_reports": len(reports),
+                                    "period": period.text})
             s.commit()
             deleted += len(docs)
     return deleted
@@ -133,6 +141,8 @@ def _minimise(s: Session, app: Application, now: datetime) -> None:
     for doc in s.scalars(select(Document).where(Document.application_id == app.id)):
         doc.filename = f"{doc.kind}{Path(doc.filename).suffix}"  # a file's own name may name the person
     s.execute(delete(Employee).where(Employee.application_id == app.id))
+    for employees in s.scalars(select(CaseEmployeeList).where(CaseEmployeeList.application_id == app.id)):
+        employees.problems, employees.filename = [], f"employees{Path(employees.filename).suffix}"
 
 
 def _period(sla: SlaRegistry, name: str) -> SlaDuration | None:
