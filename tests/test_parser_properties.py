@@ -11,6 +11,7 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from openpyxl import Workbook
 from stdnum import luhn
 
 from engine.validation import Source, ValidationContext, run_validation
@@ -114,6 +115,28 @@ cell = st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=30)
 @given(st.lists(st.fixed_dictionaries({field: cell for field in COLUMNS}), min_size=1, max_size=8))
 def test_any_cells_under_the_right_headers_give_row_problems_not_exceptions(rows: list[dict[str, str]]) -> None:
     _read(_csv(rows), "list.csv")
+
+
+def _xlsx(rows: list[list[object]]) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(list(COLUMNS.values()))
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+xlsx_cell = st.one_of(st.text(alphabet=st.characters(blacklist_categories=["Cs", "Cc"]), max_size=20),
+                      st.integers(min_value=-10**12, max_value=10**17),
+                      st.floats(allow_nan=False, allow_infinity=False), st.dates(), st.none())
+
+
+@FEW
+@given(st.lists(st.lists(xlsx_cell, min_size=len(COLUMNS), max_size=len(COLUMNS)), min_size=1, max_size=6))
+def test_any_cells_of_a_workbook_give_row_problems_not_exceptions(rows: list[list[object]]) -> None:
+    _read(_xlsx(rows), "list.xlsx")
 
 
 # ------------------------------------------------------------------ BPMN/DMN uploads
