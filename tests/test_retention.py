@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from engine import journal
 from engine.models import ProcessInstance
+from engine.scheduler import PeriodicJob, Scheduler
 from tasks.cases.models import Application, Document
 from tasks.cases.storage import FileStore
 from tests.support.accounts import bearer
@@ -97,3 +98,18 @@ def test_scans_then_personal_data_of_closed_cases_go_after_their_periods(product
     assert kept.id == open_doc and kept.erased_at is None and uploads.path(kept.storage_key).is_file()
     assert still_open.minimised_at is None and still_open.snils
     assert not {"scans_deleted", "personal_data_minimised"} & {e.event for e in _events(product, open_inst.id)}
+
+
+def test_a_failing_periodic_job_is_logged_and_the_others_still_run(caplog) -> None:
+    ran: list[str] = []
+
+    def broken() -> None:
+        ran.append("broken")
+        raise RuntimeError("disk gone")
+
+    hourly = PeriodicJob("hourly", 3600, lambda: ran.append("hourly"))
+    scheduler = Scheduler(None, None, periodic=[PeriodicJob("broken", 3600, broken), hourly])
+    scheduler.run_periodic()
+    scheduler.run_periodic()  # within the hour: neither is due again
+    assert ran == ["broken", "hourly"]
+    assert "periodic job broken failed" in caplog.text
