@@ -54,6 +54,13 @@ def _user_id(actor: str | None) -> int | None:
     return int(actor[5:]) if actor and actor.startswith("user:") and actor[5:].isdigit() else None
 
 
+def _department(role: str | None) -> str:
+    """The reader's department; a role without one of its own (added later) is named by its role."""
+    if role is None:
+        return "Информационная система"
+    return DEPARTMENTS.get(role) or ROLE_LABELS.get(role, role)
+
+
 def access_rows(session: Session, user_id: int, *, with_names: bool) -> list[AccessRow]:
     """Reads of the personal data in `user_id`'s cases by anyone else, newest first."""
     cases = dict(session.execute(select(Application.instance_id, Application.number)
@@ -74,6 +81,6 @@ def access_rows(session: Session, user_id: int, *, with_names: bool) -> list[Acc
         role = (entry.details or {}).get("role") or (reader.role if reader else None)
         rows.append(AccessRow(aware(entry.at), cases[entry.instance_id], entry.event, event_label(entry.event), role,
                               ROLE_LABELS.get(role or "", "Система"),
-                              DEPARTMENTS.get(role or "", "Информационная система"),
+                              _department(role),
                               reader.full_name if with_names and reader is not None else None))
     return rows
