@@ -22,6 +22,9 @@ from engine.errors import Conflict, DataValidationError, EngineError, FieldError
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
+# The database's smallest integer column (32-bit) bounds every number a request may carry, in its JSON body
+# (json_object) or its URL (web.bounded_input): beyond it the database would fail with a 500.
+MAX_INT = 2**31 - 1
 
 
 class ApiError(Exception):
@@ -97,7 +100,23 @@ def json_object() -> dict[str, Any]:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", "Тело запроса должно быть JSON-объектом.")
+    if _has_huge_integer(data):
+        raise ApiError(400, "number_too_large", "В запросе слишком большое число.")
     return data
+
+
+def _has_huge_integer(data: Any) -> bool:
+    """Whether any integer in the parsed body is out of the database's range (walked without recursion)."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+            return True
+    return False
 
 
 def _handle_api_error(exc: ApiError) -> Response | tuple[str, int]:

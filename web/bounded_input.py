@@ -16,9 +16,7 @@ from flask import Flask, Request
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing import IntegerConverter
 
-from .api_errors import ApiError
-
-MAX_INT = 2**31 - 1
+from .api_errors import MAX_INT, ApiError
 
 
 class BoundedArgs(ImmutableMultiDict):

@@ -14,8 +14,7 @@ from flask import Flask
 from werkzeug.routing import Rule
 
 from ..accounts.roles import ROLE_LABELS, ROLES
-from ..api_errors import status_text
-from ..bounded_input import MAX_INT
+from ..api_errors import MAX_INT, status_text
 from ..security import ACCESS_ATTR
 from .components import ref, schemas
 from .operations import JSON, OPERATIONS, Op
