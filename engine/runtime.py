@@ -421,6 +421,25 @@ class Runtime:
             data.update(task.data)
         return data
 
+    def erase_data(self, s: Session, instance_id: int, actor: str | None) -> bool:
+        """Empty the data every task of a finished instance carries (a retention policy's minimisation).
+
+        The path, status and journal stay; what the process was given and computed goes. Only finished
+        instances: a running one still needs its data. Returns whether the instance was erased.
+        """
+        inst = self._lock(s, instance_id)
+        if inst is None or not inst.completed:
+            return False
+        wf = self._load(s, inst)
+        wf.data.clear()
+        for sub in wf.subprocesses.values():
+            sub.data.clear()
+        for task in wf.get_tasks():
+            task.data = {}
+        inst.state = self.serializer.dump_state(wf)
+        journal.record(s, inst.id, "data_erased", actor=actor)
+        return True
+
     # --------------------------------------------------------------- internals
     def _advance(self, instance_id: int, action: Callable, actor: str | None) -> InstanceInfo:
         post = _Advance()

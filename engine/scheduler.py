@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -31,6 +32,20 @@ TIMER_RETRY_DELAY = timedelta(seconds=60)
 
 
 @dataclass
+class PeriodicJob:
+    """Work the scheduler runs every `interval` seconds besides timers and retries (a retention sweep...).
+
+    The runtime stays generic: the application registers its jobs when it builds the scheduler. A job
+    that fails is logged and tried again at its next turn; it never stops the timers.
+    """
+
+    name: str
+    interval: float
+    run: Callable[[], object]
+    last_run: float | None = None  # time.monotonic() of the last start; None: due at the first pass
+
+
+@dataclass
 class PassResult:
     timers_fired: int = 0
     retries_woken: int = 0
@@ -39,13 +54,14 @@ class PassResult:
 
 class Scheduler:
     def __init__(self, runtime: Runtime, redis, *, batch: int = 200, reconcile_interval: float = 5.0,
-                 reconcile_grace: float = 10.0) -> None:
+                 reconcile_grace: float = 10.0, periodic: Sequence[PeriodicJob] = ()) -> None:
         self.runtime = runtime
         self.redis = redis
         self.batch = batch
         self.reconcile_interval = reconcile_interval
         self.reconcile_grace = timedelta(seconds=reconcile_grace)
         self._last_reconcile = 0.0
+        self.periodic = list(periodic)
 
     # ------------------------------------------------------------------ loop
     def run_forever(self, stop: threading.Event, interval: float = 0.5) -> None:
@@ -58,6 +74,7 @@ class Scheduler:
                 if time.monotonic() - self._last_reconcile >= self.reconcile_interval:
                     self._last_reconcile = time.monotonic()
                     self.reconcile()
+                self.run_periodic()
             except Exception:
                 log.exception("scheduler pass failed")
                 busy = False
@@ -69,6 +86,19 @@ class Scheduler:
         result.timers_fired = self.fire_due_timers(now)
         result.retries_woken = self.wake_retries(now)
         return result
+
+    def run_periodic(self) -> None:
+        """Start every periodic job whose interval has passed since its last start."""
+        import time
+
+        for job in self.periodic:
+            if job.last_run is not None and time.monotonic() - job.last_run < job.interval:
+                continue
+            job.last_run = time.monotonic()
+            try:
+                job.run()
+            except Exception:
+                log.exception("periodic job %s failed", job.name)
 
     # ---------------------------------------------------------------- timers
     def fire_due_timers(self, now: datetime | None = None) -> int:

@@ -60,6 +60,10 @@ class AppConfig:
     staff_session_max_hours: int = 12
     # Versions of the legal documents citizens accept; a new file there is asked for at the next login.
     legal_dir: Path = BUNDLED_LEGAL_DOCUMENTS
+    # «Кто обращался к моим данным» names the staff who read a citizen's data only where policy allows it.
+    tracker_staff_names: bool = False
+    # How often (seconds) the scheduler applies the retention rules of closed cases.
+    retention_interval: float = 3600.0
 
     @property
     def support_phone_uri(self) -> str:
@@ -114,6 +118,8 @@ class AppConfig:
             staff_session_max_hours=_positive(env, "STAFF_SESSION_MAX_HOURS", 12),
             trusted_proxies=_count(env, "TRUSTED_PROXIES"),
             legal_dir=Path(env.get("LEGAL_DOCUMENTS_DIR") or BUNDLED_LEGAL_DOCUMENTS),
+            tracker_staff_names=_flag(env, "TRACKER_STAFF_NAMES", default=False),
+            retention_interval=float(env.get("RETENTION_INTERVAL") or 3600),
         )
 
 

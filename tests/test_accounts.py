@@ -263,7 +263,10 @@ def test_users_add_cli(backend, make_app):
     email = unique_email("Operator")
     result = backend.backoffice("users", "add", "--email", email, "--role", "operator")
     assert f"user {email.lower()} created with role operator" in result.stdout
-    password = result.stdout.split("password: ", 1)[1].strip()
+    password = result.stdout.split("password: ", 1)[1].split("\n", 1)[0].strip()
+    # An administrator creates staff: the one-time link for the authenticator comes with the account.
+    link = result.stdout.split("enrolment link (one-time, 3 days): ", 1)[1].strip()
+    assert "/login/enrol/" in link and " " not in link, link
     # Staff are active at once: the password is accepted, and the next step is enrolling a second factor.
     refused = client.post("/api/v1/auth/token", json={"email": email, "password": password})
     assert refused.status_code == 403 and _error(refused)["code"] == "totp_enrolment_required"

@@ -46,6 +46,7 @@ _STATUS_TEXTS: dict[int, tuple[str, str, str]] = {
     404: ("not_found", "Запрошенный объект не найден.", "Страница не найдена"),
     405: ("method_not_allowed", "Этот метод запроса не поддерживается.", "Действие недоступно"),
     409: ("conflict", "Данные уже изменены другим действием. Обновите страницу.", "Конфликт данных"),
+    410: ("gone", "Файл удалён по истечении срока хранения.", "Файл удалён"),
     413: ("too_large", "Слишком большой запрос или файл.", "Слишком большой файл"),
     415: ("unsupported_media_type", "Неподдерживаемый формат данных.", "Неподдерживаемый формат"),
     422: ("validation_failed", "Проверьте введённые данные.", "Ошибка в данных"),
@@ -103,7 +104,7 @@ def _help_url(status: int) -> str | None:
 
 
 def json_object() -> dict[str, Any]:
-    """The request body as a JSON object, or the CONTRACT error (415 not JSON, 400 malformed)."""
+    """The request body as a JSON object, or the API error (415 not JSON, 400 malformed)."""
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "Ожидается тело запроса в формате JSON "
                                                       "(Content-Type: application/json).")

@@ -66,6 +66,10 @@ def create_app(settings: Settings | None = None, *, config: AppConfig | None = N
         app.register_blueprint(health_bp, url_prefix="/api/v1")
         _register_account_blueprints(app)
         _register_case_blueprints(app)
+        from . import api_docs, tracker
+
+        tracker.init_app(app)
+        api_docs.init_app(app)  # after every API blueprint: it documents the route table
         app.url_value_preprocessor(_typed_case_number)
         from forms.validation import format_checker, validate
 

@@ -26,9 +26,10 @@ class MenuEntry:
 
 
 APPLY = MenuEntry("apply.start", "Подать заявление", section=("apply",))
-# The cabinet's support requests («Обращения») belong to «Мои заявки»: one more header entry would not fit the line.
+# The cabinet's support requests («Обращения») and the data tracker belong to «Мои заявки»: one more
+# header entry would not fit the line.
 MY_CASES = MenuEntry("cases.applications", "Мои заявки",
-                     section=("cases", "refusal", "employees", "org_access", "support"))
+                     section=("cases", "refusal", "employees", "org_access", "support", "tracker"))
 ORGANIZATIONS = MenuEntry("org_apply.form", "Для организаций", section=("org_apply",))
 NOTIFICATIONS = MenuEntry("notifications.index", "Уведомления", section=("notifications",),
                           counter="unread_notifications")

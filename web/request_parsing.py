@@ -2,10 +2,12 @@
 
 Python's JSON reader recurses once per nesting level and reads integers of any size, so a body nested
 5,000 deep raises RecursionError and `10**30` reaches the database driver as an OverflowError - both
-500s far from the view. Here a body deeper than MAX_JSON_DEPTH, an integer outside a 64-bit column,
-NaN or Infinity is simply not valid JSON (the views answer 400 `invalid_json`), and an integer query
-or form parameter outside a 32-bit range (page numbers, limits, offsets and ids: a page number times
-its page size must still fit a 64-bit OFFSET) is a 400 `invalid_parameter` with the API's error shape.
+500s far from the view. One bound serves every number a request carries: the database's smallest
+integer column (32-bit: user, version, draft and task ids), far above any id, page or limit this service
+sees (and a page number times its page size still fits a 64-bit OFFSET). A body deeper than
+MAX_JSON_DEPTH, an integer beyond the bound, NaN or Infinity is not valid JSON to us (400
+`invalid_json`); an integer query or form parameter beyond it is a 400 `invalid_parameter`; an
+`<int:...>` path segment beyond it matches no route (404).
 """
 
 from __future__ import annotations
@@ -20,8 +22,7 @@ from werkzeug.routing import IntegerConverter
 from .api_errors import ApiError
 
 MAX_JSON_DEPTH = 64  # no form of the product nests more than a few levels
-INT_MIN, INT_MAX = -(2**63), 2**63 - 1  # what a BIGINT column (and SQLite's INTEGER) holds
-PARAM_MIN, PARAM_MAX = -(2**31), 2**31 - 1
+PARAM_MIN, PARAM_MAX = -(2**31), 2**31 - 1  # what the smallest (INTEGER) column holds
 
 
 class JsonLimitError(ValueError):
@@ -40,7 +41,7 @@ class JsonNumberTooLarge(JsonLimitError):
 
 def _bounded_int(text: str) -> int:
     value = int(text)
-    if not INT_MIN <= value <= INT_MAX:
+    if not PARAM_MIN <= value <= PARAM_MAX:
         raise JsonNumberTooLarge(f"integer out of range: {text[:20]}…")
     return value
 

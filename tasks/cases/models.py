@@ -42,6 +42,8 @@ class Application(Base):
     snils: Mapped[str | None] = mapped_column(String(11), index=True)  # digits only, for the staff inbox search
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Set when the retention job reduced the personal data of the closed case (tasks/cases/retention.py).
+    minimised_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Draft(Base):
@@ -75,6 +77,8 @@ class Document(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     storage_key: Mapped[str] = mapped_column(String(200))
     uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Set when the retention job deleted the file; the row stays as the record of what was held.
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Certificate(Base):

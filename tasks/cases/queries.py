@@ -23,9 +23,10 @@ from .models import Appeal, Application, Certificate, Document
 from .numbering import case_number_of
 from .refusal_advice import explain, main_action
 
-# What an applicant sees of the journal: the events that mean something to them, in their words.
+# What an applicant sees of the journal: the events that mean something to them, in their words (retention
+# tells the applicant what it removed).
 CITIZEN_EVENTS = {"status_changed", "message_delivered", "document_added", "appeal_decided", "employees_uploaded",
-                  "hotline_filed"}
+                  "hotline_filed", "scans_deleted", "personal_data_minimised"}
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -162,7 +163,8 @@ def appeal_view(appeal: Appeal, *, answer_awaited: bool = False) -> dict[str, An
 
 def document_view(doc: Document) -> dict[str, Any]:
     return {"id": doc.id, "kind": doc.kind, "filename": doc.filename, "content_type": doc.content_type,
-            "size": doc.size, "uploaded_at": _iso(doc.uploaded_at)}
+            "size": doc.size, "uploaded_at": _iso(doc.uploaded_at),
+            "erased_at": _iso(doc.erased_at)}  # set once the retention job deleted the file
 
 
 def case_summary(app: Application, status: str | None) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from tasks.config import AppConfig
 from tasks.registries.client import ClientSettings, RegistryClient
 
 from ..accounts.roles import CASE_WORKERS
+from ..api_errors import ApiError
 from ..extensions import db
 from ..organizations.grants import can_read
 from ..security import current_actor
@@ -71,6 +72,9 @@ def document_of(app: Application, doc_id: int) -> Document:
 
 
 def document_path(config: AppConfig, doc: Document) -> Path:
+    """Where the upload's file is; 410 `erased` once the retention job deleted it (every download asks here)."""
+    if doc.erased_at is not None:
+        raise ApiError(410, "erased", "Файл удалён по истечении срока хранения.")
     return FileStore(config.uploads_dir).path(doc.storage_key)
 
 

@@ -115,8 +115,9 @@ def upload_document(number: str) -> tuple[Response, int]:
 def download_document(number: str, doc_id: int) -> Response:
     app = access.readable_application(number)
     doc = access.document_of(app, doc_id)
+    response = access.document_response(_config(), doc)  # 410 once retention deleted the file
     access.record_view(app, "document_viewed", {"document": doc.id})
-    return access.document_response(_config(), doc)
+    return response
 
 
 @bp.get("/applications/<number>/certificate.pdf")

@@ -4,7 +4,6 @@ upload (PDF, JPEG or PNG, ≤ 5 MB: web.cases.uploads) before anything is stored
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 from flask import abort, current_app, request
 from sqlalchemy import select
@@ -15,7 +14,6 @@ from tasks.cases.models import Application, Document
 from tasks.support.models import SupportAttachment, SupportMessage, SupportRequest
 from tasks.support.requests import MAX_ATTACHMENTS
 
-from ..cases.access import document_path
 from ..cases.files import add_document, forget_documents
 from ..cases.uploads import UploadRejected, check_upload, read_limited
 from ..extensions import db
@@ -64,11 +62,11 @@ def forget_files(ids: list[int]) -> None:
     forget_documents(db.session, current_app.extensions["backoffice_config"], ids)
 
 
-def attachment_of(request_row: SupportRequest, doc_id: int) -> tuple[Path, Document]:
+def attachment_of(request_row: SupportRequest, doc_id: int) -> Document:
     """A file of the request's thread (404 for any other document)."""
     doc = db.session.scalar(select(Document).join(SupportAttachment, SupportAttachment.document_id == Document.id)
                             .join(SupportMessage, SupportMessage.id == SupportAttachment.message_id)
                             .where(SupportMessage.request_id == request_row.id, Document.id == doc_id))
     if doc is None:
         abort(404)
-    return document_path(current_app.extensions["backoffice_config"], doc), doc
+    return doc

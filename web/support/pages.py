@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from engine.errors import DataValidationError, FieldError
@@ -25,6 +25,7 @@ from tasks.support.requests import list_requests, request_view
 from ..accounts.roles import CITIZEN, SUPPORT_STAFF
 from ..api_errors import error_page
 from ..cases import page_format
+from ..cases.access import document_response
 from ..extensions import db
 from ..security import current_actor, roles_required
 from .actions import readable_request, submit, write
@@ -130,8 +131,9 @@ def message(request_number: str) -> Page:
 @bp.get("/<request_number>/files/<int:doc_id>")
 @roles_required(CITIZEN, *SUPPORT_STAFF)
 def attachment(request_number: str, doc_id: int) -> Response:
-    """A screenshot of the thread, inline, for its owner and the support staff (a staff reading is journaled)."""
-    path, doc = attachment_of(readable_request(request_number), doc_id)
-    name, content_type = doc.filename, doc.content_type
+    """A screenshot of the thread, inline under the uploads' sandboxing policy, for its owner and the support
+    staff (a staff reading is journaled)."""
+    doc = attachment_of(readable_request(request_number), doc_id)
+    response = document_response(current_app.extensions["backoffice_config"], doc, inline=True)
     db.session.commit()
-    return send_file(path, mimetype=content_type, as_attachment=False, download_name=name)
+    return response

@@ -1,7 +1,7 @@
 """support requests («Обращения»), their messages and attachments; applications filed by the support line
 
 Revision ID: 0022
-Revises: 0020
+Revises: 0021
 Create Date: 2026-12-06 00:00:00
 
 Declared the same way in tasks/support/models.py.
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0022'
-down_revision = '0020'
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,125 @@
+"""Reusable parts of the OpenAPI document, taken from the code's single sources.
+
+Enums (statuses, refusal reasons, document kinds, roles, inbox queues) are read from the modules that
+define them, and request bodies that a form schema validates are that very schema (forms/schemas), so
+the document cannot drift from what the API accepts.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from forms.validation import load_schema
+from tasks.cases.labels import STATUS_LABELS, reason_labels
+from tasks.cases.submission import PROCESSES
+
+from ..accounts.roles import ROLE_LABELS
+from ..cases.uploads import ALLOWED, DOCUMENT_KINDS, MAX_UPLOAD_BYTES
+from ..inbox.filters import QUEUES
+
+# UI hints of the form schemas that say nothing to an API client (labels of enums stay: they explain codes).
+_UI_KEYS = frozenset({"x-widget", "x-step", "x-steps", "x-autocomplete", "x-placeholder", "x-initial",
+                      "x-shown-when", "x-accept", "x-required-on-page", "$schema"})
+# Form schemas that are request bodies of the API, by component name.
+FORM_BODIES = {
+    "Registration": "registration",
+    "IndividualApplication": PROCESSES["individual"][1],
+    "OrganizationApplication": PROCESSES["organization"][1],
+    "PolicyCheck": "policy_check",
+    "Resubmission": "resubmission",
+    "Appeal": "appeal",
+    "AppealAnswer": "appeal_answer",
+}
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _enum(codes: dict[str, str] | tuple[str, ...], description: str) -> dict[str, Any]:
+    """A string enum; with labels, `x-enum-labels` maps each code to its Russian wording."""
+    schema: dict[str, Any] = {"type": "string", "enum": list(codes), "description": description}
+    if isinstance(codes, dict):
+        schema["x-enum-labels"] = dict(codes)
+    return schema
+
+
+def form_schema(name: str, component: str) -> dict[str, Any]:
+    """A form's JSON Schema as a component: UI hints dropped, its `$defs` references re-rooted."""
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {k: walk(v) for k, v in node.items() if k not in _UI_KEYS}
+            if isinstance(out.get("$ref"), str) and out["$ref"].startswith("#/$defs/"):
+                out["$ref"] = f"#/components/schemas/{component}/$defs/{out['$ref'][len('#/$defs/'):]}"
+            return out
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(copy.deepcopy(load_schema(name)))
+
+
+def _error() -> dict[str, Any]:
+    field = {"type": "object", "required": ["field", "code", "message"],
+             "properties": {"field": {"type": "string", "description": "Dotted path, e.g. person.snils"},
+                            "code": {"type": "string"}, "message": {"type": "string"}}}
+    return {"type": "object", "required": ["error"], "description": "The one error shape of the whole API.",
+            "properties": {"error": {"type": "object", "required": ["code", "message", "fields"],
+                                     "properties": {"code": {"type": "string", "description": "Stable English code"},
+                                                    "message": {"type": "string", "description": "Russian text"},
+                                                    "fields": {"type": "array", "items": field}}}}}
+
+
+def _application() -> dict[str, Any]:
+    reason = {"type": "object", "properties": {"code": {"type": "string", "description": "See ReasonCode."},
+                                               "message": {"type": "string"}}}
+    journal = {"type": "object", "properties": {"at": {"type": "string", "format": "date-time"},
+                                                "actor": {"type": ["string", "null"]},
+                                                "event": {"type": "string"}, "message": {"type": ["string", "null"]}}}
+    return {"type": "object", "required": ["number", "applicant", "status", "status_label"],
+            "properties": {"number": {"type": "string", "examples": ["2026-000123"]},
+                           "applicant": {"type": "string", "enum": list(PROCESSES)},
+                           "status": ref("CaseStatus"), "status_label": {"type": "string"},
+                           "submitted_at": {"type": "string", "format": "date-time"},
+                           "updated_at": {"type": "string", "format": "date-time"},
+                           "reasons": {"type": "array", "items": reason},
+                           "documents": {"type": "array", "items": ref("Document")},
+                           "journal": {"type": "array", "items": journal},
+                           "actions": {"type": "array", "items": {"type": "string"}}}}
+
+
+def _document() -> dict[str, Any]:
+    return {"type": "object", "required": ["id", "kind"],
+            "properties": {"id": {"type": "integer"}, "kind": ref("DocumentKind"),
+                           "filename": {"type": "string"}, "content_type": {"type": "string", "enum": list(ALLOWED)},
+                           "size": {"type": "integer", "maximum": MAX_UPLOAD_BYTES}}}
+
+
+def schemas() -> dict[str, Any]:
+    """Every component schema of the document."""
+    out: dict[str, Any] = {
+        "Error": _error(),
+        "CaseStatus": _enum(STATUS_LABELS, "Status of an application (code -> Russian label)."),
+        "ReasonCode": _enum(reason_labels(), "Refusal reason codes."),
+        "DocumentKind": _enum(DOCUMENT_KINDS, "Kinds of uploaded documents (the multipart field `kind`)."),
+        "Role": _enum(ROLE_LABELS, "Roles of accounts."),
+        "TaskQueue": _enum(QUEUES, "Staff inbox queues."),
+        "Application": _application(),
+        "Document": _document(),
+        "Upload": {"type": "object", "required": ["file", "kind"],
+                   "properties": {"file": {"type": "string", "format": "binary",
+                                           "description": f"PDF, JPEG or PNG, at most {MAX_UPLOAD_BYTES} bytes"},
+                                  "kind": ref("DocumentKind")}},
+        "FileUpload": {"type": "object", "required": ["file"],
+                       "properties": {"file": {"type": "string", "format": "binary"}}},
+        "Reason": {"type": "object", "required": ["reason"],
+                   "properties": {"reason": {"type": "string", "minLength": 1}}},
+        "Object": {"type": "object", "description": "A JSON object; see the operation's description."},
+    }
+    for component, name in FORM_BODIES.items():
+        out[component] = form_schema(name, component)
+    out["ApplicationRequest"] = {"oneOf": [ref("IndividualApplication"), ref("OrganizationApplication")],
+                                 "description": "The application; `document_ids` (uploaded before) may be added."}
+    return out

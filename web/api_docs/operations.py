@@ -1,0 +1,175 @@
+"""The maintained part of the OpenAPI document: what each /api/v1 endpoint is for, what it takes and gives.
+
+Keyed by the Flask endpoint name, so paths, methods and roles come from the route table and the views'
+access declarations (web.security); only the words and the bodies are written here. A route without an
+entry here, or an entry without a route, fails the document's build and its test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .components import ref
+
+JSON = "application/json"
+PDF = "application/pdf"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MULTIPART = "multipart/form-data"
+
+
+@dataclass(frozen=True)
+class Op:
+    """One operation: Russian summary, tag, request body, success answer, query parameters, extra statuses."""
+
+    summary: str
+    tag: str
+    body: dict[str, Any] | None = None
+    body_type: str = JSON
+    status: int = 200
+    answer: dict[str, Any] | None = field(default_factory=lambda: ref("Object"))
+    answer_types: tuple[str, ...] = (JSON,)
+    query: tuple[tuple[str, dict[str, Any], str], ...] = ()
+    extra: tuple[int, ...] = ()
+    description: str = ""
+
+
+def obj(**props: Any) -> dict[str, Any]:
+    return {"type": "object", "properties": props}
+
+
+STRING = {"type": "string"}
+INT = {"type": "integer"}
+PAGE = (("limit", {"type": "integer", "minimum": 1}, "Размер страницы"),
+        ("offset", {"type": "integer", "minimum": 0}, "Смещение"))
+ITEMS = obj(items={"type": "array", "items": ref("Object")}, total=INT)
+BINARY = {"type": "string", "format": "binary"}
+IDS = obj(ids={"type": "array", "items": INT}, reason=STRING)
+
+AUTH, CASES, FILES, STAFF, OPS, STUDIO, CITIZEN, PUBLIC = (
+    "Вход и учётная запись", "Заявления", "Файлы и документы", "Входящие задачи сотрудников",
+    "Эксплуатация", "Процессы (студия)", "Личный кабинет", "Публичные сервисы")
+
+OPERATIONS: dict[str, Op] = {
+    # ------------------------------------------------------------------ accounts
+    "auth_api.register": Op("Регистрация: код подтверждения уходит на e-mail", AUTH, ref("Registration"),
+                            status=201, extra=(503,)),
+    "auth_api.activate": Op("Активация учётной записи кодом из письма", AUTH, obj(email=STRING, code=STRING)),
+    "auth_api.resend_code": Op("Новый код активации (ответ одинаков для любого адреса)", AUTH, obj(email=STRING),
+                               status=202, extra=(503,)),
+    "auth_api.token": Op("Токен доступа (сотрудникам нужен otp)", AUTH,
+                         obj(email=STRING, password=STRING, otp=STRING), extra=(401,),
+                         answer=obj(token=STRING, expires_at={"type": "string", "format": "date-time"})),
+    "auth_api.revoke_token": Op("Отзыв токена, которым подписан запрос", AUTH, status=204, answer=None),
+    "auth_api.me": Op("Профиль текущего пользователя", AUTH,
+                      answer=obj(id=INT, email=STRING, role=ref("Role"), role_label=STRING)),
+    # ------------------------------------------------------------------ applications
+    "cases_api.create_application": Op("Подать заявление (гражданин или организация)", CASES,
+                                       ref("ApplicationRequest"), status=201, answer=ref("Application")),
+    "cases_api.applications": Op("Список заявлений: свои (гражданин) или все с фильтрами (сотрудники)", CASES,
+                                 query=(("q", STRING, "Поиск"), ("status", ref("CaseStatus"), "Статус"), *PAGE),
+                                 answer=obj(items={"type": "array", "items": ref("Object")}, total=INT)),
+    "cases_api.application": Op("Заявление: статус, причины отказа, документы, история, действия", CASES,
+                                answer=ref("Application")),
+    "cases_api.resubmit_application": Op("Подать повторно после отказа или запроса уточнений", CASES,
+                                         ref("Resubmission"), answer=ref("Application")),
+    "cases_api.appeal": Op("Обжаловать отказ", CASES, ref("Appeal"), status=201,
+                           answer=obj(appeal_number=STRING, due_date={"type": "string", "format": "date"})),
+    "cases_api.answer": Op("Ответ на запрос сведений по жалобе", CASES, ref("AppealAnswer"),
+                           answer=ref("Application")),
+    "staff_audit.api": Op("Полный журнал заявления для сотрудников", CASES, answer=ITEMS),
+    "case_diagram.api": Op("Схема процесса заявления с пройденным путём", CASES),
+    "cases_api.upload_document": Op("Загрузить документ к заявлению", FILES, ref("Upload"), MULTIPART,
+                                    status=201, answer=ref("Document")),
+    "cases_api.download_document": Op("Скачать загруженный документ", FILES, answer=BINARY,
+                                      answer_types=(PDF, "image/jpeg", "image/png"), extra=(410,)),
+    "cases_api.certificate_pdf": Op("Справка (PDF), когда готова; иначе 409", FILES, answer=BINARY,
+                                    answer_types=(PDF,)),
+    "cases_api.receipt": Op("Расписка о приёме заявления (PDF)", FILES, answer=BINARY, answer_types=(PDF,)),
+    "cases_api.decision_pdf": Op("Решение об отказе (PDF)", FILES, answer=BINARY, answer_types=(PDF,)),
+    "organizations_api.upload_document": Op("Загрузить документ до подачи заявления (доверенность)", FILES,
+                                            ref("Upload"), MULTIPART, status=201, answer=ref("Document")),
+    "organizations_api.delete_document": Op("Удалить загрузку, не привязанную к заявлению", FILES,
+                                            status=204, answer=None),
+    # ------------------------------------------------------------------ organisations
+    "employees_api.upload": Op("Список сотрудников (CSV или XLSX); заменяет прежний", CASES, ref("FileUpload"),
+                               MULTIPART),
+    "employees_api.employee_list": Op("Состояние списка сотрудников: счётчики, ошибки, результаты ЕРЗЛ", CASES),
+    "employees_api.rows": Op("Строки списка сотрудников", CASES, answer=ITEMS,
+                             query=(("result", STRING, "Отбор по результату, например not_insured"), *PAGE)),
+    "employees_api.report": Op("Список сотрудников с отмеченными ошибками (XLSX)", FILES, answer=BINARY,
+                               answer_types=(XLSX,)),
+    "employees_api.template": Op("Шаблон списка сотрудников", FILES, answer=BINARY, answer_types=(XLSX, "text/csv")),
+    "employees_api.register": Op("Реестр застрахованных сотрудников (PDF или XLSX)", FILES, answer=BINARY,
+                                 answer_types=(PDF, XLSX)),
+    "organizations_api.list_grants": Op("Кому открыт доступ к заявлению организации", CASES, answer=ITEMS),
+    "organizations_api.add_grant": Op("Открыть коллеге доступ на чтение", CASES,
+                                      obj(email=STRING, scope={"enum": ["case", "organization"]},
+                                          expires_at={"type": "string", "format": "date"}), status=201),
+    "organizations_api.delete_grant": Op("Закрыть доступ", CASES, status=204, answer=None),
+    "organizations_api.shared_applications": Op("Заявления, которыми поделились коллеги", CASES, answer=ITEMS),
+    # ------------------------------------------------------------------ public
+    "cases_api.verify": Op("Проверка подлинности справки по номеру и коду", PUBLIC,
+                           query=(("code", STRING, "Код проверки с QR-кода"),),
+                           answer=obj(valid={"type": "boolean"}, status=STRING)),
+    "cases_api.policy_check": Op("Проверка полиса ОМС по ЕНП и дате рождения", PUBLIC, ref("PolicyCheck"),
+                                 answer=obj(status=STRING), extra=(503,)),
+    "api_docs.openapi": Op("Это описание API (OpenAPI 3.1)", PUBLIC),
+    "health.health": Op("Состояние частей системы", PUBLIC, extra=(503,),
+                        answer=obj(db=STRING, redis=STRING, registry=STRING, workers=STRING, scheduler=STRING)),
+    # ------------------------------------------------------------------ citizen's cabinet
+    "notifications_api.index": Op("Уведомления", CITIZEN, answer=ITEMS,
+                                  query=(("unread", STRING, "1 — только непрочитанные"), *PAGE)),
+    "notifications_api.read": Op("Отметить уведомление прочитанным", CITIZEN),
+    "notifications_api.read_all": Op("Отметить все уведомления прочитанными", CITIZEN, answer=obj(marked=INT)),
+    "notifications_api.get_settings": Op("Настройки уведомлений", CITIZEN),
+    "notifications_api.patch_settings": Op("Изменить настройки уведомлений", CITIZEN,
+                                           obj(phone=STRING, sms_opt_in={"type": "boolean"})),
+    "tracker_api.access_list": Op("Кто обращался к моим данным: когда, роль, подразделение, заявление", CITIZEN,
+                                  answer=obj(items={"type": "array", "items": ref("Object")},
+                                             staff_names_shown={"type": "boolean"})),
+    "tracker_api.data_export": Op("Все мои данные: data.json и файлы в ZIP", CITIZEN, answer=BINARY,
+                                  answer_types=("application/zip",)),
+    # ------------------------------------------------------------------ staff inbox
+    "inbox_api.tasks": Op("Очередь задач", STAFF, query=(("queue", ref("TaskQueue"), "Очередь"),
+                                                          ("q", STRING, "Поиск по номеру, ФИО"), *PAGE)),
+    "inbox_api.task": Op("Задача с формой", STAFF),
+    "inbox_api.claim": Op("Взять задачу в работу", STAFF),
+    "inbox_api.unclaim": Op("Вернуть задачу в очередь", STAFF),
+    "inbox_api.assign": Op("Назначить задачу сотруднику", STAFF, obj(assignee={"type": ["integer", "string", "null"]})),
+    "inbox_api.bulk": Op("Массовое действие над задачами", STAFF,
+                         obj(action={"enum": ["claim", "assign"]}, ids={"type": "array", "items": INT})),
+    "inbox_api.complete": Op("Выполнить задачу (данные формы задачи)", STAFF, ref("Object")),
+    "dashboard.api": Op("Показатели работы за период", OPS),
+    # ------------------------------------------------------------------ operations
+    "operations_api.incidents": Op("Сбои сервисных задач", OPS, answer=ITEMS),
+    "operations_api.retry": Op("Повторить сбойные задачи", OPS, IDS),
+    "operations_api.timers": Op("Таймеры процессов", OPS, answer=ITEMS),
+    "operations_api.fire": Op("Сработать таймер сейчас", OPS, ref("Reason")),
+    "operations_api.reschedule": Op("Перенести срок таймера", OPS,
+                                    obj(reason=STRING, due_at={"type": "string", "format": "date-time"})),
+    "operations_api.control": Op("Отменить, приостановить или возобновить дело", OPS, ref("Reason")),
+    "migrations_api.create": Op("Перенос дел на другую версию процесса (dry_run — проверка)", OPS,
+                                obj(process=STRING, to=INT, dry_run={"type": "boolean"}), extra=(202,)),
+    "migrations_api.progress": Op("Ход переноса дел", OPS),
+    "migrations_api.revert": Op("Откат переноса", OPS, status=202),
+    "analytics.api": Op("Аналитика шагов процесса за период", OPS,
+                        query=(("from", {"type": "string", "format": "date"}, "С даты"),
+                               ("to", {"type": "string", "format": "date"}, "По дату"))),
+    # ------------------------------------------------------------------ studio
+    "processes_api.processes": Op("Развёрнутые процессы и их версии", STUDIO,
+                                  answer={"type": "array", "items": ref("Object")}),
+    "processes_api.version": Op("Исходные BPMN/DMN версии", STUDIO),
+    "processes_api.diff": Op("Различия версий (номер или draft:<id>)", STUDIO,
+                             query=(("from", STRING, "Версия или draft:<id>"),
+                                    ("to", STRING, "Версия или draft:<id>"))),
+    "processes_api.create_draft": Op("Черновик из файлов BPMN/DMN ({files: {имя: xml}} или multipart files)",
+                                     STUDIO, obj(files={"type": "object", "additionalProperties": STRING}),
+                                     status=201),
+    "processes_api.draft": Op("Черновик", STUDIO),
+    "processes_api.validate_draft": Op("Проверка черновика", STUDIO, answer=obj(problems={"type": "array"})),
+    "processes_api.propose_draft": Op("Предложить черновик к утверждению", STUDIO, obj(comment=STRING)),
+    "processes_api.approve_draft": Op("Утвердить черновик (не автор)", STUDIO),
+    "processes_api.reject_draft": Op("Отклонить черновик", STUDIO),
+    "processes_api.set_current": Op("Сделать версию текущей (откат)", STUDIO, obj(version=INT)),
+}
