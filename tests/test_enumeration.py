@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from tests.support.accounts import add_user, citizen, client_from, csrf_token, unique_email
+from tests.support.accounts import add_user, client_from, csrf_token, registration_form, unique_email
 from tests.support.product import Product
 from tests.support.registry import demo_person
 from tests.support.smtp import SmtpServer
@@ -15,8 +15,7 @@ from tests.support.smtp import SmtpServer
 
 def _register(client, email: str):
     token = csrf_token(client.get("/register").get_data(as_text=True))
-    data = {**citizen(email), "birth_date": "05.03.1985", "consent": "on", "csrf_token": token}
-    return client.post("/register", data=data)
+    return client.post("/register", data=registration_form(email, token))
 
 
 _TOKENS = re.compile(r'name="csrf_token" value="[^"]+"|<meta name="csrf-token" content="[^"]+">')

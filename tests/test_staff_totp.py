@@ -359,7 +359,7 @@ def test_an_administrator_issues_an_enrolment_link_on_a_page(backend, make_app):
     assert refused.status_code == 422 and "только сотрудники" in refused.get_data(as_text=True)
     issued = client.post("/staff/enrolment-links", data={"email": newcomer, "csrf_token": token})
     html = issued.get_data(as_text=True)
-    assert issued.status_code == 200 and issued.headers["Cache-Control"] == "no-store"
+    assert issued.status_code == 200 and issued.headers["Cache-Control"] == "no-store, private"
     link = re.search(r"<code>(http[^<]+/login/enrol/[^<]+)</code>", html).group(1)
     browser = client_from(app)
     browser.get(urlsplit(link).path)
