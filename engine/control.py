@@ -5,8 +5,9 @@ with the person and the reason, so the audit shows who stopped or moved a case a
 
 Suspension is a flag on the instance, not a change of its state: the scheduler does not fire its
 timers and the workers park its service calls (status `suspended`) instead of running them or
-applying their results. Resuming re-queues the parked calls; timers that fell due meanwhile fire on
-the scheduler's next pass. Cancelling cancels every open task of the workflow: the projections
+applying their results. Resuming re-queues the parked calls and delivers the messages held meanwhile
+(engine/held_messages.py); timers that fell due meanwhile fire on the scheduler's next pass.
+Cancelling cancels every open task of the workflow: the projections
 close (human tasks cancelled, calls cancelled, timers and subscriptions gone) and the instance
 ends with the status `cancelled`.
 """
@@ -22,7 +23,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from . import journal
+from . import held_messages, journal
 from .clock import utcnow
 from .errors import Conflict, NotFound
 from .models import ProcessInstance, ServiceCall, Timer
@@ -46,8 +47,9 @@ class InstanceControl:
         def action(s: Session, inst: ProcessInstance, wf: BpmnWorkflow, uow: UnitOfWork) -> None:
             _running(inst)
             wf.cancel()
+            dropped = held_messages.drop(s, inst.id)
             journal.record(s, inst.id, "instance_cancelled", actor=actor, message=reason,
-                           details={"reason": reason})
+                           details={"reason": reason, **({"held_messages": dropped} if dropped else {})})
             uow.statuses.append(CANCELLED)
             inst.suspended_at = None
 
@@ -69,7 +71,8 @@ class InstanceControl:
         return info
 
     def resume(self, instance_id: int, actor: str, reason: str) -> InstanceInfo:
-        """Lift the hold: parked calls are queued again, overdue timers fire on the scheduler's next pass."""
+        """Lift the hold: parked calls are queued again, held messages delivered, overdue timers fire on the
+        scheduler's next pass."""
         with self.runtime.db.session() as s:
             inst = self._locked(s, instance_id)
             if inst.suspended_at is None:
@@ -82,6 +85,7 @@ class InstanceControl:
             info = _info(inst)
         if parked:
             self.runtime.requeue_calls(parked, statuses=("suspended",))
+        self.runtime.release_held_messages(instance_id)
         return info
 
     # ---------------------------------------------------------------- timers

@@ -25,6 +25,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from . import held_messages as held
 from . import journal, steps
 from .clock import utcnow
 from .db import Database
@@ -233,15 +234,36 @@ class Runtime:
             raise UndeliverableMessage(f"no instance with key {correlation!r} waits for message {name!r}")
 
         def action(s: Session, inst: ProcessInstance, wf: BpmnWorkflow, uow: UnitOfWork) -> None:
-            definition = next((d for t in wf.event_manager.tasks.values()
-                               if (d := message_definition(t, name)) is not None), None)
-            event = BpmnEvent(definition, payload=dict(payload or {}))
-            if definition is None or wf.event_manager.catch(event, internal=False) == 0:
-                raise UndeliverableMessage(f"instance {inst.id} no longer waits for message {name!r}")
-            journal.record(s, inst.id, "message_delivered", actor=actor, message=name)
-            wf.do_engine_steps()
+            if inst.suspended_at is not None:
+                held.hold(s, inst.id, wf, name, payload, actor)
+            else:
+                _catch_message(s, inst.id, wf, name, payload, actor)
 
         return self._advance(instance_id, action, actor)
+
+    def release_held_messages(self, instance_id: int) -> int:
+        """Deliver the messages held while the instance was suspended, oldest first; how many went in.
+
+        Each one in a transaction of its own, as if it had just arrived: one the instance no longer waits
+        for (a timer fired meanwhile) is journaled as undeliverable and dropped, and the rest go on.
+        """
+        delivered = 0
+        for message_id in held.waiting(self.db, instance_id):
+            def action(s: Session, inst: ProcessInstance, wf: BpmnWorkflow, uow: UnitOfWork,
+                       message_id: int = message_id) -> None:
+                nonlocal delivered
+                message = held.take(s, message_id)
+                if message is None or inst.suspended_at is not None or inst.completed:
+                    return
+                try:
+                    _catch_message(s, inst.id, wf, message.message_name, message.payload, message.actor)
+                    delivered += 1
+                except UndeliverableMessage as exc:
+                    journal.record(s, inst.id, "message_undeliverable", actor="engine", message=message.message_name,
+                                   details={"error": str(exc), "held": True})
+
+            self._advance(instance_id, action, "engine")
+        return delivered
 
     # ------------------------------------------------------------------ timers
     def fire_timers(self, s: Session, instance_id: int, task_guids: list[str], post: _Advance) -> None:
@@ -540,6 +562,18 @@ class Runtime:
                 self._queue_calls(group, post, None)
         self._after_commit(post)
         return len(calls)
+
+
+def _catch_message(s: Session, instance_id: int, wf: BpmnWorkflow, name: str, payload: dict[str, Any] | None,
+                   actor: str | None) -> None:
+    """Hand a message to the task of `wf` that waits for it and run the engine on from there."""
+    definition = next((d for t in wf.event_manager.tasks.values()
+                       if (d := message_definition(t, name)) is not None), None)
+    event = BpmnEvent(definition, payload=dict(payload or {}))
+    if definition is None or wf.event_manager.catch(event, internal=False) == 0:
+        raise UndeliverableMessage(f"instance {instance_id} no longer waits for message {name!r}")
+    journal.record(s, instance_id, "message_delivered", actor=actor, message=name)
+    wf.do_engine_steps()
 
 
 def park_calls(s: Session, call_ids: list[int]) -> None:

@@ -38,6 +38,7 @@ EVENT_LABELS = {
     "instance_suspended": "Заявление приостановлено",
     "instance_resumed": "Заявление возобновлено",
     "message_delivered": "Получено от заявителя",
+    "message_held": "Получено от заявителя: ждёт возобновления",
     "message_undeliverable": "Сообщение не доставлено",
     "completed": "Процесс завершён",
     "document_added": "Добавлен документ",
@@ -180,7 +181,7 @@ def staff_message(event: str, message: str | None, details: Mapping[str, Any] | 
     if event == "status_changed":
         before, after = details.get("from"), status_label(message)
         return f"«{status_label(before)}» → «{after}»" if before else f"«{after}»"
-    if event in ("message_delivered", "message_undeliverable"):
+    if event in ("message_delivered", "message_held", "message_undeliverable"):
         return message_label(message)
     if event == "document_added" and message and message.startswith(DOCUMENT_PREFIX):
         return message[len(DOCUMENT_PREFIX):]
