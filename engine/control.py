@@ -14,6 +14,7 @@ ends with the status `cancelled`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -28,7 +29,7 @@ from .clock import utcnow
 from .errors import Conflict, NotFound
 from .models import ProcessInstance, ServiceCall, Timer
 from .runtime import InstanceInfo, Runtime, _info
-from .unit_of_work import UnitOfWork
+from .unit_of_work import DetachedCall, UnitOfWork
 from .waiting import timer_definition
 
 CANCELLED = "cancelled"
@@ -41,12 +42,18 @@ class InstanceControl:
         self.runtime = runtime
 
     # ------------------------------------------------------------- instance
-    def cancel(self, instance_id: int, actor: str, reason: str) -> InstanceInfo:
-        """End the instance now: every open task cancelled, nothing left to wait for."""
+    def cancel(self, instance_id: int, actor: str, reason: str,
+               then: Sequence[DetachedCall] = ()) -> InstanceInfo:
+        """End the instance now: every open task cancelled, nothing left to wait for.
+
+        `then`: calls owed once it has ended (a notice), written to the outbox in the same transaction,
+        so a crash right after the cancellation cannot lose them and an outage only delays them.
+        """
 
         def action(s: Session, inst: ProcessInstance, wf: BpmnWorkflow, uow: UnitOfWork) -> None:
             _running(inst)
             wf.cancel()
+            uow.detached_calls.extend(then)
             dropped = held_messages.drop(s, inst.id)
             journal.record(s, inst.id, "instance_cancelled", actor=actor, message=reason,
                            details={"reason": reason, **({"held_messages": dropped} if dropped else {})})
