@@ -1,13 +1,16 @@
-"""`backoffice scheduler`: fires due timers, wakes retries, repairs lost jobs, reports a heartbeat."""
+"""`backoffice scheduler`: fires due timers, wakes retries, repairs lost jobs, reports a heartbeat, and runs
+the periodic jobs (the step analytics' roll-up, every ANALYTICS_ROLLUP_INTERVAL seconds, 300 by default)."""
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
 
-from engine.context import build_services, install
+from engine.context import Services, build_services, install
+from engine.periodic import PeriodicJob, run_periodic
 from engine.process_tuning import tune_gc
 from engine.scheduler import Scheduler
 
@@ -35,6 +38,18 @@ def run_scheduler() -> None:
 
     tune_gc()
     threading.Thread(target=heartbeat, daemon=True).start()
+    threading.Thread(target=run_periodic, args=(periodic_jobs(services), stop), name="periodic", daemon=True).start()
     log.info("scheduler started")
     scheduler.run_forever(stop, settings.scheduler_interval)
     log.info("scheduler stopped")
+
+
+def periodic_jobs(services: Services) -> list[PeriodicJob]:
+    """The jobs this deployment runs beside the timers: on PostgreSQL the analytics roll-up (SQLite computes
+    analytics from the steps directly and keeps no roll-ups)."""
+    if services.database.engine.dialect.name != "postgresql":
+        return []
+    from web.analytics.rollup import roll_up_all
+
+    interval = float(os.environ.get("ANALYTICS_ROLLUP_INTERVAL") or 300)
+    return [PeriodicJob("analytics_rollup", interval, lambda: roll_up_all(services.database))]

@@ -31,7 +31,7 @@ from ..extensions import db
 from ..processes.catalogue import deployed_processes
 from ..processes.flows import Diagram, diagram_of
 from ..security import roles_required
-from .queries import Analytics, ElementStats, analytics
+from .queries import Analytics, ElementStats, Freshness, analytics
 
 bp = Blueprint("analytics", __name__)
 ROLES = (SUPERVISOR, ADMIN, ANALYST)
@@ -185,7 +185,7 @@ def page(process_id: str) -> tuple[str, int]:
     context = {"row": row, "period": period, "errors": errors, "args": request.args,
                "duration": duration, "percent": percent}
     if result is not None:
-        context.update(elements=_rows(diagram, result), flows=_flow_rows(diagram, result),
+        context.update(fresh=result.freshness, elements=_rows(diagram, result), flows=_flow_rows(diagram, result),
                        trend=_trend(diagram, result), overlay=_overlay(diagram, result),
                        csv_url=url_for("analytics.export", process_id=process_id, **{
                            "from": period.first.isoformat(), "to": period.last.isoformat()}))
@@ -232,4 +232,14 @@ def api(process_id: str) -> Response:
         "elements": _rows(diagram, result), "flows": _flow_rows(diagram, result),
         "weeks": [{"week": w.week.isoformat(), "element": w.element, "with_due": w.with_due, "late": w.late,
                    "breach_rate": w.breach_rate} for w in result.weeks],
+        "freshness": _freshness_json(result.freshness),
     })
+
+
+def _freshness_json(fresh: Freshness | None) -> dict[str, Any] | None:
+    """How current the figures are (null on SQLite: computed from the steps, always current)."""
+    if fresh is None:
+        return None
+    return {"rolled_through": fresh.rolled_through.isoformat() if fresh.rolled_through else None,
+            "rolled_at": fresh.rolled_at.isoformat() if fresh.rolled_at else None,
+            "raw_from": fresh.raw_from.isoformat() if fresh.raw_from else None, "missing_days": fresh.missing_days}
