@@ -204,6 +204,9 @@ def test_a_cancelled_case_ends_for_the_citizen_with_the_reason_and_a_mail(produc
     wait_for(lambda: [c.status for c in _notice_calls(product, number)] == ["done"], timeout=30,
              message="the notice's outbox row to be done")
     assert len([m for m in product.smtp.messages if email in m.rcpt_tos and "отменено" in m.subject]) == 1
+    audit = product.client().get(f"/api/v1/applications/{number}/audit",
+                                 headers=bearer(product.staff_token("supervisor"))).get_json()["items"]
+    assert any(e["event"] == "service_completed" and e["message"] == "Уведомить об отмене заявления" for e in audit)
     citizen_page = product.client()
     assert login(citizen_page, email).status_code in (302, 303)
     assert "Заявление подано ошибочно" in citizen_page.get(f"/applications/{number}").get_data(as_text=True)

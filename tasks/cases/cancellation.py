@@ -14,7 +14,8 @@ from __future__ import annotations
 from engine.unit_of_work import DetachedCall
 
 CANCELLED = "cancelled"
-NOTICE_LABEL = "cancellation_notice"
+NOTICE_LABEL = "cancellation_notice"  # the outbox row's task_spec: no element of any diagram has it
+NOTICE_TITLE = "Уведомить об отмене заявления"  # what staff read for it in the journal
 
 
 def cancellation_notice(number: str, reason: str) -> DetachedCall:

@@ -15,6 +15,7 @@ from typing import Any
 
 from web.accounts.roles import ROLE_LABELS
 
+from .cancellation import NOTICE_LABEL, NOTICE_TITLE
 from .labels import status_label
 
 EVENT_LABELS = {
@@ -64,6 +65,8 @@ EVENT_LABELS = {
     "document_deleted": "Удалён неприложенный документ",
 }
 OTHER_EVENT = "Служебная запись"
+# Service calls a case owes outside its diagram (engine.unit_of_work.DetachedCall), by their label.
+OUTSIDE_DIAGRAMS = {NOTICE_LABEL: NOTICE_TITLE}
 
 # What the applicant's own messages to the process mean, by BPMN message name.
 MESSAGE_LABELS = {
@@ -186,7 +189,7 @@ def staff_message(event: str, message: str | None, details: Mapping[str, Any] | 
     if event == "document_added" and message and message.startswith(DOCUMENT_PREFIX):
         return message[len(DOCUMENT_PREFIX):]
     if task_spec and event.startswith(("service_", "incident", "timer_")):
-        return element_names.get(task_spec) or message
+        return element_names.get(task_spec) or OUTSIDE_DIAGRAMS.get(task_spec) or message
     return message
 
 
