@@ -15,7 +15,7 @@ ends with the status `cancelled`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -113,6 +113,7 @@ class InstanceControl:
     def reschedule_timer(self, timer_id: int, due_at: datetime, actor: str, reason: str) -> InstanceInfo:
         """Move a waiting timer to another due time (the scheduler reads the new one from its row)."""
         row = self._timer(timer_id)
+        due_at = due_at.astimezone(UTC)  # stored as UTC: SQLite keeps no zone, so any other offset would shift it
 
         def action(s: Session, inst: ProcessInstance, wf: BpmnWorkflow, uow: UnitOfWork) -> None:
             task = self._waiting_task(inst, wf, row.task_guid)

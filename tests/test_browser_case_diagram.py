@@ -19,6 +19,7 @@ from sqlalchemy import text
 
 from forms.dates import today_moscow
 from tests.support.accounts import add_user, bearer, login
+from tests.support.backend import wait_for
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, log_in, served
 from tests.support.product import PRODUCT_WORKFLOWS, Product
 from tests.support.screenshots import Screenshots
@@ -159,7 +160,13 @@ def test_a_refused_case_shows_the_called_process_and_the_heatmap_draws_it(produc
     number = product.apply(citizen, "policy_number_unknown")["number"]
     product.wait_status(citizen, number, "rejected")
     supervisor = product.staff_token("supervisor")
-    body = product.client().get(f"/api/v1/applications/{number}/diagram", headers=bearer(supervisor)).get_json()
+
+    def settled() -> dict | None:  # the refusal notice sent: the case waits for a resubmission or an appeal
+        body = product.client().get(f"/api/v1/applications/{number}/diagram", headers=bearer(supervisor)).get_json()
+        calls = [c for c in body["current"] if c["kind"] in ("service_call", "incident")]
+        return body if not calls and "wait_rejected" in body["processes"][-1]["active"] else None
+
+    body = wait_for(settled, timeout=60, message="the case to wait in the refusal chain")
     own, chain = body["processes"]
     assert (own["process_id"], chain["process_id"], chain["name"]) == (PROCESS, CHAIN, CHAIN_NAME)
     assert set(own["done"]) <= OWN_ELEMENTS and "refusal" not in own["done"]  # the call is still running
