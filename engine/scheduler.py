@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from . import journal
 from .clock import aware, utcnow
 from .log_context import log_context
-from .models import ProcessInstance, ServiceCall, Timer
+from .models import HeldMessage, ProcessInstance, ServiceCall, Timer
 from .operators import get_operator
 from .runtime import Runtime, _Advance
 
@@ -58,6 +58,7 @@ class Scheduler:
                 if time.monotonic() - self._last_reconcile >= self.reconcile_interval:
                     self._last_reconcile = time.monotonic()
                     self.reconcile()
+                    self.release_held_messages()
             except Exception:
                 log.exception("scheduler pass failed")
                 busy = False
@@ -143,6 +144,15 @@ class Scheduler:
             return 0
         log.warning("re-enqueueing %d service call(s) whose job was lost", len(lost))
         return self.runtime.requeue_calls(lost)
+
+    def release_held_messages(self) -> int:
+        """Deliver messages still held for instances no longer suspended: a resume delivers them after its own
+        commit, so a process that died in between leaves them here. Normally there are none."""
+        with self.runtime.db.session() as s:
+            ids = list(s.scalars(select(HeldMessage.instance_id).distinct()
+                                 .join(ProcessInstance, ProcessInstance.id == HeldMessage.instance_id)
+                                 .where(ProcessInstance.suspended_at.is_(None)).limit(self.batch)))
+        return sum(self.runtime.release_held_messages(instance_id) for instance_id in ids)
 
     def _fetch_jobs(self, job_ids: list[str]) -> dict[str, Job]:
         found: dict[str, Job] = {}
