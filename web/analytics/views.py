@@ -4,7 +4,8 @@ diagram, weekly breach trend, CSV) and `GET /api/v1/processes/<id>/analytics`.
 Supervisors, administrators and analysts; no personal data is read (counts and times only), so no
 journal row. Pages take the period as ДД.ММ.ГГГГ, the API as ISO dates; the period is inclusive and
 counted in Moscow days, the last 30 days by default. The diagram drawn is the process's current
-version; elements of earlier versions that are no longer in it still appear in the tables.
+version, or with `?diagram=<process id>` a process it calls (whose steps its cases record under its id);
+elements of earlier versions that are no longer in it still appear in the tables.
 """
 
 from __future__ import annotations
