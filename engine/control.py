@@ -5,15 +5,17 @@ with the person and the reason, so the audit shows who stopped or moved a case a
 
 Suspension is a flag on the instance, not a change of its state: the scheduler does not fire its
 timers and the workers park its service calls (status `suspended`) instead of running them or
-applying their results. Resuming re-queues the parked calls; timers that fell due meanwhile fire on
-the scheduler's next pass. Cancelling cancels every open task of the workflow: the projections
+applying their results. Resuming re-queues the parked calls and delivers the messages held meanwhile
+(engine/held_messages.py); timers that fell due meanwhile fire on the scheduler's next pass.
+Cancelling cancels every open task of the workflow: the projections
 close (human tasks cancelled, calls cancelled, timers and subscriptions gone) and the instance
 ends with the status `cancelled`.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -22,12 +24,12 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from . import journal
+from . import held_messages, journal
 from .clock import utcnow
 from .errors import Conflict, NotFound
 from .models import ProcessInstance, ServiceCall, Timer
 from .runtime import InstanceInfo, Runtime, _info
-from .unit_of_work import UnitOfWork
+from .unit_of_work import DetachedCall, UnitOfWork
 from .waiting import timer_definition
 
 CANCELLED = "cancelled"
@@ -40,14 +42,21 @@ class InstanceControl:
         self.runtime = runtime
 
     # ------------------------------------------------------------- instance
-    def cancel(self, instance_id: int, actor: str, reason: str) -> InstanceInfo:
-        """End the instance now: every open task cancelled, nothing left to wait for."""
+    def cancel(self, instance_id: int, actor: str, reason: str,
+               then: Sequence[DetachedCall] = ()) -> InstanceInfo:
+        """End the instance now: every open task cancelled, nothing left to wait for.
+
+        `then`: calls owed once it has ended (a notice), written to the outbox in the same transaction,
+        so a crash right after the cancellation cannot lose them and an outage only delays them.
+        """
 
         def action(s: Session, inst: ProcessInstance, wf: BpmnWorkflow, uow: UnitOfWork) -> None:
             _running(inst)
             wf.cancel()
+            uow.detached_calls.extend(then)
+            dropped = held_messages.drop(s, inst.id)
             journal.record(s, inst.id, "instance_cancelled", actor=actor, message=reason,
-                           details={"reason": reason})
+                           details={"reason": reason, **({"held_messages": dropped} if dropped else {})})
             uow.statuses.append(CANCELLED)
             inst.suspended_at = None
 
@@ -69,7 +78,8 @@ class InstanceControl:
         return info
 
     def resume(self, instance_id: int, actor: str, reason: str) -> InstanceInfo:
-        """Lift the hold: parked calls are queued again, overdue timers fire on the scheduler's next pass."""
+        """Lift the hold: parked calls are queued again, held messages delivered, overdue timers fire on the
+        scheduler's next pass."""
         with self.runtime.db.session() as s:
             inst = self._locked(s, instance_id)
             if inst.suspended_at is None:
@@ -82,6 +92,7 @@ class InstanceControl:
             info = _info(inst)
         if parked:
             self.runtime.requeue_calls(parked, statuses=("suspended",))
+        self.runtime.release_held_messages(instance_id)
         return info
 
     # ---------------------------------------------------------------- timers
@@ -102,6 +113,7 @@ class InstanceControl:
     def reschedule_timer(self, timer_id: int, due_at: datetime, actor: str, reason: str) -> InstanceInfo:
         """Move a waiting timer to another due time (the scheduler reads the new one from its row)."""
         row = self._timer(timer_id)
+        due_at = due_at.astimezone(UTC)  # stored as UTC: SQLite keeps no zone, so any other offset would shift it
 
         def action(s: Session, inst: ProcessInstance, wf: BpmnWorkflow, uow: UnitOfWork) -> None:
             task = self._waiting_task(inst, wf, row.task_guid)

@@ -43,6 +43,14 @@ def count_incidents(database: Database, where: IncidentFilter | None = None) -> 
         return s.scalar(query) or 0
 
 
+def incident_ids(database: Database, where: IncidentFilter | None = None) -> list[int]:
+    """The ids of every open incident matching `where`, oldest first (what a retry of all of them takes)."""
+    with database.session() as s:
+        query = _filtered(select(ServiceCall.id)
+                          .join(ProcessInstance, ProcessInstance.id == ServiceCall.instance_id), where)
+        return list(s.scalars(query.order_by(ServiceCall.id)))
+
+
 def incident_choices(database: Database) -> tuple[list[str], list[str]]:
     """The operators and processes that have open incidents (what the filter can offer)."""
     with database.session() as s:

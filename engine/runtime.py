@@ -25,6 +25,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from . import held_messages as held
 from . import journal, steps
 from .clock import utcnow
 from .db import Database
@@ -36,12 +37,14 @@ from .projection import Snapshot, snapshot
 from .scripting import ScriptEnvironment
 from .serialization import StateSerializer
 from .task_forms import FormValidator, validate_task_data
-from .unit_of_work import UnitOfWork, unit_of_work
+from .unit_of_work import DetachedCall, UnitOfWork, unit_of_work
 from .versions import SpecCache, current_version
 from .waiting import message_definition, timer_value
 from .writer import ProjectionWriter
 
 log = logging.getLogger(__name__)
+# The task guid of an outbox row that belongs to no task (a DetachedCall).
+DETACHED = "detached"
 
 
 @dataclass
@@ -233,15 +236,36 @@ class Runtime:
             raise UndeliverableMessage(f"no instance with key {correlation!r} waits for message {name!r}")
 
         def action(s: Session, inst: ProcessInstance, wf: BpmnWorkflow, uow: UnitOfWork) -> None:
-            definition = next((d for t in wf.event_manager.tasks.values()
-                               if (d := message_definition(t, name)) is not None), None)
-            event = BpmnEvent(definition, payload=dict(payload or {}))
-            if definition is None or wf.event_manager.catch(event, internal=False) == 0:
-                raise UndeliverableMessage(f"instance {inst.id} no longer waits for message {name!r}")
-            journal.record(s, inst.id, "message_delivered", actor=actor, message=name)
-            wf.do_engine_steps()
+            if inst.suspended_at is not None:
+                held.hold(s, inst.id, wf, name, payload, actor)
+            else:
+                _catch_message(s, inst.id, wf, name, payload, actor)
 
         return self._advance(instance_id, action, actor)
+
+    def release_held_messages(self, instance_id: int) -> int:
+        """Deliver the messages held while the instance was suspended, oldest first; how many went in.
+
+        Each one in a transaction of its own, as if it had just arrived: one the instance no longer waits
+        for (a timer fired meanwhile) is journaled as undeliverable and dropped, and the rest go on.
+        """
+        delivered = 0
+        for message_id in held.waiting(self.db, instance_id):
+            def action(s: Session, inst: ProcessInstance, wf: BpmnWorkflow, uow: UnitOfWork,
+                       message_id: int = message_id) -> None:
+                nonlocal delivered
+                message = held.take(s, message_id)
+                if message is None or inst.suspended_at is not None or inst.completed:
+                    return
+                try:
+                    _catch_message(s, inst.id, wf, message.message_name, message.payload, message.actor)
+                    delivered += 1
+                except UndeliverableMessage as exc:
+                    journal.record(s, inst.id, "message_undeliverable", actor="engine", message=message.message_name,
+                                   details={"error": str(exc), "held": True})
+
+            self._advance(instance_id, action, "engine")
+        return delivered
 
     # ------------------------------------------------------------------ timers
     def fire_timers(self, s: Session, instance_id: int, task_guids: list[str], post: _Advance) -> None:
@@ -285,6 +309,9 @@ class Runtime:
             if inst.suspended_at is not None:  # suspended while the operator ran: it runs again on resume
                 park_calls(s, [o.call_id for o in outcomes])
                 return []
+            outcomes = [o for o in outcomes if o.task_guid != DETACHED or not self._settle_detached(s, inst, o)]
+            if not outcomes:
+                return []
             wf = self._load(s, inst)
             with unit_of_work() as uow:
                 for outcome in outcomes:
@@ -318,6 +345,20 @@ class Runtime:
                        details={"operator": row.operator, "attempt": row.attempts})
         return True
 
+    def _settle_detached(self, s: Session, inst: ProcessInstance, out: ServiceOutcome) -> bool:
+        """Finish or fail a call of no task (DetachedCall): only its row changes, never the workflow."""
+        call = s.get(ServiceCall, out.call_id, populate_existing=True)
+        if call is None or call.status != "queued":
+            return True
+        call.attempts += 1
+        if out.ok:
+            call.status, call.finished_at, call.last_error = "done", utcnow(), None
+            journal.record(s, inst.id, "service_completed", actor="worker", task_spec=call.task_spec,
+                           details={"operator": call.operator, "attempt": call.attempts})
+        else:
+            self._fail_call(s, inst, None, None, call, out)
+        return True
+
     def _apply_outcome(self, s: Session, inst: ProcessInstance, wf: BpmnWorkflow, out: ServiceOutcome) -> None:
         call = s.get(ServiceCall, out.call_id, populate_existing=True)
         if call is None or call.status != "queued":
@@ -337,7 +378,7 @@ class Runtime:
             return
         self._fail_call(s, inst, wf, task, call, out)
 
-    def _fail_call(self, s: Session, inst: ProcessInstance, wf: BpmnWorkflow, task: Any, call: ServiceCall,
+    def _fail_call(self, s: Session, inst: ProcessInstance, wf: BpmnWorkflow | None, task: Any, call: ServiceCall,
                    out: ServiceOutcome) -> None:
         op = get_operator(call.operator)
         policy = op.retry if op else None
@@ -350,7 +391,8 @@ class Runtime:
                            details={**details, "retry_at": call.next_attempt_at.isoformat()})
             return
         code = (op.error_code if op else None) or out.error_code or "service_failed"
-        if op and op.on_exhausted == "error" and self._throw_error(wf, task, code, call.last_error):
+        if op and op.on_exhausted == "error" and task is not None and self._throw_error(wf, task, code,
+                                                                                         call.last_error):
             call.status, call.finished_at = "failed", utcnow()
             journal.record(s, inst.id, "service_error_raised", actor="worker", task_spec=call.task_spec,
                            details={**details, "code": code})
@@ -471,7 +513,7 @@ class Runtime:
         job_id = inline_job_id or new_job_id()
         since, human_ids = steps.stamp_of(inst), dict((inst.projection or {}).get("human", {}))
         writer = ProjectionWriter(s, inst, self._lane_roles(s), actor, job_id, uow.settled_calls)
-        new_calls = writer.apply(snap)
+        new_calls = writer.apply(snap) + [_detached_row(s, inst, call, job_id) for call in uow.detached_calls]
         inst.projection = {**inst.projection, steps.STAMP: steps.record_completed(s, inst, wf, since, human_ids)}
         self._queue_calls(new_calls, post, inline_job_id, job_id)
         for event in wf.get_events():
@@ -559,6 +601,28 @@ class Runtime:
                 self._queue_calls(group, post, None)
         self._after_commit(post)
         return len(calls)
+
+
+def _detached_row(s: Session, inst: ProcessInstance, call: DetachedCall, job_id: str) -> ServiceCall:
+    """The outbox row of a DetachedCall, written with the instance's state like a service task's."""
+    now = utcnow()
+    row = ServiceCall(instance_id=inst.id, task_guid=DETACHED, task_spec=call.label, operator=call.operator,
+                      params=call.params, status="queued", attempts=0, created_at=now, job_id=job_id,
+                      dispatched_at=now)
+    s.add(row)
+    return row
+
+
+def _catch_message(s: Session, instance_id: int, wf: BpmnWorkflow, name: str, payload: dict[str, Any] | None,
+                   actor: str | None) -> None:
+    """Hand a message to the task of `wf` that waits for it and run the engine on from there."""
+    definition = next((d for t in wf.event_manager.tasks.values()
+                       if (d := message_definition(t, name)) is not None), None)
+    event = BpmnEvent(definition, payload=dict(payload or {}))
+    if definition is None or wf.event_manager.catch(event, internal=False) == 0:
+        raise UndeliverableMessage(f"instance {instance_id} no longer waits for message {name!r}")
+    journal.record(s, instance_id, "message_delivered", actor=actor, message=name)
+    wf.do_engine_steps()
 
 
 def park_calls(s: Session, call_ids: list[int]) -> None:

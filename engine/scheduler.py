@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,26 +22,12 @@ from sqlalchemy import select, update
 from . import journal
 from .clock import aware, utcnow
 from .log_context import log_context
-from .models import ProcessInstance, ServiceCall, Timer
+from .models import HeldMessage, ProcessInstance, ServiceCall, Timer
 from .operators import get_operator
 from .runtime import Runtime, _Advance
 
 log = logging.getLogger(__name__)
 TIMER_RETRY_DELAY = timedelta(seconds=60)
-
-
-@dataclass
-class PeriodicJob:
-    """Work the scheduler runs every `interval` seconds besides timers and retries (a retention sweep...).
-
-    The runtime stays generic: the application registers its jobs when it builds the scheduler. A job
-    that fails is logged and tried again at its next turn; it never stops the timers.
-    """
-
-    name: str
-    interval: float
-    run: Callable[[], object]
-    last_run: float | None = None  # time.monotonic() of the last start; None: due at the first pass
 
 
 @dataclass
@@ -54,14 +39,13 @@ class PassResult:
 
 class Scheduler:
     def __init__(self, runtime: Runtime, redis, *, batch: int = 200, reconcile_interval: float = 5.0,
-                 reconcile_grace: float = 10.0, periodic: Sequence[PeriodicJob] = ()) -> None:
+                 reconcile_grace: float = 10.0) -> None:
         self.runtime = runtime
         self.redis = redis
         self.batch = batch
         self.reconcile_interval = reconcile_interval
         self.reconcile_grace = timedelta(seconds=reconcile_grace)
         self._last_reconcile = 0.0
-        self.periodic = list(periodic)
 
     # ------------------------------------------------------------------ loop
     def run_forever(self, stop: threading.Event, interval: float = 0.5) -> None:
@@ -74,7 +58,7 @@ class Scheduler:
                 if time.monotonic() - self._last_reconcile >= self.reconcile_interval:
                     self._last_reconcile = time.monotonic()
                     self.reconcile()
-                self.run_periodic()
+                    self.release_held_messages()
             except Exception:
                 log.exception("scheduler pass failed")
                 busy = False
@@ -86,19 +70,6 @@ class Scheduler:
         result.timers_fired = self.fire_due_timers(now)
         result.retries_woken = self.wake_retries(now)
         return result
-
-    def run_periodic(self) -> None:
-        """Start every periodic job whose interval has passed since its last start."""
-        import time
-
-        for job in self.periodic:
-            if job.last_run is not None and time.monotonic() - job.last_run < job.interval:
-                continue
-            job.last_run = time.monotonic()
-            try:
-                job.run()
-            except Exception:
-                log.exception("periodic job %s failed", job.name)
 
     # ---------------------------------------------------------------- timers
     def fire_due_timers(self, now: datetime | None = None) -> int:
@@ -173,6 +144,15 @@ class Scheduler:
             return 0
         log.warning("re-enqueueing %d service call(s) whose job was lost", len(lost))
         return self.runtime.requeue_calls(lost)
+
+    def release_held_messages(self) -> int:
+        """Deliver messages still held for instances no longer suspended: a resume delivers them after its own
+        commit, so a process that died in between leaves them here. Normally there are none."""
+        with self.runtime.db.session() as s:
+            ids = list(s.scalars(select(HeldMessage.instance_id).distinct()
+                                 .join(ProcessInstance, ProcessInstance.id == HeldMessage.instance_id)
+                                 .where(ProcessInstance.suspended_at.is_(None)).limit(self.batch)))
+        return sum(self.runtime.release_held_messages(instance_id) for instance_id in ids)
 
     def _fetch_jobs(self, job_ids: list[str]) -> dict[str, Job]:
         found: dict[str, Job] = {}

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -22,6 +23,18 @@ class UnitOfWork:
         return self.statuses[-1] if self.statuses else None
     notes: list[tuple[str, str, dict]] = field(default_factory=list)  # (event, message, details)
     settled_calls: set[str] = field(default_factory=set)  # task guids whose outbox rows this step finished
+    detached_calls: list[DetachedCall] = field(default_factory=list)  # outbox rows of no task (runtime.py)
+
+
+@dataclass(frozen=True)
+class DetachedCall:
+    """A service call the instance owes but no task of its diagram waits for, e.g. the notice that it was
+    cancelled: an outbox row like any other (retried, an incident when it keeps failing), whose result
+    only settles the row. `label` names it where staff see it (incidents, journal)."""
+
+    label: str
+    operator: str
+    params: dict[str, Any]
 
 
 _current: ContextVar[UnitOfWork | None] = ContextVar("backoffice_unit_of_work", default=None)

@@ -64,6 +64,8 @@ class AppConfig:
     tracker_staff_names: bool = False
     # How often (seconds) the scheduler applies the retention rules of closed cases.
     retention_interval: float = 3600.0
+    # How often (seconds) the scheduler rolls up the step analytics (PostgreSQL).
+    analytics_rollup_interval: float = 300.0
 
     @property
     def support_phone_uri(self) -> str:
@@ -120,6 +122,7 @@ class AppConfig:
             legal_dir=Path(env.get("LEGAL_DOCUMENTS_DIR") or BUNDLED_LEGAL_DOCUMENTS),
             tracker_staff_names=_flag(env, "TRACKER_STAFF_NAMES", default=False),
             retention_interval=float(env.get("RETENTION_INTERVAL") or 3600),
+            analytics_rollup_interval=float(env.get("ANALYTICS_ROLLUP_INTERVAL") or 300),
         )
 
 

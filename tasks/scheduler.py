@@ -1,4 +1,7 @@
-"""`backoffice scheduler`: fires due timers, wakes retries, repairs lost jobs, reports a heartbeat."""
+"""`backoffice scheduler`: fires due timers, wakes retries, repairs lost jobs, reports a heartbeat, and runs
+the periodic jobs in a thread of their own (engine.periodic): the retention of closed cases every
+RETENTION_INTERVAL seconds (3600) and, on PostgreSQL, the step analytics' roll-up every
+ANALYTICS_ROLLUP_INTERVAL seconds (300)."""
 
 from __future__ import annotations
 
@@ -8,8 +11,9 @@ import threading
 import time
 
 from engine.context import Services, build_services, install
+from engine.periodic import PeriodicJob, run_periodic
 from engine.process_tuning import tune_gc
-from engine.scheduler import PeriodicJob, Scheduler
+from engine.scheduler import Scheduler
 
 from .cases.retention import apply_retention
 from .config import AppConfig
@@ -18,19 +22,12 @@ log = logging.getLogger(__name__)
 HEARTBEAT_KEY = "backoffice:scheduler:heartbeat"
 
 
-def retention_job(services: Services) -> PeriodicJob:
-    """Delete old scans and minimise the personal data of closed cases, every RETENTION_INTERVAL seconds."""
-    config = AppConfig.from_env(settings=services.settings)
-    return PeriodicJob("retention", config.retention_interval,
-                       lambda: apply_retention(services.database, services.runtime, services.sla, config.uploads_dir))
-
-
 def run_scheduler() -> None:
     services = build_services()
     install(services)
     settings = services.settings
     scheduler = Scheduler(services.runtime, services.redis, reconcile_interval=settings.reconcile_interval,
-                          reconcile_grace=settings.reconcile_grace, periodic=[retention_job(services)])
+                          reconcile_grace=settings.reconcile_grace)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -45,6 +42,22 @@ def run_scheduler() -> None:
 
     tune_gc()
     threading.Thread(target=heartbeat, daemon=True).start()
+    threading.Thread(target=run_periodic, args=(periodic_jobs(services), stop), name="periodic", daemon=True).start()
     log.info("scheduler started")
     scheduler.run_forever(stop, settings.scheduler_interval)
     log.info("scheduler stopped")
+
+
+def periodic_jobs(services: Services) -> list[PeriodicJob]:
+    """The jobs this deployment runs beside the timers. The retention of closed cases deletes old scans and
+    minimises personal data; on PostgreSQL the analytics roll-up keeps the step figures current (SQLite
+    computes analytics from the steps directly and keeps no roll-ups)."""
+    config = AppConfig.from_env(settings=services.settings)
+    jobs = [PeriodicJob("retention", config.retention_interval,
+                        lambda: apply_retention(services.database, services.runtime, services.sla, config.uploads_dir))]
+    if services.database.engine.dialect.name == "postgresql":
+        from web.analytics.rollup import roll_up_all
+
+        jobs.append(PeriodicJob("analytics_rollup", config.analytics_rollup_interval,
+                                lambda: roll_up_all(services.database)))
+    return jobs

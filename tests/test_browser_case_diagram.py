@@ -17,8 +17,10 @@ from datetime import timedelta
 from playwright.sync_api import expect, sync_playwright
 from sqlalchemy import text
 
+from engine.runtime import DETACHED
 from forms.dates import today_moscow
 from tests.support.accounts import add_user, bearer, login
+from tests.support.backend import wait_for
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, log_in, served
 from tests.support.product import PRODUCT_WORKFLOWS, Product
 from tests.support.screenshots import Screenshots
@@ -31,6 +33,9 @@ CHECKS = ("check_passport", "check_snils", "find_policy")
 # The heatmap draws the process's own diagram; the steps of the process it calls (the refusal chain) are
 # counted in the page's tables only.
 OWN_ELEMENTS = set(re.findall(r'\bid="([^"]+)"', (PRODUCT_WORKFLOWS / f"{PROCESS}.bpmn").read_text(encoding="utf-8")))
+CHAIN = "refusal_chain"
+CHAIN_NAME = "Отказ, повторная подача и обжалование"
+CHAIN_ELEMENTS = set(re.findall(r'\bid="([^"]+)"', (PRODUCT_WORKFLOWS / f"{CHAIN}.bpmn").read_text(encoding="utf-8")))
 
 
 def _classes(page, element_id: str) -> str:
@@ -39,7 +44,7 @@ def _classes(page, element_id: str) -> str:
 
 def _sql_counts(product: Product, period: Period) -> tuple[dict[str, int], dict[tuple[str, str], int], dict[str, int]]:
     """Passes per element, cases per (source, target) and service calls done per element, straight from SQL."""
-    params = {"p": PROCESS, "since": period.since, "until": period.until}
+    params = {"p": PROCESS, "since": period.since, "until": period.until, "detached": DETACHED}
     with product.app.app_context():
         passes = dict(db.session.execute(text(
             "SELECT element, count(*) FROM step WHERE process_id = :p AND ended_at >= :since AND ended_at < :until "
@@ -50,6 +55,7 @@ def _sql_counts(product: Product, period: Period) -> tuple[dict[str, int], dict[
         calls = dict(db.session.execute(text(
             "SELECT c.task_spec, count(*) FROM service_call c JOIN process_instance i ON i.id = c.instance_id "
             "WHERE i.process_id = :p AND c.status = 'done' AND c.finished_at >= :since AND c.finished_at < :until "
+            "AND c.task_guid <> :detached "  # a call a case owes outside its diagram (a cancellation notice)
             "GROUP BY c.task_spec"), params).all())
         db.session.rollback()
     return passes, flows, calls
@@ -137,12 +143,70 @@ def test_case_on_its_diagram_and_the_step_heatmap(product: Product, screenshots:
             api = product.client().get(f"/api/v1/processes/{PROCESS}/analytics", headers=bearer(supervisor_token),
                                        query_string={"from": period.first.isoformat(), "to": period.last.isoformat()})
             assert api.status_code == 200, api.get_json()
-            by_flow = {f["id"]: f["taken"] for f in api.get_json()["flows"] if f["id"]}
+            by_flow = {f["id"]: f["taken"] for f in api.get_json()["flows"] if f["id"] in OWN_ELEMENTS}
             assert by_flow == flow_badges
             assert {(f["source"], f["target"]): f["taken"] for f in api.get_json()["flows"]} == flows
             for element, done in calls.items():
                 assert passes.get(element) == done, element
             for e in api.get_json()["elements"]:
                 assert e["passes"] == passes[e["element"]]
+        finally:
+            browser.close()
+
+
+def test_a_refused_case_shows_the_called_process_and_the_heatmap_draws_it(product: Product,
+                                                                          screenshots: Screenshots) -> None:
+    """The refusal chain is a process the certificate process calls: the case's diagram has a tab for it with the
+    steps the case took there marked, and the heatmap can draw it with the same counts as SQL."""
+    citizen = product.citizen_token()
+    number = product.apply(citizen, "policy_number_unknown")["number"]
+    product.wait_status(citizen, number, "rejected")
+    supervisor = product.staff_token("supervisor")
+
+    def settled() -> dict | None:  # the refusal notice sent: the case waits for a resubmission or an appeal
+        body = product.client().get(f"/api/v1/applications/{number}/diagram", headers=bearer(supervisor)).get_json()
+        calls = [c for c in body["current"] if c["kind"] in ("service_call", "incident")]
+        return body if not calls and "wait_rejected" in body["processes"][-1]["active"] else None
+
+    body = wait_for(settled, timeout=60, message="the case to wait in the refusal chain")
+    own, chain = body["processes"]
+    assert (own["process_id"], chain["process_id"], chain["name"]) == (PROCESS, CHAIN, CHAIN_NAME)
+    assert set(own["done"]) <= OWN_ELEMENTS and "refusal" not in own["done"]  # the call is still running
+    assert chain["done"] and set(chain["done"]) <= CHAIN_ELEMENTS and chain["flows"]
+    assert product.client().get(f"/api/v1/applications/{number}/diagram", headers=bearer(citizen)).status_code == 403
+
+    period = Period(today_moscow() - timedelta(days=1), today_moscow() + timedelta(days=1))
+    with served(product) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(viewport=DESKTOP, locale="ru-RU").new_page()
+            log_in(page, base, add_user(product.app, "supervisor"), "/dashboard", app=product.app)
+            page.goto(f"{base}/staff/cases/{number}/journal")
+            canvas = page.locator("[data-case-diagram]")
+            expect(canvas).to_have_attribute("data-viewer-ready", "case", timeout=30000)
+            expect(canvas).to_have_attribute("data-process", PROCESS)
+            assert "case-current" in _classes(page, "refusal")  # the call activity the case is inside
+            page.get_by_role("tab", name=CHAIN_NAME).click()
+            expect(canvas).to_have_attribute("data-process", CHAIN)
+            expect(canvas).to_have_attribute("data-viewer-ready", "case", timeout=30000)
+            expect(page.get_by_role("tab", name=CHAIN_NAME)).to_have_attribute("aria-selected", "true")
+            for element in chain["done"]:
+                assert "case-done" in _classes(page, element), element
+            assert page.locator(".djs-connection.case-flow-taken").count() == len(chain["flows"])
+            screenshots.take(page, "case-diagram-called-process")
+
+            query = f"from={period.first:%d.%m.%Y}&to={period.last:%d.%m.%Y}"
+            page.goto(f"{base}/processes/{PROCESS}/analytics?{query}")
+            page.get_by_label("Схема на тепловой карте").select_option(CHAIN)
+            page.get_by_role("button", name="Показать").click()
+            heatmap = page.locator("[data-process-heatmap]")
+            expect(heatmap).to_have_attribute("data-viewer-ready", "heatmap", timeout=30000)
+            screenshots.take(page, "analytics-heatmap-called-process")
+            passes, _, _ = _sql_counts(product, period)
+            drawn = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.heat-badge')].map(
+                b => [b.closest('[data-container-id]').dataset.containerId, Number(b.textContent)]))""")
+            assert drawn == {element: n for element, n in passes.items() if element in CHAIN_ELEMENTS}
+            assert all(drawn.get(element, 0) >= 1 for element in chain["done"] if element in drawn)
+            assert set(drawn) & set(chain["done"])
         finally:
             browser.close()

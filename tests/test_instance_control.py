@@ -9,13 +9,13 @@ from datetime import timedelta
 
 import pytest
 from rq import Queue
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from engine import journal
 from engine.clock import aware, utcnow
 from engine.control import InstanceControl
-from engine.errors import Conflict
-from engine.models import MessageSubscription, Timer
+from engine.errors import Conflict, UndeliverableMessage
+from engine.models import HeldMessage, MessageSubscription, ProcessInstance, Timer
 from engine.scheduler import Scheduler
 from tests.support.backend import wait_for
 from tests.support.queries import calls, events, open_task, open_tasks
@@ -136,3 +136,49 @@ def test_a_cancelled_instance_closes_everything(backend, cluster):
     assert ev.index("instance_cancelled") < ev.index("task_cancelled") and ev[-1] == "completed"
     with pytest.raises(Conflict):
         control.cancel(info.id, ACTOR, "ещё раз")
+
+
+def test_a_message_to_a_suspended_instance_waits_for_the_resume(backend, cluster):
+    services = backend.services
+    rt, control = services.runtime, InstanceControl(services.runtime)
+    cluster.worker()
+    info = _start_demo(rt)
+    review = wait_for(lambda: open_task(services, info.id, "review"), timeout=60, message="the review task")
+    rt.complete_user_task(review.id, {"decision": "approve"}, "user:2")
+    control.suspend(info.id, ACTOR, "проверка жалобы")
+
+    rt.deliver_message("docs_received", info.business_key, {"docs": ["scan.pdf"]}, actor="citizen-1")
+    assert not rt.instance(info.id).completed
+    ev = events(services, info.id)
+    assert "message_held" in ev and "message_delivered" not in ev
+    with pytest.raises(UndeliverableMessage):  # the first one already answered the process
+        rt.deliver_message("docs_received", info.business_key, {"docs": []}, actor="citizen-1")
+    with pytest.raises(UndeliverableMessage):  # nothing in the process waits for this one
+        rt.deliver_message("appeal_filed", info.business_key, {}, actor="citizen-1")
+
+    control.resume(info.id, ACTOR, "жалоба рассмотрена")
+    wait_for(lambda: rt.instance(info.id).completed, timeout=60, message="the case to go on with the held message")
+    ev = events(services, info.id)
+    assert ev.index("message_held") < ev.index("instance_resumed") < ev.index("message_delivered")
+    assert ev.count("message_delivered") == 1
+    [delivered] = _journal(services, info.id, "message_delivered")
+    assert delivered.actor == "citizen-1"
+    with services.database.session() as s:
+        assert s.scalars(select(HeldMessage).where(HeldMessage.instance_id == info.id)).all() == []
+
+
+def test_messages_held_when_a_resume_died_before_delivering_them_are_delivered_by_the_scheduler(backend, cluster):
+    services = backend.services
+    rt, control = services.runtime, InstanceControl(services.runtime)
+    cluster.worker()
+    info = _start_demo(rt)
+    review = wait_for(lambda: open_task(services, info.id, "review"), timeout=60, message="the review task")
+    rt.complete_user_task(review.id, {"decision": "approve"}, "user:2")
+    control.suspend(info.id, ACTOR, "пауза")
+    rt.deliver_message("docs_received", info.business_key, {}, actor="citizen-1")
+    with services.database.session() as s:  # the resume's commit, without the delivery that follows it
+        s.execute(update(ProcessInstance).where(ProcessInstance.id == info.id).values(suspended_at=None))
+    assert "message_delivered" not in events(services, info.id)
+    assert Scheduler(rt, services.redis).release_held_messages() >= 1
+    wait_for(lambda: rt.instance(info.id).completed, timeout=60, message="the case to go on")
+    assert events(services, info.id).count("message_delivered") == 1

@@ -7,16 +7,23 @@ to the login."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from datetime import timedelta
 
 from flask import url_for
+from sqlalchemy import select
 from werkzeug.routing import BuildError
 
 from engine.clock import parse_iso, utcnow
+from engine.models import ServiceCall
+from tasks.cases.cancellation import NOTICE_LABEL
+from tasks.cases.models import Application
 from tests.support.accounts import add_user, bearer, csrf_token, login
 from tests.support.backend import wait_for
 from tests.support.employees import demo_employees, employees_csv, head_token, journal_events, submit, upload
 from tests.support.product import Product
+from web.extensions import db
 
 OPERATIONS_BLUEPRINTS = ("operations", "operations_api")
 SAMPLE_ARGS = {"number": "2026-000001", "timer_id": 1}
@@ -39,6 +46,25 @@ def _incidents(product: Product, token: str, number: str) -> list[dict]:
     return [i for i in r.get_json()["items"] if i["case"] == number]
 
 
+def _cli(product: Product, *args: str) -> subprocess.CompletedProcess:
+    """`backoffice ...` as an administrator runs it, against the product's database and Redis."""
+    return subprocess.run([sys.executable, "-m", "web.cli", *args], env=product.env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def _notice_calls(product: Product, number: str) -> list[ServiceCall]:
+    """The outbox rows of the case's cancellation notice (each read in a transaction of its own)."""
+    with product.app.app_context():
+        try:
+            instance_id = db.session.scalar(select(Application.instance_id).where(Application.number == number))
+            rows = db.session.scalars(select(ServiceCall).where(ServiceCall.instance_id == instance_id,
+                                                                ServiceCall.task_spec == NOTICE_LABEL)).all()
+            db.session.expunge_all()
+            return list(rows)
+        finally:
+            db.session.rollback()
+
+
 def _outcome(html: str, incident_id: int) -> str | None:
     found = re.search(rf'data-incident="{incident_id}" data-outcome="([a-z_]+)"', html)
     return found.group(1) if found else None
@@ -59,10 +85,9 @@ def test_a_registry_fault_becomes_an_incident_retried_from_the_page_and_the_case
         html = page.get("/operations/incidents?operator=employees.check_batch").get_data(as_text=True)
         assert f'data-incident="{incident["id"]}" data-case="{number}"' in html
         assert f'href="/staff/cases/{number}/journal"' in html
-        # Retried while ЕРЗЛ is still down: it fails again and is an incident once more.
-        r = page.post("/operations/incidents/retry", data={"ids": [str(incident["id"])],
-                                                           "csrf_token": csrf_token(html)})
-        assert r.status_code == 200 and _outcome(r.get_data(as_text=True), incident["id"]) == "requeued"
+        # Retried from the console while ЕРЗЛ is still down: it fails again and is an incident once more.
+        out = _cli(product, "incidents", "retry", "--all", "--operator", "employees.check_batch")
+        assert out.returncode == 0 and f"incident {incident['id']}: requeued" in out.stdout.splitlines(), out
         wait_for(lambda: journal_events(product, number).count("incident") == 2, timeout=90,
                  message="the retried call to fail again")
         assert [i["id"] for i in _incidents(product, api, number)] == [incident["id"]]
@@ -80,6 +105,10 @@ def test_a_registry_fault_becomes_an_incident_retried_from_the_page_and_the_case
 
     r = product.client().post("/api/v1/incidents/retry", json={"ids": [incident["id"]]}, headers=bearer(api))
     assert r.get_json() == {"results": [{"id": incident["id"], "outcome": "already_resolved"}]}
+    out = _cli(product, "incidents", "retry", str(incident["id"]), "999999999")
+    assert out.returncode == 1 and out.stdout.splitlines() == [f"incident {incident['id']}: already_resolved",
+                                                               "incident 999999999: not_found"], out
+    assert _cli(product, "incidents", "retry", "--operator", "employees.check_batch").returncode == 2
     r = product.client().post("/api/v1/incidents/retry", json={"ids": []}, headers=bearer(api))
     assert r.status_code == 422 and r.get_json()["error"]["fields"][0]["field"] == "ids"
 
@@ -131,7 +160,11 @@ def test_a_review_timer_is_moved_and_then_fired_now(product: Product) -> None:
     assert any(e["event"] == "timer_rescheduled" and "причина: Праздники" in e["facts"] for e in audit)
 
 
-def test_a_cancelled_case_ends_for_the_citizen_with_the_reason_and_a_mail(product: Product) -> None:
+def test_a_cancelled_case_ends_for_the_citizen_with_the_reason_and_a_mail(product_with) -> None:
+    """The cancellation notice is an outbox call written with the cancellation: with the mail server down it
+    fails and is retried, the citizen already sees it in the portal, and the mail goes out once the server is
+    back - once."""
+    product = product_with(NOTIFY_RETRY_BASE_DELAY="0.3", NOTIFY_RETRY_MAX_DELAY="1")
     email = f"cancel-{utcnow().timestamp():.0f}@example.ru"
     citizen = product.citizen_token(email)
     number = product.apply(citizen, "yo_spelling")["number"]
@@ -144,9 +177,21 @@ def test_a_cancelled_case_ends_for_the_citizen_with_the_reason_and_a_mail(produc
     r = page.post(f"/staff/cases/{number}/cancel", data={"reason": "  ", "csrf_token": csrf_token(form)})
     assert r.status_code == 422 and 'id="reason-error"' in r.get_data(as_text=True)
     assert product.case(citizen, number)["status"] != "cancelled"
-    r = page.post(f"/staff/cases/{number}/cancel", data={"reason": "Заявление подано ошибочно",
-                                                         "csrf_token": csrf_token(form)})
-    assert r.status_code == 302
+    wait_for(lambda: any(email in m.rcpt_tos and "принято" in m.subject for m in product.smtp.messages),
+             timeout=60, message="the «принято» mail, before the outage")
+    product.smtp.stop()
+    try:
+        r = page.post(f"/staff/cases/{number}/cancel", data={"reason": "Заявление подано ошибочно",
+                                                             "csrf_token": csrf_token(form)})
+        assert r.status_code == 302
+        wait_for(lambda: any(c.status in ("retry_wait", "queued") and c.attempts >= 2
+                             and (c.last_error or "").startswith("mail_failed")
+                             for c in _notice_calls(product, number)),
+                 timeout=60, message="the cancellation notice failing on the dead mail server")
+        notices = product.client().get("/api/v1/notifications", headers=bearer(citizen)).get_json()["items"]
+        assert [n["event"] for n in notices if n["case_number"] == number].count("cancelled") == 1
+    finally:
+        product.smtp.start()
 
     view = product.case(citizen, number)
     assert view["status"] == "cancelled" and view["status_label"] == "Отменено"
@@ -156,6 +201,12 @@ def test_a_cancelled_case_ends_for_the_citizen_with_the_reason_and_a_mail(produc
     mail = wait_for(lambda: next((m for m in product.smtp.messages if email in m.rcpt_tos
                                   and "отменено" in m.subject), None), timeout=60, message="the cancellation mail")
     assert number in mail.subject and "Заявление подано ошибочно" in mail.text
+    wait_for(lambda: [c.status for c in _notice_calls(product, number)] == ["done"], timeout=30,
+             message="the notice's outbox row to be done")
+    assert len([m for m in product.smtp.messages if email in m.rcpt_tos and "отменено" in m.subject]) == 1
+    audit = product.client().get(f"/api/v1/applications/{number}/audit",
+                                 headers=bearer(product.staff_token("supervisor"))).get_json()["items"]
+    assert any(e["event"] == "service_completed" and e["message"] == "Уведомить об отмене заявления" for e in audit)
     citizen_page = product.client()
     assert login(citizen_page, email).status_code in (302, 303)
     assert "Заявление подано ошибочно" in citizen_page.get(f"/applications/{number}").get_data(as_text=True)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import zipfile
 
 from sqlalchemy import select
 
 from engine import journal
 from engine.models import ProcessInstance
-from engine.scheduler import PeriodicJob, Scheduler
+from engine.periodic import PeriodicJob, run_periodic
 from tasks.cases.models import Application, Document
 from tasks.cases.storage import FileStore
 from tests.support.accounts import bearer
@@ -107,9 +108,14 @@ def test_a_failing_periodic_job_is_logged_and_the_others_still_run(caplog) -> No
         ran.append("broken")
         raise RuntimeError("disk gone")
 
-    hourly = PeriodicJob("hourly", 3600, lambda: ran.append("hourly"))
-    scheduler = Scheduler(None, None, periodic=[PeriodicJob("broken", 3600, broken), hourly])
-    scheduler.run_periodic()
-    scheduler.run_periodic()  # within the hour: neither is due again
-    assert ran == ["broken", "hourly"]
+    stop = threading.Event()
+    jobs = [PeriodicJob("broken", 3600, broken), PeriodicJob("hourly", 3600, lambda: ran.append("hourly"))]
+    loop = threading.Thread(target=run_periodic, args=(jobs, stop))
+    loop.start()
+    try:
+        wait_for(lambda: len(ran) >= 2, timeout=10, interval=0.05, message="both jobs' first run")
+    finally:
+        stop.set()
+        loop.join(timeout=10)
+    assert ran == ["broken", "hourly"]  # within the hour neither is due again
     assert "periodic job broken failed" in caplog.text

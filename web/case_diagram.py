@@ -27,7 +27,7 @@ from .cases import access
 from .cases.page_format import ru_datetime
 from .dashboard import audit as staff_audit  # a module import: audit.py includes this module's view
 from .extensions import db
-from .processes.flows import diagram_of
+from .processes.flows import Diagram, version_diagrams
 from .security import current_actor, roles_required
 
 bp = Blueprint("case_diagram", __name__)
@@ -80,11 +80,12 @@ class CaseDiagram:
     done: list[str]
     flows: list[str]
     details: dict[str, dict[str, Any]] = field(default_factory=dict)
+    processes: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
             "number": self.number, "process_id": self.process_id, "version": self.version, "file": self.file,
-            "xml": self.xml, "done": self.done, "flows": self.flows,
+            "xml": self.xml, "done": self.done, "flows": self.flows, "processes": self.processes,
             "current": [{"element": c.element, "kind": c.kind, "label": c.label, "since": c.since,
                          "due_at": c.due_at, "note": c.note} for c in self.current],
             "history": [vars(h) for h in self.history], "details": self.details,
@@ -96,12 +97,15 @@ def case_diagram(session: Session, number: str, instance_id: int, role: str) -> 
     runtime = current_app.extensions["backoffice"].runtime
     trace = instance_trace(session, runtime, instance_id)
     version = session.get(ProcessVersion, trace.version_id)
-    diagram = diagram_of(version) if version is not None else None
-    names = {**runtime.specs.element_names(session, trace.version_id), **(diagram.names if diagram else {})}
+    diagrams = version_diagrams(version) if version is not None else []
+    diagram = diagrams[0] if diagrams else None
+    names = {**runtime.specs.element_names(session, trace.version_id),
+             **{k: v for d in reversed(diagrams) for k, v in d.names.items()}}
     people = _people(session, trace)
     done = sorted({s.element for s in trace.steps})
     pairs = [(s.source, s.element) for s in trace.steps] + trace.entering
     flows = sorted({diagram.flows[pair] for pair in pairs if diagram is not None and pair in diagram.flows})
+    current_elements = {p.element for p in trace.current} | {element for _, element in trace.entering}
     # The list names the steps a person recognises; unnamed joins and forks are marked on the drawing only.
     history = [HistoryRow(s.element, names[s.element], ru_datetime(s.entered_at),
                           ru_datetime(s.ended_at), people.get(s.actor) if s.actor else None)
@@ -111,7 +115,24 @@ def case_diagram(session: Session, number: str, instance_id: int, role: str) -> 
                for p in trace.current]
     return CaseDiagram(number, trace.process_id, version.version if version else 0,
                        diagram.file if diagram else None, diagram.xml if diagram else None, history, current,
-                       done, flows, _details(trace, names, people, role))
+                       done, flows, _details(trace, names, people, role),
+                       _processes(diagrams, set(done), current_elements, pairs))
+
+
+def _processes(diagrams: list[Diagram], done: set[str], current: set[str],
+               pairs: list[tuple[str | None, str]]) -> list[dict[str, Any]]:
+    """Each diagram the case passed through (its own first, then called processes it entered), with the
+    elements passed, those active now (a call activity while the case is inside the process it called) and
+    the flows taken in it: the page offers one tab per diagram."""
+    out = []
+    for index, d in enumerate(diagrams):
+        own = set(d.names)
+        if index and not own & (done | current):
+            continue
+        out.append({"process_id": d.process_id, "name": d.title, "file": d.file, "xml": d.xml,
+                    "done": sorted(done & own), "active": sorted(current & own),
+                    "flows": sorted({d.flows[pair] for pair in pairs if pair in d.flows})})
+    return out
 
 
 def _people(session: Session, trace: Trace) -> dict[str, str]:

@@ -235,17 +235,32 @@ def incidents_list() -> None:
 
 
 @incidents_group.command("retry")
-@click.argument("call_id", type=int)
+@click.argument("call_ids", nargs=-1, type=int)
+@click.option("--all", "every", is_flag=True, help="Retry every open incident (with --operator: of that operator).")
+@click.option("--operator", default=None, help="With --all: only the incidents of this operator.")
+@click.option("--reason", default=None, help="Why, for the case's journal.")
 @click.option("--actor", default="cli")
-def incidents_retry(call_id: int, actor: str) -> None:
-    from engine.context import get_services
+def incidents_retry(call_ids: tuple[int, ...], every: bool, operator: str | None, reason: str | None,
+                    actor: str) -> None:
+    """Retry incidents by id, or all of them; prints each one's outcome (exit 1 if any was not re-queued).
 
-    count = get_services().runtime.requeue_calls([call_id], statuses=("incident",), reset_attempts=True,
-                                                 actor=actor)
-    if not count:
-        click.echo(f"no incident with id {call_id}", err=True)
+    The same action as the page and `POST /api/v1/incidents/retry`: a fresh round of attempts per call.
+    """
+    from engine.context import get_services
+    from engine.incidents import REQUEUED, IncidentFilter, incident_ids, retry_incidents
+
+    if every == bool(call_ids) or (operator and not every):
+        raise click.UsageError("give incident ids, or --all (optionally with --operator)")
+    services = get_services()
+    ids = list(call_ids) or incident_ids(services.database, IncidentFilter(operator=operator))
+    if not ids:
+        click.echo("no open incidents")
+        return
+    outcomes = retry_incidents(services.runtime, ids, actor, reason)
+    for call_id, outcome in outcomes.items():
+        click.echo(f"incident {call_id}: {outcome}")
+    if any(o != REQUEUED for o in outcomes.values()):
         sys.exit(1)
-    click.echo(f"incident {call_id} re-queued")
 
 
 @main.group("instances")

@@ -1,5 +1,5 @@
 // A case on its diagram (staff case page and task page): fetches the case's JSON, draws the diagram of
-// the case's own version, marks the elements passed (case-done), where the case stands (case-current),
+// the case's own version (with a tab for each called process the case entered, e.g. the refusal chain), marks the elements passed (case-done), where the case stands (case-current),
 // incidents (case-incident) and the flows taken (case-flow-taken), and on a click lists what happened at
 // that element. The page already lists the current position and the history as text.
 import { badge, draw, mark, showStatus, whenReady } from './diagram-marks.js';
@@ -64,26 +64,22 @@ function showDetails(panel, element, info, current) {
   panel.hidden = false;
 }
 
-async function drawCase(container) {
-  let data;
-  try {
-    const response = await fetch(container.dataset.url, { credentials: 'same-origin',
-      headers: { Accept: 'application/json' } });
-    if (!response.ok) {
-      throw new Error(`HTTP ${response.status}`);
-    }
-    data = await response.json();
-  } catch (error) {
-    showStatus(container, 'Не удалось загрузить схему заявления: ' + error.message);
-    return;
+// Draws one of the case's diagrams (its own process, or a process it called) with the case's marks.
+async function drawProcess(container, data, proc) {
+  container.dataset.viewerReady = '';
+  if (container.caseViewer) {
+    container.caseViewer.destroy();
+    container.caseViewer = null;
   }
-  const viewer = await draw(container, data.xml);
+  const viewer = await draw(container, proc.xml);
   if (!viewer) {
     return;
   }
-  mark(viewer, data.done, 'case-done');
-  mark(viewer, data.flows, 'case-flow-taken');
+  container.caseViewer = viewer;
+  mark(viewer, proc.done, 'case-done');
+  mark(viewer, proc.flows, 'case-flow-taken');
   mark(viewer, data.current.filter((c) => c.kind !== 'incident').map((c) => c.element), 'case-current');
+  mark(viewer, (proc.active || []).filter((id) => !data.current.some((c) => c.element === id)), 'case-current');
   mark(viewer, data.current.filter((c) => c.kind === 'incident').map((c) => c.element), 'case-incident');
   data.current.forEach((c) => {
     if (c.kind === 'timer' && c.due_at) {
@@ -98,7 +94,49 @@ async function drawCase(container) {
       container.dataset.selected = id;
     }
   });
+  container.dataset.process = proc.process_id || '';
   container.dataset.viewerReady = 'case';
+}
+
+// One tab per diagram the case passed through, when it entered a called process (callActivity).
+function processTabs(container, data, processes) {
+  const tabs = document.createElement('div');
+  tabs.className = 'case-diagram__tabs';
+  tabs.setAttribute('role', 'tablist');
+  tabs.setAttribute('aria-label', 'Схемы процессов заявления');
+  processes.forEach((proc, index) => {
+    const tab = line(tabs, 'button', proc.name || proc.process_id, 'case-diagram__tab');
+    tab.type = 'button';
+    tab.setAttribute('role', 'tab');
+    tab.dataset.process = proc.process_id;
+    tab.setAttribute('aria-selected', index === 0 ? 'true' : 'false');
+    tab.addEventListener('click', () => {
+      tabs.querySelectorAll('[role=tab]').forEach((t) => t.setAttribute('aria-selected', String(t === tab)));
+      drawProcess(container, data, proc);
+    });
+  });
+  container.parentElement.insertBefore(tabs, container);
+}
+
+async function drawCase(container) {
+  let data;
+  try {
+    const response = await fetch(container.dataset.url, { credentials: 'same-origin',
+      headers: { Accept: 'application/json' } });
+    if (!response.ok) {
+      throw new Error(`HTTP ${response.status}`);
+    }
+    data = await response.json();
+  } catch (error) {
+    showStatus(container, 'Не удалось загрузить схему заявления: ' + error.message);
+    return;
+  }
+  const processes = (data.processes && data.processes.length) ? data.processes
+    : [{ process_id: data.process_id, xml: data.xml, done: data.done, flows: data.flows }];
+  if (processes.length > 1) {
+    processTabs(container, data, processes);
+  }
+  await drawProcess(container, data, processes[0]);
 }
 
 whenReady(() => {

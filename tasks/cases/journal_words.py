@@ -15,6 +15,7 @@ from typing import Any
 
 from web.accounts.roles import ROLE_LABELS
 
+from .cancellation import NOTICE_LABEL, NOTICE_TITLE
 from .labels import status_label
 
 EVENT_LABELS = {
@@ -38,6 +39,7 @@ EVENT_LABELS = {
     "instance_suspended": "Заявление приостановлено",
     "instance_resumed": "Заявление возобновлено",
     "message_delivered": "Получено от заявителя",
+    "message_held": "Получено от заявителя: ждёт возобновления",
     "message_undeliverable": "Сообщение не доставлено",
     "completed": "Процесс завершён",
     "document_added": "Добавлен документ",
@@ -75,6 +77,8 @@ EVENT_LABELS = {
     "data_exported": "Выгрузка всех своих данных",
 }
 OTHER_EVENT = "Служебная запись"
+# Service calls a case owes outside its diagram (engine.unit_of_work.DetachedCall), by their label.
+OUTSIDE_DIAGRAMS = {NOTICE_LABEL: NOTICE_TITLE}
 
 # What the applicant's own messages to the process mean, by BPMN message name.
 MESSAGE_LABELS = {
@@ -195,12 +199,12 @@ def staff_message(event: str, message: str | None, details: Mapping[str, Any] | 
     if event == "status_changed":
         before, after = details.get("from"), status_label(message)
         return f"«{status_label(before)}» → «{after}»" if before else f"«{after}»"
-    if event in ("message_delivered", "message_undeliverable"):
+    if event in ("message_delivered", "message_held", "message_undeliverable"):
         return message_label(message)
     if event == "document_added" and message and message.startswith(DOCUMENT_PREFIX):
         return message[len(DOCUMENT_PREFIX):]
     if task_spec and event.startswith(("service_", "incident", "timer_")):
-        return element_names.get(task_spec) or message
+        return element_names.get(task_spec) or OUTSIDE_DIAGRAMS.get(task_spec) or message
     return message
 
 

@@ -10,9 +10,9 @@ are exact.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import Date, Integer, String
+from sqlalchemy import Date, DateTime, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base
@@ -25,6 +25,7 @@ class AnalyticsDay(Base):
 
     process_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
+    rolled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # when the roll-up summed it
 
 
 class StepDay(Base):

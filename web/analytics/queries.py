@@ -8,10 +8,10 @@ from when the element became active until work on it began (a person claimed the
 from then until it completed; an element nobody works on (a timer, a message) only waits and a service
 task is handled from the start. Days are Moscow days.
 
-On PostgreSQL a period is read from daily roll-ups (web.analytics.models): each finished day is rolled up
-the first time a period asks for it, in one scan of that day's steps, and today is read from the steps
-themselves; percentiles come from the roll-ups' histograms (within 5 %), counts are exact. SQLite serves
-small installations: there the period's rows are aggregated in Python, percentiles exact.
+On PostgreSQL a period is read from daily roll-ups (web.analytics.models): the scheduler's job rolls up
+each finished day once, in one scan of that day's steps, and the days it has not reached yet (today) are
+read from the steps themselves; percentiles come from the roll-ups' histograms (within 5 %), counts are
+exact. SQLite serves small installations: there the period's rows are aggregated in Python, percentiles exact.
 """
 
 from __future__ import annotations
@@ -71,10 +71,21 @@ class WeekBreach:
 
 
 @dataclass(frozen=True)
+class Freshness:
+    """How current PostgreSQL's roll-up based figures are (web/analytics/rollup.py)."""
+
+    rolled_through: date | None  # the last Moscow day the roll-up job has summed
+    rolled_at: datetime | None  # when it did
+    raw_from: date | None  # the days from here to the period's end are read from the steps themselves
+    missing_days: int  # days of the period with steps that neither the roll-ups nor the page read yet
+
+
+@dataclass(frozen=True)
 class Analytics:
     elements: list[ElementStats]
     flows: list[FlowCount]
     weeks: list[WeekBreach]
+    freshness: Freshness | None = None  # None: computed from the steps directly (SQLite), always current
 
 
 def analytics(session: Session, process_id: str, first: date, last: date) -> Analytics:

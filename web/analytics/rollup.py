@@ -1,5 +1,7 @@
 """PostgreSQL's step analytics from daily roll-ups: a finished Moscow day is scanned once into `step_day`,
-`step_day_hist` and `flow_day`; a period adds up its days' rows in SQL and reads only today from the steps.
+`step_day_hist` and `flow_day` by a scheduled job (`roll_up_all`, run by `backoffice scheduler`); a period
+adds up its days' rows in SQL and reads only the few days the job has not reached yet (today) from the steps.
+A year of a million cases takes minutes to roll up the first time: that is the job's, never a page's.
 
 Percentiles come from histograms with logarithmic buckets: bucket 0 holds times under a second, bucket b
 the times in [RATIO**(b-1), RATIO**b) seconds, read back as the bucket's geometric middle, so they are
@@ -9,22 +11,31 @@ that takes the same flow on two different days counts twice.
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 from collections import Counter, defaultdict
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from forms.dates import today_moscow
+from engine.clock import aware, utcnow
+from engine.db import Database
+from engine.models import ProcessVersion
+from forms.dates import MOSCOW, today_moscow
 
 from ..dashboard.figures import moscow_midnight
 from .models import AnalyticsDay
-from .queries import Analytics, ElementStats, FlowCount, WeekBreach
+from .queries import Analytics, ElementStats, FlowCount, Freshness, WeekBreach
 
+log = logging.getLogger(__name__)
 RATIO = 1.1  # each histogram bucket is 10 % wider than the one before
+CHUNK_DAYS = 31  # days rolled up per transaction by the job
+TAIL_DAYS = 2  # at most this many days not rolled up yet (today, and yesterday until the job has run) are read
+# from the steps by a page: a week of a million cases' steps would take seconds
 # Statement templates: `_sql` fills the {placeholders} with the fixed fragments below (never with input,
 # which always travels as bound parameters).
 _FRAGMENTS = {
@@ -78,7 +89,7 @@ def _params(process_id: str, first: date, last: date) -> dict[str, Any]:
 
 def roll_up(s: Session, process_id: str, days: list[date]) -> int:
     """Roll up the days not rolled up yet, each statement one scan from the first to the last of them
-    (days in between that were rolled up before keep their rows; so do those of a concurrent request)."""
+    (days in between that were rolled up before keep their rows; so do those of a concurrent run)."""
     if not days:
         return 0
     done = set(s.scalars(select(AnalyticsDay.day).where(AnalyticsDay.process_id == process_id,
@@ -89,9 +100,68 @@ def roll_up(s: Session, process_id: str, days: list[date]) -> int:
     params = _params(process_id, min(missing), max(missing))
     for table, (columns, query) in SHAPES.items():
         s.execute(text(_sql(ROLL_UP, table=table, columns=columns, query=_sql(query))), params)
+    now = utcnow()
     s.execute(insert(AnalyticsDay).on_conflict_do_nothing(),
-              [{"process_id": process_id, "day": day} for day in missing])
+              [{"process_id": process_id, "day": day, "rolled_at": now} for day in missing])
     return len(missing)
+
+
+def first_step_day(s: Session, process_id: str) -> date | None:
+    """The Moscow day of the process's oldest step (one probe of the (process_id, ended_at) index)."""
+    first = s.scalar(text("SELECT min(ended_at) FROM step WHERE process_id = :process"), {"process": process_id})
+    return aware(first).astimezone(MOSCOW).date() if first is not None else None
+
+
+def catch_up(database: Database, process_id: str, today: date | None = None) -> int:
+    """Roll up every finished day of the process not rolled up yet, oldest first, CHUNK_DAYS per
+    transaction: an interrupted run keeps what it did and the next run goes on from there."""
+    today = today or today_moscow()
+    with database.session() as s:
+        first = first_step_day(s, process_id)
+    if first is None:
+        return 0
+    rolled = 0
+    start = first
+    while start < today:
+        end = min(start + timedelta(days=CHUNK_DAYS - 1), today - timedelta(days=1))
+        with database.session() as s:
+            rolled += roll_up(s, process_id, [start + timedelta(days=i) for i in range((end - start).days + 1)])
+        start = end + timedelta(days=1)
+    return rolled
+
+
+def roll_up_all(database: Database) -> dict[str, int]:
+    """The scheduled job: bring every deployed process's roll-ups up to yesterday; days rolled per process."""
+    started = time.monotonic()
+    with database.session() as s:
+        processes = list(s.scalars(select(ProcessVersion.process_id).distinct()))
+    rolled = {pid: catch_up(database, pid) for pid in sorted(processes)}
+    if any(rolled.values()):
+        log.info("analytics roll-up: %d day(s) in %.1f s", sum(rolled.values()), time.monotonic() - started,
+                 extra={"days": rolled})
+    return rolled
+
+
+def freshness(s: Session, process_id: str, first: date, last: date, today: date) -> tuple[Freshness, date]:
+    """How fresh a period's figures are, and the first day read from the steps themselves.
+
+    Rolled-up days are read from the roll-ups; the days after the last rolled-up one (normally only today,
+    yesterday until the job has run) from the steps, but at most TAIL_DAYS of them, so a page never scans
+    more than a few days of steps. Older days the job has not reached yet are left out and counted.
+    """
+    row = s.execute(select(func.max(AnalyticsDay.day), func.max(AnalyticsDay.rolled_at))
+                    .where(AnalyticsDay.process_id == process_id)).one()
+    through, rolled_at = row
+    raw_first = max(first, today - timedelta(days=TAIL_DAYS - 1),
+                    through + timedelta(days=1) if through else first)
+    missing = 0
+    counted_from = max(first, first_step_day(s, process_id) or raw_first)
+    if counted_from < raw_first:
+        span = min(raw_first - timedelta(days=1), last)
+        rolled = s.scalar(select(func.count()).select_from(AnalyticsDay).where(
+            AnalyticsDay.process_id == process_id, AnalyticsDay.day.between(counted_from, span))) or 0
+        missing = max(0, (span - counted_from).days + 1 - rolled)
+    return Freshness(through, aware(rolled_at), raw_first if raw_first <= last else None, missing), raw_first
 
 
 def _sums(s: Session, params: dict[str, Any], rolled: bool, raw: bool) -> dict[str, list]:
@@ -129,13 +199,13 @@ def hist_percentile(hist: Counter, q: float) -> float | None:
 
 
 def analytics(s: Session, process_id: str, first: date, last: date) -> Analytics:
+    """The period's figures from what is rolled up plus the short tail of days that is not (see `freshness`);
+    the roll-ups themselves are the scheduled job's (`roll_up_all`), never a page's."""
     today = today_moscow()
-    rolled_last = min(last, today - timedelta(days=1))
-    days = [first + timedelta(days=i) for i in range((rolled_last - first).days + 1)]
-    roll_up(s, process_id, days)
-    raw_first = max(first, today)
-    params = {**_params(process_id, raw_first, max(last, raw_first)), "first": first, "last": rolled_last}
-    totals = _sums(s, params, rolled=bool(days), raw=last >= today)
+    fresh, raw_first = freshness(s, process_id, first, last, today)
+    params = {**_params(process_id, raw_first, max(last, raw_first)), "first": first,
+              "last": min(last, raw_first - timedelta(days=1))}
+    totals = _sums(s, params, rolled=first < raw_first, raw=raw_first <= last)
     hists: dict[tuple[str, str], Counter] = defaultdict(Counter)
     for r in totals["step_day_hist"]:
         hists[(r.element, r.measure)][r.bucket] += int(r.passes)
@@ -144,4 +214,4 @@ def analytics(s: Session, process_id: str, first: date, last: date) -> Analytics
                              hist_percentile(hists[(r.element, "h")], .9), int(r.with_due), int(r.late))
                 for r in sorted(totals["step_day"], key=lambda r: r.element)]
     return Analytics(elements, [FlowCount(r.source, r.target, int(r.cases)) for r in totals["flow_day"]],
-                     [WeekBreach(r.week, r.element, int(r.with_due), int(r.late)) for r in totals["weeks"]])
+                     [WeekBreach(r.week, r.element, int(r.with_due), int(r.late)) for r in totals["weeks"]], fresh)

@@ -4,7 +4,8 @@ diagram, weekly breach trend, CSV) and `GET /api/v1/processes/<id>/analytics`.
 Supervisors, administrators and analysts; no personal data is read (counts and times only), so no
 journal row. Pages take the period as ДД.ММ.ГГГГ, the API as ISO dates; the period is inclusive and
 counted in Moscow days, the last 30 days by default. The diagram drawn is the process's current
-version; elements of earlier versions that are no longer in it still appear in the tables.
+version, or with `?diagram=<process id>` a process it calls (whose steps its cases record under its id);
+elements of earlier versions that are no longer in it still appear in the tables.
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ from ..api_errors import ApiError
 from ..dashboard.figures import moscow_midnight
 from ..extensions import db
 from ..processes.catalogue import deployed_processes
-from ..processes.flows import Diagram, diagram_of
+from ..processes.flows import Diagram, merged, version_diagrams
 from ..security import roles_required
-from .queries import Analytics, ElementStats, analytics
+from .queries import Analytics, ElementStats, Freshness, analytics
 
 bp = Blueprint("analytics", __name__)
 ROLES = (SUPERVISOR, ADMIN, ANALYST)
@@ -116,10 +117,11 @@ def heat(stats: list[ElementStats]) -> dict[str, int]:
 
 
 def _overlay(diagram: Diagram | None, result: Analytics) -> dict[str, Any]:
-    """What the heatmap script draws: the XML, passes and heat per element, cases per sequence flow."""
+    """What the heatmap script draws: the XML, passes and heat per element (shaded against the busiest step
+    of this diagram), cases per sequence flow."""
     if diagram is None:
         return {}
-    levels = heat(result.elements)
+    levels = heat([s for s in result.elements if s.element in diagram.names])
     flows = {diagram.flows[(f.source, f.target)]: f.taken for f in result.flows
              if (f.source, f.target) in diagram.flows}
     # An expanded subprocess is not shaded: its fill would drown the shades of the steps drawn inside it.
@@ -156,12 +158,17 @@ def _trend(diagram: Diagram | None, result: Analytics) -> dict[str, Any]:
             "rows": [(format_ru_date(week), [cells.get((week, t)) for t in types]) for week in weeks]}
 
 
-def _compute(process_id: str, period: Period) -> tuple[ProcessVersion, Diagram | None, Analytics]:
+def _compute(process_id: str, period: Period) -> tuple[ProcessVersion, list[Diagram], Analytics]:
     row = _version(process_id)
-    diagram = diagram_of(row)
+    diagrams = version_diagrams(row)
     result = analytics(db.session, process_id, period.first, period.last)
     db.session.commit()  # end the read transaction before rendering
-    return row, diagram, result
+    return row, diagrams, result
+
+
+def _chosen(diagrams: list[Diagram], wanted: str | None) -> Diagram | None:
+    """The diagram the heatmap draws: the process's own, or a process it calls (`?diagram=<process id>`)."""
+    return next((d for d in diagrams if d.process_id == wanted), diagrams[0] if diagrams else None)
 
 
 @bp.get("/analytics")
@@ -181,12 +188,14 @@ def page(process_id: str) -> tuple[str, int]:
     except PeriodError as exc:
         errors = {f.field: f.message for f in exc.fields}
         period = parse_period({}, iso_only=False)
-    row, diagram, result = _compute(process_id, period) if not errors else (_version(process_id), None, None)
+    row, diagrams, result = _compute(process_id, period) if not errors else (_version(process_id), [], None)
+    shown = _chosen(diagrams, request.args.get("diagram"))
     context = {"row": row, "period": period, "errors": errors, "args": request.args,
-               "duration": duration, "percent": percent}
+               "duration": duration, "percent": percent, "diagrams": diagrams, "shown": shown}
     if result is not None:
-        context.update(elements=_rows(diagram, result), flows=_flow_rows(diagram, result),
-                       trend=_trend(diagram, result), overlay=_overlay(diagram, result),
+        diagram = merged(diagrams)
+        context.update(fresh=result.freshness, elements=_rows(diagram, result), flows=_flow_rows(diagram, result),
+                       trend=_trend(diagram, result), overlay=_overlay(shown, result),
                        csv_url=url_for("analytics.export", process_id=process_id, **{
                            "from": period.first.isoformat(), "to": period.last.isoformat()}))
     return render_template("analytics/process.html", **context), 422 if errors else 200
@@ -199,7 +208,8 @@ def export(process_id: str) -> Response:
         period = parse_period(request.args, iso_only=False)
     except PeriodError:
         abort(400)
-    _, diagram, result = _compute(process_id, period)
+    _, diagrams, result = _compute(process_id, period)
+    diagram = merged(diagrams)
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";")
     writer.writerow(["Элемент", "Название", "Проходов", "Ожидание, медиана (с)", "Ожидание, 90-й перцентиль (с)",
@@ -226,10 +236,21 @@ def api(process_id: str) -> Response:
         period = parse_period(request.args, iso_only=True)
     except PeriodError as exc:
         raise ApiError(422, "validation_failed", "Период задан неверно.", exc.fields) from None
-    _, diagram, result = _compute(process_id, period)  # an unknown process: 404 in the API's error body
+    _, diagrams, result = _compute(process_id, period)  # an unknown process: 404 in the API's error body
+    diagram = merged(diagrams)
     return jsonify({
         "process_id": process_id, "from": period.first.isoformat(), "to": period.last.isoformat(),
         "elements": _rows(diagram, result), "flows": _flow_rows(diagram, result),
         "weeks": [{"week": w.week.isoformat(), "element": w.element, "with_due": w.with_due, "late": w.late,
                    "breach_rate": w.breach_rate} for w in result.weeks],
+        "freshness": _freshness_json(result.freshness),
     })
+
+
+def _freshness_json(fresh: Freshness | None) -> dict[str, Any] | None:
+    """How current the figures are (null on SQLite: computed from the steps, always current)."""
+    if fresh is None:
+        return None
+    return {"rolled_through": fresh.rolled_through.isoformat() if fresh.rolled_through else None,
+            "rolled_at": fresh.rolled_at.isoformat() if fresh.rolled_at else None,
+            "raw_from": fresh.raw_from.isoformat() if fresh.raw_from else None, "missing_days": fresh.missing_days}

@@ -22,7 +22,7 @@ from engine.control import InstanceControl
 from engine.errors import DataValidationError, FieldError, NotFound
 from engine.incidents import IncidentFilter, count_incidents, list_incidents, retry_incidents
 from engine.models import ProcessInstance, Timer
-from tasks.cases.cancellation import announce_cancellation
+from tasks.cases.cancellation import cancellation_notice
 from tasks.cases.models import Application
 from tasks.cases.numbering import case_number_of
 from tasks.documents.formatting import DOCUMENT_TZ
@@ -213,8 +213,7 @@ def control_case(session: Session, number: str, action: str, actor: str, reason:
     instance_id = case_instance(session, number)
     control = _control()
     if action == "cancel":
-        info = control.cancel(instance_id, actor, reason)
-        announce_cancellation(get_services(), number)
+        info = control.cancel(instance_id, actor, reason, then=[cancellation_notice(number, reason)])
     elif action == "suspend":
         info = control.suspend(instance_id, actor, reason)
     else:

@@ -1,7 +1,7 @@
 """app_user.session_version (sessions that can be ended) and password_reset_code («Забыли пароль?»)
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0018
 Create Date: 2026-12-06 00:00:00
 
 A login session carries the user's session_version; raising it ends every session of that person.
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0019'
-down_revision = '0016'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 
