@@ -9,10 +9,10 @@ import io
 
 from tasks.cases.registers import issue_register
 from tests.support.accounts import PASSWORD, add_user, bearer, login
+from tests.support.pdf import SCAN_PDF
 from tests.support.product import Product
 from tests.support.registers import employee, org_application
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 NO_STORE = "no-store, private"
 
 
@@ -31,7 +31,7 @@ def test_every_file_download_is_no_store(product: Product) -> None:
     operator = product.staff_token("operator")
     task = product.wait_task(operator, review, "operator_review")
     up = product.client().post(f"/api/v1/applications/{review}/documents", headers=bearer(token),
-                               data={"kind": "snils_copy", "file": (io.BytesIO(PDF), "снилс.pdf")})
+                               data={"kind": "snils_copy", "file": (io.BytesIO(SCAN_PDF), "снилс.pdf")})
     assert up.status_code == 201, up.get_json()
     doc = up.get_json()["id"]
     product.wait_status(token, ready, "ready")

@@ -107,7 +107,7 @@ def test_exhausted_retries_become_an_incident_an_admin_can_retry(backend, cluste
     assert incident["attempts"] == 3 and "always fails" in incident["error"]
     fixed.write_text("ok")
     out = backend.backoffice("incidents", "retry", str(incident["id"]))
-    assert "re-queued" in out.stdout
+    assert f"incident {incident['id']}: requeued" in out.stdout
     wait_for(lambda: rt.instance(info.id).completed, timeout=60, message="completion after the retry")
     ev = events(backend.services, info.id)
     assert "incident" in ev and "incident_retried" in ev and ev[-1] == "completed"
