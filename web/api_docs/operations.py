@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..operations.actions import AGE_LABELS
 from ..processes.impact import MAX_LIMIT
 from .components import ref
 
@@ -190,9 +191,14 @@ OPERATIONS: dict[str, Op] = {
     "inbox_api.complete": Op("Выполнить задачу (данные формы задачи)", STAFF, ref("Object")),
     "dashboard.api": Op("Показатели работы за период", OPS),
     # ------------------------------------------------------------------ operations
-    "operations_api.incidents": Op("Сбои сервисных задач", OPS, answer=ITEMS),
+    "operations_api.incidents": Op("Сбои сервисных задач", OPS, answer=ITEMS,
+                                   query=(("operator", STRING, "Сервис (оператор)"), ("process", STRING, "Процесс"),
+                                          ("age", {"type": "string", "enum": list(AGE_LABELS)}, "Давность сбоя"),
+                                          ("page", {"type": "integer", "minimum": 1}, "Страница"))),
     "operations_api.retry": Op("Повторить сбойные задачи", OPS, IDS),
-    "operations_api.timers": Op("Таймеры процессов", OPS, answer=ITEMS),
+    "operations_api.timers": Op("Таймеры процессов", OPS, answer=ITEMS,
+                                query=(("case", STRING, "Номер заявления"),
+                                       ("page", {"type": "integer", "minimum": 1}, "Страница"))),
     "operations_api.fire": Op("Сработать таймер сейчас", OPS, ref("Reason")),
     "operations_api.reschedule": Op("Перенести срок таймера", OPS,
                                     obj(reason=STRING, due_at={"type": "string", "format": "date-time"})),
