@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..inbox.filters import SLA_STATES, SORTS, STATUSES
 from ..operations.actions import AGE_LABELS
 from ..processes.impact import MAX_LIMIT
 from .components import ref
@@ -52,6 +53,7 @@ ITEMS = obj(items={"type": "array", "items": ref("Object")}, total=INT)
 BINARY = {"type": "string", "format": "binary"}
 IDS = obj(ids={"type": "array", "items": INT}, reason=STRING)
 NULLABLE = {"type": ["string", "null"]}
+DATE = {"type": "string", "format": "date"}
 DRAFT = ref("Object")
 ACCOUNT_STATUS = obj(email=STRING, status=STRING, message=STRING)
 LEGAL_DOCUMENTS = {"type": "array", "items": obj(document=STRING, title=STRING, version=STRING,
@@ -180,8 +182,13 @@ OPERATIONS: dict[str, Op] = {
                              description="422 `identity_mismatch` — данные не совпали с учётной записью "
                                          "или реестром."),
     # ------------------------------------------------------------------ staff inbox
-    "inbox_api.tasks": Op("Очередь задач", STAFF, query=(("queue", ref("TaskQueue"), "Очередь"),
-                                                          ("q", STRING, "Поиск по номеру, ФИО"), *PAGE)),
+    "inbox_api.tasks": Op("Очередь задач", STAFF, query=(
+        ("queue", ref("TaskQueue"), "Очередь"), ("role", ref("Role"), "Роль исполнителя"),
+        ("task", STRING, "Шаг процесса"), ("sla", {"type": "string", "enum": list(SLA_STATES)}, "Срок"),
+        ("due_from", DATE, "Срок с"), ("due_to", DATE, "Срок по"),
+        ("status", {"type": "string", "enum": list(STATUSES)}, "Состояние"),
+        ("q", STRING, "Поиск по номеру, ФИО"), ("sort", {"type": "string", "enum": list(SORTS)}, "Сортировка"),
+        ("page", {"type": "integer", "minimum": 1}, "Страница"), *PAGE)),
     "inbox_api.task": Op("Задача с формой", STAFF),
     "inbox_api.claim": Op("Взять задачу в работу", STAFF),
     "inbox_api.unclaim": Op("Вернуть задачу в очередь", STAFF),
