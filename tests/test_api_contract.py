@@ -124,6 +124,10 @@ def test_numbers_too_large_for_the_database_are_bad_input_not_server_errors(prod
     r = client.get("/api/v1/applications", query_string={"offset": str(10**20)}, headers=bearer(token))
     assert r.status_code == 400 and r.get_json()["error"]["code"] == "invalid_parameter"
     assert client.get("/api/v1/applications", query_string={"offset": "0"}, headers=bearer(token)).status_code == 200
+    for url in ("/api/v1/incidents", "/api/v1/timers"):  # a page number as large (found once `page` was documented)
+        r = client.get(url, query_string={"page": str(10**20)}, headers=bearer(token))
+        assert r.status_code == 400 and r.get_json()["error"]["code"] == "invalid_parameter", url
+        assert client.get(url, query_string={"page": "2"}, headers=bearer(token)).status_code == 200
     r = client.get(f"/api/v1/processes/certificate_individual/versions/{2**40}", headers=bearer(token))
     assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found"
     r = client.post("/api/v1/tasks/bulk", json={"action": "claim", "ids": [1, -10**30]}, headers=bearer(token))

@@ -1,5 +1,6 @@
 """Odd input is a 400 (or 404/422) in the API's error shape, never a 500: JSON nested 5,000 deep, integers
-a column cannot hold (in a body, in a query, in a path), NaN; and nothing is changed by such a request.
+a column cannot hold (in a body, in a query, in a path), NaN, the NUL character no text column can hold;
+and nothing is changed by such a request.
 """
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from tasks.cases.models import Application
+from tasks.support.models import SupportRequest
 from tests.support.accounts import PASSWORD, add_user, bearer, citizen, client_from, login, unique_email
 from web.accounts.models import User
 from web.extensions import db
@@ -73,3 +75,29 @@ def test_integers_a_column_cannot_hold_are_a_400(backend, make_app):
     assert pages.get(f"/applications?page={HUGE}").status_code == 400
     assert pages.get(f"/notifications?page={HUGE}").status_code == 400
     assert pages.get("/applications?page=2").status_code == 200
+
+
+def test_the_nul_character_is_refused_before_it_reaches_the_database(backend, make_app):
+    app = make_app(SMTP_URL="", DEMO_MAILBOX="1")
+    client = client_from(app)
+    token = _token(client, add_user(app, "citizen"))
+    with app.app_context():
+        before = db.session.scalar(select(func.count()).select_from(SupportRequest))
+    text = "Не открывается страница заявления"
+    error = _error(client.post("/api/v1/support-requests", json={"type": "other", "text": text + "\u0000"},
+                               headers=bearer(token)), 400, "invalid_json")
+    assert "NUL" in error["message"]
+    _error(client.post("/api/v1/support-requests", json={"type": "other", "text": text, "case_number": "\u0000"},
+                       headers=bearer(token)), 400, "invalid_json")
+    error = _error(client.post("/api/v1/support-requests", data={"type": "other", "text": text + "\x00"},
+                               headers=bearer(token), content_type="multipart/form-data"), 400, "invalid_parameter")
+    assert "«text»" in error["message"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(SupportRequest)) == before
+    _error(client.post("/api/v1/auth/password-reset", json={"email": "name\u0000@example.ru"}), 400, "invalid_json")
+    _error(client.get("/api/v1/applications?q=%00", headers=bearer(token)), 400, "invalid_parameter")
+    _error(client.get("/api/v1/support-requests/O-2026-%00001", headers=bearer(token)), 404, "not_found")
+    _error(client.get("/api/v1/applications/2026-%00001", headers=bearer(token)), 404, "not_found")
+    # the same body without NUL reaches the view's own validation
+    _error(client.post("/api/v1/support-requests", json={"type": "other", "text": "кратко"}, headers=bearer(token)),
+           422, "validation_failed")

@@ -1,14 +1,18 @@
-"""Property tests of the parsers that read what people send: identifiers, the employees CSV/XLSX list and
-BPMN/DMN uploads. Any input gives an answer (a problem, a refusal of the whole file, validation
-problems), never an unexpected exception; valid values built by their rules are accepted and a wrong
+"""Property tests of the parsers that read what people send: identifiers, the employees CSV/XLSX list,
+BPMN/DMN uploads and the API's JSON reader. Any input gives an answer (a problem, a refusal of the whole
+file, validation problems), never an unexpected exception; valid values built by their rules are accepted and a wrong
 check digit is caught. Bounded (small max_examples, no example database) for CI."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
+from typing import Any
 
+import pytest
+from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
@@ -19,6 +23,7 @@ from forms import identifiers
 from forms.employees.columns import COLUMNS
 from forms.employees.errors import EmployeeFileError
 from forms.employees.reader import read_employee_list
+from web.request_parsing import PARAM_MAX, PARAM_MIN, JsonLimitError, SafeJSONProvider
 
 BOUNDED = settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 FEW = settings(max_examples=15, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
@@ -172,3 +177,32 @@ def test_entities_are_not_expanded() -> None:
     bomb = (b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
             b'<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL">&b;</definitions>')
     assert _problems("bomb.bpmn", bomb)
+
+
+# ------------------------------------------------------------------ the API's JSON reader
+json_values = st.recursive(st.none() | st.booleans() | st.integers(PARAM_MIN, PARAM_MAX) | st.text(max_size=8),
+                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner,
+                                                                                        max_size=4),
+                           max_leaves=15)
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(map(_holds_nul, value))
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    return False
+
+
+@BOUNDED
+@given(json_values)
+def test_the_json_reader_gives_back_what_was_sent_unless_a_string_holds_nul(value: Any) -> None:
+    reader = SafeJSONProvider(Flask(__name__))
+    text = json.dumps(value)
+    if _holds_nul(value):
+        with pytest.raises(JsonLimitError):
+            reader.loads(text)
+    else:
+        assert reader.loads(text) == value

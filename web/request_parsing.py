@@ -8,6 +8,11 @@ sees (and a page number times its page size still fits a 64-bit OFFSET). A body 
 MAX_JSON_DEPTH, an integer beyond the bound, NaN or Infinity is not valid JSON to us (400
 `invalid_json`); an integer query or form parameter beyond it is a 400 `invalid_parameter`; an
 `<int:...>` path segment beyond it matches no route (404).
+
+The NUL character (U+0000) is text no PostgreSQL text column can store, so it would end as a driver error
+(500) wherever a string reaches the database (a lookup included). It is refused on the way in: in a JSON
+string or key a 400 `invalid_json`, in a query or form parameter a 400 `invalid_parameter`, in a path
+segment no route matches (404).
 """
 
 from __future__ import annotations
@@ -17,12 +22,13 @@ from typing import Any
 from flask import Flask, Request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.datastructures import ImmutableMultiDict
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, UnicodeConverter
 
 from .api_errors import ApiError
 
 MAX_JSON_DEPTH = 64  # no form of the product nests more than a few levels
 PARAM_MIN, PARAM_MAX = -(2**31), 2**31 - 1  # what the smallest (INTEGER) column holds
+NUL = "\x00"
 
 
 class JsonLimitError(ValueError):
@@ -39,6 +45,10 @@ class JsonNumberTooLarge(JsonLimitError):
     message = "В теле запроса слишком большое число."
 
 
+class JsonNulCharacter(JsonLimitError):
+    message = "В теле запроса недопустимый символ NUL (\\u0000)."
+
+
 def _bounded_int(text: str) -> int:
     value = int(text)
     if not PARAM_MIN <= value <= PARAM_MAX:
@@ -50,17 +60,23 @@ def _no_constant(name: str) -> Any:
     raise JsonLimitError(f"{name} is not JSON")
 
 
-def _depth_exceeds(value: Any, limit: int) -> bool:
-    """Whether containers nest deeper than `limit` (iterative: the check itself cannot overflow)."""
+def _check_value(value: Any, limit: int) -> None:
+    """Raise when containers nest deeper than `limit` or a string or key holds NUL (iterative: the check
+    itself cannot overflow)."""
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, dict | list):
+        if isinstance(item, str):
+            if NUL in item:
+                raise JsonNulCharacter("NUL in a JSON string")
+        elif isinstance(item, dict | list):
             if depth > limit:
-                return True
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False
+                raise JsonTooDeep("JSON nested too deep")
+            if isinstance(item, dict):
+                if any(NUL in key for key in item):
+                    raise JsonNulCharacter("NUL in a JSON key")
+                item = list(item.values())
+            stack.extend((child, depth + 1) for child in item)
 
 
 class SafeJSONProvider(DefaultJSONProvider):
@@ -73,13 +89,20 @@ class SafeJSONProvider(DefaultJSONProvider):
             value = super().loads(s, **kwargs)
         except RecursionError as exc:
             raise JsonTooDeep("JSON nested too deep") from exc
-        if _depth_exceeds(value, MAX_JSON_DEPTH):
-            raise JsonTooDeep("JSON nested too deep")
+        _check_value(value, MAX_JSON_DEPTH)
         return value
 
 
 class BoundedArgs(ImmutableMultiDict):
-    """Query and form parameters whose `get`/`getlist(..., type=int)` never yield an out-of-range integer."""
+    """Query and form parameters without NUL whose `get`/`getlist(..., type=int)` never yield an out-of-range
+    integer."""
+
+    def __init__(self, mapping: Any = None) -> None:
+        super().__init__(mapping)
+        for key, value in self.items(multi=True):
+            if NUL in key or (isinstance(value, str) and NUL in value):
+                raise ApiError(400, "invalid_parameter", f"Параметр «{key.replace(NUL, '')}»: недопустимый "
+                                                         "символ NUL (\\u0000).")
 
     def get(self, key: Any, default: Any = None, type: Any = None) -> Any:
         value = super().get(key, default, type)
@@ -119,9 +142,18 @@ class BoundedIntConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+class NulFreeConverter(UnicodeConverter):
+    """`<name>` in a route: a segment holding NUL matches no route (404), as any unknown name."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(map, *args, **kwargs)
+        self.regex = self.regex.replace("[^/]", "[^/\\x00]", 1)
+
+
 def init_app(app: Flask) -> None:
-    """Install the bounded JSON reader, parameters and `int` route converter (before any blueprint)."""
+    """Install the bounded JSON reader, parameters and route converters (before any blueprint)."""
     app.json = SafeJSONProvider(app)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.request_class = SafeRequest
     app.url_map.converters["int"] = BoundedIntConverter
+    app.url_map.converters["default"] = app.url_map.converters["string"] = NulFreeConverter

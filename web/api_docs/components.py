@@ -13,10 +13,12 @@ from typing import Any
 from forms.validation import load_schema
 from tasks.cases.labels import STATUS_LABELS, reason_labels
 from tasks.cases.submission import PROCESSES
+from tasks.support.labels import TYPE_LABELS as SUPPORT_TYPES
 
 from ..accounts.roles import ROLE_LABELS
 from ..cases.uploads import ALLOWED, DOCUMENT_KINDS, MAX_UPLOAD_BYTES
 from ..inbox.filters import QUEUES
+from ..legal.catalogue import DOCUMENT_IDS, acceptance_field
 
 # UI hints of the form schemas that say nothing to an API client (labels of enums stay: they explain codes).
 _UI_KEYS = frozenset({"x-widget", "x-step", "x-steps", "x-autocomplete", "x-placeholder", "x-initial",
@@ -30,6 +32,9 @@ FORM_BODIES = {
     "Resubmission": "resubmission",
     "Appeal": "appeal",
     "AppealAnswer": "appeal_answer",
+    "Profile": "profile",
+    "SupportRequest": "support_request",
+    "SupportMessage": "support_message",
 }
 
 
@@ -97,6 +102,35 @@ def _document() -> dict[str, Any]:
                            "size": {"type": "integer", "maximum": MAX_UPLOAD_BYTES}}}
 
 
+def _profile_change() -> dict[str, Any]:
+    """The profile's schema with every field optional: PATCH sends only what changes (null or "" clears)."""
+    schema = form_schema("profile", "ProfileChange")
+    schema.pop("required", None)
+    return schema
+
+
+def _legal_acceptance() -> dict[str, Any]:
+    """`{document}_version` of each legal document: the version the person read and accepts."""
+    return {"type": "object", "description": "Versions as listed by GET /legal/documents; every pending one "
+                                             "is required (422 at the field otherwise).",
+            "properties": {name: {"type": "string"} for name in map(acceptance_field, DOCUMENT_IDS)}}
+
+
+def _support_request_view() -> dict[str, Any]:
+    string = {"type": "string"}
+    nullable = {"type": ["string", "null"]}
+    message = {"type": "object", "properties": {"at": {"type": "string", "format": "date-time"}, "kind": string,
+                                                "kind_label": string, "staff": {"type": "boolean"}, "text": string,
+                                                "attachments": {"type": "array", "items": ref("Object")}}}
+    return {"type": "object", "required": ["number", "type", "status"],
+            "properties": {"number": {"type": "string", "examples": ["O-2026-000017"]},
+                           "type": ref("SupportRequestType"), "type_label": string, "case_number": nullable,
+                           "appeal_number": nullable, "status": string, "status_label": string,
+                           "created_at": {"type": "string", "format": "date-time"}, "due_at": nullable,
+                           "reply_until": nullable, "messages": {"type": "array", "items": message},
+                           "actions": {"type": "array", "items": string}}}
+
+
 def schemas() -> dict[str, Any]:
     """Every component schema of the document."""
     out: dict[str, Any] = {
@@ -106,6 +140,9 @@ def schemas() -> dict[str, Any]:
         "DocumentKind": _enum(DOCUMENT_KINDS, "Kinds of uploaded documents (the multipart field `kind`)."),
         "Role": _enum(ROLE_LABELS, "Roles of accounts."),
         "TaskQueue": _enum(QUEUES, "Staff inbox queues."),
+        "SupportRequestType": _enum(SUPPORT_TYPES, "Types of support requests."),
+        "SupportRequestView": _support_request_view(),
+        "LegalAcceptance": _legal_acceptance(),
         "Application": _application(),
         "Document": _document(),
         "Upload": {"type": "object", "required": ["file", "kind"],
@@ -120,6 +157,7 @@ def schemas() -> dict[str, Any]:
     }
     for component, name in FORM_BODIES.items():
         out[component] = form_schema(name, component)
+    out["ProfileChange"] = _profile_change()
     out["ApplicationRequest"] = {"oneOf": [ref("IndividualApplication"), ref("OrganizationApplication")],
                                  "description": "The application; `document_ids` (uploaded before) may be added."}
     return out

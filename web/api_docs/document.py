@@ -93,7 +93,7 @@ def _operation(app: Flask, rule: Rule, method: str, op: Op) -> dict[str, Any]:
     if params:
         out["parameters"] = params
     if op.body is not None:
-        out["requestBody"] = {"required": True, "content": {op.body_type: {"schema": op.body}}}
+        out["requestBody"] = {"required": op.body_required, "content": {op.body_type: {"schema": op.body}}}
     ok: dict[str, Any] = {"description": "Успешно"}
     if op.answer is not None:
         ok["content"] = {t: {"schema": op.answer} for t in op.answer_types}

@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..inbox.filters import SLA_STATES, SORTS, STATUSES
+from ..operations.actions import AGE_LABELS
+from ..processes.impact import MAX_LIMIT
 from .components import ref
 
 JSON = "application/json"
@@ -20,7 +23,10 @@ MULTIPART = "multipart/form-data"
 
 @dataclass(frozen=True)
 class Op:
-    """One operation: Russian summary, tag, request body, success answer, query parameters, extra statuses."""
+    """One operation: Russian summary, tag, request body, success answer, query parameters, extra statuses.
+
+    `body_required=False` marks a body the view also accepts absent (its fields all have defaults).
+    """
 
     summary: str
     tag: str
@@ -32,6 +38,7 @@ class Op:
     query: tuple[tuple[str, dict[str, Any], str], ...] = ()
     extra: tuple[int, ...] = ()
     description: str = ""
+    body_required: bool = True
 
 
 def obj(**props: Any) -> dict[str, Any]:
@@ -45,6 +52,15 @@ PAGE = (("limit", {"type": "integer", "minimum": 1}, "Размер страни�
 ITEMS = obj(items={"type": "array", "items": ref("Object")}, total=INT)
 BINARY = {"type": "string", "format": "binary"}
 IDS = obj(ids={"type": "array", "items": INT}, reason=STRING)
+NULLABLE = {"type": ["string", "null"]}
+DATE = {"type": "string", "format": "date"}
+DRAFT = ref("Object")
+ACCOUNT_STATUS = obj(email=STRING, status=STRING, message=STRING)
+LEGAL_DOCUMENTS = {"type": "array", "items": obj(document=STRING, title=STRING, version=STRING,
+                                                   effective={"type": "string", "format": "date"}, field=STRING,
+                                                   sha256=STRING, url=STRING)}
+SCREENSHOTS = ("JSON или multipart/form-data: те же поля и до пяти файлов `screenshots` (PDF, JPEG, PNG); "
+               "слишком большой файл — 413, не того типа — 415.")
 
 AUTH, CASES, FILES, STAFF, OPS, STUDIO, CITIZEN, PUBLIC = (
     "Вход и учётная запись", "Заявления", "Файлы и документы", "Входящие задачи сотрудников",
@@ -60,9 +76,18 @@ OPERATIONS: dict[str, Op] = {
     "auth_api.token": Op("Токен доступа (сотрудникам нужен otp)", AUTH,
                          obj(email=STRING, password=STRING, otp=STRING), extra=(401,),
                          answer=obj(token=STRING, expires_at={"type": "string", "format": "date-time"})),
+    "auth_api.password_reset": Op("Сброс пароля: код уходит на e-mail (ответ одинаков для любого адреса)", AUTH,
+                                  obj(email=STRING), status=202, answer=ACCOUNT_STATUS, extra=(503,)),
+    "auth_api.password_reset_confirm": Op("Новый пароль по коду из письма; все сеансы и токены завершаются",
+                                          AUTH, obj(email=STRING, code=STRING, password=STRING),
+                                          answer=obj(email=STRING, status=STRING)),
     "auth_api.revoke_token": Op("Отзыв токена, которым подписан запрос", AUTH, status=204, answer=None),
     "auth_api.me": Op("Профиль текущего пользователя", AUTH,
                       answer=obj(id=INT, email=STRING, role=ref("Role"), role_label=STRING)),
+    "legal_api.documents": Op("Действующие редакции пользовательского соглашения и согласия", AUTH,
+                              answer=obj(documents=LEGAL_DOCUMENTS)),
+    "legal_api.acceptances": Op("Принять новые редакции документов", AUTH, ref("LegalAcceptance"),
+                                answer=obj(accepted=LEGAL_DOCUMENTS, pending=LEGAL_DOCUMENTS)),
     # ------------------------------------------------------------------ applications
     "cases_api.create_application": Op("Подать заявление (гражданин или организация)", CASES,
                                        ref("ApplicationRequest"), status=201, answer=ref("Application")),
@@ -130,9 +155,40 @@ OPERATIONS: dict[str, Op] = {
                                              staff_names_shown={"type": "boolean"})),
     "tracker_api.data_export": Op("Все мои данные: data.json и файлы в ZIP", CITIZEN, answer=BINARY,
                                   answer_types=("application/zip",)),
+    "account_api.show": Op("Личные данные, ожидающая подтверждения смена e-mail, принятые документы", CITIZEN),
+    "account_api.change": Op("Изменить личные данные (только переданные поля; null или \"\" — очистить)",
+                             CITIZEN, ref("ProfileChange")),
+    "account_api.change_email": Op("Сменить e-mail: код уходит на новый адрес", CITIZEN,
+                                   obj(email=STRING, password=STRING), status=202,
+                                   answer=obj(status=STRING, pending_email=STRING, message=STRING),
+                                   extra=(503,)),
+    "account_api.confirm_email": Op("Подтвердить новый e-mail кодом; токены API завершаются", CITIZEN,
+                                    obj(code=STRING), extra=(503,)),
+    "account_api.delete_account": Op("Удалить учётную запись (паролем); данные обезличиваются", CITIZEN,
+                                     obj(password=STRING), answer=obj(status=STRING, message=STRING)),
+    "support_api.create": Op("Обращение в службу поддержки («Обжалование отказа» становится жалобой)", CITIZEN,
+                             ref("SupportRequest"), status=201, description=SCREENSHOTS,
+                             answer=obj(number=STRING, type=ref("SupportRequestType"), status=STRING,
+                                        appeal_number=NULLABLE, due_at=NULLABLE, due_date=NULLABLE)),
+    "support_api.index": Op("Обращения: свои (гражданин) или все (служба поддержки)", CITIZEN, query=PAGE,
+                            answer=obj(items={"type": "array", "items": ref("SupportRequestView")},
+                                       limit=INT, offset=INT)),
+    "support_api.show": Op("Обращение с перепиской", CITIZEN, answer=ref("SupportRequestView")),
+    "support_api.message": Op("Ответить в обращении или открыть его снова", CITIZEN, ref("SupportMessage"),
+                              status=201, answer=ref("SupportRequestView"), description=SCREENSHOTS),
+    "hotline.api_submit": Op("Заявление гражданина со слов по телефону (горячая линия)", CASES,
+                             obj(email=STRING, application=ref("IndividualApplication")), status=201,
+                             answer=ref("Application"), extra=(503,),
+                             description="422 `identity_mismatch` — данные не совпали с учётной записью "
+                                         "или реестром."),
     # ------------------------------------------------------------------ staff inbox
-    "inbox_api.tasks": Op("Очередь задач", STAFF, query=(("queue", ref("TaskQueue"), "Очередь"),
-                                                          ("q", STRING, "Поиск по номеру, ФИО"), *PAGE)),
+    "inbox_api.tasks": Op("Очередь задач", STAFF, query=(
+        ("queue", ref("TaskQueue"), "Очередь"), ("role", ref("Role"), "Роль исполнителя"),
+        ("task", STRING, "Шаг процесса"), ("sla", {"type": "string", "enum": list(SLA_STATES)}, "Срок"),
+        ("due_from", DATE, "Срок с"), ("due_to", DATE, "Срок по"),
+        ("status", {"type": "string", "enum": list(STATUSES)}, "Состояние"),
+        ("q", STRING, "Поиск по номеру, ФИО"), ("sort", {"type": "string", "enum": list(SORTS)}, "Сортировка"),
+        ("page", {"type": "integer", "minimum": 1}, "Страница"), *PAGE)),
     "inbox_api.task": Op("Задача с формой", STAFF),
     "inbox_api.claim": Op("Взять задачу в работу", STAFF),
     "inbox_api.unclaim": Op("Вернуть задачу в очередь", STAFF),
@@ -142,9 +198,14 @@ OPERATIONS: dict[str, Op] = {
     "inbox_api.complete": Op("Выполнить задачу (данные формы задачи)", STAFF, ref("Object")),
     "dashboard.api": Op("Показатели работы за период", OPS),
     # ------------------------------------------------------------------ operations
-    "operations_api.incidents": Op("Сбои сервисных задач", OPS, answer=ITEMS),
+    "operations_api.incidents": Op("Сбои сервисных задач", OPS, answer=ITEMS,
+                                   query=(("operator", STRING, "Сервис (оператор)"), ("process", STRING, "Процесс"),
+                                          ("age", {"type": "string", "enum": list(AGE_LABELS)}, "Давность сбоя"),
+                                          ("page", {"type": "integer", "minimum": 1}, "Страница"))),
     "operations_api.retry": Op("Повторить сбойные задачи", OPS, IDS),
-    "operations_api.timers": Op("Таймеры процессов", OPS, answer=ITEMS),
+    "operations_api.timers": Op("Таймеры процессов", OPS, answer=ITEMS,
+                                query=(("case", STRING, "Номер заявления"),
+                                       ("page", {"type": "integer", "minimum": 1}, "Страница"))),
     "operations_api.fire": Op("Сработать таймер сейчас", OPS, ref("Reason")),
     "operations_api.reschedule": Op("Перенести срок таймера", OPS,
                                     obj(reason=STRING, due_at={"type": "string", "format": "date-time"})),
@@ -159,6 +220,8 @@ OPERATIONS: dict[str, Op] = {
     # ------------------------------------------------------------------ studio
     "processes_api.processes": Op("Развёрнутые процессы и их версии", STUDIO,
                                   answer={"type": "array", "items": ref("Object")}),
+    "processes_api.catalogue": Op("Что предлагает панель свойств редактора: операторы, сроки, формы, дорожки, "
+                                  "решения", STUDIO, query=(("draft", INT, "Добавить решения черновика"),)),
     "processes_api.version": Op("Исходные BPMN/DMN версии", STUDIO),
     "processes_api.diff": Op("Различия версий (номер или draft:<id>)", STUDIO,
                              query=(("from", STRING, "Версия или draft:<id>"),
@@ -167,6 +230,17 @@ OPERATIONS: dict[str, Op] = {
                                      STUDIO, obj(files={"type": "object", "additionalProperties": STRING}),
                                      status=201),
     "processes_api.draft": Op("Черновик", STUDIO),
+    "processes_api.draft_from_current": Op("Черновик из файлов текущей версии процесса", STUDIO, status=201,
+                                           answer=DRAFT),
+    "processes_api.draft_file": Op("Файл черновика (BPMN/DMN)", STUDIO, answer=STRING,
+                                   answer_types=("application/xml",)),
+    "processes_api.save_draft_file": Op("Сохранить файл черновика на его ревизии (409 — сохранил другой)", STUDIO,
+                                        obj(xml=STRING, revision=INT),
+                                        answer=obj(revision=INT, updated_at=STRING,
+                                                   problems={"type": "array"})),
+    "processes_api.draft_impact": Op("Как решения черновика изменили бы недавние заявления", STUDIO,
+                                     obj(limit={"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
+                                     body_required=False),
     "processes_api.validate_draft": Op("Проверка черновика", STUDIO, answer=obj(problems={"type": "array"})),
     "processes_api.propose_draft": Op("Предложить черновик к утверждению", STUDIO, obj(comment=STRING)),
     "processes_api.approve_draft": Op("Утвердить черновик (не автор)", STUDIO),

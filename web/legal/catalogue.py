@@ -35,6 +35,11 @@ DOCUMENT_IDS: tuple[str, ...] = tuple(TITLES)
 _HEADER = re.compile(r"\A\s*<!--(.*?)-->", re.DOTALL)
 
 
+def acceptance_field(document_id: str) -> str:
+    """The name under which the API and the forms send the accepted version of a document."""
+    return f"{document_id}_version"
+
+
 class CatalogueError(ValueError):
     """A document file is malformed or a document has no version in effect (a deployment mistake)."""
 
@@ -50,8 +55,7 @@ class LegalDocument:
 
     @property
     def field(self) -> str:
-        """The name under which the API and the forms send the accepted version."""
-        return f"{self.id}_version"
+        return acceptance_field(self.id)
 
 
 @dataclass(frozen=True)

@@ -107,10 +107,8 @@ def case_of(args: Any) -> str | None:
 
 
 def page_number(args: Any) -> int:
-    try:
-        return max(1, int(args.get("page", 1)))
-    except (TypeError, ValueError):
-        return 1
+    """The page asked for, 1 when absent or not a number; one beyond the request bound is a 400 (request_parsing)."""
+    return max(1, args.get("page", 1, type=int) or 1)
 
 
 def _invalid(field: str, code: str, message: str) -> DataValidationError:
