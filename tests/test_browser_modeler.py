@@ -9,33 +9,17 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from tests.support.accounts import add_user, bearer
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, log_in, served
 from tests.support.product import Product
 from tests.support.screenshots import Screenshots
-from tests.test_browser_studio_flow import _current, _watch
+from tests.support.studio_browser import current_version, open_editor, saved, select, watch
 
 PID = "certificate_individual"
 BPMN = "certificate_individual.bpmn"
 DESKTOP = {"width": 1366, "height": 900}
-
-
-def _open_editor(page: Page) -> None:
-    expect(page.locator('[data-editor][data-editor-ready="true"]')).to_have_count(1)
-
-
-def _select(page: Page, element_id: str) -> None:
-    """Select a diagram element the way an analyst does: a click on its shape."""
-    page.locator(f'#editor-canvas .djs-element[data-element-id="{element_id}"]').first.click()
-    expect(page.locator("#bio-properties-panel-id")).to_have_value(element_id)
-
-
-def _saved(page: Page, revision: int) -> None:
-    """The autosave reached the draft's ``revision`` and says so."""
-    expect(page.locator("[data-editor]")).to_have_attribute("data-revision", str(revision))
-    expect(page.locator("[data-editor-status]")).to_have_text(re.compile(r"^Сохранено в \d\d:\d\d$"))
 
 
 def _saved_xml(product: Product, token: str, draft: int) -> str:
@@ -48,73 +32,73 @@ def test_an_analyst_edits_the_process_in_the_browser_and_a_stale_save_is_refused
                                                                                 screenshots: Screenshots) -> None:
     first, second = add_user(product.app, "analyst"), add_user(product.app, "analyst")
     reader = product.staff_token("analyst")
-    version = _current(product, reader)
+    version = current_version(product, reader, PID)
     problems: list[str] = []
 
     with served(product) as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_context(viewport=DESKTOP, locale="ru-RU").new_page()
-            _watch(page, problems)
+            watch(page, problems)
             log_in(page, base, first, app=product.app)
             page.wait_for_url(f"{base}/processes")
             page.goto(f"{base}/processes/{PID}/versions/{version}")
             page.get_by_role("button", name="Редактировать").click()
             page.wait_for_url(re.compile(rf".*/processes/drafts/\d+/edit/{re.escape(BPMN)}$"))
             draft = int(re.search(r"/drafts/(\d+)/", page.url).group(1))
-            _open_editor(page)
+            open_editor(page)
             expect(page.locator("[data-problems-summary]")).to_contain_text("Проверка пройдена")
 
             # The second analyst opens the same draft now, on its first revision.
             other = browser.new_context(viewport=DESKTOP, locale="ru-RU").new_page()
-            _watch(other, problems)
+            watch(other, problems)
             log_in(other, base, second, app=product.app)
             other.wait_for_url(f"{base}/processes")
             other.goto(page.url)
-            _open_editor(other)
+            open_editor(other)
 
             # The registries' timeout moves to another SLA, picked from the catalogue in the panel.
-            _select(page, "checks_timeout")
+            select(page, "checks_timeout")
             sla = page.get_by_label("Срок (SLA)")
             expect(sla).to_have_value("registry_wait")
             sla.select_option("operator_review")
-            _saved(page, 2)
+            saved(page, 2)
             assert 'sla("operator_review")' in _saved_xml(product, reader, draft)
             screenshots.take(page, "modeler-1366")
 
             # Reloaded, nothing is lost.
             page.reload()
-            _open_editor(page)
-            _select(page, "checks_timeout")
+            open_editor(page)
+            select(page, "checks_timeout")
             expect(page.get_by_label("Срок (SLA)")).to_have_value("operator_review")
 
             # A broken operator name: the validation marks the task and lists it; picking the right one fixes it.
-            _select(page, "check_passport")
+            select(page, "check_passport")
             page.get_by_label("Имя оператора").fill("registry.check_pasport")
             page.get_by_label("Имя оператора").press("Tab")
-            _saved(page, 3)
+            saved(page, 3)
             row = page.locator(".studio-problems tbody tr", has_text="check_passport")
             expect(row).to_contain_text("registry.check_pasport")
             expect(page.locator('#editor-canvas .djs-element.studio-problem[data-element-id="check_passport"]')) \
                 .to_have_count(1)
             page.get_by_label("Оператор", exact=True).select_option("registry.check_passport")
-            _saved(page, 4)
+            saved(page, 4)
             expect(page.locator("[data-problems-summary]")).to_contain_text("Проверка пройдена")
             expect(page.locator("#editor-canvas .studio-problem")).to_have_count(0)
-            saved = _saved_xml(product, reader, draft)
-            assert 'id="registry.check_passport"' in saved and "check_pasport" not in saved
+            stored = _saved_xml(product, reader, draft)
+            assert 'id="registry.check_passport"' in stored and "check_pasport" not in stored
 
             # The second analyst's edit was made on the old revision: refused, with who saved and an offer to reload.
-            _select(other, "checks_timeout")
+            select(other, "checks_timeout")
             other.get_by_label("Срок (SLA)").select_option("info_wait")
             conflict = other.locator("[data-editor-conflict]")
             expect(conflict).to_be_visible()
             expect(conflict).to_contain_text(first)
             expect(conflict).to_contain_text("не сохранены")
-            assert _saved_xml(product, reader, draft) == saved
+            assert _saved_xml(product, reader, draft) == stored
             other.get_by_role("button", name="Загрузить заново").click()
-            _open_editor(other)
-            _select(other, "checks_timeout")
+            open_editor(other)
+            select(other, "checks_timeout")
             expect(other.get_by_label("Срок (SLA)")).to_have_value("operator_review")
 
             # Propose from the draft page.

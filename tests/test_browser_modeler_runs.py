@@ -23,8 +23,8 @@ from tests.support.accounts import add_user
 from tests.support.backend import TEST_WORKFLOWS, wait_for
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, log_in, served
 from tests.support.queries import calls, events, open_task
-from tests.test_browser_modeler import DESKTOP, _open_editor, _saved, _select
-from tests.test_browser_studio_flow import _watch
+from tests.support.studio_browser import open_editor, saved, select, watch
+from tests.test_browser_modeler import DESKTOP
 from web.cli import deploy_workflows
 from web.extensions import db
 from web.processes.drafts import create_draft, get_draft
@@ -86,33 +86,33 @@ def test_what_the_panel_writes_the_engine_runs(backend, make_app, cluster, tmp_p
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_context(viewport=DESKTOP, locale="ru-RU").new_page()
-            _watch(page, problems)
+            watch(page, problems)
             log_in(page, base, email, app=app)
             page.goto(f"{base}/processes/drafts/{draft}/edit/{name}")
-            _open_editor(page)
-            _select(page, "review_sla")
+            open_editor(page)
+            select(page, "review_sla")
             page.get_by_label("Срок (SLA)").select_option("demo_review_short")
-            _saved(page, 2)
-            _select(page, "lookup")
+            saved(page, 2)
+            select(page, "lookup")
             key = page.get_by_label("Параметр «key» (обязательный)")
             expect(key).to_have_value('"a"')
             key.fill('"b"')
             key.press("Tab")
-            _saved(page, 3)
+            saved(page, 3)
             expect(page.locator("[data-problems-summary]")).to_contain_text("Проверка пройдена")
         finally:
             browser.close()
     assert problems == [], "\n".join(problems)
 
     with app.app_context():
-        saved = get_draft(db.session, draft).files[name]
+        stored = get_draft(db.session, draft).files[name]
         db.session.commit()
-    root = etree.fromstring(saved.encode("utf-8"))
+    root = etree.fromstring(stored.encode("utf-8"))
     assert root.xpath("//bpmn:timeDate/text()", namespaces=NS) == ['sla("demo_review_short")']
     assert root.xpath("//spiffworkflow:parameter[@id='key']/@value", namespaces=NS) == ['"b"']
 
     # The saved file through the one deploy path (the engine's parser and the deploy check), then run.
-    (tmp_path / name).write_text(saved, encoding="utf-8")
+    (tmp_path / name).write_text(stored, encoding="utf-8")
     (tmp_path / "lanes.toml").write_bytes((TEST_WORKFLOWS / "lanes.toml").read_bytes())
     deploy_workflows([tmp_path], actor="analyst-test", settings=backend.settings())
     services, rt = backend.services, backend.services.runtime

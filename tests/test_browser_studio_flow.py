@@ -13,13 +13,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from playwright.sync_api import ConsoleMessage, Page, Response, expect, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
-from tests.support.accounts import add_user, bearer
+from tests.support.accounts import add_user
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, log_in, served
 from tests.support.product import PRODUCT_WORKFLOWS, Product
 from tests.support.screenshots import Screenshots
 from tests.support.studio import case_version
+from tests.support.studio_browser import current_version, watch
 
 PID = "certificate_individual"
 BPMN, DMN = "certificate_individual.bpmn", "certificate_decision.dmn"
@@ -45,11 +46,6 @@ def _draft_files(directory: Path, *edits: tuple[str, str]) -> list[Path]:
     return [directory / BPMN, directory / DMN]
 
 
-def _current(product: Product, token: str) -> int:
-    listed = product.client().get("/api/v1/processes", headers=bearer(token)).get_json()
-    return next(p for p in listed if p["id"] == PID)["current_version"]
-
-
 def _upload(page: Page, base: str, files: list[Path]) -> int:
     page.goto(f"{base}/processes")
     page.get_by_label("Файлы BPMN и DMN").set_input_files([str(f) for f in files])
@@ -58,28 +54,11 @@ def _upload(page: Page, base: str, files: list[Path]) -> int:
     return int(page.url.rsplit("/", 1)[1])
 
 
-def _watch(page: Page, problems: list[str]) -> None:
-    """Script errors, CSP violations and failed requests on the page fail the test."""
-    def on_console(message: ConsoleMessage) -> None:
-        if message.text.startswith("Failed to load resource"):
-            return  # the URL is not in the message: failed responses are collected below, with their URL
-        if message.type == "error" or "Content Security Policy" in message.text:
-            problems.append(f"{message.type}: {message.text}")
-
-    def on_response(response: Response) -> None:
-        if response.status >= 400 and not response.url.endswith("/favicon.ico"):  # the product has no icon
-            problems.append(f"{response.status}: {response.url}")
-
-    page.on("console", on_console)
-    page.on("response", on_response)
-    page.on("pageerror", lambda error: problems.append(f"pageerror: {error}"))
-
-
 def test_an_analyst_changes_a_process_and_another_approves_it_after_the_diff(product: Product, screenshots: Screenshots,
                                                                               tmp_path: Path) -> None:
     first, second = add_user(product.app, "analyst"), add_user(product.app, "analyst")
     reader = product.staff_token("analyst")
-    old = _current(product, reader)
+    old = current_version(product, reader, PID)
     citizen = product.citizen_token()
     running = product.apply(citizen, scenario="registry_disagrees")["number"]
     problems: list[str] = []
@@ -88,7 +67,7 @@ def test_an_analyst_changes_a_process_and_another_approves_it_after_the_diff(pro
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_context(viewport=DESKTOP, locale="ru-RU").new_page()
-            _watch(page, problems)
+            watch(page, problems)
             log_in(page, base, first, app=product.app)
             page.wait_for_url(f"{base}/processes")
 
@@ -117,7 +96,7 @@ def test_an_analyst_changes_a_process_and_another_approves_it_after_the_diff(pro
 
             # A second analyst reviews the diff: exactly the changed elements, on the drawing and in the list.
             review = browser.new_context(viewport=DESKTOP, locale="ru-RU").new_page()
-            _watch(review, problems)
+            watch(review, problems)
             log_in(review, base, second, app=product.app)
             review.wait_for_url(f"{base}/processes")
             review.locator(f'a[href="/processes/drafts/{good}"]').click()
@@ -138,7 +117,7 @@ def test_an_analyst_changes_a_process_and_another_approves_it_after_the_diff(pro
         finally:
             browser.close()
 
-    new = _current(product, reader)
+    new = current_version(product, reader, PID)
     assert new > old
     fresh = product.apply(citizen, index=1)["number"]
     assert case_version(product.app, fresh)[:2] == (PID, new)
@@ -149,7 +128,7 @@ def test_an_analyst_changes_a_process_and_another_approves_it_after_the_diff(pro
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_context(viewport=DESKTOP, locale="ru-RU").new_page()
-            _watch(page, problems)
+            watch(page, problems)
             log_in(page, base, first, app=product.app)
             page.wait_for_url(f"{base}/processes")
             page.goto(f"{base}/processes/{PID}/versions/{old}")
@@ -158,7 +137,7 @@ def test_an_analyst_changes_a_process_and_another_approves_it_after_the_diff(pro
             expect(page.get_by_text(f"Версия {old} стала текущей")).to_be_visible()
         finally:
             browser.close()
-    assert _current(product, reader) == old
+    assert current_version(product, reader, PID) == old
     after = product.apply(citizen, index=2)["number"]
     assert case_version(product.app, after)[:2] == (PID, old)
     assert case_version(product.app, fresh)[:2] == (PID, new)

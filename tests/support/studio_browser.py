@@ -1,0 +1,52 @@
+"""Driving the studio in Chromium: the problem watch every studio page test runs under, the current version
+of a process, and the BPMN modeler's editor, selection and autosave, shared by the studio browser tests.
+"""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import ConsoleMessage, Page, Response, expect
+
+from tests.support.accounts import bearer
+from tests.support.product import Product
+
+
+def watch(page: Page, problems: list[str]) -> None:
+    """Script errors, CSP violations and failed requests on the page fail the test."""
+    def on_console(message: ConsoleMessage) -> None:
+        if message.text.startswith("Failed to load resource"):
+            return  # the URL is not in the message: failed responses are collected below, with their URL
+        if message.type == "error" or "Content Security Policy" in message.text:
+            problems.append(f"{message.type}: {message.text}")
+
+    def on_response(response: Response) -> None:
+        if response.status >= 400 and not response.url.endswith("/favicon.ico"):  # the product has no icon
+            problems.append(f"{response.status}: {response.url}")
+
+    page.on("console", on_console)
+    page.on("response", on_response)
+    page.on("pageerror", lambda error: problems.append(f"pageerror: {error}"))
+
+
+def current_version(product: Product, token: str, process_id: str) -> int:
+    """The process's current version, as the JSON API lists it."""
+    listed = product.client().get("/api/v1/processes", headers=bearer(token)).get_json()
+    return next(p for p in listed if p["id"] == process_id)["current_version"]
+
+
+def open_editor(page: Page) -> None:
+    """The BPMN modeler has loaded its file."""
+    expect(page.locator('[data-editor][data-editor-ready="true"]')).to_have_count(1)
+
+
+def select(page: Page, element_id: str) -> None:
+    """Select a diagram element the way an analyst does: a click on its shape."""
+    page.locator(f'#editor-canvas .djs-element[data-element-id="{element_id}"]').first.click()
+    expect(page.locator("#bio-properties-panel-id")).to_have_value(element_id)
+
+
+def saved(page: Page, revision: int) -> None:
+    """The autosave reached the draft's ``revision`` and says so."""
+    expect(page.locator("[data-editor]")).to_have_attribute("data-revision", str(revision))
+    expect(page.locator("[data-editor-status]")).to_have_text(re.compile(r"^Сохранено в \d\d:\d\d$"))
