@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.support.accounts import PASSWORD, citizen, client_from, csrf_token, unique_email
+from tests.support.accounts import PASSWORD, citizen, client_from, csrf_token, registration_form, unique_email
 from web.accounts.models import User
 from web.accounts.passwords import COMMON, PERSONAL, TOO_SIMPLE, common_passwords, password_problem
 from web.extensions import db
@@ -44,9 +44,7 @@ def test_registration_refuses_weak_passwords_next_to_the_field(backend, make_app
             assert db.session.scalar(select(User).where(User.email == email)) is None
 
     token = csrf_token(client.get("/register").get_data(as_text=True))
-    data = {**citizen(unique_email()), "password": "qwertyuiop", "birth_date": "05.03.1985", "consent": "on",
-            "csrf_token": token}
-    page = client.post("/register", data=data)
+    page = client.post("/register", data=registration_form(unique_email(), token, password="qwertyuiop"))
     html = page.get_data(as_text=True)
     assert page.status_code == 422
     field = html[html.index('<label for="f-password"'):html.index('id="f-password"')]

@@ -111,11 +111,11 @@ def validate_registration(data: Mapping[str, Any], catalogue: Catalogue, *,
     """
     clean_data, problems = clean("registration", dict(data), surface=surface)
     flagged = {p.field for p in problems}
-    if not problems:
+    if "password" not in flagged and clean_data.get("password"):  # every error at once, the weak password too
         personal = [clean_data[k] for k in ("email", "last_name", "first_name", "middle_name", "birth_date")
                     if clean_data.get(k)]
         if (problem := password_problem(clean_data["password"], personal=personal)) is not None:
-            problems = [FieldError("password", "weak_password", problem)]
+            problems = [*problems, FieldError("password", "weak_password", problem)]
     current = catalogue.all_current()
     if surface == "api":
         current = [d for d in current if clean_data.get(d.field) not in (None, "")]
