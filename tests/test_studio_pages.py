@@ -195,7 +195,7 @@ def test_the_committed_build_matches_its_manifest() -> None:
     assert set(manifest["entries"]) == {"bpmn-viewer.js", "dmn-viewer.js", "studio.css", "bpmn-diff.js",
                                         "bpmn-diff.css", "case-diagram.js", "case-diagram.css",
                                         "process-heatmap.js", "process-heatmap.css", "bpmn-modeler.js",
-                                        "bpmn-modeler.css"}
+                                        "bpmn-modeler.css", "dmn-modeler.js", "dmn-modeler.css"}
     assert set(manifest["entries"].values()) <= set(manifest["files"])
     on_disk = {p.name for p in STUDIO_DIR.iterdir()}
     expected = {"manifest.json"} | set(manifest["files"]) | \

@@ -389,12 +389,16 @@ def add_user(email: str, role: str, password: str | None = None,
     from .accounts.service import AccountService
     from .app import create_app
     from .extensions import db
+    from .legal.acceptance import record_vouched
+    from .legal.catalogue import load_catalogue
 
     settings = settings or Settings.from_env()
     config = AppConfig.from_env(settings=settings)
     app = create_app(settings, config=config, connect_services=False)
     with app.app_context():
         user, generated = AccountService(db.session, config.secret_key).create_user(email, role, password)
+        if not user.is_staff:
+            record_vouched(db.session, user.id, load_catalogue(config.legal_dir))
         return user.email, generated
 
 

@@ -39,6 +39,8 @@ def seed_demo(settings: Settings) -> list[tuple[str, str, str, str]]:
     from .accounts.service import AccountService
     from .app import create_app
     from .extensions import db
+    from .legal.acceptance import record_vouched
+    from .legal.catalogue import load_catalogue
 
     config = AppConfig.from_env(settings=settings)
     app = create_app(settings, config=config, connect_services=False)
@@ -52,6 +54,8 @@ def seed_demo(settings: Settings) -> list[tuple[str, str, str, str]]:
             if "birth_date" in fields:
                 fields["birth_date"] = date.fromisoformat(fields["birth_date"])
             user, password = service.create_user(email, role, None, **fields)
+            if not user.is_staff:
+                record_vouched(db.session, user.id, load_catalogue(config.legal_dir))
             link = (enrolment_url(config.public_base_url, service.issue_enrolment_link(email, "demo-seed"))
                     if user.is_staff else "")
             created.append((email, role, password or "", link))

@@ -88,3 +88,11 @@ def history(session: Session, user_id: int) -> list[LegalAcceptance]:
     """Every acceptance of the user, newest first (the profile lists them)."""
     return list(session.scalars(select(LegalAcceptance).where(LegalAcceptance.user_id == user_id)
                                 .order_by(LegalAcceptance.accepted_at.desc(), LegalAcceptance.id.desc())))
+
+
+def record_vouched(session: Session, user_id: int, catalogue: Catalogue) -> None:
+    """A citizen account an administrator creates (`backoffice users add`, the demo seed): the person signed
+    the documents in force with the administrator, so their acceptance is stored with channel "admin" and the
+    login gate asks again only when a newer version takes effect (commits)."""
+    record(session, user_id, catalogue.all_current(), channel="admin")
+    session.commit()
