@@ -43,6 +43,13 @@ def test_registration_refuses_weak_passwords_next_to_the_field(backend, make_app
         with app.app_context():
             assert db.session.scalar(select(User).where(User.email == email)) is None
 
+    # A weak password is reported with the other errors, also when another field is not even a string.
+    broken = client.post("/api/v1/auth/register",
+                         json={**citizen(unique_email(), password="1234567890"), "first_name": {"x": [8.5]}})
+    assert broken.status_code == 422
+    assert {"field": "password", "code": "weak_password", "message": COMMON} in broken.get_json()["error"]["fields"]
+    assert "first_name" in {f["field"] for f in broken.get_json()["error"]["fields"]}
+
     token = csrf_token(client.get("/register").get_data(as_text=True))
     page = client.post("/register", data=registration_form(unique_email(), token, password="qwertyuiop"))
     html = page.get_data(as_text=True)

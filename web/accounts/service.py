@@ -111,9 +111,9 @@ def validate_registration(data: Mapping[str, Any], catalogue: Catalogue, *,
     """
     clean_data, problems = clean("registration", dict(data), surface=surface)
     flagged = {p.field for p in problems}
-    if "password" not in flagged and clean_data.get("password"):  # every error at once, the weak password too
+    if "password" not in flagged and isinstance(clean_data.get("password"), str):  # every error at once
         personal = [clean_data[k] for k in ("email", "last_name", "first_name", "middle_name", "birth_date")
-                    if clean_data.get(k)]
+                    if k not in flagged and isinstance(clean_data.get(k), str) and clean_data[k]]
         if (problem := password_problem(clean_data["password"], personal=personal)) is not None:
             problems = [*problems, FieldError("password", "weak_password", problem)]
     current = catalogue.all_current()
