@@ -7,7 +7,7 @@
 import Modeler from 'bpmn-js/lib/Modeler';
 import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule } from 'bpmn-js-properties-panel';
 import { whenReady } from './diagram-marks.js';
-import { Autosave } from './modeler/autosave.js';
+import { postJson, say, startAutosave } from './modeler/editor-page.js';
 import { showProblems } from './modeler/problem-list.js';
 import SpiffPropertiesProvider from './modeler/properties.js';
 import spiffworkflow from './modeler/spiffworkflow.json';
@@ -17,23 +17,6 @@ import './bpmn-modeler.css';
 // Our groups start open: they hold what an analyst edits most (the standard ones keep their defaults).
 const OPEN_GROUPS = Object.fromEntries(['general', 'spiff-operator-group', 'spiff-timer', 'spiff-form', 'spiff-decision',
   'spiff-lane', 'spiff-scripts'].map((id) => [id, { open: true }]));
-const time = (date) => date.toLocaleTimeString('ru-RU', { hour: '2-digit', minute: '2-digit' });
-
-function csrfToken() {
-  const meta = document.querySelector('meta[name="csrf-token"]');
-  return meta ? meta.content : '';
-}
-
-async function postJson(url) {
-  const response = await fetch(url, {
-    method: 'POST', credentials: 'same-origin',
-    headers: { Accept: 'application/json', 'X-CSRFToken': csrfToken() },
-  });
-  if (!response.ok) {
-    throw new Error(`HTTP ${response.status}`);
-  }
-  return response.json();
-}
 
 async function getJson(url) {
   const response = await fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
@@ -56,16 +39,6 @@ function page() {
   };
 }
 
-function say(ui, text) {
-  ui.status.textContent = text;
-}
-
-function showConflict(ui, message) {
-  ui.conflict.querySelector('[data-conflict-message]').textContent = message;
-  ui.conflict.hidden = false;
-  say(ui, 'Изменения не сохранены.');
-}
-
 async function validate(ui, modeler) {
   try {
     const { problems } = await postJson(ui.config.validate_url);
@@ -80,7 +53,6 @@ async function start() {
   if (!ui) {
     return;
   }
-  ui.conflict.querySelector('[data-reload]').addEventListener('click', () => window.location.reload());
   let catalogue;
   try {
     catalogue = await getJson(ui.config.catalogue_url);
@@ -106,20 +78,9 @@ async function start() {
     return;
   }
   modeler.get('canvas').zoom('fit-viewport', 'auto');
-  const autosave = new Autosave({
-    url: ui.config.save_url, revision: ui.config.revision, csrf: csrfToken(),
-    serialize: async () => (await modeler.saveXML({ format: true })).xml,
-    onSaving: (now) => say(ui, now ? 'Сохраняется…' : 'Есть несохранённые изменения.'),
-    onSaved: () => {
-      say(ui, `Сохранено в ${time(new Date())}`);
-      ui.root.dataset.revision = autosave.revision;
-      validate(ui, modeler);
-    },
-    onConflict: (message) => showConflict(ui, message),
-    onError: (message) => say(ui, `Не удалось сохранить: ${message}. Следующая правка повторит сохранение.`),
-  });
+  const autosave = startAutosave(ui, async () => (await modeler.saveXML({ format: true })).xml,
+    () => validate(ui, modeler));
   modeler.on('commandStack.changed', () => autosave.schedule());
-  ui.root.dataset.revision = autosave.revision;
   ui.root.dataset.editorReady = 'true';
   say(ui, 'Изменения сохраняются автоматически.');
   validate(ui, modeler);

@@ -7,15 +7,8 @@
 // nonce'd style element of the expression editors); texts from the server are written as text.
 import DmnModeler from 'dmn-js/lib/Modeler';
 import { StyleModule } from 'style-mod';
-import { Autosave } from './modeler/autosave.js';
+import { postJson, say, startAutosave } from './modeler/editor-page.js';
 import './dmn-modeler.css';
-
-const time = (date) => date.toLocaleTimeString('ru-RU', { hour: '2-digit', minute: '2-digit' });
-
-function csrfToken() {
-  const meta = document.querySelector('meta[name="csrf-token"]');
-  return meta ? meta.content : '';
-}
 
 function page() {
   const root = document.querySelector('[data-dmn-editor]');
@@ -28,10 +21,6 @@ function page() {
     conflict: root.querySelector('[data-editor-conflict]'),
     problems: document.querySelector('[data-editor-problems]'),
   };
-}
-
-function say(ui, text) {
-  ui.status.textContent = text;
 }
 
 function cell(row, text) {
@@ -58,14 +47,7 @@ function listProblems(ui, problems) {
 async function validate(ui) {
   const summary = ui.problems.querySelector('[data-problems-summary]');
   try {
-    const response = await fetch(ui.config.validate_url, {
-      method: 'POST', credentials: 'same-origin',
-      headers: { Accept: 'application/json', 'X-CSRFToken': csrfToken() },
-    });
-    if (!response.ok) {
-      throw new Error(`HTTP ${response.status}`);
-    }
-    listProblems(ui, (await response.json()).problems);
+    listProblems(ui, (await postJson(ui.config.validate_url)).problems);
   } catch (error) {
     summary.textContent = `Проверка не выполнена: ${error.message}`;
   }
@@ -97,7 +79,6 @@ async function start() {
   if (!ui) {
     return;
   }
-  ui.conflict.querySelector('[data-reload]').addEventListener('click', () => window.location.reload());
   ui.canvas.textContent = '';
   // The expression editors (CodeMirror) write their styles into one <style> element per document; made
   // here first with the page's nonce, it is the only inline style the CSP lets through.
@@ -116,22 +97,7 @@ async function start() {
   }
   await modeler.open(views[0]);
   decisionButtons(ui, modeler, views);
-  const autosave = new Autosave({
-    url: ui.config.save_url, revision: ui.config.revision, csrf: csrfToken(),
-    serialize: async () => (await modeler.saveXML({ format: true })).xml,
-    onSaving: (now) => say(ui, now ? 'Сохраняется…' : 'Есть несохранённые изменения.'),
-    onSaved: () => {
-      say(ui, `Сохранено в ${time(new Date())}`);
-      ui.root.dataset.revision = autosave.revision;
-      validate(ui);
-    },
-    onConflict: (message) => {
-      ui.conflict.querySelector('[data-conflict-message]').textContent = message;
-      ui.conflict.hidden = false;
-      say(ui, 'Изменения не сохранены.');
-    },
-    onError: (message) => say(ui, `Не удалось сохранить: ${message}. Следующая правка повторит сохранение.`),
-  });
+  const autosave = startAutosave(ui, async () => (await modeler.saveXML({ format: true })).xml, () => validate(ui));
   // Every view (each decision table) has its own command stack: listen on the one open.
   const listen = () => {
     const viewer = modeler.getActiveViewer();
@@ -142,7 +108,6 @@ async function start() {
   };
   modeler.on('views.changed', listen);
   listen();
-  ui.root.dataset.revision = autosave.revision;
   ui.root.dataset.editorReady = 'true';
   say(ui, 'Изменения сохраняются автоматически.');
   validate(ui);
