@@ -22,6 +22,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from engine.settings import Settings
+from engine.versions import current_versions, make_current
 from tasks.config import AppConfig
 from tests.support.accounts import PASSWORD, add_user, bearer, client_from, fresh_otp, unique_email
 from tests.support.backend import Backend, Cluster, wait_for
@@ -49,6 +50,7 @@ class Product:
     cluster: Cluster
     app: Flask
     clients: list[FlaskClient] = field(default_factory=list)
+    versions_at_start: dict[str, int] = field(default_factory=dict)
 
     def client(self) -> FlaskClient:
         client = client_from(self.app)
@@ -123,7 +125,18 @@ class Product:
     def stop(self) -> None:
         self.cluster.stop_all()
         with self.app.app_context():
+            restore_current_versions(self.versions_at_start)
             db.engine.dispose()
+
+
+def restore_current_versions(versions: dict[str, int]) -> None:
+    """Point each process back at the version that was current when the test began.
+
+    The database lives for the whole session, so a test that deploys or rolls back a product process
+    (the studio's) would otherwise leave every later test running its edited diagram."""
+    for process_id, version in versions.items():
+        make_current(db.session, process_id, version, actor="tests", reason="test teardown")
+    db.session.commit()
 
 
 def product_env(backend: Backend, registry: RegistryService, smtp: SmtpServer, **extra: str) -> dict[str, str]:
@@ -150,7 +163,10 @@ def start_product(backend: Backend, registry: RegistryService, smtp: SmtpServer,
     cluster.scheduler(**extra_env(env, backend))
     settings = Settings.from_env(env)
     app = create_app(settings, config=AppConfig.from_env(env, settings))
-    return Product(backend, registry, smtp, env, cluster, app)
+    with app.app_context():
+        versions = current_versions(db.session)
+        db.session.commit()
+    return Product(backend, registry, smtp, env, cluster, app, versions_at_start=versions)
 
 
 def extra_env(env: dict[str, str], backend: Backend) -> dict[str, str]:
