@@ -13,19 +13,29 @@ Template choices that keep a render fast are noted in templates/document.css.
 
 Pango font maps are not thread-safe, so renders of one renderer are serialised with a lock; a
 process renders one document at a time anyway (the work is CPU-bound under the GIL).
+
+A document issued in numbers (the certificate) can also be rendered through a stencil
+(``render_stenciled``, stencil.py): the page laid out once per set of values that shape it, only
+the case's short values drawn per case, about a fifth of the time. The renderer keeps the last
+``STENCILS_KEPT`` stencils; a template or case the stencil cannot reproduce exactly returns None,
+and the caller renders it the full way.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterable, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import jinja2
-from weasyprint import CSS, HTML
+from PIL import Image
+from weasyprint import CSS, HTML, VERSION, Document
+from weasyprint.pdf import _w3c_date_to_pdf
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
@@ -33,11 +43,14 @@ from engine.clock import aware, utcnow
 from forms.typography import NumberSignExtension
 
 from .formatting import format_date, format_datetime, format_period, format_size, keep_abbreviations_together
+from .stencil import NotStencilable, Stencil
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
 COMMON_STYLESHEET = "document.css"
 GENERATOR = "OMS back office"
+STENCILS_KEPT = 32
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -64,16 +77,58 @@ class DocumentRenderer:
         self._url_fetcher = URLFetcher(allowed_protocols={"file", "data"})
         self._css: dict[str, CSS] = {}
         self._lock = threading.Lock()
+        self._stencils: OrderedDict[tuple[str, Hashable], Stencil | None] = OrderedDict()
 
     def render(self, template_name: str, context: Mapping[str, Any], metadata: DocumentMetadata) -> bytes:
         """The PDF of ``template_name`` rendered with ``context``, carrying ``metadata``."""
         html_text = self._env.get_template(template_name).render(**context, title=metadata.title, lang=metadata.lang)
         with self._lock:
-            stylesheets = self._stylesheets_for(template_name)
-            html = HTML(string=html_text, base_url=str(self.templates_dir) + "/", url_fetcher=self._url_fetcher)
-            document = html.render(stylesheets=stylesheets, font_config=self._font_config)
+            document = self._layout(template_name, html_text)
             _apply_metadata(document.metadata, metadata)
             return document.write_pdf()
+
+    def render_stenciled(self, template_name: str, key: Hashable, stand_ins: Callable[[], Sequence[StandIn]],
+                         values: Sequence[str], image: Image.Image | None, metadata: DocumentMetadata) -> bytes | None:
+        """The PDF through the stencil of (``template_name``, ``key``), or None: render it in full then.
+
+        ``key`` holds every value that shapes the page; ``values`` are the strings the template
+        prints for the case's slots, in the order of the stand-ins' ``values``; ``image`` is the
+        case's per-page image (the QR code), drawn where the stand-ins' one is. ``stand_ins`` makes
+        the two stand-in cases a new stencil is built from (only called on a cache miss).
+        """
+        with self._lock:
+            cache_key = (template_name, key)
+            if cache_key in self._stencils:
+                self._stencils.move_to_end(cache_key)
+                stencil = self._stencils[cache_key]
+            else:
+                stencil = self._build_stencil(template_name, stand_ins, metadata)
+                self._stencils[cache_key] = stencil
+                if len(self._stencils) > STENCILS_KEPT:
+                    self._stencils.popitem(last=False)
+            if stencil is None:
+                return None
+            return stencil.render(values, image, pdf_info(metadata))
+
+    def _build_stencil(self, template_name: str, stand_ins: Callable[[], Sequence[StandIn]],
+                       metadata: DocumentMetadata) -> Stencil | None:
+        try:
+            first, second = stand_ins()
+            template = self._env.get_template(template_name)
+            documents = [self._layout(template_name, template.render(**s.context, title=metadata.title,
+                                                                     lang=metadata.lang))
+                         for s in (first, second)]
+            for document in documents:
+                _apply_metadata(document.metadata, metadata)
+            return Stencil(documents[0], documents[1], first.values, second.values, first.has_image)
+        except (NotStencilable, ValueError) as exc:
+            log.warning("%s is rendered in full, without a stencil: %s", template_name, exc)
+            return None
+
+    def _layout(self, template_name: str, html_text: str) -> Document:
+        stylesheets = self._stylesheets_for(template_name)
+        html = HTML(string=html_text, base_url=str(self.templates_dir) + "/", url_fetcher=self._url_fetcher)
+        return html.render(stylesheets=stylesheets, font_config=self._font_config)
 
     def _stylesheets_for(self, template_name: str) -> list[CSS]:
         """document.css + <stem>.css; each file is parsed once, which also registers its @font-face fonts."""
@@ -87,6 +142,27 @@ class DocumentRenderer:
                         url_fetcher=self._url_fetcher)
             self._css[name] = sheet
         return sheet
+
+
+@dataclass(frozen=True)
+class StandIn:
+    """A made-up case a stencil is laid out with: its template context and the strings of its slots."""
+
+    context: Mapping[str, Any]
+    values: tuple[str, ...]
+    has_image: bool = True
+
+
+def pdf_info(metadata: DocumentMetadata) -> dict[str, str]:
+    """The PDF's Info dictionary, entry for entry as WeasyPrint writes it from ``_apply_metadata``."""
+    created = _w3c_date_to_pdf(aware(metadata.created).isoformat(timespec="seconds"), "created")
+    info = {"Producer": f"WeasyPrint {VERSION}", "Title": metadata.title, "Author": metadata.author}
+    if metadata.subject:
+        info["Subject"] = metadata.subject
+    if metadata.keywords:
+        info["Keywords"] = ", ".join(metadata.keywords)
+    info.update({"Creator": GENERATOR, "CreationDate": created, "ModDate": created})
+    return info
 
 
 def _jinja_environment(templates_dir: Path) -> jinja2.Environment:
