@@ -15,7 +15,7 @@ from tasks.verification import verification_url
 
 from .formatting import format_date, format_period, full_name
 from .qr import qr_image, qr_png_data_uri
-from .render import DocumentMetadata, StandIn, default_renderer, render_pdf
+from .render import DocumentMetadata, DocumentRenderer, StandIn, default_renderer
 
 if TYPE_CHECKING:
     from tasks.config import AppConfig
@@ -95,23 +95,24 @@ def render_certificate(data: CertificateData, config: AppConfig) -> bytes:
     otherwise (a name too long for its line, a character outside the fonts' charset) in full.
     The two ways give the same document: tests/test_certificate_stencil.py compares them.
     """
-    url = verification_url(config, data.number)
-    metadata = _metadata(data)
-    pdf = default_renderer().render_stenciled(
-        TEMPLATE, _layout_key(data), lambda: _stand_ins(data, config), _slot_values(data, url),
-        qr_image(url), metadata)
+    pdf = render_certificate_stenciled(data, config)
     return pdf if pdf is not None else render_certificate_in_full(data, config)
 
 
-def render_certificate_in_full(data: CertificateData, config: AppConfig) -> bytes:
-    """The certificate laid out and drawn by WeasyPrint from its template, every time (~4x slower)."""
+def render_certificate_stenciled(data: CertificateData, config: AppConfig,
+                                 renderer: DocumentRenderer | None = None) -> bytes | None:
+    """The certificate drawn onto the stencil of its page, or None when its values do not fit one."""
     url = verification_url(config, data.number)
-    metadata = _metadata(data)
-    return render_pdf(
-        TEMPLATE, _context(data, url),
-        title=metadata.title, author=metadata.author, subject=metadata.subject,
-        keywords=metadata.keywords, created=metadata.created,
-    )
+    return (renderer or default_renderer()).render_stenciled(
+        TEMPLATE, _layout_key(data), lambda: _stand_ins(data, config), _slot_values(data, url),
+        qr_image(url), _metadata(data))
+
+
+def render_certificate_in_full(data: CertificateData, config: AppConfig,
+                               renderer: DocumentRenderer | None = None) -> bytes:
+    """The certificate laid out and drawn by WeasyPrint from its template, every time (~5x slower)."""
+    url = verification_url(config, data.number)
+    return (renderer or default_renderer()).render(TEMPLATE, _context(data, url), _metadata(data))
 
 
 def _context(data: CertificateData, url: str) -> dict[str, object]:

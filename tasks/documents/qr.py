@@ -107,14 +107,21 @@ def _layout(size: int) -> _Layout:
     return _Layout(size)
 
 
-_RUN = re.compile(rb"(.)\1{4,}", re.DOTALL)
+_RUN = re.compile(rb"\x00{5,}|\x01{5,}")
 _FINDER_LIKE = bytes((1, 0, 1, 1, 1, 0, 1))
+# Lines are scored joined into one buffer. A run of same-colour modules never crosses the 2 that
+# separates lines for N1; for N3, four light modules between lines are exactly what segno assumes
+# beyond a line's ends, and the dark-light-dark pattern cannot span them.
+_RUN_SEPARATOR = b"\x02"
+_FINDER_SEPARATOR = bytes(4)
 
 
 def _penalty(rows: list[bytes], size: int) -> int:
-    """segno.encoder.evaluate_mask's score (N1 + N2 + N3 + N4), computed row- and column-wise."""
+    """segno.encoder.evaluate_mask's score (N1 + N2 + N3 + N4), computed on whole rows and columns."""
     columns = [bytes(column) for column in zip(*rows, strict=True)]
-    n1 = sum(len(m.group()) - 2 for line in (*rows, *columns) for m in _RUN.finditer(line))
+    lines = (*rows, *columns)
+    runs = _RUN.findall(_RUN_SEPARATOR.join(lines))
+    n1 = sum(map(len, runs)) - 2 * len(runs)  # a run of 5 + i modules costs 3 + i
     n2 = 0
     previous = None
     for row in rows:
@@ -123,22 +130,22 @@ def _penalty(rows: list[bytes], size: int) -> int:
             same = (previous ^ bits) | (bits ^ (bits >> 8)) | (previous ^ (previous >> 8))
             n2 += same.to_bytes(size)[1:].count(0)
         previous = bits
-    n3 = sum(_finder_like(line, size) for line in (*rows, *columns))
-    dark = sum(sum(row) for row in rows)
+    joined = _FINDER_SEPARATOR + _FINDER_SEPARATOR.join(lines) + _FINDER_SEPARATOR
+    n3 = _finder_like(joined)
+    dark = sum(row.count(1) for row in rows)
     n4 = 10 * int(abs(float(dark) / (size ** 2) * 100 - 50) / 5)
     return n1 + 3 * n2 + n3 + n4
 
 
-def _finder_like(line: bytes, size: int) -> int:
-    """N3 of one row or column, with segno's rules for where a match may start and what surrounds it."""
+def _finder_like(buffer: bytes) -> int:
+    """N3: 40 per dark-light-dark-dark-dark-light-dark with four light modules on one side, as segno counts."""
     count = 0
-    index = line.find(_FINDER_LIKE)
+    index = buffer.find(_FINDER_LIKE)
     while index != -1:
         offset = index + 7
-        if (index in (0, size - 7) or not any(line[max(index - 4, 0):min(index, size)])
-                or not any(line[max(offset, 0):min(offset + 4, size)])):
+        if not any(buffer[index - 4:index]) or not any(buffer[offset:offset + 4]):
             count += 40
         else:
             offset = index + 4
-        index = line.find(_FINDER_LIKE, offset)
+        index = buffer.find(_FINDER_LIKE, offset)
     return count

@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import io
 import re
+import sys
 import zlib
+from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,13 +44,12 @@ from weasyprint.pdf.stream import Stream
 from weasyprint.text.line_break import split_first_line
 
 # Characters whose glyphs every slot font embeds: what names, numbers, dates and links are made of.
-CHARSET = "".join(
-    [chr(c) for c in range(0x20, 0x7F)]
-    + [chr(c) for c in range(0x0400, 0x0460)]
-    + list("\u00a0«»—–№…’‘“”„·ÀÁÂÄÇÈÉÊËÌÍÎÏÑÒÓÔÖÙÚÛÜàáâäçèéêëìíîïñòóôöùúûüÿ")
-)
+# Each embedded glyph adds to every PDF; a value with another character is rendered in full.
+CHARSET = "".join([chr(c) for c in range(0x20, 0x7F)] + [chr(c) for c in range(0x0410, 0x0450)]
+                  + list("ЁёІіЇїЄєЎў\u00a0«»—–№…’“”„"))
 _PLAIN = re.compile(r"^[^ ]+(?: [^ ]+)*$")  # no leading, trailing or repeated spaces (CHARSET has no tabs)
-_TEXT_TOKENS = re.compile(rb"/(\w+) [-\d.]+ Tf|<([0-9a-f]+)>")
+_FONT_SWITCH = re.compile(rb"/(\w+) [-\d.]+ Tf")
+_GLYPHS = re.compile(rb"<([0-9a-f]+)>")
 SCALE = 0.75  # PDF points per CSS pixel, as WeasyPrint draws pages
 
 
@@ -132,14 +133,13 @@ class Stencil:
         return self._write(content, image, info)
 
     def _glyphs_covered(self, content: bytes) -> bool:
-        font = None
-        for match in _TEXT_TOKENS.finditer(content):
-            if match.group(1):
-                font = match.group(1).decode()
-                continue
-            glyphs = match.group(2)
-            covered = self._covered.get(font or "", set())
-            if any(int(glyphs[i:i + 4], 16) not in covered for i in range(0, len(glyphs), 4)):
+        """Whether every glyph the slots drew is embedded (shaping may pick one the charset did not)."""
+        parts = _FONT_SWITCH.split(content)  # text, font, text, font, text...
+        for font, text in zip(parts[1::2], parts[2::2], strict=True):
+            glyphs = array("H", bytes.fromhex(b"".join(_GLYPHS.findall(text)).decode()))
+            if sys.byteorder == "little":
+                glyphs.byteswap()
+            if not set(glyphs) <= self._covered.get(font.decode(), set()):
                 return False
         return True
 
@@ -155,7 +155,7 @@ class Stencil:
 
         if self._image_number is not None:
             add(self._image_number, _image_object(image) if image is not None else self._image_body)
-        compressed = zlib.compress(content, 6)
+        compressed = zlib.compress(content, 1)
         add(self._content_number, b"<</Filter /FlateDecode /Length %d>>\nstream\n" % len(compressed)
             + compressed + b"\nendstream")
         info_number = self._content_number + 1
@@ -185,7 +185,7 @@ class Stencil:
             cmap = TTFont(io.BytesIO(font.file_content), fontNumber=font.index, lazy=True).getBestCmap()
             charset = frozenset(ch for ch in CHARSET if ord(ch) in cmap)
             # One word per character, so no ligature stands in for its letters.
-            draw_text(stream, _relaid(box, " ".join(sorted(charset - {" ", "\u00a0"})), 0), 0, "clip", "none")
+            draw_text(stream, _relaid(box, " ".join(sorted(charset - {" "})), 0), 0, "clip", "none")
             self._charset[font_hash] = charset
         return font_hash
 
@@ -223,7 +223,7 @@ def _image_object(image: Image.Image) -> bytes:
     """An 8-bit greyscale image XObject, drawn with hard edges like the template's pixelated <img>."""
     if image.mode != "L":
         raise ValueError("the per-case image must be 8-bit greyscale")
-    data = zlib.compress(image.tobytes(), 6)
+    data = zlib.compress(image.tobytes(), 1)
     return (b"<</Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray "
             b"/BitsPerComponent 8 /Interpolate false /Filter /FlateDecode /Length %d>>\nstream\n"
             % (image.width, image.height, len(data)) + data + b"\nendstream")
