@@ -192,7 +192,8 @@ def test_a_designer_s_change_to_the_template_is_stencilled_too(config, tmp_path)
     templates = tmp_path / "templates"
     shutil.copytree(TEMPLATES_DIR, templates)
     html = (templates / "certificate.html").read_text(encoding="utf-8")
-    html = html.replace("<p>Справка выдана для", "<p class=\"note\">Сведения получены из ЕРЗЛ.</p>\n<p>Справка выдана для")
+    note = '<p class="note">Сведения получены из ЕРЗЛ.</p>\n'
+    html = html.replace("<p>Справка выдана для", note + "<p>Справка выдана для")
     (templates / "certificate.html").write_text(html, encoding="utf-8")
     renderer = DocumentRenderer(templates)
     data = certificate(last_name="Щербакова", first_name="Дарья")
