@@ -2,15 +2,21 @@
 
 An engine figure means little alone on an unknown machine; measured in the same run on the same
 services, raw no-op RQ jobs/s and raw single-row commits/s say how close to the hardware the engine
-gets. Run as `python -m benchmarks.floor REDIS_URL QUEUE NAME` it is one floor worker process: a
+gets. CPU-bound figures (a certificate render) get the CPU floor instead: one fixed piece of
+Python and zlib work (``measure_cpu``), timed in the same run between the measured renders, so a
+render can be read as a multiple of it on any machine and under any load.
+
+Run as `python -m benchmarks.floor REDIS_URL QUEUE NAME` it is one floor worker process: a
 SimpleWorker like `web.cli worker` (no fork per job), with nothing of the engine loaded.
 """
 
 from __future__ import annotations
 
 import logging
+import statistics
 import sys
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,6 +38,39 @@ class RqFloor:
     @property
     def jobs_per_s(self) -> float:
         return self.jobs / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class CpuFloor:
+    samples_ms: list[float]
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.samples_ms)
+
+    @property
+    def min_ms(self) -> float:
+        return min(self.samples_ms)
+
+
+_CPU_PAYLOAD = bytes(range(256)) * 128  # 32 KB, about the size of a certificate
+
+
+def cpu_unit() -> float:
+    """One unit of the CPU floor (~1 ms on a 2026 server core): interpreted loops, dict work and zlib,
+    the mix a document render spends its time on. Returns its wall time in ms."""
+    started = time.perf_counter()
+    total, table = 0, {}
+    for i in range(20000):
+        table[i & 255] = total
+        total += i * i % 7
+    zlib.compress(_CPU_PAYLOAD, 6)
+    return (time.perf_counter() - started) * 1000
+
+
+def measure_cpu(units: int) -> CpuFloor:
+    """``units`` runs of ``cpu_unit`` (call it between the measured runs to share their conditions)."""
+    return CpuFloor([cpu_unit() for _ in range(units)])
 
 
 @dataclass
