@@ -108,7 +108,11 @@ class DocumentRenderer:
                     self._stencils.popitem(last=False)
             if stencil is None:
                 return None
-            return stencil.render(values, image, pdf_info(metadata))
+            try:
+                return stencil.render(values, image, pdf_info(metadata))
+            except Exception:  # the fast path must never stop a certificate: the full render takes over
+                log.exception("%s: the stencil failed on a case; it is rendered in full", template_name)
+                return None
 
     def _build_stencil(self, template_name: str, stand_ins: Callable[[], Sequence[StandIn]],
                        metadata: DocumentMetadata) -> Stencil | None:
@@ -123,6 +127,9 @@ class DocumentRenderer:
             return Stencil(documents[0], documents[1], first.values, second.values, first.has_image)
         except (NotStencilable, ValueError) as exc:
             log.warning("%s is rendered in full, without a stencil: %s", template_name, exc)
+            return None
+        except Exception:  # e.g. WeasyPrint internals changed: never worse than the full render
+            log.exception("%s: no stencil could be built; it is rendered in full", template_name)
             return None
 
     def _layout(self, template_name: str, html_text: str) -> Document:
