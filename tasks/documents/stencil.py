@@ -65,6 +65,7 @@ class _Slot:
     align: str  # "keep": same width only; "left" | "center" | "right": may change width
     room: float = 0.0  # the widest text the slot's line holds
     font: str = ""  # resource name of the slot's font
+    drawn: bytes = b""  # the stand-in's text operators, as the page has them
 
     def text(self, values: Sequence[str]) -> str:
         return "".join(values[p] if isinstance(p, int) else p for p in self.parts)
@@ -90,8 +91,6 @@ class Stencil:
         scratch = self._new_stream()
         for slot in self._slots:
             slot.font = self._embed_charset(scratch, slot.box)
-        for slot in self._slots:  # the page without the slots' text
-            _remove(page_a, slot.box)
         pdf = generate_pdf(document_a, None, 1, **DEFAULT_OPTIONS)
         # The glyphs embedded (with a width and a Unicode mapping) in each font of the page.
         for font in self._fonts.values():
@@ -101,14 +100,14 @@ class Stencil:
     # ------------------------------------------------------------------ per case
     def render(self, values: Sequence[str], image: Image.Image | None, info: Mapping[str, str]) -> bytes | None:
         """The PDF with ``values`` in the slots, or None when a value does not fit the stencil."""
-        drawn = []
+        drawn: list[bytes] = []
         for slot in self._slots:
             text = slot.text(values)
             if not _PLAIN.match(text) or not set(text) <= self._charset[slot.font]:
                 return None
             box = slot.box
             if text == box.text:
-                drawn.append(box)
+                drawn.append(slot.drawn)
                 continue
             new = _relaid(box, text, box.position_x)
             if slot.align == "keep":
@@ -120,17 +119,22 @@ class Stencil:
                 new.position_x = box.position_x + (slot.width - new.width) / 2
             elif slot.align == "right":
                 new.position_x = box.position_x + slot.width - new.width
-            drawn.append(new)
-        stream = self._new_stream()
-        stream.push_state()
-        stream.transform(a=SCALE, d=SCALE)
-        for box in drawn:
-            draw_text(stream, box, 0, "clip", "none")
-        stream.pop_state()
-        content = b"\n".join(pydyf_bytes(item) for item in stream.stream)
-        if not self._glyphs_covered(content):
+            drawn.append(self._text_operators(new))
+        if not self._glyphs_covered(b"\n".join(drawn)):
             return None
-        return self._write(content, image, info)
+        content = [self._static[0]]
+        for operators, static in zip(drawn, self._static[1:], strict=True):
+            content += [operators, static]
+        return self._write(b"\n".join(content), image, info)
+
+    def _text_operators(self, box: Any) -> bytes:
+        """The operators that place and show ``box``'s text (its colour is the page's at that point)."""
+        stream = self._new_stream()
+        draw_text(stream, box, 0, "clip", "none")
+        lines = [pydyf_bytes(item) for item in stream.stream]
+        start = next(i for i, line in enumerate(lines) if line.endswith(b" Tm"))
+        end = max(i for i, line in enumerate(lines) if line.endswith(b" TJ"))
+        return b"\n".join(lines[start:end + 1])
 
     def _glyphs_covered(self, content: bytes) -> bool:
         """Whether every glyph the slots drew is embedded (shaping may pick one the charset did not)."""
@@ -155,10 +159,10 @@ class Stencil:
 
         if self._image_number is not None:
             add(self._image_number, _image_object(image) if image is not None else self._image_body)
-        compressed = zlib.compress(content, 1)
+        compressed = zlib.compress(content, 6)
         add(self._content_number, b"<</Filter /FlateDecode /Length %d>>\nstream\n" % len(compressed)
             + compressed + b"\nendstream")
-        info_number = self._content_number + 1
+        info_number = self._info_number
         add(info_number, pydyf.Dictionary({key: pydyf.String(value) for key, value in info.items()}).data)
         xref = len(out)
         size = info_number + 1
@@ -201,18 +205,48 @@ class Stencil:
                 raise NotStencilable("the page must hold exactly one image, the per-case one")
             self._image_number = images[0].number
             self._image_body = images[0].data
-        self._content_number = max(o.number for o in objects) + 1
-        page["Contents"] = pydyf.Array([page["Contents"], f"{self._content_number} 0 R"])
+        self._content_number = int(pydyf_bytes(page["Contents"]).split()[0])
+        content = next(o for o in objects if o.number == self._content_number)
+        self._static = self._cut_slots([pydyf_bytes(item) for item in content.stream])
         head = bytearray(b"%PDF-1.7\n%\xf0\x9f\x96\xa4\n")
         offsets = []
         for obj in objects:
-            if obj.number == self._image_number:
+            if obj.number in (self._image_number, self._content_number):
                 continue
             offsets.append((obj.number, len(head)))
             head.extend(b"%d 0 obj\n" % obj.number + obj.data + b"\nendobj\n")
         self._head = bytes(head)
         self._offsets = tuple(offsets)
         self._root = pdf.catalog.number
+        self._info_number = max(o.number for o in objects) + 1
+
+    def _cut_slots(self, lines: list[bytes]) -> list[bytes]:
+        """The page's operators split around each slot's text, in drawing order, which is reading order.
+
+        A slot's text is cut from its text matrix (``Tm``, unique: its position) to its ``TJ``; the
+        case's text goes back in the same place, so text extraction and screen readers meet it where
+        a full render has it. What comes before sets its colour; the font is set again with it.
+        """
+        cuts = []
+        for slot in self._slots:
+            slot.drawn = self._text_operators(slot.box)
+            matrix = slot.drawn.split(b"\n", 1)[0]
+            found = [i for i, line in enumerate(lines) if line == matrix]
+            if len(found) != 1:
+                raise NotStencilable(f"slot text {slot.box.text!r} not found once on the page")
+            start = found[0]
+            end = next((i for i in range(start + 1, len(lines)) if lines[i].endswith(b" TJ")), None)
+            if end is None or any(line.endswith((b" Tm", b"ET")) for line in lines[start + 1:end]):
+                raise NotStencilable(f"slot text {slot.box.text!r} is not one run of glyphs")
+            cuts.append((start, end, slot))
+        cuts.sort(key=lambda cut: cut[0])
+        self._slots = [slot for _, _, slot in cuts]
+        static, previous = [], 0
+        for start, end, _ in cuts:
+            static.append(b"\n".join(lines[previous:start]))
+            previous = end + 1
+        static.append(b"\n".join(lines[previous:]))
+        return static
 
 
 def pydyf_bytes(item: Any) -> bytes:
@@ -345,11 +379,6 @@ def _edges(page: Any, block: Any, line: Any) -> tuple[float, float]:
         else:
             left = max(left, end)
     return left, right
-
-
-def _remove(page: Any, target: Any) -> None:
-    parent = _parent_of(page, target)
-    parent.children = [c for c in parent.children if c is not target]
 
 
 def _relaid(box: Any, text: str, x: float) -> Any:
