@@ -6,7 +6,8 @@ change (number, dates, name, ЕНП, the verification link and its QR code). A `
 template laid out once by WeasyPrint with the values that shape the page (the issuer, the
 official, the insurer, ...) and stand-in values for the rest (the *slots*); per case it draws the
 slots' text with WeasyPrint's own text code (Pango shaping, the same glyphs and positions as a
-full render), swaps the QR image and writes the PDF from objects serialised once. The template
+full render) into the page's operators where the full render draws it (same reading order),
+swaps the QR image and writes the PDF from objects serialised once. The template
 stays plain HTML/CSS that a designer edits; the stencil learns where the slots are from two
 layouts with different stand-ins, and refuses any template or case it cannot reproduce exactly:
 
