@@ -85,6 +85,24 @@ def _named_validator(name: str, surface: Surface) -> Draft202012Validator:
     return _build_validator(load_schema(name), surface)
 
 
+# Validators of schemas passed as dicts (user-task forms: one dict per deployed version, kept by the
+# engine's version cache), by the dict's identity: built once per process and schema, not per
+# submission. The entry holds the dict, so its id cannot be reused while cached.
+_DICT_VALIDATORS: dict[tuple[int, str], tuple[Schema, Draft202012Validator]] = {}
+_DICT_VALIDATORS_KEPT = 512
+
+
+def _dict_validator(root: Schema, surface: Surface) -> Draft202012Validator:
+    entry = _DICT_VALIDATORS.get((id(root), surface))
+    if entry is not None and entry[0] is root:
+        return entry[1]
+    if len(_DICT_VALIDATORS) >= _DICT_VALIDATORS_KEPT:
+        _DICT_VALIDATORS.clear()
+    validator = _build_validator(root, surface)
+    _DICT_VALIDATORS[(id(root), surface)] = (root, validator)
+    return validator
+
+
 def _build_validator(root: Schema, surface: Surface) -> Draft202012Validator:
     schema = _page_variant(root) if surface == "page" else root
     return Draft202012Validator(schema, format_checker=format_checker())
@@ -99,7 +117,7 @@ def validate(schema: str | Schema, data: Any, *, today: date | None = None,
     root = _root(schema)
     if not isinstance(data, dict):
         return [FieldError("$", "type", "Ожидается объект JSON")]
-    validator = _named_validator(schema, surface) if isinstance(schema, str) else _build_validator(root, surface)
+    validator = _named_validator(schema, surface) if isinstance(schema, str) else _dict_validator(root, surface)
     found: list[FieldError] = []
     for error in validator.iter_errors(data):
         found.extend(_field_errors(error, root, surface))

@@ -432,3 +432,17 @@ def test_field_schema_follows_refs_and_items() -> None:
     assert field_schema(schema, "person.passport.issued_on")["format"] == "date"
     assert field_schema(load_schema("operator_review"), "reasons.0")["enum"][0] == "personal_data_mismatch"
     assert field_schema(schema, "person.nope") == {}
+
+
+def test_a_dict_schema_s_validator_is_built_once_per_schema_object():
+    """User-task forms come as dicts (one per deployed version): validated many times, compiled once."""
+    from forms.validation import _dict_validator
+
+    schema = {"type": "object", "properties": {"reason": {"type": "string", "minLength": 3}}, "required": ["reason"]}
+    same_content = copy.deepcopy(schema)
+    assert _dict_validator(schema, "api") is _dict_validator(schema, "api")
+    assert _dict_validator(same_content, "api") is not _dict_validator(schema, "api")
+    assert _dict_validator(schema, "page") is not _dict_validator(schema, "api")
+    for _ in range(2):  # the cached validator still finds every problem
+        assert [e.field for e in validate(schema, {"reason": "x"}, surface="api")] == ["reason"]
+        assert validate(schema, {"reason": "long enough"}, surface="api") == []
