@@ -22,7 +22,13 @@ import redis
 
 from tests.support.accounts import make_app  # noqa: F401  (fixture)
 from tests.support.backend import Backend, Cluster
-from tests.support.product import STARTS, module_product, product, product_with  # noqa: F401  (fixtures)
+from tests.support.product import (  # noqa: F401  (fixtures)
+    STARTS,
+    module_product,
+    pause_module_product,
+    product,
+    product_with,
+)
 from tests.support.registry import registry_service  # noqa: F401  (fixture)
 from tests.support.screenshots import screenshots, summary_lines  # noqa: F401  (fixture)
 from tests.support.smtp import smtp_server  # noqa: F401  (fixture)
@@ -132,6 +138,7 @@ def backend(request, tmp_path_factory) -> Iterator[Backend]:
 
 @pytest.fixture
 def cluster(backend: Backend) -> Iterator[Cluster]:
+    pause_module_product(backend)
     c = Cluster(backend)
     try:
         yield c

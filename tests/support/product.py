@@ -142,6 +142,7 @@ class Product:
             db.engine.dispose()
 
     def running(self) -> bool:
+        """Whether the worker and the scheduler are up (paused, or one of them died: not)."""
         return bool(self.cluster.procs) and all(proc.poll() is None for proc in self.cluster.procs)
 
     def pause(self) -> None:
@@ -216,6 +217,14 @@ def extra_env(env: dict[str, str], backend: Backend) -> dict[str, str]:
     return {k: v for k, v in env.items() if base.get(k) != v}
 
 
+def pause_module_product(backend: Backend) -> None:
+    """Before a test starts workers of its own on `backend`: the module product's worker would otherwise
+    take their jobs (with the module's environment) and its scheduler fire their timers."""
+    shared = _module_products.get(backend.kind)
+    if shared is not None:
+        shared.pause()
+
+
 @pytest.fixture(scope="module")
 def module_product(backend: Backend, registry_service: RegistryService) -> Iterator[Product]:
     """The product the tests of one module share on one backend, with an SMTP server of its own."""
@@ -247,9 +256,7 @@ def product_with(backend: Backend, registry_service: RegistryService,
                  smtp_server: SmtpServer) -> Iterator[Callable[..., Product]]:
     """`product_with(BACKOFFICE_SLA="operator_review=PT2S")`: the product with extra environment."""
     started: list[Product] = []
-    shared = _module_products.get(backend.kind)
-    if shared is not None:
-        shared.pause()  # its worker would take this product's jobs with the module's environment
+    pause_module_product(backend)
 
     def start(**env: str) -> Product:
         started.append(start_product(backend, registry_service, smtp_server, **env))
