@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint frontend bench-engine bench-timers bench-portal bench-inbox bench-employees clean
+.PHONY: install run test test-fast lint frontend bench-engine bench-timers bench-portal bench-inbox bench-employees clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -24,6 +24,10 @@ lint: install
 
 test: install lint
 	$(VENV)/bin/pytest
+
+# Everything but the tests marked slow (see tests/conftest.py), for the edit-test loop; CI runs `make test`.
+test-fast: install lint
+	$(VENV)/bin/pytest -m "not slow"
 
 bench-engine: install
 	$(PY) benchmarks/engine.py --instances 2000 --workers 2

@@ -1,7 +1,12 @@
 """Test backends: PostgreSQL + Redis server, and SQLite + embedded Redis.
 
-Every test that takes `backend` runs once per backend. Each run creates its own PostgreSQL
-database and claims a free Redis database number, so concurrent runs never collide.
+Every test that takes `backend` (itself or through `product`, `make_app`, `cluster`, ...) runs on
+PostgreSQL; the tests listed in EMBEDDED_TOO run on SQLite + embedded Redis as well. Each run creates
+its own PostgreSQL database and claims a free Redis database number, so concurrent runs never collide.
+
+Markers (registered in pyproject.toml): `browser` is set here on every test of a tests/test_browser_*.py
+file; `slow` is set by the test files on tests that take a minute or more. `make test` (and CI) runs
+everything, `make test-fast` leaves the slow ones out.
 """
 
 from __future__ import annotations
@@ -17,7 +22,13 @@ import redis
 
 from tests.support.accounts import make_app  # noqa: F401  (fixture)
 from tests.support.backend import Backend, Cluster
-from tests.support.product import product, product_with  # noqa: F401  (fixtures)
+from tests.support.product import (  # noqa: F401  (fixtures)
+    STARTS,
+    module_product,
+    pause_module_product,
+    product,
+    product_with,
+)
 from tests.support.registry import registry_service  # noqa: F401  (fixture)
 from tests.support.screenshots import screenshots, summary_lines  # noqa: F401  (fixture)
 from tests.support.smtp import smtp_server  # noqa: F401  (fixture)
@@ -35,7 +46,65 @@ def _claim_redis_db() -> tuple[int, redis.Redis]:
     raise RuntimeError("no free Redis database number for the tests")
 
 
-@pytest.fixture(scope="session", params=["postgres", "embedded"])
+# What runs on SQLite + embedded Redis too (`make run`'s default backend): the parts whose behaviour
+# depends on the database's locking, dialect or transactions, or on the embedded Redis. Everything else
+# runs on PostgreSQL only: the product's own behaviour over the API and pages is the same on both, and
+# running it twice doubled the suite's time. A key is a test file, or file::test for one test.
+EMBEDDED_TOO: dict[str, str] = {
+    "test_engine_flow.py": "the engine: instances, service calls and locks on SQLite's single writer",
+    "test_instance_control.py": "the engine: suspend, resume, cancel and timers moved, on both databases",
+    "test_multi_instance.py": "the engine: parallel instances completed under the instance lock",
+    "test_event_gateway.py": "the engine: message and timer events raced through the scheduler",
+    "test_timers.py": "timers: due times stored naive by SQLite and aware by PostgreSQL",
+    "test_journal.py": "the journal: its queries and its append-only writes on both dialects",
+    "test_resilience.py": "resilience: workers and Redis killed mid-job, embedded Redis restarted",
+    "test_deploy.py": "deployment: versions side by side, refused deploys roll back on both databases",
+    "test_migration.py": "instance migration: batch writes by a real worker, revert",
+    "test_accounts.py": "views that commit: registration, activation and tokens; embedded mode's file mailbox",
+    "test_sessions.py": "views that commit: sessions ended by logout and role changes",
+    "test_password_reset.py": "views that commit: reset codes and the new password",
+    "test_demo_seed.py": "the demo (`make run`) runs on SQLite and embedded Redis",
+    "test_step_analytics.py": "analytics SQL (percentiles, weeks) written per dialect",
+    "test_inbox.py::test_queue_queries_filter_sort_page_and_search": "the inbox's queue SQL on both dialects",
+    "test_notifications.py::test_a_notice_another_run_recorded_first_is_retried_not_reported_as_sent":
+        "two runs of one notice: SQLite lets one writer in at a time, PostgreSQL makes the second wait",
+    "test_notifications.py::test_two_runs_of_one_notice_sending_at_once_mail_it_once":
+        "two runs of one notice at once, under each database's locking",
+    "test_notifications.py::test_a_lease_whose_run_died_is_taken_over": "delivery leases under each database's locking",
+    "test_resubmit_appeal.py::test_an_attempt_recorded_by_the_web_and_the_process_at_once_is_kept_once":
+        "one attempt written by two transactions at once: a different path on each database",
+}
+BACKENDS = ("postgres", "embedded")
+
+
+def backends_for(nodeid_file: str, name: str) -> tuple[str, ...]:
+    """The backends a test runs on, by EMBEDDED_TOO."""
+    if nodeid_file in EMBEDDED_TOO or f"{nodeid_file}::{name}" in EMBEDDED_TOO:
+        return BACKENDS
+    return ("postgres",)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        kinds = backends_for(Path(metafunc.definition.path).name, metafunc.definition.originalname)
+        metafunc.parametrize("backend", kinds, indirect=True, scope="session")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name.startswith("test_browser_"):
+            item.add_marker(pytest.mark.browser)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """EMBEDDED_TOO names only files and tests that exist (a renamed test would silently lose SQLite)."""
+    for key in EMBEDDED_TOO:
+        path = Path(__file__).parent / key.split("::")[0]
+        if not path.exists() or ("::" in key and f"def {key.split('::')[1]}(" not in path.read_text()):
+            raise pytest.UsageError(f"EMBEDDED_TOO names {key}, which does not exist")
+
+
+@pytest.fixture(scope="session")
 def backend(request, tmp_path_factory) -> Iterator[Backend]:
     data_dir = tmp_path_factory.mktemp(f"data-{request.param}")
     if request.param == "postgres":
@@ -69,6 +138,7 @@ def backend(request, tmp_path_factory) -> Iterator[Backend]:
 
 @pytest.fixture
 def cluster(backend: Backend) -> Iterator[Cluster]:
+    pause_module_product(backend)
     c = Cluster(backend)
     try:
         yield c
@@ -77,7 +147,10 @@ def cluster(backend: Backend) -> Iterator[Cluster]:
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
-    """List the screenshots the browser tests took (tests.support.screenshots), so they travel with the output."""
+    """List the screenshots the browser tests took (tests.support.screenshots), so they travel with the output;
+    say how many products (worker + scheduler) the run started, the figure its duration depends on most."""
+    if STARTS:
+        terminalreporter.write_line("product starts: " + ", ".join(f"{k} {v}" for k, v in sorted(STARTS.items())))
     lines = summary_lines()
     if lines:
         terminalreporter.section(f"screenshots ({len(lines)})")

@@ -97,6 +97,7 @@ def _explore(operation, base_url: str, session: requests.Session, headers: dict[
     call()
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_schemathesis_finds_no_server_error_and_nothing_undocumented(product_with) -> None:
     product = product_with(RATE_LIMITS="0")

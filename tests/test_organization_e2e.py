@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 
 import openpyxl
+import pytest
 from sqlalchemy import select
 
 from tasks.cases.models import Application
@@ -34,6 +35,7 @@ EMPLOYEES = 10_000
 UNINSURED = {17, 5_000, 9_999}
 
 
+@pytest.mark.slow
 def test_ten_thousand_employees_end_to_end(backend, smtp_server, tmp_path) -> None:
     people = generated_people(EMPLOYEES)
     data = registry_dataset(tmp_path / "registry.json", people, uninsured=UNINSURED)

@@ -16,6 +16,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from engine.clock import aware, utcnow
@@ -125,6 +126,7 @@ def test_scheduler_started_late_catches_up_on_overdue_timers(backend, cluster):
         assert _timers(services, i) == []
 
 
+@pytest.mark.slow
 def test_ten_thousand_due_timers_fire_exactly_once_with_two_schedulers(backend, cluster):
     """10,000 instances whose timers all fall due at one moment; two schedulers compete for them."""
     services = backend.services

@@ -107,8 +107,18 @@ class Cluster:
                 proc.wait()
 
     def stop_all(self) -> None:
-        for proc in self.procs:
-            self.stop(proc)
+        """SIGTERM to every process first, then wait: a worker finishing its job and a scheduler ending its
+        round stop side by side instead of one after the other."""
+        running = [proc for proc in self.procs if proc.poll() is None]
+        for proc in running:
+            proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for proc in running:
+            try:
+                proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
         self.procs.clear()
 
 

@@ -5,12 +5,20 @@ product's own workflows/, the registry service over HTTP and a real SMTP server.
         token = product.citizen_token()
         number = product.apply(token, scenario="valid")["number"]
         product.wait_status(number, "ready")
+
+`product` is one running product per backend per test module (starting a worker and a scheduler
+costs seconds, and most tests only need *a* product): after each test the process versions it found
+are current again and the mail it received is handed out, so the next test starts as if the product
+were new. A test that needs its own environment (a shorter SLA, other retry settings, ...) takes
+`product_with(**env)`, which starts a product of its own; the module's product is paused meanwhile,
+so that only one worker and one scheduler serve the backend's queue and database at a time.
 """
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -34,6 +42,11 @@ from web.extensions import db
 ROOT = Path(__file__).resolve().parent.parent.parent
 PRODUCT_WORKFLOWS = ROOT / "workflows"
 _deployed: set[str] = set()
+# How many products (a worker and a scheduler each) the session started, per backend: printed at the
+# end of the run (tests/conftest.py), the figure the suite's running time depends on most.
+STARTS: Counter[str] = Counter()
+# The module product running on each backend, paused while a test runs a product of its own.
+_module_products: dict[str, Product] = {}
 
 
 def this_year_period() -> dict[str, str]:
@@ -128,6 +141,31 @@ class Product:
             restore_current_versions(self.versions_at_start)
             db.engine.dispose()
 
+    def running(self) -> bool:
+        """Whether the worker and the scheduler are up (paused, or one of them died: not)."""
+        return bool(self.cluster.procs) and all(proc.poll() is None for proc in self.cluster.procs)
+
+    def pause(self) -> None:
+        """Stop the worker and the scheduler (the app stays): another product serves the backend meanwhile."""
+        self.cluster.stop_all()
+
+    def resume(self) -> None:
+        """Start the worker and the scheduler again after `pause()` (or after one of them died)."""
+        if self.running():
+            return
+        self.cluster.stop_all()
+        start_processes(self.cluster, self.env, self.backend)
+        STARTS[self.backend.kind] += 1
+
+    def reset_between_tests(self) -> None:
+        """What a test changed in the shared product, undone: process versions current again, its clients
+        dropped, its mail handed out (so `smtp.wait_for_mail` sees only mail sent during the next test)."""
+        with self.app.app_context():
+            restore_current_versions(self.versions_at_start)
+            db.session.remove()
+        self.clients.clear()
+        self.smtp.hand_out_received()
+
 
 def restore_current_versions(versions: dict[str, int]) -> None:
     """Point each process back at the version that was current when the test began.
@@ -155,12 +193,17 @@ def deploy_product(backend: Backend, env: dict[str, str]) -> None:
     _deployed.add(backend.kind)
 
 
+def start_processes(cluster: Cluster, env: dict[str, str], backend: Backend) -> None:
+    cluster.worker(**extra_env(env, backend))
+    cluster.scheduler(**extra_env(env, backend))
+
+
 def start_product(backend: Backend, registry: RegistryService, smtp: SmtpServer, **extra: str) -> Product:
     env = product_env(backend, registry, smtp, **extra)
     deploy_product(backend, env)
     cluster = Cluster(backend)
-    cluster.worker(**extra_env(env, backend))
-    cluster.scheduler(**extra_env(env, backend))
+    start_processes(cluster, env, backend)
+    STARTS[backend.kind] += 1
     settings = Settings.from_env(env)
     app = create_app(settings, config=AppConfig.from_env(env, settings))
     with app.app_context():
@@ -174,13 +217,38 @@ def extra_env(env: dict[str, str], backend: Backend) -> dict[str, str]:
     return {k: v for k, v in env.items() if base.get(k) != v}
 
 
-@pytest.fixture
-def product(backend: Backend, registry_service: RegistryService, smtp_server: SmtpServer) -> Iterator[Product]:
-    p = start_product(backend, registry_service, smtp_server)
+def pause_module_product(backend: Backend) -> None:
+    """Before a test starts workers of its own on `backend`: the module product's worker would otherwise
+    take their jobs (with the module's environment) and its scheduler fire their timers."""
+    shared = _module_products.get(backend.kind)
+    if shared is not None:
+        shared.pause()
+
+
+@pytest.fixture(scope="module")
+def module_product(backend: Backend, registry_service: RegistryService) -> Iterator[Product]:
+    """The product the tests of one module share on one backend, with an SMTP server of its own."""
+    smtp = SmtpServer().start()
     try:
-        yield p
+        p = start_product(backend, registry_service, smtp)
+        _module_products[backend.kind] = p
+        try:
+            yield p
+        finally:
+            _module_products.pop(backend.kind, None)
+            p.stop()
     finally:
-        p.stop()
+        smtp.stop()
+
+
+@pytest.fixture
+def product(module_product: Product) -> Iterator[Product]:
+    """The module's running product (see the module docstring), reset after the test."""
+    module_product.resume()
+    try:
+        yield module_product
+    finally:
+        module_product.reset_between_tests()
 
 
 @pytest.fixture
@@ -188,6 +256,7 @@ def product_with(backend: Backend, registry_service: RegistryService,
                  smtp_server: SmtpServer) -> Iterator[Callable[..., Product]]:
     """`product_with(BACKOFFICE_SLA="operator_review=PT2S")`: the product with extra environment."""
     started: list[Product] = []
+    pause_module_product(backend)
 
     def start(**env: str) -> Product:
         started.append(start_product(backend, registry_service, smtp_server, **env))

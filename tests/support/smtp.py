@@ -167,6 +167,12 @@ class SmtpServer:
         with self._collector.changed:
             return list(self._collector.received)
 
+    def hand_out_received(self) -> None:
+        """Count every message received so far as handed out: a server shared by several tests (the module's
+        product) then gives `wait_for_mail` only what arrived after this call, as a fresh server would."""
+        with self._collector.changed:
+            self._taken.update(range(len(self._collector.received)))
+
     def wait_for_mail(self, to: str, timeout: float = 30.0, subject: str | None = None) -> ReceivedMail:
         """The next message for `to` (with this `subject`, if given) not handed out before; fails the test
         after `timeout` seconds."""
