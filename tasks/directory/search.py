@@ -1,0 +1,157 @@
+"""Finding medical organisations: by name (typos forgiven, ё read as е), by ИНН or ОГРН, within filters.
+
+Names are compared in one normalised form (`normalize`: case, ё as е, quotes, «№» and dashes as spaces),
+stored in `search_text` when a row is written. On PostgreSQL the name search is pg_trgm's word similarity
+(`query <% search_text`, served by the trigram index of migration 0024), so «поликлинника» finds
+«поликлиника» among ten thousand rows without reading them all. SQLite has no trigram index: there the
+rows that pass the filters are scored here, with the same idea (trigrams of each query word against the
+text's words), which is fast enough for the embedded set-up's few hundred organisations.
+
+A query of five or more digits is an identifier: it matches the start of an ИНН or an ОГРН.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Select, func, literal, or_, select, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Session
+
+from .models import MedicalOrganization
+
+PAGE_SIZE = 20
+MAX_QUERY = 200
+# How similar (0..1) a query must be to a name to match: pg_trgm's word_similarity_threshold on PostgreSQL
+# (its default 0.6 loses «здаровье» for «здоровье»), the share of common trigrams here on SQLite.
+WORD_SIMILARITY = 0.5
+_NOT_WORD = re.compile(r"[^\w]+")
+_IDENTIFIER = re.compile(r"^\d{5,13}$")
+
+
+def normalize(text: str | None) -> str:
+    """Lower case, ё as е, anything but letters and digits as one space: «ГБУЗ «ГП № 12»» -> `гбуз гп 12`."""
+    folded = unicodedata.normalize("NFC", text or "").casefold().replace("ё", "е")
+    return _NOT_WORD.sub(" ", folded).replace("_", " ").strip()
+
+
+def search_text(name: str, short_name: str) -> str:
+    """What `search_text` holds for an organisation: its short and full name, normalised."""
+    return normalize(f"{short_name} {name}")
+
+
+@dataclass(frozen=True)
+class Filters:
+    q: str = ""
+    region: str | None = None
+    program: str | None = None
+    specialty: str | None = None
+
+    @property
+    def identifier(self) -> str | None:
+        """The digits of the query when it is an ИНН or ОГРН (or the start of one)."""
+        compact = re.sub(r"[\s-]", "", self.q)
+        return compact if _IDENTIFIER.match(compact) else None
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[MedicalOrganization]
+    total: int
+    page: int
+    pages: int
+
+
+def search(session: Session, filters: Filters, page: int = 1, per_page: int = PAGE_SIZE) -> Page:
+    """One page of the organisations matching `filters`, best matches first (then by short name)."""
+    base = select(MedicalOrganization.id).where(*_filter_conditions(session, filters))
+    words = normalize(filters.q)
+    if filters.identifier:
+        digits = filters.identifier
+        base = base.where(or_(MedicalOrganization.inn.startswith(digits), MedicalOrganization.ogrn.startswith(digits)))
+        return _paged(session, base.order_by(MedicalOrganization.short_name, MedicalOrganization.id), page, per_page)
+    if not words:
+        return _paged(session, base.order_by(MedicalOrganization.short_name, MedicalOrganization.id), page, per_page)
+    if session.get_bind().dialect.name == "postgresql":
+        # The `%>` operator's threshold, for this transaction only (the default 0.6 loses one-letter typos).
+        session.execute(select(func.set_config("pg_trgm.word_similarity_threshold", str(WORD_SIMILARITY), True)))
+        return _paged(session, _trigram_query(base, words), page, per_page)
+    return _scored_here(session, base, words, page, per_page)
+
+
+def _filter_conditions(session: Session, filters: Filters) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if filters.region:
+        conditions.append(MedicalOrganization.region == filters.region)
+    for column, value in ((MedicalOrganization.programs, filters.program),
+                          (MedicalOrganization.specialties, filters.specialty)):
+        if value:
+            conditions.append(_contains(session, column, value))
+    return conditions
+
+
+def _contains(session: Session, column, value: str) -> ColumnElement[bool]:
+    """The JSON list in `column` has `value`: JSONB containment (GIN-indexed) on PostgreSQL, json_each on SQLite."""
+    if session.get_bind().dialect.name == "postgresql":
+        return type_coerce(column, JSONB).contains([value])
+    items = func.json_each(column).table_valued("value")
+    return select(literal(1)).select_from(items).where(items.c.value == value).exists()
+
+
+def _trigram_query(base: Select, words: str) -> Select:
+    text = MedicalOrganization.search_text
+    similarity = func.word_similarity(words, text)
+    matches = or_(text.contains(words, autoescape=True), text.op("%>")(words))
+    exact = text.contains(words, autoescape=True)
+    return base.where(matches).order_by(exact.desc(), similarity.desc(), MedicalOrganization.short_name,
+                                        MedicalOrganization.id)
+
+
+def _paged(session: Session, ids_query: Select, page: int, per_page: int) -> Page:
+    total = session.scalar(select(func.count()).select_from(ids_query.order_by(None).subquery())) or 0
+    ids = list(session.scalars(ids_query.limit(per_page).offset((page - 1) * per_page)))
+    return Page(_load(session, ids), total, page, max(1, -(-total // per_page)))
+
+
+def _load(session: Session, ids: list[int]) -> list[MedicalOrganization]:
+    """The rows of `ids`, in that order."""
+    if not ids:
+        return []
+    rows = {o.id: o for o in session.scalars(select(MedicalOrganization).where(MedicalOrganization.id.in_(ids)))}
+    return [rows[i] for i in ids if i in rows]
+
+
+def _scored_here(session: Session, base: Select, words: str, page: int, per_page: int) -> Page:
+    """SQLite: score the filtered rows' names in Python (substring first, then word similarity)."""
+    query = base.add_columns(MedicalOrganization.search_text, MedicalOrganization.short_name)
+    scored = []
+    for row_id, text, short in session.execute(query):
+        score = 2.0 if words in text else word_similarity(words, text)
+        if score >= WORD_SIMILARITY:
+            scored.append((-score, short, row_id))
+    scored.sort()
+    start = (page - 1) * per_page
+    ids = [row_id for _, _, row_id in scored[start:start + per_page]]
+    total = len(scored)
+    return Page(_load(session, ids), total, page, max(1, -(-total // per_page)))
+
+
+def _trigrams(word: str) -> set[str]:
+    padded = f"  {word} "
+    return {padded[i:i + 3] for i in range(len(padded) - 2)}
+
+
+def word_similarity(query: str, text: str) -> float:
+    """How well every word of `query` is found among the words of `text` (0..1): for each query word the
+    best trigram similarity to a word of the text, averaged - one typo per word still scores high."""
+    words = query.split()
+    text_words = [_trigrams(w) for w in set(text.split())]
+    if not words or not text_words:
+        return 0.0
+    total = 0.0
+    for word in words:
+        grams = _trigrams(word)
+        total += max(len(grams & other) / len(grams | other) for other in text_words)
+    return total / len(words)
