@@ -1,13 +1,15 @@
 """Finding medical organisations: by name (typos forgiven, ё read as е), by ИНН or ОГРН, within filters.
 
 Names are compared in one normalised form (`normalize`: case, ё as е, quotes, «№» and dashes as spaces),
-stored in `search_text` when a row is written. On PostgreSQL the name search is pg_trgm's word similarity
-(`query <% search_text`, served by the trigram index of migration 0024), so «поликлинника» finds
-«поликлиника» among ten thousand rows without reading them all. SQLite has no trigram index: there the
-rows that pass the filters are scored here, with the same idea (trigrams of each query word against the
-text's words), which is fast enough for the embedded set-up's few hundred organisations.
+stored in `search_text` when a row is written. A query found as typed (a substring of some names) is
+answered with those names alone. Otherwise, on PostgreSQL, it is pg_trgm's word similarity
+(`search_text %> query`, best first by the distance `<->>`) with the GiST trigram index of migration 0024:
+«поликлинника» finds «поликлиника» among ten thousand names. Counting a name search's matches stops at
+COUNT_LIMIT («более 1000»). SQLite has no trigram index: there the rows that pass the filters are scored
+here, with the same idea (trigrams of each query word against the text's words), which is fast enough for
+the embedded set-up's few hundred organisations.
 
-A query of five or more digits is an identifier: it matches the start of an ИНН or an ОГРН.
+A query of five or more digits is an identifier: a whole ИНН or ОГРН, or the start of one.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, func, literal, or_, select, type_coerce
+from sqlalchemy import ColumnElement, Float, Select, func, literal, or_, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
@@ -24,10 +26,12 @@ from .models import MedicalOrganization
 
 PAGE_SIZE = 20
 MAX_QUERY = 200
+COUNT_LIMIT = 1000  # a name search counts its matches up to this many
 # How similar (0..1) a query must be to a name to match: pg_trgm's word_similarity_threshold on PostgreSQL
 # (its default 0.6 loses «здаровье» for «здоровье»), the share of common trigrams here on SQLite.
 WORD_SIMILARITY = 0.5
 _NOT_WORD = re.compile(r"[^\w]+")
+_QUOTED = re.compile(r"«(.+)»")
 _IDENTIFIER = re.compile(r"^\d{5,13}$")
 
 
@@ -38,8 +42,12 @@ def normalize(text: str | None) -> str:
 
 
 def search_text(name: str, short_name: str) -> str:
-    """What `search_text` holds for an organisation: its short and full name, normalised."""
-    return normalize(f"{short_name} {name}")
+    """What `search_text` holds for an organisation: its short name and the proper name inside the full one's
+    quotes («Городская поликлиника № 12»), normalised. The legal form spelled out («Государственное
+    бюджетное учреждение здравоохранения города Москвы») is left out: every state clinic shares it, so it
+    finds nothing in particular, and it would triple the text every similarity is computed over."""
+    quoted = _QUOTED.search(name)
+    return normalize(f"{short_name} {quoted.group(1) if quoted else name}")
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,7 @@ class Page:
     total: int
     page: int
     pages: int
+    total_exact: bool = True  # False: at least `total` (a name search counted up to COUNT_LIMIT)
 
 
 def search(session: Session, filters: Filters, page: int = 1, per_page: int = PAGE_SIZE) -> Page:
@@ -69,15 +78,25 @@ def search(session: Session, filters: Filters, page: int = 1, per_page: int = PA
     base = select(MedicalOrganization.id).where(*_filter_conditions(session, filters))
     words = normalize(filters.q)
     if filters.identifier:
-        digits = filters.identifier
-        base = base.where(or_(MedicalOrganization.inn.startswith(digits), MedicalOrganization.ogrn.startswith(digits)))
+        base = base.where(_identifier(filters.identifier))
         return _paged(session, base.order_by(MedicalOrganization.short_name, MedicalOrganization.id), page, per_page)
+    by_name = (MedicalOrganization.short_name, MedicalOrganization.id)
     if not words:
-        return _paged(session, base.order_by(MedicalOrganization.short_name, MedicalOrganization.id), page, per_page)
+        return _paged(session, base.order_by(*by_name), page, per_page)
+    # The name as typed, when some names contain it: no need to guess at typos (and on PostgreSQL the
+    # trigram index finds a long substring among thousands of names in a few index pages).
+    exact = _paged(session, base.where(MedicalOrganization.search_text.contains(words, autoescape=True))
+                   .order_by(*by_name), page, per_page, count_limit=COUNT_LIMIT)
+    if exact.total:
+        return exact
     if session.get_bind().dialect.name == "postgresql":
         # The `%>` operator's threshold, for this transaction only (the default 0.6 loses one-letter typos).
         session.execute(select(func.set_config("pg_trgm.word_similarity_threshold", str(WORD_SIMILARITY), True)))
-        return _paged(session, _trigram_query(base, words), page, per_page)
+        text = MedicalOrganization.search_text
+        matching = base.where(text.op("%>")(words))
+        ordered = matching.order_by(text.op("<->>", return_type=Float)(words), MedicalOrganization.short_name,
+                                    MedicalOrganization.id)
+        return _paged(session, ordered, page, per_page, count_limit=COUNT_LIMIT)
     return _scored_here(session, base, words, page, per_page)
 
 
@@ -100,19 +119,26 @@ def _contains(session: Session, column, value: str) -> ColumnElement[bool]:
     return select(literal(1)).select_from(items).where(items.c.value == value).exists()
 
 
-def _trigram_query(base: Select, words: str) -> Select:
-    text = MedicalOrganization.search_text
-    similarity = func.word_similarity(words, text)
-    matches = or_(text.contains(words, autoescape=True), text.op("%>")(words))
-    exact = text.contains(words, autoescape=True)
-    return base.where(matches).order_by(exact.desc(), similarity.desc(), MedicalOrganization.short_name,
-                                        MedicalOrganization.id)
+def _identifier(digits: str) -> ColumnElement[bool]:
+    """A whole ИНН (10 digits) or ОГРН (13) by equality, anything shorter as the start of either."""
+    if len(digits) == 10:
+        return MedicalOrganization.inn == digits
+    if len(digits) == 13:
+        return MedicalOrganization.ogrn == digits
+    return or_(MedicalOrganization.inn.startswith(digits, autoescape=True),
+               MedicalOrganization.ogrn.startswith(digits, autoescape=True))
 
 
-def _paged(session: Session, ids_query: Select, page: int, per_page: int) -> Page:
-    total = session.scalar(select(func.count()).select_from(ids_query.order_by(None).subquery())) or 0
+def _paged(session: Session, ids_query: Select, page: int, per_page: int, count_limit: int | None = None) -> Page:
+    """The page's rows and the number of matches (counted up to `count_limit` when one is given)."""
+    counted = ids_query.order_by(None)
+    if count_limit is not None:
+        counted = counted.limit(count_limit + 1)
+    total = session.scalar(select(func.count()).select_from(counted.subquery())) or 0
+    exact = count_limit is None or total <= count_limit
+    total = total if exact else count_limit or 0
     ids = list(session.scalars(ids_query.limit(per_page).offset((page - 1) * per_page)))
-    return Page(_load(session, ids), total, page, max(1, -(-total // per_page)))
+    return Page(_load(session, ids), total, page, max(1, -(-total // per_page)), exact)
 
 
 def _load(session: Session, ids: list[int]) -> list[MedicalOrganization]:
@@ -124,11 +150,11 @@ def _load(session: Session, ids: list[int]) -> list[MedicalOrganization]:
 
 
 def _scored_here(session: Session, base: Select, words: str, page: int, per_page: int) -> Page:
-    """SQLite: score the filtered rows' names in Python (substring first, then word similarity)."""
+    """SQLite: score the filtered rows' names in Python by word similarity, best first."""
     query = base.add_columns(MedicalOrganization.search_text, MedicalOrganization.short_name)
     scored = []
     for row_id, text, short in session.execute(query):
-        score = 2.0 if words in text else word_similarity(words, text)
+        score = word_similarity(words, text)
         if score >= WORD_SIMILARITY:
             scored.append((-score, short, row_id))
     scored.sort()

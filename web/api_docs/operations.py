@@ -149,10 +149,11 @@ OPERATIONS: dict[str, Op] = {
         query=(("q", STRING, "Название (опечатки и ё/е не мешают), ИНН или ОГРН"),
                ("region", STRING, "Регион, как в справочнике"), ("program", STRING, "Программа ОМС"),
                ("specialty", STRING, "Специальность"), ("page", {"type": "integer", "minimum": 1}, "Страница")),
-        answer=obj(items={"type": "array", "items": MEDICAL_ORGANIZATION}, total=INT, page=INT, pages=INT,
-                   per_page=INT, refreshed_at=NULLABLE),
-        description="Страница — 20 организаций. `refreshed_at` — когда справочник последний раз обновлён из "
-                    "реестра (при недоступности реестра показывается последняя копия)."),
+        answer=obj(items={"type": "array", "items": MEDICAL_ORGANIZATION}, total=INT,
+                   total_exact={"type": "boolean"}, page=INT, pages=INT, per_page=INT, refreshed_at=NULLABLE),
+        description="Страница — 20 организаций. Поиск по названию считает совпадения до 1000 (`total_exact`: "
+                    "false — их больше). `refreshed_at` — когда справочник последний раз обновлён из реестра "
+                    "(при недоступности реестра показывается последняя копия)."),
     "directory_api.show": Op("Медицинская организация по ОГРН", PUBLIC,
                              answer={"allOf": [MEDICAL_ORGANIZATION, obj(refreshed_at=NULLABLE)]},
                              description="422 — ОГРН не из 13 цифр; 404 — такой организации нет в справочнике."),

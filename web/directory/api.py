@@ -27,7 +27,8 @@ def index() -> Response:
         raise ApiError(422, "validation_failed", "Проверьте параметры поиска.", errors)
     found = search(db.session, filters, page)
     refreshed = last_refreshed(db.session)
-    return jsonify({"items": [organization_json(o) for o in found.items], "total": found.total, "page": found.page,
+    return jsonify({"items": [organization_json(o) for o in found.items], "total": found.total,
+                    "total_exact": found.total_exact, "page": found.page,
                     "pages": found.pages, "per_page": PAGE_SIZE,
                     "refreshed_at": refreshed.isoformat() if refreshed else None})
 

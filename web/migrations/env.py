@@ -59,7 +59,8 @@ def get_metadata():
 MIGRATION_ONLY_INDEXES = frozenset({
     'ix_application_search_name_prefix', 'ix_process_instance_business_key_prefix', 'ix_journal_decision_at',
     'ix_medical_organization_search_trgm', 'ix_medical_organization_programs',
-    'ix_medical_organization_specialties',
+    'ix_medical_organization_specialties', 'ix_medical_organization_inn_prefix',
+    'ix_medical_organization_ogrn_prefix',
 })
 
 

@@ -79,16 +79,22 @@ BRANDS = ("Семейный доктор", "Медлайн", "Клиника Ё�
           "Надежда", "Евромед", "Поколение", "Гиппократ", "Альфа-Здоровье", "Медэксперт", "Парацельс", "Сфера")
 
 
+def _spread(serial: int) -> int:
+    """Serial numbers 0..99,999 mapped one-to-one onto scattered five-digit ones (7919 is prime to 100,000),
+    so numbers look issued over the years rather than counted from 00000."""
+    return (serial * 7919 + 31_337) % 100_000
+
+
 def _ogrn(rng: random.Random, region: Region, serial: int) -> str:
     """A 13-digit ОГРН: state registration sign 1, year, region, tax office, serial, then its check digit."""
     year = rng.choice(("02", "03", "05", "07", "09", "11", "12", "15", "17", "19"))
-    body = f"1{year}{region.code}{rng.randint(10, 99)}{serial % 100_000:05d}"
+    body = f"1{year}{region.code}{rng.randint(10, 99)}{_spread(serial):05d}"
     return body + ru_ogrn.calc_check_digit(body + "0")
 
 
 def _inn(rng: random.Random, region: Region, serial: int) -> str:
     """A 10-digit ИНН of an organisation: region, tax office, serial, then its check digit."""
-    body = f"{region.code}{rng.randint(10, 99)}{serial % 100_000:05d}"
+    body = f"{region.code}{rng.randint(10, 99)}{_spread(serial + 50_000):05d}"
     return body + ru_inn.calc_company_check_digit(body)
 
 
@@ -145,7 +151,7 @@ def generate(count: int, *, seed: int = 18, start: int = 0) -> list[dict[str, An
                    else None if kind["state"] else date(rng.randint(2027, 2031), rng.randint(1, 12), 28).isoformat())
         slug = f"mo{i + 1}"
         orgs.append({
-            "ogrn": _ogrn(rng, region, i), "inn": _inn(rng, region, 10_000 + i),
+            "ogrn": _ogrn(rng, region, i), "inn": _inn(rng, region, i),
             "name": kind["name"], "short_name": kind["short_name"], "address": address,
             "phone": f"+7 {region.phone_code} {rng.randint(200, 999)}-{rng.randint(10, 99)}-{rng.randint(10, 99)}",
             "email": f"{slug}@{region.domain}", "programs": kind["programs"], "license_valid_to": licence,
