@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -81,10 +81,12 @@ def _date(value: Any) -> date | None:
 
 def _replace_all(session: Session, rows: dict[str, dict[str, Any]], now: datetime) -> int:
     existing = {o.ogrn: o for o in session.scalars(select(MedicalOrganization))}
-    for ogrn, values in rows.items():
-        org = existing.get(ogrn)
-        if org is None:
-            session.add(MedicalOrganization(**values, refreshed_at=now))
+    new = [{**values, "refreshed_at": now} for ogrn, values in rows.items() if ogrn not in existing]
+    if new:  # one multi-row INSERT: the first refresh of a large register adds thousands at once
+        session.execute(insert(MedicalOrganization.__table__), new)
+    for ogrn, org in existing.items():
+        values = rows.get(ogrn)
+        if values is None:
             continue
         for key, value in values.items():
             if getattr(org, key) != value:

@@ -3,8 +3,8 @@
 Names are compared in one normalised form (`normalize`: case, ё as е, quotes, «№» and dashes as spaces),
 stored in `search_text` when a row is written. A query found as typed (a substring of some names) is
 answered with those names alone. Otherwise, on PostgreSQL, it is pg_trgm's word similarity
-(`search_text %> query`, best first by the distance `<->>`) with the GiST trigram index of migration 0024:
-«поликлинника» finds «поликлиника» among ten thousand names. Counting a name search's matches stops at
+(`search_text %> query`, best first) with the GiST trigram index of migration 0024: «поликлинника» finds
+«поликлиника» among ten thousand names. Counting a name search's matches stops at
 COUNT_LIMIT («более 1000»). SQLite has no trigram index: there the rows that pass the filters are scored
 here, with the same idea (trigrams of each query word against the text's words), which is fast enough for
 the embedded set-up's few hundred organisations.
@@ -18,7 +18,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Float, Select, func, literal, or_, select, type_coerce
+from sqlalchemy import ColumnElement, Select, func, literal, or_, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
@@ -92,10 +92,13 @@ def search(session: Session, filters: Filters, page: int = 1, per_page: int = PA
     if session.get_bind().dialect.name == "postgresql":
         # The `%>` operator's threshold, for this transaction only (the default 0.6 loses one-letter typos).
         session.execute(select(func.set_config("pg_trgm.word_similarity_threshold", str(WORD_SIMILARITY), True)))
+        # Similarity is computed for at most COUNT_LIMIT + 1 candidates: a query that vague («больнца») is
+        # ranked within the first thousand found, which keeps its cost bounded at any directory size.
         text = MedicalOrganization.search_text
-        matching = base.where(text.op("%>")(words))
-        ordered = matching.order_by(text.op("<->>", return_type=Float)(words), MedicalOrganization.short_name,
-                                    MedicalOrganization.id)
+        candidates = (base.add_columns(text, MedicalOrganization.short_name).where(text.op("%>")(words))
+                      .limit(COUNT_LIMIT + 1).subquery())
+        ordered = select(candidates.c.id).order_by(func.word_similarity(words, candidates.c.search_text).desc(),
+                                                   candidates.c.short_name, candidates.c.id)
         return _paged(session, ordered, page, per_page, count_limit=COUNT_LIMIT)
     return _scored_here(session, base, words, page, per_page)
 
