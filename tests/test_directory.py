@@ -130,7 +130,8 @@ def test_filters_by_region_programme_and_specialty(directory: Flask):
 
 def test_bad_parameters_are_refused_with_the_field_named(directory: Flask):
     client = client_from(directory)
-    for params, field in (({"page": "0"}, "page"), ({"page": "abc"}, "page"), ({"q": "а" * 201}, "q")):
+    for params, field in (({"page": "0"}, "page"), ({"page": "abc"}, "page"), ({"page": "²"}, "page"),
+                          ({"q": "а" * 201}, "q")):
         r = client.get("/api/v1/medical-organizations", query_string=params)
         assert r.status_code == 422, params
         assert [f["field"] for f in r.get_json()["error"]["fields"]] == [field]

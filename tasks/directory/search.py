@@ -32,7 +32,7 @@ COUNT_LIMIT = 1000  # a name search counts its matches up to this many
 WORD_SIMILARITY = 0.5
 _NOT_WORD = re.compile(r"[^\w]+")
 _QUOTED = re.compile(r"«(.+)»")
-_IDENTIFIER = re.compile(r"^\d{5,13}$")
+_IDENTIFIER = re.compile(r"^[0-9]{5,13}$")
 
 
 def normalize(text: str | None) -> str:

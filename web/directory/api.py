@@ -36,7 +36,7 @@ def index() -> Response:
 @bp.get("/<ogrn>")
 @public
 def show(ogrn: str) -> Response:
-    if not re.fullmatch(r"\d{13}", ogrn):
+    if not re.fullmatch(r"[0-9]{13}", ogrn):
         raise ApiError(422, "validation_failed", "ОГРН медицинской организации состоит из 13 цифр.",
                        [FieldError("ogrn", "format", "ОГРН медицинской организации состоит из 13 цифр.")])
     org = find_by_ogrn(db.session, ogrn)

@@ -34,7 +34,7 @@ def index() -> tuple[str, int]:
 @bp.get("/<ogrn>")
 @public
 def show(ogrn: str) -> str:
-    org = find_by_ogrn(db.session, ogrn) if re.fullmatch(r"\d{13}", ogrn) else None
+    org = find_by_ogrn(db.session, ogrn) if re.fullmatch(r"[0-9]{13}", ogrn) else None
     if org is None:
         abort(404)
     return render_template("directory/organization.html", org=org, expired=org.license_expired(today_moscow()),

@@ -6,6 +6,7 @@ ones with the same words, next to the field on the page and in `fields` of the A
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -32,7 +33,7 @@ def read_filters(args: Mapping[str, str]) -> tuple[Filters, int, list[FieldError
             errors.append(FieldError(name, "too_long", f"Значение длиннее {MAX_FILTER} символов."))
         values[name] = value or None
     raw_page = (args.get("page") or "1").strip()
-    page = int(raw_page) if raw_page.isdigit() else 0
+    page = int(raw_page) if re.fullmatch(r"[0-9]{1,6}", raw_page) else 0
     if not 1 <= page <= MAX_PAGE:
         errors.append(FieldError("page", "invalid", f"Номер страницы — целое число от 1 до {MAX_PAGE}."))
         page = 1
