@@ -77,10 +77,9 @@ def search(session: Session, filters: Filters, page: int = 1, per_page: int = PA
     """One page of the organisations matching `filters`, best matches first (then by short name)."""
     base = select(MedicalOrganization.id).where(*_filter_conditions(session, filters))
     words = normalize(filters.q)
-    if filters.identifier:
-        base = base.where(_identifier(filters.identifier))
-        return _paged(session, base.order_by(MedicalOrganization.short_name, MedicalOrganization.id), page, per_page)
     by_name = (MedicalOrganization.short_name, MedicalOrganization.id)
+    if filters.identifier:
+        return _paged(session, base.where(_identifier(filters.identifier)).order_by(*by_name), page, per_page)
     if not words:
         return _paged(session, base.order_by(*by_name), page, per_page)
     # The name as typed, when some names contain it: no need to guess at typos (and on PostgreSQL the
