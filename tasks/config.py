@@ -66,6 +66,8 @@ class AppConfig:
     retention_interval: float = 3600.0
     # How often (seconds) the scheduler rolls up the step analytics (PostgreSQL).
     analytics_rollup_interval: float = 300.0
+    # How often (seconds) the scheduler refreshes the medical organisations directory from the registry.
+    directory_refresh_interval: float = 3600.0
 
     @property
     def support_phone_uri(self) -> str:
@@ -123,6 +125,7 @@ class AppConfig:
             tracker_staff_names=_flag(env, "TRACKER_STAFF_NAMES", default=False),
             retention_interval=float(env.get("RETENTION_INTERVAL") or 3600),
             analytics_rollup_interval=float(env.get("ANALYTICS_ROLLUP_INTERVAL") or 300),
+            directory_refresh_interval=float(env.get("DIRECTORY_REFRESH_INTERVAL") or 3600),
         )
 
 

@@ -1,6 +1,7 @@
 """`backoffice scheduler`: fires due timers, wakes retries, repairs lost jobs, reports a heartbeat, and runs
 the periodic jobs in a thread of their own (engine.periodic): the retention of closed cases every
-RETENTION_INTERVAL seconds (3600) and, on PostgreSQL, the step analytics' roll-up every
+RETENTION_INTERVAL seconds (3600), the refresh of the medical organisations directory every
+DIRECTORY_REFRESH_INTERVAL seconds (3600) and, on PostgreSQL, the step analytics' roll-up every
 ANALYTICS_ROLLUP_INTERVAL seconds (300)."""
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from engine.scheduler import Scheduler
 
 from .cases.retention import apply_retention
 from .config import AppConfig
+from .directory.refresh import refresh_directory
+from .registries.operators import registry_client
 
 log = logging.getLogger(__name__)
 HEARTBEAT_KEY = "backoffice:scheduler:heartbeat"
@@ -50,14 +53,22 @@ def run_scheduler() -> None:
 
 def periodic_jobs(services: Services) -> list[PeriodicJob]:
     """The jobs this deployment runs beside the timers. The retention of closed cases deletes old scans and
-    minimises personal data; on PostgreSQL the analytics roll-up keeps the step figures current (SQLite
+    minimises personal data; the directory refresh keeps the medical organisations current (and their last
+copy through a registry outage); on PostgreSQL the analytics roll-up keeps the step figures current (SQLite
     computes analytics from the steps directly and keeps no roll-ups)."""
     config = AppConfig.from_env(settings=services.settings)
     jobs = [PeriodicJob("retention", config.retention_interval,
-                        lambda: apply_retention(services.database, services.runtime, services.sla, config.uploads_dir))]
+                        lambda: apply_retention(services.database, services.runtime, services.sla, config.uploads_dir)),
+            PeriodicJob("directory_refresh", config.directory_refresh_interval,
+                        lambda: _refresh_directory(services))]
     if services.database.engine.dialect.name == "postgresql":
         from web.analytics.rollup import roll_up_all
 
         jobs.append(PeriodicJob("analytics_rollup", config.analytics_rollup_interval,
                                 lambda: roll_up_all(services.database)))
     return jobs
+
+
+def _refresh_directory(services: Services) -> None:
+    with services.database.session() as session:
+        refresh_directory(session, registry_client())

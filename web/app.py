@@ -17,6 +17,7 @@ from tasks.cases import models as _case_models  # noqa: F401 - case tables in th
 from tasks.cases import notification_models as _notification_models  # noqa: F401 - notification tables for Alembic
 from tasks.cases import organizations as _organization_models  # noqa: F401 - organisation tables for Alembic
 from tasks.config import AppConfig
+from tasks.directory import models as _directory_models  # noqa: F401 - medical organisations directory for Alembic
 from tasks.support import models as _support_models  # noqa: F401 - support request tables for Alembic
 
 from . import request_parsing, security
@@ -192,4 +193,13 @@ def _register_support_blueprints(app: Flask) -> None:
     app.register_blueprint(support_pages_bp)
     app.register_blueprint(support_api_bp)
     app.register_blueprint(hotline_bp)
+    from .accounts.my_policy import api as my_policy_api_bp
+    from .accounts.my_policy import pages as my_policy_bp
+    from .directory.api import bp as directory_api_bp
+    from .directory.pages import bp as directory_bp
+
+    app.register_blueprint(directory_bp)
+    app.register_blueprint(directory_api_bp)
+    app.register_blueprint(my_policy_bp)
+    app.register_blueprint(my_policy_api_bp)
     app.add_template_global(frozenset(REASON_STEPS), "faq_reasons")  # refusal reasons with a FAQ page

@@ -14,7 +14,7 @@ from typing import Any
 
 from forms.coverage import PolicyTerm, policy_covers
 
-from .client import RegistryClient
+from .client import RegistryClient, RegistryProtocolError
 from .matching import NAME_FIELDS, compare_holder, compare_org_name, iso_date, name_parts, worst
 from .results import (
     Insurer,
@@ -205,8 +205,18 @@ def representative_fact(representative: Mapping[str, Any], record: Mapping[str, 
     return "head_confirmed" if level in ("exact", "fuzzy") else "head_not_confirmed"
 
 
+def medical_organization_records(client: RegistryClient, program: str | None = None) -> list[dict[str, Any]]:
+    """The register's records of medical organisations as given (extra fields included), optionally only
+    those working under `program`; the directory keeps them whole."""
+    answer = client.get("mo", "/mo/organizations", {"program": program} if program else None) or {}
+    records = answer.get("organizations")
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise RegistryProtocolError("mo /mo/organizations: expected a list of organisations")
+    return records
+
+
 def medical_organizations(client: RegistryClient, program: str | None = None) -> list[MedicalOrganization]:
     """The register of medical organisations, optionally only those working under `program`."""
-    answer = client.get("mo", "/mo/organizations", {"program": program} if program else None) or {}
     fields = MedicalOrganization.__dataclass_fields__
-    return [MedicalOrganization(**{k: org.get(k) for k in fields}) for org in answer.get("organizations", [])]
+    return [MedicalOrganization(**{**{k: org.get(k) for k in fields}, "specialties": org.get("specialties") or []})
+            for org in medical_organization_records(client, program)]

@@ -132,3 +132,6 @@ class MedicalOrganization(_Result):
     programs: list[str]
     license_valid_to: str | None
     accredited: bool
+    region: str | None = None
+    legal_address: str | None = None
+    specialties: list[str] = field(default_factory=list)

@@ -59,6 +59,11 @@ ACCOUNT_STATUS = obj(email=STRING, status=STRING, message=STRING)
 LEGAL_DOCUMENTS = {"type": "array", "items": obj(document=STRING, title=STRING, version=STRING,
                                                    effective={"type": "string", "format": "date"}, field=STRING,
                                                    sha256=STRING, url=STRING)}
+MEDICAL_ORGANIZATION = obj(
+    ogrn=STRING, inn=STRING, name=STRING, short_name=STRING, address=STRING, legal_address=NULLABLE, phone=STRING,
+    email=STRING, region=NULLABLE, programs={"type": "array", "items": STRING},
+    specialties={"type": "array", "items": STRING}, accredited={"type": "boolean"},
+    license_valid_to={"type": ["string", "null"], "format": "date"}, license_expired={"type": "boolean"})
 SCREENSHOTS = ("JSON или multipart/form-data: те же поля и до пяти файлов `screenshots` (PDF, JPEG, PNG); "
                "слишком большой файл — 413, не того типа — 415.")
 
@@ -139,6 +144,19 @@ OPERATIONS: dict[str, Op] = {
                            answer=obj(valid={"type": "boolean"}, status=STRING)),
     "cases_api.policy_check": Op("Проверка полиса ОМС по ЕНП и дате рождения", PUBLIC, ref("PolicyCheck"),
                                  answer=obj(status=STRING), extra=(503,)),
+    "directory_api.index": Op(
+        "Справочник медицинских организаций: поиск и фильтры", PUBLIC,
+        query=(("q", STRING, "Название (опечатки и ё/е не мешают), ИНН или ОГРН"),
+               ("region", STRING, "Регион, как в справочнике"), ("program", STRING, "Программа ОМС"),
+               ("specialty", STRING, "Специальность"), ("page", {"type": "integer", "minimum": 1}, "Страница")),
+        answer=obj(items={"type": "array", "items": MEDICAL_ORGANIZATION}, total=INT,
+                   total_exact={"type": "boolean"}, page=INT, pages=INT, per_page=INT, refreshed_at=NULLABLE),
+        description="Страница — 20 организаций. Поиск по названию считает совпадения до 1000 (`total_exact`: "
+                    "false — их больше). `refreshed_at` — когда справочник последний раз обновлён из реестра "
+                    "(при недоступности реестра показывается последняя копия)."),
+    "directory_api.show": Op("Медицинская организация по ОГРН", PUBLIC,
+                             answer={"allOf": [MEDICAL_ORGANIZATION, obj(refreshed_at=NULLABLE)]},
+                             description="422 — ОГРН не из 13 цифр; 404 — такой организации нет в справочнике."),
     "api_docs.openapi": Op("Это описание API (OpenAPI 3.1)", PUBLIC),
     "health.health": Op("Состояние частей системы", PUBLIC, extra=(503,),
                         answer=obj(db=STRING, redis=STRING, registry=STRING, workers=STRING, scheduler=STRING)),
@@ -155,6 +173,15 @@ OPERATIONS: dict[str, Op] = {
                                              staff_names_shown={"type": "boolean"})),
     "tracker_api.data_export": Op("Все мои данные: data.json и файлы в ZIP", CITIZEN, answer=BINARY,
                                   answer_types=("application/zip",)),
+    "my_policy_api.show_json": Op(
+        "Мой полис ОМС: действующий полис по данным профиля (ЕНП и дата рождения)", CITIZEN, extra=(503,),
+        answer=obj(outcome={"enum": ["found", "not_found", "no_identity"]}, enp=NULLABLE, status=NULLABLE,
+                   status_label=NULLABLE, insurer={"type": ["object", "null"]}, region=NULLABLE,
+                   valid_from=NULLABLE, valid_to=NULLABLE, reason=NULLABLE, next_steps=NULLABLE,
+                   actions={"type": "array", "items": obj(action=STRING, label=STRING, url=STRING)}),
+        description="Полис показывается, только если запись ЕРЗЛ принадлежит владельцу профиля (дата рождения, "
+                    "ФИО); иначе `not_found`. Для истёкшего или аннулированного полиса — что делать дальше "
+                    "(`actions`: справка, обращение в поддержку). Каждый просмотр записывается в журнал."),
     "account_api.show": Op("Личные данные, ожидающая подтверждения смена e-mail, принятые документы", CITIZEN),
     "account_api.change": Op("Изменить личные данные (только переданные поля; null или \"\" — очистить)",
                              CITIZEN, ref("ProfileChange")),

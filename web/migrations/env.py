@@ -54,9 +54,13 @@ def get_metadata():
 
 
 # Indexes created by migrations only (0005: PostgreSQL prefix-search indexes, the dashboard's partial
-# index on journal): not declared on the generic models, so autogenerate must not propose dropping them.
+# index on journal; 0024: the directory's trigram and JSONB indexes): not declared on the generic models,
+# so autogenerate must not propose dropping them.
 MIGRATION_ONLY_INDEXES = frozenset({
     'ix_application_search_name_prefix', 'ix_process_instance_business_key_prefix', 'ix_journal_decision_at',
+    'ix_medical_organization_search_trgm', 'ix_medical_organization_programs',
+    'ix_medical_organization_specialties', 'ix_medical_organization_inn_prefix',
+    'ix_medical_organization_ogrn_prefix',
 })
 
 
