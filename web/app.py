@@ -12,6 +12,7 @@ from engine.context import Services, build_services, install
 from engine.db import engine_options
 from engine.settings import Settings
 from forms.typography import NumberSignExtension
+from tasks.appointments import models as _appointment_models  # noqa: F401 - appointment tables for Alembic
 from tasks.cases import employee_models as _employee_models  # noqa: F401 - employee tables for Alembic
 from tasks.cases import models as _case_models  # noqa: F401 - case tables in the metadata for Alembic
 from tasks.cases import notification_models as _notification_models  # noqa: F401 - notification tables for Alembic

@@ -88,6 +88,7 @@ SCHEMA: dict[str, Any] = {
                 "name": _TEXT, "short_name": _TEXT, "address": _TEXT, "phone": _TEXT, "email": _TEXT,
                 "programs": {"type": "array", "items": _TEXT},
                 "license_valid_to": _OPT_DATE, "accredited": {"type": "boolean"},
+                "region": _TEXT, "legal_address": _TEXT, "specialties": {"type": "array", "items": _TEXT},
             },
         }},
     },
