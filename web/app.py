@@ -167,6 +167,7 @@ def _register_case_blueprints(app: Flask) -> None:
     app.register_blueprint(processes_bp)
     app.register_blueprint(processes_api_bp)
     _register_support_blueprints(app)
+    _register_appointment_blueprints(app)
     from .instance_migration.api import bp as migrations_api_bp
     from .instance_migration.pages import bp as migrations_bp
 
@@ -179,6 +180,12 @@ def _register_case_blueprints(app: Flask) -> None:
     from . import navigation
 
     navigation.init_app(app)
+
+
+def _register_appointment_blueprints(app: Flask) -> None:
+    from .appointments.api import bp as appointments_api_bp
+
+    app.register_blueprint(appointments_api_bp)
 
 
 def _register_support_blueprints(app: Flask) -> None:
