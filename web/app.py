@@ -184,7 +184,9 @@ def _register_case_blueprints(app: Flask) -> None:
 
 def _register_appointment_blueprints(app: Flask) -> None:
     from .appointments.api import bp as appointments_api_bp
+    from .appointments.pages import bp as appointments_pages_bp
 
+    app.register_blueprint(appointments_pages_bp)
     app.register_blueprint(appointments_api_bp)
 
 
