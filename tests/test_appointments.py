@@ -186,3 +186,26 @@ def test_only_the_owner_sees_a_booking(product: Product) -> None:
                    query_string={"ogrn": "123", "specialty": "", "date": "вчера"})
     assert r.status_code == 422
     assert {f["field"] for f in r.get_json()["error"]["fields"]} == {"ogrn", "specialty", "date"}
+
+
+def test_a_clinic_silent_until_the_visit_leaves_the_booking_unconfirmed(product: Product) -> None:
+    email = unique_email("silent-clinic")
+    token = product.citizen_token(email)
+    certificate = ready_certificate(product, token)
+    slot = free_slots(product, token, KAZAN_HOSPITAL, "кардиология", soon())[0]
+    supervisor = product.staff_token("supervisor")
+    with product.registry.faults_set("clinic:down"):
+        r = book(product.client(), token, slot["id"], certificate)
+        assert r.status_code == 201, r.get_json()
+        number = r.get_json()["number"]
+        timers = product.client().get("/api/v1/timers", query_string={"case": number},
+                                      headers=bearer(supervisor)).get_json()["items"]
+        [timeout] = [t for t in timers if t["element"] == "clinic_timeout"]
+        assert datetime.fromisoformat(timeout["due_at"]) == datetime.fromisoformat(slot["starts_at"])
+        r = product.client().post(f"/api/v1/timers/{timeout['id']}/fire", json={"reason": "проверка"},
+                                  headers=bearer(supervisor))
+        assert r.status_code == 200, r.get_json()
+        expired = wait_appointment(product, token, number, "expired")
+    assert expired["status_label"] == "Клиника не подтвердила" and expired["actions"] == []
+    mail = product.smtp.wait_for_mail(email, subject=f"Запись к врачу № {number}: не подтверждена")
+    assert "до времени приёма" in mail.text and "/appointments/new" in mail.text

@@ -179,6 +179,11 @@ def checked_certificate(session: Session, runtime: Runtime, owner_id: int, numbe
     return cert
 
 
+def _passed(slot: dict[str, Any]) -> bool:
+    """A slot that has begun (one remembered from a listing while the clinic is down may have)."""
+    return datetime.fromisoformat(slot["starts_at"]) <= utcnow()
+
+
 def _visit_day(slot: dict[str, Any]) -> date:
     return datetime.fromisoformat(slot["starts_at"]).date()
 
@@ -205,7 +210,7 @@ def book(clinics: Clinics, *, owner_id: int, slot_id: Any, certificate_number: A
     slot = clinics.slot(slot_id.strip())
     db, runtime = clinics.db, clinics.runtime
     with db.session() as s:
-        if not slot.get("free") or held_slots(s, [slot["id"]]):
+        if not slot.get("free") or held_slots(s, [slot["id"]]) or _passed(slot):
             raise BookingRefused("slot_taken", "Это время уже занято. Выберите другое время.",
                                  next_slots(clinics, s, slot))
         cert = checked_certificate(s, runtime, owner_id, certificate_number, _visit_day(slot))
@@ -342,7 +347,7 @@ def move(clinics: Clinics, *, owner_id: int, number: str, slot_id: Any) -> None:
                                        "специальности. Для другой клиники отмените запись и запишитесь заново.")])
     now = utcnow()
     with clinics.db.session() as s:
-        if not slot.get("free") or held_slots(s, [slot["id"]]):
+        if not slot.get("free") or held_slots(s, [slot["id"]]) or _passed(slot):
             raise BookingRefused("slot_taken", "Это время уже занято. Выберите другое время.",
                                  next_slots(clinics, s, slot))
         checked_certificate(s, clinics.runtime, owner_id, cert_number, _visit_day(slot))

@@ -12,6 +12,7 @@ STATUS_LABELS: dict[str, str] = {
     "cancelling": "Отменяется",
     "cancelled": "Отменена",
     "failed": "Время занято",
+    "expired": "Клиника не подтвердила",
     "visited": "Приём состоялся",
 }
 # States in which the citizen may still cancel or move the booking (until the cut-off before the visit).

@@ -25,7 +25,7 @@ from . import clinic, notices
 from .booking import find, release
 from .models import Appointment
 
-EVENTS = ("booked", "failed", "moved", "move_failed", "cancelled", "reminder")
+EVENTS = ("booked", "failed", "expired", "moved", "move_failed", "cancelled", "reminder")
 
 
 def _clinic_call(func: Any, *args: Any) -> Any:
@@ -98,7 +98,7 @@ def cancel(number: str) -> dict[str, Any]:
 @operator("appointment.notify", retry=MAIL_RETRY, on_exhausted="incident", timeout=60)
 def notify(number: str, event: str, slot: dict[str, Any] | None = None,
            next_slots: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Tell the citizen about their booking (`event`: booked, failed, moved, move_failed, cancelled, reminder)
+    """Tell the citizen about their booking (`event`: booked, failed, expired, moved, move_failed, cancelled, reminder)
     in the portal, by e-mail and, if they opted in, by SMS; once per outbox call however often it runs."""
     if event not in EVENTS:
         raise OperatorError("bad_event", f"unknown event {event!r}", retryable=False)

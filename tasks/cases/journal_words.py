@@ -77,7 +77,8 @@ EVENT_LABELS = {
     "data_exported": "Выгрузка всех своих данных",
     "appointment_booked": "Запись к врачу создана",
     "certificate_attached": "Справка приложена к записи к врачу",
-    "appointment_change_requested": "Запрошено изменение записи к врачу",
+    "appointment_failed": "Клиника не записала: время занято",
+    "appointment_expired": "Клиника не подтвердила запись до времени приёма",
 }
 OTHER_EVENT = "Служебная запись"
 # Service calls a case owes outside its diagram (engine.unit_of_work.DetachedCall), by their label.
@@ -103,6 +104,7 @@ NOTICE_LABELS = {
     "appeal_reminder": "напоминание о сроке жалобы", "status_changed": "смена статуса", "register": "реестр",
     "support_reply": "ответ на обращение", "support_reminder": "напоминание о сроке ответа на обращение",
     "appointment_booked": "запись к врачу подтверждена", "appointment_failed": "время приёма занято",
+    "appointment_expired": "запись не подтверждена клиникой",
     "appointment_moved": "запись к врачу перенесена", "appointment_move_failed": "запись к врачу не перенесена",
     "appointment_cancelled": "запись к врачу отменена", "appointment_reminder": "напоминание о приёме",
 }
