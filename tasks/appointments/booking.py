@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from redis import Redis
@@ -224,7 +224,7 @@ def book(clinics: Clinics, *, owner_id: int, slot_id: Any, certificate_number: A
     def attach(s: Session, info: InstanceInfo) -> None:
         row = Appointment(number=number, owner_id=owner_id, instance_id=info.id, certificate_number=cert_number,
                           ogrn=slot["ogrn"], specialty=slot["specialty"], slot_id=slot["id"],
-                          starts_at=datetime.fromisoformat(slot["starts_at"]), slot=clean_slot,
+                          starts_at=datetime.fromisoformat(slot["starts_at"]).astimezone(UTC), slot=clean_slot,
                           organization=organization, created_at=now)
         s.add(row)
         s.flush()

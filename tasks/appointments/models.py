@@ -1,7 +1,7 @@
 """Tables of doctor's appointments: the booking, the clinic slots it holds, and the booking numbers.
 
-The booking's state (pending, confirmed, moving, cancelling, cancelled, failed, visited) is the status
-its process instance sets (workflows/appointment.bpmn); the row holds what was booked, so the cabinet
+The booking's state (pending, confirmed, moving, cancelling, cancelled, failed, expired, visited) is the
+status its process instance sets (workflows/appointment.bpmn); the row holds what was booked, so the cabinet
 can show it without asking the clinic.
 
 A slot is held by at most one booking: `appointment_slot_hold.slot_id` is the primary key, so of two

@@ -9,7 +9,7 @@ gives the same booking for the same reference, and cancelling what it no longer 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import update
@@ -76,7 +76,7 @@ def move(number: str, slot_id: str) -> dict[str, Any]:
         return {"moved": False, "reason": exc.code, "next_slots": exc.next_slots[:5]}
     if row.clinic_booking_id:
         _clinic_call(clinic.cancel, row.clinic_booking_id)
-    starts_at = datetime.fromisoformat(booked.slot["starts_at"])
+    starts_at = datetime.fromisoformat(booked.slot["starts_at"]).astimezone(UTC)  # SQLite keeps no offset
     with get_services().database.session() as s:
         s.execute(update(Appointment).where(Appointment.id == row.id).values(
             slot_id=slot_id, slot=booked.slot, starts_at=starts_at, clinic_booking_id=booked.booking_id))
