@@ -6,7 +6,10 @@ citizens racing for one slot; a clinic outage the booking waits out; who may rea
 
 from __future__ import annotations
 
+import io
+import json
 import threading
+import zipfile
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -176,6 +179,10 @@ def test_only_the_owner_sees_a_booking(product: Product) -> None:
     certificate = ready_certificate(product, token)
     slot = free_slots(product, token, KAZAN_HOSPITAL, "эндокринология", soon())[0]
     number = book(product.client(), token, slot["id"], certificate).get_json()["number"]
+    export = product.client().get("/api/v1/me/data-export", headers=bearer(token))
+    with zipfile.ZipFile(io.BytesIO(export.data)) as archive:
+        [held] = json.loads(archive.read("data.json"))["appointments"]
+    assert held["number"] == number and held["certificate_number"] == certificate  # «Скачать все мои данные»
     stranger = product.citizen_token()
     client = product.client()
     assert client.get(f"/api/v1/appointments/{number}", headers=bearer(stranger)).status_code == 404
