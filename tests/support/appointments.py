@@ -32,7 +32,7 @@ def ready_certificate(product: Product, token: str) -> str:
 
 
 def free_slots(product: Product, token: str, ogrn: str, specialty: str, day: date,
-               days: int = 7) -> list[dict[str, Any]]:
+               days: int = 14) -> list[dict[str, Any]]:
     r = product.client().get("/api/v1/appointments/slots", headers=bearer(token), query_string={
         "ogrn": ogrn, "specialty": specialty, "date": day.isoformat(), "days": days})
     assert r.status_code == 200, r.get_json()
