@@ -10,12 +10,11 @@ from typing import Any
 
 from flask import abort
 
-from engine.errors import DataValidationError, FieldError, NotFound
+from engine.errors import DataValidationError, FieldError
 from forms.dates import today_moscow
 from tasks.appointments.booking import Clinics, find, free_slots
 from tasks.appointments.labels import number_of
 from tasks.appointments.models import Appointment
-from tasks.registries.client import RegistryUnavailable
 
 from ..cases import access
 from ..extensions import db
@@ -80,7 +79,3 @@ def slot_query(ogrn: Any, specialty: Any, day: Any, days: int = 1) -> tuple[str,
 def search_slots(ogrn: str, specialty: str, day: date, days: int = 1) -> list[dict[str, Any]]:
     """Free slots (RegistryUnavailable when the clinic cannot answer now)."""
     return free_slots(clinics(), db.session, ogrn, specialty, day, days)
-
-
-__all__ = ["NotFound", "RegistryUnavailable", "clinics", "organizations", "own_appointment", "search_slots",
-           "slot_query"]
