@@ -17,5 +17,7 @@ def aware(value: datetime | None) -> datetime | None:
 
 
 def parse_iso(value: str) -> datetime:
+    """The moment in UTC: SQLite keeps neither the offset nor the zone of what it stores, so a value written
+    with another offset (a timer at 10:00+03:00) must be turned to UTC before it is stored."""
     dt = datetime.fromisoformat(value)
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC) if dt.tzinfo else dt.replace(tzinfo=UTC)

@@ -3,6 +3,7 @@
 Importing this package registers every operator of the product in engine.operators.
 """
 
+from tasks.appointments import operators as _appointment_operators  # noqa: F401  (appointment.*)
 from tasks.cases import case_operators as _appeal_operators  # noqa: F401  (decisions.*, appeals.*, cases.*)
 from tasks.cases import employee_operators as _employee_operators  # noqa: F401  (employees.*, registers.*)
 from tasks.cases import operators as _case_operators  # noqa: F401  (registers certificates.*, notify.*)

@@ -85,7 +85,7 @@ def test_demo_scenarios_are_built_the_way_their_names_say():
 def test_health_reports_every_registry_and_the_dataset(registry_service):
     body = get(registry_service, "/health").json()
     assert body["status"] == "ok"
-    assert body["registries"] == dict.fromkeys(("mvd", "sfr", "erzl", "egrul", "mo"), "ok")
+    assert body["registries"] == dict.fromkeys(("mvd", "sfr", "erzl", "egrul", "mo", "clinic"), "ok")
     assert body["records"]["persons"] == len(demo_dataset()["persons"])
 
 
@@ -225,7 +225,7 @@ def test_faults_from_the_environment_and_the_admin_token():
         health = get(svc, "/health").json()
         assert health["status"] == "degraded"
         assert health["registries"] == {"mvd": "degraded", "sfr": "degraded", "erzl": "down", "egrul": "ok",
-                                        "mo": "ok"}
+                                        "mo": "ok", "clinic": "ok"}
         assert httpx.get(f"{svc.url}/admin/faults", timeout=5).status_code == 401
         wrong = httpx.get(f"{svc.url}/admin/faults", headers={"Authorization": "Bearer nope"}, timeout=5)
         assert wrong.status_code == 401

@@ -12,6 +12,7 @@ from engine.context import Services, build_services, install
 from engine.db import engine_options
 from engine.settings import Settings
 from forms.typography import NumberSignExtension
+from tasks.appointments import models as _appointment_models  # noqa: F401 - appointment tables for Alembic
 from tasks.cases import employee_models as _employee_models  # noqa: F401 - employee tables for Alembic
 from tasks.cases import models as _case_models  # noqa: F401 - case tables in the metadata for Alembic
 from tasks.cases import notification_models as _notification_models  # noqa: F401 - notification tables for Alembic
@@ -167,6 +168,7 @@ def _register_case_blueprints(app: Flask) -> None:
     app.register_blueprint(processes_bp)
     app.register_blueprint(processes_api_bp)
     _register_support_blueprints(app)
+    _register_appointment_blueprints(app)
     from .instance_migration.api import bp as migrations_api_bp
     from .instance_migration.pages import bp as migrations_bp
 
@@ -179,6 +181,14 @@ def _register_case_blueprints(app: Flask) -> None:
     from . import navigation
 
     navigation.init_app(app)
+
+
+def _register_appointment_blueprints(app: Flask) -> None:
+    from .appointments.api import bp as appointments_api_bp
+    from .appointments.pages import bp as appointments_pages_bp
+
+    app.register_blueprint(appointments_pages_bp)
+    app.register_blueprint(appointments_api_bp)
 
 
 def _register_support_blueprints(app: Flask) -> None:

@@ -26,10 +26,11 @@ class MenuEntry:
 
 
 APPLY = MenuEntry("apply.start", "Подать заявление", section=("apply",))
-# The cabinet's support requests («Обращения») and the data tracker belong to «Мои заявки»: one more
-# header entry would not fit the line.
+# The cabinet's support requests («Обращения»), doctor's appointments and the data tracker belong to
+# «Мои заявки»: one more header entry would not fit the line.
 MY_CASES = MenuEntry("cases.applications", "Мои заявки",
-                     section=("cases", "refusal", "employees", "org_access", "support", "tracker"))
+                     section=("cases", "refusal", "employees", "org_access", "support", "tracker",
+                              "appointments"))
 ORGANIZATIONS = MenuEntry("org_apply.form", "Для организаций", section=("org_apply",))
 NOTIFICATIONS = MenuEntry("notifications.index", "Уведомления", section=("notifications",),
                           counter="unread_notifications")
@@ -107,6 +108,7 @@ LOGIN_REASONS: dict[str, str] = {
     "org_access": "Чтобы открыть заявления организации, войдите в учётную запись.",
     "notifications": "Чтобы посмотреть уведомления, войдите в учётную запись.",
     "support": "Чтобы написать в службу поддержки или прочитать ответ, войдите в учётную запись.",
+    "appointments": "Чтобы записаться к врачу или открыть свои записи, войдите в учётную запись.",
     "hotline": _STAFF_ONLY,
     "account": "Чтобы открыть профиль, войдите в учётную запись.",
     "my_policy": "Чтобы посмотреть свой полис ОМС, войдите в учётную запись.",

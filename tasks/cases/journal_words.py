@@ -75,6 +75,10 @@ EVENT_LABELS = {
     "data_erased": "Данные процесса удалены",
     "data_access_viewed": "Просмотр журнала обращений к своим данным",
     "data_exported": "Выгрузка всех своих данных",
+    "appointment_booked": "Запись к врачу создана",
+    "certificate_attached": "Справка приложена к записи к врачу",
+    "appointment_failed": "Клиника не записала: время занято",
+    "appointment_expired": "Клиника не подтвердила запись до времени приёма",
 }
 OTHER_EVENT = "Служебная запись"
 # Service calls a case owes outside its diagram (engine.unit_of_work.DetachedCall), by their label.
@@ -87,6 +91,7 @@ MESSAGE_LABELS = {
     "appeal_info_answered": "Получен ответ на запрос сведений по жалобе",
     "employees_accepted": "Получен список работников",
     "support_message": "Получено сообщение заявителя по обращению",
+    "appointment_change": "Получена просьба перенести или отменить запись к врачу",
 }
 OTHER_MESSAGE = "Получены уточнённые сведения"
 
@@ -98,6 +103,10 @@ NOTICE_LABELS = {
     "appeal_registered": "жалоба зарегистрирована", "appeal_decided": "решение по жалобе",
     "appeal_reminder": "напоминание о сроке жалобы", "status_changed": "смена статуса", "register": "реестр",
     "support_reply": "ответ на обращение", "support_reminder": "напоминание о сроке ответа на обращение",
+    "appointment_booked": "запись к врачу подтверждена", "appointment_failed": "время приёма занято",
+    "appointment_expired": "запись не подтверждена клиникой",
+    "appointment_moved": "запись к врачу перенесена", "appointment_move_failed": "запись к врачу не перенесена",
+    "appointment_cancelled": "запись к врачу отменена", "appointment_reminder": "напоминание о приёме",
 }
 CHANNEL_LABELS = {"portal": "в личном кабинете", "email": "по электронной почте", "sms": "по SMS"}
 VIEW_LABELS = {"audit": "журнал заявления", "page": "страница задачи", "api": "через API", "list": "список",

@@ -28,7 +28,7 @@ from .breaker import CircuitBreaker
 
 log = logging.getLogger(__name__)
 
-REGISTRIES = ("mvd", "sfr", "erzl", "egrul", "mo")
+REGISTRIES = ("mvd", "sfr", "erzl", "egrul", "mo", "clinic")
 BATCH_LIMIT = 1000  # items per batch lookup request (the registry service's limit)
 _TRANSIENT_STATUSES = {429, 500, 502, 503, 504}
 
@@ -47,6 +47,18 @@ class RegistryUnavailable(Exception):
 
 class RegistryProtocolError(Exception):
     """The registry answered, but not as the API says (a 4xx other than not_found, a body that is not JSON)."""
+
+
+class RegistryConflict(RegistryProtocolError):
+    """409: the registry refused a change because of its current state (a clinic's slot already taken).
+
+    `code` is the error's code; `body` the whole answer (a clinic adds the next free slots to offer).
+    """
+
+    def __init__(self, registry: str, code: str, body: dict[str, Any]) -> None:
+        super().__init__(f"{registry}: conflict {code}")
+        self.code = code
+        self.body = body
 
 
 @dataclass(frozen=True)
@@ -168,7 +180,13 @@ class RegistryClient:
             raise RegistryUnavailable(registry, "registry_error", f"HTTP {resp.status_code} {_error_code(resp)}")
         if resp.status_code == 404 and _error_code(resp) == "not_found":
             return None
-        if resp.status_code != 200:
+        if resp.status_code == 409:
+            try:
+                answer = resp.json()
+            except ValueError:
+                answer = {}
+            raise RegistryConflict(registry, _error_code(resp), answer if isinstance(answer, dict) else {})
+        if resp.status_code not in (200, 201):
             raise RegistryProtocolError(f"{registry} {path}: HTTP {resp.status_code} {_error_code(resp)}")
         try:
             body = resp.json()

@@ -11,6 +11,7 @@ import copy
 from typing import Any
 
 from forms.validation import load_schema
+from tasks.appointments.labels import STATUS_LABELS as APPOINTMENT_STATUSES
 from tasks.cases.labels import STATUS_LABELS, reason_labels
 from tasks.cases.submission import PROCESSES
 from tasks.support.labels import TYPE_LABELS as SUPPORT_TYPES
@@ -131,6 +132,29 @@ def _support_request_view() -> dict[str, Any]:
                            "actions": {"type": "array", "items": string}}}
 
 
+def _slot() -> dict[str, Any]:
+    text = {"type": "string"}
+    return {"type": "object", "required": ["id", "ogrn", "specialty", "doctor", "starts_at", "ends_at"],
+            "properties": {"id": text, "ogrn": text, "specialty": text, "room": text,
+                           "doctor": {"type": "object", "properties": {"id": text, "name": text}},
+                           "starts_at": {"type": "string", "format": "date-time"},
+                           "ends_at": {"type": "string", "format": "date-time"}}}
+
+
+def _appointment() -> dict[str, Any]:
+    text, nullable = {"type": "string"}, {"type": ["string", "null"]}
+    return {"type": "object", "required": ["number", "status", "status_label", "starts_at", "actions"],
+            "properties": {"number": text, "status": ref("AppointmentStatus"), "status_label": text,
+                           "organization": {"type": "object", "properties": {
+                               "ogrn": text, "short_name": text, "name": nullable, "address": nullable,
+                               "phone": nullable}},
+                           "specialty": text, "doctor": nullable, "room": nullable, "slot_id": text,
+                           "starts_at": {"type": "string", "format": "date-time"}, "ends_at": nullable,
+                           "certificate_number": text, "created_at": {"type": "string", "format": "date-time"},
+                           "change_until": {"type": "string", "format": "date-time"},
+                           "actions": {"type": "array", "items": {"enum": ["move", "cancel"]}}}}
+
+
 def schemas() -> dict[str, Any]:
     """Every component schema of the document."""
     out: dict[str, Any] = {
@@ -142,6 +166,9 @@ def schemas() -> dict[str, Any]:
         "TaskQueue": _enum(QUEUES, "Staff inbox queues."),
         "SupportRequestType": _enum(SUPPORT_TYPES, "Types of support requests."),
         "SupportRequestView": _support_request_view(),
+        "AppointmentStatus": _enum(APPOINTMENT_STATUSES, "States of a doctor's appointment."),
+        "Slot": _slot(),
+        "Appointment": _appointment(),
         "LegalAcceptance": _legal_acceptance(),
         "Application": _application(),
         "Document": _document(),

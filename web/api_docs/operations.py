@@ -203,6 +203,28 @@ OPERATIONS: dict[str, Op] = {
     "support_api.show": Op("Обращение с перепиской", CITIZEN, answer=ref("SupportRequestView")),
     "support_api.message": Op("Ответить в обращении или открыть его снова", CITIZEN, ref("SupportMessage"),
                               status=201, answer=ref("SupportRequestView"), description=SCREENSHOTS),
+    "appointments_api.slots": Op("Свободное время врачей организации по специальности", CITIZEN, query=(
+        ("ogrn", {"type": "string", "pattern": "^\\d{13}$"}, "ОГРН медицинской организации"),
+        ("specialty", STRING, "Специальность врача"), ("date", DATE, "Дата приёма"),
+        ("days", {"type": "integer", "minimum": 1, "maximum": 14}, "Сколько дней показать, начиная с даты")),
+        answer=obj(slots={"type": "array", "items": ref("Slot")}), extra=(422, 503)),
+    "appointments_api.create": Op("Записаться к врачу, приложив свою справку", CITIZEN,
+                                  obj(slot_id=STRING, certificate_number=STRING), status=201,
+                                  answer=ref("Appointment"), extra=(409, 422, 503),
+                                  description="409 `slot_taken` — время уже занято (в `next_slots` — ближайшее "
+                                              "свободное); 422 — справка не покрывает дату приёма или полис "
+                                              "не действует в этот день; 503 — расписание клиники недоступно."),
+    "appointments_api.index": Op("Мои записи к врачу", CITIZEN, query=PAGE,
+                                 answer=obj(items={"type": "array", "items": ref("Appointment")}, limit=INT,
+                                            offset=INT)),
+    "appointments_api.show": Op("Запись к врачу", CITIZEN, answer=ref("Appointment")),
+    "appointments_api.delete": Op("Отменить запись к врачу (не позднее чем за 2 часа до приёма)", CITIZEN,
+                                  answer=ref("Appointment"), extra=(409,)),
+    "appointments_api.move": Op("Перенести запись на другое время той же клиники и специальности", CITIZEN,
+                                obj(slot_id=STRING), answer=ref("Appointment"), extra=(409, 422, 503),
+                                description="409 `slot_taken` с `next_slots`, `too_late` — меньше 2 часов до "
+                                            "приёма, `not_changeable` — запись ещё не подтверждена или "
+                                            "уже изменяется."),
     "hotline.api_submit": Op("Заявление гражданина со слов по телефону (горячая линия)", CASES,
                              obj(email=STRING, application=ref("IndividualApplication")), status=201,
                              answer=ref("Application"), extra=(503,),

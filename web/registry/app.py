@@ -22,6 +22,7 @@ Endpoints::
     GET /egrul/organizations/<inn-or-ogrn>       ЕГРЮЛ: the organisation record (10 digits: ИНН, 13: ОГРН)
     GET /mo/organizations[?program=...]          medical organisations: {"organizations": [...]}
     GET /mo/organizations/<ogrn>                 one medical organisation
+    /clinic/...                                  the clinics' schedules and bookings (clinics.py)
     GET|PUT|DELETE /admin/faults                 fault injection at runtime (see admin.py)
 
 Status codes tell the outcomes apart: 200 found; 404 with code `not_found` - no such record
@@ -47,7 +48,7 @@ from .responses import error
 
 # As they read after "Сервис ..." (genitive where it matters).
 REGISTRY_TITLES = {"mvd": "МВД", "sfr": "СФР", "erzl": "ЕРЗЛ", "egrul": "ЕГРЮЛ",
-                   "mo": "реестра медицинских организаций"}
+                   "mo": "реестра медицинских организаций", "clinic": "записи к врачу"}
 
 
 def create_registry_app(data_path: str | Path, faults_spec: str | None = None, *,

@@ -15,7 +15,7 @@ import random
 import threading
 from dataclasses import dataclass, replace
 
-REGISTRIES = ("mvd", "sfr", "erzl", "egrul", "mo")
+REGISTRIES = ("mvd", "sfr", "erzl", "egrul", "mo", "clinic")
 
 
 class FaultSpecError(ValueError):

@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, request
 
+from .clinics import clinic
 from .dataset import Dataset, digits
 from .responses import error
 
@@ -24,7 +25,7 @@ sfr = Blueprint("sfr", __name__, url_prefix="/sfr")
 erzl = Blueprint("erzl", __name__, url_prefix="/erzl")
 egrul = Blueprint("egrul", __name__, url_prefix="/egrul")
 mo = Blueprint("mo", __name__, url_prefix="/mo")
-BLUEPRINTS = (mvd, sfr, erzl, egrul, mo)
+BLUEPRINTS = (mvd, sfr, erzl, egrul, mo, clinic)
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

@@ -2,8 +2,8 @@
 
 The account (without secrets: no password hash, TOTP secret or tokens), every application with each
 attempt as submitted, its documents, certificates, refusal decisions, appeals and the history the
-applicant sees, wizard drafts, notifications and the log of who read their data. Files are added
-when they are still stored (retention may have deleted old scans: the entry says so).
+applicant sees, wizard drafts, doctor's appointments, notifications and the log of who read their data.
+Files are added when they are still stored (retention may have deleted old scans: the entry says so).
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.clock import utcnow
+from tasks.appointments.booking import status_of as appointment_status
+from tasks.appointments.models import Appointment
 from tasks.cases.decisions import refusal_path
 from tasks.cases.labels import status_label
 from tasks.cases.models import (
@@ -113,6 +115,7 @@ def export_archive(session: Session, config: AppConfig, user: User, *, with_name
     apps = session.scalars(select(Application).where(Application.owner_id == user.id).order_by(Application.id))
     drafts = session.scalars(select(Draft).where(Draft.owner_id == user.id))
     notes = session.scalars(select(Notification).where(Notification.user_id == user.id).order_by(Notification.id))
+    bookings = session.scalars(select(Appointment).where(Appointment.owner_id == user.id).order_by(Appointment.id))
     data = {
         "generated_at": utcnow().isoformat(),
         "account": {**profile(user), "created_at": _plain(user.created_at), "activated_at": _plain(user.activated_at)},
@@ -120,6 +123,8 @@ def export_archive(session: Session, config: AppConfig, user: User, *, with_name
         "drafts": [_row(d, "applicant", "step", "data", "updated_at") for d in drafts],
         "documents_without_application": _documents(session, config, archive, user.id, None),
         "notifications": [_row(n, "case_number", "event", "title", "text", "created_at", "read_at") for n in notes],
+        "appointments": [{**_row(a, "number", "certificate_number", "specialty", "slot", "organization", "created_at"),
+                          "status": appointment_status(session, a)} for a in bookings],
         "access_log": [r.as_json() for r in access_rows(session, user.id, with_names=with_names)],
     }
     return archive.finish(data)
