@@ -8,9 +8,8 @@ from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader
 
 from engine import migration_models as _migration_models  # noqa: F401 - migration run tables for Alembic
-from engine.context import Services, build_services, install
+from engine.context import Services
 from engine.db import engine_options
-from engine.settings import Settings
 from forms.typography import NumberSignExtension
 from tasks.cases import employee_models as _employee_models  # noqa: F401 - employee tables for Alembic
 from tasks.cases import models as _case_models  # noqa: F401 - case tables in the metadata for Alembic
@@ -30,12 +29,11 @@ FORMS_TEMPLATES_DIR = str(Path(__file__).resolve().parent.parent / "forms" / "te
 MAX_REQUEST_BYTES = 32 * 1024 * 1024
 
 
-def create_app(settings: Settings | None = None, *, config: AppConfig | None = None,
-               connect_services: bool = True) -> Flask:
-    """Build the app; `connect_services=False` is for migrations, which need no Redis."""
-    settings = settings or Settings.from_env()
+def create_app(config: AppConfig, *, connect_services: bool = True) -> Flask:
+    """Build the app from the process's configuration; `connect_services=False` is for migrations and
+    account commands, which need no Redis."""
+    settings = config.settings
     settings.ensure_dirs()
-    config = config or AppConfig.from_env(settings=settings)
     app = Flask(__name__)
     app.config.update(
         SQLALCHEMY_DATABASE_URI=settings.database_url,
@@ -53,9 +51,9 @@ def create_app(settings: Settings | None = None, *, config: AppConfig | None = N
     if connect_services:
         with app.app_context():
             from engine.db import Database
+            from tasks.process import start
 
-            services: Services = build_services(settings, Database(db.engine))
-        install(services)
+            services: Services = start(config, Database(db.engine))
         app.extensions["backoffice"] = services
         from . import logs, metrics
 

@@ -27,8 +27,9 @@ class _Gunicorn(BaseApplication):
             app = self.app_factory()
         else:
             from .app import create_app
+            from .cli import process_config
 
-            app = create_app()
+            app = create_app(process_config())
         tune_gc()
         return app
 
