@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, has_request_context
 from jinja2 import ChoiceLoader, FileSystemLoader
+from sqlalchemy.orm import Session
 
 from engine import migration_models as _migration_models  # noqa: F401 - migration run tables for Alembic
 from engine.context import Services
@@ -53,7 +54,7 @@ def create_app(config: AppConfig, *, connect_services: bool = True) -> Flask:
             from engine.db import Database
             from tasks.process import start
 
-            services: Services = start(config, Database(db.engine))
+            services: Services = start(config, Database(db.engine, shared=_request_session))
         app.extensions["backoffice"] = services
         from . import logs, metrics
 
@@ -79,6 +80,12 @@ def create_app(config: AppConfig, *, connect_services: bool = True) -> Flask:
 
         gate.init_app(app)  # after security: Bearer tokens are resolved before the gate asks who it is
     return app
+
+
+def _request_session() -> Session | None:
+    """Inside a request the engine works in the request's session: one session per request, so a view that
+    read or wrote before calling the engine is never waited for by the engine's own transaction."""
+    return db.session() if has_request_context() else None
 
 
 def _typed_case_number(endpoint: str | None, values: dict | None) -> None:
