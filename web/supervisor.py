@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from engine.lifetime import die_with_parent
@@ -121,15 +121,16 @@ def run_all(host: str, port: int, workers: int) -> int:
                         "stop it or choose another port with --port")
     from .cli import process_config
 
+    config = process_config()
     bundled_registry = not os.environ.get("REGISTRY_URL")
     if bundled_registry:
         from .registry import load_dataset
 
-        load_dataset(process_config().registry_data)  # a wrong dataset stops us here
+        load_dataset(config.registry_data)  # a wrong dataset stops us here
         reg_port = registry_port()
         os.environ["REGISTRY_URL"] = f"http://127.0.0.1:{reg_port}"  # every child talks to this registry only
-        process_config.cache_clear()  # read again with the registry every child is given
-    owns_redis = prepare(process_config())
+        config = replace(config, registry_url=os.environ["REGISTRY_URL"])
+    owns_redis = prepare(config)
     children = [Child("web", ["web", "--host", host, "--port", str(port)]), Child("scheduler", ["scheduler"])]
     if bundled_registry:
         children.insert(0, Child("registry", ["registry", "--port", str(reg_port)]))
@@ -159,7 +160,7 @@ def run_all(host: str, port: int, workers: int) -> int:
     if owns_redis:
         from engine.embedded_redis import stop_embedded_redis
 
-        stop_embedded_redis(process_config().settings.data_dir)  # saved and stopped: nothing of this run stays behind
+        stop_embedded_redis(config.settings.data_dir)  # saved and stopped: nothing of this run stays behind
     return 0
 
 
