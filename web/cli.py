@@ -7,7 +7,6 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,12 +23,15 @@ if TYPE_CHECKING:
     from tasks.config import AppConfig
 
 
-@cache
 def process_config() -> AppConfig:
-    """This command's configuration: read from the environment once, when a command first needs it."""
+    """This command's configuration: read from the environment once per invocation, when a command first
+    needs it (kept on the command line's root context, so each invocation reads its own environment)."""
     from tasks.config import AppConfig
 
-    return AppConfig.from_env(os.environ)
+    root = click.get_current_context().find_root()
+    if not isinstance(root.obj, AppConfig):
+        root.obj = AppConfig.from_env(os.environ)
+    return root.obj
 
 
 def started_services() -> Services:
@@ -193,9 +195,11 @@ def scheduler() -> None:
 @click.option("--processes", default=1, type=int)
 def web(host: str, port: int, threads: int, processes: int) -> None:
     """Serve the web application with gunicorn."""
+    from .app import create_app
     from .server import serve
 
-    serve(host, port, processes=processes, threads=threads)
+    config = process_config()
+    serve(host, port, processes=processes, threads=threads, app_factory=lambda: create_app(config))
 
 
 @main.command("registry")

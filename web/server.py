@@ -26,10 +26,13 @@ class _Gunicorn(BaseApplication):
         if self.app_factory is not None:
             app = self.app_factory()
         else:
-            from .app import create_app
-            from .cli import process_config
+            import os
 
-            app = create_app(process_config())
+            from tasks.config import AppConfig
+
+            from .app import create_app
+
+            app = create_app(AppConfig.from_env(os.environ))
         tune_gc()
         return app
 
