@@ -2,7 +2,7 @@
 
 Every process (web app, worker, scheduler, command line) builds one `AppConfig` at its entry point with
 `AppConfig.from_env(os.environ)` and passes it on; no module reads the environment by itself, at import
-or later. It carries the engine's Settings (`config.engine`: database, Redis, queue; the operator
+or later. It carries the engine's Settings (`config.settings`: database, Redis, queue; the operator
 packages, form folder and production calendar the engine is told about), the registry client's
 timeouts, the retry policies of the operators and what the OMS service adds on top: where the
 registries are, how mail goes out, the signing secret and the public address printed in QR codes and
