@@ -139,14 +139,14 @@ class Backend:
         return env
 
     def use_in_process(self) -> None:
-        """Point this process's environment at the backend, so Settings.from_env() matches the workers'."""
+        """Point this process's environment at the backend, so the engine's settings match the workers'."""
         os.environ.clear()
         os.environ.update(self.env())
 
     def settings(self):  # -> engine.settings.Settings (imported lazily: sys.path is fixed by the caller)
-        from engine.settings import Settings
+        from tasks.config import engine_settings
 
-        return Settings.from_env(self.env())
+        return engine_settings(self.env())
 
     # ------------------------------------------------------------ processes
     def cli(self, *args: str) -> str:

@@ -63,8 +63,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         smtp = SmtpServer().start()
         backend.on_close(smtp.stop)
         env = backend.env(SMTP_URL=smtp.url, RATE_LIMITS="off")
-        settings = backend.settings()
-        app = create_app(settings, config=AppConfig.from_env(env, settings))
+        app = create_app(AppConfig.from_env(env))
         client = app.test_client()
         taken = _active_accounts(app, args.samples)
 

@@ -29,11 +29,12 @@ from engine.deploy import Source  # noqa: E402
 from engine.operators import get_operator, load_operator_modules  # noqa: E402
 from engine.settings import Settings  # noqa: E402
 from engine.validation import ValidationContext, diagram_checker, run_validation  # noqa: E402
+from tasks.config import engine_settings  # noqa: E402
 from web.deployment import read_lanes  # noqa: E402
 
 
 def _context(settings: Settings, directory: Path) -> ValidationContext:
-    load_operator_modules(["tasks", *settings.operator_modules])
+    load_operator_modules(settings.operator_modules)
     script_env, sla = build_script_env(settings)
     return ValidationContext(allowed_functions=script_env.allowed_names, operators=get_operator,
                              sla_names=sla.names(), forms_dirs=settings.forms_dirs,
@@ -62,7 +63,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--workflows", type=Path, default=None, help="default: the configured workflows/")
     args = parser.parse_args()
-    settings = Settings.from_env()
+    settings = engine_settings(os.environ)
     directory = args.workflows or settings.workflows_dir
     largest = max(directory.glob("*.bpmn"), key=lambda p: p.stat().st_size)
     decisions = sorted(directory.glob("*.dmn"))

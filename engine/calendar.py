@@ -5,36 +5,31 @@ decided every year by a government decree: public holidays that fall on a weeken
 Saturdays become working days (1 November 2025) and some weekdays become days off (3 November 2025,
 31 December 2025). A plain "skip Saturdays and Sundays" rule is therefore wrong several times a year.
 
-The data comes from the ``holidays`` package (country ``"RU"`` by default), which models those decrees:
+The data comes from the ``holidays`` package, which models those decrees (for the country the
+application names, with the time zone its deadlines keep):
 
 * transferred days off are ordinary entries of the holiday mapping ("Day off (substituted from ...)");
 * Saturdays/Sundays that became working days are in ``HolidayBase.weekend_workdays``.
 
 (``workalendar`` is deliberately not used: it is unmaintained and lags behind the decrees.)
 
-The module is domain-neutral: it knows calendars and time zones, nothing about what the deadlines are for.
+The module is domain-neutral: it knows calendars and time zones, nothing about what the deadlines are for,
+nor which country's calendar applies (the application says so in the engine's settings).
 """
 
 from __future__ import annotations
 
 import threading
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
 from zoneinfo import ZoneInfo
 
 import holidays
 
 __all__ = [
-    "DEFAULT_COUNTRY",
-    "DEFAULT_TZ",
     "BusinessCalendar",
     "business_days_deadline",
-    "default_calendar",
     "ensure_aware",
 ]
-
-DEFAULT_COUNTRY = "RU"
-DEFAULT_TZ = "Europe/Moscow"
 
 _ONE_DAY = timedelta(days=1)
 
@@ -46,15 +41,18 @@ class BusinessCalendar:
     is called on every timer evaluation and building a ``holidays`` object is comparatively slow.
     """
 
-    def __init__(self, country: str = DEFAULT_COUNTRY, subdiv: str | None = None) -> None:
-        """Create a calendar for ``country`` (a ``holidays`` country code) and optional subdivision."""
+    def __init__(self, country: str, subdiv: str | None = None, *, tz: str) -> None:
+        """Create a calendar for ``country`` (a ``holidays`` country code) and optional subdivision whose
+        deadlines keep the local time of day in ``tz`` (an IANA time zone)."""
         self.country = country
         self.subdiv = subdiv
+        self.tz = tz
+        ZoneInfo(tz)  # an unknown zone fails here, at start-up, not at the first deadline
         self._years: dict[int, frozenset[date]] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"BusinessCalendar(country={self.country!r}, subdiv={self.subdiv!r})"
+        return f"BusinessCalendar(country={self.country!r}, subdiv={self.subdiv!r}, tz={self.tz!r})"
 
     def _business_days_of(self, year: int) -> frozenset[date]:
         """Return (and cache) the business days of ``year``.
@@ -141,13 +139,7 @@ class BusinessCalendar:
         return count
 
 
-@cache
-def default_calendar() -> BusinessCalendar:
-    """Return the shared Russian calendar, so every caller benefits from the same per-year cache."""
-    return BusinessCalendar(DEFAULT_COUNTRY)
-
-
-def ensure_aware(value: datetime, tz: str = DEFAULT_TZ) -> datetime:
+def ensure_aware(value: datetime, tz: str) -> datetime:
     """Return ``value`` as an aware datetime; a naive value is taken to be local time in ``tz``.
 
     Naive moments are read as business-local time rather than UTC because the naive values we expect
@@ -162,19 +154,21 @@ def ensure_aware(value: datetime, tz: str = DEFAULT_TZ) -> datetime:
 def business_days_deadline(
     n: int,
     start: datetime | None = None,
-    tz: str = DEFAULT_TZ,
+    tz: str | None = None,
     *,
-    calendar: BusinessCalendar | None = None,
+    calendar: BusinessCalendar,
 ) -> datetime:
     """Return the moment ``n`` business days after ``start`` (default: now), as an aware UTC datetime.
 
     The calendar date is taken in the business time zone ``tz``, moved by ``n`` business days and the
     local time of day is kept: "1 business day" from Friday 15:00 Moscow time is due Monday 15:00 Moscow
     time, not Saturday and not "Monday 12:00 UTC-ish". The result is UTC so that it can be compared and
-    stored without time-zone ambiguity. A naive ``start`` is read as local time in ``tz``.
+    stored without time-zone ambiguity. A naive ``start`` is read as local time in ``tz`` (default: the
+    calendar's time zone).
     """
+    tz = tz or calendar.tz
     zone = ZoneInfo(tz)
-    cal = calendar if calendar is not None else default_calendar()
+    cal = calendar
     start = datetime.now(UTC) if start is None else ensure_aware(start, tz)
     local = start.astimezone(zone)
     due_date = cal.add_business_days(local.date(), n)

@@ -1,7 +1,9 @@
 """The process-wide runtime objects, built once from Settings.
 
 RQ imports job functions by name, so a job needs a way to reach the runtime of its worker
-process; the worker entry point installs it here before it starts consuming jobs.
+process; every entry point (web app, worker, scheduler, command line) builds the services from the
+configuration it was given and installs them here before it does any work. Nothing is built on demand:
+a process that asks before its entry point installed them has a bug, and is told so.
 """
 
 from __future__ import annotations
@@ -31,11 +33,11 @@ class Services:
     runtime: Runtime
     script_env: ScriptEnvironment
     sla: SlaRegistry
+    calendar: BusinessCalendar
 
 
 _services: Services | None = None
 _worker: ServiceWorker | None = None
-_catalogue: SlaRegistry | None = None
 
 
 def redis_url(settings: Settings) -> str:
@@ -47,21 +49,28 @@ def sla_registry(settings: Settings) -> SlaRegistry:
     return SlaRegistry.from_sources(settings.workflows_dir / "sla.toml", settings.sla_overrides)
 
 
-def build_script_env(settings: Settings) -> tuple[ScriptEnvironment, SlaRegistry]:
+def business_calendar(settings: Settings) -> BusinessCalendar:
+    """The production calendar the application chose (country, subdivision, time zone)."""
+    return BusinessCalendar(settings.calendar_country, settings.calendar_subdiv, tz=settings.time_zone)
+
+
+def build_script_env(settings: Settings, calendar: BusinessCalendar | None = None
+                     ) -> tuple[ScriptEnvironment, SlaRegistry]:
     registry = sla_registry(settings)
-    functions = make_script_functions(registry, BusinessCalendar(), utcnow)
+    functions = make_script_functions(registry, calendar or business_calendar(settings), utcnow)
     return ScriptEnvironment(functions), registry
 
 
-def build_services(settings: Settings | None = None, database: Database | None = None) -> Services:
-    settings = settings or Settings.from_env()
+def build_services(settings: Settings, database: Database | None = None) -> Services:
+    """Connect what `settings` describe: the operators' modules are imported, the database and Redis opened."""
     settings.ensure_dirs()
-    load_operator_modules(["tasks", *settings.operator_modules])
+    load_operator_modules(settings.operator_modules)
     database = database or Database.from_url(settings.database_url)
     redis = Redis.from_url(redis_url(settings))
-    script_env, sla = build_script_env(settings)
+    calendar = business_calendar(settings)
+    script_env, sla = build_script_env(settings, calendar)
     runtime = Runtime(database, Dispatcher(redis, settings.queue_name), script_env)
-    return Services(settings, database, redis, runtime, script_env, sla)
+    return Services(settings, database, redis, runtime, script_env, sla, calendar)
 
 
 def install(services: Services) -> None:
@@ -71,21 +80,16 @@ def install(services: Services) -> None:
 
 
 def get_services() -> Services:
+    """The services the process's entry point installed."""
     if _services is None:
-        install(build_services())
-    assert _services is not None
+        raise RuntimeError("no engine services installed: the process's entry point builds them from its "
+                           "configuration and calls engine.context.install() first")
     return _services
 
 
 def sla_catalogue() -> SlaRegistry:
-    """The SLA catalogue this process's timers use; without installed services (a script, a unit test)
-    the same catalogue is read from the settings, so text about a term never needs a database."""
-    global _catalogue
-    if _services is not None:
-        return _services.sla
-    if _catalogue is None:
-        _catalogue = sla_registry(Settings.from_env())
-    return _catalogue
+    """The SLA catalogue this process's timers use."""
+    return get_services().sla
 
 
 def get_service_worker() -> ServiceWorker:

@@ -4,12 +4,19 @@ The runtime works on PostgreSQL (row locks, SKIP LOCKED) and on SQLite (embedded
 On SQLite every transaction starts with BEGIN IMMEDIATE so that writers are serialized at the
 start of the transaction instead of failing with "database is locked" at commit time; that is
 what makes the per-instance lock hold there.
+
+One session per request or job: inside a web request the engine works in the request's own session
+(the application passes a function that returns it), and a job runs in the session `scope()` opens
+for it. A caller that already read or wrote in that session therefore never waits for itself, which
+on SQLite (one writer at a time) it would if the engine opened a second connection.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -70,12 +77,25 @@ def make_engine(url: str, *, pre_ping: bool = False) -> Engine:
     return configure_engine(create_engine(url, **engine_options(url, pre_ping=pre_ping)))
 
 
-class Database:
-    """An engine plus a session factory; one per process."""
+# Set on a shared session while an engine transaction runs in it: a nested one joins it.
+_IN_TRANSACTION = "backoffice_engine_transaction"
 
-    def __init__(self, engine: Engine) -> None:
+
+class Database:
+    """An engine plus a session factory; one per process.
+
+    `shared` returns the session of the current unit of work when the application has one (the web
+    request's), else None; `session()` and `reader()` then work in it.
+    """
+
+    def __init__(self, engine: Engine, shared: Callable[[], Session | None] | None = None) -> None:
         self.engine = configure_engine(engine)
         self.sessionmaker = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self._shared = shared
+        # The job's session and the thread it belongs to (operator threads copy the context, but a
+        # session must never be used by two threads).
+        self._scope: ContextVar[tuple[Session, int] | None] = ContextVar(f"backoffice_db_{id(self)}",
+                                                                          default=None)
 
     @classmethod
     def from_url(cls, url: str) -> Database:
@@ -85,10 +105,33 @@ class Database:
     def is_sqlite(self) -> bool:
         return is_sqlite(self.engine)
 
+    def shared_session(self) -> Session | None:
+        """The session of the current request or job, if there is one."""
+        scoped = self._scope.get()
+        if scoped is not None and scoped[1] == threading.get_ident():
+            return scoped[0]
+        return self._shared() if self._shared is not None else None
+
+    @contextmanager
+    def scope(self) -> Iterator[Session]:
+        """One session for a job: every `session()` and `reader()` of this thread inside shares it."""
+        session = self.sessionmaker()
+        token = self._scope.set((session, threading.get_ident()))
+        try:
+            yield session
+        finally:
+            self._scope.reset(token)
+            session.close()
+
     @contextmanager
     def reader(self) -> Iterator[Connection]:
         """A connection for a single read that needs no transaction: on PostgreSQL it runs in autocommit
-        (one round trip instead of BEGIN, SELECT, COMMIT); SQLite keeps its usual transaction."""
+        (one round trip instead of BEGIN, SELECT, COMMIT); SQLite keeps its usual transaction. In a
+        request or job it is the read of a transaction of its session."""
+        if self.shared_session() is not None:
+            with self.session() as s:
+                yield s.connection()
+            return
         with self.engine.connect() as conn:
             if not self.is_sqlite:
                 conn = conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -98,7 +141,20 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A transaction: committed on success, rolled back on any exception."""
+        """A transaction: committed on success, rolled back on any exception.
+
+        In a request or job it is a transaction of that session: what the caller did in it before is
+        committed first (as it would have been in a transaction of its own), and the caller's objects are
+        read afresh afterwards. A transaction opened inside another one joins it.
+        """
+        shared = self.shared_session()
+        if shared is not None:
+            if shared.info.get(_IN_TRANSACTION):
+                yield shared
+                return
+            with _transaction_of(shared) as s:
+                yield s
+            return
         session = self.sessionmaker()
         try:
             yield session
@@ -108,3 +164,23 @@ class Database:
             raise
         finally:
             session.close()
+
+
+@contextmanager
+def _transaction_of(session: Session) -> Iterator[Session]:
+    """The engine's transaction in a shared session. Its objects stay loaded after the commit, as those
+    of the engine's own sessions do (results are read after the commit); the caller's are expired."""
+    session.commit()
+    session.expire_all()
+    session.info[_IN_TRANSACTION] = True
+    expire_on_commit = session.expire_on_commit
+    try:
+        yield session
+        session.expire_on_commit = False
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.expire_on_commit = expire_on_commit
+        session.info[_IN_TRANSACTION] = False

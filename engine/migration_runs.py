@@ -52,6 +52,8 @@ def dry_run(runtime: Runtime, process_id: str, source: int, target: int, actor: 
     migrator = Migrator(runtime.serializer)
     verdicts: list[Verdict] = []
     with runtime.db.session() as s:
+        # The session may be a request's: its own objects (the signed-in user) stay attached.
+        theirs = set(s.identity_map.keys())
         pair = version_pair(s, runtime.specs, process_id, source, target)
         last = 0
         while True:
@@ -61,7 +63,9 @@ def dry_run(runtime: Runtime, process_id: str, source: int, target: int, actor: 
             for inst in page:
                 verdicts.append(Verdict(inst.id, inst.business_key, _judge(runtime, migrator, s, pair, inst)))
             last = page[-1].id
-            s.expunge_all()  # the states of a page are not needed again
+            for key, obj in list(s.identity_map.items()):  # the states of a page are not needed again
+                if key not in theirs:
+                    s.expunge(obj)
         movable = sum(v.movable for v in verdicts)
         journal.record(s, None, "migration_dry_run", actor=actor, message=f"{process_id} v{source} -> v{target}",
                        details={"process_id": process_id, "from_version": source, "to_version": target,

@@ -1,7 +1,8 @@
 """The operator registry: service-task operators by name, each with its retry policy.
 
-tasks/ fills it with the domain's operators (registry calls, PDF rendering, notifications);
-the engine only looks operators up by the name a diagram's serviceTaskOperator gives.
+The application fills it with its operators (registry calls, PDF rendering, notifications) from the
+modules its settings name; the engine only looks operators up by the name a diagram's
+serviceTaskOperator gives.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import random
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 Exhausted = Literal["error", "incident"]
@@ -117,6 +118,17 @@ def signature_of(func: Callable[..., Any]) -> Signature | None:
     return Signature(named, any(p.kind is p.VAR_KEYWORD for p in params))
 
 
+def tune_operator(name: str, *, retry: RetryPolicy | None = None, timeout: float | None = None) -> None:
+    """Give a registered operator the retry policy and deadline of this process's configuration.
+
+    Operators are registered when their module is imported, before any configuration exists; values an
+    operator must take from the configuration (a drill's shorter pauses, a client's timeouts) are set
+    here by the application once it has built its configuration.
+    """
+    op = _REGISTRY[name]
+    _REGISTRY[name] = replace(op, retry=retry or op.retry, timeout=op.timeout if timeout is None else timeout)
+
+
 def get_operator(name: str) -> Operator | None:
     return _REGISTRY.get(name)
 
@@ -126,6 +138,6 @@ def operator_names() -> list[str]:
 
 
 def load_operator_modules(modules: Iterable[str]) -> None:
-    """Import modules whose import registers operators (tasks/ and any configured extras)."""
+    """Import modules whose import registers operators (the application's and any configured extras)."""
     for module in modules:
         importlib.import_module(module)

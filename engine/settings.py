@@ -1,9 +1,15 @@
-"""Process-wide configuration read from the environment (all optional, see README)."""
+"""The engine's part of the process configuration.
+
+The engine is a generic BPM runtime: it reads its own variables (database, Redis, queue, intervals) but is
+told by the application what it cannot know itself, namely which packages register its operators, where
+the form schemas are, which production calendar and time zone business days are counted in and where the
+diagrams are by default. The application builds these settings once per process (together with its own
+configuration) and passes them in; nothing here reads the environment by itself.
+"""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,29 +34,49 @@ class Settings:
     sla_overrides: str | None
     workflows_dir: Path
     forms_dirs: list[Path]
+    # Business days: a ``holidays`` country code (and subdivision) and the time zone deadlines keep.
+    calendar_country: str
+    time_zone: str
+    calendar_subdiv: str | None = None
     queue_name: str = "backoffice"
+    # Modules whose import registers the service-task operators: the application's first, then extras.
     operator_modules: list[str] = field(default_factory=list)
     scheduler_interval: float = 0.5
     reconcile_interval: float = 5.0
     reconcile_grace: float = 10.0
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Read settings from `env` (default: os.environ); tests and benchmarks pass their own mapping."""
-        env = os.environ if env is None else env
-        root = Path(__file__).resolve().parent.parent
+    def from_env(
+        cls,
+        env: Mapping[str, str],
+        *,
+        workflows_dir: Path,
+        forms_dirs: Sequence[Path],
+        operator_modules: Sequence[str],
+        calendar_country: str,
+        time_zone: str,
+        calendar_subdiv: str | None = None,
+    ) -> Settings:
+        """Read the engine's variables from `env`; the keyword arguments are the application's choices.
+
+        BACKOFFICE_WORKFLOWS_DIR overrides `workflows_dir`, BACKOFFICE_OPERATOR_MODULES adds modules after
+        `operator_modules` (extensions, test operators).
+        """
         data_dir = Path(env.get("BACKOFFICE_DATA_DIR") or "./var").resolve()
         database_url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'backoffice.sqlite3'}"
-        modules = [m.strip() for m in env.get("BACKOFFICE_OPERATOR_MODULES", "").split(",") if m.strip()]
+        extras = [m.strip() for m in env.get("BACKOFFICE_OPERATOR_MODULES", "").split(",") if m.strip()]
         return cls(
             data_dir=data_dir,
             database_url=database_url,
             redis_url=env.get("REDIS_URL") or None,
             sla_overrides=env.get("BACKOFFICE_SLA") or None,
-            workflows_dir=Path(env.get("BACKOFFICE_WORKFLOWS_DIR") or root / "workflows"),
-            forms_dirs=[root / "forms" / "schemas"],
+            workflows_dir=Path(env.get("BACKOFFICE_WORKFLOWS_DIR") or workflows_dir),
+            forms_dirs=list(forms_dirs),
+            calendar_country=calendar_country,
+            time_zone=time_zone,
+            calendar_subdiv=calendar_subdiv,
             queue_name=env.get("BACKOFFICE_QUEUE") or "backoffice",
-            operator_modules=modules,
+            operator_modules=list(dict.fromkeys([*operator_modules, *extras])),
             scheduler_interval=_float_env(env, "BACKOFFICE_SCHEDULER_INTERVAL", 0.5),
             reconcile_interval=_float_env(env, "BACKOFFICE_RECONCILE_INTERVAL", 5.0),
             reconcile_grace=_float_env(env, "BACKOFFICE_RECONCILE_GRACE", 10.0),

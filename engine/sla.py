@@ -27,13 +27,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from engine.calendar import (
-    DEFAULT_TZ,
-    BusinessCalendar,
-    business_days_deadline,
-    default_calendar,
-    ensure_aware,
-)
+from engine.calendar import BusinessCalendar, business_days_deadline, ensure_aware
 
 __all__ = [
     "ENV_VAR",
@@ -85,15 +79,16 @@ class SlaDuration:
         self,
         start: datetime,
         *,
-        calendar: BusinessCalendar | None = None,
-        tz: str = DEFAULT_TZ,
+        calendar: BusinessCalendar,
+        tz: str | None = None,
     ) -> datetime:
         """Return the aware UTC moment this SLA expires when the clock starts at ``start``.
 
         Fixed durations are elapsed time (``P1D`` is 24 hours, also across a DST change); business days
         keep the local time of day in ``tz`` (see :func:`engine.calendar.business_days_deadline`).
-        A naive ``start`` is read as local time in ``tz``.
+        A naive ``start`` is read as local time in ``tz`` (default: the calendar's time zone).
         """
+        tz = tz or calendar.tz
         start = ensure_aware(start, tz)
         if self.business_days is not None:
             return business_days_deadline(self.business_days, start, tz, calendar=calendar)
@@ -104,8 +99,8 @@ class SlaDuration:
         self,
         start: datetime,
         *,
-        calendar: BusinessCalendar | None = None,
-        tz: str = DEFAULT_TZ,
+        calendar: BusinessCalendar,
+        tz: str | None = None,
     ) -> str:
         """Return what a BPMN ``timeDate`` expression should evaluate to: ``due(start)`` in ISO format.
 
@@ -298,10 +293,10 @@ def _coerce_start(start: Any, now: Callable[[], datetime], tz: str) -> datetime:
 
 def make_script_functions(
     registry: SlaRegistry,
-    calendar: BusinessCalendar | None = None,
+    calendar: BusinessCalendar,
     now: Callable[[], datetime] | None = None,
     *,
-    tz: str = DEFAULT_TZ,
+    tz: str | None = None,
 ) -> dict[str, Callable[..., str]]:
     """Return the functions BPMN expressions may call, ``business_days`` and ``sla``, by name.
 
@@ -310,10 +305,12 @@ def make_script_functions(
 
     Both return an ISO 8601 UTC datetime string, ready to be the value of a ``timeDate`` timer or to
     be stored as a due date in task data (strings survive workflow serialization unchanged).
-    ``start`` defaults to ``now()``; it may be an ISO string, a date or a datetime (naive = local ``tz``).
+    ``start`` defaults to ``now()``; it may be an ISO string, a date or a datetime (naive = local ``tz``,
+    by default the calendar's time zone).
     ``now`` is injectable so tests and simulations control the clock.
     """
-    cal = calendar if calendar is not None else default_calendar()
+    cal = calendar
+    tz = tz or calendar.tz
     clock: Callable[[], datetime] = now if now is not None else (lambda: datetime.now(UTC))
 
     def business_days(n: int, start: Any = None) -> str:

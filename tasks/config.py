@@ -1,8 +1,12 @@
-"""Domain configuration read from the environment (all optional, see README).
+"""The product's one configuration object, read from the environment (all optional, see README).
 
-The engine's Settings hold what a generic BPM runtime needs; this holds what the OMS
-service adds on top: where the registries are, how mail goes out, the signing secret and the
-public address printed in QR codes and e-mail links.
+Every process (web app, worker, scheduler, command line) builds one `AppConfig` at its entry point with
+`AppConfig.from_env(os.environ)` and passes it on; no module reads the environment by itself, at import
+or later. It carries the engine's Settings (`config.settings`: database, Redis, queue; the operator
+packages, form folder and production calendar the engine is told about), the registry client's
+timeouts, the retry policies of the operators and what the OMS service adds on top: where the
+registries are, how mail goes out, the signing secret and the public address printed in QR codes and
+e-mail links.
 """
 
 from __future__ import annotations
@@ -11,15 +15,46 @@ import os
 import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
 
+from engine.calendar import BusinessCalendar
+from engine.operators import RetryPolicy
 from engine.settings import Settings
+from tasks.registries.client import ClientSettings
 
+ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REGISTRY_PORT = 8010
-BUNDLED_REGISTRY_DATA = Path(__file__).resolve().parent.parent / "web" / "registry" / "demo_data.json"
 # The user agreement and the personal-data consent, one HTML file per version (web/legal/catalogue.py).
-BUNDLED_LEGAL_DOCUMENTS = Path(__file__).resolve().parent.parent / "web" / "legal" / "documents"
+BUNDLED_LEGAL_DOCUMENTS = ROOT / "web" / "legal" / "documents"
+# What the engine is told about this product: the package whose import registers its operators, the form
+# schemas, the diagrams, and the calendar business-day terms are counted on (Russian production calendar,
+# Moscow time: the terms of the service are stated in it).
+OPERATOR_PACKAGES = ("tasks",)
+FORMS_DIR = ROOT / "forms" / "schemas"
+WORKFLOWS_DIR = ROOT / "workflows"
+CALENDAR_COUNTRY = "RU"
+TIME_ZONE = "Europe/Moscow"
+
+
+@cache
+def business_calendar() -> BusinessCalendar:
+    """The product's production calendar (one instance, so its per-year cache is shared)."""
+    return BusinessCalendar(CALENDAR_COUNTRY, tz=TIME_ZONE)
+
+
+def engine_settings(env: Mapping[str, str]) -> Settings:
+    """The engine's settings from `env`, with this product's operators, forms and calendar."""
+    return Settings.from_env(env, workflows_dir=WORKFLOWS_DIR, forms_dirs=[FORMS_DIR],
+                             operator_modules=OPERATOR_PACKAGES, calendar_country=CALENDAR_COUNTRY,
+                             time_zone=TIME_ZONE)
+
+
+# Registry outages are waited out: practically unlimited attempts at most a minute apart.
+REGISTRY_RETRY = RetryPolicy(max_attempts=100_000, base_delay=1.0, factor=2.0, max_delay=60)
+# SMTP outages last minutes to hours: keep trying (capped at 10 minutes apart) rather than lose mail.
+MAIL_RETRY = RetryPolicy(max_attempts=200, base_delay=5, factor=2, max_delay=600)
 DEFAULT_MAIL_FROM = "Справка ОМС <no-reply@oms.localhost>"
 # Printed on the receipt and shown in the portal's footer and error pages until a support desk feature exists.
 DEFAULT_SUPPORT_PHONE = "8 800 000-00-00"
@@ -30,7 +65,7 @@ DEFAULT_SUPPORT_EMAIL = "support@oms.localhost"
 class AppConfig:
     data_dir: Path
     registry_url: str
-    registry_data: Path
+    registry_data: Path | None  # the registry service's dataset; None: the one bundled with the service
     registry_faults: str
     # Secrets (an SMTP URL may carry a password) stay out of repr(), so logging a config leaks nothing.
     smtp_url: str | None = field(repr=False)  # None: mail is written to data_dir/mail and to the log
@@ -68,6 +103,23 @@ class AppConfig:
     analytics_rollup_interval: float = 300.0
     # How often (seconds) the scheduler refreshes the medical organisations directory from the registry.
     directory_refresh_interval: float = 3600.0
+    # The engine's settings; None only in a configuration built by hand for code that needs no engine.
+    engine: Settings | None = None
+    # The registry client's timeouts and circuit breaker (REGISTRY_TIMEOUT, REGISTRY_BREAKER_*).
+    registry_client: ClientSettings = field(default_factory=ClientSettings)
+    # The operators' retries: registry calls (REGISTRY_RETRY_MAX_ATTEMPTS / _MAX_DELAY bound them for drills)
+    # and mail (NOTIFY_RETRY_BASE_DELAY / _MAX_DELAY shorten the pauses for drills and tests).
+    registry_retry: RetryPolicy = REGISTRY_RETRY
+    mail_retry: RetryPolicy = MAIL_RETRY
+    # The admin token of the bundled registry service (REGISTRY_ADMIN_TOKEN).
+    registry_admin_token: str | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        """The engine's settings (a configuration read from the environment always has them)."""
+        if self.engine is None:
+            raise RuntimeError("this configuration was built without the engine's settings")
+        return self.engine
 
     @property
     def support_phone_uri(self) -> str:
@@ -94,14 +146,14 @@ class AppConfig:
         return self.data_dir / "sms"
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, settings: Settings | None = None) -> AppConfig:
-        env = os.environ if env is None else env
-        settings = settings or Settings.from_env(env)
+    def from_env(cls, env: Mapping[str, str]) -> AppConfig:
+        """Read the whole configuration from `env`: an entry point passes os.environ, tests their own mapping."""
+        settings = engine_settings(env)
         data_dir = settings.data_dir
         return cls(
             data_dir=data_dir,
             registry_url=(env.get("REGISTRY_URL") or f"http://127.0.0.1:{DEFAULT_REGISTRY_PORT}").rstrip("/"),
-            registry_data=Path(env.get("REGISTRY_DATA") or BUNDLED_REGISTRY_DATA),
+            registry_data=Path(env["REGISTRY_DATA"]) if env.get("REGISTRY_DATA") else None,
             registry_faults=env.get("REGISTRY_FAULTS") or "",
             smtp_url=env.get("SMTP_URL") or None,
             secret_key=env.get("SECRET_KEY") or _data_dir_secret(data_dir),
@@ -126,8 +178,18 @@ class AppConfig:
             retention_interval=float(env.get("RETENTION_INTERVAL") or 3600),
             analytics_rollup_interval=float(env.get("ANALYTICS_ROLLUP_INTERVAL") or 300),
             directory_refresh_interval=float(env.get("DIRECTORY_REFRESH_INTERVAL") or 3600),
+            engine=settings,
+            registry_client=ClientSettings.from_env(env),
+            registry_retry=replace(
+                REGISTRY_RETRY,
+                max_attempts=int(env.get("REGISTRY_RETRY_MAX_ATTEMPTS") or REGISTRY_RETRY.max_attempts),
+                max_delay=float(env.get("REGISTRY_RETRY_MAX_DELAY") or REGISTRY_RETRY.max_delay)),
+            mail_retry=replace(
+                MAIL_RETRY,
+                base_delay=float(env.get("NOTIFY_RETRY_BASE_DELAY") or MAIL_RETRY.base_delay),
+                max_delay=float(env.get("NOTIFY_RETRY_MAX_DELAY") or MAIL_RETRY.max_delay)),
+            registry_admin_token=env.get("REGISTRY_ADMIN_TOKEN") or None,
         )
-
 
 def _flag(env: Mapping[str, str], name: str, *, default: bool) -> bool:
     raw = (env.get(name) or "").strip().lower()

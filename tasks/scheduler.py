@@ -11,7 +11,7 @@ import signal
 import threading
 import time
 
-from engine.context import Services, build_services, install
+from engine.context import Services
 from engine.periodic import PeriodicJob, run_periodic
 from engine.process_tuning import tune_gc
 from engine.scheduler import Scheduler
@@ -19,15 +19,16 @@ from engine.scheduler import Scheduler
 from .cases.retention import apply_retention
 from .config import AppConfig
 from .directory.refresh import refresh_directory
+from .process import start
 from .registries.operators import registry_client
 
 log = logging.getLogger(__name__)
 HEARTBEAT_KEY = "backoffice:scheduler:heartbeat"
 
 
-def run_scheduler() -> None:
-    services = build_services()
-    install(services)
+def run_scheduler(config: AppConfig) -> None:
+    """Fire timers and run the periodic jobs of `config` until SIGINT or SIGTERM."""
+    services = start(config)
     settings = services.settings
     scheduler = Scheduler(services.runtime, services.redis, reconcile_interval=settings.reconcile_interval,
                           reconcile_grace=settings.reconcile_grace)
@@ -45,18 +46,18 @@ def run_scheduler() -> None:
 
     tune_gc()
     threading.Thread(target=heartbeat, daemon=True).start()
-    threading.Thread(target=run_periodic, args=(periodic_jobs(services), stop), name="periodic", daemon=True).start()
+    threading.Thread(target=run_periodic, args=(periodic_jobs(services, config), stop), name="periodic",
+                     daemon=True).start()
     log.info("scheduler started")
     scheduler.run_forever(stop, settings.scheduler_interval)
     log.info("scheduler stopped")
 
 
-def periodic_jobs(services: Services) -> list[PeriodicJob]:
+def periodic_jobs(services: Services, config: AppConfig) -> list[PeriodicJob]:
     """The jobs this deployment runs beside the timers. The retention of closed cases deletes old scans and
     minimises personal data; the directory refresh keeps the medical organisations current (and their last
 copy through a registry outage); on PostgreSQL the analytics roll-up keeps the step figures current (SQLite
     computes analytics from the steps directly and keeps no roll-ups)."""
-    config = AppConfig.from_env(settings=services.settings)
     jobs = [PeriodicJob("retention", config.retention_interval,
                         lambda: apply_retention(services.database, services.runtime, services.sla, config.uploads_dir)),
             PeriodicJob("directory_refresh", config.directory_refresh_interval,

@@ -13,13 +13,15 @@ import socket
 
 from rq import Queue, SimpleWorker
 
-from engine.context import build_services, install
 from engine.process_tuning import tune_gc
 
+from .config import AppConfig
+from .process import start
 
-def run_worker(burst: bool = False, name: str | None = None) -> None:
-    services = build_services()
-    install(services)
+
+def run_worker(config: AppConfig, burst: bool = False, name: str | None = None) -> None:
+    """Consume the configuration's queue; each job finds the services and configuration installed here."""
+    services = start(config)
     queue = Queue(services.settings.queue_name, connection=services.redis)
     worker = SimpleWorker(
         [queue], connection=services.redis,

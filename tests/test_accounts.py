@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import select, update
 
 from engine.clock import utcnow
-from engine.settings import Settings
 from tasks import mail as mail_module
 from tasks.config import AppConfig
 from tasks.mail import MailError, send_mail, stored_mails
@@ -312,7 +311,7 @@ def test_send_mail_over_smtp(tmp_path, kind):
     try:
         env = {"BACKOFFICE_DATA_DIR": str(tmp_path), "SMTP_URL": server.url,
                "MAIL_FROM": "Справка ОМС <robot@oms.example>"}
-        config = AppConfig.from_env(env, Settings.from_env(env))
+        config = AppConfig.from_env(env)
         send_mail(config, "Someone@Example.ru", "Проверка «кавычек»", "Текст письма", "<p>Текст письма</p>")
         mail = server.wait_for_mail("someone@example.ru")
         assert mail.subject == "Проверка «кавычек»" and mail.text.strip() == "Текст письма"
@@ -326,7 +325,7 @@ def test_a_threads_messages_share_one_smtp_connection_and_a_dead_one_is_replaced
     server = SmtpServer().start()
     try:
         env = {"BACKOFFICE_DATA_DIR": str(tmp_path), "SMTP_URL": server.url}
-        config = AppConfig.from_env(env, Settings.from_env(env))
+        config = AppConfig.from_env(env)
 
         def send(subject: str) -> str:
             send_mail(config, "reuse@example.ru", subject, "Текст письма")

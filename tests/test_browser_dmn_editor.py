@@ -13,7 +13,7 @@ import re
 from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
 from sqlalchemy import select
 
-from engine.settings import Settings
+from tasks.config import engine_settings
 from tests.support.accounts import PASSWORD, add_user, bearer, client_from, fresh_otp
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, log_in, served
 from tests.support.impact import decide_cases, deploy_impact_process
@@ -48,7 +48,7 @@ def _score_cell(page: Page, rule: str):
 
 
 def test_an_analyst_edits_a_rule_and_sees_the_cases_it_would_change(product: Product, tmp_path) -> None:
-    process = deploy_impact_process(Settings.from_env(product.env), tmp_path)
+    process = deploy_impact_process(engine_settings(product.env), tmp_path)
     cases = decide_cases(product.app, process)
     email = add_user(product.app, "analyst")
     draft_id = _draft(product, email, {process.dmn_file: process.dmn()})

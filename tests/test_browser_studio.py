@@ -11,7 +11,7 @@ import re
 
 from playwright.sync_api import ConsoleMessage, Page, Response, expect, sync_playwright
 
-from engine.settings import Settings
+from tasks.config import engine_settings
 from tests.support.accounts import add_user
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, fits_the_screen, log_in, served
 from tests.support.product import PRODUCT_WORKFLOWS, Product
@@ -29,7 +29,7 @@ def _text_of(page: Page, element_id: str) -> str:
 
 def test_an_analyst_sees_a_version_drawn_without_breaking_the_csp(product: Product, screenshots: Screenshots,
                                                                   tmp_path) -> None:
-    demo = deploy_studio_process(Settings.from_env(product.env), tmp_path)
+    demo = deploy_studio_process(engine_settings(product.env), tmp_path)
     email = add_user(product.app, "analyst")
     problems: list[str] = []
 

@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnviron
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from engine.calendar import BusinessCalendar, business_days_deadline, default_calendar
+from engine.calendar import BusinessCalendar, business_days_deadline
 from engine.sla import (
     ENV_VAR,
     SlaDuration,
@@ -28,6 +28,8 @@ from engine.sla import (
 )
 
 MSK = ZoneInfo("Europe/Moscow")
+# The engine counts business days on the calendar the application names; these tests name Russia's.
+RU = BusinessCalendar("RU", tz="Europe/Moscow")
 
 
 def msk(*args: int) -> datetime:
@@ -37,7 +39,7 @@ def msk(*args: int) -> datetime:
 
 @pytest.fixture(scope="module")
 def cal() -> BusinessCalendar:
-    return BusinessCalendar()
+    return RU
 
 
 # --------------------------------------------------------------------------------------------- calendar
@@ -124,20 +126,20 @@ def test_between_is_inverse_of_add(cal: BusinessCalendar) -> None:
     ],
 )
 def test_business_days_deadline(start: datetime, n: int, expected: datetime) -> None:
-    due = business_days_deadline(n, start)
+    due = business_days_deadline(n, start, calendar=RU)
     assert due == expected
     assert due.tzinfo is UTC
 
 
 def test_business_days_deadline_other_tz() -> None:
     start = datetime(2025, 11, 7, 15, 0, tzinfo=ZoneInfo("Asia/Vladivostok"))
-    due = business_days_deadline(1, start, tz="Asia/Vladivostok", calendar=default_calendar())
+    due = business_days_deadline(1, start, tz="Asia/Vladivostok", calendar=RU)
     assert due == datetime(2025, 11, 10, 15, 0, tzinfo=ZoneInfo("Asia/Vladivostok"))
 
 
 def test_business_days_deadline_defaults_to_now() -> None:
     before = datetime.now(UTC)
-    due = business_days_deadline(1)
+    due = business_days_deadline(1, calendar=RU)
     assert due.tzinfo is UTC
     assert before < due < before + timedelta(days=30)
 
@@ -214,7 +216,7 @@ def test_sla_duration_needs_exactly_one_kind() -> None:
     ],
 )
 def test_due(text: str, start: datetime, expected: datetime) -> None:
-    due = parse_duration(text).due(start)
+    due = parse_duration(text).due(start, calendar=RU)
     assert due == expected
     assert due.utcoffset() == timedelta(0)
 
@@ -230,12 +232,12 @@ def test_due(text: str, start: datetime, expected: datetime) -> None:
 )
 def test_timer_value_round_trips_through_spiffworkflow(text: str, start: datetime) -> None:
     duration = parse_duration(text)
-    value = duration.timer_value(start)
+    value = duration.timer_value(start, calendar=RU)
     # This is exactly what TimeDateEventDefinition.has_fired does with the evaluated expression.
     parsed = TimeDateEventDefinition.parse_time_or_duration(value)
     assert isinstance(parsed, datetime)
-    assert parsed == duration.due(start)
-    assert TimeDateEventDefinition.get_datetime(value) == duration.due(start)
+    assert parsed == duration.due(start, calendar=RU)
+    assert TimeDateEventDefinition.get_datetime(value) == duration.due(start, calendar=RU)
 
 
 # ------------------------------------------------------------------------------------------- registry
@@ -351,7 +353,7 @@ FIXED_NOW = datetime(2025, 11, 7, 12, 0, tzinfo=UTC)  # Friday 15:00 Moscow
 @pytest.fixture
 def functions(sla_toml: Path) -> dict:
     registry = SlaRegistry.from_sources(sla_toml, "operator_review=PT30S")
-    return make_script_functions(registry, BusinessCalendar(), lambda: FIXED_NOW)
+    return make_script_functions(registry, RU, lambda: FIXED_NOW)
 
 
 @pytest.mark.parametrize(
@@ -413,7 +415,7 @@ TIMER_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 def test_sla_in_a_real_timedate_timer(now: datetime, fires: bool) -> None:
     registry = SlaRegistry.from_sources(None, "operator_review=PT30S")
     script_engine = PythonScriptEngine(
-        environment=TaskDataEnvironment(make_script_functions(registry, BusinessCalendar(), lambda: now))
+        environment=TaskDataEnvironment(make_script_functions(registry, RU, lambda: now))
     )
     parser = BpmnParser()
     parser.add_bpmn_str(TIMER_BPMN.encode())
@@ -439,6 +441,6 @@ def test_sla_in_a_real_timedate_timer(now: datetime, fires: bool) -> None:
 ])
 def test_appeal_deadlines_over_holidays(start: datetime, sla_text: str, expected: date) -> None:
     registry = SlaRegistry({"appeal": parse_duration(sla_text)})
-    due = datetime.fromisoformat(make_script_functions(registry, BusinessCalendar())["sla"]("appeal", start))
+    due = datetime.fromisoformat(make_script_functions(registry, RU)["sla"]("appeal", start))
     assert due.astimezone(MSK).date() == expected
     assert due.astimezone(MSK).time() == start.time()

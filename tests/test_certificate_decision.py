@@ -15,8 +15,8 @@ import pytest
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 
 from engine.context import build_script_env
-from engine.settings import Settings
 from engine.specs import RuntimeBpmnParser
+from tasks.config import engine_settings
 
 DMN = Path(__file__).resolve().parent.parent / "workflows" / "certificate_decision.dmn"
 MATCH = ("exact", "fuzzy", "partial", "mismatch")
@@ -27,7 +27,7 @@ def decide(tmp_path_factory):
     parser = RuntimeBpmnParser()
     parser.add_dmn_file(str(DMN))
     engine = parser.get_engine("certificate_decision", None)
-    script_env, _ = build_script_env(Settings.from_env({"BACKOFFICE_DATA_DIR": str(tmp_path_factory.mktemp("dmn"))}))
+    script_env, _ = build_script_env(engine_settings({"BACKOFFICE_DATA_DIR": str(tmp_path_factory.mktemp("dmn"))}))
     workflow = SimpleNamespace(script_engine=script_env.script_engine())
 
     def run(passport: dict, snils: dict, policy: dict) -> tuple[int, dict]:

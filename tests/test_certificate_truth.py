@@ -20,10 +20,10 @@ from sqlalchemy import select
 
 from engine import journal
 from engine.incidents import list_incidents
-from engine.settings import Settings
 from forms.coverage import PolicyTerm, coverage_gap
 from forms.validation import validate
 from tasks.cases.models import Application, Certificate
+from tasks.config import engine_settings
 from tasks.documents.certificate import CertificateData, InconsistentCertificate
 from tests.support.accounts import add_user, bearer, csrf_token, login
 from tests.support.backend import wait_for
@@ -263,11 +263,11 @@ def _deploy_without_the_appeal_rule(product: Product, into: Path) -> None:
     schema = json.loads((Path(__file__).parent.parent / "forms/schemas/appeal_review.schema.json").read_text())
     schema.pop("x-rules")
     (into / "appeal_review.schema.json").write_text(json.dumps(schema, ensure_ascii=False), encoding="utf-8")
-    deploy_workflows([into], actor="test", settings=Settings.from_env(product.env))
+    deploy_workflows([into], actor="test", settings=engine_settings(product.env))
 
 
 def test_the_generator_stops_a_false_certificate_as_an_incident(product: Product, tmp_path: Path) -> None:
-    settings = Settings.from_env(product.env)
+    settings = engine_settings(product.env)
     _deploy_without_the_appeal_rule(product, tmp_path)
     try:
         token, number = _refused_and_appealed(product, "policy_expired")

@@ -8,7 +8,6 @@ import json
 import zipfile
 
 from engine.models import JournalEntry
-from engine.settings import Settings
 from tasks.config import AppConfig
 from tests.support.accounts import bearer, client_from, login, unique_email
 from tests.support.images import png
@@ -86,8 +85,7 @@ def test_the_page_lists_reads_and_names_staff_only_where_policy_allows(product: 
     assert download.status_code == 200 and download.mimetype == "application/zip"
 
     env = {**product.env, "TRACKER_STAFF_NAMES": "1"}
-    settings = Settings.from_env(env)
-    named = create_app(settings, config=AppConfig.from_env(env, settings))
+    named = create_app(AppConfig.from_env(env))
     try:
         named_client = client_from(named)
         login(named_client, email)

@@ -19,9 +19,9 @@ from engine.deploy import Deployer, Source, sources_from_paths
 from engine.errors import DeploymentError, DeploymentProblem
 from engine.models import JournalEntry, ProcessVersion
 from engine.operators import load_operator_modules
-from engine.settings import Settings
 from engine.validation import diagram_checker
 from engine.xml_safety import parse_xml
+from tasks.config import engine_settings
 from tests.support.broken_diagrams import BROKEN, Row, diagram, drawn
 from web.cli import main
 
@@ -121,7 +121,7 @@ def test_extra_checkers_are_part_of_the_validation(backend):
 
 
 def test_the_product_workflows_pass_every_check(backend):
-    settings = Settings.from_env(backend.env(BACKOFFICE_WORKFLOWS_DIR=str(PRODUCT_WORKFLOWS)))
+    settings = engine_settings(backend.env(BACKOFFICE_WORKFLOWS_DIR=str(PRODUCT_WORKFLOWS)))
     load_operator_modules(["tasks"])
     script_env, sla = build_script_env(settings)
     deployer = Deployer(backend.services.database, script_env, settings.forms_dirs, sla_names=sla.names())

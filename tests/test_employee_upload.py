@@ -22,6 +22,7 @@ from tasks.cases.employee_models import CaseEmployeeList
 from tasks.cases.employees import begin_page_check, record_progress
 from tasks.cases.models import Application
 from tasks.cases.storage import FileStore
+from tasks.process import install_config
 from tests.support.accounts import bearer, csrf_token
 from tests.support.backend import wait_for
 from tests.support.employees import (
@@ -200,11 +201,11 @@ def test_the_page_checks_a_large_list_in_a_worker_and_shows_progress(product: Pr
     assert 'http-equiv="refresh"' not in html
 
 
-def test_the_check_job_records_progress_every_500_rows(product: Product, monkeypatch) -> None:
+def test_the_check_job_records_progress_every_500_rows(product: Product) -> None:
     """The worker's job, run here so every progress write can be seen: the page's figure moves as it reads."""
-    for name, value in product.env.items():
-        monkeypatch.setenv(name, value)  # the job reads its configuration from the environment, as a worker does
-    install(product.app.extensions["backoffice"])  # and its services from the process: this product's
+    # The job finds the services and the configuration its process's entry point installed: this product's.
+    install(product.app.extensions["backoffice"])
+    install_config(product.app.extensions["backoffice_config"])
     _, token = page_client(product)
     number = submit(product, token)
     list_id, version = _page_check(product, number, "большой.csv", employees_csv(generated_people(1800)))

@@ -10,7 +10,6 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from engine.errors import DataValidationError, FieldError
-from engine.settings import Settings
 from engine.task_forms import validate_task_data
 from forms import identifiers as ids
 from forms.schema_walk import field_schema, iter_leaves, resolve
@@ -23,6 +22,7 @@ from forms.validation import (
     validate,
     validate_bank_details,
 )
+from tasks.config import engine_settings
 
 TODAY = date(2025, 6, 15)
 SCHEMA_NAMES = ["registration", "individual_application", "operator_review", "supervisor_review"]
@@ -83,7 +83,7 @@ def test_schema_is_valid_and_complete(name: str) -> None:
 
 
 def test_schemas_live_where_the_engine_reads_task_forms() -> None:
-    assert SCHEMAS_DIR in Settings.from_env({}).forms_dirs
+    assert SCHEMAS_DIR in engine_settings({}).forms_dirs
     files = {p.name for p in SCHEMAS_DIR.glob("*.schema.json")}
     assert {f"{n}.schema.json" for n in SCHEMA_NAMES} <= files
     for name in files:                  # task forms added by the workflows must load too

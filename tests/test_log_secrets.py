@@ -94,11 +94,9 @@ def _journey(base: str, env: dict[str, str], smtp: SmtpServer) -> set[str]:
 
 def _staff_search(http: httpx.Client, env: dict[str, str], snils: str) -> str:
     """An operator's token (password + TOTP) and an inbox search by СНИЛС: the query string goes to the URL."""
-    from engine.settings import Settings
     from tasks.config import AppConfig
 
-    settings = Settings.from_env(env)
-    app = create_app(settings, config=AppConfig.from_env(env, settings))
+    app = create_app(AppConfig.from_env(env))
     try:
         operator = add_user(app, "operator")
         r = http.post("/api/v1/auth/token", json={"email": operator, "password": PASSWORD,

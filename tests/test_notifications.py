@@ -29,6 +29,7 @@ from tasks.cases.notice_delivery import DeliveryFailed, deliver, recipient
 from tasks.cases.notification_models import Notification, NotificationDelivery
 from tasks.cases.notifications import EVENTS, default_event, render_notice
 from tasks.config import AppConfig
+from tasks.process import install_config, installed_config
 from tasks.sms import FileSmsAdapter, HttpSmsAdapter, SmsError, sms_adapter, stored_sms
 from tests.support.accounts import PASSWORD, add_user, bearer, client_from, csrf_token, fresh_otp, login, unique_email
 from tests.support.backend import wait_for
@@ -440,7 +441,7 @@ def test_smtp_outage_delays_the_decision_mail_never_loses_it(product_with) -> No
         assert statuses and set(statuses) == {"done"}
 
 
-def test_appeal_reminder_goes_to_appeals_staff_not_to_the_citizen(product, monkeypatch) -> None:
+def test_appeal_reminder_goes_to_appeals_staff_not_to_the_citizen(product) -> None:
     """Called as a diagram would call it (here directly, in the test process): staff get the reminder
     by e-mail, the citizen gets nothing at all."""
     from tasks.cases import operators
@@ -451,14 +452,15 @@ def test_appeal_reminder_goes_to_appeals_staff_not_to_the_citizen(product, monke
     product.wait_status(token, number, "ready")
     wait_for(lambda: len(_mails_to(product, email)) >= 3, timeout=30, message="the citizen's mail")
     specialist = add_user(product.app, "appeals")  # an active appeals specialist, «Петров Пётр»
-    monkeypatch.setenv("SMTP_URL", product.smtp.url)
-    monkeypatch.setenv("PUBLIC_BASE_URL", "https://oms.example.ru")
-    operators.app_config.cache_clear()
+    before = installed_config()
+    # The configuration a worker of this product would have, with mail over SMTP and a public address.
+    install_config(replace(product.app.extensions["backoffice_config"], smtp_url=product.smtp.url,
+                           public_base_url="https://oms.example.ru"))
     try:
         result = operators.case_status(number, "appealed", event="appeal_reminder",
                                        details={"appeal_number": "Ж-2026-000001", "due_date": "2026-12-09"})
     finally:
-        operators.app_config.cache_clear()
+        install_config(before or product.app.extensions["backoffice_config"])
     # Every active appeals specialist gets it (other tests on this database may have added some).
     assert result["event"] == "appeal_reminder" and specialist in result["sent_to"]
     for address in result["sent_to"]:

@@ -4,6 +4,7 @@ the ЕГРЮЛ check against the real registry service, and the application page
 from __future__ import annotations
 
 import io
+import os
 import re
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
@@ -19,6 +20,8 @@ from forms.validation import clean
 from tasks.cases.models import Application, Document
 from tasks.cases.organizations import Organization, OrganizationRepresentative
 from tasks.cases.submission import search_columns
+from tasks.config import AppConfig
+from tasks.process import install_config, installed_config
 from tasks.registries.matching import compare_org_name, name_parts, normalize_org_name, organization_search_name
 from tasks.registries.operators import reset_registry_client
 from tests.support.accounts import bearer, csrf_token, login, unique_email
@@ -243,17 +246,19 @@ def test_normalised_and_search_names():
 # --- the ЕГРЮЛ check against the registry service ----------------------------------------------
 
 @pytest.fixture
-def egrul(registry_service: RegistryService, monkeypatch) -> Iterator[Callable[..., dict]]:
+def egrul(registry_service: RegistryService) -> Iterator[Callable[..., dict]]:
     """Call `registries.check_organization` the way the worker does, against the real registry service."""
-    monkeypatch.setenv("REGISTRY_URL", registry_service.url)
-    monkeypatch.setenv("SECRET_KEY", "organization-tests")
-    reset_registry_client()
+    before = installed_config()
+    install_config(AppConfig.from_env({**os.environ, "REGISTRY_URL": registry_service.url,
+                                       "SECRET_KEY": "organization-tests"}))
 
     def check(organization: dict[str, Any], **representative: Any) -> dict:
         params = {"organization": organization, **({"representative": representative} if representative else {})}
         return get_operator("registries.check_organization").func(**params)["organization_check"]
 
     yield check
+    if before is not None:
+        install_config(before)
     reset_registry_client()
 
 

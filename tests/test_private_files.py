@@ -59,10 +59,10 @@ def test_a_data_folder_filled_by_the_parts_is_private(tmp_path: Path) -> None:
 
 def test_an_existing_data_folder_is_narrowed(tmp_path: Path) -> None:
     """A folder made world-readable by an older version is closed when the product starts on it."""
-    from engine.settings import Settings
+    from tasks.config import engine_settings
 
     data_dir = tmp_path / "old"
     data_dir.mkdir(mode=0o755)
     os.chmod(data_dir, 0o755)  # noqa: S103 - the open folder an older version left behind
-    Settings.from_env({"BACKOFFICE_DATA_DIR": str(data_dir)}).ensure_dirs()
+    engine_settings({"BACKOFFICE_DATA_DIR": str(data_dir)}).ensure_dirs()
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700

@@ -24,8 +24,8 @@ from engine.diagram_layout import layout_bpmn
 from engine.errors import DeploymentError
 from engine.models import ProcessVersion
 from engine.operators import get_operator, load_operator_modules
-from engine.settings import Settings
 from engine.validation import ValidationContext, diagram_checker, run_validation
+from tasks.config import engine_settings
 
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
 CHAIN = "refusal_chain"
@@ -70,7 +70,7 @@ def test_the_chains_user_tasks_are_routed_by_its_lanes() -> None:
 
 def _context() -> ValidationContext:
     """Every check the product's deploy runs (the diagram interchange too)."""
-    settings = Settings.from_env({"BACKOFFICE_WORKFLOWS_DIR": str(WORKFLOWS)})
+    settings = engine_settings({"BACKOFFICE_WORKFLOWS_DIR": str(WORKFLOWS)})
     load_operator_modules(["tasks"])
     script_env, sla = build_script_env(settings)
     return ValidationContext(allowed_functions=script_env.allowed_names, operators=get_operator,

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 
 from engine.operators import OperatorError, get_operator
+from tasks.config import AppConfig
+from tasks.process import install_config, installed_config
 from tasks.registries import checks
 from tasks.registries.batch_policies import (
     BATCH_PATH,
@@ -40,17 +42,18 @@ YEAR_2026 = {"from": "2026-01-01", "to": "2026-12-31"}
 
 
 @pytest.fixture
-def use_registry(monkeypatch) -> Iterator[Callable[..., None]]:
-    """Point the operators at a registry the way a worker is configured: by environment."""
+def use_registry() -> Iterator[Callable[..., None]]:
+    """Point the operators at a registry the way a worker is configured: a configuration read from its
+    environment, installed for the process."""
+    before = installed_config()
 
     def configure(url: str, **env: str) -> None:
-        monkeypatch.setenv("REGISTRY_URL", url)
-        monkeypatch.setenv("SECRET_KEY", "registry-adapter-tests")
-        for key, value in env.items():
-            monkeypatch.setenv(key, value)
-        reset_registry_client()
+        install_config(AppConfig.from_env({**os.environ, "REGISTRY_URL": url,
+                                           "SECRET_KEY": "registry-adapter-tests", **env}))
 
     yield configure
+    if before is not None:
+        install_config(before)
     reset_registry_client()
 
 
@@ -309,9 +312,13 @@ def test_operators_are_registered_to_wait_out_an_outage():
         assert op.retry.max_attempts >= 100_000 and op.retry.max_delay == 60
         assert (op.on_exhausted, op.error_code) == ("error", "registry_unavailable")
         assert op.timeout > ClientSettings().worst_case()
-    code = "from tasks.registries.operators import RETRY; print(RETRY.max_delay)"
+    # A worker reads REGISTRY_RETRY_MAX_DELAY into its configuration, and its operators wait that long at most.
+    code = ("import os; from engine.operators import get_operator; from tasks.config import AppConfig; "
+            "from tasks.process import install_config; install_config(AppConfig.from_env(os.environ)); "
+            "print(get_operator('registry.check_snils').retry.max_delay)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                         env={**os.environ, "REGISTRY_RETRY_MAX_DELAY": "5", "PYTHONPATH": str(ROOT)})
+                         env={**os.environ, "REGISTRY_RETRY_MAX_DELAY": "5", "PYTHONPATH": str(ROOT),
+                              "SECRET_KEY": "registry-adapter-tests"})
     assert out.stdout.strip() == "5.0", out.stderr
 
 

@@ -15,11 +15,12 @@ from typing import Any
 from sqlalchemy import select, update
 
 from engine import journal
-from engine.calendar import BusinessCalendar, business_days_deadline
+from engine.calendar import business_days_deadline
 from engine.clock import parse_iso
 from forms.dates import MOSCOW
 from tasks.cases.models import Appeal, Application, ApplicationAttempt
 from tasks.cases.resubmission import record_attempt
+from tasks.config import business_calendar
 from tests.support.accounts import bearer
 from tests.support.backend import wait_for
 from tests.support.pdf import pdf_text
@@ -178,8 +179,8 @@ def test_appeal_overturned_issues_the_certificate(product: Product) -> None:
     filed = r.get_json()
     assert filed["appeal_number"] == f"A-{number}" and filed["level"] == 1
     due = parse_iso(filed["due_at"])
-    assert business_days_deadline(10, before, calendar=BusinessCalendar()) <= due
-    assert due <= business_days_deadline(10, datetime.now(UTC), calendar=BusinessCalendar())
+    assert business_days_deadline(10, before, calendar=business_calendar()) <= due
+    assert due <= business_days_deadline(10, datetime.now(UTC), calendar=business_calendar())
     assert filed["due_date"] == due.astimezone(MOSCOW).date().isoformat()
     view = product.case(token, number)
     assert view["status"] == "appealed" and "appeal" not in view["actions"] and "resubmit" not in view["actions"]

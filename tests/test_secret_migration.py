@@ -16,7 +16,6 @@ import pytest
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import text
 
-from engine.settings import Settings
 from tests.conftest import PG_ADMIN
 from web.accounts.secret_box import unseal
 from web.app import create_app
@@ -44,8 +43,7 @@ def test_0020_seals_existing_secrets_and_the_downgrade_opens_them(database_url: 
     from tasks.config import AppConfig
 
     env = {"BACKOFFICE_DATA_DIR": str(tmp_path), "DATABASE_URL": database_url, "SECRET_KEY": SECRET_KEY}
-    settings = Settings.from_env(env)
-    app = create_app(settings, config=AppConfig.from_env(env, settings), connect_services=False)
+    app = create_app(AppConfig.from_env(env), connect_services=False)
     plain = pyotp.random_base32()
     with app.app_context():
         upgrade(revision="0015")

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from engine.calendar import BusinessCalendar, business_days_deadline
+from engine.calendar import business_days_deadline
 from engine.clock import parse_iso
 from engine.sla import SlaRegistry
 from tasks.cases.terms import sla_term
+from tasks.config import business_calendar
 from tests.support.accounts import bearer, login, unique_email
 from tests.support.backend import wait_for
 from tests.support.pdf import pdf_text
@@ -72,7 +73,7 @@ def test_changed_terms_change_the_pages_the_decision_and_the_refusals(product_wi
     filed = _post(product, token, f"{number}/appeal", {"grounds": "Полис действует."})
     assert filed.status_code == 201, filed.get_json()
     due = parse_iso(filed.get_json()["due_at"])
-    assert business_days_deadline(3, before, calendar=BusinessCalendar()) <= due
-    assert due <= business_days_deadline(3, datetime.now(UTC), calendar=BusinessCalendar())
+    assert business_days_deadline(3, before, calendar=business_calendar()) <= due
+    assert due <= business_days_deadline(3, datetime.now(UTC), calendar=business_calendar())
     task = product.wait_task(product.staff_token("appeals"), number, "appeal_review")
     assert parse_iso(task["due_at"]) == due  # the one due date: the answer, the timer and the inbox agree

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from engine.models import JournalEntry, ProcessInstance, ProcessVersion
-from engine.settings import Settings
+from tasks.config import engine_settings
 from tests.support.accounts import PASSWORD, add_user, bearer, client_from, csrf_token, fresh_otp, login
 from tests.support.product import PRODUCT_WORKFLOWS, Product
 from web.cli import deploy_workflows
@@ -268,7 +268,7 @@ def test_pages_upload_show_problems_propose_and_approve_by_another(product: Prod
 
 
 def test_a_cli_deploy_makes_new_files_current_and_leaves_a_rollback_in_place(product: Product, tmp_path) -> None:
-    settings = Settings.from_env(product.env)
+    settings = engine_settings(product.env)
     token = _staff(product, "analyst")[1]
     old = _catalogue(product, token)["current_version"]
     (tmp_path / "lanes.toml").write_bytes((PRODUCT_WORKFLOWS / "lanes.toml").read_bytes())

@@ -48,7 +48,7 @@ class Studio:
 @pytest.fixture(scope="module")
 def studio(backend) -> Iterator[Studio]:
     """The app, and a process deployed once (version 1, current) that every broken row tries to replace."""
-    app = create_app(backend.settings(), config=backend.config())
+    app = create_app(backend.config())
     pid = f"surfaces_{uuid.uuid4().hex[:6]}"
     settings = backend.settings()
     build_deployer(settings).deploy([Source("base.bpmn", drawn(diagram(pid)).replace(b"review.schema.json", FORM))],

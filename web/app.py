@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, has_request_context
 from jinja2 import ChoiceLoader, FileSystemLoader
+from sqlalchemy.orm import Session
 
 from engine import migration_models as _migration_models  # noqa: F401 - migration run tables for Alembic
-from engine.context import Services, build_services, install
+from engine.context import Services
 from engine.db import engine_options
-from engine.settings import Settings
 from forms.typography import NumberSignExtension
 from tasks.appointments import models as _appointment_models  # noqa: F401 - appointment tables for Alembic
 from tasks.cases import employee_models as _employee_models  # noqa: F401 - employee tables for Alembic
@@ -32,12 +32,11 @@ FORMS_TEMPLATES_DIR = str(Path(__file__).resolve().parent.parent / "forms" / "te
 MAX_REQUEST_BYTES = 32 * 1024 * 1024
 
 
-def create_app(settings: Settings | None = None, *, config: AppConfig | None = None,
-               connect_services: bool = True) -> Flask:
-    """Build the app; `connect_services=False` is for migrations, which need no Redis."""
-    settings = settings or Settings.from_env()
+def create_app(config: AppConfig, *, connect_services: bool = True) -> Flask:
+    """Build the app from the process's configuration; `connect_services=False` is for migrations and
+    account commands, which need no Redis."""
+    settings = config.settings
     settings.ensure_dirs()
-    config = config or AppConfig.from_env(settings=settings)
     app = Flask(__name__)
     app.config.update(
         SQLALCHEMY_DATABASE_URI=settings.database_url,
@@ -55,9 +54,9 @@ def create_app(settings: Settings | None = None, *, config: AppConfig | None = N
     if connect_services:
         with app.app_context():
             from engine.db import Database
+            from tasks.process import start
 
-            services: Services = build_services(settings, Database(db.engine))
-        install(services)
+            services: Services = start(config, Database(db.engine, shared=_request_session))
         app.extensions["backoffice"] = services
         from . import logs, metrics
 
@@ -83,6 +82,12 @@ def create_app(settings: Settings | None = None, *, config: AppConfig | None = N
 
         gate.init_app(app)  # after security: Bearer tokens are resolved before the gate asks who it is
     return app
+
+
+def _request_session() -> Session | None:
+    """Inside a request the engine works in the request's session: one session per request, so a view that
+    read or wrote before calling the engine is never waited for by the engine's own transaction."""
+    return db.session() if has_request_context() else None
 
 
 def _typed_case_number(endpoint: str | None, values: dict | None) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,13 +18,35 @@ from engine.settings import Settings
 from .accounts.roles import ROLES, STAFF_ROLES
 from .logs import setup_logging
 
+if TYPE_CHECKING:
+    from engine.context import Services
+    from tasks.config import AppConfig
+
+
+def process_config() -> AppConfig:
+    """This command's configuration: read from the environment once per invocation, when a command first
+    needs it (kept on the command line's root context, so each invocation reads its own environment)."""
+    from tasks.config import AppConfig
+
+    root = click.get_current_context().find_root()
+    if not isinstance(root.obj, AppConfig):
+        root.obj = AppConfig.from_env(os.environ)
+    return root.obj
+
+
+def started_services() -> Services:
+    """The engine's services for a command that steps cases, built from the process's configuration."""
+    from tasks.process import start
+
+    return start(process_config())
+
 
 @click.group()
 def main() -> None:
     """OMS certificate back office."""
     restrict_umask()  # every file a part creates (database, uploads, mail, Redis) is private to the service's user
     try:
-        setup_logging()
+        setup_logging(os.environ)
     except ValueError as exc:  # LOG_FORMAT misspelt: say so, not a traceback
         raise click.UsageError(str(exc)) from None
 
@@ -40,12 +63,12 @@ def db_upgrade() -> None:
     click.echo("database is up to date")
 
 
-def upgrade_database(settings: Settings | None = None) -> None:
+def upgrade_database(config: AppConfig | None = None) -> None:
     from flask_migrate import upgrade
 
     from .app import create_app
 
-    app = create_app(settings, connect_services=False)
+    app = create_app(config or process_config(), connect_services=False)
     with app.app_context():
         upgrade()
 
@@ -90,7 +113,7 @@ def workflows_layout(files: tuple[Path, ...], check: bool) -> None:
     """
     from engine.diagram_layout import diagram_problems, layout_bpmn
 
-    paths = list(files) or sorted(Settings.from_env().workflows_dir.glob("*.bpmn"))
+    paths = list(files) or sorted(process_config().settings.workflows_dir.glob("*.bpmn"))
     stale = []
     for path in paths:
         content = path.read_bytes()
@@ -138,7 +161,7 @@ def deploy_workflows(files: list[Path], actor: str = "cli", settings: Settings |
 
     from .deployment import build_deployer, read_lanes
 
-    settings = settings or Settings.from_env()
+    settings = settings or process_config().settings
     paths = files or [settings.workflows_dir]
     sources = sources_from_paths(paths)
     if not sources:
@@ -154,7 +177,7 @@ def worker(burst: bool, name: str | None) -> None:
     """Run an RQ worker for service tasks."""
     from tasks.worker import run_worker
 
-    run_worker(burst=burst, name=name)
+    run_worker(process_config(), burst=burst, name=name)
 
 
 @main.command("scheduler")
@@ -162,7 +185,7 @@ def scheduler() -> None:
     """Run the timer/retry/reconcile scheduler."""
     from tasks.scheduler import run_scheduler
 
-    run_scheduler()
+    run_scheduler(process_config())
 
 
 @main.command("web")
@@ -172,9 +195,11 @@ def scheduler() -> None:
 @click.option("--processes", default=1, type=int)
 def web(host: str, port: int, threads: int, processes: int) -> None:
     """Serve the web application with gunicorn."""
+    from .app import create_app
     from .server import serve
 
-    serve(host, port, processes=processes, threads=threads)
+    config = process_config()
+    serve(host, port, processes=processes, threads=threads, app_factory=lambda: create_app(config))
 
 
 @main.command("registry")
@@ -187,17 +212,15 @@ def registry(host: str, port: int | None, threads: int) -> None:
     Reads REGISTRY_DATA, REGISTRY_FAULTS and REGISTRY_ADMIN_TOKEN. One process, so that faults
     set through the admin endpoint apply to every request.
     """
-    import os
-
-    from tasks.config import DEFAULT_REGISTRY_PORT, AppConfig
+    from tasks.config import DEFAULT_REGISTRY_PORT
 
     from .registry import DatasetError, FaultSpecError, create_registry_app
     from .server import serve
 
-    config = AppConfig.from_env()
+    config = process_config()
     try:  # load before serving: a wrong dataset stops the command with every problem listed
         app = create_registry_app(config.registry_data, config.registry_faults,
-                                  admin_token=os.environ.get("REGISTRY_ADMIN_TOKEN"))
+                                  admin_token=config.registry_admin_token)
     except (DatasetError, FaultSpecError) as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
@@ -227,10 +250,9 @@ def incidents_group() -> None:
 
 @incidents_group.command("list")
 def incidents_list() -> None:
-    from engine.context import get_services
     from engine.incidents import list_incidents
 
-    for inc in list_incidents(get_services().database):
+    for inc in list_incidents(started_services().database):
         click.echo(json.dumps(inc, ensure_ascii=False, default=str))
 
 
@@ -246,12 +268,11 @@ def incidents_retry(call_ids: tuple[int, ...], every: bool, operator: str | None
 
     The same action as the page and `POST /api/v1/incidents/retry`: a fresh round of attempts per call.
     """
-    from engine.context import get_services
     from engine.incidents import REQUEUED, IncidentFilter, incident_ids, retry_incidents
 
     if every == bool(call_ids) or (operator and not every):
         raise click.UsageError("give incident ids, or --all (optionally with --operator)")
-    services = get_services()
+    services = started_services()
     ids = list(call_ids) or incident_ids(services.database, IncidentFilter(operator=operator))
     if not ids:
         click.echo("no open incidents")
@@ -281,11 +302,10 @@ def instances_migrate(process_id: str, source: int, target: int, dry_run: bool, 
     reverted with `backoffice instances revert-migration ID` (or on the page).
     """
     from engine import migration_runs
-    from engine.context import get_services
     from engine.errors import NotFound
     from engine.migration import MigrationRefused
 
-    runtime, who = get_services().runtime, actor or os_actor()
+    runtime, who = started_services().runtime, actor or os_actor()
     try:
         if dry_run:
             verdicts = migration_runs.dry_run(runtime, process_id, source, target, who)
@@ -315,10 +335,9 @@ def instances_revert_migration(migration_id: int, actor: str | None) -> None:
     Cases that went on after the migration keep their new version and are counted as kept.
     """
     from engine import migration_runs
-    from engine.context import get_services
     from engine.errors import Conflict, NotFound
 
-    runtime = get_services().runtime
+    runtime = started_services().runtime
     try:
         migration_runs.request_revert(runtime, migration_id, actor or os_actor())
     except (NotFound, Conflict) as exc:
@@ -354,11 +373,11 @@ def demo_seed() -> None:
     <data dir>/demo-accounts.txt."""
     from .demo_seed import accounts_file, seed_demo
 
-    settings = Settings.from_env()
-    created = seed_demo(settings)
+    config = process_config()
+    created = seed_demo(config)
     for email, role, password, link in created:
         click.echo(f"{role:<11} {email:<24} {password} {link}".rstrip())
-    click.echo(f"demo accounts: {accounts_file(settings)}" if created else "demo accounts already exist")
+    click.echo(f"demo accounts: {accounts_file(config.settings)}" if created else "demo accounts already exist")
 
 
 @users_group.command("add")
@@ -382,19 +401,16 @@ def users_add(email: str, role: str, password: str | None) -> None:
 
 
 def add_user(email: str, role: str, password: str | None = None,
-             settings: Settings | None = None) -> tuple[str, str | None]:
+             config: AppConfig | None = None) -> tuple[str, str | None]:
     """(normalized e-mail, generated password or None), through the service the registration pages use."""
-    from tasks.config import AppConfig
-
     from .accounts.service import AccountService
     from .app import create_app
     from .extensions import db
     from .legal.acceptance import record_vouched
     from .legal.catalogue import load_catalogue
 
-    settings = settings or Settings.from_env()
-    config = AppConfig.from_env(settings=settings)
-    app = create_app(settings, config=config, connect_services=False)
+    config = config or process_config()
+    app = create_app(config, connect_services=False)
     with app.app_context():
         user, generated = AccountService(db.session, config.secret_key).create_user(email, role, password)
         if not user.is_staff:
@@ -419,18 +435,15 @@ def users_enrol_link(email: str, actor: str | None) -> None:
         sys.exit(1)
 
 
-def issue_enrolment_link(email: str, actor: str, settings: Settings | None = None) -> str:
+def issue_enrolment_link(email: str, actor: str, config: AppConfig | None = None) -> str:
     """The URL of a new one-time enrolment link for a staff member (journaled by the service)."""
-    from tasks.config import AppConfig
-
     from .accounts.enrolment_pages import enrolment_url
     from .accounts.service import AccountService
     from .app import create_app
     from .extensions import db
 
-    settings = settings or Settings.from_env()
-    config = AppConfig.from_env(settings=settings)
-    app = create_app(settings, config=config, connect_services=False)
+    config = config or process_config()
+    app = create_app(config, connect_services=False)
     with app.app_context():
         token = AccountService(db.session, config.secret_key).issue_enrolment_link(email, actor)
     return enrolment_url(config.public_base_url, token)
@@ -444,7 +457,6 @@ def users_reset_totp(email: str, actor: str) -> None:
 
     Their API tokens are revoked as well; the reset is recorded in the audit journal and the log.
     """
-    from tasks.config import AppConfig
     from tasks.mail import mask_email
 
     from .accounts.errors import AccountError
@@ -453,9 +465,8 @@ def users_reset_totp(email: str, actor: str) -> None:
     from .extensions import db
 
     email = normalize_email(email)
-    settings = Settings.from_env()
-    config = AppConfig.from_env(settings=settings)
-    app = create_app(settings, config=config, connect_services=False)
+    config = process_config()
+    app = create_app(config, connect_services=False)
     with app.app_context():
         try:
             had_secret = AccountService(db.session, config.secret_key).reset_totp(email, actor)
@@ -489,18 +500,15 @@ def users_deactivate(email: str, actor: str) -> None:
     click.echo(f"{email} deactivated; their sessions have ended")
 
 
-def _account_action(action: Callable[[Any], object], settings: Settings | None = None) -> None:
+def _account_action(action: Callable[[Any], object], config: AppConfig | None = None) -> None:
     """Run `action(AccountService)` on the configured database; an account error exits with its message."""
-    from tasks.config import AppConfig
-
     from .accounts.errors import AccountError
     from .accounts.service import AccountService
     from .app import create_app
     from .extensions import db
 
-    settings = settings or Settings.from_env()
-    config = AppConfig.from_env(settings=settings)
-    app = create_app(settings, config=config, connect_services=False)
+    config = config or process_config()
+    app = create_app(config, connect_services=False)
     with app.app_context():
         try:
             action(AccountService(db.session, config.secret_key))

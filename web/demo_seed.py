@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from engine.settings import Settings
+from tasks.config import AppConfig
 
 DEMO_ACCOUNTS = (
     ("citizen@demo.local", "citizen", {"last_name": "Иванов", "first_name": "Сергей", "middle_name": "Петрович",
@@ -28,12 +29,10 @@ def accounts_file(settings: Settings) -> Path:
     return settings.data_dir / "demo-accounts.txt"
 
 
-def seed_demo(settings: Settings) -> list[tuple[str, str, str, str]]:
+def seed_demo(config: AppConfig) -> list[tuple[str, str, str, str]]:
     """Create the demo accounts that do not exist yet; returns (email, role, password, enrolment link or "")
     of the new ones."""
     from datetime import date
-
-    from tasks.config import AppConfig
 
     from .accounts.enrolment_pages import enrolment_url
     from .accounts.service import AccountService
@@ -42,8 +41,7 @@ def seed_demo(settings: Settings) -> list[tuple[str, str, str, str]]:
     from .legal.acceptance import record_vouched
     from .legal.catalogue import load_catalogue
 
-    config = AppConfig.from_env(settings=settings)
-    app = create_app(settings, config=config, connect_services=False)
+    app = create_app(config, connect_services=False)
     created = []
     with app.app_context():
         service = AccountService(db.session, config.secret_key)
@@ -61,7 +59,7 @@ def seed_demo(settings: Settings) -> list[tuple[str, str, str, str]]:
             created.append((email, role, password or "", link))
         db.engine.dispose()
     if created:
-        _remember(accounts_file(settings), created)
+        _remember(accounts_file(config.settings), created)
     return created
 
 

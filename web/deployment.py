@@ -1,7 +1,7 @@
 """The one deploy set-up: the CLI (`backoffice workflows deploy`) and the studio's drafts both use it.
 
-Both check diagrams with exactly the same `Deployer`: the operators loaded from `tasks` and the
-configured modules, the script functions and SLA names of the configured catalogue, the form schema
+Both check diagrams with exactly the same `Deployer`: the operators loaded from the configured
+modules, the script functions and SLA names of the configured catalogue, the form schema
 directories, the diagram (DI) checker, and lane roles from the ``lanes.toml`` next to the diagrams.
 """
 
@@ -23,7 +23,7 @@ LANES_FILE = "lanes.toml"
 
 def build_deployer(settings: Settings, database: Database | None = None) -> Deployer:
     """A Deployer configured as every deploy is checked (``database``: reuse the app's engine)."""
-    load_operator_modules(["tasks", *settings.operator_modules])
+    load_operator_modules(settings.operator_modules)
     script_env, sla = build_script_env(settings)
     return Deployer(database or Database.from_url(settings.database_url), script_env, settings.forms_dirs,
                     sla_names=sla.names(), extra_checkers=[diagram_checker])

@@ -13,7 +13,6 @@ inbox search by СНИЛС, a name - and a log is read by more people than the d
 from __future__ import annotations
 
 import logging
-import os
 import re
 import sys
 import uuid
@@ -38,8 +37,7 @@ QUIET_LOGGERS = ("spiff", "spiff.task", "spiff.workflow", "SpiffWorkflow", "http
                  "weasyprint.progress", "fontTools", "alembic.runtime.plugins")
 
 
-def log_format(env: Mapping[str, str] | None = None) -> str:
-    env = os.environ if env is None else env
+def log_format(env: Mapping[str, str]) -> str:
     value = (env.get("LOG_FORMAT") or "text").strip().lower()
     if value not in LOG_FORMATS:
         raise ValueError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, got {value!r}")
@@ -54,7 +52,7 @@ def formatter(kind: str) -> logging.Formatter:
     return logging.Formatter(TEXT_FORMAT)
 
 
-def setup_logging(env: Mapping[str, str] | None = None) -> None:
+def setup_logging(env: Mapping[str, str]) -> None:
     """Install one stderr handler on the root logger (replacing any), at INFO, with the context filter."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter(log_format(env)))

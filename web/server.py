@@ -26,9 +26,13 @@ class _Gunicorn(BaseApplication):
         if self.app_factory is not None:
             app = self.app_factory()
         else:
+            import os
+
+            from tasks.config import AppConfig
+
             from .app import create_app
 
-            app = create_app()
+            app = create_app(AppConfig.from_env(os.environ))
         tune_gc()
         return app
 

@@ -21,11 +21,10 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from engine.lifetime import die_with_parent
-from engine.settings import Settings
 from tasks.config import DEFAULT_REGISTRY_PORT, AppConfig
 
 log = logging.getLogger("backoffice.run")
@@ -74,7 +73,7 @@ def registry_port() -> int:
     return port
 
 
-def prepare(settings: Settings) -> bool:
+def prepare(config: AppConfig) -> bool:
     """Migrate, deploy workflows/ and start the embedded Redis before any child needs them.
 
     The embedded Redis is started attached: it ends with this process. One already running for the data
@@ -84,12 +83,13 @@ def prepare(settings: Settings) -> bool:
 
     from .cli import deploy_workflows, upgrade_database
 
+    settings = config.settings
     owns_redis = settings.redis_url is None and _is_my_child(start_embedded_redis(settings.data_dir,
                                                                                   attached=True).pid)
-    upgrade_database(settings)
+    upgrade_database(config)
     for r in deploy_workflows([], "backoffice run", settings):
         log.info("%s v%s %s", r.process_id, r.version, "deployed" if r.created else "unchanged")
-    _seed_on_first_start(settings)
+    _seed_on_first_start(config)
     return owns_redis
 
 
@@ -101,14 +101,15 @@ def _is_my_child(pid: int) -> bool:
     return int(stat.rpartition(")")[2].split()[1]) == os.getpid()
 
 
-def _seed_on_first_start(settings: Settings) -> None:
+def _seed_on_first_start(config: AppConfig) -> None:
     """Demo accounts only on the very first start (a marker file), never again once someone removed them."""
     from .demo_seed import accounts_file, seed_demo
 
+    settings = config.settings
     marker = settings.data_dir / ".demo-seeded"
     if marker.exists():
         return
-    created = seed_demo(settings)
+    created = seed_demo(config)
     marker.touch()
     if created:
         log.info("demo accounts created; their passwords are in %s", accounts_file(settings))
@@ -118,15 +119,18 @@ def run_all(host: str, port: int, workers: int) -> int:
     if not port_free(host, port):
         raise PortTaken(f"port {port} on {host} is already in use (another backoffice run, or another service); "
                         "stop it or choose another port with --port")
-    settings = Settings.from_env()
+    from .cli import process_config
+
+    config = process_config()
     bundled_registry = not os.environ.get("REGISTRY_URL")
     if bundled_registry:
         from .registry import load_dataset
 
-        load_dataset(AppConfig.from_env(settings=settings).registry_data)  # a wrong dataset stops us here
+        load_dataset(config.registry_data)  # a wrong dataset stops us here
         reg_port = registry_port()
         os.environ["REGISTRY_URL"] = f"http://127.0.0.1:{reg_port}"  # every child talks to this registry only
-    owns_redis = prepare(settings)
+        config = replace(config, registry_url=os.environ["REGISTRY_URL"])
+    owns_redis = prepare(config)
     children = [Child("web", ["web", "--host", host, "--port", str(port)]), Child("scheduler", ["scheduler"])]
     if bundled_registry:
         children.insert(0, Child("registry", ["registry", "--port", str(reg_port)]))
@@ -156,7 +160,7 @@ def run_all(host: str, port: int, workers: int) -> int:
     if owns_redis:
         from engine.embedded_redis import stop_embedded_redis
 
-        stop_embedded_redis(settings.data_dir)  # saved and stopped: nothing of this run stays behind
+        stop_embedded_redis(config.settings.data_dir)  # saved and stopped: nothing of this run stays behind
     return 0
 
 

@@ -17,21 +17,31 @@ from typing import Any
 
 from engine.context import get_services
 from engine.errors import NotFound
-from engine.operators import OperatorError, RetryPolicy, operator
+from engine.operators import OperatorError, RetryPolicy, operator, tune_operator
+from tasks.config import MAIL_RETRY, REGISTRY_RETRY, AppConfig
 from tasks.registries.batch_policies import EmployeePolicy, PolicyLookupItem, check_policies
 from tasks.registries.client import BATCH_LIMIT, ClientSettings, RegistryProtocolError, RegistryUnavailable
-from tasks.registries.operators import RETRY as REGISTRY_RETRY
 from tasks.registries.operators import registry_client
 
 from . import employee_checks
 from .employees import current_list
-from .operators import MAIL_RETRY, app_config
+from .operators import app_config
 from .submission import find_application
 
 # The largest batch a diagram may ask for, and the time one batch may take: every ЕРЗЛ request of it
 # timing out, plus the database work.
 MAX_BATCH = 5000
-BATCH_TIMEOUT = ClientSettings.from_env().worst_case() * math.ceil(MAX_BATCH / BATCH_LIMIT) + 30
+
+
+def batch_timeout(client: ClientSettings) -> float:
+    return client.worst_case() * math.ceil(MAX_BATCH / BATCH_LIMIT) + 30
+
+
+def configure(config: AppConfig) -> None:
+    """The configuration's retries, and the batch deadline its registry client's timeouts need."""
+    tune_operator("employees.check_batch", retry=config.registry_retry,
+                  timeout=batch_timeout(config.registry_client))
+    tune_operator("registers.send", retry=config.mail_retry)
 CASE_RETRY = RetryPolicy(max_attempts=5, base_delay=1)
 
 
@@ -76,7 +86,8 @@ def _lookup(items: list[PolicyLookupItem], period: dict | None) -> list[Employee
         raise OperatorError("registry_protocol_error", str(exc), retryable=False) from exc
 
 
-@operator("employees.check_batch", retry=REGISTRY_RETRY, on_exhausted="incident", timeout=BATCH_TIMEOUT)
+@operator("employees.check_batch", retry=REGISTRY_RETRY, on_exhausted="incident",
+          timeout=batch_timeout(ClientSettings()))
 def check_batch(number: str, attempt: int, batch: int) -> dict[str, int]:
     """{batch, checked, insured, not_insured} of one batch; the results go to the employee table."""
     try:

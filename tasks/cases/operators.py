@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-from functools import cache
 from typing import Any
 
 from jinja2 import UndefinedError
@@ -13,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from engine.context import get_services
 from engine.errors import NotFound
-from engine.operators import OperatorError, RetryPolicy, current_call_id, operator
-from tasks.config import AppConfig
+from engine.operators import OperatorError, RetryPolicy, current_call_id, operator, tune_operator
+from tasks.config import MAIL_RETRY, AppConfig
 from tasks.documents.certificate import InconsistentCertificate
 from web.accounts.models import User
 from web.accounts.roles import APPEALS, CASE_WORKERS
@@ -26,15 +24,20 @@ from .submission import find_application
 
 log = logging.getLogger(__name__)
 
-# SMTP outages last minutes to hours: keep trying (capped at 10 minutes apart) rather than lose mail.
-# NOTIFY_RETRY_BASE_DELAY / NOTIFY_RETRY_MAX_DELAY shorten the pauses for drills and tests.
-MAIL_RETRY = RetryPolicy(max_attempts=200, base_delay=float(os.environ.get("NOTIFY_RETRY_BASE_DELAY") or 5), factor=2,
-                         max_delay=float(os.environ.get("NOTIFY_RETRY_MAX_DELAY") or 600))
+MAIL_OPERATORS = ("notify.case_status",)
 
 
-@cache
+def configure(config: AppConfig) -> None:
+    """The configuration's mail retries (NOTIFY_RETRY_* shorten the pauses for drills and tests)."""
+    for name in MAIL_OPERATORS:
+        tune_operator(name, retry=config.mail_retry)
+
+
 def app_config() -> AppConfig:
-    return AppConfig.from_env(settings=get_services().settings)
+    """The configuration the worker's entry point installed."""
+    from tasks.process import current_config
+
+    return current_config()
 
 
 @operator("certificates.issue", retry=RetryPolicy(max_attempts=5, base_delay=2), on_exhausted="incident",

@@ -32,6 +32,7 @@ from engine.db import Database
 from engine.models import ProcessInstance
 from engine.runtime import Runtime
 from engine.sla import SlaDuration, SlaRegistry, UnknownSla
+from tasks.config import business_calendar
 
 from .employee_models import CaseEmployeeList, Employee
 from .models import Appeal, Application, ApplicationAttempt, Document
@@ -75,7 +76,7 @@ def _candidates(s: Session, period: SlaDuration, now: datetime, pending: Any) ->
                      .join(ProcessInstance, ProcessInstance.id == Application.instance_id)
                      .where(ProcessInstance.completed.is_(True), ProcessInstance.ended_at <= now - bound, pending)
                      .order_by(ProcessInstance.ended_at).limit(BATCH)).all()
-    return [app_id for app_id, ended in rows if period.due(aware(ended)) <= now]
+    return [app_id for app_id, ended in rows if period.due(aware(ended), calendar=business_calendar()) <= now]
 
 
 def _locked(s: Session, app_id: int) -> Application | None:

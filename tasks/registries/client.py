@@ -14,7 +14,6 @@ anything worth retrying later; RegistryProtocolError for answers retrying cannot
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -72,9 +71,8 @@ class ClientSettings:
     breaker_reset: float = 30.0
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> ClientSettings:
+    def from_env(cls, env: Mapping[str, str]) -> ClientSettings:
         """REGISTRY_TIMEOUT (read timeout, s), REGISTRY_BREAKER_FAILURES, REGISTRY_BREAKER_RESET (s)."""
-        env = os.environ if env is None else env
         default = cls()
         return cls(
             read_timeout=float(env.get("REGISTRY_TIMEOUT") or default.read_timeout),

@@ -2,7 +2,7 @@
 
 An outage never rejects a case: every transient failure (timeout, refused connection, 5xx, open
 circuit) is a retryable OperatorError, and the retry policy allows practically unlimited
-attempts at most REGISTRY_RETRY_MAX_DELAY seconds apart (default 60), so the case waits and goes
+attempts at most a minute apart (REGISTRY_RETRY_MAX_DELAY, see tasks/config.py), so the case waits and goes
 on by itself when the registry is back. How long a case may wait before it goes to an operator
 is the process's business (an interrupting timer in the BPMN), not the operator's.
 Only a call that can never succeed (the process passed incomplete data, or the registry answers
@@ -11,24 +11,31 @@ in a way the API does not allow) fails at once, with the BPMN error `registry_un
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from engine.operators import OperatorError, RetryPolicy, operator
-from tasks.config import AppConfig
+from engine.operators import OperatorError, operator, tune_operator
+from tasks.config import REGISTRY_RETRY, AppConfig
 
 from . import checks
 from .client import ClientSettings, RegistryClient, RegistryProtocolError, RegistryUnavailable
 
-# REGISTRY_RETRY_MAX_ATTEMPTS bounds the attempts for drills (an outage then ends as a BPMN error or an incident).
-RETRY = RetryPolicy(max_attempts=int(os.environ.get("REGISTRY_RETRY_MAX_ATTEMPTS") or 100_000), base_delay=1.0,
-                    factor=2.0,
-                    max_delay=float(os.environ.get("REGISTRY_RETRY_MAX_DELAY") or 60))
-# The client gives up by itself well before the engine's deadline (all attempts timing out + backoff).
-OPERATOR_TIMEOUT = ClientSettings.from_env().worst_case() + 5
+REGISTRY_OPERATORS = ("registry.check_passport", "registry.check_snils", "registry.find_policy",
+                      "registries.check_organization")
+
+
+def operator_timeout(client: ClientSettings) -> float:
+    """The client gives up by itself well before the engine's deadline (all attempts timing out + backoff)."""
+    return client.worst_case() + 5
+
+
+def configure(config: AppConfig) -> None:
+    """The configuration's retries (REGISTRY_RETRY_MAX_ATTEMPTS bounds them for drills: an outage then ends
+    as a BPMN error or an incident) and the deadline its client's timeouts need."""
+    for name in REGISTRY_OPERATORS:
+        tune_operator(name, retry=config.registry_retry, timeout=operator_timeout(config.registry_client))
 
 _client_lock = threading.Lock()
 _client: RegistryClient | None = None
@@ -39,12 +46,15 @@ def registry_client() -> RegistryClient:
     global _client
     with _client_lock:
         if _client is None:
-            _client = RegistryClient(AppConfig.from_env().registry_url, ClientSettings.from_env())
+            from tasks.process import current_config
+
+            config = current_config()
+            _client = RegistryClient(config.registry_url, config.registry_client)
         return _client
 
 
 def reset_registry_client() -> None:
-    """Forget the client so that the next call reads REGISTRY_URL and friends again (tests, reconfiguration)."""
+    """Forget the client so that the next call uses the installed configuration's registry (reconfiguration)."""
     global _client
     with _client_lock:
         if _client is not None:
@@ -65,8 +75,8 @@ def _operator_errors() -> Iterator[None]:
 
 
 def _registry_operator(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    return operator(name, retry=RETRY, on_exhausted="error", error_code="registry_unavailable",
-                    timeout=OPERATOR_TIMEOUT)
+    return operator(name, retry=REGISTRY_RETRY, on_exhausted="error", error_code="registry_unavailable",
+                    timeout=operator_timeout(ClientSettings()))
 
 
 @_registry_operator("registry.check_passport")

@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 from engine.clock import utcnow
 from engine.context import get_services
 from engine.models import HumanTask
-from engine.operators import OperatorError, current_call_id, operator
+from engine.operators import OperatorError, current_call_id, operator, tune_operator
 from tasks.cases.notice_delivery import DeliveryFailed, Recipient, applicant, deliver, recipient
-from tasks.cases.operators import MAIL_RETRY, app_config
+from tasks.cases.operators import app_config
+from tasks.config import MAIL_RETRY, AppConfig
 from web.accounts.models import User
 from web.accounts.roles import SUPPORT
 
@@ -22,6 +23,12 @@ from .models import SupportMessage
 from .requests import add_message, find_request
 
 log = logging.getLogger(__name__)
+
+def configure(config: AppConfig) -> None:
+    """The configuration's mail retries for the answer and the reminder."""
+    for name in ("support.reply", "support.remind"):
+        tune_operator(name, retry=config.mail_retry)
+
 
 ANSWER_TASKS = ("support_reply", "support_escalated")
 DECISIONS = ("reply", "ask", "close")

@@ -138,7 +138,7 @@ def make_app(backend: Backend) -> Iterator[Callable[..., Flask]]:
     apps: list[Flask] = []
 
     def make(**env: str) -> Flask:
-        app = create_app(backend.settings(), config=backend.config(**env))
+        app = create_app(backend.config(**env))
         apps.append(app)
         return app
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from engine.context import Services, build_services
 from engine.settings import Settings
-from tasks.config import AppConfig
+from tasks.config import AppConfig, engine_settings
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 TEST_WORKFLOWS = ROOT / "tests" / "workflows"
@@ -53,11 +53,11 @@ class Backend:
                               capture_output=True, text=True, check=check, timeout=300)
 
     def settings(self) -> Settings:
-        return Settings.from_env(self.env())
+        return engine_settings(self.env())
 
     def config(self, **overrides: str) -> AppConfig:
         env = self.env(**overrides)
-        return AppConfig.from_env(env, Settings.from_env(env))
+        return AppConfig.from_env(env)
 
     def prepare(self) -> None:
         """Run the real migration chain and deploy the test diagrams, as an operator would."""

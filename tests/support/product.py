@@ -29,7 +29,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine.settings import Settings
 from engine.versions import current_versions, make_current
 from tasks.config import AppConfig
 from tests.support.accounts import PASSWORD, add_user, bearer, client_from, fresh_otp, unique_email
@@ -204,8 +203,7 @@ def start_product(backend: Backend, registry: RegistryService, smtp: SmtpServer,
     cluster = Cluster(backend)
     start_processes(cluster, env, backend)
     STARTS[backend.kind] += 1
-    settings = Settings.from_env(env)
-    app = create_app(settings, config=AppConfig.from_env(env, settings))
+    app = create_app(AppConfig.from_env(env))
     with app.app_context():
         versions = current_versions(db.session)
         db.session.commit()

@@ -18,7 +18,7 @@ from tasks.cases.models import Application, Document
 from tasks.cases.storage import FileStore
 from tasks.cases.submission import find_application
 from tasks.config import AppConfig
-from tasks.registries.client import ClientSettings, RegistryClient
+from tasks.registries.client import RegistryClient
 
 from ..accounts.roles import CASE_WORKERS
 from ..api_errors import ApiError
@@ -109,6 +109,7 @@ def registry_client() -> RegistryClient:
     """One client per app, so that its circuit breakers see every request of this process."""
     client = current_app.extensions.get("registry_client")
     if client is None:
-        client = RegistryClient(current_app.extensions["backoffice_config"].registry_url, ClientSettings.from_env())
+        config = current_app.extensions["backoffice_config"]
+        client = RegistryClient(config.registry_url, config.registry_client)
         current_app.extensions["registry_client"] = client
     return client

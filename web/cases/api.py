@@ -54,7 +54,6 @@ def create_application() -> tuple[Response, int]:
     owner_id, owner_email = user.id, user.email  # read before the commit expires the object
     body = json_object()
     documents = _document_ids(body)
-    db.session.commit()  # end the request's transaction: on SQLite it would hold the lock the runtime needs
     try:
         result = submit_application(_services().database, _services().runtime, owner_id, owner_email, body,
                                     document_ids=documents)
@@ -142,7 +141,6 @@ def _citizen_action(number: str, invalid: str, run: Callable[[int, str, dict[str
     owner_id, owner_email = user.id, user.email
     access.own_application(number)
     body = json_object()
-    db.session.commit()  # the runtime needs the database's write lock on SQLite
     try:
         return run(owner_id, owner_email, body)
     except DataValidationError as exc:

@@ -101,7 +101,6 @@ def upload(number: str) -> Page:
     except EmployeeFileError as exc:
         return _render(app, error=exc.message, status=exc.status)
     uploader = current_actor().id
-    db.session.commit()  # the runtime's transaction needs SQLite's write lock
     try:
         list_id, version = begin_page_check(_services().database, _config(), number=number, uploader_id=uploader,
                                             filename=file.filename, data=data)
@@ -151,7 +150,6 @@ def register(number: str, kind: str) -> Page:
     app = access.readable_application(number)
     if kind not in ("pdf", "xlsx"):
         return error_page(404)
-    db.session.commit()  # register_files reads in its own transaction: SQLite's lock must be free
     response = register_response(_services().database, _config(), number, kind)
     if response is None:
         return error_page(409, "Реестр ещё не готов. Когда он будет готов, статус заявления сменится на "

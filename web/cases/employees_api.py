@@ -75,7 +75,6 @@ def upload(number: str) -> tuple[Response, int]:
     except ActionRefused as exc:
         raise refuse_locked(exc) from exc
     filename, data = read_upload()
-    db.session.commit()  # the request's transaction must not hold SQLite's lock while the list is stored
     try:
         checked = check_file(data, filename)
     except EmployeeFileError as exc:
@@ -144,7 +143,6 @@ def register(number: str, kind: str) -> Response:
     app = access.readable_application(number)
     if kind not in ("pdf", "xlsx"):
         raise ApiError(404, "not_found", "Реестр можно скачать как register.pdf или register.xlsx.")
-    db.session.commit()  # register_files reads in its own transaction: SQLite's lock must be free
     response = register_response(_services().database, _config(), number, kind)
     if response is None:
         raise ApiError(409, "not_ready", "Реестр ещё не готов.")

@@ -62,16 +62,11 @@ class TaskActions:
         name = staff_names(self.s, {task.assignee}).get(task.assignee, task.assignee)
         return f"Задачу уже взял в работу другой сотрудник: {name}."
 
-    def _release_reads(self) -> None:
-        # On SQLite the request's open read transaction would block the runtime's write.
-        self.s.commit()
-
     # ------------------------------------------------------------------ actions
     def claim(self, task_id: int) -> Outcome:
         task = self.task(task_id)
         if task is None:
             return Outcome(task_id, False, "not_found", NOT_FOUND)
-        self._release_reads()
         try:
             self.runtime.claim(task_id, self.actor)
         except (Conflict, NotFound):
@@ -82,7 +77,6 @@ class TaskActions:
         task = self.task(task_id)
         if task is None:
             return Outcome(task_id, False, "not_found", NOT_FOUND)
-        self._release_reads()
         try:
             self.runtime.unclaim(task_id, self.actor, force=self.role in SEE_ALL)
         except (Conflict, NotFound):
@@ -102,10 +96,9 @@ class TaskActions:
             refusal = _refusal(target, task)
             if refusal is not None:
                 return Outcome(task_id, False, "invalid_assignee", refusal)
-        # Read before the commit below: an expired object would start a new transaction to reload itself.
+        # Read before the runtime's transaction (in this request's session) expires the objects read so far.
         name = target.full_name if target is not None else None
         new_assignee = actor_id(target.id) if target is not None else None
-        self._release_reads()
         try:
             self.runtime.assign(task_id, new_assignee, self.actor)
         except (Conflict, NotFound):

@@ -281,7 +281,6 @@ def complete(task_id: int) -> Response | tuple[str, int]:
     me = actor_id(current_actor().id)  # read before the commit: reloading it later would open a transaction
     schema = _runtime().specs.forms(db.session, _version_of(task)).get(task.form_schema or "")
     data = form_data_from_flat(schema, request.form) if schema else {}
-    db.session.commit()  # on SQLite the request's read transaction would block the runtime's write
     try:
         info = _runtime().complete_user_task(task_id, data, me)
     except DataValidationError as exc:

@@ -44,7 +44,6 @@ def create() -> tuple[Response, int] | Response:
         raise ApiError(403, "forbidden", "Переносить дела могут руководители и администраторы; "
                                          "аналитику доступна только пробная проверка (dry_run).")
     email = actor.email
-    db.session.commit()  # on SQLite the request's read transaction would block the runtime's
     try:
         if dry:
             verdicts = service.run_dry_run(req, email)

@@ -31,7 +31,6 @@ def index() -> tuple[str, int]:
     email, may_move = actor.email, actor.role in MOVERS
     processes = deployed_processes(db.session)
     runs = service.recent_runs(db.session) if may_move else []
-    db.session.commit()  # on SQLite the request's read transaction would block the dry run's
     args = request.args
     errors: dict[str, str] = {}
     verdicts = req = None

@@ -26,7 +26,6 @@ from tasks.cases.cancellation import cancellation_notice
 from tasks.cases.models import Application
 from tasks.cases.numbering import case_number_of
 from tasks.documents.formatting import DOCUMENT_TZ
-from web.extensions import db
 
 REASON_MAX = 2000
 PAGE_SIZE = 50
@@ -117,7 +116,6 @@ def _invalid(field: str, code: str, message: str) -> DataValidationError:
 
 # ------------------------------------------------------------------------------ lists
 def incidents_page(where: IncidentFilter, page: int) -> tuple[list[dict[str, Any]], int]:
-    _end_request_transaction()  # read in the engine's own transactions
     database = get_services().database
     total = count_incidents(database, where)
     rows = list_incidents(database, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, where=where)
@@ -175,19 +173,11 @@ def pages(total: int) -> int:
 
 # ------------------------------------------------------------------------------ actions
 def retry(ids: list[int], actor: str) -> dict[int, str]:
-    _end_request_transaction()
     return retry_incidents(get_services().runtime, ids, actor)
 
 
 def _control() -> InstanceControl:
-    _end_request_transaction()
     return InstanceControl(get_services().runtime)
-
-
-def _end_request_transaction() -> None:
-    """The engine works in transactions of its own: the request's (which may hold SQLite's write lock after
-    signing the caller in) must end first, or the engine would wait for it."""
-    db.session.commit()
 
 
 def fire_timer(timer_id: int, actor: str, reason: str) -> None:

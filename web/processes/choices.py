@@ -30,7 +30,7 @@ FORM_SUFFIX = ".schema.json"
 
 
 def _operators(modules: list[str]) -> list[dict[str, Any]]:
-    load_operator_modules(["tasks", *modules])
+    load_operator_modules(modules)
     operators = []
     for name in operator_names():
         signature = signature_of(get_operator(name).func)

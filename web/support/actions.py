@@ -59,7 +59,6 @@ def submit(owner_id: int, body: Any, files: Sequence[FileStorage], surface: str 
     if errors:
         raise FilesRejected(errors)
     case = own_case(db.session, owner_id, data.get("case_number"))
-    db.session.commit()  # the runtime needs the database's write lock on SQLite
     if data["type"] == APPEAL:
         ensure_allowed(_database(), _runtime(), number=data["case_number"], owner_id=owner_id, action="appeal")
     ids = store_files(owner_id, read, case if data["type"] == APPEAL else None)

@@ -36,7 +36,6 @@ def _file(email: str, data: Any, surface: str) -> Submitted:
     user = current_actor()
     staff_id, staff_name = user.id, user.short_name
     services = current_app.extensions["backoffice"]
-    db.session.commit()  # the runtime needs the database's write lock on SQLite
     if not email.strip():
         raise DataValidationError("no e-mail", [FieldError(EMAIL_FIELD, "required",
                                                            "Укажите электронную почту учётной записи гражданина")])
