@@ -29,11 +29,12 @@ def start(config: AppConfig, database: Database | None = None) -> Services:
 def install_config(config: AppConfig) -> None:
     """Make `config` the process's configuration and tune the operators to it."""
     global _config
+    from tasks.appointments import operators as appointment_operators
     from tasks.cases import employee_operators, operators
     from tasks.registries import operators as registry_operators
     from tasks.support import operators as support_operators
 
-    for module in (registry_operators, employee_operators, operators, support_operators):
+    for module in (registry_operators, employee_operators, operators, support_operators, appointment_operators):
         module.configure(config)
     registry_operators.reset_registry_client()  # the next call connects to this configuration's registry
     _config = config

@@ -15,17 +15,29 @@ from typing import Any
 from sqlalchemy import update
 
 from engine.context import get_services
-from engine.operators import OperatorError, current_call_id, operator
+from engine.operators import OperatorError, current_call_id, operator, tune_operator
 from tasks.cases.notice_delivery import DeliveryFailed, applicant, deliver
-from tasks.cases.operators import MAIL_RETRY, app_config
+from tasks.cases.operators import app_config
+from tasks.config import MAIL_RETRY, REGISTRY_RETRY, AppConfig
 from tasks.registries.client import RegistryProtocolError, RegistryUnavailable
-from tasks.registries.operators import OPERATOR_TIMEOUT, RETRY, registry_client
+from tasks.registries.operators import operator_timeout, registry_client
 
 from . import clinic, notices
 from .booking import find, release
 from .models import Appointment
 
+CLINIC_OPERATORS = ("appointment.book", "appointment.move", "appointment.cancel")
+# Registered before any configuration exists; configure() gives them the installed one's values.
+OPERATOR_TIMEOUT = 60.0
+
 EVENTS = ("booked", "failed", "expired", "moved", "move_failed", "cancelled", "reminder")
+
+
+def configure(config: AppConfig) -> None:
+    """The clinic calls wait out an outage as the registry calls do; the notice retries as mail does."""
+    for name in CLINIC_OPERATORS:
+        tune_operator(name, retry=config.registry_retry, timeout=operator_timeout(config.registry_client))
+    tune_operator("appointment.notify", retry=config.mail_retry)
 
 
 def _clinic_call(func: Any, *args: Any) -> Any:
@@ -46,7 +58,7 @@ def _row(number: str) -> Appointment:
         return row
 
 
-@operator("appointment.book", retry=RETRY, on_exhausted="incident", timeout=OPERATOR_TIMEOUT)
+@operator("appointment.book", retry=REGISTRY_RETRY, on_exhausted="incident", timeout=OPERATOR_TIMEOUT)
 def book(number: str) -> dict[str, Any]:
     """{booked: true, booking_id, slot} or {booked: false, reason, next_slots} when the clinic's slot was taken."""
     row = _row(number)
@@ -62,7 +74,7 @@ def book(number: str) -> dict[str, Any]:
     return {"booked": True, "booking_id": booked.booking_id, "slot": booked.slot}
 
 
-@operator("appointment.move", retry=RETRY, on_exhausted="incident", timeout=OPERATOR_TIMEOUT)
+@operator("appointment.move", retry=REGISTRY_RETRY, on_exhausted="incident", timeout=OPERATOR_TIMEOUT)
 def move(number: str, slot_id: str) -> dict[str, Any]:
     """Book the new slot, then cancel the old booking: {moved: true, slot} or {moved: false, reason, next_slots}."""
     row = _row(number)
@@ -84,7 +96,7 @@ def move(number: str, slot_id: str) -> dict[str, Any]:
     return {"moved": True, "slot": booked.slot}
 
 
-@operator("appointment.cancel", retry=RETRY, on_exhausted="incident", timeout=OPERATOR_TIMEOUT)
+@operator("appointment.cancel", retry=REGISTRY_RETRY, on_exhausted="incident", timeout=OPERATOR_TIMEOUT)
 def cancel(number: str) -> dict[str, Any]:
     """Cancel the clinic's booking and free our hold of the slot."""
     row = _row(number)
