@@ -36,6 +36,11 @@ class Service:
     default: bool = False
     apply_page: str | None = None
     apply_label: str = "Подать заявление"
+    receipt_title: str | None = None  # the service as the receipt PDF names it (default: title)
+    # The case page's words where a service differs from the certificate (None: the certificate's).
+    progress_text: str | None = None
+    approved_text: str | None = None
+    refusal_heading: str | None = None
 
 
 def catalogue_path() -> Path:
