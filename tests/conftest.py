@@ -17,6 +17,7 @@ import redis
 
 from tests.support.accounts import make_app  # noqa: F401  (fixture)
 from tests.support.backend import Backend, Cluster
+from tests.support.data_change import change_product, own_registry  # noqa: F401  (fixtures)
 from tests.support.product import product, product_with  # noqa: F401  (fixtures)
 from tests.support.registry import registry_service  # noqa: F401  (fixture)
 from tests.support.screenshots import screenshots, summary_lines  # noqa: F401  (fixture)
