@@ -132,7 +132,8 @@ def test_the_product_workflows_pass_every_check(backend):
             for s in sources]  # the typo that used to deploy and answer 500 to the next application
     problems = deployer.validate(typo, lanes).problems
     assert {(p.file, p.code) for p in problems} == {("certificate_individual.bpmn", "unknown_sla"),
-                                                    ("certificate_organization.bpmn", "unknown_sla")}
+                                                    ("certificate_organization.bpmn", "unknown_sla"),
+                                                    ("personal_data_change.bpmn", "unknown_sla")}
     assert all("«registry_wiat»" in p.message and p.element_name for p in problems)
 
 

@@ -135,11 +135,13 @@ def _register_case_blueprints(app: Flask) -> None:
     from .cases.apply_pages import bp as apply_pages_bp
     from .cases.pages import bp as case_pages_bp
     from .cases.public_pages import bp as public_pages_bp
+    from .cases.service_apply_pages import bp as service_apply_bp
     from .inbox.api import bp as inbox_api_bp
 
     app.register_blueprint(cases_api_bp)
     app.register_blueprint(public_pages_bp)
     app.register_blueprint(apply_pages_bp)
+    app.register_blueprint(service_apply_bp)
     app.register_blueprint(case_pages_bp)
     from .cases.refusal_pages import bp as refusal_pages_bp
 

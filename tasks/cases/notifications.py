@@ -11,9 +11,11 @@ Events and the keys of `details` each one reads (the operator `notify.case_statu
 =================  ============================================================================
 event              details
 =================  ============================================================================
-submitted          —
+submitted          `about` (optional: what the application is about, «об изменении данных в полисе
+                   ОМС»; the certificate by default)
 in_progress        —
-status_changed     — (any other status; the mail names the status by its label)
+status_changed     — (any other status; the mail names the status by its label and adds the
+                   operator's `message` when given)
 needs_info         `due_date` (optional: answer by then; else «в течение» the `info_wait` term);
                    the request itself is the operator's `message`
 info_answered      `appeal_number` (optional: the answer was to an appeal's request)

@@ -16,6 +16,7 @@ from engine.runtime import Runtime
 from tasks.documents.formatting import moscow_time
 
 from .actions import ANSWER_MESSAGE, CaseState, allowed_actions, reply_deadline, waiting_messages
+from .catalogue import service_of_process
 from .decisions import refusal_of
 from .journal_words import citizen_message
 from .labels import APPEAL_OUTCOMES, APPEAL_STATUS, appeal_level_label, status_label
@@ -91,13 +92,19 @@ def _actor_label(rec: journal.JournalRecord, staff: bool) -> str:
     return "ведомство"
 
 
+def service_fields(app: Application) -> dict[str, Any]:
+    """The case's service, by its process (the catalogue in workflows/services.toml): its id and title."""
+    service = service_of_process(app.process_id)
+    return {"service": service.id if service else app.process_id, "service_title": service.title if service else None}
+
+
 def case_view(session: Session, runtime: Runtime, app: Application, *, staff: bool = False) -> dict[str, Any]:
     status = case_status(session, app)
     if not staff and app.instance_id:
         status = shown_statuses(session, {app.instance_id: status})[app.instance_id]
     view: dict[str, Any] = {
-        "number": app.number, "attempt": app.attempt, "applicant": app.applicant, "status": status,
-        "status_label": status_label(status), "submitted_at": _iso(app.submitted_at),
+        "number": app.number, "attempt": app.attempt, "applicant": app.applicant, **service_fields(app),
+        "status": status, "status_label": status_label(status), "submitted_at": _iso(app.submitted_at),
         "updated_at": _iso(app.updated_at), "period": app.data.get("period"),
         "documents": [document_view(d) for d in documents_of(session, app)],
         "journal": journal_view(session, app, staff=staff), "actions": [],
@@ -169,7 +176,8 @@ def document_view(doc: Document) -> dict[str, Any]:
 
 def case_summary(app: Application, status: str | None) -> dict[str, Any]:
     status = status or "submitted"
-    return {"number": app.number, "applicant": app.applicant, "status": status, "status_label": status_label(status),
+    return {"number": app.number, "applicant": app.applicant, **service_fields(app),
+            "status": status, "status_label": status_label(status),
             "submitted_at": _iso(app.submitted_at), "updated_at": _iso(app.updated_at),
             "period": app.data.get("period")}
 

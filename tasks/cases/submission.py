@@ -13,9 +13,10 @@ from engine.clock import utcnow
 from engine.db import Database
 from engine.errors import DataValidationError, FieldError
 from engine.runtime import InstanceInfo, Runtime
-from forms.validation import clean
+from forms.validation import clean, load_schema
 from tasks.registries.matching import organization_search_name
 
+from .catalogue import Service, service_for
 from .models import Application, ApplicationAttempt, Document
 from .numbering import case_number_of, next_case_number
 from .representatives import (
@@ -26,10 +27,6 @@ from .representatives import (
     without_unused_authority,
 )
 
-# applicant kind -> (BPMN process id, form schema name)
-PROCESSES = {"individual": ("certificate_individual", "individual_application"),
-             "organization": ("certificate_organization", "organization_application")}
-
 
 @dataclass(frozen=True)
 class Submitted:
@@ -39,15 +36,26 @@ class Submitted:
     status: str
 
 
-def validate_application(data: Any, surface: str = "api") -> dict[str, Any]:
-    """The normalised application, or DataValidationError with every field problem."""
+def application_service(data: Any) -> Service:
+    """The catalogued service an application asks for (its "service", else its applicant kind's default)."""
     if not isinstance(data, dict):
         raise DataValidationError("application must be a JSON object")
-    kind = data.get("applicant", "individual")
-    if not isinstance(kind, str) or kind not in PROCESSES:
-        raise DataValidationError("unsupported applicant kind", [FieldError(
-            "applicant", "enum", "Этот вид заявителя пока не поддерживается: подайте заявление как гражданин")])
-    normalized, errors = clean(PROCESSES[kind][1], without_unused_authority(data), surface=surface)
+    found = service_for(data)
+    if found is not None:
+        return found
+    if "service" in data:
+        raise DataValidationError("unknown service", [FieldError(
+            "service", "enum", "Такой услуги нет: выберите услугу из списка на главной странице портала")])
+    raise DataValidationError("unsupported applicant kind", [FieldError(
+        "applicant", "enum", "Этот вид заявителя пока не поддерживается: подайте заявление как гражданин")])
+
+
+def validate_application(data: Any, surface: str = "api") -> dict[str, Any]:
+    """The normalised application, or DataValidationError with every field problem."""
+    service = application_service(data)
+    if "service" not in load_schema(service.schema).get("properties", {}):
+        data = {k: v for k, v in data.items() if k != "service"}  # the certificate forms predate the field
+    normalized, errors = clean(service.schema, without_unused_authority(data), surface=surface)
     if errors:
         raise DataValidationError("application data is invalid", errors)
     return normalized
@@ -83,7 +91,7 @@ def submit_application(db: Database, runtime: Runtime, owner_id: int, owner_emai
     `on_created` adds the caller's own rows in the same transaction (the hotline's record of who filed).
     """
     data = validate_application(data)
-    kind = data.get("applicant", "individual")
+    service = application_service(data)
     now = utcnow()
     with db.session() as s:
         data = with_representative_name(data, account_full_name(s, owner_id))
@@ -94,8 +102,8 @@ def submit_application(db: Database, runtime: Runtime, owner_id: int, owner_emai
     created: dict[str, Any] = {}
 
     def attach(s: Session, info: InstanceInfo) -> None:
-        app = Application(number=number, attempt=1, applicant=kind, owner_id=owner_id,
-                          process_id=PROCESSES[kind][0], instance_id=info.id, data=data,
+        app = Application(number=number, attempt=1, applicant=service.applicant, owner_id=owner_id,
+                          process_id=service.process, instance_id=info.id, data=data,
                           submitted_at=now, updated_at=now, **search_columns(data))
         s.add(app)
         s.flush()
@@ -111,7 +119,7 @@ def submit_application(db: Database, runtime: Runtime, owner_id: int, owner_emai
             on_created(s, app)
 
     case = {"number": number, "attempt": 1, "applicant_name": applicant_name(data), "email": owner_email}
-    info = runtime.start(PROCESSES[kind][0], {"application": data, "case": case}, business_key=number,
+    info = runtime.start(service.process, {"application": data, "case": case}, business_key=number,
                          owner=str(owner_id), actor=f"user:{owner_id}", before_commit=attach)
     return Submitted(created["id"], number, now, info.status or "submitted")
 

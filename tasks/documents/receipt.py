@@ -38,8 +38,8 @@ class ReceiptData:
     number: str
     submitted_at: datetime
     applicant_name: str  # ФИО of a person, or the name of an organisation
-    period_from: date
-    period_to: date
+    period_from: date | None  # None for a service that asks for no period
+    period_to: date | None
     documents: tuple[AttachedDocument, ...] = ()
     service_name: str = SERVICE_NAME
     organisation: str = DEFAULT_ORGANISATION  # the body that received the application
@@ -48,7 +48,7 @@ class ReceiptData:
     def __post_init__(self) -> None:
         if not self.number.strip():
             raise ValueError("a receipt needs the application number")
-        if self.period_from > self.period_to:
+        if self.period_from and self.period_to and self.period_from > self.period_to:
             raise ValueError(f"requested period starts after it ends: {self.period_from} > {self.period_to}")
         object.__setattr__(self, "documents", tuple(self.documents))
 

@@ -60,6 +60,30 @@ def check_passport(client: RegistryClient, person: Mapping[str, Any]) -> Passpor
                          mismatches=holder.mismatches + document, holder_spelling=holder.spelling or None)
 
 
+def update_personal_data(client: RegistryClient, person: Mapping[str, Any], policy_number: str) -> dict[str, Any]:
+    """ЕРЗЛ: write the person's ФИО and passport into the record of the policy `policy_number`.
+
+    {updated: True, changed, holder, passport} as the registry now has it, or {updated: False} when
+    ЕРЗЛ knows no such policy for this birth date. The registry applies a repeated change as a no-op,
+    so the client's and the engine's retries of this write are safe.
+    """
+    enp = digits(_required({"policy_number": policy_number}, "policy_number"))
+    passport = _required(person, "passport")
+    body = {"enp": enp, "birth_date": iso_date(_required(person, "birth_date")),
+            "last_name": _required(person, "last_name"), "first_name": _required(person, "first_name"),
+            "middle_name": person.get("middle_name") or "",
+            "passport": {"series": digits(_required(passport, "series")),
+                         "number": digits(_required(passport, "number")),
+                         "issued_on": iso_date(_required(passport, "issued_on")),
+                         "issued_by": _required(passport, "issued_by"),
+                         "division_code": _required(passport, "division_code")}}
+    record = client.post("erzl", "/erzl/personal-data", body)
+    if record is None:
+        return {"updated": False}
+    return {"updated": True, "changed": bool(record.get("changed")), "holder": record.get("holder"),
+            "passport": record.get("passport")}
+
+
 def check_snils(client: RegistryClient, person: Mapping[str, Any]) -> SnilsCheck:
     """СФР: whose СНИЛС is it, and is that the applicant?"""
     snils = digits(_required(person, "snils"))

@@ -153,7 +153,7 @@ class RegistryClient:
 
     def _with_retries(self, method: str, registry: str, path: str, params: Mapping[str, str] | None,
                       body: Mapping[str, Any] | None) -> dict[str, Any] | None:
-        attempt = 1  # lookups change nothing, so repeating one (POST included) is safe
+        attempt = 1  # lookups change nothing and the one write is idempotent: repeating a call is safe
         while True:
             try:
                 return self._once(method, registry, path, params, body)

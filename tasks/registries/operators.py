@@ -101,6 +101,14 @@ def find_policy(person: dict, policy_number: str | None = None, period: dict | N
         return checks.find_policy(registry_client(), person, policy_number, period).to_dict()
 
 
+@_registry_operator("registry.update_personal_data")
+def update_personal_data(person: dict, policy_number: str) -> dict:
+    """{updated, changed, holder, passport}: the change of ФИО and passport written to ЕРЗЛ (an outage
+    retries like every registry call; the registry applies a repeated write as a no-op)."""
+    with _operator_errors():
+        return checks.update_personal_data(registry_client(), person, policy_number)
+
+
 @_registry_operator("registries.check_organization")
 def check_organization(organization: dict, representative: dict | None = None) -> dict:
     """{"organization_check": {found, status: active|liquidated|None, contributions_paid, match:

@@ -12,8 +12,8 @@ from typing import Any
 
 from forms.validation import load_schema
 from tasks.appointments.labels import STATUS_LABELS as APPOINTMENT_STATUSES
+from tasks.cases.catalogue import APPLICANT_KINDS, services
 from tasks.cases.labels import STATUS_LABELS, reason_labels
-from tasks.cases.submission import PROCESSES
 from tasks.support.labels import TYPE_LABELS as SUPPORT_TYPES
 
 from ..accounts.roles import ROLE_LABELS
@@ -24,11 +24,19 @@ from ..legal.catalogue import DOCUMENT_IDS, acceptance_field
 # UI hints of the form schemas that say nothing to an API client (labels of enums stay: they explain codes).
 _UI_KEYS = frozenset({"x-widget", "x-step", "x-steps", "x-autocomplete", "x-placeholder", "x-initial",
                       "x-shown-when", "x-accept", "x-required-on-page", "$schema"})
+
+
+def component_name(schema: str) -> str:
+    """individual_application -> IndividualApplication: a catalogued service's body is named after its schema."""
+    return "".join(part.capitalize() for part in schema.split("_"))
+
+
+# Every catalogued service's application schema (workflows/services.toml), by component name.
+APPLICATION_BODIES = {component_name(s.schema): s.schema for s in services()}
 # Form schemas that are request bodies of the API, by component name.
 FORM_BODIES = {
     "Registration": "registration",
-    "IndividualApplication": PROCESSES["individual"][1],
-    "OrganizationApplication": PROCESSES["organization"][1],
+    **APPLICATION_BODIES,
     "PolicyCheck": "policy_check",
     "Resubmission": "resubmission",
     "Appeal": "appeal",
@@ -86,7 +94,10 @@ def _application() -> dict[str, Any]:
                                                 "event": {"type": "string"}, "message": {"type": ["string", "null"]}}}
     return {"type": "object", "required": ["number", "applicant", "status", "status_label"],
             "properties": {"number": {"type": "string", "examples": ["2026-000123"]},
-                           "applicant": {"type": "string", "enum": list(PROCESSES)},
+                           "applicant": {"type": "string", "enum": list(APPLICANT_KINDS)},
+                           "service": {"type": "string", "enum": [s.id for s in services()],
+                                       "description": "The catalogued service (workflows/services.toml)."},
+                           "service_title": {"type": "string"},
                            "status": ref("CaseStatus"), "status_label": {"type": "string"},
                            "submitted_at": {"type": "string", "format": "date-time"},
                            "updated_at": {"type": "string", "format": "date-time"},
@@ -185,6 +196,8 @@ def schemas() -> dict[str, Any]:
     for component, name in FORM_BODIES.items():
         out[component] = form_schema(name, component)
     out["ProfileChange"] = _profile_change()
-    out["ApplicationRequest"] = {"oneOf": [ref("IndividualApplication"), ref("OrganizationApplication")],
-                                 "description": "The application; `document_ids` (uploaded before) may be added."}
+    out["ApplicationRequest"] = {"oneOf": [ref(name) for name in APPLICATION_BODIES],
+                                 "description": "The application of one of the catalogued services (`service`; "
+                                                "the certificates are chosen by `applicant` alone); "
+                                                "`document_ids` (uploaded before) may be added."}
     return out

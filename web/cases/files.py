@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from engine import journal
 from engine.clock import aware, utcnow
+from tasks.cases.catalogue import service_of_process
 from tasks.cases.certificates import certificate_number
 from tasks.cases.decisions import refusal_of, refusal_path
 from tasks.cases.models import Application, Certificate, Document, RefusalDecision
@@ -111,13 +112,15 @@ def receipt_response(session: Session, config: AppConfig, app: Application) -> R
 
 
 def receipt_pdf(session: Session, config: AppConfig, app: Application) -> bytes:
-    period = app.data["period"]
+    period = app.data.get("period")  # services other than the certificate ask for no period
     docs = tuple(AttachedDocument(DOCUMENT_KINDS.get(d.kind, d.kind), d.filename, d.size)
                  for d in documents_of(session, app))
+    service = service_of_process(app.process_id)
     return render_receipt(ReceiptData(
         number=app.number, submitted_at=aware(app.submitted_at), applicant_name=applicant_name(app.data),
-        period_from=date.fromisoformat(period["from"]), period_to=date.fromisoformat(period["to"]),
-        documents=docs), config)
+        period_from=date.fromisoformat(period["from"]) if period else None,
+        period_to=date.fromisoformat(period["to"]) if period else None,
+        documents=docs, **({"service_name": service.receipt_title or service.title} if service else {})), config)
 
 
 def api_upload(session: Session, config: AppConfig, *, owner_id: int, application: Application | None) -> Document:

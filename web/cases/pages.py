@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, current_app, render_template, request
 from werkzeug.wrappers import Response
 
+from tasks.cases.catalogue import service_of_process
 from tasks.cases.labels import STATUS_LABELS
 from tasks.cases.queries import case_view, documents_of, list_cases
 from tasks.cases.submission import applicant_name
@@ -59,6 +60,7 @@ def case(number: str) -> str:
     access.record_view(app, "case_viewed")
     return render_template("cases/detail.html", case=view, applicant=name, kinds=DOCUMENT_KINDS,
                            statuses=STATUS_LABELS, is_owner=app.owner_id == current_actor().id,
+                           service=service_of_process(app.process_id),
                            assisted=filed_by(db.session, app.id))
 
 
@@ -70,8 +72,8 @@ def submitted(number: str) -> str:
     documents = documents_of(db.session, app)
     access.record_view(app, "confirmation_viewed")
     return render_template("cases/submitted.html", number=app.number, submitted_at=app.submitted_at,
-                           applicant=applicant_name(app.data), period=app.data["period"], documents=documents,
-                           kinds=DOCUMENT_KINDS)
+                           applicant=applicant_name(app.data), period=app.data.get("period"), documents=documents,
+                           kinds=DOCUMENT_KINDS, service=service_of_process(app.process_id))
 
 
 @bp.get("/applications/<number>/receipt.pdf")

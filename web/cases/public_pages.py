@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 from forms.dates import today_moscow
 from forms.rendering import build_form, form_data_from_flat
 from forms.validation import clean, load_schema
+from tasks.cases import catalogue
 from tasks.cases.certificates import verify_certificate
 from tasks.cases.policy_check import check_policy
 from tasks.cases.register_verification import is_register, register_summary
@@ -58,7 +59,9 @@ def home() -> str | Response:
     if actor is not None and home_endpoint(actor.role) != request.endpoint:
         return redirect(url_for(home_endpoint(actor.role)))
     draft = wizard.find_draft(db.session, actor.id) if actor is not None and actor.role == "citizen" else None
-    return render_template("public/home.html", actor=actor, has_draft=draft is not None)
+    return render_template("public/home.html", actor=actor, has_draft=draft is not None, services=[
+        (svc, url_for(svc.apply_page) if svc.apply_page else url_for("service_apply.form", service_id=svc.id))
+        for svc in catalogue.services()])
 
 
 @bp.get("/verify/<number>")

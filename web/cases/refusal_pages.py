@@ -24,6 +24,7 @@ from forms.typography import NUMBER_SIGN
 from forms.validation import load_schema
 from tasks.cases.actions import ActionRefused, refusal_message
 from tasks.cases.appeals import answer_request, file_appeal
+from tasks.cases.catalogue import application_schema
 from tasks.cases.queries import case_view
 from tasks.cases.resubmission import (
     changeable,
@@ -33,7 +34,6 @@ from tasks.cases.resubmission import (
     resubmit,
     validate_extras,
 )
-from tasks.cases.submission import PROCESSES
 from tasks.cases.terms import sla_term
 from tasks.documents.formatting import format_date
 
@@ -136,7 +136,7 @@ def _resubmit_page(number: str, values: Any = None, errors: list[FieldError] | N
     view = case_view(db.session, _services().runtime, app)
     if "resubmit" not in view["actions"] and status == 200:
         return error_page(409, refusal_message("resubmit"), "Действие недоступно")
-    schema = load_schema(PROCESSES[app.applicant][1])
+    schema = load_schema(application_schema(app.process_id, app.applicant))
     form = build_form(schema, values if values is not None else flat_from_data(schema, app.data), errors or [],
                       outside=EXTRA_FIELDS)
     form.nodes = [n for n in form.nodes if n.name in changeable(app.applicant)]
@@ -160,7 +160,7 @@ def resubmit_post(number: str) -> Page:
     user = current_actor()
     owner_id, owner_email = user.id, user.email
     app = access.own_application(number)
-    schema = load_schema(PROCESSES[app.applicant][1])
+    schema = load_schema(application_schema(app.process_id, app.applicant))
     posted = form_data_from_flat(schema, request.form)
     changes: dict[str, Any] = {key: posted.get(key) for key in changeable(app.applicant)}  # emptied: removed
     comment = (get_one(request.form, "comment") or "").strip()

@@ -26,9 +26,9 @@ from forms.flat import initial_data
 from forms.rendering import display_value
 from forms.schema_walk import Leaf, Schema, field_schema, is_object, iter_leaves, step_of, widget_for
 from forms.validation import clean, load_schema
+from tasks.cases.catalogue import default_service
 from tasks.cases.models import Document, Draft
 from tasks.cases.storage import FileStore
-from tasks.cases.submission import PROCESSES
 from tasks.config import AppConfig
 
 from .uploads import MAX_DOCUMENTS
@@ -64,7 +64,10 @@ class StepSummary:
 
 def schema(applicant: str = APPLICANT) -> Schema:
     """The form schema of an applicant kind (the one POST /applications validates it with)."""
-    return load_schema(PROCESSES[applicant][1])
+    service = default_service(applicant)
+    if service is None:
+        raise KeyError(f"no default service for applicant kind {applicant}")
+    return load_schema(service.schema)
 
 
 def steps(applicant: str = APPLICANT) -> list[Step]:

@@ -27,10 +27,11 @@ from forms.dates import format_ru_date
 from forms.rendering import SummarySection, summary
 from forms.schema_walk import field_schema
 from forms.validation import load_schema
+from tasks.cases.catalogue import application_schema
 from tasks.cases.labels import reason_label, status_label
 from tasks.cases.models import Application
 from tasks.cases.queries import case_status, document_view, documents_of
-from tasks.cases.submission import PROCESSES, applicant_name
+from tasks.cases.submission import applicant_name
 from tasks.registries.matching import NAME_FIELDS
 from web.cases.uploads import DOCUMENT_KINDS
 
@@ -220,7 +221,9 @@ def case_screen(session: Session, runtime: Runtime, task: HumanTask, now: dateti
         data = runtime.workflow_data(task.instance_id, session)
     except NotFound:
         data = {}
-    schema = load_schema(PROCESSES["individual"][1])
+    # The application's own form gives the labels (a person's service; an organisation has its own screen parts).
+    schema = load_schema(application_schema(app.process_id, app.applicant) if app is not None and
+                         app.applicant == "individual" else application_schema("", "individual"))
     names = staff_names(session, {task.assignee, task.completed_by})
     status = case_status(session, app) if app is not None else inst.status
     sections = summary(schema, app.data) if app is not None and app.applicant == "individual" else []

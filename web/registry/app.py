@@ -16,6 +16,9 @@ Endpoints::
     POST /sfr/person {snils}                     СФР: {snils, holder: {...}} (separators in the СНИЛС allowed)
     POST /erzl/policy {enp}                      ЕРЗЛ: one policy (below)
     POST /erzl/policies {snils, birth_date}      ЕРЗЛ: {"policies": [policy, ...]}, current and past ones
+    POST /erzl/personal-data {enp, birth_date,  ЕРЗЛ: change the insured person's ФИО and passport:
+         last_name, first_name, middle_name?,     {enp, changed, holder, passport} (the one write; the
+         passport: {series, number, ...}}         replaced passport stays findable, as replaced)
         policy = {enp, snils, birth_date, insurer: {name, code}, region, valid_from, valid_to (null =
                   unlimited), status: active|annulled|expired, reason (Russian text, null when active),
                   holder: {...} | null}

@@ -200,3 +200,36 @@ def _json_path(path: Iterable[Any]) -> str:
     return out
 
 
+
+
+PERSONAL_FIELDS = ("last_name", "first_name", "middle_name")
+PASSPORT_FIELDS = ("series", "number", "issued_on", "issued_by", "division_code")
+
+
+def update_personal_data(data: Dataset, person: dict, change: dict) -> bool:
+    """Write a change of ФИО and passport into the person's record, as ЕРЗЛ does on a citizen's request.
+
+    The new passport becomes the record's own (status valid) and the one it replaces is kept among
+    `other_passports` as replaced, so that МВД lookups of either still find the person. Applying the
+    same change twice changes nothing (the caller's retries are safe); answers whether anything changed.
+    Callers hold the dataset's lock: the service answers requests on several threads.
+    """
+    new_passport = {k: change["passport"].get(k) for k in PASSPORT_FIELDS}
+    names = {k: change.get(k) or None for k in PERSONAL_FIELDS}
+    current = person["passport"]
+    same_passport = (current["series"], current["number"]) == (new_passport["series"], new_passport["number"])
+    if same_passport and all(person.get(k) == v for k, v in names.items()) and current.get("status") == "valid":
+        return False
+    issued_to = {k: person.get(k) for k in PERSONAL_FIELDS}
+    person.update(names)
+    others = [p for p in person.get("other_passports", [])
+              if (p["series"], p["number"]) != (new_passport["series"], new_passport["number"])]
+    if not same_passport:  # the old passport keeps the name it was issued to
+        others.append({**current, "status": "replaced", "holder": {**issued_to, **current.get("holder", {})}})
+    passport = {**current, **new_passport, "status": "valid"} if same_passport else {**new_passport, "status": "valid"}
+    passport.pop("holder", None)  # the record's own name is the new passport's holder
+    person["passport"] = passport
+    person["other_passports"] = others
+    for doc in [passport, *others]:
+        data.passports[(doc["series"], doc["number"])] = (doc, person)
+    return True

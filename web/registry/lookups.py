@@ -11,13 +11,14 @@ leave the service.
 from __future__ import annotations
 
 import re
+import threading
 from datetime import date
 from typing import Any
 
 from flask import Blueprint, current_app, request
 
 from .clinics import clinic
-from .dataset import Dataset, digits
+from .dataset import PASSPORT_FIELDS, Dataset, digits, update_personal_data
 from .responses import error
 
 mvd = Blueprint("mvd", __name__, url_prefix="/mvd")
@@ -61,7 +62,8 @@ def passport():
         return error(404, "not_found", f"Паспорт {series} {number} не найден.")
     doc, person = found
     fields = ("series", "number", "issued_on", "issued_by", "division_code", "status")
-    return {**{k: doc.get(k) for k in fields}, "holder": _holder(person)}
+    # A passport issued under another name (before a marriage, say) carries that name as its `holder`.
+    return {**{k: doc.get(k) for k in fields}, "holder": _holder(person, doc.get("holder"))}
 
 
 @sfr.post("/person")
@@ -114,6 +116,50 @@ def policies_by_person():
         return error(400, "bad_request", "Нужны поля snils (11 цифр) и birth_date (ГГГГ-ММ-ДД).")
     policies = [p for p in _data().policies_by_snils.get(snils, []) if p["birth_date"] == birth_date]
     return {"policies": [_policy(p) for p in policies]}
+
+
+_update_lock = threading.Lock()  # the service answers on several threads; changes go one at a time
+_NAME_RE = re.compile(r"^[А-ЯЁа-яё]+(?:[ '’-][А-ЯЁа-яё]+)*$")
+_PASSPORT_RES = {"series": re.compile(r"^\d{4}$"), "number": re.compile(r"^\d{6}$"),
+                 "issued_on": _DATE_RE, "division_code": re.compile(r"^\d{3}-\d{3}$")}
+
+
+@erzl.post("/personal-data")
+def change_personal_data():
+    """ФОМС ЕРЗЛ: change the ФИО and passport of the insured person with {enp, birth_date}.
+
+    Body: {enp, birth_date, last_name, first_name, middle_name?, passport: {series, number, issued_on,
+    issued_by, division_code}}. Answers 200 {enp, changed, holder, passport} (`changed` false when the
+    record already reads so: a repeated request is harmless), 404 `not_found` for an unknown policy or
+    a birth date that does not match it, 400 `bad_request` naming the malformed field.
+    """
+    body = _body()
+    enp, birth_date = _text(body, "enp"), _text(body, "birth_date")
+    if not re.fullmatch(r"\d{16}", enp) or not _DATE_RE.match(birth_date):
+        return error(400, "bad_request", "Нужны поля enp (16 цифр) и birth_date (ГГГГ-ММ-ДД).")
+    change = {k: _text(body, k) for k in ("last_name", "first_name", "middle_name")}
+    for key in ("last_name", "first_name"):
+        if not _NAME_RE.match(change[key]):
+            return error(400, "bad_request", f"Поле {key}: нужны русские буквы.")
+    if change["middle_name"] and not _NAME_RE.match(change["middle_name"]):
+        return error(400, "bad_request", "Поле middle_name: нужны русские буквы.")
+    raw_passport = body.get("passport") if isinstance(body.get("passport"), dict) else {}
+    passport = {k: _text(raw_passport, k) for k in PASSPORT_FIELDS}
+    for key, pattern in _PASSPORT_RES.items():
+        if not pattern.match(passport[key]):
+            return error(400, "bad_request", f"Поле passport.{key} заполнено неверно.")
+    if not passport["issued_by"]:
+        return error(400, "bad_request", "Поле passport.issued_by не заполнено.")
+    data = _data()
+    policy = data.policies_by_enp.get(enp)
+    person = data.persons_by_snils.get((policy or {}).get("snils") or "")
+    if policy is None or policy["birth_date"] != birth_date or person is None:
+        return error(404, "not_found", f"Застрахованное лицо с ЕНП {enp} не найдено.")
+    with _update_lock:
+        changed = update_personal_data(data, person, {**change, "passport": passport})
+        fields = ("series", "number", "issued_on", "issued_by", "division_code", "status")
+        return {"enp": enp, "changed": changed, "holder": _holder(person),
+                "passport": {k: person["passport"].get(k) for k in fields}}
 
 
 BATCH_LIMIT = 1000  # lookups per batch request: an employer's list of 10,000 is ten round trips

@@ -14,8 +14,9 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from engine.errors import DataValidationError, FieldError
 from forms.rendering import build_form, form_data_from_flat
 from forms.validation import load_schema
+from tasks.cases.catalogue import default_service
 from tasks.cases.queries import case_view
-from tasks.cases.submission import PROCESSES, Submitted, find_application
+from tasks.cases.submission import Submitted, find_application
 from tasks.cases.terms import sla_term
 from tasks.registries.client import RegistryUnavailable
 from tasks.support.hotline import IdentityMismatch, file_for_citizen
@@ -27,7 +28,7 @@ from ..extensions import db
 from ..security import current_actor, roles_required
 
 bp = Blueprint("hotline", __name__)
-SCHEMA = PROCESSES["individual"][1]
+SCHEMA = default_service("individual").schema  # type: ignore[union-attr]  # the certificate, as the citizen's own
 EMAIL_FIELD = "citizen_email"
 EMAIL_OUTSIDE = {EMAIL_FIELD: ("Электронная почта гражданина", f"f-{EMAIL_FIELD}")}
 
