@@ -14,8 +14,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from engine.settings import Settings
-
 FILE_NAME = "services.toml"
 BUNDLED = Path(__file__).resolve().parent.parent.parent / "workflows" / FILE_NAME
 APPLICANT_KINDS = ("individual", "organization")
@@ -44,8 +42,14 @@ class Service:
 
 
 def catalogue_path() -> Path:
-    """``services.toml`` in the configured workflows folder, else the bundled one (test diagram folders have none)."""
-    configured = Settings.from_env().workflows_dir / FILE_NAME
+    """``services.toml`` in the installed configuration's workflows folder, else the bundled one (test diagram
+    folders have none, and code that runs before an entry point installed a configuration reads the bundled)."""
+    from tasks.process import installed_config  # the process module builds on the case modules
+
+    config = installed_config()
+    if config is None or config.engine is None:
+        return BUNDLED
+    configured = config.settings.workflows_dir / FILE_NAME
     return configured if configured.exists() else BUNDLED
 
 
