@@ -145,8 +145,7 @@ def measure(backend: Any, registry_url: str, orgs: list[dict[str, Any]], args: a
             db_ms.append((time.perf_counter() - t0) * 1000)
             found.append(page.total)
 
-    settings = backend.settings()
-    app = create_app(settings, config=AppConfig.from_env(backend.env(REGISTRY_URL=registry_url), settings))
+    app = create_app(AppConfig.from_env(backend.env(REGISTRY_URL=registry_url)))
     http = app.test_client()
     api_ms: list[float] = []
     for params in samples:

@@ -19,9 +19,9 @@ from sqlalchemy import select
 
 from engine.context import build_script_env
 from engine.models import ServiceCall
-from engine.settings import Settings
 from engine.specs import RuntimeBpmnParser
 from tasks.cases.models import Application
+from tasks.config import engine_settings
 from tests.support.accounts import bearer
 from tests.support.appeals import post_case
 from tests.support.backend import wait_for
@@ -226,7 +226,7 @@ def decide(tmp_path_factory):
     parser = RuntimeBpmnParser()
     parser.add_dmn_file(str(DMN))
     engine = parser.get_engine("personal_data_change_decision", None)
-    script_env, _ = build_script_env(Settings.from_env({"BACKOFFICE_DATA_DIR": str(tmp_path_factory.mktemp("dmn"))}))
+    script_env, _ = build_script_env(engine_settings({"BACKOFFICE_DATA_DIR": str(tmp_path_factory.mktemp("dmn"))}))
     workflow = SimpleNamespace(script_engine=script_env.script_engine())
 
     def run(passport: dict, policy: dict) -> tuple[int, dict]:
