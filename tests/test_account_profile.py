@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from engine.models import JournalEntry
+from tasks.accounts.models import ApiToken, LegalAcceptance, User
 from tasks.cases.models import Application
 from tests.support.accounts import (
     ENP,
@@ -27,7 +28,6 @@ from tests.support.accounts import (
 )
 from tests.support.backend import wait_for
 from tests.support.smtp import activation_code
-from web.accounts.models import ApiToken, LegalAcceptance, User
 
 INN = "500100732259"  # a 12-digit ИНН with right check digits
 

@@ -16,11 +16,11 @@ from sqlalchemy import select, update
 from engine.clock import utcnow
 from engine.settings import Settings
 from tasks import mail as mail_module
+from tasks.accounts.models import ActivationCode, ApiToken, User
 from tasks.config import AppConfig
 from tasks.mail import MailError, send_mail, stored_mails
 from tests.support.accounts import PASSWORD, bearer, citizen, client_from, csrf_token, unique_email
 from tests.support.smtp import SmtpServer, activation_code
-from web.accounts.models import ActivationCode, ApiToken, User
 
 
 def _db(backend):

@@ -24,6 +24,7 @@ from sqlalchemy import select, update
 from engine.clock import utcnow
 from engine.models import ServiceCall
 from engine.sla import SlaRegistry
+from tasks.accounts.models import User
 from tasks.cases.models import Application
 from tasks.cases.notice_delivery import DeliveryFailed, deliver, recipient
 from tasks.cases.notification_models import Notification, NotificationDelivery
@@ -34,7 +35,6 @@ from tests.support.accounts import PASSWORD, add_user, bearer, client_from, csrf
 from tests.support.backend import wait_for
 from tests.support.product import PRODUCT_WORKFLOWS
 from tests.support.queries import insert_waits_on_lock
-from web.accounts.models import User
 from web.extensions import db
 
 NUMBER = "2026-000123"

@@ -17,8 +17,8 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import text
 
 from engine.settings import Settings
+from tasks.accounts.secret_box import unseal
 from tests.conftest import PG_ADMIN
-from web.accounts.secret_box import unseal
 from web.app import create_app
 from web.extensions import db
 

@@ -12,6 +12,7 @@ from engine.context import Services, build_services, install
 from engine.db import engine_options
 from engine.settings import Settings
 from forms.typography import NumberSignExtension
+from tasks.accounts import models as _account_models  # noqa: F401 - account tables in the metadata for Alembic
 from tasks.cases import employee_models as _employee_models  # noqa: F401 - employee tables for Alembic
 from tasks.cases import models as _case_models  # noqa: F401 - case tables in the metadata for Alembic
 from tasks.cases import notification_models as _notification_models  # noqa: F401 - notification tables for Alembic
@@ -20,7 +21,6 @@ from tasks.config import AppConfig
 from tasks.support import models as _support_models  # noqa: F401 - support request tables for Alembic
 
 from . import request_parsing, security
-from .accounts import models as _account_models  # noqa: F401 - account tables in the metadata for Alembic
 from .extensions import db, migrate
 from .processes import models as _process_models  # noqa: F401 - studio draft table for Alembic
 

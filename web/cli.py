@@ -13,8 +13,8 @@ import click
 
 from engine.private_files import restrict_umask
 from engine.settings import Settings
+from tasks.accounts.roles import ROLES, STAFF_ROLES
 
-from .accounts.roles import ROLES, STAFF_ROLES
 from .logs import setup_logging
 
 

@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 from engine.context import get_services
 from engine.errors import NotFound
 from engine.operators import OperatorError, RetryPolicy, current_call_id, operator
+from tasks.accounts.models import User
+from tasks.accounts.roles import APPEALS, CASE_WORKERS
 from tasks.config import AppConfig
 from tasks.documents.certificate import InconsistentCertificate
-from web.accounts.models import User
-from web.accounts.roles import APPEALS, CASE_WORKERS
 
 from .certificates import issue_certificate
 from .notice_delivery import DeliveryFailed, Recipient, applicant, deliver, recipient

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from engine.clock import utcnow
 from engine.errors import FieldError
 from forms.dates import add_years
-from web.accounts.models import User
+from tasks.accounts.models import User
 
 from .models import Application, Document
 from .organizations import Organization, OrganizationRepresentative

@@ -15,10 +15,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from tasks.accounts.models import User
+from tasks.accounts.secret_box import seal, unseal
 from tasks.config import BUNDLED_LEGAL_DOCUMENTS
 from tests.support.backend import Backend
-from web.accounts.models import User
-from web.accounts.secret_box import seal, unseal
 from web.accounts.service import AccountService, normalize_email
 from web.app import create_app
 from web.extensions import db

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from engine.errors import FieldError
 from forms.formats import check_email
+from tasks.accounts.models import User
 from tasks.mail import MailError
 
 from ..api_errors import ApiError, json_object
@@ -15,7 +16,6 @@ from ..legal.gate import current_catalogue
 from ..rate_limits import charge_attempt, rate_limited
 from ..security import account_service, api_auth_required, current_actor, public
 from .errors import AccountError, TotpEnrolmentRequired
-from .models import User
 from .notifications import (
     REGISTER_ANSWER,
     RESEND_ANSWER,

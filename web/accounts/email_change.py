@@ -22,11 +22,11 @@ from sqlalchemy.orm import Session
 from engine import journal
 from engine.clock import aware, utcnow
 from forms.formats import check_email
+from tasks.accounts.models import EmailChange, User
+from tasks.accounts.sessions import end_sessions
 
 from . import errors
-from .models import EmailChange, User
 from .service import ACTIVATION_TTL, MAX_CODE_ATTEMPTS, AccountService, normalize_email
-from .sessions import end_sessions
 
 CODE_TTL = ACTIVATION_TTL
 _CODE = re.compile(r"^\d{6}$")
@@ -94,7 +94,7 @@ class EmailChangeService:
     def confirm(self, user: User, code: str, tell_old_address: TellOldAddress) -> User:
         """Change the address when `code` is right; the old address is told first (if that fails, nothing changes).
 
-        The user's other sessions end (web.accounts.sessions.end_sessions).
+        The user's other sessions end (tasks.accounts.sessions.end_sessions).
         """
         row = self._row(user)
         if row is None:

@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 
 from engine.errors import FieldError
 from forms.rendering import ErrorLink, FieldView, FormView
+from tasks.accounts.passwords import MIN_LENGTH
 
-from .passwords import MIN_LENGTH
 from .service import ACTIVATION_TTL, RESET_TTL
 
 

@@ -17,8 +17,7 @@ from sqlalchemy.orm import Session
 from engine import journal
 from engine.errors import DataValidationError
 from forms.validation import Surface, clean
-
-from .models import User
+from tasks.accounts.models import User
 
 SCHEMA = "profile"
 FIELDS = ("last_name", "first_name", "middle_name", "birth_date", "enp", "inn")

@@ -7,6 +7,8 @@ import logging
 from flask import Blueprint, Response, current_app, jsonify
 
 from engine.errors import DataValidationError
+from tasks.accounts.models import User
+from tasks.accounts.roles import CITIZEN
 from tasks.mail import MailError
 
 from ..api_errors import ApiError, json_object
@@ -18,10 +20,8 @@ from .api import profile as me_json
 from .deletion import delete_account as delete_the_account
 from .email_change import EmailChangeService
 from .errors import AccountError
-from .models import User
 from .notifications import send_email_change_code, tell_old_address
 from .profile import record_view, update_profile
-from .roles import CITIZEN
 
 log = logging.getLogger(__name__)
 bp = Blueprint("account_api", __name__, url_prefix="/api/v1/account")

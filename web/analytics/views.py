@@ -24,8 +24,8 @@ from engine.models import ProcessVersion
 from engine.versions import current_version
 from forms.dates import format_ru_date, parse_iso_date, parse_ru_date, today_moscow
 from forms.employees.neutralise import neutralise
+from tasks.accounts.roles import ADMIN, ANALYST, SUPERVISOR
 
-from ..accounts.roles import ADMIN, ANALYST, SUPERVISOR
 from ..api_errors import ApiError
 from ..dashboard.figures import moscow_midnight
 from ..extensions import db

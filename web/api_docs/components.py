@@ -11,11 +11,11 @@ import copy
 from typing import Any
 
 from forms.validation import load_schema
+from tasks.accounts.roles import ROLE_LABELS
 from tasks.cases.labels import STATUS_LABELS, reason_labels
 from tasks.cases.submission import PROCESSES
 from tasks.support.labels import TYPE_LABELS as SUPPORT_TYPES
 
-from ..accounts.roles import ROLE_LABELS
 from ..cases.uploads import ALLOWED, DOCUMENT_KINDS, MAX_UPLOAD_BYTES
 from ..inbox.filters import QUEUES
 from ..legal.catalogue import DOCUMENT_IDS, acceptance_field

@@ -26,11 +26,11 @@ from sqlalchemy.orm import Session, aliased
 from engine.clock import aware, utcnow
 from engine.models import HumanTask, JournalEntry, ProcessInstance
 from forms.dates import MOSCOW
+from tasks.accounts.roles import ROLE_LABELS
 from tasks.cases.labels import STATUS_LABELS, status_label
 from tasks.cases.models import Application
 from tasks.cases.submission import PROCESSES
 
-from ..accounts.roles import ROLE_LABELS
 from ..inbox.sla_state import AT_RISK, OVERDUE, sla_condition
 
 DECISION_STATUSES = ("ready", "rejected", "closed")

@@ -12,8 +12,8 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request
 
 from engine.errors import Conflict, DataValidationError, FieldError, NotFound
 from engine.runtime import Runtime
+from tasks.accounts.roles import CASE_WORKERS
 
-from ..accounts.roles import CASE_WORKERS
 from ..api_errors import ApiError, json_object
 from ..extensions import db
 from ..security import current_actor, roles_required

@@ -23,10 +23,10 @@ from engine.models import HumanTask, ProcessInstance
 from engine.runtime import Runtime
 from forms.rendering import build_form, form_data_from_flat
 from forms.typography import NUMBER_SIGN
+from tasks.accounts.roles import CASE_WORKERS, ROLE_LABELS
 from tasks.cases.labels import status_label
 from tasks.cases.models import Document
 
-from ..accounts.roles import CASE_WORKERS, ROLE_LABELS
 from ..api_errors import error_response
 from ..case_diagram import page_diagram
 from ..cases import page_format

@@ -21,7 +21,7 @@ from engine import journal
 from engine.clock import utcnow
 from engine.errors import DataValidationError, FieldError
 from forms.dates import format_ru_date
-from web.accounts.models import LegalAcceptance
+from tasks.accounts.models import LegalAcceptance
 
 from .catalogue import Catalogue, LegalDocument
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, url_for
 
 from engine.errors import DataValidationError
+from tasks.accounts.roles import CITIZEN
 
-from ..accounts.roles import CITIZEN
 from ..api_errors import ApiError, json_object
 from ..extensions import db
 from ..security import current_actor, public, roles_required

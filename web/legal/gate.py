@@ -13,8 +13,8 @@ from flask import Flask, current_app, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
 from engine.errors import FieldError
+from tasks.accounts.roles import CITIZEN
 
-from ..accounts.roles import CITIZEN
 from ..api_errors import ApiError, is_api_request
 from ..extensions import db
 from ..security import current_actor

@@ -10,9 +10,9 @@ from werkzeug.wrappers import Response
 
 from engine.errors import DataValidationError, FieldError
 from forms.rendering import FieldView
+from tasks.accounts.roles import CITIZEN
 
 from ..accounts.page_forms import form_view
-from ..accounts.roles import CITIZEN
 from ..accounts.views import safe_next
 from ..extensions import db
 from ..navigation import home_url

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.clock import utcnow
+from tasks.accounts.models import User
 from tasks.cases.decisions import refusal_path
 from tasks.cases.labels import status_label
 from tasks.cases.models import (
@@ -36,7 +37,6 @@ from tasks.cases.storage import FileStore
 from tasks.config import AppConfig
 
 from ..accounts.api import profile
-from ..accounts.models import User
 from .access_log import access_rows
 
 
