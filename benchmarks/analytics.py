@@ -213,7 +213,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         backend.cli("db", "upgrade")
         # The product's own diagrams, with their SLA catalogue and operators (not the benchmark workflows').
-        subprocess.run([sys.executable, "-m", "web.cli", "workflows", "deploy", str(ROOT / "workflows")],
+        subprocess.run([sys.executable, "-m", "backoffice.cli", "workflows", "deploy", str(ROOT / "workflows")],
                        env=backend.env(BACKOFFICE_WORKFLOWS_DIR=str(ROOT / "workflows"),
                                        BACKOFFICE_OPERATOR_MODULES=""),
                        cwd=ROOT, check=True, capture_output=True, timeout=600)

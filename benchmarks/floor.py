@@ -3,7 +3,7 @@
 An engine figure means little alone on an unknown machine; measured in the same run on the same
 services, raw no-op RQ jobs/s and raw single-row commits/s say how close to the hardware the engine
 gets. Run as `python -m benchmarks.floor REDIS_URL QUEUE NAME` it is one floor worker process: a
-SimpleWorker like `web.cli worker` (no fork per job), with nothing of the engine loaded.
+SimpleWorker like `backoffice.cli worker` (no fork per job), with nothing of the engine loaded.
 """
 
 from __future__ import annotations

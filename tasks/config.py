@@ -17,9 +17,8 @@ from pathlib import Path
 from engine.settings import Settings
 
 DEFAULT_REGISTRY_PORT = 8010
-BUNDLED_REGISTRY_DATA = Path(__file__).resolve().parent.parent / "web" / "registry" / "demo_data.json"
-# The user agreement and the personal-data consent, one HTML file per version (web/legal/catalogue.py).
-BUNDLED_LEGAL_DOCUMENTS = Path(__file__).resolve().parent.parent / "web" / "legal" / "documents"
+# The user agreement and the personal-data consent, one HTML file per version (tasks/legal/catalogue.py).
+BUNDLED_LEGAL_DOCUMENTS = Path(__file__).resolve().parent / "legal" / "documents"
 DEFAULT_MAIL_FROM = "Справка ОМС <no-reply@oms.localhost>"
 # Printed on the receipt and shown in the portal's footer and error pages until a support desk feature exists.
 DEFAULT_SUPPORT_PHONE = "8 800 000-00-00"
@@ -30,7 +29,7 @@ DEFAULT_SUPPORT_EMAIL = "support@oms.localhost"
 class AppConfig:
     data_dir: Path
     registry_url: str
-    registry_data: Path
+    registry_data: Path | None  # None: the registry stand-in's bundled demo dataset
     registry_faults: str
     # Secrets (an SMTP URL may carry a password) stay out of repr(), so logging a config leaks nothing.
     smtp_url: str | None = field(repr=False)  # None: mail is written to data_dir/mail and to the log
@@ -99,7 +98,7 @@ class AppConfig:
         return cls(
             data_dir=data_dir,
             registry_url=(env.get("REGISTRY_URL") or f"http://127.0.0.1:{DEFAULT_REGISTRY_PORT}").rstrip("/"),
-            registry_data=Path(env.get("REGISTRY_DATA") or BUNDLED_REGISTRY_DATA),
+            registry_data=Path(env["REGISTRY_DATA"]) if env.get("REGISTRY_DATA") else None,
             registry_faults=env.get("REGISTRY_FAULTS") or "",
             smtp_url=env.get("SMTP_URL") or None,
             secret_key=env.get("SECRET_KEY") or _data_dir_secret(data_dir),

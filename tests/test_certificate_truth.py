@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from backoffice.provision import deploy_workflows
 from engine import journal
 from engine.incidents import list_incidents
 from engine.settings import Settings
@@ -30,7 +31,6 @@ from tests.support.backend import wait_for
 from tests.support.pdf import pdf_text
 from tests.support.product import PRODUCT_WORKFLOWS, Product
 from tests.support.registry import demo_policies, demo_records
-from web.cli import deploy_workflows
 from web.extensions import db
 
 YEAR = date.today().year

@@ -48,7 +48,7 @@ def _incidents(product: Product, token: str, number: str) -> list[dict]:
 
 def _cli(product: Product, *args: str) -> subprocess.CompletedProcess:
     """`backoffice ...` as an administrator runs it, against the product's database and Redis."""
-    return subprocess.run([sys.executable, "-m", "web.cli", *args], env=product.env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "backoffice.cli", *args], env=product.env, capture_output=True,
                           text=True, timeout=120)
 
 

@@ -150,7 +150,7 @@ def product_env(backend: Backend, registry: RegistryService, smtp: SmtpServer, *
 def deploy_product(backend: Backend, env: dict[str, str]) -> None:
     if backend.kind in _deployed:
         return
-    subprocess.run([sys.executable, "-m", "web.cli", "workflows", "deploy", str(PRODUCT_WORKFLOWS)], env=env,
+    subprocess.run([sys.executable, "-m", "backoffice.cli", "workflows", "deploy", str(PRODUCT_WORKFLOWS)], env=env,
                    cwd=ROOT, check=True, capture_output=True, timeout=300)
     _deployed.add(backend.kind)
 

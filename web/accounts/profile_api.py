@@ -9,11 +9,11 @@ from flask import Blueprint, Response, current_app, jsonify
 from engine.errors import DataValidationError
 from tasks.accounts.models import User
 from tasks.accounts.roles import CITIZEN
+from tasks.legal.acceptance import history
 from tasks.mail import MailError
 
 from ..api_errors import ApiError, json_object
 from ..extensions import db
-from ..legal.acceptance import history
 from ..rate_limits import charge_attempt, rate_limited
 from ..security import account_service, current_actor, roles_required
 from .api import profile as me_json

@@ -18,10 +18,10 @@ from forms.rendering import FieldView, FormView, build_form, form_data_from_flat
 from forms.validation import load_schema
 from tasks.accounts.models import User
 from tasks.accounts.roles import CITIZEN
+from tasks.legal.acceptance import edition, history
 from tasks.mail import MailError
 
 from ..extensions import db
-from ..legal.acceptance import edition, history
 from ..legal.gate import current_catalogue
 from ..rate_limits import charge_attempt, rate_limited
 from ..security import account_service, current_actor, roles_required, start_session

@@ -51,9 +51,9 @@ from tasks.accounts.passwords import hash_password, needs_rehash, password_probl
 from tasks.accounts.roles import CITIZEN, ROLES
 from tasks.accounts.secret_box import SecretUnreadable, seal, unseal
 from tasks.accounts.sessions import end_sessions
+from tasks.legal import acceptance
+from tasks.legal.catalogue import Catalogue
 
-from ..legal import acceptance
-from ..legal.catalogue import Catalogue
 from . import errors
 
 log = logging.getLogger(__name__)

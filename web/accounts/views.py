@@ -22,10 +22,10 @@ from forms.rendering import build_form, form_data_from_flat
 from forms.validation import load_schema
 from tasks.accounts.models import User
 from tasks.documents.qr import qr_png_data_uri
+from tasks.legal.acceptance import edition
+from tasks.legal.catalogue import Catalogue
 from tasks.mail import MailError
 
-from ..legal.acceptance import edition
-from ..legal.catalogue import Catalogue
 from ..legal.gate import current_catalogue
 from ..navigation import home_url
 from ..rate_limits import charge_attempt, rate_limited

@@ -14,8 +14,9 @@ import click
 from engine.private_files import restrict_umask
 from engine.settings import Settings
 from tasks.accounts.roles import ROLES, STAFF_ROLES
+from web.logs import setup_logging
 
-from .logs import setup_logging
+from .provision import deploy_workflows, upgrade_database
 
 
 @click.group()
@@ -38,16 +39,6 @@ def db_upgrade() -> None:
     """Apply all Alembic migrations."""
     upgrade_database()
     click.echo("database is up to date")
-
-
-def upgrade_database(settings: Settings | None = None) -> None:
-    from flask_migrate import upgrade
-
-    from .app import create_app
-
-    app = create_app(settings, connect_services=False)
-    with app.app_context():
-        upgrade()
 
 
 @main.group("workflows")
@@ -130,21 +121,6 @@ def os_actor() -> str:
         import os
 
         return f"os:uid={os.getuid()}"
-
-
-def deploy_workflows(files: list[Path], actor: str = "cli", settings: Settings | None = None,
-                     comment: str | None = None) -> list:
-    from engine.deploy import sources_from_paths
-
-    from .deployment import build_deployer, read_lanes
-
-    settings = settings or Settings.from_env()
-    paths = files or [settings.workflows_dir]
-    sources = sources_from_paths(paths)
-    if not sources:
-        return []
-    lanes = read_lanes({s.directory for s in sources if s.directory})
-    return build_deployer(settings).deploy(sources, lanes, actor=actor, comment=comment)
 
 
 @main.command("worker")
@@ -367,7 +343,7 @@ def demo_seed() -> None:
 @click.option("--password", default=None, help="Default: a random password, printed once.")
 def users_add(email: str, role: str, password: str | None) -> None:
     """Create an active account (staff, or a citizen vouched for by an administrator)."""
-    from .accounts.errors import AccountError
+    from web.accounts.errors import AccountError
 
     try:
         email, generated = add_user(email, role, password)
@@ -385,12 +361,11 @@ def add_user(email: str, role: str, password: str | None = None,
              settings: Settings | None = None) -> tuple[str, str | None]:
     """(normalized e-mail, generated password or None), through the service the registration pages use."""
     from tasks.config import AppConfig
-
-    from .accounts.service import AccountService
-    from .app import create_app
-    from .extensions import db
-    from .legal.acceptance import record_vouched
-    from .legal.catalogue import load_catalogue
+    from tasks.legal.acceptance import record_vouched
+    from tasks.legal.catalogue import load_catalogue
+    from web.accounts.service import AccountService
+    from web.app import create_app
+    from web.extensions import db
 
     settings = settings or Settings.from_env()
     config = AppConfig.from_env(settings=settings)
@@ -410,7 +385,7 @@ def users_enrol_link(email: str, actor: str | None) -> None:
 
     Printed once; only its hash is stored. Hand it over through a channel you trust.
     """
-    from .accounts.errors import AccountError
+    from web.accounts.errors import AccountError
 
     try:
         click.echo(issue_enrolment_link(email, actor or os_actor()))
@@ -422,11 +397,10 @@ def users_enrol_link(email: str, actor: str | None) -> None:
 def issue_enrolment_link(email: str, actor: str, settings: Settings | None = None) -> str:
     """The URL of a new one-time enrolment link for a staff member (journaled by the service)."""
     from tasks.config import AppConfig
-
-    from .accounts.enrolment_pages import enrolment_url
-    from .accounts.service import AccountService
-    from .app import create_app
-    from .extensions import db
+    from web.accounts.enrolment_pages import enrolment_url
+    from web.accounts.service import AccountService
+    from web.app import create_app
+    from web.extensions import db
 
     settings = settings or Settings.from_env()
     config = AppConfig.from_env(settings=settings)
@@ -446,11 +420,10 @@ def users_reset_totp(email: str, actor: str) -> None:
     """
     from tasks.config import AppConfig
     from tasks.mail import mask_email
-
-    from .accounts.errors import AccountError
-    from .accounts.service import AccountService, normalize_email
-    from .app import create_app
-    from .extensions import db
+    from web.accounts.errors import AccountError
+    from web.accounts.service import AccountService, normalize_email
+    from web.app import create_app
+    from web.extensions import db
 
     email = normalize_email(email)
     settings = Settings.from_env()
@@ -492,11 +465,10 @@ def users_deactivate(email: str, actor: str) -> None:
 def _account_action(action: Callable[[Any], object], settings: Settings | None = None) -> None:
     """Run `action(AccountService)` on the configured database; an account error exits with its message."""
     from tasks.config import AppConfig
-
-    from .accounts.errors import AccountError
-    from .accounts.service import AccountService
-    from .app import create_app
-    from .extensions import db
+    from web.accounts.errors import AccountError
+    from web.accounts.service import AccountService
+    from web.app import create_app
+    from web.extensions import db
 
     settings = settings or Settings.from_env()
     config = AppConfig.from_env(settings=settings)

@@ -127,9 +127,14 @@ class Dataset:
                 "organizations": len(self.organizations), "medical_organizations": len(self.medical_organizations)}
 
 
-def load_dataset(path: str | Path) -> Dataset:
-    """Read and validate a dataset file; raises DatasetError (also for unreadable or non-JSON files)."""
-    path = Path(path)
+# The demo dataset served when REGISTRY_DATA names no other file.
+BUNDLED_DATA = Path(__file__).resolve().parent / "demo_data.json"
+
+
+def load_dataset(path: str | Path | None = None) -> Dataset:
+    """Read and validate a dataset file (None: the bundled demo dataset); raises DatasetError (also for
+    unreadable or non-JSON files)."""
+    path = Path(path) if path is not None else BUNDLED_DATA
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -34,13 +34,12 @@ def seed_demo(settings: Settings) -> list[tuple[str, str, str, str]]:
     from datetime import date
 
     from tasks.config import AppConfig
-
-    from .accounts.enrolment_pages import enrolment_url
-    from .accounts.service import AccountService
-    from .app import create_app
-    from .extensions import db
-    from .legal.acceptance import record_vouched
-    from .legal.catalogue import load_catalogue
+    from tasks.legal.acceptance import record_vouched
+    from tasks.legal.catalogue import load_catalogue
+    from web.accounts.enrolment_pages import enrolment_url
+    from web.accounts.service import AccountService
+    from web.app import create_app
+    from web.extensions import db
 
     config = AppConfig.from_env(settings=settings)
     app = create_app(settings, config=config, connect_services=False)

@@ -50,7 +50,7 @@ REGISTRY_TITLES = {"mvd": "МВД", "sfr": "СФР", "erzl": "ЕРЗЛ", "egrul"
                    "mo": "реестра медицинских организаций"}
 
 
-def create_registry_app(data_path: str | Path, faults_spec: str | None = None, *,
+def create_registry_app(data_path: str | Path | None, faults_spec: str | None = None, *,
                         admin_token: str | None = None) -> Flask:
     """Load and validate the dataset (DatasetError if it is wrong) and build the app.
 

@@ -26,7 +26,7 @@ class _Gunicorn(BaseApplication):
         if self.app_factory is not None:
             app = self.app_factory()
         else:
-            from .app import create_app
+            from web.app import create_app
 
             app = create_app()
         tune_gc()
