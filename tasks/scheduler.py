@@ -56,7 +56,7 @@ def periodic_jobs(services: Services) -> list[PeriodicJob]:
     jobs = [PeriodicJob("retention", config.retention_interval,
                         lambda: apply_retention(services.database, services.runtime, services.sla, config.uploads_dir))]
     if services.database.engine.dialect.name == "postgresql":
-        from web.analytics.rollup import roll_up_all
+        from tasks.analytics.rollup import roll_up_all
 
         jobs.append(PeriodicJob("analytics_rollup", config.analytics_rollup_interval,
                                 lambda: roll_up_all(services.database)))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Float, Select, String, cast, func, null, select, text, union_all
@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, aliased
 
 from engine.clock import aware, utcnow
 from engine.models import HumanTask, JournalEntry, ProcessInstance
-from forms.dates import MOSCOW
+from forms.dates import MOSCOW, moscow_midnight
 from tasks.accounts.roles import ROLE_LABELS
 from tasks.cases.labels import STATUS_LABELS, status_label
 from tasks.cases.models import Application
@@ -126,11 +126,6 @@ def dashboard(session: Session, now: datetime | None = None) -> Dashboard:
         last_7_days=decisions.last_7_days,
         per_day=decisions.per_day,
     )
-
-
-def moscow_midnight(day: date) -> datetime:
-    """The UTC moment a Moscow calendar day begins."""
-    return datetime.combine(day, time(0), MOSCOW).astimezone(UTC)
 
 
 def sla_counts(session: Session, now: datetime) -> tuple[int, int]:
