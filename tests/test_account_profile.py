@@ -87,7 +87,7 @@ def test_registration_checks_enp_inn_and_the_accepted_versions(backend, make_app
 
 
 def test_the_contract_body_registers_activates_and_applies_without_a_consent_step(backend, product):
-    """The public contract's registration (no ЕНП, no versions) accepts the documents in force over the API."""
+    """The public API's registration (no ЕНП, no versions) accepts the documents in force over the API."""
     email = unique_email("contract")
     client = product.client()
     body = {"email": email, "password": PASSWORD, "phone": "+79161234567", "last_name": "Иванов",

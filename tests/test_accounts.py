@@ -28,7 +28,7 @@ def _db(backend):
 
 
 def _error(response) -> dict:
-    """The CONTRACT error body; fails when the response does not have that exact shape."""
+    """The API's error body; fails when the response does not have that exact shape."""
     body = response.get_json()
     assert set(body) == {"error"}
     assert set(body["error"]) == {"code", "message", "fields"}

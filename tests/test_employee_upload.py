@@ -1,7 +1,7 @@
 """Uploading an organisation's employee list: the API and the page, on real parts (both backends).
 
 The whole list is replaced by every upload; a file refused as a whole changes nothing and answers in
-the contract's error shape (413/415/422); a list with row problems is kept with its problems and
+the API's error shape (413/415/422); a list with row problems is kept with its problems and
 their XLSX report and blocks the case until a corrected file replaces it (same case number); only the
 owner uploads (404 for another citizen); the page hands the file to an RQ worker and shows progress.
 """

@@ -96,7 +96,7 @@ _VALIDATOR = Draft202012Validator(SCHEMA, format_checker=Draft202012Validator.FO
 
 
 class DatasetError(ValueError):
-    """The dataset does not fit the contract; `problems` lists every reason, with its JSON path."""
+    """The dataset does not fit its schema; `problems` lists every reason, with its JSON path."""
 
     def __init__(self, source: str, problems: list[str]) -> None:
         super().__init__(f"registry dataset {source} is invalid:\n  " + "\n  ".join(problems))

@@ -4,7 +4,7 @@ Flask-free: the registration, the acceptance page, the API and the login gate al
 database session and the catalogue, so «accepted» means the same everywhere. Accepting states the
 versions the person was shown (`terms_version`, `consent_version`): a version that is not the current
 one is refused, so nobody is recorded as accepting a text they did not see. The one exception is the
-API registration, whose contract has no version fields: the client application presents the documents in
+API registration, whose body has no version fields: the client application presents the documents in
 force and registering accepts them (web.accounts.service.validate_registration).
 """
 

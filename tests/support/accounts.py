@@ -44,7 +44,7 @@ def accepted_versions() -> dict[str, str]:
 
 
 def citizen(email: str, **changes: object) -> dict:
-    """The public contract's registration body (POST /auth/register): no ЕНП, no document versions."""
+    """The public API's registration body (POST /auth/register): no ЕНП, no document versions."""
     data = {"email": email, "password": PASSWORD, "phone": "+79991234567", "last_name": "Иванова",
             "first_name": "Мария", "middle_name": "Петровна", "birth_date": "1985-03-05"}
     data.update(changes)

@@ -58,7 +58,7 @@ class Product:
         return client
 
     def citizen_token(self, email: str | None = None, **person: Any) -> str:
-        """Register with the contract's body, read the code from the SMTP server, activate, get a token."""
+        """Register with the API's registration body, read the code from the SMTP server, activate, get a token."""
         email = email or unique_email("citizen")
         client = self.client()
         body = {"email": email, "password": PASSWORD, "phone": "+79161234567", "last_name": "Иванов",

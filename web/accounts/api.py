@@ -34,7 +34,7 @@ MAIL_FAILED = "Не удалось отправить письмо с кодом
 
 
 def _refused(exc: AccountError) -> ApiError:
-    """An account error as the CONTRACT error body; it counts against the caller's attempt budget."""
+    """An account error as the API's error body; it counts against the caller's attempt budget."""
     charge_attempt()
     return ApiError(exc.status, exc.code, exc.message, exc.field_errors())
 

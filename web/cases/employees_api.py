@@ -1,4 +1,4 @@
-"""JSON API of an organisation case's employee list (CONTRACT: POST /applications/{number}/employees).
+"""JSON API of an organisation case's employee list (`POST /applications/{number}/employees`).
 
     POST /api/v1/applications/{number}/employees      multipart `file` (CSV or XLSX), the owner only
         200 {status: accepted|rejected, accepted, rejected: [{row, field, code, message}], total_rows, version}

@@ -137,7 +137,7 @@ def sla_counts(session: Session, now: datetime) -> tuple[int, int]:
 
 
 def cases_by_status(session: Session) -> list[Count]:
-    """Every status of the contract, in its order, with zero where no case has it.
+    """Every status the API knows (tasks.cases.labels), in its order, with zero where no case has it.
 
     A case is the one instance its application started (tasks.cases.submission.PROCESSES names the
     processes), so the instances of those processes are counted directly: joining a million

@@ -144,7 +144,7 @@ def poll() -> Response:
     user = current_actor()
     try:
         f = parse_filter(request.args, user.role, default_queue="mine" if "queue" not in request.args else "group")
-    except InvalidFilter as exc:  # the contract's error shape, as /api/v1/tasks answers it
+    except InvalidFilter as exc:  # the API's error shape, as /api/v1/tasks answers it
         return error_response(422, "validation_failed", "Проверьте параметры фильтра.", exc.fields)
     total, max_id = queue_stats(db.session, f, user.role, actor_id(user.id))
     since = request.args.get("since", type=int)
