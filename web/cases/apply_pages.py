@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
@@ -22,20 +22,13 @@ from tasks.cases.submission import submit_application
 from ..accounts.profile import application_prefill
 from ..extensions import db
 from ..security import current_actor, roles_required
+from ..services import app_config, services
 from . import wizard
 from .files import add_document
 from .uploads import DOCUMENT_KINDS, UploadRejected, read_limited
 
 bp = Blueprint("apply", __name__)
 Page = str | tuple[str, int] | Response
-
-
-def _services() -> Any:
-    return current_app.extensions["backoffice"]
-
-
-def _config() -> Any:
-    return current_app.extensions["backoffice_config"]
 
 
 def _known_step(step: str) -> str:
@@ -100,7 +93,7 @@ def start() -> Response:
 def discard() -> Response:
     draft = _draft()
     if draft is not None:
-        wizard.discard_draft(db.session, _config(), draft)
+        wizard.discard_draft(db.session, app_config(), draft)
     flash("Черновик заявления удалён.", "info")
     return redirect(url_for(".step", step=wizard.step_ids()[0]))
 
@@ -170,7 +163,7 @@ def _upload() -> Page:
                                                         "файлов: удалите лишние"))
             continue
         try:
-            add_document(db.session, _config(), owner_id=user_id, application=None, kind=kind,
+            add_document(db.session, app_config(), owner_id=user_id, application=None, kind=kind,
                          filename=upload.filename or "document", data=read_limited(upload.stream), draft_id=draft.id)
         except UploadRejected as exc:
             errors.append(FieldError(field, exc.code, exc.message))
@@ -195,7 +188,7 @@ def delete_document(doc_id: int) -> Response:
     if doc is None:
         abort(404)
     name = doc.filename
-    wizard.delete_document(db.session, _config(), doc)
+    wizard.delete_document(db.session, app_config(), doc)
     flash(f"Файл «{name}» удалён.", "info")
     return redirect(_step_url(wizard.DOCUMENTS_STEP))
 
@@ -249,7 +242,7 @@ def _submit() -> Page:
         flash("Это заявление уже подано.", "info")
         return redirect(url_for("cases.applications"))
     try:
-        result = submit_application(_services().database, _services().runtime, owner_id, owner_email, normalized,
+        result = submit_application(services().database, services().runtime, owner_id, owner_email, normalized,
                                     document_ids=documents)
     except DataValidationError as exc:
         wizard.restore_draft(db.session, owner_id, data, documents)
