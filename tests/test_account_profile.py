@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from engine.models import JournalEntry
 from tasks.accounts.models import ApiToken, LegalAcceptance, User
-from tasks.cases.models import Application
+from tasks.cases.models.cases import Application
 from tests.support.accounts import (
     ENP,
     PASSWORD,

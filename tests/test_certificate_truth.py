@@ -24,7 +24,7 @@ from engine.incidents import list_incidents
 from engine.settings import Settings
 from forms.coverage import PolicyTerm, coverage_gap
 from forms.validation import validate
-from tasks.cases.models import Application, Certificate
+from tasks.cases.models.cases import Application, Certificate
 from tasks.documents.certificate import CertificateData, InconsistentCertificate
 from tests.support.accounts import add_user, bearer, csrf_token, login
 from tests.support.backend import wait_for

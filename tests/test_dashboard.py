@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from engine.models import HumanTask, JournalEntry, ProcessInstance, ProcessVersion
 from tasks.accounts.models import User
-from tasks.cases.models import Application
+from tasks.cases.models.cases import Application
 from tests.support.accounts import PASSWORD, add_user, bearer, client_from, fresh_otp, login
 from web.dashboard.figures import dashboard
 from web.dashboard.views import format_duration

@@ -18,9 +18,9 @@ from sqlalchemy import event, select
 from engine.context import install
 from forms.employees import read_employee_list
 from tasks.cases.employee_jobs import check_uploaded_list, enqueue_check
-from tasks.cases.employee_models import CaseEmployeeList
 from tasks.cases.employees import begin_page_check, record_progress
-from tasks.cases.models import Application
+from tasks.cases.models.cases import Application
+from tasks.cases.models.employees import CaseEmployeeList
 from tasks.cases.storage import FileStore
 from tests.support.accounts import bearer, csrf_token
 from tests.support.backend import wait_for

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from engine import journal
 from engine.models import HumanTask, ProcessInstance, ProcessVersion
 from tasks.accounts.models import User
-from tasks.cases.models import Application
+from tasks.cases.models.cases import Application
 from tests.support.accounts import add_user, bearer, login
 from tests.support.backend import Backend
 from tests.support.pdf import SCAN_PDF

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from engine import journal
 from tasks.accounts.models import User
-from tasks.cases.models import Application
+from tasks.cases.models.cases import Application
 from tests.support.accounts import add_user, csrf_token, login
 from tests.support.appeals import appealed_case
 from tests.support.product import Product

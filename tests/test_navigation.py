@@ -11,7 +11,7 @@ import re
 from flask import url_for
 
 from tasks.accounts.roles import ROLES
-from tasks.cases.models import Certificate
+from tasks.cases.models.cases import Certificate
 from tasks.mail import stored_mails
 from tasks.verification import verification_code
 from tests.support.accounts import (

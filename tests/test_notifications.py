@@ -25,9 +25,9 @@ from engine.clock import utcnow
 from engine.models import ServiceCall
 from engine.sla import SlaRegistry
 from tasks.accounts.models import User
-from tasks.cases.models import Application
+from tasks.cases.models.cases import Application
+from tasks.cases.models.notifications import Notification, NotificationDelivery
 from tasks.cases.notice_delivery import DeliveryFailed, deliver, recipient
-from tasks.cases.notification_models import Notification, NotificationDelivery
 from tasks.cases.notifications import EVENTS, default_event, render_notice
 from tasks.config import AppConfig
 from tasks.sms import FileSmsAdapter, HttpSmsAdapter, SmsError, sms_adapter, stored_sms
@@ -443,7 +443,7 @@ def test_smtp_outage_delays_the_decision_mail_never_loses_it(product_with) -> No
 def test_appeal_reminder_goes_to_appeals_staff_not_to_the_citizen(product, monkeypatch) -> None:
     """Called as a diagram would call it (here directly, in the test process): staff get the reminder
     by e-mail, the citizen gets nothing at all."""
-    from tasks.cases import operators
+    from tasks.cases.operators import certificates as operators
 
     email = unique_email("appellant")
     token = product.citizen_token(email)

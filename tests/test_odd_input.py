@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from tasks.accounts.models import User
-from tasks.cases.models import Application
+from tasks.cases.models.cases import Application
 from tasks.support.models import SupportRequest
 from tests.support.accounts import PASSWORD, add_user, bearer, citizen, client_from, login, unique_email
 from web.extensions import db

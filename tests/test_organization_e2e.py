@@ -13,7 +13,7 @@ import io
 import openpyxl
 from sqlalchemy import select
 
-from tasks.cases.models import Application
+from tasks.cases.models.cases import Application
 from tests.support.accounts import bearer
 from tests.support.employees import (
     complete,

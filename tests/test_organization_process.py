@@ -26,7 +26,7 @@ from engine.context import build_script_env
 from engine.settings import Settings
 from engine.specs import RuntimeBpmnParser
 from tasks.cases.employees import check_file, store_checked
-from tasks.cases.models import Application
+from tasks.cases.models.cases import Application
 from tests.support.accounts import bearer
 from tests.support.backend import wait_for
 from tests.support.employees import (

@@ -16,8 +16,8 @@ from engine.models import JournalEntry
 from engine.operators import OperatorError, get_operator
 from forms import identifiers as ids
 from forms.validation import clean
-from tasks.cases.models import Application, Document
-from tasks.cases.organizations import Organization, OrganizationRepresentative
+from tasks.cases.models.cases import Application, Document
+from tasks.cases.models.organizations import Organization, OrganizationRepresentative
 from tasks.cases.submission import search_columns
 from tasks.registries.matching import compare_org_name, name_parts, normalize_org_name, organization_search_name
 from tasks.registries.operators import reset_registry_client

@@ -37,8 +37,8 @@ from engine.runtime import Runtime
 from tasks.config import AppConfig
 
 from .actions import RESUBMIT_MESSAGE, ActionRefused, waiting_messages
-from .employee_models import CaseEmployeeList, Employee
-from .models import Application
+from .models.cases import Application
+from .models.employees import CaseEmployeeList, Employee
 from .queries import case_status
 from .storage import FileStore
 from .submission import find_application

@@ -44,7 +44,7 @@ from tasks.config import AppConfig
 from tasks.mail import MailError, send_mail
 from tasks.sms import SmsError, sms_adapter
 
-from .notification_models import Notification, NotificationDelivery
+from .models.notifications import Notification, NotificationDelivery
 from .notifications import Notice
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from .actions import ANSWER_MESSAGE, CaseState, allowed_actions, reply_deadline,
 from .decisions import refusal_of
 from .journal_words import citizen_message
 from .labels import APPEAL_OUTCOMES, APPEAL_STATUS, appeal_level_label, status_label
-from .models import Appeal, Application, Certificate, Document
+from .models.cases import Appeal, Application, Certificate, Document
 from .numbering import case_number_of
 from .refusal_advice import explain, main_action
 

@@ -27,8 +27,8 @@ from engine.errors import FieldError
 from forms.dates import add_years
 from tasks.accounts.models import User
 
-from .models import Application, Document
-from .organizations import Organization, OrganizationRepresentative
+from .models.cases import Application, Document
+from .models.organizations import Organization, OrganizationRepresentative
 
 POA_KIND = "power_of_attorney"
 POA_FIELD = "documents.power_of_attorney"

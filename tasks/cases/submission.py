@@ -16,7 +16,7 @@ from engine.runtime import InstanceInfo, Runtime
 from forms.validation import clean
 from tasks.registries.matching import organization_search_name
 
-from .models import Application, ApplicationAttempt, Document
+from .models.cases import Application, ApplicationAttempt, Document
 from .numbering import case_number_of, next_case_number
 from .representatives import (
     account_full_name,

@@ -15,7 +15,7 @@ from engine.operators import OperatorError, current_call_id, operator
 from tasks.accounts.models import User
 from tasks.accounts.roles import SUPPORT
 from tasks.cases.notice_delivery import DeliveryFailed, Recipient, applicant, deliver, recipient
-from tasks.cases.operators import MAIL_RETRY, app_config
+from tasks.cases.operators.certificates import MAIL_RETRY, app_config
 
 from . import notices
 from .models import SupportMessage

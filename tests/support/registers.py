@@ -11,7 +11,7 @@ from stdnum import luhn
 
 from engine.clock import utcnow
 from tasks.accounts.models import User
-from tasks.cases.models import Application
+from tasks.cases.models.cases import Application
 from tasks.documents.register import RegisterRow
 from tests.support.backend import Backend
 

@@ -22,8 +22,8 @@ from tasks.accounts.models import ActivationCode, EmailChange, User
 from tasks.accounts.passwords import hash_password
 from tasks.accounts.roles import CITIZEN
 from tasks.accounts.sessions import end_sessions
-from tasks.cases.models import Document, Draft
-from tasks.cases.notification_models import Notification
+from tasks.cases.models.cases import Document, Draft
+from tasks.cases.models.notifications import Notification
 from tasks.config import AppConfig
 from web.cases.wizard import delete_document, discard_draft
 

@@ -15,7 +15,7 @@ from flask import Response, abort, current_app, send_file
 from engine import journal
 from engine.errors import FieldError
 from tasks.accounts.roles import CASE_WORKERS
-from tasks.cases.models import Application, Document
+from tasks.cases.models.cases import Application, Document
 from tasks.cases.storage import FileStore
 from tasks.cases.submission import find_application
 from tasks.config import AppConfig

@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 
 from engine.errors import DataValidationError, FieldError
 from forms.rendering import ErrorLink, build_form, flat_from_data, form_data_from_flat
-from tasks.cases.models import Draft
+from tasks.cases.models.cases import Draft
 from tasks.cases.submission import submit_application
 
 from ..accounts.profile import application_prefill

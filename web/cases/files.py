@@ -14,7 +14,7 @@ from engine import journal
 from engine.clock import aware, utcnow
 from tasks.cases.certificates import certificate_number
 from tasks.cases.decisions import refusal_of, refusal_path
-from tasks.cases.models import Application, Certificate, Document, RefusalDecision
+from tasks.cases.models.cases import Application, Certificate, Document, RefusalDecision
 from tasks.cases.queries import case_status, certificate_of, documents_of
 from tasks.cases.storage import FileStore
 from tasks.cases.submission import applicant_name

@@ -21,7 +21,7 @@ from engine.errors import DataValidationError, FieldError
 from forms.messages import genitive_count
 from forms.rendering import build_form, flat_from_data, form_data_from_flat
 from forms.validation import clean
-from tasks.cases.models import Draft
+from tasks.cases.models.cases import Draft
 from tasks.cases.queries import documents_of
 from tasks.cases.representatives import POA_KIND, representative_of, representative_problems
 from tasks.cases.submission import applicant_name, submit_application

@@ -26,7 +26,7 @@ from forms.flat import initial_data
 from forms.rendering import display_value
 from forms.schema_walk import Leaf, Schema, field_schema, is_object, iter_leaves, step_of, widget_for
 from forms.validation import clean, load_schema
-from tasks.cases.models import Document, Draft
+from tasks.cases.models.cases import Document, Draft
 from tasks.cases.storage import FileStore
 from tasks.cases.submission import PROCESSES
 from tasks.config import AppConfig

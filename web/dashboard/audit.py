@@ -27,7 +27,7 @@ from tasks.accounts.models import User
 from tasks.accounts.roles import CASE_WORKERS, ROLE_LABELS
 from tasks.cases.journal_words import event_label, staff_facts, staff_message
 from tasks.cases.labels import status_label
-from tasks.cases.models import Application
+from tasks.cases.models.cases import Application
 from tasks.cases.queries import case_status
 from tasks.cases.submission import applicant_name
 

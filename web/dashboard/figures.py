@@ -28,7 +28,7 @@ from engine.models import HumanTask, JournalEntry, ProcessInstance
 from forms.dates import MOSCOW, moscow_midnight
 from tasks.accounts.roles import ROLE_LABELS
 from tasks.cases.labels import STATUS_LABELS, status_label
-from tasks.cases.models import Application
+from tasks.cases.models.cases import Application
 from tasks.cases.submission import PROCESSES
 
 from ..inbox.sla_state import AT_RISK, OVERDUE, sla_condition

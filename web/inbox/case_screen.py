@@ -28,7 +28,7 @@ from forms.rendering import SummarySection, summary
 from forms.schema_walk import field_schema
 from forms.validation import load_schema
 from tasks.cases.labels import reason_label, status_label
-from tasks.cases.models import Application
+from tasks.cases.models.cases import Application
 from tasks.cases.queries import case_status, document_view, documents_of
 from tasks.cases.submission import PROCESSES, applicant_name
 from tasks.registries.matching import NAME_FIELDS

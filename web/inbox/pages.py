@@ -25,7 +25,7 @@ from forms.rendering import build_form, form_data_from_flat
 from forms.typography import NUMBER_SIGN
 from tasks.accounts.roles import CASE_WORKERS, ROLE_LABELS
 from tasks.cases.labels import status_label
-from tasks.cases.models import Document
+from tasks.cases.models.cases import Document
 
 from ..api_errors import error_response
 from ..case_diagram import page_diagram

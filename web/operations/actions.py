@@ -23,7 +23,7 @@ from engine.errors import DataValidationError, FieldError, NotFound
 from engine.incidents import IncidentFilter, count_incidents, list_incidents, retry_incidents
 from engine.models import ProcessInstance, Timer
 from tasks.cases.cancellation import cancellation_notice
-from tasks.cases.models import Application
+from tasks.cases.models.cases import Application
 from tasks.cases.numbering import case_number_of
 from tasks.documents.formatting import DOCUMENT_TZ
 from web.extensions import db

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import journal
-from tasks.cases.models import Document
+from tasks.cases.models.cases import Document
 from tasks.cases.queries import case_status, case_summary
 
 from ..api_errors import ApiError, json_object

@@ -31,8 +31,8 @@ from forms.dates import format_ru_date, parse_iso_date, parse_ru_date, today_mos
 from forms.formats import check_email
 from tasks.accounts.models import User
 from tasks.accounts.roles import CITIZEN
-from tasks.cases.models import Application
-from tasks.cases.organizations import CaseAccessGrant, Organization, OrganizationRepresentative
+from tasks.cases.models.cases import Application
+from tasks.cases.models.organizations import CaseAccessGrant, Organization, OrganizationRepresentative
 from tasks.cases.representatives import POA_KIND, power_of_attorney_end, representative_of
 from web.accounts.service import normalize_email
 

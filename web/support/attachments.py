@@ -10,7 +10,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
 from engine.errors import FieldError
-from tasks.cases.models import Application, Document
+from tasks.cases.models.cases import Application, Document
 from tasks.support.models import SupportAttachment, SupportMessage, SupportRequest
 from tasks.support.requests import MAX_ATTACHMENTS
 

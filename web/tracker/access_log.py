@@ -20,7 +20,7 @@ from engine.models import JournalEntry
 from tasks.accounts.models import User
 from tasks.accounts.roles import ROLE_LABELS
 from tasks.cases.journal_words import event_label
-from tasks.cases.models import Application
+from tasks.cases.models.cases import Application
 
 from ..dashboard.audit import ACCESS_EVENTS
 

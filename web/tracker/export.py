@@ -22,7 +22,7 @@ from engine.clock import utcnow
 from tasks.accounts.models import User
 from tasks.cases.decisions import refusal_path
 from tasks.cases.labels import status_label
-from tasks.cases.models import (
+from tasks.cases.models.cases import (
     Appeal,
     Application,
     ApplicationAttempt,
@@ -31,7 +31,7 @@ from tasks.cases.models import (
     Draft,
     RefusalDecision,
 )
-from tasks.cases.notification_models import Notification
+from tasks.cases.models.notifications import Notification
 from tasks.cases.queries import case_status, journal_view
 from tasks.cases.storage import FileStore
 from tasks.config import AppConfig

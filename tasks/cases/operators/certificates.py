@@ -16,13 +16,12 @@ from engine.errors import NotFound
 from engine.operators import OperatorError, RetryPolicy, current_call_id, operator
 from tasks.accounts.models import User
 from tasks.accounts.roles import APPEALS, CASE_WORKERS
+from tasks.cases.certificates import issue_certificate
+from tasks.cases.notice_delivery import DeliveryFailed, Recipient, applicant, deliver, recipient
+from tasks.cases.notifications import STAFF_EVENTS, UnknownEvent, default_event, render_notice
+from tasks.cases.submission import find_application
 from tasks.config import AppConfig
 from tasks.documents.certificate import InconsistentCertificate
-
-from .certificates import issue_certificate
-from .notice_delivery import DeliveryFailed, Recipient, applicant, deliver, recipient
-from .notifications import STAFF_EVENTS, UnknownEvent, default_event, render_notice
-from .submission import find_application
 
 log = logging.getLogger(__name__)
 
