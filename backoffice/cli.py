@@ -343,7 +343,7 @@ def demo_seed() -> None:
 @click.option("--password", default=None, help="Default: a random password, printed once.")
 def users_add(email: str, role: str, password: str | None) -> None:
     """Create an active account (staff, or a citizen vouched for by an administrator)."""
-    from web.accounts.errors import AccountError
+    from tasks.accounts.errors import AccountError
 
     try:
         email, generated = add_user(email, role, password)
@@ -360,10 +360,10 @@ def users_add(email: str, role: str, password: str | None) -> None:
 def add_user(email: str, role: str, password: str | None = None,
              settings: Settings | None = None) -> tuple[str, str | None]:
     """(normalized e-mail, generated password or None), through the service the registration pages use."""
+    from tasks.accounts.service import AccountService
     from tasks.config import AppConfig
     from tasks.legal.acceptance import record_vouched
     from tasks.legal.catalogue import load_catalogue
-    from web.accounts.service import AccountService
     from web.app import create_app
     from web.extensions import db
 
@@ -385,7 +385,7 @@ def users_enrol_link(email: str, actor: str | None) -> None:
 
     Printed once; only its hash is stored. Hand it over through a channel you trust.
     """
-    from web.accounts.errors import AccountError
+    from tasks.accounts.errors import AccountError
 
     try:
         click.echo(issue_enrolment_link(email, actor or os_actor()))
@@ -396,9 +396,9 @@ def users_enrol_link(email: str, actor: str | None) -> None:
 
 def issue_enrolment_link(email: str, actor: str, settings: Settings | None = None) -> str:
     """The URL of a new one-time enrolment link for a staff member (journaled by the service)."""
+    from tasks.accounts.service import AccountService
     from tasks.config import AppConfig
     from web.accounts.enrolment_pages import enrolment_url
-    from web.accounts.service import AccountService
     from web.app import create_app
     from web.extensions import db
 
@@ -418,10 +418,10 @@ def users_reset_totp(email: str, actor: str) -> None:
 
     Their API tokens are revoked as well; the reset is recorded in the audit journal and the log.
     """
+    from tasks.accounts.errors import AccountError
+    from tasks.accounts.service import AccountService, normalize_email
     from tasks.config import AppConfig
     from tasks.mail import mask_email
-    from web.accounts.errors import AccountError
-    from web.accounts.service import AccountService, normalize_email
     from web.app import create_app
     from web.extensions import db
 
@@ -464,9 +464,9 @@ def users_deactivate(email: str, actor: str) -> None:
 
 def _account_action(action: Callable[[Any], object], settings: Settings | None = None) -> None:
     """Run `action(AccountService)` on the configured database; an account error exits with its message."""
+    from tasks.accounts.errors import AccountError
+    from tasks.accounts.service import AccountService
     from tasks.config import AppConfig
-    from web.accounts.errors import AccountError
-    from web.accounts.service import AccountService
     from web.app import create_app
     from web.extensions import db
 

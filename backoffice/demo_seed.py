@@ -33,11 +33,11 @@ def seed_demo(settings: Settings) -> list[tuple[str, str, str, str]]:
     of the new ones."""
     from datetime import date
 
+    from tasks.accounts.service import AccountService
     from tasks.config import AppConfig
     from tasks.legal.acceptance import record_vouched
     from tasks.legal.catalogue import load_catalogue
     from web.accounts.enrolment_pages import enrolment_url
-    from web.accounts.service import AccountService
     from web.app import create_app
     from web.extensions import db
 

@@ -5,7 +5,7 @@ database session and the catalogue, so «accepted» means the same everywhere. A
 versions the person was shown (`terms_version`, `consent_version`): a version that is not the current
 one is refused, so nobody is recorded as accepting a text they did not see. The one exception is the
 API registration, whose body has no version fields: the client application presents the documents in
-force and registering accepts them (web.accounts.service.validate_registration).
+force and registering accepts them (tasks.accounts.service.validate_registration).
 """
 
 from __future__ import annotations

@@ -17,11 +17,11 @@ from sqlalchemy import select
 
 from tasks.accounts.models import User
 from tasks.accounts.secret_box import seal, unseal
+from tasks.accounts.service import AccountService, normalize_email
 from tasks.config import BUNDLED_LEGAL_DOCUMENTS
 from tasks.legal import acceptance as legal
 from tasks.legal.catalogue import load_catalogue
 from tests.support.backend import Backend
-from web.accounts.service import AccountService, normalize_email
 from web.app import create_app
 from web.extensions import db
 from web.legal.gate import current_catalogue

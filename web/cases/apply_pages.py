@@ -16,10 +16,10 @@ from werkzeug.wrappers import Response
 
 from engine.errors import DataValidationError, FieldError
 from forms.rendering import ErrorLink, build_form, flat_from_data, form_data_from_flat
+from tasks.accounts.profile import application_prefill
 from tasks.cases.models.cases import Draft
 from tasks.cases.submission import submit_application
 
-from ..accounts.profile import application_prefill
 from ..extensions import db
 from ..security import current_actor, roles_required
 from ..services import app_config, services

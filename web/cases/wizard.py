@@ -109,7 +109,7 @@ def step_leaves(step_id: str) -> list[Leaf]:
 def new_draft_data(profile: Mapping[str, Any]) -> dict[str, Any]:
     """A fresh application: the schema's initial values with the person's data from their profile.
 
-    `profile` is in the application's shape (`person` fields, `policy_number`; web.accounts.profile).
+    `profile` is in the application's shape (`person` fields, `policy_number`; tasks.accounts.profile).
     """
     data = initial_data(schema())
     person = data.setdefault("person", {})

@@ -31,10 +31,10 @@ from forms.dates import format_ru_date, parse_iso_date, parse_ru_date, today_mos
 from forms.formats import check_email
 from tasks.accounts.models import User
 from tasks.accounts.roles import CITIZEN
+from tasks.accounts.service import normalize_email
 from tasks.cases.models.cases import Application
 from tasks.cases.models.organizations import CaseAccessGrant, Organization, OrganizationRepresentative
 from tasks.cases.representatives import POA_KIND, power_of_attorney_end, representative_of
-from web.accounts.service import normalize_email
 
 Scope = Literal["case", "organization"]
 SCOPES: dict[str, str] = {"case": "Только это заявление", "organization": "Все заявления организации"}

@@ -46,15 +46,15 @@ from engine.clock import aware, utcnow
 from engine.errors import DataValidationError, FieldError
 from forms.formats import check_email
 from forms.validation import Surface, clean
-from tasks.accounts.models import ActivationCode, ApiToken, OneTimeCode, PasswordResetCode, User
-from tasks.accounts.passwords import hash_password, needs_rehash, password_problem, verify_password
-from tasks.accounts.roles import CITIZEN, ROLES
-from tasks.accounts.secret_box import SecretUnreadable, seal, unseal
-from tasks.accounts.sessions import end_sessions
 from tasks.legal import acceptance
 from tasks.legal.catalogue import Catalogue
 
 from . import errors
+from .models import ActivationCode, ApiToken, OneTimeCode, PasswordResetCode, User
+from .passwords import hash_password, needs_rehash, password_problem, verify_password
+from .roles import CITIZEN, ROLES
+from .secret_box import SecretUnreadable, seal, unseal
+from .sessions import end_sessions
 
 log = logging.getLogger(__name__)
 

@@ -22,11 +22,11 @@ from sqlalchemy.orm import Session
 from engine import journal
 from engine.clock import aware, utcnow
 from forms.formats import check_email
-from tasks.accounts.models import EmailChange, User
-from tasks.accounts.sessions import end_sessions
 
 from . import errors
+from .models import EmailChange, User
 from .service import ACTIVATION_TTL, MAX_CODE_ATTEMPTS, AccountService, normalize_email
+from .sessions import end_sessions
 
 CODE_TTL = ACTIVATION_TTL
 _CODE = re.compile(r"^\d{6}$")

@@ -2,7 +2,7 @@
 
 Pages and the API share these functions. Every read and change is journaled (the change with the names
 of the fields, never their values). The e-mail address and the phone have flows of their own: the
-address is confirmed at the new one (web.accounts.email_change), the phone lives with the SMS settings
+address is confirmed at the new one (tasks.accounts.email_change), the phone lives with the SMS settings
 (web.notifications.service.update_settings).
 """
 
@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from engine import journal
 from engine.errors import DataValidationError
 from forms.validation import Surface, clean
-from tasks.accounts.models import User
+
+from .models import User
 
 SCHEMA = "profile"
 FIELDS = ("last_name", "first_name", "middle_name", "birth_date", "enp", "inn")
