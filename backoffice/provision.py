@@ -27,7 +27,7 @@ def deploy_workflows(files: list[Path], actor: str = "cli", settings: Settings |
     """Validate and deploy the BPMN/DMN files (default: the workflows folder) with their lanes' roles; the
     results say which processes got a new version."""
     from engine.deploy import sources_from_paths
-    from web.deployment import build_deployer, read_lanes
+    from engine.deployment import build_deployer, read_lanes
 
     settings = settings or Settings.from_env()
     paths = files or [settings.workflows_dir]
