@@ -7,6 +7,7 @@ import logging
 from flask import Blueprint, Response, current_app, jsonify
 
 from engine.errors import DataValidationError
+from tasks.accounts.deletion import delete_account as delete_the_account
 from tasks.accounts.email_change import EmailChangeService
 from tasks.accounts.errors import AccountError
 from tasks.accounts.models import User
@@ -20,7 +21,6 @@ from ..extensions import db
 from ..rate_limits import charge_attempt, rate_limited
 from ..security import account_service, current_actor, roles_required
 from .api import profile as me_json
-from .deletion import delete_account as delete_the_account
 from .notifications import send_email_change_code, tell_old_address
 
 log = logging.getLogger(__name__)

@@ -16,6 +16,7 @@ from engine.errors import DataValidationError, FieldError
 from forms.flat import flat_from_data
 from forms.rendering import FieldView, FormView, build_form, form_data_from_flat
 from forms.validation import load_schema
+from tasks.accounts.deletion import delete_account as delete_the_account
 from tasks.accounts.email_change import EmailChangeService
 from tasks.accounts.errors import AccountError
 from tasks.accounts.models import User
@@ -28,7 +29,6 @@ from ..extensions import db
 from ..legal.gate import current_catalogue
 from ..rate_limits import charge_attempt, rate_limited
 from ..security import account_service, current_actor, roles_required, start_session
-from .deletion import delete_account as delete_the_account
 from .notifications import send_email_change_code, tell_old_address
 from .page_forms import form_view
 

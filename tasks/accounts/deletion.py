@@ -18,16 +18,17 @@ from sqlalchemy.orm import Session
 
 from engine import journal
 from engine.clock import utcnow
-from tasks.accounts import errors
-from tasks.accounts.models import ActivationCode, EmailChange, User
-from tasks.accounts.passwords import hash_password
-from tasks.accounts.roles import CITIZEN
-from tasks.accounts.service import AccountService
-from tasks.accounts.sessions import end_sessions
+from tasks.cases.drafts import delete_document, discard_draft
 from tasks.cases.models.cases import Document, Draft
 from tasks.cases.models.notifications import Notification
 from tasks.config import AppConfig
-from web.cases.wizard import delete_document, discard_draft
+
+from . import errors
+from .models import ActivationCode, EmailChange, User
+from .passwords import hash_password
+from .roles import CITIZEN
+from .service import AccountService
+from .sessions import end_sessions
 
 DELETED_DOMAIN = "deleted.invalid"  # RFC 2606: never a real mailbox
 _PROFILE = ("phone", "last_name", "first_name", "middle_name", "birth_date", "enp", "inn", "totp_secret",
