@@ -14,10 +14,10 @@ from forms.validation import load_schema
 from tasks.accounts.roles import ROLE_LABELS
 from tasks.cases.labels import STATUS_LABELS, reason_labels
 from tasks.cases.submission import PROCESSES
+from tasks.cases.uploads import ALLOWED, DOCUMENT_KINDS, MAX_UPLOAD_BYTES
 from tasks.legal.catalogue import DOCUMENT_IDS, acceptance_field
 from tasks.support.labels import TYPE_LABELS as SUPPORT_TYPES
 
-from ..cases.uploads import ALLOWED, DOCUMENT_KINDS, MAX_UPLOAD_BYTES
 from ..inbox.filters import QUEUES
 
 # UI hints of the form schemas that say nothing to an API client (labels of enums stay: they explain codes).

@@ -19,6 +19,7 @@ from tasks.cases.queries import case_status, case_view, documents_of, list_cases
 from tasks.cases.register_verification import is_register, register_summary
 from tasks.cases.resubmission import resubmit
 from tasks.cases.submission import submit_application
+from tasks.cases.uploads import MAX_DOCUMENTS
 from tasks.documents.formatting import moscow_time
 from tasks.registries.client import RegistryUnavailable
 from tasks.support.hotline import filed_by
@@ -31,7 +32,6 @@ from ..services import app_config, services
 from . import access
 from .files import api_upload, case_pdf_response, document_json, receipt_response
 from .public_pages import POLICY_SCHEMA as POLICY_CHECK_SCHEMA  # the page's form: one set of rules
-from .uploads import MAX_DOCUMENTS
 
 T = TypeVar("T")
 

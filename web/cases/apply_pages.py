@@ -20,13 +20,13 @@ from tasks.accounts.profile import application_prefill
 from tasks.cases import drafts
 from tasks.cases.models.cases import Draft
 from tasks.cases.submission import submit_application
+from tasks.cases.uploads import DOCUMENT_KINDS, UploadRejected, read_limited
 
 from ..extensions import db
 from ..security import current_actor, roles_required
 from ..services import app_config, services
 from . import wizard
 from .files import add_document
-from .uploads import DOCUMENT_KINDS, UploadRejected, read_limited
 
 bp = Blueprint("apply", __name__)
 Page = str | tuple[str, int] | Response

@@ -18,12 +18,12 @@ from tasks.cases.models.cases import Application, Certificate, Document, Refusal
 from tasks.cases.queries import case_status, certificate_of, documents_of
 from tasks.cases.storage import FileStore
 from tasks.cases.submission import applicant_name
+from tasks.cases.uploads import DOCUMENT_KINDS, UploadRejected, check_upload, read_limited
 from tasks.config import AppConfig
 from tasks.documents.receipt import AttachedDocument, ReceiptData, render_receipt
 
 from ..api_errors import ApiError
 from .access import field_error, record_view
-from .uploads import DOCUMENT_KINDS, UploadRejected, check_upload, read_limited
 
 
 def add_document(session: Session, config: AppConfig, *, owner_id: int, application: Application | None,

@@ -26,13 +26,13 @@ from tasks.cases.models.cases import Draft
 from tasks.cases.queries import documents_of
 from tasks.cases.representatives import POA_KIND, representative_of, representative_problems
 from tasks.cases.submission import applicant_name, submit_application
+from tasks.cases.uploads import DOCUMENT_KINDS, UploadRejected, read_limited
 
 from ..extensions import db
 from ..security import current_actor, roles_required
 from ..services import app_config, services
 from . import access, org_drafts, wizard
 from .files import add_document
-from .uploads import DOCUMENT_KINDS, UploadRejected, read_limited
 
 bp = Blueprint("org_apply", __name__)
 Page = str | tuple[str, int] | Response

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 from tasks.cases.labels import STATUS_LABELS
 from tasks.cases.queries import case_view, documents_of, list_cases
 from tasks.cases.submission import applicant_name
+from tasks.cases.uploads import DOCUMENT_KINDS
 from tasks.support.hotline import filed_by
 
 from ..api_errors import error_page
@@ -23,7 +24,6 @@ from ..security import current_actor, roles_required
 from ..services import app_config, services
 from . import access, page_format
 from .files import case_pdf_response, receipt_response
-from .uploads import DOCUMENT_KINDS
 
 bp = Blueprint("cases", __name__)
 page_format.register(bp)

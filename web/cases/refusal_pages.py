@@ -35,6 +35,7 @@ from tasks.cases.resubmission import (
 )
 from tasks.cases.submission import PROCESSES
 from tasks.cases.terms import sla_term
+from tasks.cases.uploads import DOCUMENT_KINDS, UploadRejected, check_upload, read_limited
 from tasks.documents.formatting import format_date
 
 from ..api_errors import error_page
@@ -43,7 +44,6 @@ from ..security import current_actor, roles_required
 from ..services import app_config, services
 from . import access
 from .files import add_document, case_pdf_response, forget_documents
-from .uploads import DOCUMENT_KINDS, UploadRejected, check_upload, read_limited
 
 bp = Blueprint("refusal", __name__)
 Page = str | tuple[str, int] | Response

@@ -28,8 +28,7 @@ from forms.schema_walk import Leaf, Schema, field_schema, is_object, iter_leaves
 from forms.validation import clean, load_schema
 from tasks.cases.models.cases import Document, Draft
 from tasks.cases.submission import PROCESSES
-
-from .uploads import MAX_DOCUMENTS
+from tasks.cases.uploads import MAX_DOCUMENTS
 
 APPLICANT = "individual"
 DOCUMENTS_STEP = "documents"

@@ -31,8 +31,8 @@ from tasks.cases.labels import reason_label, status_label
 from tasks.cases.models.cases import Application
 from tasks.cases.queries import case_status, document_view, documents_of
 from tasks.cases.submission import PROCESSES, applicant_name
+from tasks.cases.uploads import DOCUMENT_KINDS
 from tasks.registries.matching import NAME_FIELDS
-from web.cases.uploads import DOCUMENT_KINDS
 
 from ..dashboard.audit import AuditRow, audit_rows
 from .queries import task_view
