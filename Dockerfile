@@ -9,6 +9,7 @@ COPY engine engine
 COPY tasks tasks
 COPY web web
 COPY forms forms
+COPY backoffice backoffice
 COPY workflows workflows
 RUN pip install --no-cache-dir .
 ENV BACKOFFICE_WORKFLOWS_DIR=/app/workflows

@@ -19,8 +19,10 @@ install: $(STAMP)
 run: install
 	DEMO_MAILBOX=1 $(VENV)/bin/backoffice run
 
+# ruff, then the layer contracts of pyproject.toml (imports only go down: backoffice > web > tasks > forms > engine).
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-logo
 
 test: install lint
 	$(VENV)/bin/pytest

@@ -1,7 +1,7 @@
 """What both benchmarks share: a throw-away backend, the product's CLI, worker processes, cleanup.
 
 A benchmark must measure the product as it is deployed, so migrations and deployment go through
-`python -m web.cli` subprocesses and workers are real `web.cli worker` processes; only the driver
+`python -m backoffice.cli` subprocesses and workers are real `backoffice.cli worker` processes; only the driver
 (which starts instances or fires timers) runs in-process, with `build_services` on the same
 settings. Everything it creates (database, Redis keys, processes, temp dirs) is removed on exit,
 even on Ctrl-C, because a benchmark that leaks databases or workers poisons the next run.
@@ -150,11 +150,12 @@ class Backend:
 
     # ------------------------------------------------------------ processes
     def cli(self, *args: str) -> str:
-        """Run `python -m web.cli ARGS` like an operator would; raise with its output on failure."""
-        proc = subprocess.run([sys.executable, "-m", "web.cli", *args], env=self.env(), cwd=ROOT,
+        """Run `python -m backoffice.cli ARGS` like an operator would; raise with its output on failure."""
+        proc = subprocess.run([sys.executable, "-m", "backoffice.cli", *args], env=self.env(), cwd=ROOT,
                               capture_output=True, text=True, timeout=600, check=False)
         if proc.returncode != 0:
-            raise RuntimeError(f"web.cli {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+            raise RuntimeError(f"backoffice.cli {' '.join(args)} failed ({proc.returncode}):"
+                               f"\n{proc.stdout}\n{proc.stderr}")
         return proc.stdout
 
     def spawn(self, name: str, argv: list[str], **extra_env: str) -> subprocess.Popen:

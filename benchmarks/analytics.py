@@ -15,8 +15,8 @@ table is vacuumed and analysed.
 
 What it measures: the page's computation for 30 days on the fresh database, before any roll-up (it reads
 at most the last few days from the steps and leaves the rest out, saying so); then the scheduler's roll-up
-job (web.analytics.rollup.roll_up_all) rolling up every finished day of the year at once; then the page's
-whole computation (web.analytics.queries.analytics plus the
+job (tasks.analytics.rollup.roll_up_all) rolling up every finished day of the year at once; then the page's
+whole computation (tasks.analytics.queries.analytics plus the
 tables and the heatmap overlay the page builds from it) for periods of 7, 30 (the page's default), 90 and
 365 days ending today (today's steps are read from the step table), `--runs` times each after one
 warm-up; the median and the slowest run, and how many step rows the period covers. Target: under 2 s.
@@ -145,7 +145,7 @@ def generate(backend: Backend, args: argparse.Namespace) -> dict[str, Any]:
 
 def _page(s: Any, diagram: Any, period: Any) -> Any:
     """The page's whole computation: the figures, then the tables and the heatmap overlay built from them."""
-    from web.analytics.queries import analytics
+    from tasks.analytics.queries import analytics
     from web.analytics.views import _flow_rows, _overlay, _rows, _trend
 
     result = analytics(s, PROCESS, period.first, period.last)
@@ -161,7 +161,7 @@ def measure(backend: Backend, args: argparse.Namespace) -> dict[str, Any]:
     from engine.db import Database
     from engine.models import ProcessVersion, Step
     from forms.dates import today_moscow
-    from web.analytics.rollup import roll_up_all
+    from tasks.analytics.rollup import roll_up_all
     from web.analytics.views import Period
     from web.processes.flows import diagram_of
 
@@ -213,7 +213,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         backend.cli("db", "upgrade")
         # The product's own diagrams, with their SLA catalogue and operators (not the benchmark workflows').
-        subprocess.run([sys.executable, "-m", "web.cli", "workflows", "deploy", str(ROOT / "workflows")],
+        subprocess.run([sys.executable, "-m", "backoffice.cli", "workflows", "deploy", str(ROOT / "workflows")],
                        env=backend.env(BACKOFFICE_WORKFLOWS_DIR=str(ROOT / "workflows"),
                                        BACKOFFICE_OPERATOR_MODULES=""),
                        cwd=ROOT, check=True, capture_output=True, timeout=600)

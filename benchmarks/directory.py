@@ -5,8 +5,8 @@
     python benchmarks/directory.py --json
 
 What it builds: a throw-away database migrated through the CLI (on PostgreSQL: the pg_trgm index of
-migration 0024), a registry service (`web.cli registry`, a real HTTP process) serving the demo dataset with
-`--organizations` generated medical organisations (web/registry/medical_demo.py), and the directory filled
+migration 0024), a registry service (`backoffice.cli registry`, a real HTTP process) serving the demo dataset with
+`--organizations` generated medical organisations (backoffice/registry/medical_demo.py), and the directory filled
 by the same refresh the scheduler runs (its time is reported too).
 
 What it measures, p50 / p95 / max over `--samples` searches of a fixed mix (names with one typo, ё
@@ -89,16 +89,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     with backend_from_args(args, "directory") as backend:
         backend.cli("db", "upgrade")
         backend.use_in_process()
-        from tasks.config import BUNDLED_REGISTRY_DATA
-        from web.registry.medical_demo import generate
+        from backoffice.registry.dataset import BUNDLED_DATA
+        from backoffice.registry.medical_demo import generate
 
-        data = json.loads(BUNDLED_REGISTRY_DATA.read_text(encoding="utf-8"))
+        data = json.loads(BUNDLED_DATA.read_text(encoding="utf-8"))
         orgs = generate(args.organizations, seed=args.seed)
         data["medical_organizations"] = orgs
         dataset = backend.data_dir / "registry.json"
         dataset.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
         port = _free_port()
-        registry = backend.spawn("registry", ["-m", "web.cli", "registry", "--port", str(port)],
+        registry = backend.spawn("registry", ["-m", "backoffice.cli", "registry", "--port", str(port)],
                                  REGISTRY_DATA=str(dataset))
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60

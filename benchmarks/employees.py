@@ -7,7 +7,7 @@
 1. Validation (in-process): forms.employees.read_employee_list on a generated list of 1,000 and 10,000
    employees as CSV (UTF-8 with BOM, «;») and as XLSX (openpyxl), median of --repeat runs.
    Target: 10,000 rows validated in < 5 s.
-2. End to end (the product as deployed): `web.cli web` (gunicorn), --workers `web.cli worker` processes,
+2. End to end (the product as deployed): `backoffice.cli web` (gunicorn), --workers `backoffice.cli worker` processes,
    the scheduler, and the registry service on a generated dataset that insures every employee, with
    REGISTRY_FAULTS="*:latency_ms=20" (every ЕГРЮЛ and ЕРЗЛ request waits 20 ms). For each size an
    organisation applies over the API, uploads its list (POST .../employees: the upload answers once the
@@ -125,10 +125,10 @@ def start_product(args: argparse.Namespace, backend: Backend, people: list[dict[
            "SECRET_KEY": "employees-benchmark-" * 4, "RATE_LIMITS": "off"}
     backend.cli("db", "upgrade")
     backend.cli("workflows", "deploy", str(ROOT / "workflows"))
-    web = backend.spawn("web", ["-m", "web.cli", "web", "--port", str(port), "--threads", "4"], **env)
+    web = backend.spawn("web", ["-m", "backoffice.cli", "web", "--port", str(port), "--threads", "4"], **env)
     for i in range(args.workers):
-        backend.spawn(f"worker-{i}", ["-m", "web.cli", "worker", "--name", f"{backend.queue}-{i}"], **env)
-    backend.spawn("scheduler", ["-m", "web.cli", "scheduler"], **env)
+        backend.spawn(f"worker-{i}", ["-m", "backoffice.cli", "worker", "--name", f"{backend.queue}-{i}"], **env)
+    backend.spawn("scheduler", ["-m", "backoffice.cli", "scheduler"], **env)
 
     def up() -> bool:
         if web.poll() is not None:

@@ -8,7 +8,7 @@ Why it is built this way:
 * The diagram (bench_three_services: three no-op service tasks) exercises exactly the asynchronous
   path every real case takes: start -> outbox row + RQ job -> worker runs the operator, applies the
   result under the instance lock and runs the next service task inline in the same job.
-* Workers are real `python -m web.cli worker` processes; migrations and deploy go through the CLI;
+* Workers are real `python -m backoffice.cli worker` processes; migrations and deploy go through the CLI;
   only the driver is in-process (a thread pool calling Runtime.start on build_services(settings)).
 * Completion and latency come from the database (`completed`, created_at -> ended_at), so nothing
   but the product decides when an instance is done.
@@ -230,7 +230,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         from engine.process_tuning import tune_gc
 
         services = build_services(backend.settings())
-        tune_gc()  # the driver stands for the web process, which gunicorn tunes the same way (web/server.py)
+        tune_gc()  # the driver stands for the web process, which gunicorn tunes the same way (backoffice/server.py)
         backend.on_close(services.database.engine.dispose)
         engine = services.database.engine
         try:
@@ -280,7 +280,7 @@ def _engine_phases(args: argparse.Namespace, backend: Backend, services: Any, en
     from rq import Queue, Worker
 
     for i in range(args.workers):
-        backend.spawn(f"worker-{i}", ["-m", "web.cli", "worker", "--name", f"{backend.queue}-engine-{i}"])
+        backend.spawn(f"worker-{i}", ["-m", "backoffice.cli", "worker", "--name", f"{backend.queue}-engine-{i}"])
     queue = Queue(backend.queue, connection=services.redis)
     wait_until(lambda: Worker.count(queue=queue) >= args.workers, 60, what=f"{args.workers} workers to register")
 
@@ -398,7 +398,7 @@ def print_report(r: dict[str, Any]) -> None:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--instances", type=int, default=2000, help="instances in the throughput phase (default 2000)")
-    p.add_argument("--workers", type=int, default=2, help="`web.cli worker` processes (default 2)")
+    p.add_argument("--workers", type=int, default=2, help="`backoffice.cli worker` processes (default 2)")
     p.add_argument("--rate", type=float, default=50.0, help="offered starts/s in the latency phase (default 50)")
     p.add_argument("--latency-seconds", type=float, default=10.0, help="length of the latency phase (default 10)")
     p.add_argument("--threads", type=int, default=8, help="driver threads calling Runtime.start (default 8)")

@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _active_accounts(app: Any, count: int) -> list[str]:
-    from web.accounts.service import AccountService
+    from tasks.accounts.service import AccountService
     from web.extensions import db
 
     emails = []

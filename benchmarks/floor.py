@@ -7,7 +7,7 @@ Python and zlib work (``measure_cpu``), timed in the same run between the measur
 render can be read as a multiple of it on any machine and under any load.
 
 Run as `python -m benchmarks.floor REDIS_URL QUEUE NAME` it is one floor worker process: a
-SimpleWorker like `web.cli worker` (no fork per job), with nothing of the engine loaded.
+SimpleWorker like `backoffice.cli worker` (no fork per job), with nothing of the engine loaded.
 """
 
 from __future__ import annotations

@@ -180,7 +180,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     backend = Backend.create(embedded=False, database_url=None, redis_url=None, label="impact")
     try:
         backend.cli("db", "upgrade")
-        subprocess.run([sys.executable, "-m", "web.cli", "workflows", "deploy", str(WORKFLOWS)],
+        subprocess.run([sys.executable, "-m", "backoffice.cli", "workflows", "deploy", str(WORKFLOWS)],
                        env=backend.env(BACKOFFICE_WORKFLOWS_DIR=str(WORKFLOWS), BACKOFFICE_OPERATOR_MODULES=""),
                        cwd=ROOT, check=True, capture_output=True, timeout=600)
         print(f"generating {args.cases:,} decided cases ...", file=sys.stderr, flush=True)

@@ -24,7 +24,7 @@ What it measures, p50 / p95 over `--samples` requests each with varying paramete
 * at the database level, the exact functions the app calls (web.inbox.queries for the group queue
   and the СНИЛС search, tasks.cases.queries.list_cases for «Мои заявки») on a session of their
   own; target p95 < 50 ms;
-* as whole HTTP requests to `web.cli web` (gunicorn) with a Bearer token, one request at a time;
+* as whole HTTP requests to `backoffice.cli web` (gunicorn) with a Bearer token, one request at a time;
   target p95 < 150 ms;
 * EXPLAIN (ANALYZE, BUFFERS) of every statement each function sends, captured from the engine.
 """
@@ -520,12 +520,12 @@ def _free_port() -> int:
 
 
 def start_web(backend: Backend, args: argparse.Namespace) -> str:
-    """`web.cli web` (gunicorn) on a free port, as deployed; returns its base URL once it answers."""
+    """`backoffice.cli web` (gunicorn) on a free port, as deployed; returns its base URL once it answers."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {"BACKOFFICE_WORKFLOWS_DIR": str(ROOT / "workflows"), "BACKOFFICE_OPERATOR_MODULES": "",
            "SECRET_KEY": "inbox-benchmark-" * 4, "RATE_LIMITS": "off", "PUBLIC_BASE_URL": url}
-    web = backend.spawn("web", ["-m", "web.cli", "web", "--port", str(port), "--threads", str(args.web_threads)],
+    web = backend.spawn("web", ["-m", "backoffice.cli", "web", "--port", str(port), "--threads", str(args.web_threads)],
                         **env)
 
     def answers() -> bool:
@@ -681,7 +681,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--samples", type=int, default=200, help="measured requests per query (200)")
     p.add_argument("--warmup", type=int, default=20, help="requests before measuring (20)")
     p.add_argument("--citizen-tokens", type=int, default=10, help="citizens whose «Мои заявки» go over HTTP (10)")
-    p.add_argument("--web-threads", type=int, default=4, help="gunicorn threads of `web.cli web` (4)")
+    p.add_argument("--web-threads", type=int, default=4, help="gunicorn threads of `backoffice.cli web` (4)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--redis-url", help="use this Redis (not flushed) instead of db 14 on 127.0.0.1:6379")
     args = p.parse_args(argv)

@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         report["backend"] = backend.describe()
         backend.cli("db", "upgrade")
         # The product's diagrams with the product's SLA catalogue (the benchmarks' own dir has none).
-        subprocess.run([sys.executable, "-m", "web.cli", "workflows", "deploy"], cwd=ROOT, check=True,
+        subprocess.run([sys.executable, "-m", "backoffice.cli", "workflows", "deploy"], cwd=ROOT, check=True,
                        capture_output=True, env=backend.env(BACKOFFICE_WORKFLOWS_DIR=str(ROOT / "workflows")))
         print(f"generating {args.cases:,} cases and {args.tasks:,} open tasks ...", file=sys.stderr, flush=True)
         started = time.perf_counter()

@@ -8,7 +8,7 @@ user task (with a 30-day SLA timer on it), 10 % at the second. Version 2 renames
 script task before the end, so the first group is movable and the second is not. Then:
 
 * dry run: `engine.migration_runs.dry_run` in-process (every case loaded, judged and moved in memory);
-* migration: a run queued as the page and API do and carried out by a real `web.cli worker` process,
+* migration: a run queued as the page and API do and carried out by a real `backoffice.cli worker` process,
   batches of 100 cases per transaction; cases/s = cases examined / (queued -> finished);
 * revert of the same run by the worker (every moved case put back).
 
@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         services = build_services(backend.settings())
         backend.on_close(services.database.engine.dispose)
         for i in range(args.workers):  # started now, so they are warm when the run is queued
-            backend.spawn(f"worker-{i}", ["-m", "web.cli", "worker"])
+            backend.spawn(f"worker-{i}", ["-m", "backoffice.cli", "worker"])
         text = DIAGRAM.read_text(encoding="utf-8")
         old = deploy(services, text.encode("utf-8"))
         report["setup_s"] = start_cases(services, args.cases)

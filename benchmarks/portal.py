@@ -4,8 +4,8 @@
     python benchmarks/portal.py --workers 3 --rate 20 --latency-seconds 30
     python benchmarks/portal.py --json
 
-The product runs as deployed: `web.cli web` (gunicorn) serving the API, `--workers` `web.cli worker`
-processes, `web.cli scheduler`, and the registry service (`web.cli registry`) with
+The product runs as deployed: `backoffice.cli web` (gunicorn) serving the API, `--workers` `backoffice.cli worker`
+processes, `backoffice.cli scheduler`, and the registry service (`backoffice.cli registry`) with
 REGISTRY_FAULTS="*:latency_ms=50", so each of a case's three checks (МВД, СФР, ЕРЗЛ) waits 50 ms
 for its answer, like a real gateway would make it wait. Mail goes over SMTP to an aiosmtpd sink
 inside this process (tests/support/smtp.py), so smtplib's connection and handshake per notice are
@@ -88,7 +88,7 @@ class Portal:
     backend: Backend
     registry: Any  # tests.support.registry.RegistryService
     smtp: Any  # tests.support.smtp.SmtpServer
-    web: Any  # subprocess.Popen of `web.cli web`
+    web: Any  # subprocess.Popen of `backoffice.cli web`
     url: str
     engine: Engine
     redis: Redis
@@ -127,11 +127,11 @@ def start_portal(args: argparse.Namespace, backend: Backend) -> Portal:
     env = product_env(registry.url, smtp.url, url)
     backend.cli("db", "upgrade")
     backend.cli("workflows", "deploy", str(ROOT / "workflows"))
-    web = backend.spawn("web", ["-m", "web.cli", "web", "--port", str(port), "--threads", str(args.web_threads),
+    web = backend.spawn("web", ["-m", "backoffice.cli", "web", "--port", str(port), "--threads", str(args.web_threads),
                                 "--processes", str(args.web_processes)], **env)
     for i in range(args.workers):
-        backend.spawn(f"worker-{i}", ["-m", "web.cli", "worker", "--name", f"{backend.queue}-{i}"], **env)
-    backend.spawn("scheduler", ["-m", "web.cli", "scheduler"], **env)
+        backend.spawn(f"worker-{i}", ["-m", "backoffice.cli", "worker", "--name", f"{backend.queue}-{i}"], **env)
+    backend.spawn("scheduler", ["-m", "backoffice.cli", "scheduler"], **env)
     settings = backend.settings()
     engine = make_engine(settings.database_url)
     backend.on_close(engine.dispose)
@@ -644,9 +644,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rate", type=float, default=TARGET_RATE, help="offered applications/s, latency phase (20)")
     p.add_argument("--latency-seconds", type=float, default=30.0, help="length of the latency phase (30)")
     p.add_argument("--open-loop-threads", type=int, default=64, help="client threads of the latency phase (64)")
-    p.add_argument("--workers", type=int, default=2, help="`web.cli worker` processes (2)")
-    p.add_argument("--web-threads", type=int, default=8, help="gunicorn threads of `web.cli web` (8)")
-    p.add_argument("--web-processes", type=int, default=1, help="gunicorn processes of `web.cli web` (1)")
+    p.add_argument("--workers", type=int, default=2, help="`backoffice.cli worker` processes (2)")
+    p.add_argument("--web-threads", type=int, default=8, help="gunicorn threads of `backoffice.cli web` (8)")
+    p.add_argument("--web-processes", type=int, default=1, help="gunicorn processes of `backoffice.cli web` (1)")
     p.add_argument("--accounts", type=int, default=20, help="citizen accounts the applications come from (20)")
     p.add_argument("--registry-latency-ms", type=int, default=50, help="REGISTRY_FAULTS latency of every registry")
     p.add_argument("--warmup", type=int, default=20, help="applications before measuring (20)")

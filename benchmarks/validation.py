@@ -26,11 +26,11 @@ sys.path.insert(0, str(ROOT))
 from engine import validation  # noqa: E402
 from engine.context import build_script_env  # noqa: E402
 from engine.deploy import Source  # noqa: E402
+from engine.deployment import read_lanes  # noqa: E402
 from engine.operators import get_operator, load_operator_modules  # noqa: E402
 from engine.settings import Settings  # noqa: E402
 from engine.validation import ValidationContext, diagram_checker, run_validation  # noqa: E402
 from tasks.config import engine_settings  # noqa: E402
-from web.deployment import read_lanes  # noqa: E402
 
 
 def _context(settings: Settings, directory: Path) -> ValidationContext:

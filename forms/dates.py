@@ -8,7 +8,7 @@ point at the field with a precise message instead of the page failing.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 # Moscow has had a fixed UTC+3 offset since 2014; a fixed offset needs no tz database.
 MOSCOW = timezone(timedelta(hours=3), "MSK")
@@ -22,6 +22,12 @@ _ISO_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 def today_moscow() -> date:
     """The calendar date in Moscow: what «today» means for the service's users."""
     return datetime.now(MOSCOW).date()
+
+
+
+def moscow_midnight(day: date) -> datetime:
+    """The UTC moment a Moscow calendar day begins (periods of figures are whole Moscow days)."""
+    return datetime.combine(day, time(0), MOSCOW).astimezone(UTC)
 
 
 def _make_date(year: str, month: str, day: str) -> date | None:

@@ -4,8 +4,8 @@ Importing this package registers every operator of the product in engine.operato
 """
 
 from tasks.appointments import operators as _appointment_operators  # noqa: F401  (appointment.*)
-from tasks.cases import case_operators as _appeal_operators  # noqa: F401  (decisions.*, appeals.*, cases.*)
-from tasks.cases import employee_operators as _employee_operators  # noqa: F401  (employees.*, registers.*)
-from tasks.cases import operators as _case_operators  # noqa: F401  (registers certificates.*, notify.*)
+from tasks.cases.operators import certificates as _case_operators  # noqa: F401  (registers certificates.*, notify.*)
+from tasks.cases.operators import employees as _employee_operators  # noqa: F401  (employees.*, registers.*)
+from tasks.cases.operators import refusals as _refusal_operators  # noqa: F401  (decisions.*, appeals.*, cases.*)
 from tasks.registries import operators as _registry_operators  # noqa: F401  (registers registry.*)
 from tasks.support import operators as _support_operators  # noqa: F401  (support.*)

@@ -26,8 +26,8 @@ from tasks.registries.client import ClientSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REGISTRY_PORT = 8010
-# The user agreement and the personal-data consent, one HTML file per version (web/legal/catalogue.py).
-BUNDLED_LEGAL_DOCUMENTS = ROOT / "web" / "legal" / "documents"
+# The user agreement and the personal-data consent, one HTML file per version (tasks/legal/catalogue.py).
+BUNDLED_LEGAL_DOCUMENTS = Path(__file__).resolve().parent / "legal" / "documents"
 # What the engine is told about this product: the package whose import registers its operators, the form
 # schemas, the diagrams, and the calendar business-day terms are counted on (Russian production calendar,
 # Moscow time: the terms of the service are stated in it).
@@ -65,7 +65,7 @@ DEFAULT_SUPPORT_EMAIL = "support@oms.localhost"
 class AppConfig:
     data_dir: Path
     registry_url: str
-    registry_data: Path | None  # the registry service's dataset; None: the one bundled with the service
+    registry_data: Path | None  # None: the registry stand-in's bundled demo dataset
     registry_faults: str
     # Secrets (an SMTP URL may carry a password) stay out of repr(), so logging a config leaks nothing.
     smtp_url: str | None = field(repr=False)  # None: mail is written to data_dir/mail and to the log

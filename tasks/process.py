@@ -30,7 +30,8 @@ def install_config(config: AppConfig) -> None:
     """Make `config` the process's configuration and tune the operators to it."""
     global _config
     from tasks.appointments import operators as appointment_operators
-    from tasks.cases import employee_operators, operators
+    from tasks.cases.operators import certificates as operators
+    from tasks.cases.operators import employees as employee_operators
     from tasks.registries import operators as registry_operators
     from tasks.support import operators as support_operators
 

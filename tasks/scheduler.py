@@ -63,7 +63,7 @@ copy through a registry outage); on PostgreSQL the analytics roll-up keeps the s
             PeriodicJob("directory_refresh", config.directory_refresh_interval,
                         lambda: _refresh_directory(services))]
     if services.database.engine.dialect.name == "postgresql":
-        from web.analytics.rollup import roll_up_all
+        from tasks.analytics.rollup import roll_up_all
 
         jobs.append(PeriodicJob("analytics_rollup", config.analytics_rollup_interval,
                                 lambda: roll_up_all(services.database)))

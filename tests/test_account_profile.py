@@ -10,7 +10,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from engine.models import JournalEntry
-from tasks.cases.models import Application
+from tasks.accounts.models import ApiToken, LegalAcceptance, User
+from tasks.cases.models.cases import Application
 from tests.support.accounts import (
     ENP,
     PASSWORD,
@@ -27,7 +28,6 @@ from tests.support.accounts import (
 )
 from tests.support.backend import wait_for
 from tests.support.smtp import activation_code
-from web.accounts.models import ApiToken, LegalAcceptance, User
 
 INN = "500100732259"  # a 12-digit ИНН with right check digits
 
@@ -87,7 +87,7 @@ def test_registration_checks_enp_inn_and_the_accepted_versions(backend, make_app
 
 
 def test_the_contract_body_registers_activates_and_applies_without_a_consent_step(backend, product):
-    """The public contract's registration (no ЕНП, no versions) accepts the documents in force over the API."""
+    """The public API's registration (no ЕНП, no versions) accepts the documents in force over the API."""
     email = unique_email("contract")
     client = product.client()
     body = {"email": email, "password": PASSWORD, "phone": "+79161234567", "last_name": "Иванов",

@@ -15,11 +15,11 @@ from sqlalchemy import select, update
 
 from engine.clock import utcnow
 from tasks import mail as mail_module
+from tasks.accounts.models import ActivationCode, ApiToken, User
 from tasks.config import AppConfig
 from tasks.mail import MailError, send_mail, stored_mails
 from tests.support.accounts import PASSWORD, bearer, citizen, client_from, csrf_token, unique_email
 from tests.support.smtp import SmtpServer, activation_code
-from web.accounts.models import ActivationCode, ApiToken, User
 
 
 def _db(backend):
@@ -27,7 +27,7 @@ def _db(backend):
 
 
 def _error(response) -> dict:
-    """The CONTRACT error body; fails when the response does not have that exact shape."""
+    """The API's error body; fails when the response does not have that exact shape."""
     body = response.get_json()
     assert set(body) == {"error"}
     assert set(body["error"]) == {"code", "message", "fields"}

@@ -17,6 +17,7 @@ from types import SimpleNamespace
 from lxml import etree
 from playwright.sync_api import expect, sync_playwright
 
+from backoffice.provision import deploy_workflows
 from engine.clock import aware
 from engine.diagram_layout import layout_bpmn
 from tests.support.accounts import add_user
@@ -25,7 +26,6 @@ from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, log_in, served
 from tests.support.queries import calls, events, open_task
 from tests.support.studio_browser import open_editor, saved, select, watch
 from tests.test_browser_modeler import DESKTOP
-from web.cli import deploy_workflows
 from web.extensions import db
 from web.processes.drafts import create_draft, get_draft
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
+from tasks.accounts.passwords import COMMON
 from tests.support.accounts import add_user
 from tests.support.browser import PHONE, log_in, phone_browser
 from tests.support.product import Product
 from tests.support.smtp import activation_code
-from web.accounts.passwords import COMMON
 
 NEW_PASSWORD = "Новый-надёжный-пароль-8"
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect, sync_playwright
 
+from tasks.accounts.roles import ROLES
 from tests.support.accounts import PASSWORD, add_user, fresh_otp
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, fits_the_screen, served
 from tests.support.product import Product
 from tests.support.registry import demo_person
 from tests.support.screenshots import Screenshots
 from tests.test_portal_pages import step_data
-from web.accounts.roles import ROLES
 from web.navigation import menu_for
 
 DESKTOP = {"width": 1366, "height": 768}

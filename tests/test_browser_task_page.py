@@ -14,12 +14,12 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect, sync_playwright
 from sqlalchemy import select
 
+from tasks.accounts.models import User
 from tests.support.accounts import PASSWORD, add_user, bearer, fresh_otp
 from tests.support.appeals import appealed_case, post_case
 from tests.support.backend import wait_for
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, log_in, served
 from tests.support.product import Product
-from web.accounts.models import User
 from web.extensions import db
 
 DESKTOP = {"width": 1366, "height": 768}

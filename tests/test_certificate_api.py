@@ -11,7 +11,7 @@ from werkzeug.test import TestResponse
 from engine import journal
 from forms import identifiers as ids
 from tasks.cases.labels import reason_label
-from tasks.cases.models import Application
+from tasks.cases.models.cases import Application
 from tests.support.accounts import bearer
 from tests.support.backend import wait_for
 from tests.support.pdf import SCAN_PDF, pdf_text

@@ -18,11 +18,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from backoffice.provision import deploy_workflows
 from engine import journal
 from engine.incidents import list_incidents
 from forms.coverage import PolicyTerm, coverage_gap
 from forms.validation import validate
-from tasks.cases.models import Application, Certificate
+from tasks.cases.models.cases import Application, Certificate
 from tasks.config import engine_settings
 from tasks.documents.certificate import CertificateData, InconsistentCertificate
 from tests.support.accounts import add_user, bearer, csrf_token, login
@@ -30,7 +31,6 @@ from tests.support.backend import wait_for
 from tests.support.pdf import pdf_text
 from tests.support.product import PRODUCT_WORKFLOWS, Product
 from tests.support.registry import demo_policies, demo_records
-from web.cli import deploy_workflows
 from web.extensions import db
 
 YEAR = date.today().year

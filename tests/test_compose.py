@@ -27,7 +27,7 @@ def test_every_service_runs_a_real_subcommand():
         for argv in _backoffice_commands(service["command"]):
             assert argv[0] == "backoffice", f"{name}: {argv}"
             words = [w for w in argv[1:] if not w.startswith("-")][:2]
-            out = subprocess.run([sys.executable, "-m", "web.cli", *words, "--help"], cwd=ROOT,
+            out = subprocess.run([sys.executable, "-m", "backoffice.cli", *words, "--help"], cwd=ROOT,
                                  capture_output=True, text=True)
             assert out.returncode == 0, f"{name}: backoffice {' '.join(words)}: {out.stderr}"
             checked += 1

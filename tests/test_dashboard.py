@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import select
 
 from engine.models import HumanTask, JournalEntry, ProcessInstance, ProcessVersion
-from tasks.cases.models import Application
+from tasks.accounts.models import User
+from tasks.cases.models.cases import Application
 from tests.support.accounts import PASSWORD, add_user, bearer, client_from, fresh_otp, login
-from web.accounts.models import User
 from web.dashboard.figures import dashboard
 from web.dashboard.views import format_duration
 from web.extensions import db

@@ -17,10 +17,11 @@ import pytest
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 from sqlalchemy import select
 
+from backoffice.registry.app import create_registry_app
 from engine.context import build_script_env
 from engine.models import ServiceCall
 from engine.specs import RuntimeBpmnParser
-from tasks.cases.models import Application
+from tasks.cases.models.cases import Application
 from tasks.config import engine_settings
 from tests.support.accounts import bearer
 from tests.support.appeals import post_case
@@ -38,7 +39,6 @@ from tests.support.pdf import pdf_text
 from tests.support.product import Product
 from tests.support.registry import DEMO_DATA
 from web.extensions import db
-from web.registry.app import create_registry_app
 
 DMN = Path(__file__).resolve().parent.parent / "workflows" / "personal_data_change_decision.dmn"
 

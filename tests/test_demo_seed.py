@@ -5,9 +5,9 @@ from __future__ import annotations
 import stat
 from urllib.parse import urlsplit
 
+from backoffice.demo_seed import DEMO_ACCOUNTS
 from tests.support.accounts import client_from, csrf_token
 from tests.support.backend import Backend
-from web.demo_seed import DEMO_ACCOUNTS
 
 
 def test_demo_seed_creates_working_accounts_once(backend: Backend, make_app) -> None:

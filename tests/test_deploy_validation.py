@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from backoffice.cli import main
 from engine.bpmn_lint import BPMN_NS, RULES_OFF, lint_process
 from engine.context import build_script_env
 from engine.deploy import Deployer, Source, sources_from_paths
@@ -23,7 +24,6 @@ from engine.validation import diagram_checker
 from engine.xml_safety import parse_xml
 from tasks.config import engine_settings
 from tests.support.broken_diagrams import BROKEN, Row, diagram, drawn
-from web.cli import main
 
 WORKFLOWS = Path(__file__).parent / "workflows"
 PRODUCT_WORKFLOWS = Path(__file__).parent.parent / "workflows"

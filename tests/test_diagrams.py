@@ -16,6 +16,7 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
+from backoffice.cli import main
 from engine.diagram_layout import (
     BPMNDI_NS,
     DC_NS,
@@ -24,7 +25,6 @@ from engine.diagram_layout import (
     layout_bpmn,
     strip_di,
 )
-from web.cli import main
 
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
 DIAGRAMS = sorted(WORKFLOWS.glob("*.bpmn"))

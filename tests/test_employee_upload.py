@@ -1,7 +1,7 @@
 """Uploading an organisation's employee list: the API and the page, on real parts (both backends).
 
 The whole list is replaced by every upload; a file refused as a whole changes nothing and answers in
-the contract's error shape (413/415/422); a list with row problems is kept with its problems and
+the API's error shape (413/415/422); a list with row problems is kept with its problems and
 their XLSX report and blocks the case until a corrected file replaces it (same case number); only the
 owner uploads (404 for another citizen); the page hands the file to an RQ worker and shows progress.
 """
@@ -18,9 +18,9 @@ from sqlalchemy import event, select
 from engine.context import install
 from forms.employees import read_employee_list
 from tasks.cases.employee_jobs import check_uploaded_list, enqueue_check
-from tasks.cases.employee_models import CaseEmployeeList
 from tasks.cases.employees import begin_page_check, record_progress
-from tasks.cases.models import Application
+from tasks.cases.models.cases import Application
+from tasks.cases.models.employees import CaseEmployeeList
 from tasks.cases.storage import FileStore
 from tasks.process import install_config
 from tests.support.accounts import bearer, csrf_token

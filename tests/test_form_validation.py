@@ -325,7 +325,7 @@ def test_registration(change: dict[str, Any], expected: tuple[str, str, str] | N
 
 
 def test_registration_api_follows_the_contract_without_consent() -> None:
-    """The contract's body: no boxes to tick, no ЕНП, no versions (the client presents the documents)."""
+    """The API's registration body: no boxes to tick, no ЕНП, no versions (the client presents the documents)."""
     body = registration(consent=None, terms=None, enp=None, terms_version=None, consent_version=None)
     assert errors_of("registration", body, "api") == []
 

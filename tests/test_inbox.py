@@ -12,12 +12,12 @@ from sqlalchemy import select
 
 from engine import journal
 from engine.models import HumanTask, ProcessInstance, ProcessVersion
-from tasks.cases.models import Application
+from tasks.accounts.models import User
+from tasks.cases.models.cases import Application
 from tests.support.accounts import add_user, bearer, login
 from tests.support.backend import Backend
 from tests.support.pdf import SCAN_PDF
 from tests.support.product import Product
-from web.accounts.models import User
 from web.extensions import db
 from web.inbox import queries
 from web.inbox.filters import InvalidFilter, TaskFilter, parse_filter, parse_search

@@ -9,11 +9,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from engine import journal
-from tasks.cases.models import Application
+from tasks.accounts.models import User
+from tasks.cases.models.cases import Application
 from tests.support.accounts import add_user, csrf_token, login
 from tests.support.appeals import appealed_case
 from tests.support.product import Product
-from web.accounts.models import User
 from web.extensions import db
 
 

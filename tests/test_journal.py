@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from engine import journal
 from engine.models import JournalEntry, ProcessInstance
-from tasks.cases.models import CaseCounter
+from tasks.cases.models.cases import CaseCounter
 from tests.support.backend import Backend
 
 

@@ -11,10 +11,10 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from forms.dates import today_moscow
+from tasks.accounts.models import LegalAcceptance, User
 from tasks.config import BUNDLED_LEGAL_DOCUMENTS
 from tests.support.accounts import PASSWORD, add_user, bearer, citizen, client_from, csrf_token, login, unique_email
 from tests.support.smtp import activation_code
-from web.accounts.models import LegalAcceptance, User
 
 
 def _publish(folder, document: str, version: str, effective, text: str) -> None:

@@ -12,10 +12,10 @@ from flask import Flask
 from sqlalchemy import select
 
 from engine.models import JournalEntry
+from tasks.accounts.models import User
 from tests.support.accounts import PASSWORD, add_user, bearer, client_from, login
 from tests.support.backend import Backend
 from tests.support.registry import RegistryService, demo_policies, demo_records
-from web.accounts.models import User
 from web.extensions import db
 
 

@@ -10,7 +10,8 @@ import re
 
 from flask import url_for
 
-from tasks.cases.models import Certificate
+from tasks.accounts.roles import ROLES
+from tasks.cases.models.cases import Certificate
 from tasks.mail import stored_mails
 from tasks.verification import verification_code
 from tests.support.accounts import (
@@ -24,7 +25,6 @@ from tests.support.accounts import (
 )
 from tests.support.product import Product
 from tests.support.smtp import activation_code
-from web.accounts.roles import ROLES
 from web.navigation import MENUS, home_endpoint, menu_for
 
 ENV = {"SMTP_URL": "", "DEMO_MAILBOX": "1", "SUPPORT_PHONE": "8 800 555-35-35", "SUPPORT_EMAIL": "help@oms.example"}

@@ -24,9 +24,10 @@ from sqlalchemy import select, update
 from engine.clock import utcnow
 from engine.models import ServiceCall
 from engine.sla import SlaRegistry
-from tasks.cases.models import Application
+from tasks.accounts.models import User
+from tasks.cases.models.cases import Application
+from tasks.cases.models.notifications import Notification, NotificationDelivery
 from tasks.cases.notice_delivery import DeliveryFailed, deliver, recipient
-from tasks.cases.notification_models import Notification, NotificationDelivery
 from tasks.cases.notifications import EVENTS, default_event, render_notice
 from tasks.config import AppConfig
 from tasks.process import install_config, installed_config
@@ -35,7 +36,6 @@ from tests.support.accounts import PASSWORD, add_user, bearer, client_from, csrf
 from tests.support.backend import wait_for
 from tests.support.product import PRODUCT_WORKFLOWS
 from tests.support.queries import insert_waits_on_lock
-from web.accounts.models import User
 from web.extensions import db
 
 NUMBER = "2026-000123"
@@ -444,7 +444,7 @@ def test_smtp_outage_delays_the_decision_mail_never_loses_it(product_with) -> No
 def test_appeal_reminder_goes_to_appeals_staff_not_to_the_citizen(product) -> None:
     """Called as a diagram would call it (here directly, in the test process): staff get the reminder
     by e-mail, the citizen gets nothing at all."""
-    from tasks.cases import operators
+    from tasks.cases.operators import certificates as operators
 
     email = unique_email("appellant")
     token = product.citizen_token(email)

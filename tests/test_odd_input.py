@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from tasks.cases.models import Application
+from tasks.accounts.models import User
+from tasks.cases.models.cases import Application
 from tasks.support.models import SupportRequest
 from tests.support.accounts import PASSWORD, add_user, bearer, citizen, client_from, login, unique_email
-from web.accounts.models import User
 from web.extensions import db
 
 HUGE = "99999999999999999999"

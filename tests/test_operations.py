@@ -18,7 +18,7 @@ from werkzeug.routing import BuildError
 from engine.clock import parse_iso, utcnow
 from engine.models import ServiceCall
 from tasks.cases.cancellation import NOTICE_LABEL
-from tasks.cases.models import Application
+from tasks.cases.models.cases import Application
 from tests.support.accounts import add_user, bearer, csrf_token, login
 from tests.support.backend import wait_for
 from tests.support.employees import demo_employees, employees_csv, head_token, journal_events, submit, upload
@@ -48,7 +48,7 @@ def _incidents(product: Product, token: str, number: str) -> list[dict]:
 
 def _cli(product: Product, *args: str) -> subprocess.CompletedProcess:
     """`backoffice ...` as an administrator runs it, against the product's database and Redis."""
-    return subprocess.run([sys.executable, "-m", "web.cli", *args], env=product.env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "backoffice.cli", *args], env=product.env, capture_output=True,
                           text=True, timeout=120)
 
 

@@ -12,12 +12,12 @@ from sqlalchemy import select, update
 
 from engine import journal
 from forms.dates import add_years, format_ru_date, today_moscow
-from tasks.cases.models import Application
-from tasks.cases.organizations import CaseAccessGrant
+from tasks.accounts.models import User
+from tasks.cases.models.cases import Application
+from tasks.cases.models.organizations import CaseAccessGrant
 from tests.support.accounts import bearer, csrf_token, login, unique_email
 from tests.support.product import Product
 from tests.test_organization_requisites import org_body, upload_scan
-from web.accounts.models import User
 from web.extensions import db
 
 GRANT_KEYS = {"id", "email", "scope", "scope_label", "created_at", "expires_at"}

@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from tasks.cases.models import Application
+from tasks.cases.models.cases import Application
 from tests.support.accounts import bearer
 from tests.support.employees import (
     complete,

@@ -25,7 +25,7 @@ from engine.clock import utcnow
 from engine.context import build_script_env
 from engine.specs import RuntimeBpmnParser
 from tasks.cases.employees import check_file, store_checked
-from tasks.cases.models import Application
+from tasks.cases.models.cases import Application
 from tasks.config import business_calendar, engine_settings
 from tests.support.accounts import bearer
 from tests.support.backend import wait_for

@@ -17,8 +17,8 @@ from engine.models import JournalEntry
 from engine.operators import OperatorError, get_operator
 from forms import identifiers as ids
 from forms.validation import clean
-from tasks.cases.models import Application, Document
-from tasks.cases.organizations import Organization, OrganizationRepresentative
+from tasks.cases.models.cases import Application, Document
+from tasks.cases.models.organizations import Organization, OrganizationRepresentative
 from tasks.cases.submission import search_columns
 from tasks.config import AppConfig
 from tasks.process import install_config, installed_config

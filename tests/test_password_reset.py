@@ -12,10 +12,10 @@ from sqlalchemy import select, update
 
 from engine.clock import utcnow
 from engine.models import JournalEntry
+from tasks.accounts.models import PasswordResetCode, User
+from tasks.accounts.passwords import COMMON, PERSONAL
 from tests.support.accounts import PASSWORD, add_user, bearer, citizen, client_from, csrf_token, login, unique_email
 from tests.support.smtp import SmtpServer, activation_code
-from web.accounts.models import PasswordResetCode, User
-from web.accounts.passwords import COMMON, PERSONAL
 
 NEW_PASSWORD = "Новый-надёжный-пароль-8"
 SUBJECT = "Сброс пароля"

@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from tasks.accounts.models import User
+from tasks.accounts.passwords import COMMON, PERSONAL, TOO_SIMPLE, common_passwords, password_problem
 from tests.support.accounts import PASSWORD, citizen, client_from, csrf_token, registration_form, unique_email
-from web.accounts.models import User
-from web.accounts.passwords import COMMON, PERSONAL, TOO_SIMPLE, common_passwords, password_problem
 from web.extensions import db
 
 PERSON = ("maria.ivanova@example.ru", "Иванова", "Мария", "Петровна", "1985-03-05")

@@ -39,7 +39,7 @@ def test_a_data_folder_filled_by_the_parts_is_private(tmp_path: Path) -> None:
     env.update(BACKOFFICE_DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT))
     previous = os.umask(0o022)  # the usual umask: the product must not depend on the caller's
     try:
-        subprocess.run([sys.executable, "-m", "web.cli", "db", "upgrade"], env=env, cwd=ROOT, check=True,
+        subprocess.run([sys.executable, "-m", "backoffice.cli", "db", "upgrade"], env=env, cwd=ROOT, check=True,
                        capture_output=True, timeout=300)
         config = AppConfig.from_env(env)
         FileStore(config.uploads_dir).put(b"%PDF-1.4 scan", "documents", ".pdf")

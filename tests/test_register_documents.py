@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 
 from engine.errors import NotFound
 from engine.operators import running_call
-from tasks.cases.models import Application, Certificate
+from tasks.cases.models.cases import Application, Certificate
 from tasks.cases.notice_delivery import DeliveryFailed
 from tasks.cases.registers import issue_register, send_register
 from tasks.config import AppConfig

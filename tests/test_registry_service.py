@@ -14,10 +14,10 @@ from stdnum import luhn
 from stdnum.ru import inn as ru_inn
 from stdnum.ru import ogrn as ru_ogrn
 
+from backoffice.registry import DatasetError, FaultSpecError, create_registry_app, parse_faults
+from backoffice.registry.dataset import build_dataset
+from backoffice.registry.faults import Fault, format_faults
 from tests.support.registry import DEMO_DATA, ROOT, RegistryService, demo_dataset, demo_records
-from web.registry import DatasetError, FaultSpecError, create_registry_app, parse_faults
-from web.registry.dataset import build_dataset
-from web.registry.faults import Fault, format_faults
 
 
 def get(service: RegistryService, path: str, **params: str) -> httpx.Response:
@@ -346,6 +346,6 @@ def test_registry_command_refuses_a_wrong_dataset_or_fault_spec(tmp_path: Path):
     base = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "BACKOFFICE_DATA_DIR": str(tmp_path / "var")}
     for extra, expected in (({"REGISTRY_DATA": str(broken)}, "cannot read"),
                             ({"REGISTRY_FAULTS": "erzl:sometimes"}, "unknown option")):
-        out = subprocess.run([sys.executable, "-m", "web.cli", "registry", "--port", "1"], cwd=ROOT,
+        out = subprocess.run([sys.executable, "-m", "backoffice.cli", "registry", "--port", "1"], cwd=ROOT,
                              env={**base, **extra}, capture_output=True, text=True, timeout=60)
         assert out.returncode == 2 and expected in out.stderr, out.stderr

@@ -18,7 +18,7 @@ from engine import journal
 from engine.calendar import business_days_deadline
 from engine.clock import parse_iso
 from forms.dates import MOSCOW
-from tasks.cases.models import Appeal, Application, ApplicationAttempt
+from tasks.cases.models.cases import Appeal, Application, ApplicationAttempt
 from tasks.cases.resubmission import record_attempt
 from tasks.config import business_calendar
 from tests.support.accounts import bearer

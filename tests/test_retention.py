@@ -13,7 +13,7 @@ from sqlalchemy import select
 from engine import journal
 from engine.models import ProcessInstance
 from engine.periodic import PeriodicJob, run_periodic
-from tasks.cases.models import Application, Document
+from tasks.cases.models.cases import Application, Document
 from tasks.cases.storage import FileStore
 from tests.support.accounts import bearer
 from tests.support.backend import wait_for

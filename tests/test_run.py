@@ -66,7 +66,7 @@ def test_run_serves_everything_and_stops_cleanly(tmp_path):
     env.update({"BACKOFFICE_DATA_DIR": str(tmp_path / "var"), "PYTHONPATH": str(ROOT)})
     log = tmp_path / "run.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "web.cli", "run", "--port", str(port), "--workers", "2"],
+        proc = subprocess.Popen([sys.executable, "-m", "backoffice.cli", "run", "--port", str(port), "--workers", "2"],
                                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         health = wait_for(lambda: (h := _health(port)) and all(v == "ok" for v in h.values()) and h,
@@ -132,7 +132,7 @@ def test_run_refuses_a_taken_web_port(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update({"BACKOFFICE_DATA_DIR": str(tmp_path / "var"), "PYTHONPATH": str(ROOT)})
     try:
-        done = subprocess.run([sys.executable, "-m", "web.cli", "run", "--port", str(port)], cwd=ROOT, env=env,
+        done = subprocess.run([sys.executable, "-m", "backoffice.cli", "run", "--port", str(port)], cwd=ROOT, env=env,
                               capture_output=True, text=True, timeout=120)
     finally:
         holder.close()
@@ -153,7 +153,7 @@ def test_run_killed_leaves_nothing_and_never_used_a_foreign_registry(tmp_path):
     env.update({"BACKOFFICE_DATA_DIR": str(tmp_path / "var"), "PYTHONPATH": str(ROOT), "REGISTRY_PORT": str(usual)})
     log = tmp_path / "run.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "web.cli", "run", "--port", str(port), "--workers", "1"],
+        proc = subprocess.Popen([sys.executable, "-m", "backoffice.cli", "run", "--port", str(port), "--workers", "1"],
                                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         wait_for(lambda: (h := _health(port)) and all(v == "ok" for v in h.values()), timeout=120,

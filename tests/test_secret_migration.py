@@ -16,8 +16,8 @@ import pytest
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import text
 
+from tasks.accounts.secret_box import unseal
 from tests.conftest import PG_ADMIN
-from web.accounts.secret_box import unseal
 from web.app import create_app
 from web.extensions import db
 

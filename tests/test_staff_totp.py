@@ -18,6 +18,9 @@ from flask import Blueprint
 from sqlalchemy import select, update
 
 from engine.models import JournalEntry
+from tasks.accounts.models import User
+from tasks.accounts.secret_box import seal, unseal
+from tasks.accounts.service import AccountService
 from tests.support.accounts import (
     PASSWORD,
     add_user,
@@ -29,9 +32,6 @@ from tests.support.accounts import (
     login,
     unique_email,
 )
-from web.accounts.models import User
-from web.accounts.secret_box import seal, unseal
-from web.accounts.service import AccountService
 from web.extensions import db
 from web.security import roles_required
 

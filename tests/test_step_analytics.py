@@ -18,9 +18,9 @@ from sqlalchemy import text
 from engine.clock import utcnow
 from engine.models import ProcessInstance, ProcessVersion, Step
 from forms.dates import format_ru_date, today_moscow
+from tasks.analytics.rollup import catch_up
 from tests.support.accounts import PASSWORD, add_user, bearer, client_from, fresh_otp, login
 from tests.support.backend import wait_for
-from web.analytics.rollup import catch_up
 from web.extensions import db
 
 H = timedelta(hours=1)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 
+from backoffice.provision import deploy_workflows
 from engine.bpmn_diff import diff_bpmn
 from engine.dmn_diff import diff_dmn
 from tests.support.accounts import PASSWORD, add_user, bearer, client_from, fresh_otp, login
 from tests.support.product import PRODUCT_WORKFLOWS
 from tests.support.studio import TASK_NAME, deploy_studio_process
-from web.cli import deploy_workflows
 
 BPMN = (PRODUCT_WORKFLOWS / "certificate_individual.bpmn").read_text(encoding="utf-8")
 DMN = (PRODUCT_WORKFLOWS / "certificate_decision.dmn").read_text(encoding="utf-8")

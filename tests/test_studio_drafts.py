@@ -13,11 +13,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from backoffice.provision import deploy_workflows
 from engine.models import JournalEntry, ProcessInstance, ProcessVersion
 from tasks.config import engine_settings
 from tests.support.accounts import PASSWORD, add_user, bearer, client_from, csrf_token, fresh_otp, login
 from tests.support.product import PRODUCT_WORKFLOWS, Product
-from web.cli import deploy_workflows
 from web.extensions import db
 
 PID = "certificate_individual"

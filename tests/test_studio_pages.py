@@ -18,10 +18,10 @@ import pytest
 from sqlalchemy import select
 from werkzeug.routing import IntegerConverter
 
+from backoffice.provision import deploy_workflows
 from engine.models import HumanTask, ProcessInstance
 from tests.support.accounts import add_user, client_from, csrf_token, login
 from tests.support.studio import DECISION_NAME, TASK_NAME, deploy_studio_process
-from web.cli import deploy_workflows
 from web.extensions import db
 from web.security import content_security_policy
 from web.studio_assets import MANIFEST, STUDIO_DIR, WATERMARK_STYLES

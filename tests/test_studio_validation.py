@@ -21,10 +21,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from engine.deploy import Source
+from engine.deployment import build_deployer, read_lanes
 from tests.support.accounts import PASSWORD, add_user, bearer, client_from, csrf_token, fresh_otp, login
 from tests.support.broken_diagrams import BROKEN, Row, diagram, drawn
 from web.app import create_app
-from web.deployment import build_deployer, read_lanes
 from web.extensions import db
 from web.processes.models import PROPOSED, ProcessDraft
 

@@ -16,8 +16,8 @@ from PIL import Image
 from pypdf import PdfWriter
 from pypdf.generic import ArrayObject, DictionaryObject, NameObject, TextStringObject
 
+from tasks.cases.uploads import UploadRejected, check_upload
 from tests.support.pdf import SCAN_PDF
-from web.cases.uploads import UploadRejected, check_upload
 
 
 def _pdf(change) -> bytes:

@@ -26,7 +26,7 @@ API_PREFIX = "/api/"
 
 
 class ApiError(Exception):
-    """Raise in an API view to answer with the CONTRACT error body and `status`."""
+    """Raise in an API view to answer with the API's error body and `status`."""
 
     def __init__(self, status: int, code: str, message: str, fields: Sequence[FieldError] | None = None,
                  headers: dict[str, str] | None = None) -> None:

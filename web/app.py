@@ -12,17 +12,17 @@ from engine import migration_models as _migration_models  # noqa: F401 - migrati
 from engine.context import Services
 from engine.db import engine_options
 from forms.typography import NumberSignExtension
+from tasks.accounts import models as _account_models  # noqa: F401 - account tables in the metadata for Alembic
 from tasks.appointments import models as _appointment_models  # noqa: F401 - appointment tables for Alembic
-from tasks.cases import employee_models as _employee_models  # noqa: F401 - employee tables for Alembic
-from tasks.cases import models as _case_models  # noqa: F401 - case tables in the metadata for Alembic
-from tasks.cases import notification_models as _notification_models  # noqa: F401 - notification tables for Alembic
-from tasks.cases import organizations as _organization_models  # noqa: F401 - organisation tables for Alembic
+from tasks.cases.models import cases as _case_models  # noqa: F401 - case tables in the metadata for Alembic
+from tasks.cases.models import employees as _employee_models  # noqa: F401 - employee tables for Alembic
+from tasks.cases.models import notifications as _notification_models  # noqa: F401 - notification tables for Alembic
+from tasks.cases.models import organizations as _organization_models  # noqa: F401 - organisation tables for Alembic
 from tasks.config import AppConfig
 from tasks.directory import models as _directory_models  # noqa: F401 - medical organisations directory for Alembic
 from tasks.support import models as _support_models  # noqa: F401 - support request tables for Alembic
 
 from . import request_parsing, security
-from .accounts import models as _account_models  # noqa: F401 - account tables in the metadata for Alembic
 from .extensions import db, migrate
 from .processes import models as _process_models  # noqa: F401 - studio draft table for Alembic
 

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from engine.errors import NotFound
 from engine.models import ProcessVersion
 from engine.trace import Trace, instance_trace
+from tasks.accounts.roles import ADMIN, CASE_WORKERS, ROLE_LABELS, SUPERVISOR
 
-from .accounts.roles import ADMIN, CASE_WORKERS, ROLE_LABELS, SUPERVISOR
 from .cases import access
 from .cases.page_format import ru_datetime
 from .dashboard import audit as staff_audit  # a module import: audit.py includes this module's view

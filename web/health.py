@@ -15,9 +15,9 @@ from flask import Blueprint, current_app, jsonify
 from rq import Worker
 from sqlalchemy import text
 
+from tasks.accounts.roles import ADMIN
 from tasks.scheduler import HEARTBEAT_KEY
 
-from .accounts.roles import ADMIN
 from .extensions import db
 from .security import current_actor, public
 

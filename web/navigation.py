@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from flask import Flask, request, url_for
 
-from .accounts.roles import ADMIN, ANALYST, APPEALS, CITIZEN, OPERATOR, SUPERVISOR, SUPPORT
+from tasks.accounts.roles import ADMIN, ANALYST, APPEALS, CITIZEN, OPERATOR, SUPERVISOR, SUPPORT
 
 
 @dataclass(frozen=True)

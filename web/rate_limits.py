@@ -25,8 +25,7 @@ from flask_limiter.util import get_remote_address
 
 from engine.context import redis_url
 from engine.settings import Settings
-
-from .accounts.service import normalize_email
+from tasks.accounts.service import normalize_email
 
 F = TypeVar("F", bound=Callable)
 

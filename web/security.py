@@ -31,12 +31,12 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine.settings import Settings
+from tasks.accounts.models import User
+from tasks.accounts.roles import ROLES
+from tasks.accounts.service import AccountService
 from tasks.config import AppConfig
 
 from . import api_errors, embed, rate_limits
-from .accounts.models import User
-from .accounts.roles import ROLES
-from .accounts.service import AccountService
 from .api_errors import ApiError, is_api_request
 from .extensions import db
 from .navigation import login_reason

@@ -30,7 +30,7 @@ from engine.runtime import InstanceInfo, Runtime
 from engine.sla import SlaRegistry
 from forms.coverage import PolicyTerm, coverage_gap
 from forms.dates import format_ru_date
-from tasks.cases.models import Application, Certificate
+from tasks.cases.models.cases import Application, Certificate
 from tasks.cases.numbering import next_counter_value
 from tasks.registries.client import RegistryClient, RegistryUnavailable
 

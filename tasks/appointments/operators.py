@@ -17,7 +17,7 @@ from sqlalchemy import update
 from engine.context import get_services
 from engine.operators import OperatorError, current_call_id, operator, tune_operator
 from tasks.cases.notice_delivery import DeliveryFailed, applicant, deliver
-from tasks.cases.operators import app_config
+from tasks.cases.operators.certificates import app_config
 from tasks.config import MAIL_RETRY, REGISTRY_RETRY, AppConfig
 from tasks.registries.client import RegistryProtocolError, RegistryUnavailable
 from tasks.registries.operators import operator_timeout, registry_client

@@ -19,7 +19,7 @@ from engine.clock import parse_iso, utcnow
 from engine.models import MessageSubscription
 from tasks.documents.formatting import format_date
 
-from .models import Application
+from .models.cases import Application
 from .terms import sla_term
 
 RESUBMIT_MESSAGE = "application_updated"

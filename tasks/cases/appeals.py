@@ -24,7 +24,7 @@ from engine.errors import NotFound, UndeliverableMessage
 from engine.runtime import Runtime
 
 from .actions import ANSWER_MESSAGE, APPEAL_MESSAGE, ActionRefused
-from .models import Appeal
+from .models.cases import Appeal
 from .resubmission import allowed_case, check_documents, validate_extras
 from .submission import find_application
 

@@ -16,7 +16,7 @@ from tasks.documents.certificate import CertificateData, render_certificate
 from tasks.verification import check_code
 
 from .issued import application_and_issued, store_issued
-from .models import Application, Certificate
+from .models.cases import Application, Certificate
 
 ISSUER = "Территориальный фонд обязательного медицинского страхования"
 OFFICIAL_NAME = "Иванова Мария Петровна"

@@ -19,7 +19,7 @@ from tasks.documents.refusal import RefusalData, RefusalReason, render_refusal
 
 from .certificates import ISSUER, OFFICIAL_NAME, OFFICIAL_POSITION
 from .issued import application_and_issued, store_issued
-from .models import Application, RefusalDecision
+from .models.cases import Application, RefusalDecision
 from .refusal_advice import explain
 from .storage import FileStore
 from .submission import applicant_name

@@ -19,9 +19,9 @@ from engine.db import Database
 from engine.errors import NotFound
 from tasks.registries.batch_policies import EmployeePolicy, PolicyLookupItem
 
-from .employee_models import CaseEmployeeList, Employee
 from .employees import current_list, result_counts
-from .models import Application
+from .models.cases import Application
+from .models.employees import CaseEmployeeList, Employee
 from .submission import find_application
 
 

@@ -14,12 +14,12 @@ from rq import Queue
 
 from engine.context import Services, get_services
 from engine.db import Database
-from tasks.cases.operators import app_config
+from tasks.cases.operators.certificates import app_config
 from tasks.config import AppConfig
 
 from .actions import ActionRefused
-from .employee_models import CaseEmployeeList
 from .employees import announce, check_file, record_progress, store_checked, store_refused
+from .models.employees import CaseEmployeeList
 from .storage import FileStore
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """An organisation case's employee list: taking an upload, replacing the stored list, telling the process.
 
-Every upload replaces the whole list (CONTRACT: POST /applications/{number}/employees). A file
+Every upload replaces the whole list (`POST /api/v1/applications/{number}/employees`). A file
 whose rows all pass is `accepted`: its rows are stored and the process hears of it; a file with
 row problems is `rejected`: the problems and their XLSX report are kept, no employee is, and the
 case waits until a corrected file replaces the list - same case, same number. A file refused as a
@@ -37,8 +37,8 @@ from engine.runtime import Runtime
 from tasks.config import AppConfig
 
 from .actions import RESUBMIT_MESSAGE, ActionRefused, waiting_messages
-from .employee_models import CaseEmployeeList, Employee
-from .models import Application
+from .models.cases import Application
+from .models.employees import CaseEmployeeList, Employee
 from .queries import case_status
 from .storage import FileStore
 from .submission import find_application

@@ -20,7 +20,7 @@ from engine.db import Database
 from engine.errors import NotFound
 from tasks.config import AppConfig
 
-from .models import Application
+from .models.cases import Application
 from .storage import FileStore
 from .submission import find_application
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from web.accounts.roles import ROLE_LABELS
+from tasks.accounts.roles import ROLE_LABELS
 
 from .cancellation import NOTICE_LABEL, NOTICE_TITLE
 from .labels import status_label

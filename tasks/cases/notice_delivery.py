@@ -39,12 +39,12 @@ from sqlalchemy.orm import Session
 from engine import journal
 from engine.clock import utcnow
 from engine.db import Database
+from tasks.accounts.models import User
 from tasks.config import AppConfig
 from tasks.mail import MailError, send_mail
 from tasks.sms import SmsError, sms_adapter
-from web.accounts.models import User
 
-from .notification_models import Notification, NotificationDelivery
+from .models.notifications import Notification, NotificationDelivery
 from .notifications import Notice
 
 log = logging.getLogger(__name__)

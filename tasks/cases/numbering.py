@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .models import CaseCounter
+from .models.cases import CaseCounter
 
 
 def next_case_number(session: Session, year: int) -> str:

@@ -20,7 +20,7 @@ from .catalogue import service_of_process
 from .decisions import refusal_of
 from .journal_words import citizen_message
 from .labels import APPEAL_OUTCOMES, APPEAL_STATUS, appeal_level_label, status_label
-from .models import Appeal, Application, Certificate, Document
+from .models.cases import Appeal, Application, Certificate, Document
 from .numbering import case_number_of
 from .refusal_advice import explain, main_action
 

@@ -16,7 +16,7 @@ from tasks.config import AppConfig
 from tasks.documents.formatting import format_date
 from tasks.documents.register import register_verify_url
 
-from .models import Application, Certificate
+from .models.cases import Application, Certificate
 from .notifications import case_url
 
 TEMPLATE = "register.txt"

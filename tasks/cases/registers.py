@@ -32,7 +32,7 @@ from tasks.mail import Attachment, MailError, send_mail
 
 from .certificates import ISSUER, OFFICIAL_NAME, OFFICIAL_POSITION, certificate_number
 from .issued import application_and_issued, store_issued
-from .models import Application, Certificate
+from .models.cases import Application, Certificate
 from .notice_delivery import DeliveryFailed, Recipient, deliver_once
 from .register_mail import register_mail
 from .register_verification import KIND

@@ -25,10 +25,10 @@ from sqlalchemy.orm import Session
 from engine.clock import utcnow
 from engine.errors import FieldError
 from forms.dates import add_years
-from web.accounts.models import User
+from tasks.accounts.models import User
 
-from .models import Application, Document
-from .organizations import Organization, OrganizationRepresentative
+from .models.cases import Application, Document
+from .models.organizations import Organization, OrganizationRepresentative
 
 POA_KIND = "power_of_attorney"
 POA_FIELD = "documents.power_of_attorney"

@@ -24,7 +24,7 @@ from engine.runtime import Runtime
 from forms.validation import clean
 
 from .actions import RESUBMIT_MESSAGE, ActionRefused, CaseState, reply_deadline, require, waiting_messages
-from .models import Application, ApplicationAttempt, Document
+from .models.cases import Application, ApplicationAttempt, Document
 from .queries import case_status
 from .representatives import resubmitted_representative
 from .submission import applicant_name, find_application, search_columns, validate_application

@@ -34,8 +34,8 @@ from engine.runtime import Runtime
 from engine.sla import SlaDuration, SlaRegistry, UnknownSla
 from tasks.config import business_calendar
 
-from .employee_models import CaseEmployeeList, Employee
-from .models import Appeal, Application, ApplicationAttempt, Document
+from .models.cases import Appeal, Application, ApplicationAttempt, Document
+from .models.employees import CaseEmployeeList, Employee
 from .storage import FileStore
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from forms.validation import clean, load_schema
 from tasks.registries.matching import organization_search_name
 
 from .catalogue import Service, service_for
-from .models import Application, ApplicationAttempt, Document
+from .models.cases import Application, ApplicationAttempt, Document
 from .numbering import case_number_of, next_case_number
 from .representatives import (
     account_full_name,

@@ -20,12 +20,12 @@ from engine import journal
 from engine.clock import utcnow
 from engine.db import Database
 from engine.runtime import Runtime
-from tasks.cases.models import Application
+from tasks.accounts.models import User
+from tasks.cases.models.cases import Application
 from tasks.cases.submission import Submitted, submit_application, validate_application
 from tasks.registries.checks import check_snils, find_policy
 from tasks.registries.client import RegistryClient
 from tasks.registries.matching import compare_holder
-from web.accounts.models import User
 
 from .models import AssistedFiling
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base
 from engine.models import BigId
-from tasks.cases import models as _cases  # noqa: F401  (application, document: referenced below)
+from tasks.cases.models import cases as _cases  # noqa: F401  (application, document: referenced below)
 
 
 class SupportCounter(Base):

@@ -12,11 +12,11 @@ from engine.clock import utcnow
 from engine.context import get_services
 from engine.models import HumanTask
 from engine.operators import OperatorError, current_call_id, operator, tune_operator
+from tasks.accounts.models import User
+from tasks.accounts.roles import SUPPORT
 from tasks.cases.notice_delivery import DeliveryFailed, Recipient, applicant, deliver, recipient
-from tasks.cases.operators import app_config
+from tasks.cases.operators.certificates import app_config
 from tasks.config import MAIL_RETRY, AppConfig
-from web.accounts.models import User
-from web.accounts.roles import SUPPORT
 
 from . import notices
 from .models import SupportMessage

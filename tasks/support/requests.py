@@ -25,7 +25,7 @@ from engine.runtime import InstanceInfo, Runtime
 from forms.validation import clean
 from tasks.cases.actions import ActionRefused
 from tasks.cases.appeals import file_appeal
-from tasks.cases.models import Application, Document
+from tasks.cases.models.cases import Application, Document
 from tasks.cases.numbering import case_number_of, next_counter_value
 from tasks.cases.terms import sla_term
 

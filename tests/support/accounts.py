@@ -15,15 +15,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from tasks.accounts.models import User
+from tasks.accounts.secret_box import seal, unseal
+from tasks.accounts.service import AccountService, normalize_email
 from tasks.config import BUNDLED_LEGAL_DOCUMENTS
+from tasks.legal import acceptance as legal
+from tasks.legal.catalogue import load_catalogue
 from tests.support.backend import Backend
-from web.accounts.models import User
-from web.accounts.secret_box import seal, unseal
-from web.accounts.service import AccountService, normalize_email
 from web.app import create_app
 from web.extensions import db
-from web.legal import acceptance as legal
-from web.legal.catalogue import load_catalogue
 from web.legal.gate import current_catalogue
 
 PASSWORD = "Верный-пароль-2024"
@@ -44,7 +44,7 @@ def accepted_versions() -> dict[str, str]:
 
 
 def citizen(email: str, **changes: object) -> dict:
-    """The public contract's registration body (POST /auth/register): no ЕНП, no document versions."""
+    """The public API's registration body (POST /auth/register): no ЕНП, no document versions."""
     data = {"email": email, "password": PASSWORD, "phone": "+79991234567", "last_name": "Иванова",
             "first_name": "Мария", "middle_name": "Петровна", "birth_date": "1985-03-05"}
     data.update(changes)

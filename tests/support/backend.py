@@ -49,7 +49,7 @@ class Backend:
         return env
 
     def backoffice(self, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "web.cli", *args], env=self.env(**env), cwd=ROOT,
+        return subprocess.run([sys.executable, "-m", "backoffice.cli", *args], env=self.env(**env), cwd=ROOT,
                               capture_output=True, text=True, check=check, timeout=300)
 
     def settings(self) -> Settings:
@@ -78,7 +78,7 @@ class Cluster:
     procs: list[subprocess.Popen] = field(default_factory=list)
 
     def _spawn(self, *args: str, **env: str) -> subprocess.Popen:
-        proc = subprocess.Popen([sys.executable, "-m", "web.cli", *args], env=self.backend.env(**env),
+        proc = subprocess.Popen([sys.executable, "-m", "backoffice.cli", *args], env=self.backend.env(**env),
                                 cwd=ROOT, start_new_session=True)
         self.procs.append(proc)
         return proc
@@ -86,7 +86,7 @@ class Cluster:
     def spawn_logged(self, log: Path, *args: str, **env: str) -> subprocess.Popen:
         """A `backoffice` part with its stdout and stderr appended to `log`; stopped after the test."""
         with log.open("ab") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "web.cli", *args], env=self.backend.env(**env),
+            proc = subprocess.Popen([sys.executable, "-m", "backoffice.cli", *args], env=self.backend.env(**env),
                                     cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         self.procs.append(proc)
         return proc

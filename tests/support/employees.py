@@ -21,7 +21,7 @@ from stdnum import luhn
 
 from engine import journal
 from engine.models import MessageSubscription
-from tasks.cases.models import Application
+from tasks.cases.models.cases import Application
 from tests.support.accounts import bearer, login, unique_email
 from tests.support.product import Product, this_year_period
 from tests.support.registry import demo_dataset

@@ -16,11 +16,11 @@ from flask import Flask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
+from backoffice.provision import deploy_workflows
 from engine.diagram_layout import layout_bpmn
 from engine.scripting import ScriptEnvironment
 from engine.settings import Settings
 from engine.specs import RuntimeBpmnParser
-from web.cli import deploy_workflows
 
 BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"

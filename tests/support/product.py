@@ -70,7 +70,7 @@ class Product:
         return client
 
     def citizen_token(self, email: str | None = None, **person: Any) -> str:
-        """Register with the contract's body, read the code from the SMTP server, activate, get a token."""
+        """Register with the API's registration body, read the code from the SMTP server, activate, get a token."""
         email = email or unique_email("citizen")
         client = self.client()
         body = {"email": email, "password": PASSWORD, "phone": "+79161234567", "last_name": "Иванов",
@@ -187,7 +187,7 @@ def product_env(backend: Backend, registry: RegistryService, smtp: SmtpServer, *
 def deploy_product(backend: Backend, env: dict[str, str]) -> None:
     if backend.kind in _deployed:
         return
-    subprocess.run([sys.executable, "-m", "web.cli", "workflows", "deploy", str(PRODUCT_WORKFLOWS)], env=env,
+    subprocess.run([sys.executable, "-m", "backoffice.cli", "workflows", "deploy", str(PRODUCT_WORKFLOWS)], env=env,
                    cwd=ROOT, check=True, capture_output=True, timeout=300)
     _deployed.add(backend.kind)
 

@@ -10,10 +10,10 @@ from sqlalchemy import select
 from stdnum import luhn
 
 from engine.clock import utcnow
-from tasks.cases.models import Application
+from tasks.accounts.models import User
+from tasks.cases.models.cases import Application
 from tasks.documents.register import RegisterRow
 from tests.support.backend import Backend
-from web.accounts.models import User
 
 ORGANIZATION = {"name": "Общество с ограниченной ответственностью «Ромашка»", "inn": "7707083893",
                 "kpp": "773601001", "ogrn": "1027700132195",

@@ -1,6 +1,6 @@
 """The registry service as a real subprocess, and applications built from its demo dataset.
 
-`RegistryService` runs `python -m web.cli registry` on a free 127.0.0.1 port, exactly as
+`RegistryService` runs `python -m backoffice.cli registry` on a free 127.0.0.1 port, exactly as
 `backoffice registry` runs in production-like setups, and drives its fault admin endpoint.
 The session fixture `registry_service` is shared: a test that sets faults on it must clear them
 (`with registry_service.faults_set("erzl:down"): ...` does), or start its own RegistryService.
@@ -32,7 +32,7 @@ import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-DEMO_DATA = ROOT / "web" / "registry" / "demo_data.json"
+DEMO_DATA = ROOT / "backoffice" / "registry" / "demo_data.json"
 
 
 def free_port() -> int:
@@ -70,7 +70,7 @@ class RegistryService:
             port = free_port()
             self.url = f"http://127.0.0.1:{port}"
             with self.log_path.open("ab") as log:
-                self.proc = subprocess.Popen([sys.executable, "-m", "web.cli", "registry", "--port", str(port)],
+                self.proc = subprocess.Popen([sys.executable, "-m", "backoffice.cli", "registry", "--port", str(port)],
                                              cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
                                              start_new_session=True)
             if self._wait_healthy(timeout):

@@ -15,13 +15,13 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import select
 
+from backoffice.provision import deploy_workflows
 from engine.context import build_script_env
 from engine.db import Database
 from engine.deploy import Deployer, sources_from_paths
 from engine.diagram_layout import layout_bpmn
 from engine.models import ProcessInstance, ProcessVersion
 from engine.settings import Settings
-from web.cli import deploy_workflows
 from web.extensions import db
 
 TASK_NAME = "Проверить <b>заявку</b> & «сведения»"

@@ -8,14 +8,15 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from engine.errors import FieldError
 from forms.formats import check_email
+from tasks.accounts.errors import AccountError, TotpEnrolmentRequired
+from tasks.accounts.models import User
+from tasks.accounts.service import RESET_TTL, normalize_email
 from tasks.mail import MailError
 
 from ..api_errors import ApiError, json_object
 from ..legal.gate import current_catalogue
 from ..rate_limits import charge_attempt, rate_limited
 from ..security import account_service, api_auth_required, current_actor, public
-from .errors import AccountError, TotpEnrolmentRequired
-from .models import User
 from .notifications import (
     REGISTER_ANSWER,
     RESEND_ANSWER,
@@ -25,7 +26,6 @@ from .notifications import (
     send_registration_attempt,
     send_reset_no_account,
 )
-from .service import RESET_TTL, normalize_email
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth_api", __name__, url_prefix="/api/v1/auth")
@@ -34,7 +34,7 @@ MAIL_FAILED = "Не удалось отправить письмо с кодом
 
 
 def _refused(exc: AccountError) -> ApiError:
-    """An account error as the CONTRACT error body; it counts against the caller's attempt budget."""
+    """An account error as the API's error body; it counts against the caller's attempt budget."""
     charge_attempt()
     return ApiError(exc.status, exc.code, exc.message, exc.field_errors())
 

@@ -10,13 +10,13 @@ from flask import Blueprint, current_app, make_response, render_template, reques
 from werkzeug.wrappers import Response
 
 from engine.errors import FieldError
+from tasks.accounts.errors import AccountError
+from tasks.accounts.roles import ADMIN
+from tasks.accounts.service import ENROL_LINK_TTL
 
 from ..inbox.queries import actor_id
 from ..security import account_service, current_actor, roles_required
-from .errors import AccountError
 from .page_forms import enrolment_link_form
-from .roles import ADMIN
-from .service import ENROL_LINK_TTL
 
 bp = Blueprint("enrolment_links", __name__)
 

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from flask import current_app, render_template, url_for
 
+from tasks.accounts.models import User
+from tasks.accounts.service import ACTIVATION_TTL, RESET_TTL
 from tasks.config import AppConfig
 from tasks.mail import send_mail
-
-from .models import User
-from .service import ACTIVATION_TTL, RESET_TTL
 
 # The answer to «Отправить код ещё раз», page and API alike: the same whether or not a code went out.
 RESEND_ANSWER = ("Если адрес {email} зарегистрирован и ещё не подтверждён, мы отправили на него новый код. "

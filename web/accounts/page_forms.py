@@ -11,9 +11,8 @@ from collections.abc import Mapping, Sequence
 
 from engine.errors import FieldError
 from forms.rendering import ErrorLink, FieldView, FormView
-
-from .passwords import MIN_LENGTH
-from .service import ACTIVATION_TTL, RESET_TTL
+from tasks.accounts.passwords import MIN_LENGTH
+from tasks.accounts.service import ACTIVATION_TTL, RESET_TTL
 
 
 def _field(name: str, label: str, widget: str, values: Mapping[str, str], **extra: object) -> FieldView:

@@ -7,21 +7,21 @@ import logging
 from flask import Blueprint, Response, current_app, jsonify
 
 from engine.errors import DataValidationError
+from tasks.accounts.deletion import delete_account as delete_the_account
+from tasks.accounts.email_change import EmailChangeService
+from tasks.accounts.errors import AccountError
+from tasks.accounts.models import User
+from tasks.accounts.profile import record_view, update_profile
+from tasks.accounts.roles import CITIZEN
+from tasks.legal.acceptance import history
 from tasks.mail import MailError
 
 from ..api_errors import ApiError, json_object
 from ..extensions import db
-from ..legal.acceptance import history
 from ..rate_limits import charge_attempt, rate_limited
 from ..security import account_service, current_actor, roles_required
 from .api import profile as me_json
-from .deletion import delete_account as delete_the_account
-from .email_change import EmailChangeService
-from .errors import AccountError
-from .models import User
 from .notifications import send_email_change_code, tell_old_address
-from .profile import record_view, update_profile
-from .roles import CITIZEN
 
 log = logging.getLogger(__name__)
 bp = Blueprint("account_api", __name__, url_prefix="/api/v1/account")

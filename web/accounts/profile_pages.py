@@ -16,21 +16,21 @@ from engine.errors import DataValidationError, FieldError
 from forms.flat import flat_from_data
 from forms.rendering import FieldView, FormView, build_form, form_data_from_flat
 from forms.validation import load_schema
+from tasks.accounts.deletion import delete_account as delete_the_account
+from tasks.accounts.email_change import EmailChangeService
+from tasks.accounts.errors import AccountError
+from tasks.accounts.models import User
+from tasks.accounts.profile import SCHEMA, profile_data, record_view, update_profile
+from tasks.accounts.roles import CITIZEN
+from tasks.legal.acceptance import edition, history
 from tasks.mail import MailError
 
 from ..extensions import db
-from ..legal.acceptance import edition, history
 from ..legal.gate import current_catalogue
 from ..rate_limits import charge_attempt, rate_limited
 from ..security import account_service, current_actor, roles_required, start_session
-from .deletion import delete_account as delete_the_account
-from .email_change import EmailChangeService
-from .errors import AccountError
-from .models import User
 from .notifications import send_email_change_code, tell_old_address
 from .page_forms import form_view
-from .profile import SCHEMA, profile_data, record_view, update_profile
-from .roles import CITIZEN
 
 bp = Blueprint("account", __name__)
 Page = str | tuple[str, int] | Response

@@ -15,14 +15,14 @@ from werkzeug.wrappers import Response
 
 from engine.errors import FieldError
 from forms.formats import check_email
+from tasks.accounts.errors import AccountError
+from tasks.accounts.service import RESET_TTL, normalize_email
 from tasks.mail import MailError
 
 from ..rate_limits import charge_attempt, rate_limited
 from ..security import account_service, end_session, public
-from .errors import AccountError
 from .notifications import RESET_ANSWER, send_password_reset_code, send_reset_no_account
 from .page_forms import reset_confirm_form, reset_request_form
-from .service import RESET_TTL, normalize_email
 
 log = logging.getLogger(__name__)
 bp = Blueprint("password_reset", __name__)

@@ -20,20 +20,20 @@ from forms.flat import flat_from_data, initial_data
 from forms.formats import check_email
 from forms.rendering import build_form, form_data_from_flat
 from forms.validation import load_schema
+from tasks.accounts.errors import AccountError, EnrolmentLinkRequired, TotpAlreadyEnrolled
+from tasks.accounts.models import User
+from tasks.accounts.service import AccountService, SecondFactor, normalize_email
 from tasks.documents.qr import qr_png_data_uri
+from tasks.legal.acceptance import edition
+from tasks.legal.catalogue import Catalogue
 from tasks.mail import MailError
 
-from ..legal.acceptance import edition
-from ..legal.catalogue import Catalogue
 from ..legal.gate import current_catalogue
 from ..navigation import home_url
 from ..rate_limits import charge_attempt, rate_limited
 from ..security import NO_STORE, account_service, current_actor, end_session, public, start_session
-from .errors import AccountError, EnrolmentLinkRequired, TotpAlreadyEnrolled
-from .models import User
 from .notifications import REGISTER_ANSWER, RESEND_ANSWER, send_activation_code, send_registration_attempt
 from .page_forms import activation_form, login_form, otp_form
-from .service import AccountService, SecondFactor, normalize_email
 
 log = logging.getLogger(__name__)
 bp = Blueprint("accounts", __name__)

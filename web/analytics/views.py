@@ -22,17 +22,16 @@ from flask import Blueprint, Response, abort, jsonify, render_template, request,
 from engine.errors import FieldError, NotFound
 from engine.models import ProcessVersion
 from engine.versions import current_version
-from forms.dates import format_ru_date, parse_iso_date, parse_ru_date, today_moscow
+from forms.dates import format_ru_date, moscow_midnight, parse_iso_date, parse_ru_date, today_moscow
 from forms.employees.neutralise import neutralise
+from tasks.accounts.roles import ADMIN, ANALYST, SUPERVISOR
+from tasks.analytics.queries import Analytics, ElementStats, Freshness, analytics
 
-from ..accounts.roles import ADMIN, ANALYST, SUPERVISOR
 from ..api_errors import ApiError
-from ..dashboard.figures import moscow_midnight
 from ..extensions import db
 from ..processes.catalogue import deployed_processes
 from ..processes.flows import Diagram, merged, version_diagrams
 from ..security import roles_required
-from .queries import Analytics, ElementStats, Freshness, analytics
 
 bp = Blueprint("analytics", __name__)
 ROLES = (SUPERVISOR, ADMIN, ANALYST)

@@ -13,7 +13,8 @@ from typing import Any
 from flask import Flask
 from werkzeug.routing import Rule
 
-from ..accounts.roles import ROLE_LABELS, ROLES
+from tasks.accounts.roles import ROLE_LABELS, ROLES
+
 from ..api_errors import status_text
 from ..request_parsing import PARAM_MAX
 from ..security import ACCESS_ATTR

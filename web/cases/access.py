@@ -14,13 +14,13 @@ from flask import Response, abort, current_app, send_file
 
 from engine import journal
 from engine.errors import FieldError
-from tasks.cases.models import Application, Document
+from tasks.accounts.roles import CASE_WORKERS
+from tasks.cases.models.cases import Application, Document
 from tasks.cases.storage import FileStore
 from tasks.cases.submission import find_application
 from tasks.config import AppConfig
 from tasks.registries.client import RegistryClient
 
-from ..accounts.roles import CASE_WORKERS
 from ..api_errors import ApiError
 from ..extensions import db
 from ..organizations.grants import can_read

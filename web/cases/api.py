@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from engine.errors import DataValidationError
 from forms.dates import today_moscow
@@ -19,6 +19,7 @@ from tasks.cases.queries import case_status, case_view, documents_of, list_cases
 from tasks.cases.register_verification import is_register, register_summary
 from tasks.cases.resubmission import resubmit
 from tasks.cases.submission import submit_application
+from tasks.cases.uploads import MAX_DOCUMENTS
 from tasks.documents.formatting import moscow_time
 from tasks.registries.client import RegistryUnavailable
 from tasks.support.hotline import filed_by
@@ -27,24 +28,16 @@ from ..api_errors import ApiError, error_response, json_object
 from ..extensions import db
 from ..rate_limits import rate_limited
 from ..security import api_auth_required, current_actor, public, roles_required
+from ..services import app_config, services
 from . import access
 from .files import api_upload, case_pdf_response, document_json, receipt_response
 from .public_pages import POLICY_SCHEMA as POLICY_CHECK_SCHEMA  # the page's form: one set of rules
-from .uploads import MAX_DOCUMENTS
 
 T = TypeVar("T")
 
 bp = Blueprint("cases_api", __name__, url_prefix="/api/v1")
 # Files may come while the case is under review, and with a resubmission or an appeal after a refusal.
 UPLOAD_STATUSES = ("submitted", "in_progress", "needs_info", "rejected", "appealed")
-
-
-def _services():
-    return current_app.extensions["backoffice"]
-
-
-def _config():
-    return current_app.extensions["backoffice_config"]
 
 
 @bp.post("/applications")
@@ -55,12 +48,12 @@ def create_application() -> tuple[Response, int]:
     body = json_object()
     documents = _document_ids(body)
     try:
-        result = submit_application(_services().database, _services().runtime, owner_id, owner_email, body,
+        result = submit_application(services().database, services().runtime, owner_id, owner_email, body,
                                     document_ids=documents)
     except DataValidationError as exc:
         raise ApiError(422, "validation_failed", "Проверьте введённые данные.", exc.fields) from exc
     app = access.own_application(result.number)
-    return jsonify(case_view(db.session, _services().runtime, app)), 201
+    return jsonify(case_view(db.session, services().runtime, app)), 201
 
 
 def _document_ids(body: dict[str, Any]) -> list[int]:
@@ -87,7 +80,7 @@ def applications() -> Response:
 def application(number: str) -> Response:
     app = access.readable_application(number)
     staff = current_actor().role in access.STAFF_ROLES
-    view = access.readers_view(app, case_view(db.session, _services().runtime, app, staff=staff))
+    view = access.readers_view(app, case_view(db.session, services().runtime, app, staff=staff))
     assisted = filed_by(db.session, app.id)
     view["channel"] = assisted["channel"] if assisted else "portal"
     if assisted:
@@ -104,7 +97,7 @@ def upload_document(number: str) -> tuple[Response, int]:
         raise ApiError(409, "case_closed", "Документы можно добавить, пока заявление рассматривается.")
     if len(documents_of(db.session, app)) >= MAX_DOCUMENTS:
         raise ApiError(409, "too_many_documents", f"К заявлению можно приложить не больше {MAX_DOCUMENTS} файлов.")
-    doc = api_upload(db.session, _config(), owner_id=app.owner_id, application=app)
+    doc = api_upload(db.session, app_config(), owner_id=app.owner_id, application=app)
     db.session.commit()
     return jsonify(document_json(doc)), 201
 
@@ -114,7 +107,7 @@ def upload_document(number: str) -> tuple[Response, int]:
 def download_document(number: str, doc_id: int) -> Response:
     app = access.readable_application(number)
     doc = access.document_of(app, doc_id)
-    response = access.document_response(_config(), doc)  # 410 once retention deleted the file
+    response = access.document_response(app_config(), doc)  # 410 once retention deleted the file
     access.record_view(app, "document_viewed", {"document": doc.id})
     return response
 
@@ -123,7 +116,7 @@ def download_document(number: str, doc_id: int) -> Response:
 @api_auth_required
 def certificate_pdf(number: str) -> Response:
     app = access.readable_application(number)
-    return case_pdf_response(db.session, _config(), app, "certificate", attachment=False,
+    return case_pdf_response(db.session, app_config(), app, "certificate", attachment=False,
                              missing=lambda: error_response(409, "not_ready", "Справка ещё не готова."))
 
 
@@ -131,7 +124,7 @@ def certificate_pdf(number: str) -> Response:
 @api_auth_required
 def receipt(number: str) -> Response:
     app = access.readable_application(number)
-    return receipt_response(db.session, _config(), app)
+    return receipt_response(db.session, app_config(), app)
 
 
 def _citizen_action(number: str, invalid: str, run: Callable[[int, str, dict[str, Any]], T]) -> T:
@@ -150,7 +143,7 @@ def _citizen_action(number: str, invalid: str, run: Callable[[int, str, dict[str
 
 
 def _case_json(number: str) -> tuple[Response, int]:
-    return jsonify(case_view(db.session, _services().runtime, access.own_application(number))), 200
+    return jsonify(case_view(db.session, services().runtime, access.own_application(number))), 200
 
 
 @bp.post("/applications/<number>/resubmit")
@@ -158,7 +151,7 @@ def _case_json(number: str) -> tuple[Response, int]:
 def resubmit_application(number: str) -> tuple[Response, int]:
     """«Подать повторно»: changed fields of the application, a comment and document ids -> the next attempt."""
     _citizen_action(number, "Проверьте введённые данные.", lambda owner_id, owner_email, body: resubmit(
-        _services().database, _services().runtime, number=number, owner_id=owner_id, owner_email=owner_email,
+        services().database, services().runtime, number=number, owner_id=owner_id, owner_email=owner_email,
         body=body))
     return _case_json(number)
 
@@ -168,7 +161,7 @@ def resubmit_application(number: str) -> tuple[Response, int]:
 def appeal(number: str) -> tuple[Response, int]:
     """«Обжаловать отказ»: grounds and document ids -> the appeal's number and the date it is due."""
     filed = _citizen_action(number, "Проверьте заполнение жалобы.", lambda owner_id, _email, body: file_appeal(
-        _services().database, _services().runtime, number=number, owner_id=owner_id, body=body))
+        services().database, services().runtime, number=number, owner_id=owner_id, body=body))
     return jsonify({"appeal_number": filed.appeal_number, "level": filed.level, "status": "appealed",
                     "filed_at": filed.filed_at.isoformat(), "due_at": filed.due_at.isoformat(),
                     "due_date": moscow_time(filed.due_at).date().isoformat()}), 201
@@ -179,7 +172,7 @@ def appeal(number: str) -> tuple[Response, int]:
 def answer(number: str) -> tuple[Response, int]:
     """The applicant's answer to an appeal's request for information (answer, document ids)."""
     _citizen_action(number, "Проверьте ответ.", lambda owner_id, _email, body: deliver_answer(
-        _services().database, _services().runtime, number=number, owner_id=owner_id, body=body))
+        services().database, services().runtime, number=number, owner_id=owner_id, body=body))
     return _case_json(number)
 
 
@@ -188,7 +181,7 @@ def answer(number: str) -> tuple[Response, int]:
 def decision_pdf(number: str) -> Response:
     """The «Решение об отказе» of the case's current attempt; 409 when the case has none."""
     app = access.readable_application(number)
-    return case_pdf_response(db.session, _config(), app, "decision", attachment=False,
+    return case_pdf_response(db.session, app_config(), app, "decision", attachment=False,
                              missing=lambda: error_response(409, "no_decision", "Решения об отказе по заявлению нет."))
 
 
@@ -196,7 +189,7 @@ def decision_pdf(number: str) -> Response:
 @public
 @rate_limited("lookup")
 def verify(number: str) -> Response:
-    result = verify_certificate(db.session, _config(), number, request.args.get("code"), today_moscow())
+    result = verify_certificate(db.session, app_config(), number, request.args.get("code"), today_moscow())
     if result.certificate is None:
         return jsonify({"valid": False, "status": "not_found"})
     cert = result.certificate

@@ -10,32 +10,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
 from engine.errors import DataValidationError, FieldError
 from forms.rendering import ErrorLink, build_form, flat_from_data, form_data_from_flat
-from tasks.cases.models import Draft
+from tasks.accounts.profile import application_prefill
+from tasks.cases import drafts
+from tasks.cases.models.cases import Draft
 from tasks.cases.submission import submit_application
+from tasks.cases.uploads import DOCUMENT_KINDS, UploadRejected, read_limited
 
-from ..accounts.profile import application_prefill
 from ..extensions import db
 from ..security import current_actor, roles_required
+from ..services import app_config, services
 from . import wizard
 from .files import add_document
-from .uploads import DOCUMENT_KINDS, UploadRejected, read_limited
 
 bp = Blueprint("apply", __name__)
 Page = str | tuple[str, int] | Response
-
-
-def _services() -> Any:
-    return current_app.extensions["backoffice"]
-
-
-def _config() -> Any:
-    return current_app.extensions["backoffice_config"]
 
 
 def _known_step(step: str) -> str:
@@ -100,7 +94,7 @@ def start() -> Response:
 def discard() -> Response:
     draft = _draft()
     if draft is not None:
-        wizard.discard_draft(db.session, _config(), draft)
+        drafts.discard_draft(db.session, app_config(), draft)
     flash("Черновик заявления удалён.", "info")
     return redirect(url_for(".step", step=wizard.step_ids()[0]))
 
@@ -140,7 +134,7 @@ def save_step(step: str) -> Page:
 # ---------------------------------------------------------------------- documents
 def _documents_page(draft: Draft | None, errors: list[FieldError] | None = None, status: int = 200) -> Page:
     view = build_form(wizard.schema(), {}, errors or [], step=wizard.DOCUMENTS_STEP)
-    documents = wizard.draft_documents(db.session, draft) if draft is not None else []
+    documents = drafts.draft_documents(db.session, draft) if draft is not None else []
     return _page("cases/apply_documents.html", wizard.DOCUMENTS_STEP, draft, status, view=view,
                  documents=documents, kinds=DOCUMENT_KINDS, max_documents=wizard.MAX_DRAFT_DOCUMENTS)
 
@@ -160,7 +154,7 @@ def _upload() -> Page:
     user_id = current_actor().id
     draft = _draft() or wizard.save_draft(db.session, user_id, wizard.new_draft_data(_profile()),
                                           wizard.DOCUMENTS_STEP)
-    room = wizard.MAX_DRAFT_DOCUMENTS - len(wizard.draft_documents(db.session, draft))
+    room = wizard.MAX_DRAFT_DOCUMENTS - len(drafts.draft_documents(db.session, draft))
     errors: list[FieldError] = []
     chosen = _chosen_files()
     for kind, upload in chosen:
@@ -170,7 +164,7 @@ def _upload() -> Page:
                                                         "файлов: удалите лишние"))
             continue
         try:
-            add_document(db.session, _config(), owner_id=user_id, application=None, kind=kind,
+            add_document(db.session, app_config(), owner_id=user_id, application=None, kind=kind,
                          filename=upload.filename or "document", data=read_limited(upload.stream), draft_id=draft.id)
         except UploadRejected as exc:
             errors.append(FieldError(field, exc.code, exc.message))
@@ -191,11 +185,11 @@ def _upload() -> Page:
 @roles_required("citizen")
 def delete_document(doc_id: int) -> Response:
     draft = _draft()
-    doc = next((d for d in wizard.draft_documents(db.session, draft) if d.id == doc_id), None) if draft else None
+    doc = next((d for d in drafts.draft_documents(db.session, draft) if d.id == doc_id), None) if draft else None
     if doc is None:
         abort(404)
     name = doc.filename
-    wizard.delete_document(db.session, _config(), doc)
+    drafts.delete_document(db.session, app_config(), doc)
     flash(f"Файл «{name}» удалён.", "info")
     return redirect(_step_url(wizard.DOCUMENTS_STEP))
 
@@ -211,7 +205,7 @@ def _review_page(draft: Draft | None, values: Any = None, errors: list[FieldErro
     return _page("cases/apply_review.html", wizard.REVIEW_STEP, draft, status, view=view,
                  sections=wizard.review_sections(normalized), incomplete=_incomplete_steps(problems),
                  elsewhere=[_step_problem(e) for e in wizard.errors_elsewhere(errors or [], wizard.REVIEW_STEP)],
-                 documents=wizard.draft_documents(db.session, draft) if draft is not None else [],
+                 documents=drafts.draft_documents(db.session, draft) if draft is not None else [],
                  kinds=DOCUMENT_KINDS)
 
 
@@ -244,12 +238,12 @@ def _submit() -> Page:
     if errors:
         draft = wizard.save_draft(db.session, owner_id, data, wizard.REVIEW_STEP)
         return _review_page(draft, request.form, errors, 422)
-    draft_id, documents = draft.id, [d.id for d in wizard.draft_documents(db.session, draft)]
+    draft_id, documents = draft.id, [d.id for d in drafts.draft_documents(db.session, draft)]
     if not wizard.claim_draft(db.session, draft_id):  # commits: the runtime needs the lock on SQLite
         flash("Это заявление уже подано.", "info")
         return redirect(url_for("cases.applications"))
     try:
-        result = submit_application(_services().database, _services().runtime, owner_id, owner_email, normalized,
+        result = submit_application(services().database, services().runtime, owner_id, owner_email, normalized,
                                     document_ids=documents)
     except DataValidationError as exc:
         wizard.restore_draft(db.session, owner_id, data, documents)

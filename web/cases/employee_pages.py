@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from redis.exceptions import RedisError
 from werkzeug.wrappers import Response
 
@@ -30,6 +30,7 @@ from tasks.cases.submission import applicant_name
 from ..api_errors import error_page
 from ..extensions import db
 from ..security import current_actor, login_required_page, public, roles_required
+from ..services import app_config, services
 from . import access, page_format
 from .employee_views import (
     employee_rows,
@@ -46,14 +47,6 @@ PROBLEMS_SHOWN = 1000
 UNINSURED_SHOWN = 500
 REFRESH_SECONDS = 2
 Page = str | tuple[str, int] | Response
-
-
-def _services() -> Any:
-    return current_app.extensions["backoffice"]
-
-
-def _config() -> Any:
-    return current_app.extensions["backoffice_config"]
 
 
 def _render(app: Any, *, error: str | None = None, status: int = 200) -> tuple[str, int]:
@@ -102,14 +95,14 @@ def upload(number: str) -> Page:
         return _render(app, error=exc.message, status=exc.status)
     uploader = current_actor().id
     try:
-        list_id, version = begin_page_check(_services().database, _config(), number=number, uploader_id=uploader,
+        list_id, version = begin_page_check(services().database, app_config(), number=number, uploader_id=uploader,
                                             filename=file.filename, data=data)
     except ActionRefused as exc:
         return error_page(409, exc.message, "Список нельзя заменить")
     try:
-        enqueue_check(_services(), list_id=list_id, version=version, number=number)
+        enqueue_check(services(), list_id=list_id, version=version, number=number)
     except RedisError:
-        refuse_unchecked(_services().database, _config(), list_id=list_id, version=version)
+        refuse_unchecked(services().database, app_config(), list_id=list_id, version=version)
         raise
     flash("Файл загружен и проверяется.", "info")
     return redirect(url_for("employees.page", number=number), code=303)
@@ -133,7 +126,7 @@ def report(number: str) -> Page:
     if stored is None or not stored.report_key:
         return error_page(409, "В последнем загруженном списке ошибок нет: отчёта нет.", "Отчёта нет")
     access.record_view(app, "employees_viewed", {"view": "report"})
-    return report_response(_config(), stored)
+    return report_response(app_config(), stored)
 
 
 @bp.get("/employees/template.<kind>")
@@ -150,7 +143,7 @@ def register(number: str, kind: str) -> Page:
     app = access.readable_application(number)
     if kind not in ("pdf", "xlsx"):
         return error_page(404)
-    response = register_response(_services().database, _config(), number, kind)
+    response = register_response(services().database, app_config(), number, kind)
     if response is None:
         return error_page(409, "Реестр ещё не готов. Когда он будет готов, статус заявления сменится на "
                                "«Готово к скачиванию».", "Реестр ещё не готов")

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from engine.clock import aware
 from engine.db import Database
-from tasks.cases.employee_models import CaseEmployeeList, Employee
 from tasks.cases.employees import accepts_list, current_list, is_stale, result_counts
-from tasks.cases.models import Application
+from tasks.cases.models.cases import Application
+from tasks.cases.models.employees import CaseEmployeeList, Employee
 from tasks.cases.storage import FileStore
 from tasks.config import AppConfig
 

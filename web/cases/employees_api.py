@@ -1,4 +1,4 @@
-"""JSON API of an organisation case's employee list (CONTRACT: POST /applications/{number}/employees).
+"""JSON API of an organisation case's employee list (`POST /applications/{number}/employees`).
 
     POST /api/v1/applications/{number}/employees      multipart `file` (CSV or XLSX), the owner only
         200 {status: accepted|rejected, accepted, rejected: [{row, field, code, message}], total_rows, version}
@@ -16,9 +16,7 @@ employees' data is journaled like any read of personal data.
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from tasks.cases.actions import ActionRefused
 from tasks.cases.employees import announce, check_file, require_open, store_checked
@@ -26,6 +24,7 @@ from tasks.cases.employees import announce, check_file, require_open, store_chec
 from ..api_errors import ApiError
 from ..extensions import db
 from ..security import api_auth_required, current_actor, public, roles_required
+from ..services import app_config, services
 from . import access
 from .employee_views import (
     employee_rows,
@@ -38,14 +37,6 @@ from .employee_views import (
 
 bp = Blueprint("employees_api", __name__, url_prefix="/api/v1")
 ROW_LIMIT = 500
-
-
-def _services() -> Any:
-    return current_app.extensions["backoffice"]
-
-
-def _config() -> Any:
-    return current_app.extensions["backoffice_config"]
 
 
 def read_upload() -> tuple[str, bytes]:
@@ -80,14 +71,14 @@ def upload(number: str) -> tuple[Response, int]:
     except EmployeeFileError as exc:
         raise ApiError(exc.status, exc.code, exc.message,
                        [access.field_error("file", exc.code, exc.message)]) from exc
-    services = _services()
+    svc = services()
     try:
-        stored = store_checked(services.database, _config(), number=number, uploader_id=owner_id,
+        stored = store_checked(svc.database, app_config(), number=number, uploader_id=owner_id,
                                filename=filename, data=data, checked=checked)
     except ActionRefused as exc:
         raise refuse_locked(exc) from exc
     assert stored is not None
-    announce(services.database, services.runtime, number=number, stored=stored, actor=f"user:{owner_id}")
+    announce(svc.database, svc.runtime, number=number, stored=stored, actor=f"user:{owner_id}")
     return jsonify({"status": stored.status, "version": stored.version, "total_rows": stored.total_rows,
                     "accepted": stored.accepted, "rejected": stored.problems}), 200
 
@@ -125,7 +116,7 @@ def report(number: str) -> Response:
     if stored is None or not stored.report_key:
         raise ApiError(409, "no_report", "Отчёта нет: в последнем загруженном списке ошибок не найдено.")
     access.record_view(app, "employees_viewed", {"view": "report"})
-    return report_response(_config(), stored)
+    return report_response(app_config(), stored)
 
 
 @bp.get("/employees/template.<kind>")
@@ -143,7 +134,7 @@ def register(number: str, kind: str) -> Response:
     app = access.readable_application(number)
     if kind not in ("pdf", "xlsx"):
         raise ApiError(404, "not_found", "Реестр можно скачать как register.pdf или register.xlsx.")
-    response = register_response(_services().database, _config(), number, kind)
+    response = register_response(services().database, app_config(), number, kind)
     if response is None:
         raise ApiError(409, "not_ready", "Реестр ещё не готов.")
     access.record_view(app, "document_viewed", {"document": f"register.{kind}"})

@@ -15,16 +15,16 @@ from engine.clock import aware, utcnow
 from tasks.cases.catalogue import service_of_process
 from tasks.cases.certificates import certificate_number
 from tasks.cases.decisions import refusal_of, refusal_path
-from tasks.cases.models import Application, Certificate, Document, RefusalDecision
+from tasks.cases.models.cases import Application, Certificate, Document, RefusalDecision
 from tasks.cases.queries import case_status, certificate_of, documents_of
 from tasks.cases.storage import FileStore
 from tasks.cases.submission import applicant_name
+from tasks.cases.uploads import DOCUMENT_KINDS, UploadRejected, check_upload, read_limited
 from tasks.config import AppConfig
 from tasks.documents.receipt import AttachedDocument, ReceiptData, render_receipt
 
 from ..api_errors import ApiError
 from .access import field_error, record_view
-from .uploads import DOCUMENT_KINDS, UploadRejected, check_upload, read_limited
 
 
 def add_document(session: Session, config: AppConfig, *, owner_id: int, application: Application | None,

@@ -21,17 +21,18 @@ from engine.errors import DataValidationError, FieldError
 from forms.messages import genitive_count
 from forms.rendering import build_form, flat_from_data, form_data_from_flat
 from forms.validation import clean
-from tasks.cases.models import Draft
+from tasks.cases import drafts
+from tasks.cases.models.cases import Draft
 from tasks.cases.queries import documents_of
 from tasks.cases.representatives import POA_KIND, representative_of, representative_problems
 from tasks.cases.submission import applicant_name, submit_application
+from tasks.cases.uploads import DOCUMENT_KINDS, UploadRejected, read_limited
 
 from ..extensions import db
 from ..security import current_actor, roles_required
 from ..services import app_config, services
 from . import access, org_drafts, wizard
 from .files import add_document
-from .uploads import DOCUMENT_KINDS, UploadRejected, read_limited
 
 bp = Blueprint("org_apply", __name__)
 Page = str | tuple[str, int] | Response
@@ -45,7 +46,7 @@ def _files_limit() -> str:
 
 
 def _documents(draft: Draft | None) -> list:
-    return wizard.draft_documents(db.session, draft) if draft is not None else []
+    return drafts.draft_documents(db.session, draft) if draft is not None else []
 
 
 def _page(draft: Draft | None, values: Any, errors: list[FieldError] | None = None, status: int = 200) -> Page:
@@ -130,7 +131,7 @@ def delete_document(doc_id: int) -> Response:
     if doc is None:
         abort(404)
     name = doc.filename
-    wizard.delete_document(db.session, app_config(), doc)
+    drafts.delete_document(db.session, app_config(), doc)
     flash(f"Файл «{name}» удалён.", "info")
     return redirect(url_for(".form"))
 

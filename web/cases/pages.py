@@ -8,35 +8,27 @@ Someone else's case answers 404 (web.cases.access), and every read is journaled.
 from __future__ import annotations
 
 import math
-from typing import Any
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 from werkzeug.wrappers import Response
 
 from tasks.cases.catalogue import service_of_process
 from tasks.cases.labels import STATUS_LABELS
 from tasks.cases.queries import case_view, documents_of, list_cases
 from tasks.cases.submission import applicant_name
+from tasks.cases.uploads import DOCUMENT_KINDS
 from tasks.support.hotline import filed_by
 
 from ..api_errors import error_page
 from ..extensions import db
 from ..security import current_actor, roles_required
+from ..services import app_config, services
 from . import access, page_format
 from .files import case_pdf_response, receipt_response
-from .uploads import DOCUMENT_KINDS
 
 bp = Blueprint("cases", __name__)
 page_format.register(bp)
 PAGE_SIZE = 20
-
-
-def _services() -> Any:
-    return current_app.extensions["backoffice"]
-
-
-def _config() -> Any:
-    return current_app.extensions["backoffice_config"]
 
 
 @bp.get("/applications")
@@ -55,7 +47,7 @@ def applications() -> str:
 @roles_required("citizen")
 def case(number: str) -> str:
     app = access.readable_application(number)  # the owner, or a colleague granted read access
-    view = access.readers_view(app, case_view(db.session, _services().runtime, app))
+    view = access.readers_view(app, case_view(db.session, services().runtime, app))
     name = applicant_name(app.data)
     access.record_view(app, "case_viewed")
     return render_template("cases/detail.html", case=view, applicant=name, kinds=DOCUMENT_KINDS,
@@ -80,14 +72,14 @@ def submitted(number: str) -> str:
 @roles_required("citizen")
 def receipt(number: str) -> Response:
     app = access.readable_application(number)
-    return receipt_response(db.session, _config(), app)
+    return receipt_response(db.session, app_config(), app)
 
 
 @bp.get("/applications/<number>/certificate.pdf")
 @roles_required("citizen")
 def certificate(number: str) -> Response | tuple[str, int]:
     app = access.readable_application(number)
-    return case_pdf_response(db.session, _config(), app, "certificate", attachment=True, missing=lambda: error_page(
+    return case_pdf_response(db.session, app_config(), app, "certificate", attachment=True, missing=lambda: error_page(
         409, "Справка ещё не готова. Когда она будет готова, статус заявления сменится на «Готово к скачиванию».",
         "Справка ещё не готова"))
 
@@ -98,4 +90,4 @@ def document(number: str, doc_id: int) -> Response:
     app = access.readable_application(number)
     doc = access.document_of(app, doc_id)
     access.record_view(app, "document_viewed", {"document": doc.id})
-    return access.document_response(_config(), doc)
+    return access.document_response(app_config(), doc)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
@@ -35,14 +35,15 @@ from tasks.cases.resubmission import (
     validate_extras,
 )
 from tasks.cases.terms import sla_term
+from tasks.cases.uploads import DOCUMENT_KINDS, UploadRejected, check_upload, read_limited
 from tasks.documents.formatting import format_date
 
 from ..api_errors import error_page
 from ..extensions import db
 from ..security import current_actor, roles_required
+from ..services import app_config, services
 from . import access
 from .files import add_document, case_pdf_response, forget_documents
-from .uploads import DOCUMENT_KINDS, UploadRejected, check_upload, read_limited
 
 bp = Blueprint("refusal", __name__)
 Page = str | tuple[str, int] | Response
@@ -54,14 +55,6 @@ TEXT_LIMITS = {"comment": 2000, "grounds": 5000, "answer": 5000}
 EXTRA_FIELDS = {FILES_FIELD: ("Файлы", "f-files"), "documents": ("Документы", "f-files"),
                 FILE_KIND_FIELD: ("Вид документов", "f-files_kind"), "comment": ("Комментарий", "f-comment"),
                 "grounds": ("Доводы жалобы", "f-grounds"), "answer": ("Ответ", "f-answer")}
-
-
-def _services() -> Any:
-    return current_app.extensions["backoffice"]
-
-
-def _config() -> Any:
-    return current_app.extensions["backoffice_config"]
 
 
 def _refused(exc: ActionRefused) -> tuple[str, int]:
@@ -94,7 +87,7 @@ def _check_files(files: Iterable[FileStorage]) -> tuple[list[tuple[str, bytes]],
 def _store_files(number: str, files: list[tuple[str, bytes]]) -> list[int]:
     app = access.own_application(number)
     kind = request.form.get(FILE_KIND_FIELD) or "other"
-    ids = [add_document(db.session, _config(), owner_id=app.owner_id, application=app, kind=kind, filename=name,
+    ids = [add_document(db.session, app_config(), owner_id=app.owner_id, application=app, kind=kind, filename=name,
                         data=data).id for name, data in files]
     db.session.commit()
     return ids
@@ -102,7 +95,7 @@ def _store_files(number: str, files: list[tuple[str, bytes]]) -> list[int]:
 
 def _forget_files(ids: list[int]) -> None:
     """Undo stored files when the action was refused at the last moment (another tab was faster)."""
-    forget_documents(db.session, _config(), ids)
+    forget_documents(db.session, app_config(), ids)
 
 
 def _errors_by_field(errors: Iterable[FieldError]) -> dict[str, str]:
@@ -133,7 +126,7 @@ def _highlight(nodes: list[FieldView | FieldsetView], paths: set[str]) -> list[s
 def _resubmit_page(number: str, values: Any = None, errors: list[FieldError] | None = None,
                    status: int = 200) -> Page:
     app = access.own_application(number)
-    view = case_view(db.session, _services().runtime, app)
+    view = case_view(db.session, services().runtime, app)
     if "resubmit" not in view["actions"] and status == 200:
         return error_page(409, refusal_message("resubmit"), "Действие недоступно")
     schema = load_schema(application_schema(app.process_id, app.applicant))
@@ -168,7 +161,7 @@ def resubmit_post(number: str) -> Page:
     files, file_errors = _check_files(_chosen_files())
     db.session.commit()
     try:
-        prepare_resubmission(_services().database, _services().runtime, number=number, owner_id=owner_id,
+        prepare_resubmission(services().database, services().runtime, number=number, owner_id=owner_id,
                              owner_email=owner_email, body=body, surface="page")
     except ActionRefused as exc:
         return _refused(exc)
@@ -178,7 +171,7 @@ def resubmit_post(number: str) -> Page:
         return _resubmit_page(number, request.form, file_errors, 422)
     ids = _store_files(number, files)
     try:
-        result = resubmit(_services().database, _services().runtime, number=number, owner_id=owner_id,
+        result = resubmit(services().database, services().runtime, number=number, owner_id=owner_id,
                           owner_email=owner_email, body={**body, "documents": ids}, surface="page")
     except ActionRefused as exc:
         _forget_files(ids)
@@ -195,7 +188,7 @@ def resubmit_post(number: str) -> Page:
 def _text_page(template: str, number: str, action: str, errors: list[FieldError] | None = None,
                values: Any = None, status: int = 200) -> Page:
     app = access.own_application(number)
-    view = case_view(db.session, _services().runtime, app)
+    view = case_view(db.session, services().runtime, app)
     if action not in view["actions"] and status == 200:
         return error_page(409, "Это действие для заявления сейчас недоступно.", "Действие недоступно")
     access.record_view(app, "case_viewed", {"page": action})
@@ -222,7 +215,7 @@ def _text_action(number: str, action: str, template: str, field: str, schema: st
     files, file_errors = _check_files(_chosen_files())
     db.session.commit()
     try:
-        ensure_allowed(_services().database, _services().runtime, number=number, owner_id=owner_id, action=action)
+        ensure_allowed(services().database, services().runtime, number=number, owner_id=owner_id, action=action)
         validate_extras({field: text.strip()}, schema, "page")
     except ActionRefused as exc:
         return _refused(exc)
@@ -253,7 +246,7 @@ def appeal_form(number: str) -> Page:
 @roles_required("citizen")
 def appeal_post(number: str) -> Page:
     def deliver(owner_id: int, body: dict[str, Any]) -> str:
-        filed = file_appeal(_services().database, _services().runtime,
+        filed = file_appeal(services().database, services().runtime,
                             number=number, owner_id=owner_id, body=body, surface="page")
         return (f"Жалоба {NUMBER_SIGN}{filed.appeal_number} зарегистрирована. "
                 f"Срок рассмотрения — до {format_date(filed.due_at)}.")
@@ -272,7 +265,7 @@ def answer_form(number: str) -> Page:
 @roles_required("citizen")
 def answer_post(number: str) -> Page:
     def deliver(owner_id: int, body: dict[str, Any]) -> str:
-        answer_request(_services().database, _services().runtime, number=number, owner_id=owner_id, body=body,
+        answer_request(services().database, services().runtime, number=number, owner_id=owner_id, body=body,
                        surface="page")
         return "Ответ отправлен специалисту по обжалованию."
 
@@ -284,6 +277,6 @@ def answer_post(number: str) -> Page:
 @roles_required("citizen")
 def decision(number: str) -> Page:
     app = access.readable_application(number)
-    return case_pdf_response(db.session, _config(), app, "decision", attachment=True, missing=lambda: error_page(
+    return case_pdf_response(db.session, app_config(), app, "decision", attachment=True, missing=lambda: error_page(
         409, "Решения об отказе по этому заявлению нет.", "Решения нет"))
 

@@ -27,11 +27,8 @@ from forms.rendering import display_value
 from forms.schema_walk import Leaf, Schema, field_schema, is_object, iter_leaves, step_of, widget_for
 from forms.validation import clean, load_schema
 from tasks.cases.catalogue import default_service
-from tasks.cases.models import Document, Draft
-from tasks.cases.storage import FileStore
-from tasks.config import AppConfig
-
-from .uploads import MAX_DOCUMENTS
+from tasks.cases.models.cases import Document, Draft
+from tasks.cases.uploads import MAX_DOCUMENTS
 
 APPLICANT = "individual"
 DOCUMENTS_STEP = "documents"
@@ -112,7 +109,7 @@ def step_leaves(step_id: str) -> list[Leaf]:
 def new_draft_data(profile: Mapping[str, Any]) -> dict[str, Any]:
     """A fresh application: the schema's initial values with the person's data from their profile.
 
-    `profile` is in the application's shape (`person` fields, `policy_number`; web.accounts.profile).
+    `profile` is in the application's shape (`person` fields, `policy_number`; tasks.accounts.profile).
     """
     data = initial_data(schema())
     person = data.setdefault("person", {})
@@ -238,28 +235,6 @@ def save_draft(session: Session, owner_id: int, data: dict[str, Any], reached: s
     draft.updated_at = utcnow()
     session.commit()
     return draft
-
-
-def draft_documents(session: Session, draft: Draft) -> list[Document]:
-    return list(session.scalars(select(Document).where(Document.draft_id == draft.id,
-                                                       Document.owner_id == draft.owner_id,
-                                                       Document.application_id.is_(None))
-                                .order_by(Document.id)))
-
-
-def delete_document(session: Session, config: AppConfig, doc: Document) -> None:
-    """Remove the row and the file: a document the person took back is not kept (152-FZ)."""
-    key = doc.storage_key
-    session.delete(doc)
-    session.commit()
-    FileStore(config.uploads_dir).path(key).unlink(missing_ok=True)
-
-
-def discard_draft(session: Session, config: AppConfig, draft: Draft) -> None:
-    for doc in draft_documents(session, draft):
-        delete_document(session, config, doc)
-    session.delete(draft)
-    session.commit()
 
 
 def claim_draft(session: Session, draft_id: int) -> bool:

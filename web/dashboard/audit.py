@@ -23,14 +23,14 @@ from engine import journal
 from engine.context import get_services
 from engine.errors import NotFound
 from engine.models import ProcessInstance
+from tasks.accounts.models import User
+from tasks.accounts.roles import CASE_WORKERS, ROLE_LABELS
 from tasks.cases.journal_words import event_label, staff_facts, staff_message
 from tasks.cases.labels import status_label
-from tasks.cases.models import Application
+from tasks.cases.models.cases import Application
 from tasks.cases.queries import case_status
 from tasks.cases.submission import applicant_name
 
-from ..accounts.models import User
-from ..accounts.roles import CASE_WORKERS, ROLE_LABELS
 from ..case_diagram import page_diagram
 from ..cases import access
 from ..extensions import db

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Float, Select, String, cast, func, null, select, text, union_all
@@ -25,12 +25,12 @@ from sqlalchemy.orm import Session, aliased
 
 from engine.clock import aware, utcnow
 from engine.models import HumanTask, JournalEntry, ProcessInstance
-from forms.dates import MOSCOW
+from forms.dates import MOSCOW, moscow_midnight
+from tasks.accounts.roles import ROLE_LABELS
 from tasks.cases import catalogue
 from tasks.cases.labels import STATUS_LABELS, status_label
-from tasks.cases.models import Application
+from tasks.cases.models.cases import Application
 
-from ..accounts.roles import ROLE_LABELS
 from ..inbox.sla_state import AT_RISK, OVERDUE, sla_condition
 
 DECISION_STATUSES = ("ready", "rejected", "closed")
@@ -128,11 +128,6 @@ def dashboard(session: Session, now: datetime | None = None) -> Dashboard:
     )
 
 
-def moscow_midnight(day: date) -> datetime:
-    """The UTC moment a Moscow calendar day begins."""
-    return datetime.combine(day, time(0), MOSCOW).astimezone(UTC)
-
-
 def sla_counts(session: Session, now: datetime) -> tuple[int, int]:
     """(at risk, overdue) open tasks, by the inbox's own SLA rule (web.inbox.sla_state), in one scan."""
     at_risk = func.count().filter(sla_condition(AT_RISK, now))
@@ -142,7 +137,7 @@ def sla_counts(session: Session, now: datetime) -> tuple[int, int]:
 
 
 def cases_by_status(session: Session) -> list[Count]:
-    """Every status of the contract, in its order, with zero where no case has it.
+    """Every status the API knows (tasks.cases.labels), in its order, with zero where no case has it.
 
     A case is the one instance its application started (the service catalogue names the processes),
     so the instances of those processes are counted directly: joining a million

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, render_template
 
-from ..accounts.roles import ADMIN, SUPERVISOR
+from tasks.accounts.roles import ADMIN, SUPERVISOR
+
 from ..extensions import db
 from ..inbox.sla_state import SLA_LABELS
 from ..security import roles_required

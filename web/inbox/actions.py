@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 from engine.errors import Conflict, NotFound
 from engine.models import HumanTask
 from engine.runtime import Runtime
+from tasks.accounts.models import User
+from tasks.accounts.roles import ROLE_LABELS
 
-from ..accounts.models import User
-from ..accounts.roles import ROLE_LABELS
 from .filters import SEE_ALL
 from .queries import actor_id, may_work_on
 from .staff import may_take, staff_names, staff_user

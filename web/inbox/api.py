@@ -12,8 +12,8 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request
 
 from engine.errors import Conflict, DataValidationError, FieldError, NotFound
 from engine.runtime import Runtime
+from tasks.accounts.roles import CASE_WORKERS
 
-from ..accounts.roles import CASE_WORKERS
 from ..api_errors import ApiError, json_object
 from ..extensions import db
 from ..security import current_actor, roles_required
@@ -38,7 +38,7 @@ def _actions() -> TaskActions:
 
 
 def _answer(outcome: Outcome, **extra: Any) -> Response:
-    """200 with the task, or the CONTRACT error with the outcome's Russian message."""
+    """200 with the task, or the API's error body with the outcome's Russian message."""
     if not outcome.ok:
         raise ApiError(OUTCOME_STATUS.get(outcome.code, 409), outcome.code, outcome.message)
     return jsonify({"id": outcome.id, "result": outcome.code, "message": outcome.message, **extra})

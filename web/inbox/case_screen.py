@@ -29,11 +29,11 @@ from forms.schema_walk import field_schema
 from forms.validation import load_schema
 from tasks.cases.catalogue import application_schema
 from tasks.cases.labels import reason_label, status_label
-from tasks.cases.models import Application
+from tasks.cases.models.cases import Application
 from tasks.cases.queries import case_status, document_view, documents_of
 from tasks.cases.submission import applicant_name
+from tasks.cases.uploads import DOCUMENT_KINDS
 from tasks.registries.matching import NAME_FIELDS
-from web.cases.uploads import DOCUMENT_KINDS
 
 from ..dashboard.audit import AuditRow, audit_rows
 from .queries import task_view

@@ -19,9 +19,9 @@ from urllib.parse import urlencode
 from engine.errors import FieldError
 from forms.dates import MOSCOW, format_ru_date, parse_iso_date, parse_ru_date
 from forms.identifiers import strip_separators
+from tasks.accounts.roles import ADMIN, ROLES, SUPERVISOR
 from tasks.cases.numbering import case_number_of
 
-from ..accounts.roles import ADMIN, ROLES, SUPERVISOR
 from .sla_state import SLA_STATES
 
 QUEUES: tuple[str, ...] = ("mine", "group", "all")

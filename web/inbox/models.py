@@ -8,7 +8,7 @@ from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base
-from web.accounts import models as _accounts  # noqa: F401  (app_user, referenced by user_id)
+from tasks.accounts import models as _accounts  # noqa: F401  (app_user, referenced by user_id)
 
 
 class SavedFilter(Base):

@@ -23,10 +23,10 @@ from engine.models import HumanTask, ProcessInstance
 from engine.runtime import Runtime
 from forms.rendering import build_form, form_data_from_flat
 from forms.typography import NUMBER_SIGN
+from tasks.accounts.roles import CASE_WORKERS, ROLE_LABELS
 from tasks.cases.labels import status_label
-from tasks.cases.models import Document
+from tasks.cases.models.cases import Document
 
-from ..accounts.roles import CASE_WORKERS, ROLE_LABELS
 from ..api_errors import error_response
 from ..case_diagram import page_diagram
 from ..cases import page_format
@@ -144,7 +144,7 @@ def poll() -> Response:
     user = current_actor()
     try:
         f = parse_filter(request.args, user.role, default_queue="mine" if "queue" not in request.args else "group")
-    except InvalidFilter as exc:  # the contract's error shape, as /api/v1/tasks answers it
+    except InvalidFilter as exc:  # the API's error shape, as /api/v1/tasks answers it
         return error_response(422, "validation_failed", "Проверьте параметры фильтра.", exc.fields)
     total, max_id = queue_stats(db.session, f, user.role, actor_id(user.id))
     since = request.args.get("since", type=int)

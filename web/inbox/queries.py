@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from engine.clock import aware, utcnow
 from engine.models import HumanTask, ProcessInstance
 from tasks.cases.certificates import mask_name
-from tasks.cases.models import Application
+from tasks.cases.models.cases import Application
 
 from .filters import QUEUES, SEE_ALL, TaskFilter
 from .sla_state import SLA_LABELS, sla_condition, sla_state

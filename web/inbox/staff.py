@@ -7,8 +7,9 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..accounts.models import User
-from ..accounts.roles import CASE_WORKERS
+from tasks.accounts.models import User
+from tasks.accounts.roles import CASE_WORKERS
+
 from ..dashboard.audit import actor_names
 from .filters import SEE_ALL
 

@@ -18,8 +18,8 @@ from engine.context import Services
 from engine.errors import FieldError
 from engine.migration_models import InstanceMigration
 from engine.migration_runs import Verdict, create_run, dry_run, enqueue, request_revert
+from tasks.accounts.roles import ADMIN, ANALYST, SUPERVISOR
 
-from ..accounts.roles import ADMIN, ANALYST, SUPERVISOR
 from ..api_errors import ApiError
 
 MOVERS = (SUPERVISOR, ADMIN)

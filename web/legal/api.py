@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, url_for
 
 from engine.errors import DataValidationError
+from tasks.accounts.roles import CITIZEN
+from tasks.legal.acceptance import accept, pending
+from tasks.legal.catalogue import LegalDocument
 
-from ..accounts.roles import CITIZEN
 from ..api_errors import ApiError, json_object
 from ..extensions import db
 from ..security import current_actor, public, roles_required
-from .acceptance import accept, pending
-from .catalogue import LegalDocument
 from .gate import current_catalogue
 
 bp = Blueprint("legal_api", __name__, url_prefix="/api/v1/legal")

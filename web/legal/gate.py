@@ -13,13 +13,13 @@ from flask import Flask, current_app, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
 from engine.errors import FieldError
+from tasks.accounts.roles import CITIZEN
+from tasks.legal.acceptance import edition, pending
+from tasks.legal.catalogue import Catalogue, load_catalogue
 
-from ..accounts.roles import CITIZEN
 from ..api_errors import ApiError, is_api_request
 from ..extensions import db
 from ..security import current_actor
-from .acceptance import edition, pending
-from .catalogue import Catalogue, load_catalogue
 
 SESSION_KEY = "legal_checked"  # (user id, catalogue fingerprint) the session was last found up to date with
 # What a person who has not accepted may still do: read the documents, accept them, leave, delete the account.

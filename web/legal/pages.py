@@ -10,16 +10,16 @@ from werkzeug.wrappers import Response
 
 from engine.errors import DataValidationError, FieldError
 from forms.rendering import FieldView
+from tasks.accounts.roles import CITIZEN
+from tasks.legal.acceptance import accept as accept_documents
+from tasks.legal.acceptance import edition, pending
+from tasks.legal.catalogue import TITLES, LegalDocument
 
 from ..accounts.page_forms import form_view
-from ..accounts.roles import CITIZEN
 from ..accounts.views import safe_next
 from ..extensions import db
 from ..navigation import home_url
 from ..security import current_actor, login_required_page, public
-from .acceptance import accept as accept_documents
-from .acceptance import edition, pending
-from .catalogue import TITLES, LegalDocument
 from .gate import current_catalogue
 
 bp = Blueprint("legal", __name__)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from ..accounts.roles import CITIZEN
+from tasks.accounts.roles import CITIZEN
+
 from ..api_errors import ApiError, json_object
 from ..extensions import db
 from ..security import current_actor, roles_required

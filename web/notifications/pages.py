@@ -13,9 +13,9 @@ from werkzeug.wrappers import Response
 
 from engine.errors import DataValidationError, FieldError
 from forms.rendering import FieldView, FormView
+from tasks.accounts.roles import CITIZEN
 
 from ..accounts.page_forms import form_view
-from ..accounts.roles import CITIZEN
 from ..extensions import db
 from ..security import current_actor, roles_required
 from . import service

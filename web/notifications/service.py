@@ -17,8 +17,8 @@ from engine import journal
 from engine.clock import aware, utcnow
 from engine.errors import DataValidationError, FieldError
 from forms.identifiers import check_phone, normalize_phone
-from tasks.cases.notification_models import Notification
-from web.accounts.models import User
+from tasks.accounts.models import User
+from tasks.cases.models.notifications import Notification
 
 PAGE_SIZE = 20
 NO_PHONE_FOR_SMS = "Чтобы получать SMS-уведомления, укажите номер мобильного телефона"

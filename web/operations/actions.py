@@ -4,7 +4,7 @@ The page and the JSON API call the same functions here, so a supervisor's retry 
 an integration's retry over the API are the same action with the same checks and journal rows. Input
 errors are `DataValidationError` with the field (422), unknown ids `NotFound` (404) and a case that
 cannot take the action (ended, already suspended) `Conflict` (409): web/api_errors.py turns each into
-the CONTRACT error body or an error page.
+the API's error body or an error page.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from engine.errors import DataValidationError, FieldError, NotFound
 from engine.incidents import IncidentFilter, count_incidents, list_incidents, retry_incidents
 from engine.models import ProcessInstance, Timer
 from tasks.cases.cancellation import cancellation_notice
-from tasks.cases.models import Application
+from tasks.cases.models.cases import Application
 from tasks.cases.numbering import case_number_of
 from tasks.documents.formatting import DOCUMENT_TZ
 

@@ -20,14 +20,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import journal
-from tasks.cases.models import Document
+from tasks.cases.drafts import delete_document as delete_stored_document
+from tasks.cases.models.cases import Document
 from tasks.cases.queries import case_status, case_summary
+from tasks.cases.uploads import DOCUMENT_KINDS, MAX_DOCUMENTS
 
 from ..api_errors import ApiError, json_object
 from ..cases import access
 from ..cases.files import api_upload, document_json
-from ..cases.uploads import DOCUMENT_KINDS, MAX_DOCUMENTS
-from ..cases.wizard import delete_document as delete_stored_document
 from ..extensions import db
 from ..rate_limits import charge_attempt, rate_limited
 from ..security import current_actor, roles_required

@@ -29,12 +29,12 @@ from engine import journal
 from engine.clock import aware, utcnow
 from forms.dates import format_ru_date, parse_iso_date, parse_ru_date, today_moscow
 from forms.formats import check_email
-from tasks.cases.models import Application
-from tasks.cases.organizations import CaseAccessGrant, Organization, OrganizationRepresentative
+from tasks.accounts.models import User
+from tasks.accounts.roles import CITIZEN
+from tasks.accounts.service import normalize_email
+from tasks.cases.models.cases import Application
+from tasks.cases.models.organizations import CaseAccessGrant, Organization, OrganizationRepresentative
 from tasks.cases.representatives import POA_KIND, power_of_attorney_end, representative_of
-from web.accounts.models import User
-from web.accounts.roles import CITIZEN
-from web.accounts.service import normalize_email
 
 Scope = Literal["case", "organization"]
 SCOPES: dict[str, str] = {"case": "Только это заявление", "organization": "Все заявления организации"}

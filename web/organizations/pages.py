@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 from engine.errors import FieldError
 from forms.dates import format_ru_date
 from forms.rendering import error_links
-from tasks.cases.models import Application
+from tasks.cases.models.cases import Application
 from tasks.cases.queries import case_status, case_summary
 from tasks.cases.submission import applicant_name
 

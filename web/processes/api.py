@@ -14,8 +14,8 @@ from flask import Blueprint, Response, jsonify, request
 
 from engine.clock import aware
 from engine.errors import DeploymentProblem, FieldError
+from tasks.accounts.roles import ADMIN, ANALYST
 
-from ..accounts.roles import ADMIN, ANALYST
 from ..api_errors import ApiError, json_object
 from ..extensions import db
 from ..security import current_actor, roles_required

@@ -17,12 +17,12 @@ from flask import current_app
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from engine.deployment import read_lanes
 from engine.models import ProcessVersion
 from engine.operators import get_operator, load_operator_modules, operator_names, signature_of
 from engine.versions import current_versions
+from tasks.accounts.roles import ROLE_LABELS
 
-from ..accounts.roles import ROLE_LABELS
-from ..deployment import read_lanes
 from .models import ProcessDraft
 from .outline import dmn_decisions
 

@@ -1,7 +1,7 @@
 """Drafts and the four-eyes deploy: upload, check, propose, approve (which deploys), and rollback.
 
 One module for the studio's pages and its JSON API, so both behave the same. A draft is checked by
-exactly the deploy validation (web.deployment.build_deployer, as the CLI): what passes here passes
+exactly the deploy validation (engine.deployment.build_deployer, as the CLI): what passes here passes
 `backoffice workflows deploy`. Every step is journaled with the person who took it; a draft that
 does not pass the check changes nothing.
 """
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from engine import journal
 from engine.clock import utcnow
 from engine.deploy import Deployed, Source
+from engine.deployment import build_deployer, read_lanes
 from engine.errors import DeploymentError, DeploymentProblem, FieldError, NotFound
 from engine.models import ProcessVersion
 from engine.scripting import ScriptEnvironment
@@ -26,7 +27,6 @@ from engine.validation import Validation
 from engine.versions import current_versions, make_current
 
 from ..api_errors import ApiError
-from ..deployment import build_deployer, read_lanes
 from .models import APPROVED, DRAFT, PROPOSED, REJECTED, ProcessDraft
 
 MAX_FILES = 20

@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.models import LaneRole
+from tasks.accounts.roles import ADMIN, ANALYST, ROLE_LABELS
 
-from ..accounts.roles import ADMIN, ANALYST, ROLE_LABELS
 from ..api_errors import ApiError
 from ..extensions import db
 from ..security import current_actor, roles_required

@@ -16,6 +16,7 @@ from werkzeug.datastructures import FileStorage
 from engine import journal
 from engine.errors import DataValidationError, FieldError
 from forms.validation import clean
+from tasks.accounts.roles import CITIZEN, SUPPORT_STAFF
 from tasks.cases.resubmission import ensure_allowed
 from tasks.support.labels import APPEAL, request_number_of
 from tasks.support.models import SupportRequest
@@ -30,7 +31,6 @@ from tasks.support.requests import (
     validate_request,
 )
 
-from ..accounts.roles import CITIZEN, SUPPORT_STAFF
 from ..extensions import db
 from ..security import current_actor
 from .attachments import forget_files, read_files, store_files, upload_status

@@ -12,11 +12,11 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from engine.errors import DataValidationError
+from tasks.accounts.roles import CITIZEN, SUPPORT_STAFF
 from tasks.cases.actions import ActionRefused
 from tasks.documents.formatting import moscow_time
 from tasks.support.requests import Filed, list_requests, request_view
 
-from ..accounts.roles import CITIZEN, SUPPORT_STAFF
 from ..api_errors import ApiError, json_object
 from ..extensions import db
 from ..security import current_actor, roles_required

@@ -1,5 +1,5 @@
 """Screenshots attached to a support request or message: up to five, each checked by content like any
-upload (PDF, JPEG or PNG, ≤ 5 MB: web.cases.uploads) before anything is stored."""
+upload (PDF, JPEG or PNG, ≤ 5 MB: tasks.cases.uploads) before anything is stored."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
 from engine.errors import FieldError
-from tasks.cases.models import Application, Document
+from tasks.cases.models.cases import Application, Document
+from tasks.cases.uploads import UploadRejected, check_upload, read_limited
 from tasks.support.models import SupportAttachment, SupportMessage, SupportRequest
 from tasks.support.requests import MAX_ATTACHMENTS
 
 from ..cases.files import add_document, forget_documents
-from ..cases.uploads import UploadRejected, check_upload, read_limited
 from ..extensions import db
 
 FIELD = "screenshots"

@@ -14,6 +14,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from engine.errors import DataValidationError, FieldError
 from forms.rendering import build_form, form_data_from_flat
 from forms.validation import load_schema
+from tasks.accounts.roles import SUPPORT
 from tasks.cases.catalogue import default_service
 from tasks.cases.queries import case_view
 from tasks.cases.submission import Submitted, find_application
@@ -21,7 +22,6 @@ from tasks.cases.terms import sla_term
 from tasks.registries.client import RegistryUnavailable
 from tasks.support.hotline import IdentityMismatch, file_for_citizen
 
-from ..accounts.roles import SUPPORT
 from ..api_errors import ApiError, json_object
 from ..cases.access import registry_client
 from ..extensions import db

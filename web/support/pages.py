@@ -16,13 +16,13 @@ from engine.sla import UnknownSla
 from forms.rendering import build_form, error_links, form_data_from_flat
 from forms.typography import NUMBER_SIGN
 from forms.validation import load_schema
+from tasks.accounts.roles import CITIZEN, SUPPORT_STAFF
 from tasks.cases.actions import ActionRefused
 from tasks.cases.terms import sla_term
 from tasks.documents.formatting import format_date
 from tasks.support.labels import APPEAL
 from tasks.support.requests import list_requests, request_view
 
-from ..accounts.roles import CITIZEN, SUPPORT_STAFF
 from ..api_errors import error_page
 from ..cases import page_format
 from ..cases.access import document_response

@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 
 from engine.clock import aware
 from engine.models import JournalEntry
+from tasks.accounts.models import User
+from tasks.accounts.roles import ROLE_LABELS
 from tasks.cases.journal_words import event_label
-from tasks.cases.models import Application
+from tasks.cases.models.cases import Application
 
-from ..accounts.models import User
-from ..accounts.roles import ROLE_LABELS
 from ..dashboard.audit import ACCESS_EVENTS
 
 # Who works in which part of the service, by role: staff accounts carry no department of their own.

@@ -19,11 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.clock import utcnow
+from tasks.accounts.models import User
 from tasks.appointments.booking import status_of as appointment_status
 from tasks.appointments.models import Appointment
 from tasks.cases.decisions import refusal_path
 from tasks.cases.labels import status_label
-from tasks.cases.models import (
+from tasks.cases.models.cases import (
     Appeal,
     Application,
     ApplicationAttempt,
@@ -32,13 +33,12 @@ from tasks.cases.models import (
     Draft,
     RefusalDecision,
 )
-from tasks.cases.notification_models import Notification
+from tasks.cases.models.notifications import Notification
 from tasks.cases.queries import case_status, journal_view
 from tasks.cases.storage import FileStore
 from tasks.config import AppConfig
 
 from ..accounts.api import profile
-from ..accounts.models import User
 from .access_log import access_rows
 
 

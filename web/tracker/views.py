@@ -11,8 +11,8 @@ from flask import Blueprint, Response, current_app, jsonify, render_template
 
 from engine import journal
 from forms.dates import today_moscow
+from tasks.accounts.roles import CITIZEN
 
-from ..accounts.roles import CITIZEN
 from ..extensions import db
 from ..security import current_actor, roles_required
 from .access_log import access_rows

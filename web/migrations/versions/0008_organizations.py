@@ -8,7 +8,7 @@ Create Date: 2026-11-25 00:00:00
 organisation's application, the account that applied, its ФИО then, the position and the authority
 (head, or a power of attorney with its number, dates and scan); `case_access_grant` is read access
 the applicant gave an e-mail address to one case or to all the organisation's cases they applied for,
-optionally until a date (revoked grants are kept with revoked_at). Declared the same way on tasks.cases.organizations.
+optionally until a date (revoked grants are kept with revoked_at). Declared the same way on tasks.cases.models.organizations.
 """
 import sqlalchemy as sa
 from alembic import op

@@ -6,7 +6,7 @@ Create Date: 2026-11-25 00:00:00
 
 `employee_list` is an organisation case's list of employees (one per case, replaced by each
 upload); `employee` its accepted rows with the ЕРЗЛ result of the latest check. Declared the same
-way on tasks.cases.employee_models.
+way on tasks.cases.models.employees.
 """
 import sqlalchemy as sa
 from alembic import op

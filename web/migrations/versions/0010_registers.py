@@ -8,7 +8,7 @@ An organisation's register is stored as a `certificate` row of kind 'register': 
 QR-coded and verified like a person's certificate, so one table keeps one verification path.
 `kind` tells them apart (existing rows are certificates); `xlsx_storage_key` and `xlsx_sha256`
 locate the register's XLSX copy (NULL for certificates). Declared the same way on
-tasks.cases.models.Certificate.
+tasks.cases.models.cases.Certificate.
 """
 import sqlalchemy as sa
 from alembic import op

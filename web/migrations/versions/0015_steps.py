@@ -6,7 +6,7 @@ Create Date: 2026-12-06 00:00:00
 
 The path a case took and the times at each element, for the case's diagram and the step analytics.
 Declared the same way on engine.models.Step; the covering index serves the analytics' period scan.
-analytics_day, step_day, step_day_hist and flow_day (web.analytics.models) hold each finished day's figures.
+analytics_day, step_day, step_day_hist and flow_day (tasks.analytics.models) hold each finished day's figures.
 """
 import sqlalchemy as sa
 from alembic import op

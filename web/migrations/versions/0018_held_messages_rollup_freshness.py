@@ -9,7 +9,7 @@ Create Date: 2026-12-06 00:00:00
   this index PostgreSQL answers from the index alone instead of reading every instance row (and its state).
 - analytics_day.rolled_at: when the scheduled roll-up summed the day, so the analytics page can say how
   fresh its figures are.
-Declared the same way on engine.models and web.analytics.models.
+Declared the same way on engine.models and tasks.analytics.models.
 """
 import sqlalchemy as sa
 from alembic import op

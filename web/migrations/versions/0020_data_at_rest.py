@@ -5,7 +5,7 @@ Revises: 0019
 Create Date: 2026-12-06 17:30:00
 
 `app_user.totp_secret` grows to hold a Fernet token and every plain secret already stored is sealed
-under the key derived from the configured SECRET_KEY (web.accounts.secret_box); downgrading opens them
+under the key derived from the configured SECRET_KEY (tasks.accounts.secret_box); downgrading opens them
 again. `app_user.enrol_token_hash`/`enrol_expires_at` hold the one-time link an administrator issues for
 a staff member's first authenticator. `notification_delivery.lease_until` is the expiry of a run's
 claim on a delivery it is sending.
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 from flask import current_app
 
-from web.accounts.secret_box import is_sealed, seal, unseal
+from tasks.accounts.secret_box import is_sealed, seal, unseal
 
 # revision identifiers, used by Alembic.
 revision = '0020'

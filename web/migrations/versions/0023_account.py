@@ -4,7 +4,7 @@ Revision ID: 0023
 Revises: 0022
 Create Date: 2026-12-06 00:00:00
 
-Declared the same way on web.accounts.models (User, EmailChange, LegalAcceptance).
+Declared the same way on tasks.accounts.models (User, EmailChange, LegalAcceptance).
 """
 import sqlalchemy as sa
 from alembic import op

@@ -25,9 +25,8 @@ from sqlalchemy.orm import Session
 from engine.clock import aware, utcnow
 from engine.db import Database
 from engine.models import ProcessVersion
-from forms.dates import MOSCOW, today_moscow
+from forms.dates import MOSCOW, moscow_midnight, today_moscow
 
-from ..dashboard.figures import moscow_midnight
 from .models import AnalyticsDay
 from .queries import Analytics, ElementStats, FlowCount, Freshness, WeekBreach
 

@@ -97,7 +97,7 @@ _VALIDATOR = Draft202012Validator(SCHEMA, format_checker=Draft202012Validator.FO
 
 
 class DatasetError(ValueError):
-    """The dataset does not fit the contract; `problems` lists every reason, with its JSON path."""
+    """The dataset does not fit its schema; `problems` lists every reason, with its JSON path."""
 
     def __init__(self, source: str, problems: list[str]) -> None:
         super().__init__(f"registry dataset {source} is invalid:\n  " + "\n  ".join(problems))
@@ -128,11 +128,11 @@ class Dataset:
                 "organizations": len(self.organizations), "medical_organizations": len(self.medical_organizations)}
 
 
-# The demo dataset the service serves when it is given none (REGISTRY_DATA unset).
+# The demo dataset served when REGISTRY_DATA names no other file.
 BUNDLED_DATA = Path(__file__).resolve().parent / "demo_data.json"
 
 
-def load_dataset(path: str | Path | None) -> Dataset:
+def load_dataset(path: str | Path | None = None) -> Dataset:
     """Read and validate a dataset file (None: the bundled demo dataset); raises DatasetError (also for
     unreadable or non-JSON files)."""
     path = Path(path) if path is not None else BUNDLED_DATA

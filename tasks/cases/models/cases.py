@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base
 from engine.models import BigId
-from web.accounts import models as _accounts  # noqa: F401  (app_user, referenced by owner_id)
+from tasks.accounts import models as _accounts  # noqa: F401  (app_user, referenced by owner_id)
 
 
 class CaseCounter(Base):

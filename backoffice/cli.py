@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from engine.private_files import restrict_umask
-from engine.settings import Settings
+from tasks.accounts.roles import ROLES, STAFF_ROLES
+from web.logs import setup_logging
 
-from .accounts.roles import ROLES, STAFF_ROLES
-from .logs import setup_logging
+from .provision import deploy_workflows, upgrade_database
 
 if TYPE_CHECKING:
     from engine.context import Services
@@ -59,18 +59,8 @@ def db_group() -> None:
 @db_group.command("upgrade")
 def db_upgrade() -> None:
     """Apply all Alembic migrations."""
-    upgrade_database()
+    upgrade_database(process_config())
     click.echo("database is up to date")
-
-
-def upgrade_database(config: AppConfig | None = None) -> None:
-    from flask_migrate import upgrade
-
-    from .app import create_app
-
-    app = create_app(config or process_config(), connect_services=False)
-    with app.app_context():
-        upgrade()
 
 
 @main.group("workflows")
@@ -92,7 +82,7 @@ def workflows_deploy(files: tuple[Path, ...], actor: str | None, comment: str | 
     from engine.errors import DeploymentError
 
     try:
-        results = deploy_workflows(list(files), actor or os_actor(), comment=comment)
+        results = deploy_workflows(list(files), actor or os_actor(), process_config().settings, comment=comment)
     except DeploymentError as exc:
         click.echo(f"deployment refused, nothing deployed ({len(exc.problems)} problems):", err=True)
         for problem in exc.problems:
@@ -153,21 +143,6 @@ def os_actor() -> str:
         import os
 
         return f"os:uid={os.getuid()}"
-
-
-def deploy_workflows(files: list[Path], actor: str = "cli", settings: Settings | None = None,
-                     comment: str | None = None) -> list:
-    from engine.deploy import sources_from_paths
-
-    from .deployment import build_deployer, read_lanes
-
-    settings = settings or process_config().settings
-    paths = files or [settings.workflows_dir]
-    sources = sources_from_paths(paths)
-    if not sources:
-        return []
-    lanes = read_lanes({s.directory for s in sources if s.directory})
-    return build_deployer(settings).deploy(sources, lanes, actor=actor, comment=comment)
 
 
 @main.command("worker")
@@ -386,7 +361,7 @@ def demo_seed() -> None:
 @click.option("--password", default=None, help="Default: a random password, printed once.")
 def users_add(email: str, role: str, password: str | None) -> None:
     """Create an active account (staff, or a citizen vouched for by an administrator)."""
-    from .accounts.errors import AccountError
+    from tasks.accounts.errors import AccountError
 
     try:
         email, generated = add_user(email, role, password)
@@ -403,11 +378,11 @@ def users_add(email: str, role: str, password: str | None) -> None:
 def add_user(email: str, role: str, password: str | None = None,
              config: AppConfig | None = None) -> tuple[str, str | None]:
     """(normalized e-mail, generated password or None), through the service the registration pages use."""
-    from .accounts.service import AccountService
-    from .app import create_app
-    from .extensions import db
-    from .legal.acceptance import record_vouched
-    from .legal.catalogue import load_catalogue
+    from tasks.accounts.service import AccountService
+    from tasks.legal.acceptance import record_vouched
+    from tasks.legal.catalogue import load_catalogue
+    from web.app import create_app
+    from web.extensions import db
 
     config = config or process_config()
     app = create_app(config, connect_services=False)
@@ -426,7 +401,7 @@ def users_enrol_link(email: str, actor: str | None) -> None:
 
     Printed once; only its hash is stored. Hand it over through a channel you trust.
     """
-    from .accounts.errors import AccountError
+    from tasks.accounts.errors import AccountError
 
     try:
         click.echo(issue_enrolment_link(email, actor or os_actor()))
@@ -437,10 +412,10 @@ def users_enrol_link(email: str, actor: str | None) -> None:
 
 def issue_enrolment_link(email: str, actor: str, config: AppConfig | None = None) -> str:
     """The URL of a new one-time enrolment link for a staff member (journaled by the service)."""
-    from .accounts.enrolment_pages import enrolment_url
-    from .accounts.service import AccountService
-    from .app import create_app
-    from .extensions import db
+    from tasks.accounts.service import AccountService
+    from web.accounts.enrolment_pages import enrolment_url
+    from web.app import create_app
+    from web.extensions import db
 
     config = config or process_config()
     app = create_app(config, connect_services=False)
@@ -457,12 +432,11 @@ def users_reset_totp(email: str, actor: str) -> None:
 
     Their API tokens are revoked as well; the reset is recorded in the audit journal and the log.
     """
+    from tasks.accounts.errors import AccountError
+    from tasks.accounts.service import AccountService, normalize_email
     from tasks.mail import mask_email
-
-    from .accounts.errors import AccountError
-    from .accounts.service import AccountService, normalize_email
-    from .app import create_app
-    from .extensions import db
+    from web.app import create_app
+    from web.extensions import db
 
     email = normalize_email(email)
     config = process_config()
@@ -502,10 +476,10 @@ def users_deactivate(email: str, actor: str) -> None:
 
 def _account_action(action: Callable[[Any], object], config: AppConfig | None = None) -> None:
     """Run `action(AccountService)` on the configured database; an account error exits with its message."""
-    from .accounts.errors import AccountError
-    from .accounts.service import AccountService
-    from .app import create_app
-    from .extensions import db
+    from tasks.accounts.errors import AccountError
+    from tasks.accounts.service import AccountService
+    from web.app import create_app
+    from web.extensions import db
 
     config = config or process_config()
     app = create_app(config, connect_services=False)

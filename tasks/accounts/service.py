@@ -46,9 +46,9 @@ from engine.clock import aware, utcnow
 from engine.errors import DataValidationError, FieldError
 from forms.formats import check_email
 from forms.validation import Surface, clean
+from tasks.legal import acceptance
+from tasks.legal.catalogue import Catalogue
 
-from ..legal import acceptance
-from ..legal.catalogue import Catalogue
 from . import errors
 from .models import ActivationCode, ApiToken, OneTimeCode, PasswordResetCode, User
 from .passwords import hash_password, needs_rehash, password_problem, verify_password
@@ -104,7 +104,7 @@ def validate_registration(data: Mapping[str, Any], catalogue: Catalogue, *,
     ЕНП and ИНН are optional (checked by their check digits when given; the profile fills them later).
     The page requires both checkboxes, and the versions in its hidden fields must be the current ones of
     `catalogue` (a version changed while the form was open is refused); it also words date errors as
-    ДД.ММ.ГГГГ. The API follows the registration contract, which has no version fields: the client
+    ДД.ММ.ГГГГ. The API's registration body has no version fields: the client
     application presents the documents in force (`GET /api/v1/legal/documents`) and registering accepts
     them, so `terms_version` and `consent_version` are optional there, but a version that is named must
     be the current one (`outdated_version` at its field otherwise).

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base
 from engine.models import BigId
-from web.accounts import models as _accounts  # noqa: F401  (app_user, referenced by user_id)
+from tasks.accounts import models as _accounts  # noqa: F401  (app_user, referenced by user_id)
 
 
 class Notification(Base):

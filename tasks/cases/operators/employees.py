@@ -18,15 +18,15 @@ from typing import Any
 from engine.context import get_services
 from engine.errors import NotFound
 from engine.operators import OperatorError, RetryPolicy, operator, tune_operator
+from tasks.cases import employee_checks
+from tasks.cases.employees import current_list
+from tasks.cases.submission import find_application
 from tasks.config import MAIL_RETRY, REGISTRY_RETRY, AppConfig
 from tasks.registries.batch_policies import EmployeePolicy, PolicyLookupItem, check_policies
 from tasks.registries.client import BATCH_LIMIT, ClientSettings, RegistryProtocolError, RegistryUnavailable
 from tasks.registries.operators import registry_client
 
-from . import employee_checks
-from .employees import current_list
-from .operators import app_config
-from .submission import find_application
+from .certificates import app_config
 
 # The largest batch a diagram may ask for, and the time one batch may take: every ЕРЗЛ request of it
 # timing out, plus the database work.
@@ -101,7 +101,7 @@ def check_batch(number: str, attempt: int, batch: int) -> dict[str, int]:
 @operator("registers.issue", retry=RetryPolicy(max_attempts=5, base_delay=2), on_exhausted="incident", timeout=300)
 def issue(number: str) -> dict[str, Any]:
     """Render and store the case's register once (every employee with the latest ЕРЗЛ result)."""
-    from .registers import issue_register
+    from tasks.cases.registers import issue_register
 
     db = get_services().database
     with _case_errors():
@@ -119,7 +119,7 @@ def issue(number: str) -> dict[str, Any]:
 @operator("registers.send", retry=MAIL_RETRY, on_exhausted="incident", timeout=120)
 def send(number: str) -> dict[str, Any]:
     """Mail the register (PDF and XLSX) to the organisation's e-mail."""
-    from .registers import send_register
+    from tasks.cases.registers import send_register
 
     with _case_errors():
         send_register(get_services().database, app_config(), number)

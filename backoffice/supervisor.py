@@ -39,7 +39,7 @@ class Child:
     started_at: float = field(default=0.0)
 
     def start(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "web.cli", *self.args],  # noqa: S603
+        self.proc = subprocess.Popen([sys.executable, "-m", "backoffice.cli", *self.args],  # noqa: S603
                                      preexec_fn=die_with_parent(signal.SIGTERM))
         self.started_at = time.monotonic()
         log.info("started %s (pid %s)", self.name, self.proc.pid)
@@ -81,7 +81,7 @@ def prepare(config: AppConfig) -> bool:
     """
     from engine.embedded_redis import start_embedded_redis
 
-    from .cli import deploy_workflows, upgrade_database
+    from .provision import deploy_workflows, upgrade_database
 
     settings = config.settings
     owns_redis = settings.redis_url is None and _is_my_child(start_embedded_redis(settings.data_dir,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from engine.db import Base
 from engine.models import BigId
 
-from . import models as _case_models  # noqa: F401  (application, referenced by application_id)
+from . import cases as _case_models  # noqa: F401  (application, referenced by application_id)
 
 
 class CaseEmployeeList(Base):

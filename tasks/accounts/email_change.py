@@ -94,7 +94,7 @@ class EmailChangeService:
     def confirm(self, user: User, code: str, tell_old_address: TellOldAddress) -> User:
         """Change the address when `code` is right; the old address is told first (if that fails, nothing changes).
 
-        The user's other sessions end (web.accounts.sessions.end_sessions).
+        The user's other sessions end (tasks.accounts.sessions.end_sessions).
         """
         row = self._row(user)
         if row is None:

@@ -34,12 +34,12 @@ def seed_demo(config: AppConfig) -> list[tuple[str, str, str, str]]:
     of the new ones."""
     from datetime import date
 
-    from .accounts.enrolment_pages import enrolment_url
-    from .accounts.service import AccountService
-    from .app import create_app
-    from .extensions import db
-    from .legal.acceptance import record_vouched
-    from .legal.catalogue import load_catalogue
+    from tasks.accounts.service import AccountService
+    from tasks.legal.acceptance import record_vouched
+    from tasks.legal.catalogue import load_catalogue
+    from web.accounts.enrolment_pages import enrolment_url
+    from web.app import create_app
+    from web.extensions import db
 
     app = create_app(config, connect_services=False)
     created = []

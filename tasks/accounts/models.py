@@ -5,14 +5,13 @@ application secret (a six-digit code has too little entropy for a plain hash: an
 table could try all million values), API tokens as SHA-256 digests (they are long random strings,
 so a fast hash is enough and lookups stay a single indexed equality), one-time enrolment links likewise.
 TOTP secrets cannot be hashed - the server computes the codes it checks from them - so they are sealed
-with a key derived from the application secret (web/accounts/secret_box.py).
+with a key derived from the application secret (tasks/accounts/secret_box.py).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask_login import UserMixin
 from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -24,7 +23,13 @@ from .roles import ROLE_LABELS, STAFF_ROLES
 DELETED_NAME = "Удалённая учётная запись"
 
 
-class User(UserMixin, Base):
+class User(Base):
+    """A person with a login: a citizen or a staff member.
+
+    It answers what the login manager of the web pages asks of a user (is_authenticated, is_active,
+    is_anonymous, get_id) itself, so the domain and the workers never import the web's login library.
+    """
+
     # "user" is a reserved word in PostgreSQL.
     __tablename__ = "app_user"
     __table_args__ = (UniqueConstraint("email", name="uq_app_user_email"),)
@@ -56,6 +61,23 @@ class User(UserMixin, Base):
     # (logout, password change or reset, TOTP reset, role change, deactivation). A signed cookie cannot be
     # taken back, so the server refuses every cookie made under an older version instead.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    # The login manager's questions; an account that is not (or no longer) active counts as not logged in.
+    @property
+    def is_authenticated(self) -> bool:
+        return bool(self.is_active)
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    # Equal when they stand for the same login session (two loads of one row in different sessions).
+    __hash__ = object.__hash__
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, User):
+            return self.get_id() == other.get_id()
+        return NotImplemented
 
     def get_id(self) -> str:
         """The session's user id: `<id>.<session_version>`, so a cookie of an ended session never loads."""

@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 
 from engine import journal
 from engine.clock import utcnow
-from tasks.cases.models import Document, Draft
-from tasks.cases.notification_models import Notification
+from tasks.cases.drafts import delete_document, discard_draft
+from tasks.cases.models.cases import Document, Draft
+from tasks.cases.models.notifications import Notification
 from tasks.config import AppConfig
-from web.cases.wizard import delete_document, discard_draft
 
 from . import errors
 from .models import ActivationCode, EmailChange, User

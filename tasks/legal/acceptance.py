@@ -4,8 +4,8 @@ Flask-free: the registration, the acceptance page, the API and the login gate al
 database session and the catalogue, so «accepted» means the same everywhere. Accepting states the
 versions the person was shown (`terms_version`, `consent_version`): a version that is not the current
 one is refused, so nobody is recorded as accepting a text they did not see. The one exception is the
-API registration, whose contract has no version fields: the client application presents the documents in
-force and registering accepts them (web.accounts.service.validate_registration).
+API registration, whose body has no version fields: the client application presents the documents in
+force and registering accepts them (tasks.accounts.service.validate_registration).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from engine import journal
 from engine.clock import utcnow
 from engine.errors import DataValidationError, FieldError
 from forms.dates import format_ru_date
-from web.accounts.models import LegalAcceptance
+from tasks.accounts.models import LegalAcceptance
 
 from .catalogue import Catalogue, LegalDocument
 

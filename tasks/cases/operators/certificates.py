@@ -12,15 +12,14 @@ from sqlalchemy.orm import Session
 from engine.context import get_services
 from engine.errors import NotFound
 from engine.operators import OperatorError, RetryPolicy, current_call_id, operator, tune_operator
+from tasks.accounts.models import User
+from tasks.accounts.roles import APPEALS, CASE_WORKERS
+from tasks.cases.certificates import issue_certificate
+from tasks.cases.notice_delivery import DeliveryFailed, Recipient, applicant, deliver, recipient
+from tasks.cases.notifications import STAFF_EVENTS, UnknownEvent, default_event, render_notice
+from tasks.cases.submission import find_application
 from tasks.config import MAIL_RETRY, AppConfig
 from tasks.documents.certificate import InconsistentCertificate
-from web.accounts.models import User
-from web.accounts.roles import APPEALS, CASE_WORKERS
-
-from .certificates import issue_certificate
-from .notice_delivery import DeliveryFailed, Recipient, applicant, deliver, recipient
-from .notifications import STAFF_EVENTS, UnknownEvent, default_event, render_notice
-from .submission import find_application
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """What can go wrong with an account, with the status, stable code and Russian text each shows as.
 
-The service raises these; the API turns them into the CONTRACT error body and the pages show the
+The service raises these; the API turns them into its error body and the pages show the
 message next to `field` (or above the form when `field` is None).
 """
 

@@ -9,11 +9,11 @@ from typing import Any
 from engine.context import get_services
 from engine.errors import NotFound
 from engine.operators import OperatorError, RetryPolicy, operator
+from tasks.cases import appeals
+from tasks.cases.decisions import issue_refusal
+from tasks.cases.resubmission import record_attempt
 
-from . import appeals
-from .decisions import issue_refusal
-from .operators import app_config
-from .resubmission import record_attempt
+from .certificates import app_config
 
 
 @operator("decisions.issue_refusal", retry=RetryPolicy(max_attempts=5, base_delay=2), on_exhausted="incident",

@@ -1,6 +1,6 @@
 """Uploaded files: checked by their content (never their name or declared type) and size.
 
-PDFs are parsed and refused with active content (web/cases/pdf_check.py); images are decoded in full,
+PDFs are parsed and refused with active content (tasks/cases/pdf_check.py); images are decoded in full,
 so a truncated or corrupt picture is refused here rather than shown broken to staff.
 """
 

@@ -21,9 +21,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base
 from engine.models import BigId
-from web.accounts import models as _accounts  # noqa: F401  (app_user, referenced by user ids)
+from tasks.accounts import models as _accounts  # noqa: F401  (app_user, referenced by user ids)
 
-from . import models as _cases  # noqa: F401  (application and document, referenced below)
+from . import cases as _cases  # noqa: F401  (application and document, referenced below)
 
 AUTHORITIES = ("head", "power_of_attorney")
 

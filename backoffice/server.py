@@ -29,8 +29,7 @@ class _Gunicorn(BaseApplication):
             import os
 
             from tasks.config import AppConfig
-
-            from .app import create_app
+            from web.app import create_app
 
             app = create_app(AppConfig.from_env(os.environ))
         tune_gc()

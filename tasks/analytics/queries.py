@@ -8,7 +8,7 @@ from when the element became active until work on it began (a person claimed the
 from then until it completed; an element nobody works on (a timer, a message) only waits and a service
 task is handled from the start. Days are Moscow days.
 
-On PostgreSQL a period is read from daily roll-ups (web.analytics.models): the scheduler's job rolls up
+On PostgreSQL a period is read from daily roll-ups (tasks.analytics.models): the scheduler's job rolls up
 each finished day once, in one scan of that day's steps, and the days it has not reached yet (today) are
 read from the steps themselves; percentiles come from the roll-ups' histograms (within 5 %), counts are
 exact. SQLite serves small installations: there the period's rows are aggregated in Python, percentiles exact.
@@ -26,9 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from engine.clock import aware
-from forms.dates import MOSCOW
-
-from ..dashboard.figures import moscow_midnight
+from forms.dates import MOSCOW, moscow_midnight
 
 SQL_ROWS = text("""
 SELECT element, source, instance_id, entered_at, started_at, ended_at, due_at
@@ -72,7 +70,7 @@ class WeekBreach:
 
 @dataclass(frozen=True)
 class Freshness:
-    """How current PostgreSQL's roll-up based figures are (web/analytics/rollup.py)."""
+    """How current PostgreSQL's roll-up based figures are (tasks/analytics/rollup.py)."""
 
     rolled_through: date | None  # the last Moscow day the roll-up job has summed
     rolled_at: datetime | None  # when it did

@@ -1,7 +1,7 @@
 """Demo medical organisations for the registry dataset, generated reproducibly.
 
 The bundled dataset (demo_data.json) carries a few hand-written organisations and the rest from here
-(`python -m web.registry.medical_demo` rewrites its `medical_organizations`); the directory benchmark
+(`python -m backoffice.registry.medical_demo` rewrites its `medical_organizations`); the directory benchmark
 asks for thousands more the same way. Every ОГРН and ИНН has a valid check digit and carries its
 region's code, as real ones do; about one organisation in twelve has a licence that has expired.
 """

@@ -2,7 +2,7 @@
 
 Pages and the API share these functions. Every read and change is journaled (the change with the names
 of the fields, never their values). The e-mail address and the phone have flows of their own: the
-address is confirmed at the new one (web.accounts.email_change), the phone lives with the SMS settings
+address is confirmed at the new one (tasks.accounts.email_change), the phone lives with the SMS settings
 (web.notifications.service.update_settings).
 """
 
