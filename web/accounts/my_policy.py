@@ -14,6 +14,8 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, render_template, url_for
 
 from engine import journal
+from tasks.accounts.models import User
+from tasks.accounts.roles import CITIZEN
 from tasks.cases.policy_check import OwnPolicy, own_policy
 from tasks.registries.client import RegistryUnavailable
 
@@ -21,8 +23,6 @@ from ..api_errors import ApiError
 from ..cases.access import registry_client
 from ..extensions import db
 from ..security import current_actor, roles_required
-from .models import User
-from .roles import CITIZEN
 
 pages = Blueprint("my_policy", __name__, url_prefix="/me/policy")
 api = Blueprint("my_policy_api", __name__, url_prefix="/api/v1/me/policy")

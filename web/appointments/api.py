@@ -12,13 +12,13 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from engine.errors import DataValidationError, NotFound
+from tasks.accounts.roles import CITIZEN
 from tasks.appointments.booking import BookingRefused, ClinicUnavailable, list_for, view
 from tasks.appointments.booking import book as book_slot
 from tasks.appointments.booking import cancel as cancel_booking
 from tasks.appointments.booking import move as move_booking
 from tasks.registries.client import RegistryUnavailable
 
-from ..accounts.roles import CITIZEN
 from ..api_errors import ApiError, error_response, json_object
 from ..extensions import db
 from ..security import current_actor, roles_required

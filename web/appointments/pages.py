@@ -16,13 +16,13 @@ from werkzeug.wrappers import Response
 from engine.errors import DataValidationError, FieldError
 from forms.dates import format_ru_date, parse_ru_date, today_moscow
 from forms.rendering import error_links
+from tasks.accounts.roles import CITIZEN
 from tasks.appointments.booking import BookingRefused, ClinicUnavailable, list_for, ready_certificates, view
 from tasks.appointments.booking import book as book_slot
 from tasks.appointments.booking import cancel as cancel_booking
 from tasks.appointments.booking import move as move_booking
 from tasks.registries.client import RegistryUnavailable
 
-from ..accounts.roles import CITIZEN
 from ..api_errors import error_page
 from ..cases import page_format
 from ..extensions import db
