@@ -7,24 +7,44 @@ A worker killed mid-job loses nothing: the outbox row stays queued and the recon
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import socket
+import time
 
+import redis
 from rq import Queue, SimpleWorker
 
 from engine.context import build_services, install
 from engine.process_tuning import tune_gc
 
+log = logging.getLogger(__name__)
+
 
 def run_worker(burst: bool = False, name: str | None = None) -> None:
+    """Work until asked to stop. RQ's work loop gives up («found an unhandled exception, quitting») when
+    Redis stays unreachable for a couple of seconds; the fault drills showed every worker gone after a
+    Redis restart, with nothing (docker-compose) to start them again. So an ending without a stop
+    request starts a new RQ worker on the same process once Redis answers; the work itself is safe in
+    the outbox meanwhile."""
     services = build_services()
     install(services)
     queue = Queue(services.settings.queue_name, connection=services.redis)
-    worker = SimpleWorker(
-        [queue], connection=services.redis,
-        name=name or f"{socket.gethostname()}.{os.getpid()}",
-    )
     logging.getLogger("rq.worker").setLevel(logging.WARNING)
     tune_gc()
-    worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
+    base = name or f"{socket.gethostname()}.{os.getpid()}"
+    for round_ in itertools.count():
+        # Its name is the worker's host and pid (RQ's started-job entries say who runs a job); a later
+        # round adds its number, as Redis may still hold the previous round's registration.
+        worker = SimpleWorker([queue], connection=services.redis, name=base if round_ == 0 else f"{base}.{round_}")
+        try:
+            worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
+        except redis.RedisError as exc:  # its teardown, on a Redis that is gone
+            log.warning("worker %s ended on a Redis error: %s", worker.name, exc)
+        if burst or worker._stop_requested:  # RQ's own flag: SIGTERM/SIGINT asked for the stop
+            return
+        log.warning("worker %s ended without a stop request (Redis unreachable?); starting again", worker.name)
+        time.sleep(2)
+        if worker._stop_requested:  # RQ's signal handlers are still the last worker's
+            return

@@ -27,8 +27,9 @@ A run SIGKILLed mid-send leaves its lease live for SEND_LEASE, which held a noti
 minutes (the fault drills found it). On PostgreSQL a run therefore also holds a session advisory lock
 on the delivery's key while it owns the lease; the server drops the lock the moment the run's
 connection dies. A run that gets the lock knows no live run is sending, so it takes over a lease still
-marked «sending» at once; one that cannot get it is retried later, as before. (Had the dead run's
-letter already been accepted by the mail server, it goes out twice: mail is at least once.)
+marked «sending» at once; one that cannot get it is retried later, as before. Had the dead run's
+letter already been accepted by the mail server, it goes out again - mail is at least once - but with
+the same Message-ID (derived from the key), which mail clients show once.
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ def deliver(db: Database, config: AppConfig, *, call_id: int | None, who: Recipi
         done = ["portal"] if portal else []
         try:
             if _send_claimed(db, email, email_key, "email", instance_id, notice.event,
-                             lambda: send_mail(config, who.email, notice.subject, notice.text)):
+                             lambda: send_mail(config, who.email, notice.subject, notice.text, dedup_key=email_key)):
                 done.append("email")
         except MailError as exc:
             raise DeliveryFailed("mail_failed", str(exc)) from exc

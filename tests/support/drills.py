@@ -186,9 +186,10 @@ def busy_worker(product: Product, timeout: float = 30.0) -> subprocess.Popen | N
         with contextlib.suppress(redis.RedisError):
             for job_id in StartedJobRegistry(queue=queue).get_job_ids():
                 job = Job.fetch(job_id, connection=connection) if Job.exists(job_id, connection) else None
-                pid = (job.worker_name or "").rsplit(".", 1)[-1] if job is not None else ""
-                if pid.isdigit() and int(pid) in procs:
-                    return procs[int(pid)]
+                # `host.pid`, or `host.pid.round` for a worker restarted after Redis was gone
+                for part in reversed((job.worker_name or "").split(".") if job is not None else []):
+                    if part.isdigit() and int(part) in procs:
+                        return procs[int(part)]
         time.sleep(0.02)
     return None
 
@@ -201,12 +202,14 @@ class Outcome:
     finished: int
     lost: list[str]
     duplicates: int
+    resent: int  # copies under a Message-ID already received: shown once (see duplicate_notices)
     recovery_s: float | None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def row(self) -> dict[str, Any]:
         return {"submitted": self.submitted, "refused": self.refused, "finished": self.finished,
-                "lost": len(self.lost), "duplicates": self.duplicates, "recovery_s": self.recovery_s, **self.extra}
+                "lost": len(self.lost), "duplicates": self.duplicates, "resent": self.resent,
+                "recovery_s": self.recovery_s, **self.extra}
 
 
 class Flow:
@@ -288,15 +291,21 @@ class Flow:
         self.scan()
         self._watching = False
         lost = [n for n in numbers if (self.finished_at(n) or float("inf")) > deadline[n]]
-        return Outcome(len(numbers), self.refused, len(numbers) - len(lost), lost, duplicate_notices(self.product.smtp,
-                       set(numbers)), recovery_time(numbers, self.finished_at, fault_end))
+        duplicates, resent = duplicate_notices(self.product.smtp, set(numbers))
+        return Outcome(len(numbers), self.refused, len(numbers) - len(lost), lost, duplicates, resent,
+                       recovery_time(numbers, self.finished_at, fault_end))
 
 
-def duplicate_notices(smtp: SmtpServer, numbers: set[str]) -> int:
-    """Letters about these cases received more than once (same recipient, same subject)."""
-    seen = Counter((tuple(m.rcpt_tos), m.subject) for m in smtp.messages
-                   if (found := _NUMBER.search(m.subject)) and found.group(1) in numbers)
-    return sum(count - 1 for count in seen.values() if count > 1)
+def duplicate_notices(smtp: SmtpServer, numbers: set[str]) -> tuple[int, int]:
+    """(duplicates, re-sent copies) among the letters about these cases.
+
+    A duplicate is a second letter with the same recipient and subject under another Message-ID: the
+    citizen sees it twice. A re-sent copy has the Message-ID of one received before (a sender died after
+    the server took the letter, tasks/cases/notice_delivery.py): mail clients show it once."""
+    letters = [((tuple(m.rcpt_tos), m.subject), str(m.message["Message-ID"])) for m in smtp.messages
+               if (found := _NUMBER.search(m.subject)) and found.group(1) in numbers]
+    distinct = Counter(what for what, _ in set(letters))
+    return sum(count - 1 for count in distinct.values()), len(letters) - len(set(letters))
 
 
 def recovery_time(numbers: dict[str, float], finished_at: Callable[[str], float | None],
