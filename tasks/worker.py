@@ -42,9 +42,15 @@ def run_worker(burst: bool = False, name: str | None = None) -> None:
             worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
         except redis.RedisError as exc:  # its teardown, on a Redis that is gone
             log.warning("worker %s ended on a Redis error: %s", worker.name, exc)
-        if burst or worker._stop_requested:  # RQ's own flag: SIGTERM/SIGINT asked for the stop
+        if burst or _stop_asked(worker):
             return
         log.warning("worker %s ended without a stop request (Redis unreachable?); starting again", worker.name)
         time.sleep(2)
-        if worker._stop_requested:  # RQ's signal handlers are still the last worker's
+        if _stop_asked(worker):  # RQ's signal handlers are still the last worker's
             return
+
+
+def _stop_asked(worker: SimpleWorker) -> bool:
+    """Whether SIGTERM/SIGINT asked the worker to stop: RQ notes the time (an idle worker stops at once, a
+    busy one after its job, setting its flag)."""
+    return worker._shutdown_requested_date is not None or worker._stop_requested
