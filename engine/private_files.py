@@ -50,11 +50,15 @@ def write_private(path: Path, data: bytes, *, fsync: bool = False) -> Path:
     private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        if fsync:
-            fh.flush()
-            os.fsync(fh.fileno())
-    os.chmod(tmp, FILE_MODE)  # an older leftover tmp kept its own mode
-    tmp.replace(path)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            if fsync:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.chmod(tmp, FILE_MODE)  # an older leftover tmp kept its own mode
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk must not also keep the half-written file
+        raise
     return path

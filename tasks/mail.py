@@ -11,6 +11,7 @@ authenticating), `smtps://host[:465]` (implicit TLS); `user:password@` may prece
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import smtplib
 import ssl
@@ -66,9 +67,13 @@ class Attachment:
 
 
 def send_mail(config: AppConfig, to: str, subject: str, text: str, html: str | None = None,
-              attachments: Sequence[Attachment] = ()) -> None:
-    """Send one message; raises MailError when the SMTP server cannot take it."""
-    message = build_message(config.mail_from, to, subject, text, html, attachments)
+              attachments: Sequence[Attachment] = (), *, dedup_key: str | None = None) -> None:
+    """Send one message; raises MailError when the SMTP server cannot take it.
+
+    With `dedup_key` (a notice's delivery key) the Message-ID is derived from it, so a letter sent again
+    after its sender died between the server's «250» and recording it carries the same Message-ID, and
+    mail clients show it once."""
+    message = build_message(config.mail_from, to, subject, text, html, attachments, dedup_key=dedup_key)
     if config.smtp_url:
         _send_smtp(config.smtp_url, message)
         log.info("mail sent to %s", mask_email(to))
@@ -86,13 +91,17 @@ def mask_email(address: str) -> str:
 
 
 def build_message(sender: str, to: str, subject: str, text: str, html: str | None = None,
-                  attachments: Sequence[Attachment] = ()) -> EmailMessage:
+                  attachments: Sequence[Attachment] = (), *, dedup_key: str | None = None) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to
     message["Subject"] = subject
     message["Date"] = format_datetime(utcnow())
-    message["Message-ID"] = make_msgid(domain=_domain(sender))
+    if dedup_key is None:
+        message["Message-ID"] = make_msgid(domain=_domain(sender))
+    else:  # the sender is in the hash: two installations' «call:42» are different letters
+        digest = hashlib.blake2b(f"{sender}|{to}|{dedup_key}".encode(), digest_size=16).hexdigest()
+        message["Message-ID"] = f"<notice.{digest}@{_domain(sender)}>"
     message.set_content(text)
     if html is not None:
         message.add_alternative(html, subtype="html")

@@ -7,10 +7,13 @@ A worker killed mid-job loses nothing: the outbox row stays queued and the recon
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import socket
+import time
 
+import redis
 from rq import Queue, SimpleWorker
 
 from engine.process_tuning import tune_gc
@@ -18,15 +21,37 @@ from engine.process_tuning import tune_gc
 from .config import AppConfig
 from .process import start
 
+log = logging.getLogger(__name__)
+
 
 def run_worker(config: AppConfig, burst: bool = False, name: str | None = None) -> None:
-    """Consume the configuration's queue; each job finds the services and configuration installed here."""
+    """Consume the configuration's queue until asked to stop; each job finds the services and configuration
+    installed here. RQ's work loop gives up («found an unhandled exception, quitting») when Redis stays
+    unreachable for a couple of seconds; the fault drills showed every worker gone after a Redis restart,
+    with nothing (docker-compose) to start them again. So an ending without a stop request starts a new RQ
+    worker on the same process once Redis answers; the work itself is safe in the outbox meanwhile."""
     services = start(config)
     queue = Queue(services.settings.queue_name, connection=services.redis)
-    worker = SimpleWorker(
-        [queue], connection=services.redis,
-        name=name or f"{socket.gethostname()}.{os.getpid()}",
-    )
     logging.getLogger("rq.worker").setLevel(logging.WARNING)
     tune_gc()
-    worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
+    base = name or f"{socket.gethostname()}.{os.getpid()}"
+    for round_ in itertools.count():
+        # Its name is the worker's host and pid (RQ's started-job entries say who runs a job); a later
+        # round adds its number, as Redis may still hold the previous round's registration.
+        worker = SimpleWorker([queue], connection=services.redis, name=base if round_ == 0 else f"{base}.{round_}")
+        try:
+            worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
+        except redis.RedisError as exc:  # its teardown, on a Redis that is gone
+            log.warning("worker %s ended on a Redis error: %s", worker.name, exc)
+        if burst or _stop_asked(worker):
+            return
+        log.warning("worker %s ended without a stop request (Redis unreachable?); starting again", worker.name)
+        time.sleep(2)
+        if _stop_asked(worker):  # RQ's signal handlers are still the last worker's
+            return
+
+
+def _stop_asked(worker: SimpleWorker) -> bool:
+    """Whether SIGTERM/SIGINT asked the worker to stop: RQ notes the time (an idle worker stops at once, a
+    busy one after its job, setting its flag)."""
+    return worker._shutdown_requested_date is not None or worker._stop_requested

@@ -10,8 +10,11 @@ import zipfile
 from engine.models import JournalEntry
 from tasks.config import AppConfig
 from tests.support.accounts import bearer, client_from, login, unique_email
+from tests.support.backend import wait_for
 from tests.support.images import png
 from tests.support.product import Product
+from tests.support.support_requests import answer, file_request, support_task
+from tests.support.support_requests import png as support_png
 from web.app import create_app
 from web.extensions import db
 
@@ -93,3 +96,33 @@ def test_the_page_lists_reads_and_names_staff_only_where_policy_allows(product: 
     finally:
         with named.app_context():
             db.engine.dispose()
+
+
+def test_the_export_holds_the_citizens_support_requests_with_their_threads_and_files(product: Product) -> None:
+    token = product.citizen_token(unique_email("tracked-support"))
+    screenshot = support_png()
+    filed = file_request(product, token, type="technical", text="Не открывается страница «Мои заявления».",
+                         files=[("экран.png", screenshot)])
+    assert filed.status_code == 201, filed.get_json()
+    number = filed.get_json()["number"]
+    support = product.staff_token("support")
+    answer(product, support, support_task(product, support, number)["id"], "reply", "Обновите страницу, пожалуйста.")
+    wait_for(lambda: len(product.client().get(f"/api/v1/support-requests/{number}", headers=bearer(token))
+                         .get_json()["messages"]) == 2, message=f"the answer to {number}")
+    other = product.citizen_token()
+    file_request(product, other, type="other", text="Чужое обращение, его не должно быть в архиве.")
+
+    archive = zipfile.ZipFile(io.BytesIO(product.client().get("/api/v1/me/data-export", headers=bearer(token)).data))
+    data = json.loads(archive.read("data.json"))
+    [request] = data["support_requests"]
+    assert request["number"] == number and request["type_label"] == "Технический сбой"
+    assert request["status"] == "answered" and request["created_at"]
+    asked, answered = request["messages"]
+    assert (asked["kind"], asked["text"]) == ("request", "Не открывается страница «Мои заявления».")
+    assert (answered["kind"], answered["staff"], answered["text"]) == ("reply", True, "Обновите страницу, пожалуйста.")
+    [attachment] = asked["attachments"]
+    assert attachment["filename"] == "экран.png" and attachment["size"] == len(screenshot)
+    assert archive.read(attachment["file"]) == screenshot
+    # The screenshot is one of the citizen's documents too: listed there, stored in the archive once.
+    assert attachment["file"] in {d["file"] for d in data["documents_without_application"]}
+    assert len([n for n in archive.namelist() if n == attachment["file"]]) == 1

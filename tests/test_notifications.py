@@ -27,7 +27,7 @@ from engine.sla import SlaRegistry
 from tasks.accounts.models import User
 from tasks.cases.models.cases import Application
 from tasks.cases.models.notifications import Notification, NotificationDelivery
-from tasks.cases.notice_delivery import DeliveryFailed, deliver, recipient
+from tasks.cases.notice_delivery import DeliveryFailed, deliver, recipient, sender_lock
 from tasks.cases.notifications import EVENTS, default_event, render_notice
 from tasks.config import AppConfig
 from tasks.process import install_config, installed_config
@@ -590,7 +590,11 @@ def test_two_runs_of_one_notice_sending_at_once_mail_it_once(product) -> None:
 
 
 def test_a_lease_whose_run_died_is_taken_over(product) -> None:
-    """A run killed mid-send leaves the delivery «sending»; once its lease has run out another run sends it."""
+    """A run killed mid-send leaves the delivery «sending». On PostgreSQL the run's advisory lock on the
+    key died with its connection, so the next run takes over at once (while a live run holds the lock,
+    others are retried); on SQLite the next run waits until the lease has run out.
+
+    The fault drill behind it: tests/test_drills.py::test_worker_sigkilled_mid_job."""
     email = unique_email("lease-dead")
     product.citizen_token(email)
     database, config, who, notice = _race_notice(product, email)
@@ -601,13 +605,18 @@ def test_a_lease_whose_run_died_is_taken_over(product) -> None:
                                             status="sending", attempts=0, updated_at=utcnow(),
                                             lease_until=utcnow() + timedelta(minutes=1)))
         db.session.commit()
-    with pytest.raises(DeliveryFailed) as refused:  # the dead run's lease still runs
-        deliver(database, config, call_id=call_id, who=who, notice=notice, number="2026-999998", instance_id=None)
-    assert refused.value.code == "delivery_in_progress"
-    with product.app.app_context():
-        db.session.execute(update(NotificationDelivery).where(NotificationDelivery.key == key)
-                           .values(lease_until=utcnow() - timedelta(seconds=1)))
-        db.session.commit()
+    if product.backend.kind == "postgres":
+        with sender_lock(database, key), pytest.raises(DeliveryFailed) as refused:  # a live run is sending
+            deliver(database, config, call_id=call_id, who=who, notice=notice, number="2026-999998", instance_id=None)
+        assert refused.value.code == "delivery_in_progress"
+    else:
+        with pytest.raises(DeliveryFailed) as refused:  # the dead run's lease still runs
+            deliver(database, config, call_id=call_id, who=who, notice=notice, number="2026-999998", instance_id=None)
+        assert refused.value.code == "delivery_in_progress"
+        with product.app.app_context():
+            db.session.execute(update(NotificationDelivery).where(NotificationDelivery.key == key)
+                               .values(lease_until=utcnow() - timedelta(seconds=1)))
+            db.session.commit()
     assert deliver(database, config, call_id=call_id, who=who, notice=notice, number="2026-999998",
                    instance_id=None) == ["portal", "email"]
     with product.app.app_context():

@@ -19,6 +19,9 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BuildError
 
 from engine.errors import Conflict, DataValidationError, EngineError, FieldError, NotFound
+from tasks.cases.storage import StorageFull
+
+from .extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,8 @@ _STATUS_TEXTS: dict[int, tuple[str, str, str]] = {
     429: ("rate_limited", "Слишком много попыток. Повторите через несколько минут.", "Слишком много попыток"),
     500: ("internal_error", "Внутренняя ошибка сервера. Попробуйте позже.", "Ошибка сервера"),
     503: ("unavailable", "Сервис временно недоступен. Попробуйте позже.", "Сервис недоступен"),
+    507: ("storage_full", "Файл не сохранён: в хранилище сервиса закончилось место. Ваши данные не изменены, "
+                          "загрузите файл ещё раз позже.", "Файл не сохранён"),
 }
 # Pages speak to people rather than to API clients where the API wording reads like a machine's.
 _PAGE_MESSAGES: dict[int, str] = {
@@ -147,6 +152,16 @@ def _handle_http(exc: HTTPException) -> Response | tuple[str, int]:
     return Response(html, status, headers=headers, content_type="text/html; charset=utf-8")
 
 
+def _handle_storage_full(exc: StorageFull) -> Response | tuple[str, int]:
+    """The upload disk is full: a clear 507 (the person may retry later), and nothing of the request stored."""
+    log.error("upload not stored on %s %s: %s", request.method, request.path, exc)
+    db.session.rollback()
+    code, message, _ = status_text(507)
+    if is_api_request():
+        return error_response(507, code, message)
+    return error_page(507, message)
+
+
 def _handle_unexpected(exc: Exception) -> Response | tuple[str, int]:
     log.exception("unhandled error on %s %s", request.method, request.path)
     code, message, _ = status_text(500)
@@ -160,4 +175,5 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(EngineError, _handle_engine_error)
     app.register_error_handler(CSRFError, _handle_csrf)
     app.register_error_handler(HTTPException, _handle_http)
+    app.register_error_handler(StorageFull, _handle_storage_full)
     app.register_error_handler(Exception, _handle_unexpected)

@@ -22,17 +22,27 @@ Two runs of one job (a retry started while a slow first run is still talking to 
 not both send. Before sending, a run takes a lease on the delivery row: a conditional UPDATE moves it
 from «pending» (or a «sending» whose lease expired: its run died mid-way) to «sending» with an expiry.
 Only the run whose UPDATE changed the row sends; the other finds a live lease and is retried later.
+
+A run SIGKILLed mid-send leaves its lease live for SEND_LEASE, which held a notice back for up to five
+minutes (the fault drills found it). On PostgreSQL a run therefore also holds a session advisory lock
+on the delivery's key while it owns the lease; the server drops the lock the moment the run's
+connection dies. A run that gets the lock knows no live run is sending, so it takes over a lease still
+marked «sending» at once; one that cannot get it is retried later, as before. Had the dead run's
+letter already been accepted by the mail server, it goes out again - mail is at least once - but with
+the same Message-ID (derived from the key), which mail clients show once.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -102,19 +112,21 @@ def deliver(db: Database, config: AppConfig, *, call_id: int | None, who: Recipi
         return []
     base = f"call:{call_id}" if call_id is not None else key_base  # key_base: a notice sent outside the engine
     key = (lambda channel: f"{base}:{channel}:{who.user_id}") if base is not None else None
-    try:
-        with db.session() as s:
-            portal = who.citizen and _portal(s, key("portal") if key else None, who, notice, number)
-            email = _claim(s, key("email"), "email", who, number) if key else _UNRECORDED
-    except IntegrityError as exc:
-        raise _delivered_elsewhere() from exc
-    done = ["portal"] if portal else []
-    try:
-        if _send_claimed(db, email, key("email") if key else None, "email", instance_id, notice.event,
-                         lambda: send_mail(config, who.email, notice.subject, notice.text)):
-            done.append("email")
-    except MailError as exc:
-        raise DeliveryFailed("mail_failed", str(exc)) from exc
+    email_key = key("email") if key else None
+    with sender_lock(db, email_key) as takeover:
+        try:
+            with db.session() as s:
+                portal = who.citizen and _portal(s, key("portal") if key else None, who, notice, number)
+                email = _claim(s, email_key, "email", who, number, takeover=takeover) if email_key else _UNRECORDED
+        except IntegrityError as exc:
+            raise _delivered_elsewhere() from exc
+        done = ["portal"] if portal else []
+        try:
+            if _send_claimed(db, email, email_key, "email", instance_id, notice.event,
+                             lambda: send_mail(config, who.email, notice.subject, notice.text, dedup_key=email_key)):
+                done.append("email")
+        except MailError as exc:
+            raise DeliveryFailed("mail_failed", str(exc)) from exc
     if who.citizen and who.sms_opt_in and who.phone:
         try:
             if deliver_once(db, key("sms") if key else None, "sms", who, number, instance_id, notice.event,
@@ -154,10 +166,12 @@ class _Claim:
 _UNRECORDED = _Claim("pending", 0)  # a direct call outside the engine: nothing to deduplicate by
 
 
-def _claim(s: Session, key: str, channel: str, who: Recipient, number: str) -> _Claim:
+def _claim(s: Session, key: str, channel: str, who: Recipient, number: str, *, takeover: bool = False) -> _Claim:
     """The delivery under `key`, leased to this run when it is still owed.
 
-    Raises DeliveryFailed («delivery_in_progress») when another run holds a live lease on it.
+    Raises DeliveryFailed («delivery_in_progress») when another run holds a live lease on it. With
+    `takeover` (this run holds the key's advisory lock, so whoever left a lease is dead) a lease is taken
+    over whatever its expiry.
     """
     row = s.scalar(select(NotificationDelivery).where(NotificationDelivery.key == key))
     if row is None:
@@ -167,16 +181,17 @@ def _claim(s: Session, key: str, channel: str, who: Recipient, number: str) -> _
         s.flush()
     if row.status in ("sent", "failed"):
         return _Claim(row.status, row.attempts or 0)
-    if not _take_lease(s, key):
+    if not _take_lease(s, key, takeover=takeover):
         raise _delivered_elsewhere()
     return _Claim("pending", row.attempts or 0)
 
 
-def _take_lease(s: Session, key: str) -> bool:
+def _take_lease(s: Session, key: str, *, takeover: bool = False) -> bool:
     """Move the row to «sending» until now + SEND_LEASE, if no other run holds it; True when this run did."""
     now = utcnow()
-    owed = or_(NotificationDelivery.status == "pending",
-               and_(NotificationDelivery.status == "sending", NotificationDelivery.lease_until < now))
+    held_by_dead = NotificationDelivery.status == "sending" if takeover else \
+        and_(NotificationDelivery.status == "sending", NotificationDelivery.lease_until < now)
+    owed = or_(NotificationDelivery.status == "pending", held_by_dead)
     taken = s.execute(update(NotificationDelivery)
                       .where(NotificationDelivery.key == key, owed)
                       .values(status="sending", lease_until=now + SEND_LEASE, updated_at=now)
@@ -195,12 +210,31 @@ def deliver_once(db: Database, key: str | None, channel: str, who: Recipient, nu
     """
     if key is None:
         return _send_claimed(db, _UNRECORDED, None, channel, instance_id, event, send, max_attempts=max_attempts)
-    try:
-        with db.session() as s:
-            claim = _claim(s, key, channel, who, number)
-    except IntegrityError as exc:
-        raise _delivered_elsewhere() from exc
-    return _send_claimed(db, claim, key, channel, instance_id, event, send, max_attempts=max_attempts)
+    with sender_lock(db, key) as takeover:
+        try:
+            with db.session() as s:
+                claim = _claim(s, key, channel, who, number, takeover=takeover)
+        except IntegrityError as exc:
+            raise _delivered_elsewhere() from exc
+        return _send_claimed(db, claim, key, channel, instance_id, event, send, max_attempts=max_attempts)
+
+
+@contextmanager
+def sender_lock(db: Database, key: str | None) -> Iterator[bool]:
+    """PostgreSQL: hold the delivery key's session advisory lock for the whole run (yields True: a lease
+    left «sending» is a dead run's); DeliveryFailed when a live run holds it. SQLite, or no key: False."""
+    if key is None or db.is_sqlite:
+        yield False
+        return
+    lock_id = int.from_bytes(hashlib.blake2b(f"notice:{key}".encode(), digest_size=8).digest(), "big", signed=True)
+    with db.engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        if not conn.execute(select(func.pg_try_advisory_lock(lock_id))).scalar_one():
+            raise _delivered_elsewhere()
+        try:
+            yield True
+        finally:
+            conn.execute(select(func.pg_advisory_unlock(lock_id)))
 
 
 def _send_claimed(db: Database, claim: _Claim, key: str | None, channel: str, instance_id: int | None, event: str,

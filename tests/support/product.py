@@ -177,11 +177,12 @@ def restore_current_versions(versions: dict[str, int]) -> None:
 
 
 def product_env(backend: Backend, registry: RegistryService, smtp: SmtpServer, **extra: str) -> dict[str, str]:
-    return backend.env(
-        BACKOFFICE_WORKFLOWS_DIR=str(PRODUCT_WORKFLOWS), REGISTRY_URL=registry.url, SMTP_URL=smtp.url,
-        PUBLIC_BASE_URL="http://127.0.0.1:8765", REGISTRY_RETRY_MAX_DELAY="1", SECRET_KEY="test-secret-key",
+    """The product's environment; `extra` may also override these defaults (a drill runs production timings)."""
+    return backend.env(**{
+        "BACKOFFICE_WORKFLOWS_DIR": str(PRODUCT_WORKFLOWS), "REGISTRY_URL": registry.url, "SMTP_URL": smtp.url,
+        "PUBLIC_BASE_URL": "http://127.0.0.1:8765", "REGISTRY_RETRY_MAX_DELAY": "1", "SECRET_KEY": "test-secret-key",
         **extra,
-    )
+    })
 
 
 def deploy_product(backend: Backend, env: dict[str, str]) -> None:

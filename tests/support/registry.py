@@ -64,13 +64,17 @@ class RegistryService:
                 env[key] = str(value)
         return env
 
-    def start(self, timeout: float = 30.0) -> RegistryService:
-        """Start the process and wait until /health answers (a taken port is retried on another one)."""
-        for _ in range(3):
-            port = free_port()
-            self.url = f"http://127.0.0.1:{port}"
+    def start(self, timeout: float = 30.0, port: int | None = None) -> RegistryService:
+        """Start the process and wait until /health answers (a taken port is retried on another one).
+
+        With `port` (a drill's restart after an outage: the product keeps its REGISTRY_URL) only that port.
+        """
+        for _ in range(1 if port else 3):
+            chosen = port or free_port()
+            self.url = f"http://127.0.0.1:{chosen}"
             with self.log_path.open("ab") as log:
-                self.proc = subprocess.Popen([sys.executable, "-m", "backoffice.cli", "registry", "--port", str(port)],
+                command = [sys.executable, "-m", "backoffice.cli", "registry", "--port", str(chosen)]
+                self.proc = subprocess.Popen(command,
                                              cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
                                              start_new_session=True)
             if self._wait_healthy(timeout):

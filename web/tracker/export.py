@@ -2,7 +2,8 @@
 
 The account (without secrets: no password hash, TOTP secret or tokens), every application with each
 attempt as submitted, its documents, certificates, refusal decisions, appeals and the history the
-applicant sees, wizard drafts, doctor's appointments, notifications and the log of who read their data.
+applicant sees, wizard drafts, doctor's appointments, notifications, support requests with their threads
+(the citizen's messages, the specialists' answers, attached screenshots) and the log of who read their data.
 Files are added when they are still stored (retention may have deleted old scans: the entry says so).
 """
 
@@ -37,6 +38,10 @@ from tasks.cases.models.notifications import Notification
 from tasks.cases.queries import case_status, journal_view
 from tasks.cases.storage import FileStore
 from tasks.config import AppConfig
+from tasks.support.labels import TYPE_LABELS
+from tasks.support.labels import status_label as support_status_label
+from tasks.support.models import SupportAttachment, SupportMessage
+from tasks.support.requests import list_requests, request_status, thread
 
 from ..accounts.api import profile
 from .access_log import access_rows
@@ -56,17 +61,26 @@ class _Archive:
     def __init__(self) -> None:
         self.buffer = io.BytesIO()
         self.zip = zipfile.ZipFile(self.buffer, "w", zipfile.ZIP_DEFLATED)
+        self.names: set[str] = set()
 
     def add_file(self, path: Path | None, name: str) -> str | None:
+        """Add a stored file once (a support screenshot is also one of the owner's documents)."""
         if path is None or not path.is_file():
             return None
-        self.zip.write(path, f"files/{name}")
+        if f"files/{name}" not in self.names:
+            self.zip.write(path, f"files/{name}")
+            self.names.add(f"files/{name}")
         return f"files/{name}"
 
     def finish(self, data: dict[str, Any]) -> bytes:
         self.zip.writestr("data.json", json.dumps(data, ensure_ascii=False, indent=2, default=_plain))
         self.zip.close()
         return self.buffer.getvalue()
+
+
+def _document_file(uploads: FileStore, archive: _Archive, doc: Document) -> str | None:
+    stored = None if doc.erased_at else uploads.path(doc.storage_key)
+    return archive.add_file(stored, f"documents/{doc.id}-{Path(doc.filename).name}")
 
 
 def _documents(session: Session, config: AppConfig, archive: _Archive, owner_id: int,
@@ -76,9 +90,8 @@ def _documents(session: Session, config: AppConfig, archive: _Archive, owner_id:
     held_by = Document.application_id.is_(None) if application_id is None else \
         Document.application_id == application_id
     for doc in session.scalars(select(Document).where(Document.owner_id == owner_id, held_by)):
-        stored = None if doc.erased_at else uploads.path(doc.storage_key)
         out.append({**_row(doc, "id", "kind", "filename", "content_type", "size", "uploaded_at", "erased_at"),
-                    "file": archive.add_file(stored, f"documents/{doc.id}-{Path(doc.filename).name}")})
+                    "file": _document_file(uploads, archive, doc)})
     return out
 
 
@@ -109,6 +122,28 @@ def _application(session: Session, config: AppConfig, archive: _Archive, app: Ap
     }
 
 
+def _support_requests(session: Session, config: AppConfig, archive: _Archive, owner_id: int) -> list[dict[str, Any]]:
+    """The owner's support requests with the whole thread as the cabinet shows it, and the attached files."""
+    uploads = FileStore(config.uploads_dir)
+    out = []
+    for request in reversed(list_requests(session, owner_id, limit=10_000)):
+        messages = thread(session, request)
+        docs = {doc.id: doc for doc in session.scalars(
+            select(Document).join(SupportAttachment, SupportAttachment.document_id == Document.id)
+            .where(SupportAttachment.message_id.in_(
+                select(SupportMessage.id).where(SupportMessage.request_id == request.id))))}
+        for message in messages:
+            message["attachments"] = [
+                {**attachment, **_row(docs[attachment["id"]], "size", "uploaded_at", "erased_at"),
+                 "file": _document_file(uploads, archive, docs[attachment["id"]])}
+                for attachment in message["attachments"]]
+        status = request_status(session, request)
+        out.append({**_row(request, "number", "type", "case_number", "appeal_number", "created_at", "due_at"),
+                    "type_label": TYPE_LABELS[request.type], "status": status,
+                    "status_label": support_status_label(status), "messages": messages})
+    return out
+
+
 def export_archive(session: Session, config: AppConfig, user: User, *, with_names: bool) -> bytes:
     """The zip of everything held about `user` (see the module's docstring)."""
     archive = _Archive()
@@ -122,6 +157,7 @@ def export_archive(session: Session, config: AppConfig, user: User, *, with_name
         "applications": [_application(session, config, archive, app) for app in apps],
         "drafts": [_row(d, "applicant", "step", "data", "updated_at") for d in drafts],
         "documents_without_application": _documents(session, config, archive, user.id, None),
+        "support_requests": _support_requests(session, config, archive, user.id),
         "notifications": [_row(n, "case_number", "event", "title", "text", "created_at", "read_at") for n in notes],
         "appointments": [{**_row(a, "number", "certificate_number", "specialty", "slot", "organization", "created_at"),
                           "status": appointment_status(session, a)} for a in bookings],
