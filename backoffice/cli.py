@@ -170,7 +170,7 @@ def scheduler() -> None:
 @click.option("--processes", default=1, type=int)
 def web(host: str, port: int, threads: int, processes: int) -> None:
     """Serve the web application with gunicorn."""
-    from .app import create_app
+    from web.app import create_app
     from .server import serve
 
     config = process_config()
