@@ -171,6 +171,7 @@ def scheduler() -> None:
 def web(host: str, port: int, threads: int, processes: int) -> None:
     """Serve the web application with gunicorn."""
     from web.app import create_app
+
     from .server import serve
 
     config = process_config()
