@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from tasks.documents import CertificateData, DocumentRenderer, render_certificat
 from tasks.documents.certificate import render_certificate_in_full, render_certificate_stenciled
 from tasks.documents.render import TEMPLATES_DIR
 from tasks.verification import verification_url
+from tests.support.certificates import sample_certificate
 
 MAX_DIFFERENT_PIXELS = 0.005  # of the page, at 100 dpi in greyscale
 DPI = 100
@@ -37,21 +37,11 @@ def config(tmp_path_factory) -> AppConfig:
 
 
 def certificate(**changes) -> CertificateData:
-    data = CertificateData(
-        number="2026-000123-1",
-        issued_at=datetime(2026, 2, 1, 9, 30, tzinfo=UTC),
-        last_name="Иванов", first_name="Пётр", middle_name="Сергеевич",
-        birth_date=date(1985, 3, 14),
-        enp="7700000000000007",
-        insurer_name="АО «Страховая компания «СОГАЗ-Мед»", insurer_code="77008",
-        region="г. Москва",
-        period_from=date(2026, 1, 1), period_to=date(2026, 12, 31),
-        policy_valid_from=date(2019, 5, 1), policy_valid_to=None,
-        official_name="Иванова Мария Петровна",
-        official_position="Начальник отдела организации ОМС",
-        organisation="Территориальный фонд обязательного медицинского страхования",
-    )
-    return replace(data, **changes)
+    """The sample with a resubmission's number and a shorter issuer, whose lines the stencil keeps as they are."""
+    return sample_certificate(**{"number": "2026-000123-1", "official_name": "Иванова Мария Петровна",
+                                 "official_position": "Начальник отдела организации ОМС",
+                                 "organisation": "Территориальный фонд обязательного медицинского страхования",
+                                 **changes})
 
 
 # ------------------------------------------------------------------ poppler / zbar

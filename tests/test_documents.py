@@ -35,6 +35,7 @@ from tasks.documents.formatting import (
     keep_abbreviations_together,
 )
 from tasks.verification import CODE_LENGTH, check_code, verification_code, verification_url
+from tests.support.certificates import sample_certificate
 
 SECRET = "test-secret-key-" * 3
 BASE_URL = "https://oms.example.ru"
@@ -48,21 +49,7 @@ def config(tmp_path_factory) -> AppConfig:
 
 
 def certificate(**changes) -> CertificateData:
-    data = CertificateData(
-        number="2026-000123",
-        issued_at=datetime(2026, 2, 1, 9, 30, tzinfo=UTC),
-        last_name="Иванов", first_name="Пётр", middle_name="Сергеевич",
-        birth_date=date(1985, 3, 14),
-        enp="7700000000000007",
-        insurer_name="АО «Страховая компания «СОГАЗ-Мед»", insurer_code="77008",
-        region="г. Москва",
-        period_from=date(2026, 1, 1), period_to=date(2026, 12, 31),
-        policy_valid_from=date(2019, 5, 1), policy_valid_to=None,
-        official_name="И. П. Петрова",
-        official_position="Начальник отдела организации обязательного медицинского страхования",
-        organisation="Территориальный фонд обязательного медицинского страхования города Москвы",
-    )
-    return replace(data, **changes)
+    return sample_certificate(**changes)
 
 
 def receipt(**changes) -> ReceiptData:
