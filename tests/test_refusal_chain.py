@@ -29,7 +29,9 @@ from tasks.config import engine_settings
 
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
 CHAIN = "refusal_chain"
-CALLERS = ("certificate_individual.bpmn", "certificate_organization.bpmn")
+# Every product diagram that calls the shared chain (the two certificates and the change of data).
+CALLERS = tuple(sorted(p.name for p in WORKFLOWS.glob("*.bpmn")
+                       if f'calledElement="{CHAIN}"' in p.read_text(encoding="utf-8")))
 CHAIN_NAME = "Отказ, повторная подача и обжалование"
 
 
