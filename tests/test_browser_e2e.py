@@ -64,7 +64,7 @@ def register_and_log_in(page: Page, product: Product, base: str, email: str, per
 
 def fill_the_wizard(page: Page, demo: dict, scan: Path) -> str:
     person, passport = demo["person"], demo["person"]["passport"]
-    page.locator("main").get_by_role("link", name="Подать заявление").click()
+    page.locator("main").get_by_role("link", name="Подать заявление : Справка о наличии полиса ОМС", exact=True).click()
     expect(page.locator("h2.wizard__title")).to_have_text("Личные данные")
     expect(page.get_by_label("Фамилия")).to_have_value(person["last_name"])  # from the account
     expect(page.get_by_label("Дата рождения")).to_have_value(format_ru_date(person["birth_date"]))
