@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import re
 import subprocess
-from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from playwright.sync_api import Page, expect
 from weasyprint import HTML
 
-from forms.dates import format_ru_date
+from forms.dates import format_ru_date, today_moscow
 from tests.support.accounts import ENP, PASSWORD, unique_email
 from tests.support.browser import fits_the_screen, phone_browser, wait_until_ready
 from tests.support.product import Product
@@ -119,7 +118,7 @@ def test_citizen_gets_and_verifies_the_certificate_in_a_browser(product: Product
     scan = tmp_path / "паспорт.pdf"
     HTML(string="<h1>Копия паспорта</h1>").write_pdf(scan)
     email = unique_email("browser")
-    year = date.today().year
+    year = today_moscow().year
 
     with phone_browser(product) as (base, page):
         register_and_log_in(page, product, base, email, demo["person"])

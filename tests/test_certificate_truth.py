@@ -22,6 +22,7 @@ from backoffice.provision import deploy_workflows
 from engine import journal
 from engine.incidents import list_incidents
 from forms.coverage import PolicyTerm, coverage_gap
+from forms.dates import today_moscow
 from forms.validation import validate
 from tasks.cases.models.cases import Application, Certificate
 from tasks.config import engine_settings
@@ -33,7 +34,7 @@ from tests.support.product import PRODUCT_WORKFLOWS, Product
 from tests.support.registry import demo_policies, demo_records
 from web.extensions import db
 
-YEAR = date.today().year
+YEAR = today_moscow().year
 EXPIRED = {"found": True, "status": "expired", "valid_from": "2012-01-01", "valid_to": "2025-03-31"}
 PERIOD = {"from": f"{YEAR}-01-01", "to": f"{YEAR}-12-31"}
 # (schema, decision field, the approving choice, whether the form has its own policy block)

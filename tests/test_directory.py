@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from sqlalchemy import func, select
 from stdnum.ru import inn as ru_inn
 from stdnum.ru import ogrn as ru_ogrn
 
+from forms.dates import today_moscow
 from tasks.directory.models import DirectoryRefresh, MedicalOrganization
 from tasks.directory.refresh import refresh_directory
 from tasks.registries.client import ClientSettings, RegistryClient
@@ -72,7 +72,7 @@ def test_the_demo_dataset_has_sixty_realistic_organisations_with_valid_numbers()
         assert ru_inn.is_valid(org["inn"]) and len(org["inn"]) == 10, org
         assert org["ogrn"][3:5] == org["inn"][:2], org  # both carry the region's code
         assert org["programs"] and org["specialties"] and org["legal_address"], org
-    expired = [o for o in orgs if o["license_valid_to"] and o["license_valid_to"] < date.today().isoformat()]
+    expired = [o for o in orgs if o["license_valid_to"] and o["license_valid_to"] < today_moscow().isoformat()]
     assert 3 <= len(expired) < len(orgs) // 4
 
 

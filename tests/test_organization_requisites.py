@@ -7,7 +7,7 @@ import io
 import os
 import re
 from collections.abc import Callable, Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +16,7 @@ from sqlalchemy import select
 from engine.models import JournalEntry
 from engine.operators import OperatorError, get_operator
 from forms import identifiers as ids
+from forms.dates import today_moscow
 from forms.validation import clean
 from tasks.cases.models.cases import Application, Document
 from tasks.cases.models.organizations import Organization, OrganizationRepresentative
@@ -34,7 +35,7 @@ PDF = SCAN_PDF
 BIK = "044525225"
 ACCOUNT = "40702810938000000001"  # keyed against BIK
 CORR_ACCOUNT = "30101810400000000225"  # keyed against BIK
-TODAY = date.today()
+TODAY = today_moscow()  # the validators count in Moscow days (UTC is a day behind after 21:00)
 
 
 def org_record(short_name: str) -> dict[str, Any]:

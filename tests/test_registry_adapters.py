@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -305,21 +306,30 @@ def test_slow_registry_times_out_retryably(registry_service, use_registry):
     assert (err.code, err.retryable) == ("registry_timeout", True)
 
 
-def test_operators_are_registered_to_wait_out_an_outage():
-    for name in ("registry.check_passport", "registry.check_snils", "registry.find_policy",
-                 "registries.check_organization"):
-        op = get_operator(name)
-        assert op.retry.max_attempts >= 100_000 and op.retry.max_delay == 60
-        assert (op.on_exhausted, op.error_code) == ("error", "registry_unavailable")
-        assert op.timeout > ClientSettings().worst_case()
-    # A worker reads REGISTRY_RETRY_MAX_DELAY into its configuration, and its operators wait that long at most.
-    code = ("import os; from engine.operators import get_operator; from tasks.config import AppConfig; "
+def _operators_as_a_worker_has_them(**env: str) -> dict:
+    """The registry operators after a worker-style start with `env`: in a fresh interpreter, because the
+    configuration a process installs (this one's: the test products') tunes the operators process-wide."""
+    code = ("import json, os; from engine.operators import get_operator; from tasks.config import AppConfig; "
             "from tasks.process import install_config; install_config(AppConfig.from_env(os.environ)); "
-            "print(get_operator('registry.check_snils').retry.max_delay)")
+            "print(json.dumps({n: [get_operator(n).retry.max_attempts, get_operator(n).retry.max_delay, "
+            "get_operator(n).on_exhausted, get_operator(n).error_code, get_operator(n).timeout] for n in "
+            "('registry.check_passport', 'registry.check_snils', 'registry.find_policy', "
+            "'registries.check_organization')}))")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                         env={**os.environ, "REGISTRY_RETRY_MAX_DELAY": "5", "PYTHONPATH": str(ROOT),
-                              "SECRET_KEY": "registry-adapter-tests"})
-    assert out.stdout.strip() == "5.0", out.stderr
+                         env={**base, "PYTHONPATH": str(ROOT), "SECRET_KEY": "registry-adapter-tests", **env})
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_operators_are_registered_to_wait_out_an_outage():
+    for attempts, max_delay, on_exhausted, error_code, timeout in _operators_as_a_worker_has_them().values():
+        assert attempts >= 100_000 and max_delay == 60
+        assert (on_exhausted, error_code) == ("error", "registry_unavailable")
+        assert timeout > ClientSettings().worst_case()
+    # A worker reads REGISTRY_RETRY_MAX_DELAY into its configuration, and its operators wait that long at most.
+    shortened = _operators_as_a_worker_has_them(REGISTRY_RETRY_MAX_DELAY="5")
+    assert {name: op[1] for name, op in shortened.items()} == dict.fromkeys(shortened, 5.0)
 
 
 def test_wrong_answers_and_wrong_input_are_not_retried(registry_service, use_registry):
