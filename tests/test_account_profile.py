@@ -30,6 +30,7 @@ from tests.support.backend import wait_for
 from tests.support.smtp import activation_code
 
 INN = "500100732259"  # a 12-digit ИНН with right check digits
+SNILS = "11223344595"  # check digits 95 (weights 9..1, modulo 101)
 
 
 def _error(response) -> dict:
@@ -127,6 +128,20 @@ def test_profile_changes_over_the_api_and_role_checks(backend, make_app, smtp_se
     assert (user.last_name, user.inn, user.middle_name) == ("Петрова", INN, None)
     assert "profile_changed" in _events(backend, user.id)
 
+    typo = client.patch("/api/v1/account", json={"snils": "112-233-445 96", "last_name": "Сидорова"},
+                        headers=bearer(token))
+    assert typo.status_code == 422 and _fields(typo) == {"snils": "checksum"}
+    [problem] = _error(typo)["fields"]
+    assert problem["message"].startswith("Номер СНИЛС введён с ошибкой")
+    user = _user(backend, email)
+    assert (user.snils, user.last_name) == (None, "Петрова")  # nothing changed
+    saved = client.patch("/api/v1/account", json={"snils": "112-233-445 95"}, headers=bearer(token))
+    assert saved.status_code == 200 and saved.get_json()["snils"] == SNILS
+    assert _user(backend, email).snils == SNILS
+    assert client.get("/api/v1/auth/me", headers=bearer(token)).get_json()["snils"] == SNILS
+    no_enp = client.patch("/api/v1/account", json={"enp": None}, headers=bearer(token))
+    assert no_enp.status_code == 200 and no_enp.get_json()["enp"] is None  # СНИЛС may stand in for it
+
     assert client.get("/api/v1/account").status_code == 401
     operator = add_user(app, "operator")
     staff = client.post("/api/v1/auth/token", json={"email": operator, "password": PASSWORD,
@@ -171,6 +186,7 @@ def test_email_change_is_confirmed_at_the_new_address_and_told_to_the_old(backen
 def test_deleting_the_account_minimises_it_and_keeps_the_consent_record(backend, make_app, smtp_server):
     client = client_from(make_app(SMTP_URL=smtp_server.url))
     email, token = _registered_token(client, smtp_server, inn=INN)
+    assert client.patch("/api/v1/account", json={"snils": SNILS}, headers=bearer(token)).status_code == 200
     user_id = _user(backend, email).id
     wrong = client.post("/api/v1/account/delete", json={"password": "не тот"}, headers=bearer(token))
     assert wrong.status_code == 403 and _error(wrong)["code"] == "wrong_password"
@@ -186,7 +202,7 @@ def test_deleting_the_account_minimises_it_and_keeps_the_consent_record(backend,
         assert not user.is_active and user.deleted_at is not None
         assert user.email == f"deleted-{user_id}@deleted.invalid"
         assert (user.last_name, user.first_name, user.middle_name, user.birth_date, user.phone, user.enp,
-                user.inn) == (None,) * 7
+                user.inn, user.snils) == (None,) * 8
         assert s.scalars(select(ApiToken).where(ApiToken.user_id == user_id)).all() == []
         kept = s.scalars(select(LegalAcceptance).where(LegalAcceptance.user_id == user_id)).all()
         assert len(kept) == 2
@@ -213,10 +229,13 @@ def test_profile_pages_registration_errors_and_the_prefilled_application(backend
     assert login(client, email).status_code == 302
     profile = client.get("/account")
     assert profile.status_code == 200 and "Принятые документы" in profile.get_data(as_text=True)
+    assert 'id="f-snils"' in profile.get_data(as_text=True)
     form = {"last_name": "Сидорова", "first_name": "Анна", "birth_date": "01.02.1990", "enp": ENP, "inn": INN,
-            "csrf_token": csrf_token(profile.get_data(as_text=True))}
+            "snils": "112-233-445 95", "csrf_token": csrf_token(profile.get_data(as_text=True))}
     bad = client.post("/account", data={**form, "enp": "12"})
     assert bad.status_code == 422 and 'id="f-enp-error"' in bad.get_data(as_text=True)
+    typo = client.post("/account", data={**form, "snils": "112-233-445 96"}).get_data(as_text=True)
+    assert 'id="f-snils-error"' in typo and "Номер СНИЛС введён с ошибкой" in typo
     saved = client.post("/account", data=form)
     assert saved.status_code == 302
     assert "Личные данные сохранены." in client.get("/account").get_data(as_text=True)
@@ -225,6 +244,7 @@ def test_profile_pages_registration_errors_and_the_prefilled_application(backend
     assert 'value="Сидорова"' in personal and 'value="01.02.1990"' in personal
     ids = client.get("/apply/ids").get_data(as_text=True)
     assert f'value="{ENP}"' in ids and f'value="{INN}"' in ids
+    assert f'value="{SNILS}"' in ids
 
     deletion = client.get("/account/delete").get_data(as_text=True)
     unconfirmed = client.post("/account/delete", data={"password": PASSWORD, "csrf_token": csrf_token(deletion)})

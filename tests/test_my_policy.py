@@ -1,10 +1,11 @@
 """«Мой полис» on both backends: the signed-in citizen's own policy from ЕРЗЛ (the real registry service over
-HTTP) found by the profile's ЕНП, over the API and on the page; an expired or annulled one says what to do
-next; a profile that does not match ЕРЗЛ's record shows nothing of it; every look-up is journaled."""
+HTTP) found by the profile's ЕНП, or without one by its СНИЛС and birth date, over the API and on the page;
+an expired or annulled one says what to do next; a profile that does not match ЕРЗЛ's record shows nothing
+of it; every look-up is journaled."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -99,8 +100,9 @@ def test_an_expired_or_annulled_policy_says_what_to_do(app: Flask, scenario: str
         assert policy["reason"] in html and body["reason"] == policy["reason"]
 
 
-@pytest.mark.parametrize("changes", [{"birth_date": "1985-03-15"}, {"last_name": "Смирнов"}],
-                         ids=["birth_date", "last_name"])
+@pytest.mark.parametrize("changes", [{"birth_date": "1985-03-15"}, {"last_name": "Смирнов"},
+                                     {"snils": demo_records("policy_expired")[0]["snils"]}],
+                         ids=["birth_date", "last_name", "someone_elses_snils"])
 def test_a_profile_that_does_not_match_the_record_shows_nothing(app: Flask, backend: Backend, changes):
     email, user_id, policy = _citizen(app, "valid", **changes)
     status, body = _api(app, email)
@@ -112,12 +114,39 @@ def test_a_profile_that_does_not_match_the_record_shows_nothing(app: Flask, back
     assert [d["outcome"] for d in _journal(backend, user_id)] == ["not_found", "not_found"]
 
 
-def test_a_profile_without_a_policy_number_is_asked_for_one(app: Flask):
+def test_without_an_enp_the_snils_and_the_birth_date_find_the_policy(app: Flask, backend: Backend):
+    record = demo_records("valid")[0]
+    email, user_id, policy = _citizen(app, "valid", enp=None, snils=record["snils"])
+    status, body = _api(app, email)
+    assert status == 200 and body["outcome"] == "found" and body["status"] == "active"
+    assert body["enp"] == policy["enp"] and body["insurer"] == policy["insurer"]
+    status, html = _page(app, email)
+    assert status == 200 and "Полис действует" in html
+    assert policy["enp"] in html and policy["insurer"]["name"] in html
+    assert [(d["channel"], d["outcome"]) for d in _journal(backend, user_id)] == [("api", "found"), ("page", "found")]
+
+
+def test_a_snils_whose_record_has_another_birth_date_shows_nothing(app: Flask, backend: Backend):
+    record = demo_records("valid")[0]
+    other_day = (date.fromisoformat(record["birth_date"]) + timedelta(days=1)).isoformat()
+    email, user_id, policy = _citizen(app, "valid", enp=None, snils=record["snils"], birth_date=other_day)
+    status, body = _api(app, email)
+    assert status == 200 and body["outcome"] == "not_found" and "СНИЛС" in body["message"]
+    assert body["enp"] is None and body["insurer"] is None and body["status"] is None
+    status, html = _page(app, email)
+    assert status == 200 and "Полис не найден" in html
+    assert policy["enp"] not in html and policy["insurer"]["name"] not in html
+    assert [d["outcome"] for d in _journal(backend, user_id)] == ["not_found", "not_found"]
+
+
+def test_a_profile_without_a_policy_number_or_snils_is_asked_for_one(app: Flask):
     email, _, _ = _citizen(app, None, enp=None)
     status, body = _api(app, email)
-    assert status == 200 and body["outcome"] == "no_identity" and "ЕНП" in body["message"]
+    assert status == 200 and body["outcome"] == "no_identity"
+    assert "ЕНП" in body["message"] and "СНИЛС" in body["message"]
     status, html = _page(app, email)
     assert status == 200 and "Не хватает данных" in html and 'href="/account"' in html
+    assert "номер полиса ОМС (ЕНП) или СНИЛС" in html
 
 
 def test_only_a_signed_in_citizen_sees_their_policy(app: Flask, registry_service: RegistryService):

@@ -31,7 +31,7 @@ from .service import AccountService
 from .sessions import end_sessions
 
 DELETED_DOMAIN = "deleted.invalid"  # RFC 2606: never a real mailbox
-_PROFILE = ("phone", "last_name", "first_name", "middle_name", "birth_date", "enp", "inn", "totp_secret",
+_PROFILE = ("phone", "last_name", "first_name", "middle_name", "birth_date", "enp", "inn", "snils", "totp_secret",
             "totp_last_step")
 
 

@@ -83,9 +83,11 @@ class User(Base):
         """The session's user id: `<id>.<session_version>`, so a cookie of an ended session never loads."""
         return f"{self.id}.{self.session_version or 0}"
 
-    # What the service asks of every applicant, kept to pre-fill applications: ЕНП (16 digits) and ИНН (12).
+    # What the service asks of every applicant, kept to pre-fill applications: ЕНП (16 digits), ИНН (12) and
+    # СНИЛС (11; with the birth date it also finds «Мой полис» when the profile has no ЕНП).
     enp: Mapped[str | None] = mapped_column(String(16))
     inn: Mapped[str | None] = mapped_column(String(12))
+    snils: Mapped[str | None] = mapped_column(String(11))
     # Set when the person deleted the account: it is deactivated and its personal data minimised (cases stay).
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

@@ -21,7 +21,7 @@ from forms.validation import Surface, clean
 from .models import User
 
 SCHEMA = "profile"
-FIELDS = ("last_name", "first_name", "middle_name", "birth_date", "enp", "inn")
+FIELDS = ("last_name", "first_name", "middle_name", "birth_date", "enp", "inn", "snils")
 
 
 def profile_data(user: User) -> dict[str, Any]:
@@ -32,7 +32,7 @@ def profile_data(user: User) -> dict[str, Any]:
 
 
 def application_prefill(user: User) -> dict[str, Any]:
-    """What an application starts with, in its schema's shape: the applicant's name, birth date, ИНН and ЕНП."""
+    """What an application starts with, in its schema's shape: the applicant's name, birth date, ИНН, СНИЛС, ЕНП."""
     person = {k: v for k, v in profile_data(user).items() if k != "enp"}
     return {"person": person, **({"policy_number": user.enp} if user.enp else {})}
 

@@ -175,5 +175,5 @@ def profile(user: User) -> dict:
         "id": user.id, "email": user.email, "role": user.role, "role_label": user.role_label,
         "last_name": user.last_name, "first_name": user.first_name, "middle_name": user.middle_name,
         "birth_date": user.birth_date.isoformat() if user.birth_date else None, "phone": user.phone,
-        "sms_opt_in": bool(user.sms_opt_in), "enp": user.enp, "inn": user.inn,
+        "sms_opt_in": bool(user.sms_opt_in), "enp": user.enp, "inn": user.inn, "snils": user.snils,
     }

@@ -1,8 +1,9 @@
 """«Мой полис»: the signed-in citizen's own current policy from ЕРЗЛ, as a page (/me/policy) and over the API
 (GET /api/v1/me/policy).
 
-The policy is looked up by the profile's ЕНП (tasks.cases.policy_check.own_policy) and shown only when
-ЕРЗЛ's record belongs to the person the profile describes. A policy that has expired or was annulled
+The policy is looked up by the profile's ЕНП, or without one by its СНИЛС and birth date
+(tasks.cases.policy_check.own_policy), and shown only when ЕРЗЛ's record belongs to the person the profile
+describes. A policy that has expired or was annulled
 comes with what to do next: ask for the certificate of coverage (the application checks every register
 and explains a refusal) or write to support. Every look-up is journaled: a policy is personal data.
 """
@@ -45,7 +46,7 @@ def _user() -> User:
 def _lookup(user: User, channel: str) -> OwnPolicy:
     """Find the policy and journal the read (who, which channel, what came back - never the number itself)."""
     person = {"last_name": user.last_name, "first_name": user.first_name, "middle_name": user.middle_name,
-              "birth_date": user.birth_date.isoformat() if user.birth_date else None}
+              "birth_date": user.birth_date.isoformat() if user.birth_date else None, "snils": user.snils}
     try:
         result = own_policy(registry_client(), person, user.enp)
     except RegistryUnavailable:
@@ -97,7 +98,8 @@ def show_json() -> Response:
     body["next_steps"] = NEXT_STEPS if _actions(result) else None
     body["actions"] = _actions(result)
     if result.outcome == "not_found":
-        body["message"] = "Полис по данным вашего профиля не найден. Проверьте ЕНП, ФИО и дату рождения в профиле."
+        body["message"] = ("Полис по данным вашего профиля не найден. Проверьте ЕНП или СНИЛС, ФИО и дату "
+                           "рождения в профиле.")
     elif result.outcome == "no_identity":
-        body["message"] = "Укажите в профиле номер полиса ОМС (ЕНП) и дату рождения."
+        body["message"] = "Укажите в профиле номер полиса ОМС (ЕНП) или СНИЛС и дату рождения."
     return jsonify(body)

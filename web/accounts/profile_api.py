@@ -64,7 +64,8 @@ def show() -> Response:
 @bp.patch("")
 @roles_required(CITIZEN)
 def change() -> Response:
-    """{last_name?, first_name?, middle_name?, birth_date?, enp?, inn?}: 422 with every problem, nothing changed."""
+    """{last_name?, first_name?, middle_name?, birth_date?, enp?, inn?, snils?}: 422 with every problem,
+    nothing changed."""
     user = _user()
     data = json_object()
     try:

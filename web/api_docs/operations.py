@@ -174,13 +174,15 @@ OPERATIONS: dict[str, Op] = {
     "tracker_api.data_export": Op("Все мои данные: data.json и файлы в ZIP", CITIZEN, answer=BINARY,
                                   answer_types=("application/zip",)),
     "my_policy_api.show_json": Op(
-        "Мой полис ОМС: действующий полис по данным профиля (ЕНП и дата рождения)", CITIZEN, extra=(503,),
+        "Мой полис ОМС: действующий полис по данным профиля (ЕНП, а без него СНИЛС, и дата рождения)", CITIZEN,
+        extra=(503,),
         answer=obj(outcome={"enum": ["found", "not_found", "no_identity"]}, enp=NULLABLE, status=NULLABLE,
                    status_label=NULLABLE, insurer={"type": ["object", "null"]}, region=NULLABLE,
                    valid_from=NULLABLE, valid_to=NULLABLE, reason=NULLABLE, next_steps=NULLABLE,
                    actions={"type": "array", "items": obj(action=STRING, label=STRING, url=STRING)}),
         description="Полис показывается, только если запись ЕРЗЛ принадлежит владельцу профиля (дата рождения, "
-                    "ФИО); иначе `not_found`. Для истёкшего или аннулированного полиса — что делать дальше "
+                    "СНИЛС, ФИО); иначе `not_found`; без ЕНП и СНИЛС — `no_identity`. Для истёкшего или "
+                    "аннулированного полиса — что делать дальше "
                     "(`actions`: справка, обращение в поддержку). Каждый просмотр записывается в журнал."),
     "account_api.show": Op("Личные данные, ожидающая подтверждения смена e-mail, принятые документы", CITIZEN),
     "account_api.change": Op("Изменить личные данные (только переданные поля; null или \"\" — очистить)",
