@@ -1,6 +1,7 @@
 """«Запись к врачу» in headless Chromium on a phone-sized screen, on the real product: a citizen with a ready
-certificate is refused for a date the certificate does not cover (the reason next to the field), books a
-slot with it, gets the confirmation mail, moves the booking and cancels it.
+certificate finds the clinic in the medical organisations directory and goes from its page to the booking,
+is refused for a date the certificate does not cover (the reason next to the field), books a slot with it,
+gets the confirmation mail, moves the booking and cancels it.
 """
 
 from __future__ import annotations
@@ -47,7 +48,13 @@ def test_book_move_and_cancel_with_a_certificate(product: Product) -> None:
         log_in(page, base, email)
         page.goto(f"{base}/applications")
         page.get_by_role("link", name="Запись к врачу").click()
+        expect(page.get_by_role("link", name="Записаться к врачу")).to_be_visible()
+        # The clinic is found in the directory, and its page leads to the booking with it chosen.
+        page.goto(f"{base}/medical-organizations?q={SPB_HOSPITAL}")
+        page.locator(f'a[href="/medical-organizations/{SPB_HOSPITAL}"]').first.click()
         page.get_by_role("link", name="Записаться к врачу").click()
+        expect(page.get_by_label("Медицинская организация")).to_have_value(SPB_HOSPITAL)
+        expect(page.get_by_label("Специальность")).to_be_visible()
 
         beyond = moscow_today() + timedelta(days=COVERED_DAYS + 3)
         choose(page, format_ru_date(beyond))
