@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.support.accounts import add_user, bearer, unique_email
+from tests.support.accounts import add_user, bearer, login, unique_email
 from tests.support.backend import wait_for
 from tests.support.product import Product
 from tests.support.support_requests import answer, file_request, png, support_task
@@ -46,6 +46,14 @@ def test_request_answered_mailed_and_reopened(product: Product) -> None:
     support = product.staff_token("support")
     task = support_task(product, support, number)
     assert task["role"] == "support" and task["due_at"]
+    # The inbox finds a request by its number however it is typed (Cyrillic «О», lowercase, «№», spaces).
+    typed = f" № о-{number[2:]} "
+    found = product.client().get("/api/v1/tasks", query_string={"queue": "group", "q": typed}, headers=bearer(support))
+    assert [(t["id"], t["case_number"]) for t in found.get_json()["items"]] == [(task["id"], number)]
+    client = product.client()
+    login(client, add_user(product.app, "support"))
+    listed = client.get("/inbox", query_string={"queue": "group", "q": typed}).get_data(as_text=True)
+    assert number in listed and "Номер заявления или обращения" in listed
     screen = product.client().get(f"/api/v1/tasks/{task['id']}", headers=bearer(support)).get_json()
     assert screen["support_request"]["messages"][0]["text"] == "Кнопка «Подать заявление» не нажимается на телефоне."
     answer(product, support, task["id"], "close", "Исправили ошибку, обновите страницу.")

@@ -28,7 +28,7 @@ def file_request(product: Product, token: str, **fields: Any) -> Any:
 def support_task(product: Product, token: str, number: str, task: str = "support_reply") -> dict[str, Any]:
     """The open answer task of request `number` in the support group's queue."""
     def found() -> dict[str, Any] | None:
-        r = product.client().get("/api/v1/tasks", query_string={"queue": "group", "limit": 200}, headers=bearer(token))
+        r = product.client().get("/api/v1/tasks", query_string={"queue": "group", "q": number}, headers=bearer(token))
         assert r.status_code == 200, r.get_json()
         return next((t for t in r.get_json()["items"] if t["case_number"] == number and t["task"] == task), None)
 

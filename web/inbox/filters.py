@@ -21,6 +21,7 @@ from forms.dates import MOSCOW, format_ru_date, parse_iso_date, parse_ru_date
 from forms.identifiers import strip_separators
 from tasks.accounts.roles import ADMIN, ROLES, SUPERVISOR
 from tasks.cases.numbering import case_number_of
+from tasks.support.labels import request_number_of
 
 from .sla_state import SLA_STATES
 
@@ -46,9 +47,10 @@ class InvalidFilter(ValueError):
 
 @dataclass(frozen=True)
 class Search:
-    """What `q` looks for: a case number (whole or its beginning), an 11-digit СНИЛС or the beginning of the ФИО."""
+    """What `q` looks for: a case number (whole or its beginning), a support request's number (whole, «О-…»),
+    an 11-digit СНИЛС or the beginning of the ФИО."""
 
-    kind: str  # number | snils | name
+    kind: str  # number | request | snils | name
     value: str
 
 
@@ -104,6 +106,9 @@ class TaskFilter:
 
 
 def parse_search(text: str) -> Search:
+    request = request_number_of(text)
+    if request is not None:  # a support request's process has its number as the business key, as a case has
+        return Search("request", request)
     term = case_number_of(" ".join(text.split()))
     compact = strip_separators(term)
     if compact.isdigit() and len(compact) == 11:

@@ -82,6 +82,8 @@ def _filtered(query: Select, f: TaskFilter, role: str, actor: str, now: datetime
     if search is not None:
         if search.kind == "snils":
             query = query.where(Application.snils == search.value)
+        elif search.kind == "request":
+            query = query.where(ProcessInstance.business_key == search.value)
         elif search.kind == "number":
             exact = len(search.value) == 11  # 2026-000123: the whole number
             query = query.where(ProcessInstance.business_key == search.value if exact
