@@ -87,6 +87,16 @@ def test_surname_not_on_the_passport_is_refused_and_the_appeal_overturns_it(chan
     assert [r["code"] for r in view["reasons"]] == ["personal_data_mismatch"]
     assert "не совпадают с данными владельца паспорта" in view["reasons"][0]["note"]
     assert erzl_policy(registry)["holder"]["last_name"] == "Белова"  # a refusal writes nothing
+    # The refusal says what this service refused, not the certificate's «в выдаче справки».
+    mail = product.smtp.wait_for_mail(_email(product, token),
+                                      subject=f"Заявление № {number}: отказ во внесении изменений")
+    assert "об отказе во внесении изменений в единый регистр застрахованных лиц" in mail.text
+    assert "справк" not in mail.subject
+    decision = product.client().get(f"/api/v1/applications/{number}/decision.pdf", headers=bearer(token))
+    assert decision.status_code == 200
+    text = " ".join(pdf_text(decision.data).split())
+    assert "об отказе во внесении изменений в единый регистр застрахованных лиц" in text
+    assert "во внесении изменений отказано по следующим основаниям" in text and "выдаче справки" not in text
     wait_for(lambda: "appeal" in product.case(token, number)["actions"], timeout=60, interval=0.3,
              message="the appeal offered")
 

@@ -39,6 +39,9 @@ class Service:
     progress_text: str | None = None
     approved_text: str | None = None
     refusal_heading: str | None = None
+    # What a refusal refuses, in the notices and the refusal decision: «отказ {refused}», «об отказе {refused_what}».
+    refused: str = "в выдаче справки"
+    refused_what: str = "в выдаче справки о наличии полиса ОМС"
 
 
 def catalogue_path() -> Path:
@@ -88,6 +91,11 @@ def service(service_id: str) -> Service | None:
 def service_of_process(process_id: str) -> Service | None:
     """The service whose process a case runs (a case's `process_id`)."""
     return next((s for s in services() if s.process == process_id), None)
+
+
+def wording_of(data: dict[str, Any]) -> Service:
+    """The service whose words a case's notices and decisions use (a case no longer catalogued: the certificate's)."""
+    return service_for(data) or default_service("individual") or Service("", "", "", "", "", "individual")
 
 
 def default_service(applicant: str) -> Service | None:

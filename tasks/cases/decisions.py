@@ -17,6 +17,7 @@ from engine.db import Database
 from tasks.config import AppConfig
 from tasks.documents.refusal import RefusalData, RefusalReason, render_refusal
 
+from .catalogue import wording_of
 from .certificates import ISSUER, OFFICIAL_NAME, OFFICIAL_POSITION
 from .issued import application_and_issued, store_issued
 from .models.cases import Application, RefusalDecision
@@ -42,6 +43,7 @@ def issue_refusal(db: Database, config: AppConfig, *, number: str, attempt: int,
         return existing
     issued_at = utcnow()
     until = parse_iso(reply_until)
+    wording = wording_of(app.data)
     data = RefusalData(
         number=decision_number(app, attempt), case_number=app.number, issued_at=issued_at,
         applicant_name=applicant_name(app.data), submitted_at=aware(app.submitted_at),
@@ -51,6 +53,7 @@ def issue_refusal(db: Database, config: AppConfig, *, number: str, attempt: int,
         reply_until=until, appeal_term=sla_term("appeal_review"), resubmission_term=sla_term("resubmission"),
         organisation=ISSUER,
         official_name=OFFICIAL_NAME, official_position=OFFICIAL_POSITION,
+        refused=wording.refused, refused_what=wording.refused_what,
     )
 
     def row(key: str, digest: str) -> RefusalDecision:

@@ -59,6 +59,7 @@ from engine.sla import SlaRegistry
 from tasks.config import AppConfig
 from tasks.documents.formatting import format_date
 
+from .catalogue import Service, wording_of
 from .labels import status_label
 from .refusal_advice import explain
 from .terms import sla_term
@@ -123,11 +124,13 @@ def staff_case_url(config: AppConfig, number: str) -> str:
 
 def render_notice(config: AppConfig, *, event: str, number: str, name: str, status: str,
                   reasons: list[dict[str, Any]] | None = None, message: str | None = None,
-                  details: Mapping[str, Any] | None = None, catalogue: SlaRegistry | None = None) -> Notice:
+                  details: Mapping[str, Any] | None = None, catalogue: SlaRegistry | None = None,
+                  service: Service | None = None) -> Notice:
     """The notice of `event` for the case `number`, addressed to `name` (the applicant, or staff).
 
     Terms (``{{ term("info_wait") }}``) come from ``catalogue``, by default the one this process's
-    timers use, so a notice never states a term the diagram does not wait for.
+    timers use, so a notice never states a term the diagram does not wait for. ``service`` words what a
+    refusal refuses (by default the certificate's words).
     """
     if event not in EVENTS:
         raise UnknownEvent(f"unknown notification event {event!r}; known: {', '.join(sorted(EVENTS))}")
@@ -140,6 +143,7 @@ def render_notice(config: AppConfig, *, event: str, number: str, name: str, stat
         "message": message, "details": details,
         "reasons": explain(list(reasons or []), None),
         "term": partial(sla_term, catalogue=catalogue),
+        "service": service or wording_of({}),
     }
     template = _env.get_template(f"{event}.txt")
 

@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from tasks.config import AppConfig
 
 TEMPLATE = "refusal.html"
-TITLE = "Решение об отказе в выдаче справки о наличии полиса ОМС"
 
 
 @dataclass(frozen=True)
@@ -50,6 +49,9 @@ class RefusalData:
     organisation: str
     official_name: str
     official_position: str
+    # What is refused, as the service words it (tasks/cases/catalogue.py): the title and the statement use it.
+    refused: str = "в выдаче справки"
+    refused_what: str = "в выдаче справки о наличии полиса ОМС"
 
     def __post_init__(self) -> None:
         if not self.number.strip():
@@ -65,7 +67,7 @@ def render_refusal(data: RefusalData, config: AppConfig) -> bytes:
                "case_url": f"{config.public_base_url}/applications/{data.case_number}"}
     return render_pdf(
         TEMPLATE, context,
-        title=f"{TITLE} № {data.number}",
+        title=f"Решение об отказе {data.refused_what} № {data.number}",
         author=data.organisation,
         subject=f"Решение об отказе № {data.number} от {format_date(data.issued_at)} по заявлению № {data.case_number}",
         keywords=("ОМС", "отказ", data.case_number),

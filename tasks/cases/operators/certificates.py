@@ -14,6 +14,7 @@ from engine.errors import NotFound
 from engine.operators import OperatorError, RetryPolicy, current_call_id, operator, tune_operator
 from tasks.accounts.models import User
 from tasks.accounts.roles import APPEALS, CASE_WORKERS
+from tasks.cases.catalogue import wording_of
 from tasks.cases.certificates import issue_certificate
 from tasks.cases.notice_delivery import DeliveryFailed, Recipient, applicant, deliver, recipient
 from tasks.cases.notifications import STAFF_EVENTS, UnknownEvent, default_event, render_notice
@@ -73,13 +74,14 @@ def case_status(number: str, status: str, reasons: list[dict[str, Any]] | None =
         if app is None:
             raise OperatorError("unknown_case", f"case {number} does not exist", retryable=False)
         instance_id = app.instance_id
+        service = wording_of(app.data)
         recipients = _recipients(s, app.owner_id, event, details or {})
     config = app_config()
     sent: dict[str, list[str]] = {}
     for who in recipients:
         try:
             notice = render_notice(config, event=event, number=number, name=who.name, status=status, reasons=reasons,
-                                   message=message, details=details)
+                                   message=message, details=details, service=service)
         except (UnknownEvent, UndefinedError, ValueError) as exc:
             raise OperatorError("bad_notification", f"{event}: {exc}", retryable=False) from exc
         try:
