@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from tests.support.accounts import add_user, bearer
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, log_in, served
 from tests.support.product import Product
 from tests.support.screenshots import Screenshots
-from tests.support.studio_browser import current_version, open_editor, saved, select, watch
+from tests.support.studio_browser import current_version, open_editor, saved, select, studio_session
 
 PID = "certificate_individual"
 BPMN = "certificate_individual.bpmn"
-DESKTOP = {"width": 1366, "height": 900}
 
 
 def _saved_xml(product: Product, token: str, draft: int) -> str:
@@ -35,81 +33,72 @@ def test_an_analyst_edits_the_process_in_the_browser_and_a_stale_save_is_refused
     version = current_version(product, reader, PID)
     problems: list[str] = []
 
-    with served(product) as base, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_context(viewport=DESKTOP, locale="ru-RU").new_page()
-            watch(page, problems)
-            log_in(page, base, first, app=product.app)
-            page.wait_for_url(f"{base}/processes")
-            page.goto(f"{base}/processes/{PID}/versions/{version}")
-            page.get_by_role("button", name="Редактировать").click()
-            page.wait_for_url(re.compile(rf".*/processes/drafts/\d+/edit/{re.escape(BPMN)}$"))
-            draft = int(re.search(r"/drafts/(\d+)/", page.url).group(1))
-            open_editor(page)
-            expect(page.locator("[data-problems-summary]")).to_contain_text("Проверка пройдена")
+    with studio_session(product, problems) as studio:
+        base = studio.base
+        page = studio.analyst_page(first)
+        page.goto(f"{base}/processes/{PID}/versions/{version}")
+        page.get_by_role("button", name="Редактировать").click()
+        page.wait_for_url(re.compile(rf".*/processes/drafts/\d+/edit/{re.escape(BPMN)}$"))
+        draft = int(re.search(r"/drafts/(\d+)/", page.url).group(1))
+        open_editor(page)
+        expect(page.locator("[data-problems-summary]")).to_contain_text("Проверка пройдена")
 
-            # The second analyst opens the same draft now, on its first revision.
-            other = browser.new_context(viewport=DESKTOP, locale="ru-RU").new_page()
-            watch(other, problems)
-            log_in(other, base, second, app=product.app)
-            other.wait_for_url(f"{base}/processes")
-            other.goto(page.url)
-            open_editor(other)
+        # The second analyst opens the same draft now, on its first revision.
+        other = studio.analyst_page(second)
+        other.goto(page.url)
+        open_editor(other)
 
-            # The registries' timeout moves to another SLA, picked from the catalogue in the panel.
-            select(page, "checks_timeout")
-            sla = page.get_by_label("Срок (SLA)")
-            expect(sla).to_have_value("registry_wait")
-            sla.select_option("operator_review")
-            saved(page, 2)
-            assert 'sla("operator_review")' in _saved_xml(product, reader, draft)
-            screenshots.take(page, "modeler-1366")
+        # The registries' timeout moves to another SLA, picked from the catalogue in the panel.
+        select(page, "checks_timeout")
+        sla = page.get_by_label("Срок (SLA)")
+        expect(sla).to_have_value("registry_wait")
+        sla.select_option("operator_review")
+        saved(page, 2)
+        assert 'sla("operator_review")' in _saved_xml(product, reader, draft)
+        screenshots.take(page, "modeler-1366")
 
-            # Reloaded, nothing is lost.
-            page.reload()
-            open_editor(page)
-            select(page, "checks_timeout")
-            expect(page.get_by_label("Срок (SLA)")).to_have_value("operator_review")
+        # Reloaded, nothing is lost.
+        page.reload()
+        open_editor(page)
+        select(page, "checks_timeout")
+        expect(page.get_by_label("Срок (SLA)")).to_have_value("operator_review")
 
-            # A broken operator name: the validation marks the task and lists it; picking the right one fixes it.
-            select(page, "check_passport")
-            page.get_by_label("Имя оператора").fill("registry.check_pasport")
-            page.get_by_label("Имя оператора").press("Tab")
-            saved(page, 3)
-            row = page.locator(".studio-problems tbody tr", has_text="check_passport")
-            expect(row).to_contain_text("registry.check_pasport")
-            expect(page.locator('#editor-canvas .djs-element.studio-problem[data-element-id="check_passport"]')) \
-                .to_have_count(1)
-            page.get_by_label("Оператор", exact=True).select_option("registry.check_passport")
-            saved(page, 4)
-            expect(page.locator("[data-problems-summary]")).to_contain_text("Проверка пройдена")
-            expect(page.locator("#editor-canvas .studio-problem")).to_have_count(0)
-            stored = _saved_xml(product, reader, draft)
-            assert 'id="registry.check_passport"' in stored and "check_pasport" not in stored
+        # A broken operator name: the validation marks the task and lists it; picking the right one fixes it.
+        select(page, "check_passport")
+        page.get_by_label("Имя оператора").fill("registry.check_pasport")
+        page.get_by_label("Имя оператора").press("Tab")
+        saved(page, 3)
+        row = page.locator(".studio-problems tbody tr", has_text="check_passport")
+        expect(row).to_contain_text("registry.check_pasport")
+        expect(page.locator('#editor-canvas .djs-element.studio-problem[data-element-id="check_passport"]')) \
+            .to_have_count(1)
+        page.get_by_label("Оператор", exact=True).select_option("registry.check_passport")
+        saved(page, 4)
+        expect(page.locator("[data-problems-summary]")).to_contain_text("Проверка пройдена")
+        expect(page.locator("#editor-canvas .studio-problem")).to_have_count(0)
+        stored = _saved_xml(product, reader, draft)
+        assert 'id="registry.check_passport"' in stored and "check_pasport" not in stored
 
-            # The second analyst's edit was made on the old revision: refused, with who saved and an offer to reload.
-            select(other, "checks_timeout")
-            other.get_by_label("Срок (SLA)").select_option("info_wait")
-            conflict = other.locator("[data-editor-conflict]")
-            expect(conflict).to_be_visible()
-            expect(conflict).to_contain_text(first)
-            expect(conflict).to_contain_text("не сохранены")
-            assert _saved_xml(product, reader, draft) == stored
-            other.get_by_role("button", name="Загрузить заново").click()
-            open_editor(other)
-            select(other, "checks_timeout")
-            expect(other.get_by_label("Срок (SLA)")).to_have_value("operator_review")
+        # The second analyst's edit was made on the old revision: refused, with who saved and an offer to reload.
+        select(other, "checks_timeout")
+        other.get_by_label("Срок (SLA)").select_option("info_wait")
+        conflict = other.locator("[data-editor-conflict]")
+        expect(conflict).to_be_visible()
+        expect(conflict).to_contain_text(first)
+        expect(conflict).to_contain_text("не сохранены")
+        assert _saved_xml(product, reader, draft) == stored
+        other.get_by_role("button", name="Загрузить заново").click()
+        open_editor(other)
+        select(other, "checks_timeout")
+        expect(other.get_by_label("Срок (SLA)")).to_have_value("operator_review")
 
-            # Propose from the draft page.
-            page.get_by_role("link", name="Перейти к черновику").click()
-            page.wait_for_url(f"{base}/processes/drafts/{draft}")
-            expect(page.get_by_text("проверка пройдена")).to_be_visible()
-            page.get_by_label("Что изменено и зачем").fill("Ожидание реестров — один рабочий день")
-            page.get_by_role("button", name="Предложить к развёртыванию").click()
-            expect(page.get_by_text("предложен к развёртыванию").first).to_be_visible()
-        finally:
-            browser.close()
+        # Propose from the draft page.
+        page.get_by_role("link", name="Перейти к черновику").click()
+        page.wait_for_url(f"{base}/processes/drafts/{draft}")
+        expect(page.get_by_text("проверка пройдена")).to_be_visible()
+        page.get_by_label("Что изменено и зачем").fill("Ожидание реестров — один рабочий день")
+        page.get_by_role("button", name="Предложить к развёртыванию").click()
+        expect(page.get_by_text("предложен к развёртыванию").first).to_be_visible()
     refused = [p for p in problems if re.match(rf"409: {re.escape(base)}/api/v1/processes/drafts/\d+/files/", p)]
     assert len(refused) == 1, problems  # the stale save, answered 409 on purpose
     assert [p for p in problems if p not in refused] == [], "\n".join(problems)

@@ -16,18 +16,16 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from engine.clock import aware
 from tests.support.accounts import add_user, bearer
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, log_in, served
 from tests.support.product import Product
 from tests.support.studio import case_version
-from tests.support.studio_browser import current_version, open_editor, saved, select, watch
+from tests.support.studio_browser import current_version, open_editor, saved, select, studio_session
 
 PID = "certificate_individual"
 BPMN, DMN = "certificate_individual.bpmn", "certificate_decision.dmn"
-DESKTOP = {"width": 1366, "height": 900}
 SCENARIO = "yo_spelling"  # the registries spell the name with «ё»: rule_12 sends the case to an operator
 OLD_NOTE = "Данные паспорта совпадают не полностью (например, «ё» и «е» в ФИО): нужна проверка оператором."
 ADDED = " Сверьте ФИО по буквам."
@@ -115,41 +113,32 @@ def test_an_edited_process_and_rule_reach_a_new_application_after_review(product
     assert due < datetime.now(UTC) + timedelta(days=15)  # one business day, whatever holidays follow
     problems: list[str] = []
 
-    with served(product) as base, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_context(viewport=DESKTOP, locale="ru-RU").new_page()
-            watch(page, problems)
-            log_in(page, base, analyst, app=product.app)
-            page.wait_for_url(f"{base}/processes")
-            draft = _edit_process(page, base, old)
-            _edit_rule(page, base, draft)
+    with studio_session(product, problems) as studio:
+        base = studio.base
+        page = studio.analyst_page(analyst)
+        draft = _edit_process(page, base, old)
+        _edit_rule(page, base, draft)
 
-            page.goto(f"{base}/processes/drafts/{draft}")
-            expect(page.get_by_text("проверка пройдена")).to_be_visible()
-            page.get_by_label("Что изменено и зачем").fill(
-                "Проверка оператора — в пределах срока ответа; пояснение о «ё» уточнено")
-            page.get_by_role("button", name="Предложить к развёртыванию").click()
-            expect(page.get_by_text("предложен к развёртыванию").first).to_be_visible()
+        page.goto(f"{base}/processes/drafts/{draft}")
+        expect(page.get_by_text("проверка пройдена")).to_be_visible()
+        page.get_by_label("Что изменено и зачем").fill(
+            "Проверка оператора — в пределах срока ответа; пояснение о «ё» уточнено")
+        page.get_by_role("button", name="Предложить к развёртыванию").click()
+        expect(page.get_by_text("предложен к развёртыванию").first).to_be_visible()
 
-            # The reviewer sees which decided cases the rule change would move, and approves.
-            review = browser.new_context(viewport=DESKTOP, locale="ru-RU").new_page()
-            watch(review, problems)
-            log_in(review, base, reviewer, app=product.app)
-            review.wait_for_url(f"{base}/processes")
-            review.locator(f'a[href="/processes/drafts/{draft}"]').click()
-            review.wait_for_url(f"{base}/processes/drafts/{draft}")
-            expect(review.locator("[data-impact-summary]")).to_contain_text("решение изменилось бы у")
-            moved = review.locator(f'.studio-impact__changed tr[data-impact-case="{decided}"]')
-            expect(moved).to_have_count(1)
-            expect(moved).to_contain_text(OLD_NOTE)
-            expect(moved).to_contain_text(NEW_NOTE)
-            expect(moved.get_by_role("link", name=decided)).to_have_attribute(
-                "href", f"/staff/cases/{decided}/journal")
-            review.get_by_role("button", name="Одобрить и развернуть").click()
-            expect(review.get_by_text("Черновик развёрнут")).to_be_visible()
-        finally:
-            browser.close()
+        # The reviewer sees which decided cases the rule change would move, and approves.
+        review = studio.analyst_page(reviewer)
+        review.locator(f'a[href="/processes/drafts/{draft}"]').click()
+        review.wait_for_url(f"{base}/processes/drafts/{draft}")
+        expect(review.locator("[data-impact-summary]")).to_contain_text("решение изменилось бы у")
+        moved = review.locator(f'.studio-impact__changed tr[data-impact-case="{decided}"]')
+        expect(moved).to_have_count(1)
+        expect(moved).to_contain_text(OLD_NOTE)
+        expect(moved).to_contain_text(NEW_NOTE)
+        expect(moved.get_by_role("link", name=decided)).to_have_attribute(
+            "href", f"/staff/cases/{decided}/journal")
+        review.get_by_role("button", name="Одобрить и развернуть").click()
+        expect(review.get_by_text("Черновик развёрнут")).to_be_visible()
     assert problems == [], "\n".join(problems)
 
     new = current_version(product, reader, PID)

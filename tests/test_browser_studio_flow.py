@@ -13,18 +13,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from tests.support.accounts import add_user
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, log_in, served
 from tests.support.product import PRODUCT_WORKFLOWS, Product
 from tests.support.screenshots import Screenshots
 from tests.support.studio import case_version
-from tests.support.studio_browser import current_version, watch
+from tests.support.studio_browser import current_version, studio_session
 
 PID = "certificate_individual"
 BPMN, DMN = "certificate_individual.bpmn", "certificate_decision.dmn"
-DESKTOP = {"width": 1366, "height": 900}
 TIMER = ('<bpmn:timeDate>sla("registry_wait")</bpmn:timeDate>', '<bpmn:timeDate>sla("operator_review")</bpmn:timeDate>')
 RENAME = ('<bpmn:userTask id="operator_review" name="Проверить заявление">',
           '<bpmn:userTask id="operator_review" name="Проверить заявление и ответы реестров">')
@@ -63,59 +61,50 @@ def test_an_analyst_changes_a_process_and_another_approves_it_after_the_diff(pro
     running = product.apply(citizen, scenario="registry_disagrees")["number"]
     problems: list[str] = []
 
-    with served(product) as base, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_context(viewport=DESKTOP, locale="ru-RU").new_page()
-            watch(page, problems)
-            log_in(page, base, first, app=product.app)
-            page.wait_for_url(f"{base}/processes")
+    with studio_session(product, problems) as studio:
+        base = studio.base
+        page = studio.analyst_page(first)
 
-            # The individual process, drawn with its lanes.
-            page.locator(f'a[href="/processes/{PID}/versions/{old}"]').first.click()
-            expect(page.locator('.studio-canvas[data-viewer-ready="bpmn"]')).to_be_visible()
-            for lane in ("lane_system", "lane_operator", "lane_supervisor"):
-                expect(page.locator(f'.studio-canvas [data-element-id="{lane}"]')).to_be_visible()
+        # The individual process, drawn with its lanes.
+        page.locator(f'a[href="/processes/{PID}/versions/{old}"]').first.click()
+        expect(page.locator('.studio-canvas[data-viewer-ready="bpmn"]')).to_be_visible()
+        for lane in ("lane_system", "lane_operator", "lane_supervisor"):
+            expect(page.locator(f'.studio-canvas [data-element-id="{lane}"]')).to_be_visible()
 
-            # A draft with an unknown SLA name: the problem is shown at its element, proposing is refused.
-            bad = _upload(page, base, _draft_files(tmp_path / "bad", RENAME, TYPO))
-            row = page.locator(".studio-problems tbody tr", has_text="checks_timeout")
-            expect(row).to_contain_text("Реестры не ответили")
-            expect(row).to_contain_text("registry_wiat")
-            expect(page.locator('.studio-canvas [data-element-id="checks_timeout"]')).to_be_visible()
-            expect(page.get_by_role("button", name="Предложить к развёртыванию")).to_be_disabled()
+        # A draft with an unknown SLA name: the problem is shown at its element, proposing is refused.
+        bad = _upload(page, base, _draft_files(tmp_path / "bad", RENAME, TYPO))
+        row = page.locator(".studio-problems tbody tr", has_text="checks_timeout")
+        expect(row).to_contain_text("Реестры не ответили")
+        expect(row).to_contain_text("registry_wiat")
+        expect(page.locator('.studio-canvas [data-element-id="checks_timeout"]')).to_be_visible()
+        expect(page.get_by_role("button", name="Предложить к развёртыванию")).to_be_disabled()
 
-            # The fixed draft, proposed with a comment.
-            good = _upload(page, base, _draft_files(tmp_path / "good", RENAME, TIMER))
-            assert good != bad
-            expect(page.get_by_text("проверка пройдена")).to_be_visible()
-            page.get_by_label("Что изменено и зачем").fill("Ожидание реестров — один рабочий день; уточнено имя задачи")
-            page.get_by_role("button", name="Предложить к развёртыванию").click()
-            expect(page.get_by_text("предложен к развёртыванию").first).to_be_visible()
-            expect(page.get_by_role("button", name="Одобрить и развернуть")).to_be_disabled()
+        # The fixed draft, proposed with a comment.
+        good = _upload(page, base, _draft_files(tmp_path / "good", RENAME, TIMER))
+        assert good != bad
+        expect(page.get_by_text("проверка пройдена")).to_be_visible()
+        page.get_by_label("Что изменено и зачем").fill("Ожидание реестров — один рабочий день; уточнено имя задачи")
+        page.get_by_role("button", name="Предложить к развёртыванию").click()
+        expect(page.get_by_text("предложен к развёртыванию").first).to_be_visible()
+        expect(page.get_by_role("button", name="Одобрить и развернуть")).to_be_disabled()
 
-            # A second analyst reviews the diff: exactly the changed elements, on the drawing and in the list.
-            review = browser.new_context(viewport=DESKTOP, locale="ru-RU").new_page()
-            watch(review, problems)
-            log_in(review, base, second, app=product.app)
-            review.wait_for_url(f"{base}/processes")
-            review.locator(f'a[href="/processes/drafts/{good}"]').click()
-            review.get_by_role("link", name=re.compile("Сравнить с действующей версией")).click()
-            review.wait_for_url(re.compile(rf".*/processes/{PID}/diff\?from={old}&to=draft(:|%3A){good}$"))
-            expect(review.locator('[data-studio-diff][data-diff-ready="true"]')).to_have_count(1)
-            listed = set(review.locator("table.studio-diff-elements tbody tr").evaluate_all(
-                "rows => rows.map(r => r.dataset.elementId)"))
-            old_side = set(review.locator('[data-diff-side="old"] [data-element-id]').evaluate_all(COLOURED))
-            new_side = set(review.locator('[data-diff-side="new"] [data-element-id]').evaluate_all(COLOURED))
-            assert listed == CHANGED, listed
-            assert old_side == new_side == CHANGED, (old_side, new_side)
-            expect(review.locator("table.studio-diff-elements")).to_contain_text('sla("operator_review")')
-            screenshots.take(review, "diff-1366")
-            review.go_back()
-            review.get_by_role("button", name="Одобрить и развернуть").click()
-            expect(review.get_by_text("Черновик развёрнут")).to_be_visible()
-        finally:
-            browser.close()
+        # A second analyst reviews the diff: exactly the changed elements, on the drawing and in the list.
+        review = studio.analyst_page(second)
+        review.locator(f'a[href="/processes/drafts/{good}"]').click()
+        review.get_by_role("link", name=re.compile("Сравнить с действующей версией")).click()
+        review.wait_for_url(re.compile(rf".*/processes/{PID}/diff\?from={old}&to=draft(:|%3A){good}$"))
+        expect(review.locator('[data-studio-diff][data-diff-ready="true"]')).to_have_count(1)
+        listed = set(review.locator("table.studio-diff-elements tbody tr").evaluate_all(
+            "rows => rows.map(r => r.dataset.elementId)"))
+        old_side = set(review.locator('[data-diff-side="old"] [data-element-id]').evaluate_all(COLOURED))
+        new_side = set(review.locator('[data-diff-side="new"] [data-element-id]').evaluate_all(COLOURED))
+        assert listed == CHANGED, listed
+        assert old_side == new_side == CHANGED, (old_side, new_side)
+        expect(review.locator("table.studio-diff-elements")).to_contain_text('sla("operator_review")')
+        screenshots.take(review, "diff-1366")
+        review.go_back()
+        review.get_by_role("button", name="Одобрить и развернуть").click()
+        expect(review.get_by_text("Черновик развёрнут")).to_be_visible()
 
     new = current_version(product, reader, PID)
     assert new > old
@@ -124,19 +113,13 @@ def test_an_analyst_changes_a_process_and_another_approves_it_after_the_diff(pro
     assert case_version(product.app, running) == (PID, old, False)  # still running, on its own version
 
     # Rollback from the earlier version's page: the next application gets it again.
-    with served(product) as base, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_context(viewport=DESKTOP, locale="ru-RU").new_page()
-            watch(page, problems)
-            log_in(page, base, first, app=product.app)
-            page.wait_for_url(f"{base}/processes")
-            page.goto(f"{base}/processes/{PID}/versions/{old}")
-            page.get_by_label(f"Да, новые заявления должны получать версию {old}").check()
-            page.get_by_role("button", name="Сделать текущей").click()
-            expect(page.get_by_text(f"Версия {old} стала текущей")).to_be_visible()
-        finally:
-            browser.close()
+    with studio_session(product, problems) as studio:
+        base = studio.base
+        page = studio.analyst_page(first)
+        page.goto(f"{base}/processes/{PID}/versions/{old}")
+        page.get_by_label(f"Да, новые заявления должны получать версию {old}").check()
+        page.get_by_role("button", name="Сделать текущей").click()
+        expect(page.get_by_text(f"Версия {old} стала текущей")).to_be_visible()
     assert current_version(product, reader, PID) == old
     after = product.apply(citizen, index=2)["number"]
     assert case_version(product.app, after)[:2] == (PID, old)

@@ -5,11 +5,17 @@ of a process, and the BPMN modeler's editor, selection and autosave, shared by t
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
-from playwright.sync_api import ConsoleMessage, Page, Response, expect
+from playwright.sync_api import Browser, ConsoleMessage, Page, Response, expect, sync_playwright
 
 from tests.support.accounts import bearer
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, log_in, served
 from tests.support.product import Product
+
+DESKTOP = {"width": 1366, "height": 900}
 
 
 def watch(page: Page, problems: list[str]) -> None:
@@ -27,6 +33,34 @@ def watch(page: Page, problems: list[str]) -> None:
     page.on("console", on_console)
     page.on("response", on_response)
     page.on("pageerror", lambda error: problems.append(f"pageerror: {error}"))
+
+
+@dataclass
+class StudioSession:
+    """The served product in one Chromium; each analyst gets a page of their own, watched for problems."""
+
+    product: Product
+    base: str
+    browser: Browser
+    problems: list[str]
+
+    def analyst_page(self, email: str) -> Page:
+        """A new browser context signed in as `email`, on the studio's process list."""
+        page = self.browser.new_context(viewport=DESKTOP, locale="ru-RU").new_page()
+        watch(page, self.problems)
+        log_in(page, self.base, email, app=self.product.app)
+        page.wait_for_url(f"{self.base}/processes")
+        return page
+
+
+@contextmanager
+def studio_session(product: Product, problems: list[str]) -> Iterator[StudioSession]:
+    with served(product) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield StudioSession(product, base, browser, problems)
+        finally:
+            browser.close()
 
 
 def current_version(product: Product, token: str, process_id: str) -> int:
