@@ -38,6 +38,15 @@ def _start_demo(rt):
                     business_key=f"C-{uuid.uuid4().hex[:8]}")
 
 
+def _suspended_waiting_for_documents(services, control, reason: str):
+    """A demo case approved at review, now waiting for the «docs_received» message, suspended for `reason`."""
+    info = _start_demo(services.runtime)
+    review = wait_for(lambda: open_task(services, info.id, "review"), timeout=60, message="the review task")
+    services.runtime.complete_user_task(review.id, {"decision": "approve"}, "user:2")
+    control.suspend(info.id, ACTOR, reason)
+    return info
+
+
 def test_a_timer_due_while_suspended_waits_and_fires_after_resume(backend, cluster):
     services = backend.services
     rt, control = services.runtime, InstanceControl(services.runtime)
@@ -142,10 +151,7 @@ def test_a_message_to_a_suspended_instance_waits_for_the_resume(backend, cluster
     services = backend.services
     rt, control = services.runtime, InstanceControl(services.runtime)
     cluster.worker()
-    info = _start_demo(rt)
-    review = wait_for(lambda: open_task(services, info.id, "review"), timeout=60, message="the review task")
-    rt.complete_user_task(review.id, {"decision": "approve"}, "user:2")
-    control.suspend(info.id, ACTOR, "проверка жалобы")
+    info = _suspended_waiting_for_documents(services, control, "проверка жалобы")
 
     rt.deliver_message("docs_received", info.business_key, {"docs": ["scan.pdf"]}, actor="citizen-1")
     assert not rt.instance(info.id).completed
@@ -171,10 +177,7 @@ def test_messages_held_when_a_resume_died_before_delivering_them_are_delivered_b
     services = backend.services
     rt, control = services.runtime, InstanceControl(services.runtime)
     cluster.worker()
-    info = _start_demo(rt)
-    review = wait_for(lambda: open_task(services, info.id, "review"), timeout=60, message="the review task")
-    rt.complete_user_task(review.id, {"decision": "approve"}, "user:2")
-    control.suspend(info.id, ACTOR, "пауза")
+    info = _suspended_waiting_for_documents(services, control, "пауза")
     rt.deliver_message("docs_received", info.business_key, {}, actor="citizen-1")
     with services.database.session() as s:  # the resume's commit, without the delivery that follows it
         s.execute(update(ProcessInstance).where(ProcessInstance.id == info.id).values(suspended_at=None))
