@@ -24,8 +24,7 @@ from tests.support.accounts import add_user
 from tests.support.backend import TEST_WORKFLOWS, wait_for
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, log_in, served
 from tests.support.queries import calls, events, open_task
-from tests.support.studio_browser import open_editor, saved, select, watch
-from tests.test_browser_modeler import DESKTOP
+from tests.support.studio_browser import DESKTOP, open_editor, saved, select, watch
 from web.extensions import db
 from web.processes.drafts import create_draft, get_draft
 
