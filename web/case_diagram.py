@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, jsonify
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
@@ -29,6 +29,7 @@ from .dashboard import audit as staff_audit  # a module import: audit.py include
 from .extensions import db
 from .processes.flows import Diagram, version_diagrams
 from .security import current_actor, roles_required
+from .services import services
 
 bp = Blueprint("case_diagram", __name__)
 
@@ -94,7 +95,7 @@ class CaseDiagram:
 
 def case_diagram(session: Session, number: str, instance_id: int, role: str) -> CaseDiagram:
     """Everything the case's diagram shows to a reader of `role` (read in the caller's session)."""
-    runtime = current_app.extensions["backoffice"].runtime
+    runtime = services().runtime
     trace = instance_trace(session, runtime, instance_id)
     version = session.get(ProcessVersion, trace.version_id)
     diagrams = version_diagrams(version) if version is not None else []

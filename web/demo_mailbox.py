@@ -8,13 +8,14 @@ since before SMTP_URL is configured anyone could otherwise read others' codes.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template
+from flask import Blueprint, abort, render_template
 
 from forms.dates import MOSCOW
 from tasks.config import AppConfig
 from tasks.mail import stored_mails
 
 from .security import public
+from .services import app_config
 
 bp = Blueprint("demo_mailbox", __name__)
 
@@ -24,7 +25,7 @@ SHOWN = 50
 @bp.get("/demo/mailbox")
 @public
 def mailbox() -> str:
-    config: AppConfig = current_app.extensions["backoffice_config"]
+    config: AppConfig = app_config()
     if not mailbox_enabled():
         abort(404)
     return render_template("demo/mailbox.html", mails=stored_mails(config.mail_dir, SHOWN), shown=SHOWN,
@@ -32,7 +33,7 @@ def mailbox() -> str:
 
 
 def mailbox_enabled() -> bool:
-    config = current_app.extensions["backoffice_config"]
+    config = app_config()
     return config.smtp_url is None and config.demo_mailbox
 
 

@@ -11,7 +11,7 @@ import logging
 import time
 
 import httpx
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 from rq import Worker
 from sqlalchemy import text
 
@@ -20,6 +20,7 @@ from tasks.scheduler import HEARTBEAT_KEY
 
 from .extensions import db
 from .security import current_actor, public
+from .services import app_config, services
 
 log = logging.getLogger(__name__)
 bp = Blueprint("health", __name__)
@@ -38,17 +39,17 @@ def _db() -> str:
 
 
 def _redis() -> str:
-    current_app.extensions["backoffice"].redis.ping()
+    services().redis.ping()
     return "ok"
 
 
 def _workers() -> str:
-    workers = Worker.all(connection=current_app.extensions["backoffice"].redis)
+    workers = Worker.all(connection=services().redis)
     return "ok" if workers else "error: no worker is running"
 
 
 def _scheduler() -> str:
-    raw = current_app.extensions["backoffice"].redis.get(HEARTBEAT_KEY)
+    raw = services().redis.get(HEARTBEAT_KEY)
     if raw is None:
         return "error: no scheduler heartbeat"
     age = time.time() - float(raw)
@@ -57,7 +58,7 @@ def _scheduler() -> str:
 
 def _registry() -> str:
     """The registry service answers /health and reports every registry healthy (no fault in force)."""
-    url = current_app.extensions["backoffice_config"].registry_url
+    url = app_config().registry_url
     resp = httpx.get(f"{url}/health", timeout=2.0)
     if resp.status_code != 200:
         return f"error: {url}/health answered {resp.status_code}"

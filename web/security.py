@@ -40,6 +40,7 @@ from . import api_errors, embed, rate_limits
 from .api_errors import ApiError, is_api_request
 from .extensions import db
 from .navigation import login_reason
+from .services import app_config
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -87,7 +88,7 @@ def _load_user(session_id: str) -> User | None:
 
 
 def _staff_session_expired(now: float) -> bool:
-    config: AppConfig = current_app.extensions["backoffice_config"]
+    config: AppConfig = app_config()
     login_at, seen_at = session.get(LOGIN_AT), session.get(SEEN_AT)
     if not isinstance(login_at, int) or not isinstance(seen_at, int):
         return True  # a session made before these times were kept

@@ -17,9 +17,10 @@ import mimetypes
 from functools import cache
 from pathlib import Path
 
-from flask import Blueprint, Flask, Response, abort, current_app, request, send_file, url_for
+from flask import Blueprint, Flask, Response, abort, request, send_file, url_for
 
 from .security import content_security_policy, public
+from .services import app_config
 
 STUDIO_DIR = Path(__file__).parent / "static" / "studio"
 MANIFEST = STUDIO_DIR / "manifest.json"
@@ -55,7 +56,7 @@ def _csp_allowing(styles: tuple[str, ...], style_nonce: str | None = None) -> st
     hashes = tuple("sha256-" + base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
                    for style in styles)
     nonce = (f"nonce-{style_nonce}",) if style_nonce else ()
-    return content_security_policy(current_app.extensions["backoffice_config"].frame_ancestors, hashes + nonce)
+    return content_security_policy(app_config().frame_ancestors, hashes + nonce)
 
 
 def viewer_csp(style_nonce: str | None = None) -> str:

@@ -6,7 +6,7 @@ they trust; `backoffice users enrol-link` does the same from a shell.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, make_response, render_template, request, url_for
+from flask import Blueprint, make_response, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from engine.errors import FieldError
@@ -16,6 +16,7 @@ from tasks.accounts.service import ENROL_LINK_TTL
 
 from ..inbox.queries import actor_id
 from ..security import account_service, current_actor, roles_required
+from ..services import app_config
 from .page_forms import enrolment_link_form
 
 bp = Blueprint("enrolment_links", __name__)
@@ -38,7 +39,7 @@ def issue() -> Response:
         except AccountError as exc:  # unknown address, a citizen, or already enrolled: next to the field
             errors, status = [FieldError("email", exc.code, exc.message)], 422
         else:
-            link = enrolment_url(current_app.extensions["backoffice_config"].public_base_url, token)
+            link = enrolment_url(app_config().public_base_url, token)
     html = render_template("accounts/enrolment_links.html", view=enrolment_link_form(values, errors), link=link,
                            email=values.get("email", ""), days=ENROL_LINK_TTL.days,
                            action=url_for(".issue"))

@@ -6,12 +6,14 @@ logs; the code is only in the body.
 
 from __future__ import annotations
 
-from flask import current_app, render_template, url_for
+from flask import render_template, url_for
 
 from tasks.accounts.models import User
 from tasks.accounts.service import ACTIVATION_TTL, RESET_TTL
 from tasks.config import AppConfig
 from tasks.mail import send_mail
+
+from ..services import app_config
 
 # The answer to «Отправить код ещё раз», page and API alike: the same whether or not a code went out.
 RESEND_ANSWER = ("Если адрес {email} зарегистрирован и ещё не подтверждён, мы отправили на него новый код. "
@@ -23,7 +25,7 @@ REGISTER_ANSWER = "Мы отправили письмо на адрес {email}.
 
 
 def _config() -> AppConfig:
-    return current_app.extensions["backoffice_config"]
+    return app_config()
 
 
 def _send(to: str, subject: str, template: str, **context: object) -> None:

@@ -20,6 +20,7 @@ from ..api_errors import ApiError, json_object
 from ..extensions import db
 from ..rate_limits import charge_attempt, rate_limited
 from ..security import account_service, current_actor, roles_required
+from ..services import app_config
 from .api import profile as me_json
 from .notifications import send_email_change_code, tell_old_address
 
@@ -119,7 +120,7 @@ def delete_account() -> Response:
     """{password} -> the account deactivated and its personal data minimised; the token ends with it."""
     user = _user()
     try:
-        delete_the_account(db.session, account_service(), current_app.extensions["backoffice_config"], user,
+        delete_the_account(db.session, account_service(), app_config(), user,
                            _text(json_object(), "password"))
     except AccountError as exc:
         raise _refused(exc) from exc

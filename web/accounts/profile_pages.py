@@ -29,6 +29,7 @@ from ..extensions import db
 from ..legal.gate import current_catalogue
 from ..rate_limits import charge_attempt, rate_limited
 from ..security import account_service, current_actor, roles_required, start_session
+from ..services import app_config
 from .notifications import send_email_change_code, tell_old_address
 from .page_forms import form_view
 
@@ -163,7 +164,7 @@ def delete_account() -> Page:
     try:
         if problems:
             raise DataValidationError("not confirmed", problems)
-        delete_the_account(db.session, account_service(), current_app.extensions["backoffice_config"], user,
+        delete_the_account(db.session, account_service(), app_config(), user,
                            request.form.get("password", ""))
     except DataValidationError as exc:
         return render_template("account/delete.html", view=deletion_form(exc.fields)), 422

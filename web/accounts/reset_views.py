@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
 from engine.errors import FieldError
@@ -21,6 +21,7 @@ from tasks.mail import MailError
 
 from ..rate_limits import charge_attempt, rate_limited
 from ..security import account_service, end_session, public
+from ..services import app_config
 from .notifications import RESET_ANSWER, send_password_reset_code, send_reset_no_account
 from .page_forms import reset_confirm_form, reset_request_form
 
@@ -75,7 +76,7 @@ def _request_page(values: Mapping[str, str], errors: list[FieldError] | None = N
 
 
 def _confirm_page(values: Mapping[str, str], errors: list[FieldError] | None = None, status: int = 200) -> Page:
-    demo_mailbox = current_app.extensions["backoffice_config"].smtp_url is None
+    demo_mailbox = app_config().smtp_url is None
     html = render_template("accounts/password_reset_confirm.html", view=reset_confirm_form(values, errors or []),
                            demo_mailbox=demo_mailbox)
     return html, status

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
 from engine.errors import DataValidationError, FieldError
@@ -32,6 +32,7 @@ from ..legal.gate import current_catalogue
 from ..navigation import home_url
 from ..rate_limits import charge_attempt, rate_limited
 from ..security import NO_STORE, account_service, current_actor, end_session, public, start_session
+from ..services import app_config
 from .notifications import REGISTER_ANSWER, RESEND_ANSWER, send_activation_code, send_registration_attempt
 from .page_forms import activation_form, login_form, otp_form
 
@@ -57,7 +58,7 @@ def _form_errors(exc: AccountError) -> list[FieldError]:
 
 
 def _mail_in_files() -> bool:
-    return current_app.extensions["backoffice_config"].smtp_url is None
+    return app_config().smtp_url is None
 
 
 # ---------------------------------------------------------------------- registration

@@ -25,6 +25,7 @@ from ..api_errors import ApiError
 from ..extensions import db
 from ..organizations.grants import can_read
 from ..security import current_actor
+from ..services import app_config
 
 STAFF_ROLES = CASE_WORKERS
 
@@ -109,7 +110,7 @@ def registry_client() -> RegistryClient:
     """One client per app, so that its circuit breakers see every request of this process."""
     client = current_app.extensions.get("registry_client")
     if client is None:
-        config = current_app.extensions["backoffice_config"]
+        config = app_config()
         client = RegistryClient(config.registry_url, config.registry_client)
         current_app.extensions["registry_client"] = client
     return client

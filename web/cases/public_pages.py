@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from forms.dates import today_moscow
@@ -26,6 +26,7 @@ from ..extensions import db
 from ..navigation import home_endpoint
 from ..rate_limits import rate_limited
 from ..security import current_actor, public
+from ..services import app_config
 from . import access, page_format, wizard
 from .verify_form import read_verification, verification_form, verification_problems
 
@@ -96,7 +97,7 @@ def verify_form() -> tuple[str, int]:
 
 
 def _verify_result(number: str, code: str) -> tuple[str, int]:
-    config = current_app.extensions["backoffice_config"]
+    config = app_config()
     result = verify_certificate(db.session, config, number, code, today_moscow())
     status = result.status
     register = register_summary(result.certificate) if is_register(result.certificate) else None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, jsonify, request
+from flask import Blueprint, Response, abort, jsonify, request
 
 from engine.errors import Conflict, DataValidationError, FieldError, NotFound
 from engine.runtime import Runtime
@@ -17,6 +17,7 @@ from tasks.accounts.roles import CASE_WORKERS
 from ..api_errors import ApiError, json_object
 from ..extensions import db
 from ..security import current_actor, roles_required
+from ..services import services
 from ..support.actions import support_thread
 from .actions import MAX_BULK, Outcome, TaskActions, parse_assignee
 from .case_screen import case_screen, record_case_view
@@ -29,7 +30,7 @@ OUTCOME_STATUS = {"not_found": 404, "conflict": 409, "forbidden": 403, "invalid_
 
 
 def _runtime() -> Runtime:
-    return current_app.extensions["backoffice"].runtime
+    return services().runtime
 
 
 def _actions() -> TaskActions:

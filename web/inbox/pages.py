@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -33,6 +33,7 @@ from ..cases import page_format
 from ..cases.access import document_response
 from ..extensions import db
 from ..security import current_actor, roles_required
+from ..services import app_config, services
 from ..support.actions import support_thread
 from .actions import MAX_BULK, TaskActions, parse_assignee
 from .case_screen import application_of, case_screen, record_case_view, task_form_schema
@@ -50,7 +51,7 @@ _task_types: tuple[float, list[tuple[str, str]]] = (0.0, [])
 
 
 def _runtime() -> Runtime:
-    return current_app.extensions["backoffice"].runtime
+    return services().runtime
 
 
 def _actions() -> TaskActions:
@@ -316,4 +317,4 @@ def document(task_id: int, doc_id: int) -> Response:
                    details={"role": user.role, "document": doc.id, "task": task.id})
     db.session.commit()
     preview = request.args.get("preview") == "1"
-    return document_response(current_app.extensions["backoffice_config"], doc, inline=preview)
+    return document_response(app_config(), doc, inline=preview)

@@ -10,17 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.context import Services
 from engine.errors import FieldError
 from engine.migration_models import InstanceMigration
 from engine.migration_runs import Verdict, create_run, dry_run, enqueue, request_revert
 from tasks.accounts.roles import ADMIN, ANALYST, SUPERVISOR
 
 from ..api_errors import ApiError
+from ..services import services
 
 MOVERS = (SUPERVISOR, ADMIN)
 VIEWERS = (SUPERVISOR, ADMIN, ANALYST)
@@ -37,10 +36,6 @@ class Request:
     process: str
     source: int
     target: int
-
-
-def services() -> Services:
-    return current_app.extensions["backoffice"]
 
 
 def read_request(data: dict[str, Any]) -> Request:

@@ -9,7 +9,7 @@ on every call (one indexed query).
 
 from __future__ import annotations
 
-from flask import Flask, current_app, redirect, request, session, url_for
+from flask import Flask, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
 from engine.errors import FieldError
@@ -20,6 +20,7 @@ from tasks.legal.catalogue import Catalogue, load_catalogue
 from ..api_errors import ApiError, is_api_request
 from ..extensions import db
 from ..security import current_actor
+from ..services import app_config
 
 SESSION_KEY = "legal_checked"  # (user id, catalogue fingerprint) the session was last found up to date with
 # What a person who has not accepted may still do: read the documents, accept them, leave, delete the account.
@@ -32,7 +33,7 @@ CONSENT_REQUIRED = ("Чтобы продолжить, примите дейст�
 
 def current_catalogue() -> Catalogue:
     """The documents in force for this app (LEGAL_DOCUMENTS_DIR, by default the bundled ones)."""
-    return load_catalogue(current_app.extensions["backoffice_config"].legal_dir)
+    return load_catalogue(app_config().legal_dir)
 
 
 def _exempt() -> bool:

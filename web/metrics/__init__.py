@@ -21,6 +21,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
 from ..security import ACCESS_ATTR
+from ..services import app_config
 from . import http
 from .collectors import BackofficeCollector
 
@@ -48,7 +49,7 @@ def _token_matches(expected: str | None) -> bool | None:
 
 
 def _refusal() -> Response | None:
-    token = _token_matches(current_app.extensions["backoffice_config"].metrics_token)
+    token = _token_matches(app_config().metrics_token)
     if token:
         return None
     if current_user.is_authenticated and current_user.role == ADMIN_ROLE:

@@ -22,12 +22,14 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, g, request
 from prometheus_client import Histogram
 from prometheus_client.metrics_core import HistogramMetricFamily
 from prometheus_client.utils import floatToGoString
 from redis import Redis
 from redis.exceptions import RedisError
+
+from ..services import services
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +86,7 @@ def _record(response: Response) -> Response:
     started = g.get("metrics_started")
     if started is not None:
         rule = request.url_rule.rule if request.url_rule is not None else UNMATCHED
-        observe(current_app.extensions["backoffice"].redis, rule, request.method, response.status_code,
+        observe(services().redis, rule, request.method, response.status_code,
                 time.perf_counter() - started)
     return response
 

@@ -13,7 +13,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
@@ -23,6 +22,7 @@ from engine.operators import get_operator, load_operator_modules, operator_names
 from engine.versions import current_versions
 from tasks.accounts.roles import ROLE_LABELS
 
+from ..services import services
 from .models import ProcessDraft
 from .outline import dmn_decisions
 
@@ -74,12 +74,12 @@ def _decisions(session: Session, draft: ProcessDraft | None) -> list[dict[str, s
 
 def catalogue(session: Session, draft: ProcessDraft | None = None) -> dict[str, Any]:
     """Everything the properties panel lists, in one answer."""
-    services = current_app.extensions["backoffice"]
-    settings = services.settings
+    found = services()
+    settings = found.settings
     lanes = read_lanes([settings.workflows_dir])
     return {
         "operators": _operators(list(settings.operator_modules)),
-        "sla": [{"name": name, "value": value} for name, value in services.sla.as_dict().items()],
+        "sla": [{"name": name, "value": value} for name, value in found.sla.as_dict().items()],
         "forms": _forms(list(settings.forms_dirs)),
         "lanes": [{"name": lane, "role": role, "role_label": ROLE_LABELS.get(role, "система" if role == "system"
                                                                              else role)}

@@ -12,7 +12,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -27,6 +26,7 @@ from engine.validation import Validation
 from engine.versions import current_versions, make_current
 
 from ..api_errors import ApiError
+from ..services import services
 from .models import APPROVED, DRAFT, PROPOSED, REJECTED, ProcessDraft
 
 MAX_FILES = 20
@@ -108,12 +108,12 @@ def _sources(files: Mapping[str, str]) -> list[Source]:
 
 
 def _lanes() -> dict[str, str]:
-    return read_lanes([current_app.extensions["backoffice"].settings.workflows_dir])
+    return read_lanes([services().settings.workflows_dir])
 
 
 def _deployer():
-    services = current_app.extensions["backoffice"]
-    return build_deployer(services.settings, services.database)
+    found = services()
+    return build_deployer(found.settings, found.database)
 
 
 def bundle_files(session: Session, files: Mapping[str, str]) -> dict[str, str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from sqlalchemy.orm import Session
 
 from engine import journal
@@ -20,6 +19,7 @@ from engine.validation import Validation
 from tasks.cases.labels import reason_label
 
 from ..inbox.case_screen import OUTCOME_LABELS
+from ..services import services
 from . import drafts
 from .models import ProcessDraft
 
@@ -39,7 +39,7 @@ def draft_impact(session: Session, draft: ProcessDraft, actor: str, limit: int =
              for pid in startable_process_ids(checked)}
     script_engine = env.script_engine()
     impact = preview(session, decision_points(specs, script_engine, env.allowed_names), script_engine,
-                     env.allowed_names, limit, current_app.extensions["backoffice"].runtime.specs)
+                     env.allowed_names, limit, services().runtime.specs)
     journal.record(session, None, "draft_impact_previewed", actor=actor, message=f"draft {draft.id}",
                    details={"draft_id": draft.id, "limit": limit, "cases": impact.cases,
                             "changed": len(impact.changed), "unreplayable": len(impact.unreplayable)})

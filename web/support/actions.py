@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from flask import abort, current_app
+from flask import abort
 from werkzeug.datastructures import FileStorage
 
 from engine import journal
@@ -33,6 +33,7 @@ from tasks.support.requests import (
 
 from ..extensions import db
 from ..security import current_actor
+from ..services import services
 from .attachments import forget_files, read_files, store_files, upload_status
 
 
@@ -45,11 +46,11 @@ class FilesRejected(DataValidationError):
 
 
 def _runtime() -> Any:
-    return current_app.extensions["backoffice"].runtime
+    return services().runtime
 
 
 def _database() -> Any:
-    return current_app.extensions["backoffice"].database
+    return services().database
 
 
 def submit(owner_id: int, body: Any, files: Sequence[FileStorage], surface: str = "api") -> Filed:

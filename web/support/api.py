@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from engine.errors import DataValidationError
 from tasks.accounts.roles import CITIZEN, SUPPORT_STAFF
@@ -20,6 +20,7 @@ from tasks.support.requests import Filed, list_requests, request_view
 from ..api_errors import ApiError, json_object
 from ..extensions import db
 from ..security import current_actor, roles_required
+from ..services import services
 from .actions import FilesRejected, readable_request, submit, write
 from .attachments import chosen_files
 
@@ -70,7 +71,7 @@ def index() -> Response:
     limit = min(max(request.args.get("limit", 50, type=int), 1), 200)
     offset = max(request.args.get("offset", 0, type=int), 0)
     rows = list_requests(db.session, None if user.role in SUPPORT_STAFF else user.id, limit, offset)
-    runtime = current_app.extensions["backoffice"].runtime
+    runtime = services().runtime
     items = [{k: v for k, v in request_view(db.session, runtime, r).items() if k != "messages"} for r in rows]
     return jsonify({"items": items, "limit": limit, "offset": offset})
 
@@ -79,7 +80,7 @@ def index() -> Response:
 @roles_required(*READERS)
 def show(request_number: str) -> Response:
     found = readable_request(request_number)
-    return jsonify(request_view(db.session, current_app.extensions["backoffice"].runtime, found))
+    return jsonify(request_view(db.session, services().runtime, found))
 
 
 @bp.post("/<request_number>/messages")
@@ -90,5 +91,5 @@ def message(request_number: str) -> tuple[Response, int]:
     owner_id, number = current_actor().id, found.number
     body, files = _body(), chosen_files()
     _run(lambda: write(owner_id, number, body, files), "Проверьте сообщение.")
-    runtime = current_app.extensions["backoffice"].runtime
+    runtime = services().runtime
     return jsonify(request_view(db.session, runtime, readable_request(number))), 201

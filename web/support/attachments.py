@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from flask import abort, current_app, request
+from flask import abort, request
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
@@ -17,6 +17,7 @@ from tasks.support.requests import MAX_ATTACHMENTS
 
 from ..cases.files import add_document, forget_documents
 from ..extensions import db
+from ..services import app_config
 
 FIELD = "screenshots"
 
@@ -50,7 +51,7 @@ def upload_status(errors: Iterable[FieldError]) -> int:
 
 def store_files(owner_id: int, files: list[tuple[str, bytes]], application: Application | None = None) -> list[int]:
     """Store checked files as the owner's documents (of the case, when they go with its appeal); committed."""
-    config = current_app.extensions["backoffice_config"]
+    config = app_config()
     ids = [add_document(db.session, config, owner_id=owner_id, application=application, kind="other", filename=name,
                         data=data).id for name, data in files]
     db.session.commit()
@@ -59,7 +60,7 @@ def store_files(owner_id: int, files: list[tuple[str, bytes]], application: Appl
 
 def forget_files(ids: list[int]) -> None:
     """Undo stored files when the request was refused after they were stored."""
-    forget_documents(db.session, current_app.extensions["backoffice_config"], ids)
+    forget_documents(db.session, app_config(), ids)
 
 
 def attachment_of(request_row: SupportRequest, doc_id: int) -> Document:

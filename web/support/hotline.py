@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, jsonify, render_template, request
 
 from engine.errors import DataValidationError, FieldError
 from forms.rendering import build_form, form_data_from_flat
@@ -26,6 +26,7 @@ from ..api_errors import ApiError, json_object
 from ..cases.access import registry_client
 from ..extensions import db
 from ..security import current_actor, roles_required
+from ..services import services
 
 bp = Blueprint("hotline", __name__)
 SCHEMA = default_service("individual").schema  # type: ignore[union-attr]  # the certificate, as the citizen's own
@@ -36,11 +37,11 @@ EMAIL_OUTSIDE = {EMAIL_FIELD: ("Электронная почта граждан
 def _file(email: str, data: Any, surface: str) -> Submitted:
     user = current_actor()
     staff_id, staff_name = user.id, user.short_name
-    services = current_app.extensions["backoffice"]
+    found = services()
     if not email.strip():
         raise DataValidationError("no e-mail", [FieldError(EMAIL_FIELD, "required",
                                                            "Укажите электронную почту учётной записи гражданина")])
-    return file_for_citizen(services.database, services.runtime, registry_client(), staff_id=staff_id,
+    return file_for_citizen(found.database, found.runtime, registry_client(), staff_id=staff_id,
                             staff_name=staff_name, email=email, data=data, surface=surface)
 
 
@@ -101,4 +102,4 @@ def api_submit() -> tuple[Response, int]:
     except RegistryUnavailable as exc:
         raise ApiError(503, "registry_unavailable", "Реестр не отвечает, личность проверить нельзя.") from exc
     app = find_application(db.session, filed.number)
-    return jsonify(case_view(db.session, current_app.extensions["backoffice"].runtime, app, staff=True)), 201
+    return jsonify(case_view(db.session, services().runtime, app, staff=True)), 201

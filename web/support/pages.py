@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from engine.errors import DataValidationError, FieldError
@@ -28,6 +28,7 @@ from ..cases import page_format
 from ..cases.access import document_response
 from ..extensions import db
 from ..security import current_actor, roles_required
+from ..services import app_config, services
 from .actions import readable_request, submit, write
 from .attachments import FIELD, attachment_of, chosen_files
 
@@ -38,7 +39,7 @@ Page = str | tuple[str, int] | Response
 
 
 def _runtime() -> Any:
-    return current_app.extensions["backoffice"].runtime
+    return services().runtime
 
 
 def _terms() -> dict[str, str]:
@@ -134,6 +135,6 @@ def attachment(request_number: str, doc_id: int) -> Response:
     """A screenshot of the thread, inline under the uploads' sandboxing policy, for its owner and the support
     staff (a staff reading is journaled)."""
     doc = attachment_of(readable_request(request_number), doc_id)
-    response = document_response(current_app.extensions["backoffice_config"], doc, inline=True)
+    response = document_response(app_config(), doc, inline=True)
     db.session.commit()
     return response

@@ -7,7 +7,7 @@ A citizen sees only their own data; opening the list and downloading the archive
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, render_template
+from flask import Blueprint, Response, jsonify, render_template
 
 from engine import journal
 from forms.dates import today_moscow
@@ -15,6 +15,7 @@ from tasks.accounts.roles import CITIZEN
 
 from ..extensions import db
 from ..security import current_actor, roles_required
+from ..services import app_config
 from .access_log import access_rows
 from .export import export_archive
 
@@ -23,7 +24,7 @@ api = Blueprint("tracker_api", __name__, url_prefix="/api/v1/me")
 
 
 def _with_names() -> bool:
-    return current_app.extensions["backoffice_config"].tracker_staff_names
+    return app_config().tracker_staff_names
 
 
 def _record(event: str) -> None:
@@ -39,7 +40,7 @@ def _rows() -> list:
 
 
 def _archive() -> Response:
-    data = export_archive(db.session, current_app.extensions["backoffice_config"], current_actor(),
+    data = export_archive(db.session, app_config(), current_actor(),
                           with_names=_with_names())
     _record("data_exported")
     name = f"moi-dannye-{today_moscow().isoformat()}.zip"
