@@ -1,6 +1,6 @@
 """The application wizard's pages: /apply/<step>, one URL per step, POST/redirect/GET between them.
 
-Every POST saves the step into the server-side draft (web.cases.wizard) before anything else, so
+Every POST saves the step into the server-side draft (tasks.cases.wizard) before anything else, so
 what was typed survives errors, closed browsers and new logins; only the step's own fields are
 validated, and their errors come back next to them (422). The documents step uploads files into
 the draft; the review step shows everything with «Изменить» links and submits.
@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 from engine.errors import DataValidationError, FieldError
 from forms.rendering import ErrorLink, build_form, flat_from_data, form_data_from_flat
 from tasks.accounts.profile import application_prefill
-from tasks.cases import drafts
+from tasks.cases import drafts, wizard
 from tasks.cases.models.cases import Draft
 from tasks.cases.submission import submit_application
 from tasks.cases.uploads import DOCUMENT_KINDS, UploadRejected, read_limited
@@ -25,7 +25,6 @@ from tasks.cases.uploads import DOCUMENT_KINDS, UploadRejected, read_limited
 from ..extensions import db
 from ..security import current_actor, roles_required
 from ..services import app_config, services
-from . import wizard
 from .files import add_document
 
 bp = Blueprint("apply", __name__)

@@ -21,7 +21,7 @@ from engine.errors import DataValidationError, FieldError
 from forms.messages import genitive_count
 from forms.rendering import build_form, flat_from_data, form_data_from_flat
 from forms.validation import clean
-from tasks.cases import drafts
+from tasks.cases import drafts, org_drafts, wizard
 from tasks.cases.models.cases import Draft
 from tasks.cases.queries import documents_of
 from tasks.cases.representatives import POA_KIND, representative_of, representative_problems
@@ -31,7 +31,7 @@ from tasks.cases.uploads import DOCUMENT_KINDS, UploadRejected, read_limited
 from ..extensions import db
 from ..security import current_actor, roles_required
 from ..services import app_config, services
-from . import access, org_drafts, wizard
+from . import access
 from .files import add_document
 
 bp = Blueprint("org_apply", __name__)

@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 from forms.dates import today_moscow
 from forms.rendering import build_form, form_data_from_flat
 from forms.validation import clean, load_schema
-from tasks.cases import catalogue
+from tasks.cases import catalogue, wizard
 from tasks.cases.certificates import verify_certificate
 from tasks.cases.policy_check import check_policy
 from tasks.cases.register_verification import is_register, register_summary
@@ -27,7 +27,7 @@ from ..navigation import home_endpoint
 from ..rate_limits import rate_limited
 from ..security import current_actor, public
 from ..services import app_config
-from . import access, page_format, wizard
+from . import access, page_format
 from .verify_form import read_verification, verification_form, verification_problems
 
 bp = Blueprint("public", __name__)

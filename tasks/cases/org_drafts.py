@@ -1,7 +1,7 @@
 """The organisation application's draft data: a fresh form and what of a posted form is kept.
 
 The organisation's page is one form; its draft (the wizard's `application_draft`, applicant
-"organization", through web.cases.wizard's draft functions) keeps the last posted data, so that a scan
+"organization", through tasks.cases.wizard's draft functions) keeps the last posted data, so that a scan
 uploaded with a form that had an error need not be chosen again, and the page comes back filled in
 after a closed browser.
 """
@@ -12,9 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from forms.flat import initial_data
+from tasks.cases import wizard
 from tasks.cases.representatives import without_unused_authority
-
-from . import wizard
 
 APPLICANT = "organization"
 STEP = wizard.REVIEW_STEP  # one page: a saved draft is always ready for review
