@@ -22,10 +22,10 @@ from engine.errors import NotFound
 from engine.models import ProcessVersion
 from engine.trace import Trace, instance_trace
 from tasks.accounts.roles import ADMIN, CASE_WORKERS, ROLE_LABELS, SUPERVISOR
+from tasks.cases.audit import SYSTEM_ACTORS, actor_names
 
 from .cases import access
 from .cases.page_format import ru_datetime
-from .dashboard import audit as staff_audit  # a module import: audit.py includes this module's view
 from .extensions import db
 from .processes.flows import Diagram, version_diagrams
 from .security import current_actor, roles_required
@@ -139,8 +139,8 @@ def _processes(diagrams: list[Diagram], done: set[str], current: set[str],
 def _people(session: Session, trace: Trace) -> dict[str, str]:
     actors = {s.actor for s in trace.steps} | {p.info.get("assignee") for p in trace.current}
     actors |= {f["completed_by"] for forms in trace.forms.values() for f in forms}
-    named = {actor: name for actor, (name, _) in staff_audit.actor_names(session, actors).items()}
-    return {**{k: v for k, v in staff_audit.SYSTEM_ACTORS.items() if k}, **named}
+    named = {actor: name for actor, (name, _) in actor_names(session, actors).items()}
+    return {**{k: v for k, v in SYSTEM_ACTORS.items() if k}, **named}
 
 
 def _note(kind: str, info: dict[str, Any], people: dict[str, str]) -> str | None:

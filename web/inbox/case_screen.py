@@ -27,6 +27,7 @@ from forms.dates import format_ru_date
 from forms.rendering import SummarySection, summary
 from forms.schema_walk import field_schema
 from forms.validation import load_schema
+from tasks.cases.audit import AuditRow, audit_rows
 from tasks.cases.catalogue import application_schema
 from tasks.cases.labels import reason_label, status_label
 from tasks.cases.models.cases import Application
@@ -35,7 +36,6 @@ from tasks.cases.submission import applicant_name
 from tasks.cases.uploads import DOCUMENT_KINDS
 from tasks.registries.matching import NAME_FIELDS
 
-from ..dashboard.audit import AuditRow, audit_rows
 from .queries import task_view
 from .staff import staff_names
 

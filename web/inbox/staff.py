@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from tasks.accounts.models import User
 from tasks.accounts.roles import CASE_WORKERS
+from tasks.cases.audit import actor_names
 
-from ..dashboard.audit import actor_names
 from .filters import SEE_ALL
 
 

@@ -19,10 +19,9 @@ from engine.clock import aware
 from engine.models import JournalEntry
 from tasks.accounts.models import User
 from tasks.accounts.roles import ROLE_LABELS
+from tasks.cases.audit import ACCESS_EVENTS
 from tasks.cases.journal_words import event_label
 from tasks.cases.models.cases import Application
-
-from ..dashboard.audit import ACCESS_EVENTS
 
 # Who works in which part of the service, by role: staff accounts carry no department of their own.
 DEPARTMENTS: dict[str, str] = {
