@@ -21,7 +21,7 @@ and deployed through the CLI, then
 
 What it measures, p50 / p95 over `--samples` requests each with varying parameters:
 
-* at the database level, the exact functions the app calls (web.inbox.queries for the group queue
+* at the database level, the exact functions the app calls (tasks.inbox.queries for the group queue
   and the СНИЛС search, tasks.cases.queries.list_cases for «Мои заявки») on a session of their
   own; target p95 < 50 ms;
 * as whole HTTP requests to `backoffice.cli web` (gunicorn) with a Bearer token, one request at a time;
@@ -462,9 +462,9 @@ SLA_CYCLE = ("overdue", "at_risk", "on_time")
 def probes(s: Samples) -> list[Probe]:
     """The app's own query functions and the endpoints built on them, each with varying parameters."""
     from tasks.cases.queries import list_cases
+    from tasks.inbox.filters import TaskFilter
+    from tasks.inbox.queries import list_tasks
     from web.dashboard.figures import dashboard
-    from web.inbox.filters import TaskFilter
-    from web.inbox.queries import list_tasks
 
     def queue(i: int) -> TaskFilter:
         return TaskFilter(queue="group", offset=50 * (i % 3))

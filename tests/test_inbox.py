@@ -12,17 +12,17 @@ from sqlalchemy import select
 
 from engine import journal
 from engine.models import HumanTask, ProcessInstance, ProcessVersion
+from engine.sla_state import AT_RISK, ON_TIME, OVERDUE, SLA_STATES, sla_condition, sla_state
 from tasks.accounts.models import User
 from tasks.cases.models.cases import Application
+from tasks.inbox import queries
+from tasks.inbox.filters import InvalidFilter, TaskFilter, parse_filter, parse_search
+from tasks.inbox.queries import count_since, list_tasks, masked_applicant, queue_stats
 from tests.support.accounts import add_user, bearer, login
 from tests.support.backend import Backend
 from tests.support.pdf import SCAN_PDF
 from tests.support.product import Product
 from web.extensions import db
-from web.inbox import queries
-from web.inbox.filters import InvalidFilter, TaskFilter, parse_filter, parse_search
-from web.inbox.queries import count_since, list_tasks, masked_applicant, queue_stats
-from web.inbox.sla_state import AT_RISK, ON_TIME, OVERDUE, SLA_STATES, sla_condition, sla_state
 
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 H = timedelta(hours=1)

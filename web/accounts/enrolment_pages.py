@@ -13,8 +13,8 @@ from engine.errors import FieldError
 from tasks.accounts.errors import AccountError
 from tasks.accounts.roles import ADMIN
 from tasks.accounts.service import ENROL_LINK_TTL
+from tasks.inbox.queries import actor_id
 
-from ..inbox.queries import actor_id
 from ..security import account_service, current_actor, roles_required
 from ..services import app_config
 from .page_forms import enrolment_link_form

@@ -16,10 +16,9 @@ from tasks.appointments.labels import STATUS_LABELS as APPOINTMENT_STATUSES
 from tasks.cases.catalogue import APPLICANT_KINDS, services
 from tasks.cases.labels import STATUS_LABELS, reason_labels
 from tasks.cases.uploads import ALLOWED, DOCUMENT_KINDS, MAX_UPLOAD_BYTES
+from tasks.inbox.filters import QUEUES
 from tasks.legal.catalogue import DOCUMENT_IDS, acceptance_field
 from tasks.support.labels import TYPE_LABELS as SUPPORT_TYPES
-
-from ..inbox.filters import QUEUES
 
 # UI hints of the form schemas that say nothing to an API client (labels of enums stay: they explain codes).
 _UI_KEYS = frozenset({"x-widget", "x-step", "x-steps", "x-autocomplete", "x-placeholder", "x-initial",

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..inbox.filters import SLA_STATES, SORTS, STATUSES
+from tasks.inbox.filters import SLA_STATES, SORTS, STATUSES
+
 from ..operations.actions import AGE_LABELS
 from ..processes.impact import MAX_LIMIT
 from .components import ref

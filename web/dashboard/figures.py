@@ -2,7 +2,7 @@
 
 A supervisor looks at the dashboard many times a day on a table of a million cases, so every
 figure is one aggregate query: cases by status (the instances of the case processes), open tasks
-per queue, SLA counts (web.inbox.sla_state: one rule for the inbox and the dashboard), and the
+per queue, SLA counts (engine.sla_state: one rule for the inbox and the dashboard), and the
 time to decision from the engine's journal (`ix_journal_decision_at`, migration 0005).
 
 "Decision" is the first time a case reaches ready, rejected or closed (a `status_changed` journal
@@ -25,13 +25,12 @@ from sqlalchemy.orm import Session, aliased
 
 from engine.clock import aware, utcnow
 from engine.models import HumanTask, JournalEntry, ProcessInstance
+from engine.sla_state import AT_RISK, OVERDUE, sla_condition
 from forms.dates import MOSCOW, moscow_midnight
 from tasks.accounts.roles import ROLE_LABELS
 from tasks.cases import catalogue
 from tasks.cases.labels import STATUS_LABELS, status_label
 from tasks.cases.models.cases import Application
-
-from ..inbox.sla_state import AT_RISK, OVERDUE, sla_condition
 
 DECISION_STATUSES = ("ready", "rejected", "closed")
 ISSUED = "ready"
@@ -129,7 +128,7 @@ def dashboard(session: Session, now: datetime | None = None) -> Dashboard:
 
 
 def sla_counts(session: Session, now: datetime) -> tuple[int, int]:
-    """(at risk, overdue) open tasks, by the inbox's own SLA rule (web.inbox.sla_state), in one scan."""
+    """(at risk, overdue) open tasks, by the inbox's own SLA rule (engine.sla_state), in one scan."""
     at_risk = func.count().filter(sla_condition(AT_RISK, now))
     overdue = func.count().filter(sla_condition(OVERDUE, now))
     row = session.execute(select(at_risk, overdue).where(HumanTask.status == "open")).one()

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, render_template
 
+from engine.sla_state import SLA_LABELS
 from tasks.accounts.roles import ADMIN, SUPERVISOR
 
 from ..extensions import db
-from ..inbox.sla_state import SLA_LABELS
 from ..security import roles_required
 from .chart import decisions_chart
 from .figures import dashboard

@@ -21,11 +21,18 @@ from engine import journal
 from engine.errors import Conflict, DataValidationError, NotFound
 from engine.models import HumanTask, ProcessInstance
 from engine.runtime import Runtime
+from engine.sla_state import SLA_LABELS
 from forms.rendering import build_form, form_data_from_flat
 from forms.typography import NUMBER_SIGN
 from tasks.accounts.roles import CASE_WORKERS, ROLE_LABELS
 from tasks.cases.labels import status_label
 from tasks.cases.models.cases import Document
+from tasks.inbox.actions import MAX_BULK, TaskActions, parse_assignee
+from tasks.inbox.case_screen import application_of, case_screen, record_case_view, task_form_schema
+from tasks.inbox.filters import QUEUE_LABELS, SEE_ALL, SORTS, STATUSES, InvalidFilter, TaskFilter, parse_filter
+from tasks.inbox.queries import TOTAL_CAP, actor_id, count_since, list_tasks, queue_stats
+from tasks.inbox.saved_filters import delete_filter, save_filter, saved_filters
+from tasks.inbox.staff import assignable_staff, who_may_take
 
 from ..api_errors import error_response
 from ..case_diagram import page_diagram
@@ -35,13 +42,6 @@ from ..extensions import db
 from ..security import current_actor, roles_required
 from ..services import app_config, services
 from ..support.actions import support_thread
-from .actions import MAX_BULK, TaskActions, parse_assignee
-from .case_screen import application_of, case_screen, record_case_view, task_form_schema
-from .filters import QUEUE_LABELS, SEE_ALL, SORTS, STATUSES, InvalidFilter, TaskFilter, parse_filter
-from .queries import TOTAL_CAP, actor_id, count_since, list_tasks, queue_stats
-from .saved_filters import delete_filter, save_filter, saved_filters
-from .sla_state import SLA_LABELS
-from .staff import assignable_staff, who_may_take
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 page_format.register(bp)

@@ -23,8 +23,8 @@ from engine.clock import aware, utcnow
 from engine.db import Database
 from engine.job_stats import job_counts
 from engine.models import HumanTask, ProcessInstance, ServiceCall, Timer
+from engine.sla_state import OVERDUE, sla_condition
 
-from ..inbox.sla_state import OVERDUE, sla_condition
 from .http import collect_http
 
 log = logging.getLogger(__name__)

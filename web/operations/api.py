@@ -11,11 +11,11 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from engine.clock import utcnow
+from tasks.inbox.queries import actor_id
 
 from ..api_errors import json_object
 from ..dashboard.views import MANAGERS
 from ..extensions import db
-from ..inbox.queries import actor_id
 from ..security import current_actor, roles_required
 from . import actions
 

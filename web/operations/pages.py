@@ -17,10 +17,10 @@ from werkzeug.wrappers import Response
 from engine.context import get_services
 from engine.errors import DataValidationError
 from engine.incidents import incident_choices
+from tasks.inbox.queries import actor_id
 
 from ..dashboard.views import MANAGERS, format_duration
 from ..extensions import db
-from ..inbox.queries import actor_id
 from ..security import current_actor, roles_required
 from . import actions
 

@@ -17,8 +17,8 @@ from engine.deploy import startable_process_ids
 from engine.impact import DEFAULT_LIMIT, Impact, decision_points, preview
 from engine.validation import Validation
 from tasks.cases.labels import reason_label
+from tasks.inbox.case_screen import OUTCOME_LABELS
 
-from ..inbox.case_screen import OUTCOME_LABELS
 from ..services import services
 from . import drafts
 from .models import ProcessDraft

@@ -84,7 +84,7 @@ def upgrade():
     op.create_index('ix_journal_decision_at', 'journal', ['at'],
                     postgresql_where=sa.text("event = 'status_changed' AND message IN ('ready', 'rejected', 'closed')"),
                     sqlite_where=sa.text("event = 'status_changed' AND message IN ('ready', 'rejected', 'closed')"))
-    # Queue totals and SLA counts (web/inbox/queries.py queue_stats, the dashboard) as index-only scans
+    # Queue totals and SLA counts (tasks/inbox/queries.py queue_stats, the dashboard) as index-only scans
     # over a role's open tasks; the (role, status, due_at) prefix serves the page by due date too
     # (measured with benchmarks/inbox.py).
     op.create_index('ix_human_task_queue_cover', 'human_task',

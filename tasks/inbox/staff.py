@@ -10,8 +10,7 @@ from sqlalchemy.orm import Session
 from tasks.accounts.models import User
 from tasks.accounts.roles import CASE_WORKERS
 from tasks.cases.audit import actor_names
-
-from .filters import SEE_ALL
+from tasks.inbox.filters import SEE_ALL
 
 
 def may_take(role: str, task_role: str | None) -> bool:

@@ -17,13 +17,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from engine.errors import FieldError
+from engine.sla_state import SLA_STATES
 from forms.dates import MOSCOW, format_ru_date, parse_iso_date, parse_ru_date
 from forms.identifiers import strip_separators
 from tasks.accounts.roles import ADMIN, ROLES, SUPERVISOR
 from tasks.cases.numbering import case_number_of
 from tasks.support.labels import request_number_of
-
-from .sla_state import SLA_STATES
 
 QUEUES: tuple[str, ...] = ("mine", "group", "all")
 QUEUE_LABELS = {"mine": "Мои задачи", "group": "Задачи группы", "all": "Все"}

@@ -19,10 +19,9 @@ from engine.models import HumanTask
 from engine.runtime import Runtime
 from tasks.accounts.models import User
 from tasks.accounts.roles import ROLE_LABELS
-
-from .filters import SEE_ALL
-from .queries import actor_id, may_work_on
-from .staff import may_take, staff_names, staff_user
+from tasks.inbox.filters import SEE_ALL
+from tasks.inbox.queries import actor_id, may_work_on
+from tasks.inbox.staff import may_take, staff_names, staff_user
 
 MAX_BULK = 200
 NOT_FOUND = "Задача не найдена или недоступна вашей роли."

@@ -26,12 +26,11 @@ from sqlalchemy.orm import Session
 
 from engine.clock import aware, utcnow
 from engine.models import HumanTask, ProcessInstance
+from engine.sla_state import SLA_LABELS, sla_condition, sla_state
 from tasks.cases.certificates import mask_name
 from tasks.cases.models.cases import Application
-
-from .filters import QUEUES, SEE_ALL, TaskFilter
-from .sla_state import SLA_LABELS, sla_condition, sla_state
-from .staff import may_take, staff_names
+from tasks.inbox.filters import QUEUES, SEE_ALL, TaskFilter
+from tasks.inbox.staff import may_take, staff_names
 
 __all__ = ["QUEUES", "SEE_ALL", "TaskPage", "actor_id", "count_since", "list_tasks", "masked_applicant",
            "may_take", "may_work_on", "task_query", "task_view"]

@@ -9,9 +9,8 @@ from sqlalchemy.orm import Session
 
 from engine.clock import utcnow
 from engine.errors import FieldError
-
-from .filters import InvalidFilter, parse_filter
-from .models import SavedFilter
+from tasks.inbox.filters import InvalidFilter, parse_filter
+from tasks.inbox.models import SavedFilter
 
 MAX_FILTERS = 50
 MAX_NAME = 100

@@ -34,10 +34,9 @@ from tasks.cases.models.cases import Application
 from tasks.cases.queries import case_status, document_view, documents_of
 from tasks.cases.submission import applicant_name
 from tasks.cases.uploads import DOCUMENT_KINDS
+from tasks.inbox.queries import task_view
+from tasks.inbox.staff import staff_names
 from tasks.registries.matching import NAME_FIELDS
-
-from .queries import task_view
-from .staff import staff_names
 
 MATCH_LABELS = {"exact": "Полное совпадение", "fuzzy": "Совпадение с точностью до написания (регистр, ё/е, дефисы)",
                 "partial": "Частичное совпадение (имя или отчество)", "mismatch": "Не совпадает"}
