@@ -158,12 +158,12 @@ def measure(backend: Backend, args: argparse.Namespace) -> dict[str, Any]:
     from sqlalchemy import func, select
     from sqlalchemy.orm import Session
 
+    from engine.bpmn_flows import diagram_of
     from engine.db import Database
     from engine.models import ProcessVersion, Step
     from forms.dates import today_moscow
     from tasks.analytics.rollup import roll_up_all
     from web.analytics.views import Period
-    from web.processes.flows import diagram_of
 
     database = Database.from_url(backend.settings().database_url)
     backend.on_close(database.engine.dispose)

@@ -14,12 +14,12 @@ from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
 from sqlalchemy import select
 
 from tasks.config import engine_settings
+from tasks.studio.models import ProcessDraft
 from tests.support.accounts import PASSWORD, add_user, bearer, client_from, fresh_otp
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, log_in, served
 from tests.support.impact import decide_cases, deploy_impact_process
 from tests.support.product import Product
 from web.extensions import db
-from web.processes.models import ProcessDraft
 
 DESKTOP = {"width": 1366, "height": 900}
 

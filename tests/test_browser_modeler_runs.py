@@ -20,13 +20,13 @@ from playwright.sync_api import expect, sync_playwright
 from backoffice.provision import deploy_workflows
 from engine.clock import aware
 from engine.diagram_layout import layout_bpmn
+from tasks.studio.drafts import create_draft, get_draft
 from tests.support.accounts import add_user
 from tests.support.backend import TEST_WORKFLOWS, wait_for
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, log_in, served
 from tests.support.queries import calls, events, open_task
 from tests.support.studio_browser import DESKTOP, open_editor, saved, select, watch
 from web.extensions import db
-from web.processes.drafts import create_draft, get_draft
 
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
       "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core"}

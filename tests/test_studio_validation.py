@@ -22,11 +22,11 @@ from sqlalchemy import update
 
 from engine.deploy import Source
 from engine.deployment import build_deployer, read_lanes
+from tasks.studio.models import PROPOSED, ProcessDraft
 from tests.support.accounts import PASSWORD, add_user, bearer, client_from, csrf_token, fresh_otp, login
 from tests.support.broken_diagrams import BROKEN, Row, diagram, drawn
 from web.app import create_app
 from web.extensions import db
-from web.processes.models import PROPOSED, ProcessDraft
 
 FORM = b"operator_review.schema.json"  # drafts find forms in the configured form directories only
 ROW = re.compile(r"<tr>.*?</tr>", re.S)

@@ -20,25 +20,13 @@ from werkzeug.routing import BuildError
 
 from engine.errors import Conflict, DataValidationError, EngineError, FieldError, NotFound
 from tasks.cases.storage import StorageFull
+from tasks.errors import ApiError  # the domain raises it too; answered here
 
 from .extensions import db
 
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
-
-
-class ApiError(Exception):
-    """Raise in an API view to answer with the API's error body and `status`."""
-
-    def __init__(self, status: int, code: str, message: str, fields: Sequence[FieldError] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.fields = list(fields or [])
-        self.headers = headers or {}
 
 
 # status -> (code, message for API clients, page title)

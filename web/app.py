@@ -20,11 +20,12 @@ from tasks.cases.models import notifications as _notification_models  # noqa: F4
 from tasks.cases.models import organizations as _organization_models  # noqa: F401 - organisation tables for Alembic
 from tasks.config import AppConfig
 from tasks.directory import models as _directory_models  # noqa: F401 - medical organisations directory for Alembic
+from tasks.inbox import models as _inbox_models  # noqa: F401 - saved inbox filters for Alembic
+from tasks.studio import models as _process_models  # noqa: F401 - studio draft table for Alembic
 from tasks.support import models as _support_models  # noqa: F401 - support request tables for Alembic
 
 from . import request_parsing, security
 from .extensions import db, migrate
-from .processes import models as _process_models  # noqa: F401 - studio draft table for Alembic
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
 FORMS_TEMPLATES_DIR = str(Path(__file__).resolve().parent.parent / "forms" / "templates")

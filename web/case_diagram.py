@@ -18,6 +18,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 from sqlalchemy.orm import Session
 
+from engine.bpmn_flows import Diagram, version_diagrams
 from engine.errors import NotFound
 from engine.models import ProcessVersion
 from engine.trace import Trace, instance_trace
@@ -27,7 +28,6 @@ from tasks.cases.audit import SYSTEM_ACTORS, actor_names
 from .cases import access
 from .cases.page_format import ru_datetime
 from .extensions import db
-from .processes.flows import Diagram, version_diagrams
 from .security import current_actor, roles_required
 from .services import services
 

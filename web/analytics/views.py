@@ -19,6 +19,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, render_template, request, url_for
 
+from engine.bpmn_flows import Diagram, merged, version_diagrams
 from engine.errors import FieldError, NotFound
 from engine.models import ProcessVersion
 from engine.versions import current_version
@@ -26,11 +27,10 @@ from forms.dates import format_ru_date, moscow_midnight, parse_iso_date, parse_r
 from forms.employees.neutralise import neutralise
 from tasks.accounts.roles import ADMIN, ANALYST, SUPERVISOR
 from tasks.analytics.queries import Analytics, ElementStats, Freshness, analytics
+from tasks.studio.catalogue import deployed_processes
 
 from ..api_errors import ApiError
 from ..extensions import db
-from ..processes.catalogue import deployed_processes
-from ..processes.flows import Diagram, merged, version_diagrams
 from ..security import roles_required
 
 bp = Blueprint("analytics", __name__)

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tasks.inbox.filters import SLA_STATES, SORTS, STATUSES
+from tasks.studio.impact import MAX_LIMIT
 
 from ..operations.actions import AGE_LABELS
-from ..processes.impact import MAX_LIMIT
 from .components import ref
 
 JSON = "application/json"

@@ -1,6 +1,6 @@
 """The studio over JSON for analysts who script: the processes, a version's sources, drafts, rollback.
 
-Same data and rules as the studio's pages (web.processes.catalogue, web.processes.drafts); role
+Same data and rules as the studio's pages (tasks.studio.catalogue, tasks.studio.drafts); role
 analyst or admin, 401 without a login, 403 for every other role. A draft that fails the deploy
 validation is answered 422 with its ``problems`` next to the usual error body.
 """
@@ -15,13 +15,15 @@ from flask import Blueprint, Response, jsonify, request
 from engine.clock import aware
 from engine.errors import DeploymentProblem, FieldError
 from tasks.accounts.roles import ADMIN, ANALYST
+from tasks.studio import diffs, draft_files, drafts, impact
+from tasks.studio.catalogue import deployed_processes, is_current, process_version
+from tasks.studio.models import ProcessDraft
 
 from ..api_errors import ApiError, json_object
 from ..extensions import db
 from ..security import current_actor, roles_required
-from . import choices, diffs, draft_files, drafts, impact
-from .catalogue import deployed_processes, is_current, process_version
-from .models import ProcessDraft
+from ..services import services
+from . import choices, downloads
 
 bp = Blueprint("processes_api", __name__, url_prefix="/api/v1")
 
@@ -138,7 +140,7 @@ def draft_from_current(process_id: str) -> tuple[Response, int]:
 def draft_file(draft_id: int, name: str) -> Response:
     text = draft_files.file_text(db.session, draft_id, name)
     db.session.commit()
-    return draft_files.attachment(text, name)
+    return downloads.attachment(text, name)
 
 
 @bp.put("/processes/drafts/<int:draft_id>/files/<name>")
@@ -169,7 +171,7 @@ def save_draft_file(draft_id: int, name: str) -> Response:
 @bp.post("/processes/drafts/<int:draft_id>/validate")
 @roles_required(ANALYST, ADMIN)
 def validate_draft(draft_id: int) -> Response:
-    problems = drafts.check_draft(db.session, drafts.get_draft(db.session, draft_id))
+    problems = drafts.check_draft(db.session, services(), drafts.get_draft(db.session, draft_id))
     return jsonify({"problems": [p.as_dict() for p in problems]})
 
 
@@ -182,7 +184,7 @@ def draft_impact(draft_id: int) -> Response:
         message = f"Укажите число заявлений целым числом от 1 до {impact.MAX_LIMIT}."
         raise ApiError(422, "validation_failed", message, [FieldError("limit", "invalid", message)])
     try:
-        result = impact.draft_impact(db.session, drafts.get_draft(db.session, draft_id), _me(), limit)
+        result = impact.draft_impact(db.session, services(), drafts.get_draft(db.session, draft_id), _me(), limit)
     except drafts.DraftRefused as exc:
         db.session.rollback()
         return _refused(exc.problems)
@@ -197,7 +199,7 @@ def propose_draft(draft_id: int) -> Response:
         raise ApiError(422, "validation_failed", "Комментарий должен быть строкой.",
                        [FieldError("comment", "invalid", "Комментарий должен быть строкой.")])
     try:
-        draft = drafts.propose(db.session, draft_id, _me(), comment or "")
+        draft = drafts.propose(db.session, services(), draft_id, _me(), comment or "")
     except drafts.DraftRefused as exc:
         db.session.rollback()
         return _refused(exc.problems)
@@ -209,7 +211,7 @@ def propose_draft(draft_id: int) -> Response:
 @roles_required(ANALYST, ADMIN)
 def approve_draft(draft_id: int) -> Response:
     try:
-        approval = drafts.approve(db.session, draft_id, _me())
+        approval = drafts.approve(db.session, services(), draft_id, _me())
     except drafts.DraftRefused as exc:
         return _refused(exc.problems)
     return jsonify({**_draft_body(approval.draft),

@@ -16,15 +16,15 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from engine.bpmn_outline import dmn_decisions
 from engine.deployment import read_lanes
 from engine.models import ProcessVersion
 from engine.operators import get_operator, load_operator_modules, operator_names, signature_of
 from engine.versions import current_versions
 from tasks.accounts.roles import ROLE_LABELS
+from tasks.studio.models import ProcessDraft
 
 from ..services import services
-from .models import ProcessDraft
-from .outline import dmn_decisions
 
 FORM_SUFFIX = ".schema.json"
 

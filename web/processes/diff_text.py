@@ -6,7 +6,7 @@ shows the Russian word next to the path itself, which the analyst also sees in t
 
 from __future__ import annotations
 
-from .outline import KINDS
+from engine.bpmn_outline import KINDS
 
 ELEMENT_KINDS = {**KINDS, "sequenceFlow": "Поток", "lane": "Дорожка", "participant": "Участник (пул)",
                  "collaboration": "Взаимодействие", "messageFlow": "Поток сообщений", "process": "Процесс",

@@ -3,7 +3,7 @@
 The catalogue is the analyst's landing page; administrators see it too. A version page draws each
 BPMN file with bpmn-js and each DMN file with dmn-js (the bundle from web/static/studio); without
 JavaScript it still lists the diagram's elements by lane and offers every source file for download.
-Changes go through drafts (web.processes.drafts): upload, check, propose, approval by another person. A
+Changes go through drafts (tasks.studio.drafts): upload, check, propose, approval by another person. A
 draft's BPMN file can also be edited in the browser (the modeler page; saves go through the drafts API).
 """
 
@@ -16,16 +16,18 @@ from flask import Blueprint, Response, abort, flash, make_response, redirect, re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.bpmn_outline import bpmn_outline, dmn_decisions, has_bpmn_di
 from engine.models import LaneRole
 from tasks.accounts.roles import ADMIN, ANALYST, ROLE_LABELS
+from tasks.studio import diffs, draft_files, drafts, impact
+from tasks.studio.catalogue import deployed_processes, is_current, ordered_files, process_version
 
 from ..api_errors import ApiError
 from ..extensions import db
 from ..security import current_actor, roles_required
+from ..services import services
 from ..studio_assets import modeler_csp, viewer_csp
-from . import diff_text, diffs, draft_files, drafts, impact
-from .catalogue import deployed_processes, is_current, ordered_files, process_version
-from .outline import bpmn_outline, dmn_decisions, has_bpmn_di
+from . import diff_text, downloads
 
 bp = Blueprint("processes", __name__)
 SYSTEM_LANE_ROLE = "system"  # lanes run by the engine itself (service tasks), not by people
@@ -93,7 +95,7 @@ def download(process_id: str, version: int, name: str) -> Response:
         abort(404)
     content = row.sources[name]
     db.session.commit()
-    return draft_files.attachment(content, name)
+    return downloads.attachment(content, name)
 
 
 @bp.post("/processes/<process_id>/edit")
@@ -182,9 +184,11 @@ def draft_view(draft_id: int) -> tuple[str, int]:
 def _draft_view(draft_id: int, errors: dict[str, str] | None = None, status: int = 200,
                 comment: str | None = None) -> tuple[str, int]:
     draft = drafts.get_draft(db.session, draft_id)
-    checked = drafts.validate_draft(db.session, draft) if draft.status in (drafts.DRAFT, drafts.PROPOSED) else None
+    editable = draft.status in (drafts.DRAFT, drafts.PROPOSED)
+    checked = drafts.validate_draft(db.session, services(), draft) if editable else None
     problems = checked.problems if checked else []
-    preview = impact.draft_impact(db.session, draft, _me(), checked=checked) if checked and not problems else None
+    preview = impact.draft_impact(db.session, services(), draft, _me(), checked=checked) if checked and not problems \
+        else None
     bundle = drafts.bundle_files(db.session, draft.files)
     comparable = diffs.comparable_processes(db.session, bundle)
     db.session.commit()
@@ -225,7 +229,7 @@ def draft_download(draft_id: int, name: str) -> Response:
     """A draft's file as saved, to open in a desktop modeler."""
     text = draft_files.file_text(db.session, draft_id, name)
     db.session.commit()
-    return draft_files.attachment(text, name)
+    return downloads.attachment(text, name)
 
 
 def _drawable(files: dict[str, str]) -> list[tuple[str, str]]:
@@ -245,7 +249,7 @@ def _drawable(files: dict[str, str]) -> list[tuple[str, str]]:
 def propose_draft(draft_id: int) -> Response | tuple[str, int]:
     comment = request.form.get("comment", "")
     try:
-        drafts.propose(db.session, draft_id, _me(), comment)
+        drafts.propose(db.session, services(), draft_id, _me(), comment)
     except drafts.DraftRefused:
         db.session.rollback()
         return _draft_view(draft_id, {"propose": "Исправьте проблемы из списка выше: с ними черновик "
@@ -263,7 +267,7 @@ def propose_draft(draft_id: int) -> Response | tuple[str, int]:
 @roles_required(ANALYST, ADMIN)
 def approve_draft(draft_id: int) -> Response | tuple[str, int]:
     try:
-        approval = drafts.approve(db.session, draft_id, _me())
+        approval = drafts.approve(db.session, services(), draft_id, _me())
     except drafts.DraftRefused:
         return _draft_view(draft_id, {"approve": "Развёртывание отклонено проверкой: проблемы перечислены выше. "
                                                  "Ничего не изменено."}, 422)

@@ -8,7 +8,7 @@ Create Date: 2026-12-06 00:00:00
 new version, a rollback to an earlier one); a process without a row starts on its newest version,
 so existing deployments keep working unchanged. `process_draft` holds the files an analyst uploaded
 and the four-eyes review's state. Declared the same way on engine.models.ProcessCurrent and
-web.processes.models.ProcessDraft.
+tasks.studio.models.ProcessDraft.
 """
 import sqlalchemy as sa
 from alembic import op

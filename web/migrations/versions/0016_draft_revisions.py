@@ -6,7 +6,7 @@ Create Date: 2026-12-06 00:00:00
 
 Each saved file change of a draft raises its revision; a save must name the revision it was made on,
 so two analysts editing one draft never overwrite each other silently. Existing drafts start at 1.
-Declared the same way on web.processes.models.ProcessDraft.
+Declared the same way on tasks.studio.models.ProcessDraft.
 """
 import sqlalchemy as sa
 from alembic import op

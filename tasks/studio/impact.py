@@ -13,33 +13,32 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine import journal
+from engine.context import Services
 from engine.deploy import startable_process_ids
 from engine.impact import DEFAULT_LIMIT, Impact, decision_points, preview
 from engine.validation import Validation
 from tasks.cases.labels import reason_label
 from tasks.inbox.case_screen import OUTCOME_LABELS
-
-from ..services import services
-from . import drafts
-from .models import ProcessDraft
+from tasks.studio import drafts
+from tasks.studio.models import ProcessDraft
 
 MAX_LIMIT = 100_000
 
 
-def draft_impact(session: Session, draft: ProcessDraft, actor: str, limit: int = DEFAULT_LIMIT,
+def draft_impact(session: Session, services: Services, draft: ProcessDraft, actor: str, limit: int = DEFAULT_LIMIT,
                  checked: Validation | None = None) -> Impact:
     """Replay the newest ``limit`` decided cases through the draft (DraftRefused if it does not build);
     ``checked`` is the draft's validation when the caller has just run it."""
-    checked = checked or drafts.validate_draft(session, draft)
+    checked = checked or drafts.validate_draft(session, services, draft)
     if checked.problems:
         raise drafts.DraftRefused(checked.problems)
-    env = drafts.script_environment()
+    env = drafts.script_environment(services)
     parser = checked.parser
     specs = {pid: [parser.get_spec(pid), *parser.get_subprocess_specs(pid).values()]
              for pid in startable_process_ids(checked)}
     script_engine = env.script_engine()
     impact = preview(session, decision_points(specs, script_engine, env.allowed_names), script_engine,
-                     env.allowed_names, limit, services().runtime.specs)
+                     env.allowed_names, limit, services.runtime.specs)
     journal.record(session, None, "draft_impact_previewed", actor=actor, message=f"draft {draft.id}",
                    details={"draft_id": draft.id, "limit": limit, "cases": impact.cases,
                             "changed": len(impact.changed), "unreplayable": len(impact.unreplayable)})

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import Response
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -20,12 +19,11 @@ from engine.clock import utcnow
 from engine.errors import DeploymentProblem, FieldError, NotFound
 from engine.validation import Source, parse_problems
 from engine.versions import current_version
-
-from ..api_errors import ApiError
-from ..cases.page_format import ru_datetime
-from . import drafts
-from .catalogue import ordered_files, process_version
-from .models import DRAFT, ProcessDraft
+from tasks.documents.formatting import format_datetime
+from tasks.errors import ApiError
+from tasks.studio import drafts
+from tasks.studio.catalogue import ordered_files, process_version
+from tasks.studio.models import DRAFT, ProcessDraft
 
 
 class DraftConflict(Exception):
@@ -34,7 +32,7 @@ class DraftConflict(Exception):
     def __init__(self, draft: ProcessDraft) -> None:
         self.revision, self.updated_by, self.updated_at = draft.revision, draft.updated_by, draft.updated_at
         who = self.updated_by or draft.author
-        super().__init__(f"Черновик уже изменил {who} ({ru_datetime(self.updated_at)}, версия черновика "
+        super().__init__(f"Черновик уже изменил {who} ({format_datetime(self.updated_at)}, версия черновика "
                          f"{self.revision}). Ваши изменения не сохранены: загрузите черновик заново.")
         self.message = str(self)
 
@@ -117,10 +115,3 @@ def draft_from_current(session: Session, process_id: str, actor: str) -> Process
 def main_file(draft: ProcessDraft) -> str | None:
     """The first BPMN file of the draft (the one the editor opens when none is named)."""
     return next((name for name in draft.files if name.endswith(".bpmn")), None)
-
-
-def attachment(text: str, name: str) -> Response:
-    """A diagram as a file download, to open in a desktop modeler (a version's or a draft's file)."""
-    response = Response(text, mimetype="application/xml")
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response

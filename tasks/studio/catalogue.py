@@ -14,8 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine.models import ProcessInstance, ProcessVersion
 from engine.versions import current_version, current_versions
-
-from ..api_errors import ApiError
+from tasks.errors import ApiError
 
 
 @dataclass

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from engine.bpmn_outline import BPMN, KINDS
 from engine.models import ProcessVersion
 from engine.xml_safety import parse_xml
-
-from .outline import BPMN, KINDS
 
 
 @dataclass(frozen=True)

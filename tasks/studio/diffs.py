@@ -16,15 +16,14 @@ from lxml import etree
 from sqlalchemy.orm import Session
 
 from engine.bpmn_diff import ElementDiff, diff_bpmn
+from engine.bpmn_outline import BPMN, has_bpmn_di
 from engine.dmn_diff import DecisionDiff, diff_dmn
 from engine.errors import FieldError
 from engine.versions import current_versions
 from engine.xml_safety import parse_xml
-
-from ..api_errors import ApiError
-from . import drafts
-from .catalogue import process_version
-from .outline import BPMN, has_bpmn_di
+from tasks.errors import ApiError
+from tasks.studio import drafts
+from tasks.studio.catalogue import process_version
 
 SIDE = re.compile(r"^(?:(\d{1,9})|draft:(\d{1,12}))$")
 ADDED, REMOVED, CHANGED, UNCHANGED, UNREADABLE = "added", "removed", "changed", "unchanged", "unreadable"

@@ -17,17 +17,16 @@ from sqlalchemy.orm import Session
 
 from engine import journal
 from engine.clock import utcnow
-from engine.deploy import Deployed, Source
+from engine.context import Services
+from engine.deploy import Deployed, Deployer, Source
 from engine.deployment import build_deployer, read_lanes
 from engine.errors import DeploymentError, DeploymentProblem, FieldError, NotFound
 from engine.models import ProcessVersion
 from engine.scripting import ScriptEnvironment
 from engine.validation import Validation
 from engine.versions import current_versions, make_current
-
-from ..api_errors import ApiError
-from ..services import services
-from .models import APPROVED, DRAFT, PROPOSED, REJECTED, ProcessDraft
+from tasks.errors import ApiError
+from tasks.studio.models import APPROVED, DRAFT, PROPOSED, REJECTED, ProcessDraft
 
 MAX_FILES = 20
 MAX_FILE_BYTES = 2 * 1024 * 1024  # the largest product diagram is about a tenth of this
@@ -107,13 +106,12 @@ def _sources(files: Mapping[str, str]) -> list[Source]:
     return [Source(name, text.encode("utf-8")) for name, text in sorted(files.items())]
 
 
-def _lanes() -> dict[str, str]:
-    return read_lanes([services().settings.workflows_dir])
+def _lanes(services: Services) -> dict[str, str]:
+    return read_lanes([services.settings.workflows_dir])
 
 
-def _deployer():
-    found = services()
-    return build_deployer(found.settings, found.database)
+def _deployer(services: Services) -> Deployer:
+    return build_deployer(services.settings, services.database)
 
 
 def bundle_files(session: Session, files: Mapping[str, str]) -> dict[str, str]:
@@ -132,12 +130,12 @@ def bundle_files(session: Session, files: Mapping[str, str]) -> dict[str, str]:
     return bundle
 
 
-def check_draft(session: Session, draft: ProcessDraft) -> list[DeploymentProblem]:
+def check_draft(session: Session, services: Services, draft: ProcessDraft) -> list[DeploymentProblem]:
     """The deploy validation's problems of the draft's files (lanes from the workflows' lanes.toml)."""
-    return validate_draft(session, draft).problems
+    return validate_draft(session, services, draft).problems
 
 
-def validate_draft(session: Session, draft: ProcessDraft) -> Validation:
+def validate_draft(session: Session, services: Services, draft: ProcessDraft) -> Validation:
     """The deploy validation of the draft's files, with the parser holding its specs as they would run.
 
     Ends the caller's transaction first: the Deployer reads in its own session, and on SQLite every
@@ -145,20 +143,20 @@ def validate_draft(session: Session, draft: ProcessDraft) -> Validation:
     """
     files = bundle_files(session, draft.files)
     session.commit()
-    return _deployer().validate(_sources(files), _lanes())
+    return _deployer(services).validate(_sources(files), _lanes(services))
 
 
-def script_environment() -> ScriptEnvironment:
+def script_environment(services: Services) -> ScriptEnvironment:
     """The names diagrams run with, as the deploy validation and the runtime give them."""
-    return _deployer().script_env
+    return _deployer(services).script_env
 
 
-def propose(session: Session, draft_id: int, actor: str, comment: str) -> ProcessDraft:
+def propose(session: Session, services: Services, draft_id: int, actor: str, comment: str) -> ProcessDraft:
     """Ask another analyst to approve: only a valid draft (DraftRefused otherwise), with the why."""
     comment = (comment or "").strip()
     draft = get_draft(session, draft_id)
     _check_proposable(draft, comment)
-    problems = check_draft(session, draft)
+    problems = check_draft(session, services, draft)
     if problems:
         raise DraftRefused(problems)
     draft = get_draft(session, draft_id, lock=True)
@@ -189,7 +187,7 @@ def approval_refusal(draft: ProcessDraft, actor: str) -> str | None:
     return None
 
 
-def approve(session: Session, draft_id: int, actor: str) -> Approval:
+def approve(session: Session, services: Services, draft_id: int, actor: str) -> Approval:
     """The second pair of eyes: deploy the proposed draft, its new versions become current.
 
     The draft is claimed first (a conditional update, committed), so two approvers cannot both
@@ -207,7 +205,7 @@ def approve(session: Session, draft_id: int, actor: str) -> Approval:
     if not claimed:
         raise ApiError(409, "conflict", "Черновик уже одобрен или отклонён другим сотрудником.")
     try:
-        deployed = _deployer().deploy(_sources(files), _lanes(), actor=actor, comment=comment)
+        deployed = _deployer(services).deploy(_sources(files), _lanes(services), actor=actor, comment=comment)
     except DeploymentError as exc:
         session.execute(update(ProcessDraft).where(ProcessDraft.id == draft_id)
                         .values(status=PROPOSED, approver=None, updated_at=utcnow()))
