@@ -461,10 +461,10 @@ SLA_CYCLE = ("overdue", "at_risk", "on_time")
 
 def probes(s: Samples) -> list[Probe]:
     """The app's own query functions and the endpoints built on them, each with varying parameters."""
+    from tasks.analytics.figures import dashboard
     from tasks.cases.queries import list_cases
     from tasks.inbox.filters import TaskFilter
     from tasks.inbox.queries import list_tasks
-    from web.dashboard.figures import dashboard
 
     def queue(i: int) -> TaskFilter:
         return TaskFilter(queue="group", offset=50 * (i % 3))

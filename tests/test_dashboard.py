@@ -18,9 +18,9 @@ from sqlalchemy import select
 
 from engine.models import HumanTask, JournalEntry, ProcessInstance, ProcessVersion
 from tasks.accounts.models import User
+from tasks.analytics.figures import dashboard
 from tasks.cases.models.cases import Application
 from tests.support.accounts import PASSWORD, add_user, bearer, client_from, fresh_otp, login
-from web.dashboard.figures import dashboard
 from web.dashboard.views import format_duration
 from web.extensions import db
 from web.security import unguarded_endpoints

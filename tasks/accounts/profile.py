@@ -3,7 +3,7 @@
 Pages and the API share these functions. Every read and change is journaled (the change with the names
 of the fields, never their values). The e-mail address and the phone have flows of their own: the
 address is confirmed at the new one (tasks.accounts.email_change), the phone lives with the SMS settings
-(web.notifications.service.update_settings).
+(tasks.cases.portal_notifications.update_settings).
 """
 
 from __future__ import annotations
@@ -22,6 +22,16 @@ from .models import User
 
 SCHEMA = "profile"
 FIELDS = ("last_name", "first_name", "middle_name", "birth_date", "enp", "inn", "snils")
+
+
+def account_json(user: User) -> dict[str, Any]:
+    """The account as the API and the personal-data export give it: who the person is and how to reach them."""
+    return {
+        "id": user.id, "email": user.email, "role": user.role, "role_label": user.role_label,
+        "last_name": user.last_name, "first_name": user.first_name, "middle_name": user.middle_name,
+        "birth_date": user.birth_date.isoformat() if user.birth_date else None, "phone": user.phone,
+        "sms_opt_in": bool(user.sms_opt_in), "enp": user.enp, "inn": user.inn, "snils": user.snils,
+    }
 
 
 def profile_data(user: User) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from engine.errors import FieldError
 from forms.formats import check_email
 from tasks.accounts.errors import AccountError, TotpEnrolmentRequired
-from tasks.accounts.models import User
+from tasks.accounts.profile import account_json
 from tasks.accounts.service import RESET_TTL, normalize_email
 from tasks.mail import MailError
 
@@ -167,13 +167,5 @@ def revoke_token() -> tuple[str, int]:
 def me() -> Response:
     user = current_actor()
     assert user is not None
-    return jsonify(profile(user))
+    return jsonify(account_json(user))
 
-
-def profile(user: User) -> dict:
-    return {
-        "id": user.id, "email": user.email, "role": user.role, "role_label": user.role_label,
-        "last_name": user.last_name, "first_name": user.first_name, "middle_name": user.middle_name,
-        "birth_date": user.birth_date.isoformat() if user.birth_date else None, "phone": user.phone,
-        "sms_opt_in": bool(user.sms_opt_in), "enp": user.enp, "inn": user.inn, "snils": user.snils,
-    }

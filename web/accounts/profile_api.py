@@ -11,6 +11,7 @@ from tasks.accounts.deletion import delete_account as delete_the_account
 from tasks.accounts.email_change import EmailChangeService
 from tasks.accounts.errors import AccountError
 from tasks.accounts.models import User
+from tasks.accounts.profile import account_json as me_json
 from tasks.accounts.profile import record_view, update_profile
 from tasks.accounts.roles import CITIZEN
 from tasks.legal.acceptance import history
@@ -21,7 +22,6 @@ from ..extensions import db
 from ..rate_limits import charge_attempt, rate_limited
 from ..security import account_service, current_actor, roles_required
 from ..services import app_config
-from .api import profile as me_json
 from .notifications import send_email_change_code, tell_old_address
 
 log = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
 """Who may see which case: the owner, staff, or a colleague the owner of an organisation's case granted
-read access to (web.organizations.grants). Anyone else gets 404, as if the case did not exist. Actions
+read access to (tasks.cases.grants). Anyone else gets 404, as if the case did not exist. Actions
 (resubmission, appeal, uploads) stay the owner's: a colleague reads, and sees no action but downloads.
 
 Every read of a case's personal data is journaled with the reader (152-FZ: who, what, when).
@@ -15,6 +15,7 @@ from flask import Response, abort, current_app, send_file
 from engine import journal
 from engine.errors import FieldError
 from tasks.accounts.roles import CASE_WORKERS
+from tasks.cases.grants import can_read
 from tasks.cases.models.cases import Application, Document
 from tasks.cases.storage import FileStore
 from tasks.cases.submission import find_application
@@ -23,7 +24,6 @@ from tasks.registries.client import RegistryClient
 
 from ..api_errors import ApiError
 from ..extensions import db
-from ..organizations.grants import can_read
 from ..security import current_actor
 from ..services import app_config
 

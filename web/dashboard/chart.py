@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .figures import DayDecisions
+from tasks.analytics.figures import DayDecisions
 
 WIDTH, HEIGHT = 700, 260
 LEFT, RIGHT, TOP, BOTTOM = 44, 8, 16, 40

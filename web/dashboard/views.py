@@ -11,11 +11,11 @@ from flask import Blueprint, Response, jsonify, render_template
 
 from engine.sla_state import SLA_LABELS
 from tasks.accounts.roles import ADMIN, SUPERVISOR
+from tasks.analytics.figures import dashboard
 
 from ..extensions import db
 from ..security import roles_required
 from .chart import decisions_chart
-from .figures import dashboard
 
 bp = Blueprint("dashboard", __name__)
 MANAGERS = (SUPERVISOR, ADMIN)

@@ -11,11 +11,11 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from tasks.accounts.roles import CITIZEN
+from tasks.cases import portal_notifications as service
 
 from ..api_errors import ApiError, json_object
 from ..extensions import db
 from ..security import current_actor, roles_required
-from . import service
 
 bp = Blueprint("notifications_api", __name__, url_prefix="/api/v1/notifications")
 MAX_LIMIT = 100

@@ -14,11 +14,11 @@ from werkzeug.wrappers import Response
 from engine.errors import DataValidationError, FieldError
 from forms.rendering import FieldView, FormView
 from tasks.accounts.roles import CITIZEN
+from tasks.cases import portal_notifications as service
 
 from ..accounts.page_forms import form_view
 from ..extensions import db
 from ..security import current_actor, roles_required
-from . import service
 
 bp = Blueprint("notifications", __name__)
 

@@ -17,7 +17,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.clock import aware, parse_iso, utcnow
-from engine.context import get_services
 from engine.control import InstanceControl
 from engine.errors import DataValidationError, FieldError, NotFound
 from engine.incidents import IncidentFilter, count_incidents, list_incidents, retry_incidents
@@ -26,6 +25,8 @@ from tasks.cases.cancellation import cancellation_notice
 from tasks.cases.models.cases import Application
 from tasks.cases.numbering import case_number_of
 from tasks.documents.formatting import DOCUMENT_TZ
+
+from ..services import services
 
 REASON_MAX = 2000
 PAGE_SIZE = 50
@@ -116,7 +117,7 @@ def _invalid(field: str, code: str, message: str) -> DataValidationError:
 
 # ------------------------------------------------------------------------------ lists
 def incidents_page(where: IncidentFilter, page: int) -> tuple[list[dict[str, Any]], int]:
-    database = get_services().database
+    database = services().database
     total = count_incidents(database, where)
     rows = list_incidents(database, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, where=where)
     return [_incident_view(r) for r in rows], total
@@ -155,7 +156,7 @@ def timers_page(session: Session, page: int, case: str | None = None) -> tuple[l
     total = session.scalar(count) or 0
     rows = session.execute(query.order_by(Timer.due_at, Timer.id).limit(PAGE_SIZE)
                            .offset((page - 1) * PAGE_SIZE)).all()
-    specs = get_services().runtime.specs
+    specs = services().runtime.specs
     names: dict[int, dict[str, str]] = {}
     views = []
     for timer, key, process, version_id, suspended in rows:
@@ -173,11 +174,11 @@ def pages(total: int) -> int:
 
 # ------------------------------------------------------------------------------ actions
 def retry(ids: list[int], actor: str) -> dict[int, str]:
-    return retry_incidents(get_services().runtime, ids, actor)
+    return retry_incidents(services().runtime, ids, actor)
 
 
 def _control() -> InstanceControl:
-    return InstanceControl(get_services().runtime)
+    return InstanceControl(services().runtime)
 
 
 def fire_timer(timer_id: int, actor: str, reason: str) -> None:

@@ -14,7 +14,6 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from engine.context import get_services
 from engine.errors import DataValidationError
 from engine.incidents import incident_choices
 from tasks.inbox.queries import actor_id
@@ -22,6 +21,7 @@ from tasks.inbox.queries import actor_id
 from ..dashboard.views import MANAGERS, format_duration
 from ..extensions import db
 from ..security import current_actor, roles_required
+from ..services import services
 from . import actions
 
 bp = Blueprint("operations", __name__)
@@ -58,7 +58,7 @@ def _incidents_page(**extra: Any) -> str:
     where, chosen = actions.incident_filter(request.args)
     page = actions.page_number(request.args)
     items, total = actions.incidents_page(where, page)
-    operators, processes = incident_choices(get_services().database)
+    operators, processes = incident_choices(services().database)
     return render_template("operations/incidents.html", items=items, total=total, page=page,
                            pages=actions.pages(total), chosen=chosen, operators=operators, processes=processes,
                            ages=actions.AGE_LABELS, results=extra.get("results"), errors=extra.get("errors") or {},

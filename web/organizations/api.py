@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import journal
+from tasks.cases import grants
 from tasks.cases.drafts import delete_document as delete_stored_document
 from tasks.cases.models.cases import Document
 from tasks.cases.queries import case_status, case_summary
@@ -32,7 +33,6 @@ from ..extensions import db
 from ..rate_limits import charge_attempt, rate_limited
 from ..security import current_actor, roles_required
 from ..services import app_config
-from . import grants
 
 bp = Blueprint("organizations_api", __name__, url_prefix="/api/v1")
 

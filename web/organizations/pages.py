@@ -2,7 +2,7 @@
 
 The owner of an organisation's case opens /applications/<number>/access, gives a colleague's e-mail,
 the scope (this case or all the organisation's cases) and, if they wish, the last day of access, and
-can close access again. The page shows only the addresses the owner typed (web.organizations.grants:
+can close access again. The page shows only the addresses the owner typed (tasks.cases.grants:
 never whose account it is). A colleague finds what was shared at /organizations/shared and reads each
 case on its usual page. Plain forms: works without JavaScript; errors come back next to the field (422).
 Both pages are journaled as reads of personal data.
@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 from engine.errors import FieldError
 from forms.dates import format_ru_date
 from forms.rendering import error_links
+from tasks.cases import grants
 from tasks.cases.models.cases import Application
 from tasks.cases.queries import case_status, case_summary
 from tasks.cases.submission import applicant_name
@@ -24,7 +25,6 @@ from ..cases import access
 from ..extensions import db
 from ..rate_limits import charge_attempt, rate_limited
 from ..security import current_actor, roles_required
-from . import grants
 
 bp = Blueprint("org_access", __name__)
 Page = str | tuple[str, int] | Response

@@ -12,12 +12,12 @@ from flask import Blueprint, Response, jsonify, render_template
 from engine import journal
 from forms.dates import today_moscow
 from tasks.accounts.roles import CITIZEN
+from tasks.tracker.access_log import access_rows
+from tasks.tracker.export import export_archive
 
 from ..extensions import db
 from ..security import current_actor, roles_required
 from ..services import app_config
-from .access_log import access_rows
-from .export import export_archive
 
 pages = Blueprint("tracker", __name__)
 api = Blueprint("tracker_api", __name__, url_prefix="/api/v1/me")

@@ -80,7 +80,7 @@ def upgrade():
         sa.UniqueConstraint('user_id', 'name', name='uq_inbox_saved_filter_name'),
     )
     op.create_index('ix_inbox_saved_filter_user_id', 'inbox_saved_filter', ['user_id'])
-    # The supervisor dashboard's decisions by time (web/dashboard/figures.py): only decision rows, so small.
+    # The supervisor dashboard's decisions by time (tasks/analytics/figures.py): only decision rows, so small.
     op.create_index('ix_journal_decision_at', 'journal', ['at'],
                     postgresql_where=sa.text("event = 'status_changed' AND message IN ('ready', 'rejected', 'closed')"),
                     sqlite_where=sa.text("event = 'status_changed' AND message IN ('ready', 'rejected', 'closed')"))

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from engine.clock import utcnow
 from tasks.accounts.models import User
+from tasks.accounts.profile import account_json
 from tasks.appointments.booking import status_of as appointment_status
 from tasks.appointments.models import Appointment
 from tasks.cases.decisions import refusal_path
@@ -42,9 +43,7 @@ from tasks.support.labels import TYPE_LABELS
 from tasks.support.labels import status_label as support_status_label
 from tasks.support.models import SupportAttachment, SupportMessage
 from tasks.support.requests import list_requests, request_status, thread
-
-from ..accounts.api import profile
-from .access_log import access_rows
+from tasks.tracker.access_log import access_rows
 
 
 def _plain(value: Any) -> Any:
@@ -153,7 +152,8 @@ def export_archive(session: Session, config: AppConfig, user: User, *, with_name
     bookings = session.scalars(select(Appointment).where(Appointment.owner_id == user.id).order_by(Appointment.id))
     data = {
         "generated_at": utcnow().isoformat(),
-        "account": {**profile(user), "created_at": _plain(user.created_at), "activated_at": _plain(user.activated_at)},
+        "account": {**account_json(user), "created_at": _plain(user.created_at),
+                    "activated_at": _plain(user.activated_at)},
         "applications": [_application(session, config, archive, app) for app in apps],
         "drafts": [_row(d, "applicant", "step", "data", "updated_at") for d in drafts],
         "documents_without_application": _documents(session, config, archive, user.id, None),
