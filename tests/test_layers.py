@@ -4,12 +4,14 @@ and the registry stand-in apart from the product.
 The contracts live in pyproject.toml ([tool.importlinter]) and `lint-imports` checks them; the first test runs
 it on the repository. The others prove the same contracts can fail: they build a tiny tree of packages with
 the product's top-level names and exactly one forbidden import, and check it against the repository's own
-configuration, which must then name the broken contract and the import that broke it.
+configuration, which must then name the broken contract and the import that broke it. The last test keeps
+the views on their one way to the engine services and the configuration (web/services.py).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -95,3 +97,15 @@ def test_one_forbidden_import_breaks_its_contract(tmp_path: Path, module: str, t
     assert "1 broken" in result.stdout
     # The report names the offending import: "tasks.leak -> web.wording (l.1)".
     assert named in " ".join(result.stdout.split())
+
+
+# The app factory writes these; web/services.py reads them; old migrations keep what they shipped with.
+_SERVICES_KEY = re.compile(r"""extensions\[\s*["']backoffice(?:_config)?["']\s*\]""")
+_SERVICES_OWNERS = {ROOT / "web" / "app.py", ROOT / "web" / "services.py"}
+
+
+def test_views_reach_services_and_configuration_through_web_services():
+    offenders = [str(path.relative_to(ROOT)) for path in sorted((ROOT / "web").rglob("*.py"))
+                 if path not in _SERVICES_OWNERS and "migrations" not in path.parts
+                 and _SERVICES_KEY.search(path.read_text(encoding="utf-8"))]
+    assert offenders == [], f"read app.extensions through web.services.services()/app_config(): {offenders}"

@@ -15,6 +15,8 @@ from flask import Flask, request, url_for
 
 from tasks.accounts.roles import ADMIN, ANALYST, APPEALS, CITIZEN, OPERATOR, SUPERVISOR, SUPPORT
 
+from .services import app_config
+
 
 @dataclass(frozen=True)
 class MenuEntry:
@@ -141,4 +143,4 @@ def init_app(app: Flask) -> None:
     app.add_template_global(menu_for, "main_menu")
     app.add_template_global(is_current, "menu_is_current")
     app.add_template_global(operations_tabs, "operations_tabs")
-    app.add_template_global(app.extensions["backoffice_config"], "support")
+    app.add_template_global(app_config(app), "support")

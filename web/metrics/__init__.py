@@ -21,7 +21,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
 from ..security import ACCESS_ATTR
-from ..services import app_config
+from ..services import app_config, services
 from . import http
 from .collectors import BackofficeCollector
 
@@ -80,9 +80,9 @@ setattr(metrics, ACCESS_ATTR, "admin, loopback or METRICS_TOKEN")  # checked in 
 
 def init_app(app: Flask) -> None:
     """Time the app's requests and serve /metrics (outside the /api/v1 prefix, where scrapers look)."""
-    services = app.extensions["backoffice"]
+    found = services(app)
     registry = CollectorRegistry(auto_describe=False)  # one per app: tests build many apps in one process
-    registry.register(BackofficeCollector(services.database, services.redis))
+    registry.register(BackofficeCollector(found.database, found.redis))
     app.extensions["metrics_registry"] = registry
     http.init_app(app)
     app.register_blueprint(bp)
