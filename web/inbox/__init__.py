@@ -1,1 +1,1 @@
-"""Staff work on human tasks: the inbox API (the inbox pages build on the same queries)."""
+"""Staff work on human tasks: the inbox pages and API over the domain in tasks.inbox (filters, queries, actions)."""
