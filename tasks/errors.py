@@ -1,9 +1,9 @@
 """A refusal the domain words itself: the status, a stable code and the Russian message the caller sees.
 
-The engine's errors (engine.errors) carry English codes and leave the wording to the edge; the
-domain's rules (the studio's drafts, a case's access, a form's limits) know exactly what to tell a
-person, so they raise this with the message already in Russian. web/api_errors.py answers it as the
-API's one error shape (or an error page) unchanged.
+The engine's errors (engine.errors) carry English codes and leave the wording to the edge; a domain
+rule that knows exactly what to tell a person (the studio's drafts: «Черновик уже одобрен...») raises
+this with the message already in Russian. web/api_errors.py answers it as the API's one error shape
+(or an error page) unchanged.
 """
 
 from __future__ import annotations
