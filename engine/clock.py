@@ -79,6 +79,14 @@ def read_offset(path: Path) -> float:
     return float(text) if text else 0.0
 
 
+class _SpiffTime:
+    """The ``time`` module as SpiffWorkflow's ``task`` module sees it: only ``time()`` is used there."""
+
+    @staticmethod
+    def time() -> float:
+        return utcnow().timestamp()
+
+
 class _SpiffClock(datetime):
     """``datetime`` as SpiffWorkflow's timer module sees it: ``now`` comes from this clock."""
 
@@ -91,10 +99,13 @@ class _SpiffClock(datetime):
 def _install_in_spiff() -> None:
     """Timer events compare due times with ``datetime.now(timezone.utc)`` inside SpiffWorkflow 3.2
     (``SpiffWorkflow.bpmn.specs.event_definitions.timer``); that module's ``datetime`` is replaced so those
-    checks, durations and cycles count from this clock."""
+    checks, durations and cycles count from this clock. Tasks stamp their state changes with ``time.time()``
+    (``SpiffWorkflow.task``, read by engine/steps.py): that module's ``time`` follows too."""
+    from SpiffWorkflow import task
     from SpiffWorkflow.bpmn.specs.event_definitions import timer
 
     timer.datetime = _SpiffClock
+    task.time = _SpiffTime
 
 
 def aware(value: datetime | None) -> datetime | None:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from SpiffWorkflow import task as spiff_task
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 
 from engine import clock
@@ -56,6 +57,8 @@ def test_spiffworkflow_timers_read_the_same_clock(offset_file: Path) -> None:
     # parsing a due time still gives a moment that compares with the standard library's
     due = spiff_timer.TimerEventDefinition.get_datetime("2030-01-01T00:00:00+00:00")
     assert due == datetime(2030, 1, 1, tzinfo=UTC)
+    # tasks stamp their state changes (the step analytics read them) on the same clock
+    assert _near(datetime.fromtimestamp(spiff_task.time.time(), UTC), datetime.now(UTC) + timedelta(hours=1))
 
 
 def test_the_configuration_names_the_file_and_leaves_it_out_by_default(tmp_path: Path) -> None:
