@@ -8,8 +8,8 @@ can let three business days pass at once instead of shortening deadlines to seco
 
 The file is read again only when it changes (its inode, modification time or size), so a ``utcnow()``
 costs one ``stat``. A missing or empty file means no offset. SpiffWorkflow's timer events call
-``datetime.now`` themselves; ``use_offset_file`` points them at this clock too (see ``_SpiffClock``), so
-the engine and its timers can never disagree about whether a timer is due.
+``datetime.now`` and its tasks ``time.time`` themselves; ``use_offset_file`` points them at this clock too
+(``_install_in_spiff``), so the engine and its timers can never disagree about whether a timer is due.
 """
 
 from __future__ import annotations
