@@ -25,6 +25,8 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
+from .clock import utcnow
+
 __all__ = [
     "BusinessCalendar",
     "business_days_deadline",
@@ -169,7 +171,7 @@ def business_days_deadline(
     tz = tz or calendar.tz
     zone = ZoneInfo(tz)
     cal = calendar
-    start = datetime.now(UTC) if start is None else ensure_aware(start, tz)
+    start = utcnow() if start is None else ensure_aware(start, tz)
     local = start.astimezone(zone)
     due_date = cal.add_business_days(local.date(), n)
     due_local = datetime.combine(due_date, local.time(), tzinfo=zone)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from redis import Redis
 
+from . import clock
 from .calendar import BusinessCalendar
 from .clock import utcnow
 from .db import Database
@@ -64,6 +65,7 @@ def build_script_env(settings: Settings, calendar: BusinessCalendar | None = Non
 def build_services(settings: Settings, database: Database | None = None) -> Services:
     """Connect what `settings` describe: the operators' modules are imported, the database and Redis opened."""
     settings.ensure_dirs()
+    clock.use_offset_file(settings.clock_offset_file)
     load_operator_modules(settings.operator_modules)
     database = database or Database.from_url(settings.database_url)
     redis = Redis.from_url(redis_url(settings))

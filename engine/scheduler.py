@@ -49,6 +49,9 @@ class Scheduler:
 
     # ------------------------------------------------------------------ loop
     def run_forever(self, stop: threading.Event, interval: float = 0.5) -> None:
+        """Pass after pass, `interval` seconds apart when idle. The scheduler never sleeps until the next due
+        timer: each pass asks the database what is due by the clock (engine/clock.py), so a clock moved
+        forward (tests, drills) fires what became due within one interval."""
         import time
 
         while not stop.is_set():

@@ -10,12 +10,13 @@ from __future__ import annotations
 import builtins
 import re
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 
+from .clock import utcnow
 from .script_safety import SAFE_BUILTINS
 from .unit_of_work import current
 
@@ -35,7 +36,7 @@ def journal(event: str, message: str = "", **details: Any) -> None:
 
 
 def _now_iso() -> str:
-    return datetime.now(UTC).isoformat()
+    return utcnow().isoformat()
 
 
 BASE_FUNCTIONS: dict[str, Any] = {

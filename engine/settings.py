@@ -44,6 +44,8 @@ class Settings:
     scheduler_interval: float = 0.5
     reconcile_interval: float = 5.0
     reconcile_grace: float = 10.0
+    # For tests and drills only (engine/clock.py): a file holding seconds every process adds to its clock.
+    clock_offset_file: Path | None = None
 
     @classmethod
     def from_env(
@@ -60,7 +62,8 @@ class Settings:
         """Read the engine's variables from `env`; the keyword arguments are the application's choices.
 
         BACKOFFICE_WORKFLOWS_DIR overrides `workflows_dir`, BACKOFFICE_OPERATOR_MODULES adds modules after
-        `operator_modules` (extensions, test operators).
+        `operator_modules` (extensions, test operators). CLOCK_OFFSET_FILE (tests and drills only) names
+        the file whose seconds every process adds to its clock (engine/clock.py); unset, the system clock.
         """
         data_dir = Path(env.get("BACKOFFICE_DATA_DIR") or "./var").resolve()
         database_url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'backoffice.sqlite3'}"
@@ -80,6 +83,7 @@ class Settings:
             scheduler_interval=_float_env(env, "BACKOFFICE_SCHEDULER_INTERVAL", 0.5),
             reconcile_interval=_float_env(env, "BACKOFFICE_RECONCILE_INTERVAL", 5.0),
             reconcile_grace=_float_env(env, "BACKOFFICE_RECONCILE_GRACE", 10.0),
+            clock_offset_file=Path(env["CLOCK_OFFSET_FILE"]).resolve() if env.get("CLOCK_OFFSET_FILE") else None,
         )
 
     def ensure_dirs(self) -> None:

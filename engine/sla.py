@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.calendar import BusinessCalendar, business_days_deadline, ensure_aware
+from engine.clock import utcnow
 
 __all__ = [
     "ENV_VAR",
@@ -311,7 +312,7 @@ def make_script_functions(
     """
     cal = calendar
     tz = tz or calendar.tz
-    clock: Callable[[], datetime] = now if now is not None else (lambda: datetime.now(UTC))
+    clock: Callable[[], datetime] = now if now is not None else utcnow
 
     def business_days(n: int, start: Any = None) -> str:
         """Due moment ``n`` business days after ``start`` (same local time of day), as ISO UTC."""

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,12 +24,12 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from .clock import aware
+from .clock import aware, utcnow
 from .models import HumanTask, JournalEntry, ProcessInstance, Step
 from .specs import AsyncServiceTask
 
 log = logging.getLogger(__name__)
-STAMP = "steps_at"  # projection key: time.time() of the last recorded save
+STAMP = "steps_at"  # projection key: the clock's timestamp (engine/clock.py) of the last recorded save
 CLAIM_EVENTS = ("task_claimed", "task_assigned")
 
 
@@ -50,7 +49,7 @@ def record_completed(s: Session, inst: ProcessInstance, wf: BpmnWorkflow, since:
     `human_ids` maps task guids to inbox rows as the previous save projected them (a user task
     completed now is still there).
     """
-    now = time.time()
+    now = utcnow().timestamp()  # the clock SpiffWorkflow stamps task changes with (engine/clock.py)
     tasks = sorted((t for t in all_tasks(wf) if t.state == TaskState.COMPLETED and t.last_state_change > since
                     and getattr(t.task_spec, "bpmn_id", None)), key=lambda t: t.last_state_change)
     rows = [_row(s, inst, task, human_ids) for task in tasks]

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
+from engine.clock import utcnow
+
 # Moscow has had a fixed UTC+3 offset since 2014; a fixed offset needs no tz database.
 MOSCOW = timezone(timedelta(hours=3), "MSK")
 
@@ -21,7 +23,7 @@ _ISO_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 def today_moscow() -> date:
     """The calendar date in Moscow: what «today» means for the service's users."""
-    return datetime.now(MOSCOW).date()
+    return utcnow().astimezone(MOSCOW).date()
 
 
 

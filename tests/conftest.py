@@ -22,6 +22,7 @@ import redis
 
 from tests.support.accounts import make_app  # noqa: F401  (fixture)
 from tests.support.backend import Backend, Cluster
+from tests.support.clock import clock_back_to_now  # noqa: F401  (fixture)
 from tests.support.data_change import change_product, own_registry  # noqa: F401  (fixtures)
 from tests.support.product import (  # noqa: F401  (fixtures)
     STARTS,

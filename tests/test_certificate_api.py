@@ -12,7 +12,7 @@ from engine import journal
 from forms import identifiers as ids
 from tasks.cases.labels import reason_label
 from tasks.cases.models.cases import Application
-from tests.support.accounts import bearer
+from tests.support.accounts import bearer, unique_email
 from tests.support.backend import wait_for
 from tests.support.pdf import SCAN_PDF, pdf_text
 from tests.support.product import Product
@@ -202,10 +202,11 @@ def test_operator_rejects_for_missing_documents(product: Product) -> None:
     assert reason["main_action"] == "resubmit" and "документ" in reason["advice"]
 
 
-def test_operator_sla_escalates_to_the_supervisor(product_with) -> None:
-    product = product_with(BACKOFFICE_SLA="operator_review=PT2S")
-    token = product.citizen_token()
+def test_operator_sla_escalates_to_the_supervisor(product: Product) -> None:
+    email = unique_email("citizen")
+    token = product.citizen_token(email)
     number = product.apply(token, "yo_spelling")["number"]
+    product.pass_timer(number, "operator_review_sla")  # operator_review (1BD) passes unanswered
     supervisor = product.staff_token("supervisor")
     task = product.wait_task(supervisor, number, "supervisor_review")
     assert task["role"] == "supervisor"
@@ -214,6 +215,7 @@ def test_operator_sla_escalates_to_the_supervisor(product_with) -> None:
     r = product.client().post(f"/api/v1/tasks/{task['id']}/complete", json={"decision": "approve"},
                               headers=bearer(supervisor))
     assert r.status_code == 200, r.get_json()
+    token = product.login(email)  # a day later: the morning's token has expired
     assert product.wait_status(token, number, "ready")["status"] == "ready"
 
 
@@ -223,13 +225,13 @@ def _approval_with_policy(body: dict) -> dict:
         "name": "АО «СОГАЗ-Мед»", "code": "77011"}, "region": "г. Москва", "valid_from": "2011-05-01"}}
 
 
-def test_registry_outage_past_registry_wait_goes_to_manual_verification(product_with) -> None:
-    product = product_with(BACKOFFICE_SLA="registry_wait=PT3S")
+def test_registry_outage_past_registry_wait_goes_to_manual_verification(product: Product) -> None:
     token = product.citizen_token()
     operator = product.staff_token("operator")
     body = product.application_body("valid")
     with product.registry.faults_set("erzl:down"):
         number = product.apply(token, "valid")["number"]
+        product.pass_timer(number, "checks_timeout")  # registry_wait (4 hours) of outage
         task = product.wait_task(operator, number, "manual_verification")
     r = product.client().post(f"/api/v1/tasks/{task['id']}/complete", headers=bearer(operator),
                               json=_approval_with_policy(body))
@@ -270,13 +272,15 @@ def test_public_lookups_are_rate_limited_per_client(product: Product) -> None:
     assert other.get("/api/v1/certificates/2026-000001-1/verify?code=x").status_code == 200
 
 
-def test_manual_verification_past_its_sla_goes_to_the_supervisor_who_enters_the_policy(product_with) -> None:
-    product = product_with(BACKOFFICE_SLA="registry_wait=PT2S;operator_review=PT2S")
-    token = product.citizen_token()
-    supervisor = product.staff_token("supervisor")
+def test_manual_verification_past_its_sla_goes_to_the_supervisor_who_enters_the_policy(product: Product) -> None:
+    email = unique_email("citizen")
+    token = product.citizen_token(email)
     body = product.application_body("valid")
     with product.registry.faults_set("erzl:down"):
         number = product.apply(token, "valid")["number"]
+        product.pass_timer(number, "checks_timeout")  # registry_wait (4 hours) of outage
+        product.pass_timer(number, "manual_verification_sla")  # then operator_review (1BD) with no answer
+        supervisor = product.staff_token("supervisor")
         task = product.wait_task(supervisor, number, "supervisor_manual_verification")
     assert task["form"] == "manual_verification.schema.json"
     r = product.client().post(f"/api/v1/tasks/{task['id']}/complete", json={"decision": "approve"},
@@ -285,6 +289,7 @@ def test_manual_verification_past_its_sla_goes_to_the_supervisor_who_enters_the_
     r = product.client().post(f"/api/v1/tasks/{task['id']}/complete", headers=bearer(supervisor),
                               json=_approval_with_policy(body))
     assert r.status_code == 200, r.get_json()
+    token = product.login(email)  # a day later: the morning's token has expired
     assert product.wait_status(token, number, "ready")["status"] == "ready"
 
 

@@ -14,6 +14,7 @@ import pytest
 from engine.clock import aware
 from engine.errors import Conflict, UndeliverableMessage
 from tests.support.backend import wait_for
+from tests.support.clock import advance_clock_to
 from tests.support.queries import calls, events, open_task
 
 
@@ -60,10 +61,12 @@ def test_sla_timer_escalates_and_error_boundary_routes_to_manual(backend, cluste
     cluster.worker()
     cluster.scheduler()
     key = _key()
-    info = rt.start("engine_demo", {"applicant": "Петров", "mode": "fail", "review_sla": "demo_review_short"},
+    info = rt.start("engine_demo", {"applicant": "Петров", "mode": "fail", "review_sla": "demo_review"},
                     business_key=key)
+    review = wait_for(lambda: open_task(backend.services, info.id, "review"), timeout=60, message="the review task")
+    advance_clock_to(aware(review.due_at))  # the business day of demo_review passes (tests/support/clock.py)
     escalated = wait_for(lambda: open_task(backend.services, info.id, "escalated"), timeout=60,
-                         message="escalation after the 3 s SLA")
+                         message="escalation after the 1BD SLA")
     assert escalated.role == "supervisor"
     ev = events(backend.services, info.id)
     assert "timer_fired" in ev and "task_cancelled" in ev

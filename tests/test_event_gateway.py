@@ -15,6 +15,7 @@ from engine.clock import aware, utcnow
 from engine.errors import UndeliverableMessage
 from engine.models import MessageSubscription, Timer
 from tests.support.backend import wait_for
+from tests.support.clock import advance_clock_to
 from tests.support.queries import events
 
 
@@ -46,8 +47,10 @@ def test_message_wins_and_the_timer_is_dropped(backend):
 
 def test_timer_wins_and_the_message_is_no_longer_awaited(backend, cluster):
     rt = backend.services.runtime
-    info = rt.start("event_gateway", {"timeout": "PT2S"}, business_key="gw-timeout")
+    info = rt.start("event_gateway", {"timeout": "PT1H"}, business_key="gw-timeout")
+    [timer], _ = _waits(backend.services, info.id)
     cluster.scheduler()
+    advance_clock_to(aware(timer.due_at))  # the hour passes (tests/support/clock.py)
     wait_for(lambda: rt.instance(info.id).completed, timeout=90, message="the gateway's timer to fire")
     assert rt.instance(info.id).status == "timed_out"
     assert events(backend.services, info.id).count("timer_fired") == 1

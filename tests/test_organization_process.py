@@ -27,7 +27,7 @@ from engine.specs import RuntimeBpmnParser
 from tasks.cases.employees import check_file, store_checked
 from tasks.cases.models.cases import Application
 from tasks.config import business_calendar, engine_settings
-from tests.support.accounts import bearer
+from tests.support.accounts import bearer, unique_email
 from tests.support.backend import wait_for
 from tests.support.employees import (
     application_data,
@@ -205,17 +205,19 @@ def test_the_register_confirmation_is_due_in_one_business_day(product: Product) 
     assert due - before >= timedelta(hours=24)  # a business day, never less than a calendar one
 
 
-def test_an_unconfirmed_register_escalates_to_the_supervisor(product_with) -> None:
-    product = product_with(BACKOFFICE_SLA="operator_review=PT2S")
-    token = head_token(product)
+def test_an_unconfirmed_register_escalates_to_the_supervisor(product: Product) -> None:
+    email = unique_email("head")
+    token = head_token(product, email=email)
     number = submit(product, token)
     assert upload(product, token, number, employees_csv(demo_employees(insured=1, expired=1))).status_code == 200
+    product.pass_timer(number, "confirm_register_sla")  # operator_review (1BD) passes unconfirmed
     supervisor = product.staff_token("supervisor")
     task = product.wait_task(supervisor, number, "supervisor_confirm_register", timeout=60)
     assert task["role"] == "supervisor"
     operator = product.staff_token("operator")
     assert not product.tasks(operator, number=number)
     assert complete(product, supervisor, task, {"decision": "confirm"}).status_code == 200
+    token = product.login(email)  # a day later: the first token has expired
     assert product.wait_status(token, number, "ready")["status"] == "ready"
 
 
@@ -361,12 +363,12 @@ def test_an_erzl_outage_makes_the_case_wait_and_it_completes_afterwards(product:
     assert view["status"] == "ready"
 
 
-def test_egrul_down_past_registry_wait_goes_to_an_operator_who_checks_by_hand(product_with) -> None:
-    product = product_with(BACKOFFICE_SLA="registry_wait=PT3S")
+def test_egrul_down_past_registry_wait_goes_to_an_operator_who_checks_by_hand(product: Product) -> None:
     token = head_token(product)
     with product.registry.faults_set("egrul:down"):
         number = submit(product, token)
         assert upload(product, token, number, employees_csv(demo_employees(insured=2))).status_code == 200
+        product.pass_timer(number, "checks_timeout")  # registry_wait (4 hours) of outage
         operator = product.staff_token("operator")
         task = product.wait_task(operator, number, "manual_verification", timeout=60)
         assert task["role"] == "operator" and "7798102639" in task["instructions"]
@@ -375,8 +377,7 @@ def test_egrul_down_past_registry_wait_goes_to_an_operator_who_checks_by_hand(pr
     assert view["status"] == "ready"
 
 
-def test_a_list_whose_message_was_lost_is_found_when_the_case_asks_again(product_with) -> None:
-    product = product_with(BACKOFFICE_SLA="list_recheck=PT3S")
+def test_a_list_whose_message_was_lost_is_found_when_the_case_asks_again(product: Product) -> None:
     token = head_token(product)
     number = submit(product, token)
     wait_for(lambda: waits_for(product, number, "employees_accepted"), timeout=60, message="the wait for the list")
@@ -389,4 +390,5 @@ def test_a_list_whose_message_was_lost_is_found_when_the_case_asks_again(product
     stored = store_checked(services.database, config, number=number, uploader_id=owner, filename="работники.csv",
                            data=data, checked=check_file(data, "работники.csv"))
     assert stored.status == "accepted"
+    product.pass_timer(number, "list_recheck")  # list_recheck (an hour): the case asks again
     assert product.wait_status(token, number, "ready", "rejected", timeout=90)["status"] == "ready"

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from engine import journal
 from engine.calendar import business_days_deadline
-from engine.clock import parse_iso
+from engine.clock import parse_iso, utcnow
 from forms.dates import MOSCOW
 from tasks.cases.models.cases import Appeal, Application, ApplicationAttempt
 from tasks.cases.resubmission import record_attempt
@@ -293,9 +293,9 @@ def test_upheld_appeal_may_go_to_the_higher_authority(product: Product) -> None:
     assert levels == [(f"A-{number}", 1), (f"A-{number}/2", 2)]
 
 
-def test_appeal_past_its_sla_reminds_the_specialist_and_escalates(product_with) -> None:
-    product = product_with(BACKOFFICE_SLA="appeal_reminder=PT2S;appeal_review=PT6S")
+def test_appeal_past_its_sla_reminds_the_specialist_and_escalates(product: Product) -> None:
     token = product.citizen_token()
+    email = _email_of(product, token)
     number = product.apply(token, "passport_expired")["number"]
     product.wait_status(token, number, "rejected")
     _wait_action(product, token, number, "appeal")
@@ -305,13 +305,18 @@ def test_appeal_past_its_sla_reminds_the_specialist_and_escalates(product_with) 
     assert r.status_code == 201, r.get_json()
     assert product.wait_task(specialist, number, "appeal_review")["role"] == "appeals"
 
-    mail = product.smtp.wait_for_mail(specialist_email, timeout=60)
+    product.pass_timer(number, "appeal_reminder")  # appeal_reminder (5BD) passes undecided
+    subject = f"Напоминание: срок рассмотрения жалобы по заявлению № {number}"
+    mail = product.smtp.wait_for_mail(specialist_email, timeout=60, subject=subject)
     assert number in mail.subject and "Напоминание" in mail.subject
     wait_for(lambda: "appeal_reminder" in _journal_events(product, number), timeout=30, message="reminder journaled")
+    specialist, token = product.login(specialist_email, staff=True), product.login(email)  # a week on: new tokens
     staff_view = product.case(specialist, number)
     assert any(e["event"] == "appeal_reminder" for e in staff_view["journal"])
     assert not any(e["event"] == "appeal_reminder" for e in product.case(token, number)["journal"])
 
+    product.pass_timer(number, "appeal_review_sla")  # then appeal_review (10BD)
+    specialist, token = product.login(specialist_email, staff=True), product.login(email)
     supervisor = product.staff_token("supervisor")
     escalated = product.wait_task(supervisor, number, "appeal_escalated", timeout=60)
     assert escalated["role"] == "supervisor" and escalated["form"] == "appeal_review.schema.json"
@@ -336,7 +341,7 @@ def test_needs_info_resubmitted_goes_to_review_due_in_24_hours(product: Product)
 
     r = _post(product, token, f"{number}/resubmit", {"comment": "Фамилия пишется через «е», как в паспорте."})
     assert r.status_code == 200, r.get_json()
-    resubmitted_at = datetime.now(UTC)
+    resubmitted_at = utcnow()
     again = product.wait_task(operator, number, "operator_review")
     assert again["id"] != task["id"]
     due = parse_iso(again["due_at"])
@@ -346,8 +351,7 @@ def test_needs_info_resubmitted_goes_to_review_due_in_24_hours(product: Product)
     assert view["attempt"] == 2 and view["certificate"]["number"] == f"{number}-2"
 
 
-def test_unanswered_request_and_unused_refusal_close_the_case(product_with) -> None:
-    product = product_with(BACKOFFICE_SLA="info_wait=PT4S")
+def test_unanswered_request_and_unused_refusal_close_the_case(product: Product) -> None:
     token = product.citizen_token()
     email = _email_of(product, token)
     asked = product.apply(token, "yo_spelling")["number"]
@@ -356,6 +360,9 @@ def test_unanswered_request_and_unused_refusal_close_the_case(product_with) -> N
     task = product.wait_task(operator, asked, "operator_review")
     r = _complete(product, operator, task, {"decision": "request_info", "explanation": "Приложите копию паспорта."})
     assert r.status_code == 200, r.get_json()
+    product.pass_timer(asked, "info_timeout")  # info_wait (30 days) passes with no answer
+    product.pass_timer(refused, "rejected_timeout")  # and with no resubmission or appeal
+    token = product.login(email)  # a month on: the first token has expired
     for number in (asked, refused):
         view = product.wait_status(token, number, "closed", timeout=60)
         assert set(view["actions"]) <= {"download_receipt", "download_decision"}

@@ -1,5 +1,6 @@
-"""Retention: the real scheduler, with the periods shortened through BACKOFFICE_SLA, deletes the scans of a
-closed case and then minimises its personal data, journaling each action; an open case keeps everything."""
+"""Retention: the real scheduler, once the product's clock has passed the periods of workflows/sla.toml (a year,
+five years), deletes the scans of a closed case and then minimises its personal data, journaling each action;
+an open case keeps everything."""
 
 from __future__ import annotations
 
@@ -7,21 +8,23 @@ import io
 import json
 import threading
 import zipfile
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from engine import journal
+from engine.clock import aware
 from engine.models import ProcessInstance
 from engine.periodic import PeriodicJob, run_periodic
 from tasks.cases.models.cases import Application, Document
 from tasks.cases.storage import FileStore
-from tests.support.accounts import bearer
+from tests.support.accounts import bearer, unique_email
 from tests.support.backend import wait_for
 from tests.support.images import png
 from tests.support.product import Product
 from web.extensions import db
 
-SHORT = {"BACKOFFICE_SLA": "retention_scans=PT2S;retention_personal_data=PT5S", "RETENTION_INTERVAL": "0.5"}
+FREQUENT = {"RETENTION_INTERVAL": "0.5"}  # retention passes every half second instead of every hour
 
 
 def _case(product: Product, number: str) -> tuple[Application, list[Document], ProcessInstance]:
@@ -41,6 +44,10 @@ def _events(product: Product, instance_id: int) -> list[journal.JournalRecord]:
         return rows
 
 
+def _email_of(product: Product, token: str) -> str:
+    return product.client().get("/api/v1/auth/me", headers=bearer(token)).get_json()["email"]
+
+
 def _upload(product: Product, token: str, number: str) -> int:
     r = product.client().post(f"/api/v1/applications/{number}/documents", headers=bearer(token),
                               data={"kind": "passport_copy", "file": (io.BytesIO(png()), "Иванов паспорт.png")})
@@ -49,9 +56,11 @@ def _upload(product: Product, token: str, number: str) -> int:
 
 
 def test_scans_then_personal_data_of_closed_cases_go_after_their_periods(product_with) -> None:
-    product: Product = product_with(**SHORT)
-    token = product.citizen_token()
+    product: Product = product_with(**FREQUENT)
+    email = unique_email("citizen")
+    token = product.citizen_token(email)
     operator = product.staff_token("operator")
+    operator_email = _email_of(product, operator)
     with product.registry.faults_set("erzl:down"):  # under review while the scan is added
         number = product.apply(token, "valid")["number"]
         doc_id = _upload(product, token, number)
@@ -65,6 +74,9 @@ def test_scans_then_personal_data_of_closed_cases_go_after_their_periods(product
     path = uploads.path(stored.storage_key)
     assert path.is_file()
 
+    ended = aware(_case(product, number)[2].ended_at)
+    product.advance_clock_past(ended + timedelta(days=365))  # retention_scans (P365D) passes
+    operator, token = product.login(operator_email, staff=True), product.login(email)  # a year on: new tokens
     wait_for(lambda: _case(product, number)[1][0].erased_at, timeout=60, message="the scan to be deleted")
     assert not path.exists()
     r = product.client().get(f"/api/v1/applications/{number}/documents/{doc_id}", headers=bearer(operator))
@@ -73,6 +85,8 @@ def test_scans_then_personal_data_of_closed_cases_go_after_their_periods(product
     deleted = [e for e in _events(product, inst.id) if e.event == "scans_deleted"]
     assert [(e.actor, e.details["documents"]) for e in deleted] == [("retention", [doc_id])]
 
+    product.advance_clock_past(ended + timedelta(days=1825))  # then retention_personal_data (P1825D)
+    operator, token = product.login(operator_email, staff=True), product.login(email)
     wait_for(lambda: _case(product, number)[0].minimised_at, timeout=60, message="the personal data to be minimised")
     app, [doc], inst = _case(product, number)
     assert set(app.data["person"]) == {"last_name", "first_name"}  # initials only

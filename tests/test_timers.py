@@ -1,13 +1,15 @@
 """BPMN timers fired by real scheduler processes, on PostgreSQL + Redis and on SQLite + embedded Redis.
 
 Diagrams (tests/workflows/timers_*.bpmn):
-* timers_intermediate: an intermediate timer catch event, timeDuration "PT2S";
-* timers_reminder: a user task with a non-interrupting boundary timer ("PT2S") that journals a reminder;
-* timers_cycle: a user task with a non-interrupting boundary cycle timer ("R3/PT1S") that journals "tick";
+* timers_intermediate: an intermediate timer catch event, timeDuration "PT1H";
+* timers_reminder: a user task with a non-interrupting boundary timer ("PT1H") that journals a reminder;
+* timers_cycle: a user task with a non-interrupting boundary cycle timer ("R3/PT1H") that journals "tick";
 * timers_fire_at: an intermediate timer whose timeDate is the data variable `fire_at`.
 
-Waiting is always `wait_for` on an observable condition, with generous timeouts: the suite must
-pass on a loaded 2-core machine, where a scheduler process alone takes seconds to start.
+Nobody waits an hour: the tests move the clock of this process and of the scheduler processes forward
+(tests/support/clock.py), and the timers fall due. Waiting is always `wait_for` on an observable
+condition, with generous timeouts: the suite must pass on a loaded 2-core machine, where a scheduler
+process alone takes seconds to start.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sqlalchemy import func, select
 from engine.clock import aware, utcnow
 from engine.models import JournalEntry, ProcessInstance, Timer
 from tests.support.backend import wait_for
+from tests.support.clock import advance_clock_to
 from tests.support.queries import events, open_task, open_tasks
 
 PAST = "2000-01-01T00:00:00+00:00"
@@ -41,10 +44,11 @@ def test_intermediate_duration_timer_fires_via_scheduler(backend, cluster):
     assert not info.completed
     [row] = _timers(services, info.id)
     assert row.task_spec == "wait"
-    assert aware(row.due_at) >= before + timedelta(seconds=2)  # "PT2S" counted from the start
+    assert aware(row.due_at) >= before + timedelta(hours=1)  # "PT1H" counted from the start
     cluster.scheduler()
+    advance_clock_to(aware(row.due_at))
 
-    wait_for(lambda: rt.instance(info.id).completed, timeout=90, message="the 2 s timer to fire")
+    wait_for(lambda: rt.instance(info.id).completed, timeout=90, message="the 1 h timer to fire")
     assert rt.instance(info.id).status == "waited"
     ev = events(services, info.id)
     assert ev.count("timer_fired") == 1
@@ -63,6 +67,7 @@ def test_non_interrupting_boundary_timer_reminds_and_task_stays_open(backend, cl
     [row] = _timers(services, info.id)
     assert row.task_spec == "remind" and aware(work.due_at) == aware(row.due_at)
     cluster.scheduler()
+    advance_clock_to(aware(row.due_at))
 
     wait_for(lambda: "reminder" in events(services, info.id), timeout=90, message="the reminder path")
     ev = events(services, info.id)
@@ -88,11 +93,17 @@ def test_cycle_boundary_timer_fires_three_times(backend, cluster):
     assert work is not None and len(_timers(services, info.id)) == 1
     cluster.scheduler()
 
+    for tick in (1, 2, 3):  # an hour passes at a time: one tick each
+        [row] = _timers(services, info.id)
+        advance_clock_to(aware(row.due_at))
+        wait_for(lambda n=tick: events(services, info.id).count("tick") >= n, timeout=90,
+                 message=f"tick {tick} of the R3/PT1H cycle")
+
     def exhausted() -> bool:
         # After its last repetition the cycle leaves no timer row: nothing can fire any more.
         return events(services, info.id).count("tick") >= 3 and not _timers(services, info.id)
 
-    wait_for(exhausted, timeout=120, message="three ticks of the R3/PT1S cycle")
+    wait_for(exhausted, timeout=120, message="the R3/PT1H cycle to end after three ticks")
     ev = events(services, info.id)
     assert ev.count("tick") == 3
     assert ev.count("timer_fired") == 3
@@ -111,8 +122,9 @@ def test_scheduler_started_late_catches_up_on_overdue_timers(backend, cluster):
     due = [aware(r.due_at) for i in ids for r in _timers(services, i)]
     assert len(due) == len(ids)
 
-    # No scheduler runs: wait until every timer is 2 s overdue; none may have fired by itself.
-    wait_for(lambda: utcnow() > max(due) + timedelta(seconds=2), timeout=60, message="the timers to be overdue")
+    # No scheduler runs: every timer becomes 2 s overdue; none may have fired by itself.
+    advance_clock_to(max(due), margin=timedelta(seconds=2))
+    assert utcnow() > max(due) + timedelta(seconds=2)
     for i in ids:
         assert not rt.instance(i).completed
         assert "timer_fired" not in events(services, i)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from forms.dates import today_moscow
 from tasks.documents.formatting import format_period
 
 from .client import RegistryClient
@@ -53,7 +54,7 @@ def check_policies(client: RegistryClient, items: Sequence[PolicyLookupItem],
 def requested_period(period: Mapping[str, Any] | None) -> tuple[date, date]:
     """The application's period as dates; no period means "today"."""
     if not period:
-        today = date.today()
+        today = today_moscow()
         return today, today
     return date.fromisoformat(str(period["from"])), date.fromisoformat(str(period["to"]))
 

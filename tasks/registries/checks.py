@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from forms.coverage import PolicyTerm, policy_covers
+from forms.dates import today_moscow
 
 from .client import RegistryClient, RegistryProtocolError
 from .matching import NAME_FIELDS, compare_holder, compare_org_name, iso_date, name_parts, worst
@@ -132,7 +133,7 @@ def find_policy(client: RegistryClient, person: Mapping[str, Any], policy_number
 def _period(period: Mapping[str, Any] | None) -> tuple[date, date]:
     """The requested period as dates; no period means "today"."""
     if not period:
-        today = date.today()
+        today = today_moscow()
         return today, today
     try:
         start = date.fromisoformat(iso_date(_required(period, "from")))

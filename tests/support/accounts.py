@@ -7,7 +7,6 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 
 import pyotp
 import pytest
@@ -15,6 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from engine.clock import utcnow
 from tasks.accounts.models import User
 from tasks.accounts.secret_box import seal, unseal
 from tasks.accounts.service import AccountService, normalize_email
@@ -100,7 +100,7 @@ def fresh_otp(app: Flask, email: str) -> str:
         secret, last = unseal(app.config["SECRET_KEY"], user.totp_secret), user.totp_last_step
     totp = pyotp.TOTP(secret)
     while True:
-        now = totp.timecode(datetime.now(UTC))
+        now = totp.timecode(utcnow())  # the product's clock (tests/support/clock.py)
         step = now if last is None or last < now else last + 1
         if step <= now + 1:
             return totp.generate_otp(step)

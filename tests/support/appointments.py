@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from forms.dates import today_moscow
 from tests.support.accounts import bearer
 from tests.support.backend import wait_for
 from tests.support.product import Product
@@ -19,7 +20,8 @@ COVERED_DAYS = 20  # the test certificates cover today - 30 .. today + 20 days
 
 
 def moscow_today() -> date:
-    return datetime.now(MOSCOW).date()
+    """«Today» as the product counts it: in Moscow, on the product's clock (tests/support/clock.py)."""
+    return today_moscow()
 
 
 def ready_certificate(product: Product, token: str) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 from engine.context import Services, build_services
 from engine.settings import Settings
 from tasks.config import AppConfig, engine_settings
+from tests.support.clock import OFFSET_FILE
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 TEST_WORKFLOWS = ROOT / "tests" / "workflows"
@@ -39,6 +40,7 @@ class Backend:
             "BACKOFFICE_RECONCILE_GRACE": "1",
             "BACKOFFICE_QUEUE": f"test-{self.kind}",
             "PYTHONPATH": str(ROOT),
+            "CLOCK_OFFSET_FILE": str(OFFSET_FILE),  # one clock for all the processes (tests/support/clock.py)
         })
         if self.database_url:
             env["DATABASE_URL"] = self.database_url

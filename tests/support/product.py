@@ -21,18 +21,23 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
+from engine.clock import aware
+from engine.models import ProcessInstance, Timer
 from engine.versions import current_versions, make_current
+from forms.dates import today_moscow
 from tasks.config import AppConfig
 from tests.support.accounts import PASSWORD, add_user, bearer, client_from, fresh_otp, unique_email
 from tests.support.backend import Backend, Cluster, wait_for
+from tests.support.clock import advance_clock, advance_clock_to
 from tests.support.registry import RegistryService, demo_person
 from tests.support.smtp import SmtpServer, activation_code
 from web.app import create_app
@@ -49,7 +54,7 @@ _module_products: dict[str, Product] = {}
 
 
 def this_year_period() -> dict[str, str]:
-    year = date.today().year
+    year = today_moscow().year
     return {"from": f"{year}-01-01", "to": f"{year}-12-31"}
 
 
@@ -133,6 +138,40 @@ class Product:
             return next((t for t in self.tasks(token, number=number) if t["task"] == task), None)
 
         return wait_for(found, timeout=timeout, interval=0.3, message=f"task {task} of {number}")
+
+    def login(self, email: str, *, staff: bool = False) -> str:
+        """A new API token of an existing user (a token lives 24 hours: after the clock passed a deadline
+        of days, the one taken before has expired, as it would have for a real user)."""
+        body = {"email": email, "password": PASSWORD, **({"otp": fresh_otp(self.app, email)} if staff else {})}
+        r = self.client().post("/api/v1/auth/token", json=body)
+        assert r.status_code == 200, r.get_json()
+        return r.get_json()["token"]
+
+    def advance_clock(self, delta: timedelta) -> datetime:
+        """Let `delta` pass for the app, the worker and the scheduler at once (tests/support/clock.py)."""
+        return advance_clock(delta)
+
+    def advance_clock_past(self, moment: datetime | str) -> datetime:
+        """Move the product's clock just past `moment` (an aware datetime or its ISO text, as the API gives it)."""
+        return advance_clock_to(datetime.fromisoformat(moment) if isinstance(moment, str) else moment)
+
+    def timer_due(self, business_key: str, timer: str, timeout: float = 60) -> datetime:
+        """When the waiting timer `timer` (its BPMN event id) of the case or request `business_key` falls due,
+        once the process has set it."""
+        def due() -> datetime | None:
+            with self.app.app_context():
+                found = db.session.scalar(select(Timer.due_at)
+                                          .join(ProcessInstance, ProcessInstance.id == Timer.instance_id)
+                                          .where(ProcessInstance.business_key == business_key,
+                                                 Timer.task_spec == timer))
+                db.session.rollback()
+            return aware(found)
+
+        return wait_for(due, timeout=timeout, interval=0.3, message=f"timer {timer} of {business_key}")
+
+    def pass_timer(self, business_key: str, timer: str) -> datetime:
+        """Let the time pass until the timer `timer` of `business_key` is due (the scheduler then fires it)."""
+        return self.advance_clock_past(self.timer_due(business_key, timer))
 
     def stop(self) -> None:
         self.cluster.stop_all()
