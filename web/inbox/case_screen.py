@@ -153,7 +153,9 @@ def check_view(name: str, title: str, result: Any, schema: dict[str, Any]) -> Ch
                              ("Действует с", _ru_date(result.get("valid_from"))),
                              ("Действует по", _ru_date(result.get("valid_to")) or ("бессрочно" if result.get("found")
                                                                                   else None)),
-                             ("Охватывает период справки", "да" if result.get("covers_period") else "нет"),
+                             # Only a service that asks for a period (the certificate) has one to cover.
+                             ("Охватывает период справки", ("да" if result.get("covers_period") else "нет")
+                              if "period" in (schema.get("properties") or {}) else None),
                              ("Пояснение ЕРЗЛ", result.get("reason"))):
             if value and result.get("found"):
                 view.details.append((label, str(value)))
