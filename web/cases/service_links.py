@@ -12,7 +12,9 @@ from tasks.cases.catalogue import Service
 
 
 def apply_url(service: Service) -> str:
-    """The page that starts an application for `service`."""
+    """The page that starts an application for `service` (the service list for an uncatalogued case's stand-in)."""
+    if not service.id:
+        return url_for("public.home", _anchor="services")
     if service.apply_page:
         return url_for(service.apply_page)
     return url_for("service_apply.form", service_id=service.id)
