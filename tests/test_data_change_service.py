@@ -23,7 +23,7 @@ from engine.models import ServiceCall
 from engine.specs import RuntimeBpmnParser
 from tasks.cases.models.cases import Application
 from tasks.config import engine_settings
-from tests.support.accounts import bearer
+from tests.support.accounts import add_user, bearer, login
 from tests.support.appeals import post_case
 from tests.support.backend import wait_for
 from tests.support.data_change import (
@@ -97,6 +97,11 @@ def test_surname_not_on_the_passport_is_refused_and_the_appeal_overturns_it(chan
     text = " ".join(pdf_text(decision.data).split())
     assert "об отказе во внесении изменений в единый регистр застрахованных лиц" in text
     assert "во внесении изменений отказано по следующим основаниям" in text and "выдаче справки" not in text
+    assert "чтобы изменить данные в полисе, нужно будет подать новое заявление" in text
+    submitted = product.smtp.wait_for_mail(_email(product, token), subject=f"Заявление № {number} принято")
+    assert "заявление № " + number + " об изменении данных в полисе ОМС принято" in submitted.text
+    case_page = _citizen_page(product, token, f"/applications/{number}")
+    assert "В изменении данных отказано" in case_page and "справк" not in _main(case_page).lower()
     wait_for(lambda: "appeal" in product.case(token, number)["actions"], timeout=60, interval=0.3,
              message="the appeal offered")
 
@@ -105,6 +110,13 @@ def test_surname_not_on_the_passport_is_refused_and_the_appeal_overturns_it(chan
     assert product.case(token, number)["status"] == "appealed"
     specialist = product.staff_token("appeals")
     task = product.wait_task(specialist, number, "appeal_review")
+    # The shared chain's review form in this service's words, without the certificate's policy block.
+    review = _staff_page(product, "appeals", f"/inbox/tasks/{task['id']}")
+    assert "отменить отказ и внести новые данные в единый регистр застрахованных лиц" in review
+    task_id = task["id"]
+    form = review[review.index(f'action="/inbox/tasks/{task_id}/complete"'):]
+    form = form[:form.index("</form>")]
+    assert 'id="f-policy' not in form and "справк" not in _main(review).lower()
     r = product.client().post(f"/api/v1/tasks/{task['id']}/complete", headers=bearer(specialist),
                               json={"appeal_decision": "overturn", "appeal_comment": "Данные подтверждены МВД."})
     assert r.status_code == 200, r.get_json()
@@ -191,6 +203,28 @@ def test_bad_applications_are_refused_field_by_field(product: Product) -> None:
 
 def _email(product: Product, token: str) -> str:
     return product.client().get("/api/v1/auth/me", headers=bearer(token)).get_json()["email"]
+
+
+def _citizen_page(product: Product, token: str, path: str) -> str:
+    """The page as the token's citizen sees it, logged in through the login page."""
+    client = product.client()
+    assert login(client, _email(product, token)).status_code == 302
+    r = client.get(path)
+    assert r.status_code == 200, path
+    return r.get_data(as_text=True)
+
+
+def _main(html: str) -> str:
+    """The page's own content, without the portal's name in the header."""
+    return html[html.index("<main"):html.index("</main>")]
+
+
+def _staff_page(product: Product, role: str, path: str) -> str:
+    client = product.client()
+    assert login(client, add_user(product.app, role)).status_code == 302
+    r = client.get(path)
+    assert r.status_code == 200, path
+    return r.get_data(as_text=True)
 
 
 # The registry stand-in's write endpoint, on the app itself.

@@ -13,7 +13,17 @@ from sqlalchemy import select
 from forms.dates import today_moscow
 from tasks.accounts.models import LegalAcceptance, User
 from tasks.config import BUNDLED_LEGAL_DOCUMENTS
-from tests.support.accounts import PASSWORD, add_user, bearer, citizen, client_from, csrf_token, login, unique_email
+from tests.support.accounts import (
+    PASSWORD,
+    add_user,
+    bearer,
+    citizen,
+    client_from,
+    csrf_token,
+    fresh_otp,
+    login,
+    unique_email,
+)
 from tests.support.smtp import activation_code
 
 
@@ -57,6 +67,11 @@ def test_a_new_version_blocks_the_api_until_accepted(backend, make_app, tmp_path
 
     operator = add_user(app, "operator")  # staff accept no portal documents
     assert client.post("/api/v1/legal/acceptances", json={}, headers=bearer(token)).status_code == 200
+    assert client.post("/api/v1/legal/acceptances", json={"consent_version": "2"}).status_code == 401
+    staff_token = client.post("/api/v1/auth/token", json={"email": operator, "password": PASSWORD,
+                                                          "otp": fresh_otp(app, operator)}).get_json()["token"]
+    refused = client.post("/api/v1/legal/acceptances", json={"consent_version": "2"}, headers=bearer(staff_token))
+    assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "forbidden"
     staff_page = client_from(app)
     assert login(staff_page, operator).status_code == 302
     assert staff_page.get("/inbox").status_code == 200

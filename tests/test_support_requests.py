@@ -106,6 +106,19 @@ def test_who_may_read_and_write_a_request(product: Product) -> None:
         assert r.status_code == 403  # staff answer through the inbox's task, never as the citizen
     assert client.get(f"/api/v1/support-requests/{number}").status_code == 401
 
+    # The request's answer task is the support lane's: another lane's staff find no such task (404), who
+    # works no tasks (the analyst, the citizen) is refused (403), and the task stays open for support.
+    task = support_task(product, product.staff_token("support"), number)
+    reply = {"reply_decision": "close", "reply_text": "Чужой ответ"}
+    expected = {product.staff_token("operator"): 404, product.staff_token("appeals"): 404,
+                product.staff_token("analyst"): 403, owner: 403}
+    for token, status in expected.items():
+        assert client.get(f"/api/v1/tasks/{task['id']}", headers=bearer(token)).status_code == status
+        for action in ("claim", "complete"):
+            r = client.post(f"/api/v1/tasks/{task['id']}/{action}", json=reply, headers=bearer(token))
+            assert r.status_code == status, (action, r.get_json())
+    assert support_task(product, product.staff_token("support"), number)["id"] == task["id"]
+
 
 def test_bad_input_changes_nothing(product: Product) -> None:
     token = product.citizen_token()

@@ -35,13 +35,22 @@ class Service:
     apply_page: str | None = None
     apply_label: str = "Подать заявление"
     receipt_title: str | None = None  # the service as the receipt PDF names it (default: title)
-    # The case page's words where a service differs from the certificate (None: the certificate's).
-    progress_text: str | None = None
-    approved_text: str | None = None
-    refusal_heading: str | None = None
-    # What a refusal refuses, in the notices and the refusal decision: «отказ {refused}», «об отказе {refused_what}».
+    # The words of the shared chain (notices, the refusal decision, the case page, the staff's review forms);
+    # the defaults are the certificate's, so a service names only what differs (services.toml explains each).
+    about: str = "о выдаче справки о наличии полиса ОМС"
+    goal: str = "получить справку"
+    grant: str = "выдать справку"
+    progress_text: str = ("Заявление рассматривается. Когда справка будет готова, мы сообщим по электронной почте, "
+                          "а на этой странице появится ссылка для скачивания.")
+    approved_text: str | None = None  # None: approval issues a document, which the case page offers instead
+    refusal_heading: str = "В выдаче справки отказано"
     refused: str = "в выдаче справки"
     refused_what: str = "в выдаче справки о наличии полиса ОМС"
+
+    def words(self) -> dict[str, str]:
+        """The placeholders a shared form schema may use (`{grant}` in a label), for forms.wording."""
+        return {"about": self.about, "goal": self.goal, "grant": self.grant, "refused": self.refused,
+                "refused_what": self.refused_what}
 
 
 def catalogue_path() -> Path:

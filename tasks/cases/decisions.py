@@ -53,7 +53,7 @@ def issue_refusal(db: Database, config: AppConfig, *, number: str, attempt: int,
         reply_until=until, appeal_term=sla_term("appeal_review"), resubmission_term=sla_term("resubmission"),
         organisation=ISSUER,
         official_name=OFFICIAL_NAME, official_position=OFFICIAL_POSITION,
-        refused=wording.refused, refused_what=wording.refused_what,
+        refused=wording.refused, refused_what=wording.refused_what, goal=wording.goal,
     )
 
     def row(key: str, digest: str) -> RefusalDecision:

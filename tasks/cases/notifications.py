@@ -11,8 +11,7 @@ Events and the keys of `details` each one reads (the operator `notify.case_statu
 =================  ============================================================================
 event              details
 =================  ============================================================================
-submitted          `about` (optional: what the application is about, «об изменении данных в полисе
-                   ОМС»; the certificate by default)
+submitted          — (what the application is about is its service's `about`, from the catalogue)
 in_progress        —
 status_changed     — (any other status; the mail names the status by its label and adds the
                    operator's `message` when given)

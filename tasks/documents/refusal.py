@@ -52,6 +52,7 @@ class RefusalData:
     # What is refused, as the service words it (tasks/cases/catalogue.py): the title and the statement use it.
     refused: str = "в выдаче справки"
     refused_what: str = "в выдаче справки о наличии полиса ОМС"
+    goal: str = "получить справку"  # «чтобы {goal}, нужно будет подать новое заявление»
 
     def __post_init__(self) -> None:
         if not self.number.strip():

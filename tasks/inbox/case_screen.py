@@ -27,8 +27,9 @@ from forms.dates import format_ru_date
 from forms.rendering import SummarySection, summary
 from forms.schema_walk import field_schema
 from forms.validation import load_schema
+from forms.wording import worded
 from tasks.cases.audit import AuditRow, audit_rows
-from tasks.cases.catalogue import application_schema
+from tasks.cases.catalogue import Service, application_schema, wording_of
 from tasks.cases.labels import reason_label, status_label
 from tasks.cases.models.cases import Application
 from tasks.cases.queries import case_status, document_view, documents_of
@@ -48,7 +49,9 @@ REGISTRY_NAMES = {"passport_check": "МВД", "snils_check": "СФР", "policy_c
 # The summary rows a decision needs, in the order staff read them (the rest folds away).
 ESSENTIAL_ROWS = ("person.birth_date", "person.snils", "policy_number", "person.passport.issued_on",
                   "person.passport.division_code")
-OUTCOME_LABELS = {"issue": "Выдать справку", "reject": "Отказать", "review": "Передать оператору на проверку"}
+# The decision tables' outcome codes (workflows/*.dmn), as staff read them.
+OUTCOME_LABELS = {"issue": "Выдать справку", "update": "Внести новые данные в ЕРЗЛ", "reject": "Отказать",
+                  "review": "Передать оператору на проверку"}
 
 
 @dataclass
@@ -89,6 +92,7 @@ class CaseScreen:
     registry_spelling: list[tuple[str, str]] = field(default_factory=list)  # (ФИО as spelled, registries)
     appeal: dict[str, Any] | None = None
     refusal: dict[str, Any] | None = None
+    service: Service | None = None  # whose words the shared chain's forms use on this case
 
     @property
     def instructions_repeat_facts(self) -> bool:
@@ -148,7 +152,9 @@ def check_view(name: str, title: str, result: Any, schema: dict[str, Any]) -> Ch
                              ("Действует с", _ru_date(result.get("valid_from"))),
                              ("Действует по", _ru_date(result.get("valid_to")) or ("бессрочно" if result.get("found")
                                                                                   else None)),
-                             ("Охватывает период справки", "да" if result.get("covers_period") else "нет"),
+                             # Only a service that asks for a period (the certificate) has one to cover.
+                             ("Охватывает период справки", ("да" if result.get("covers_period") else "нет")
+                              if "period" in (schema.get("properties") or {}) else None),
                              ("Пояснение ЕРЗЛ", result.get("reason"))):
             if value and result.get("found"):
                 view.details.append((label, str(value)))
@@ -246,14 +252,19 @@ def case_screen(session: Session, runtime: Runtime, task: HumanTask, now: dateti
         essentials=essentials(app, sections),
         registry_spelling=registry_spelling((app.data.get("person") or {}) if app is not None else {}, raw_checks),
         appeal=appeal, refusal=refusal_facts(data) if appeal is not None else None,
+        service=wording_of(app.data) if app is not None else None,
     )
 
 
 def task_form_schema(session: Session, runtime: Runtime, screen: CaseScreen, form_name: str | None) -> dict | None:
-    """The JSON Schema the engine will validate the task's data against (the deployed version's copy)."""
+    """The task's form as the page shows it: the deployed version's copy the engine validates against, in the
+    words of the case's service (a shared chain's form says what approving does for this service)."""
     if not form_name:
         return None
-    return runtime.specs.forms(session, screen.version_id).get(form_name)
+    schema = runtime.specs.forms(session, screen.version_id).get(form_name)
+    if schema is None or screen.service is None:
+        return schema
+    return worded(schema, screen.service.id, screen.service.words())
 
 
 def record_case_view(session: Session, screen: CaseScreen, actor: str, role: str, via: str) -> None:

@@ -12,7 +12,7 @@ import math
 from flask import Blueprint, render_template, request
 from werkzeug.wrappers import Response
 
-from tasks.cases.catalogue import service_of_process
+from tasks.cases.catalogue import service_of_process, wording_of
 from tasks.cases.labels import STATUS_LABELS
 from tasks.cases.queries import case_view, documents_of, list_cases
 from tasks.cases.submission import applicant_name
@@ -25,6 +25,7 @@ from ..security import current_actor, roles_required
 from ..services import app_config, services
 from . import access, page_format
 from .files import case_pdf_response, receipt_response
+from .service_links import apply_url
 
 bp = Blueprint("cases", __name__)
 page_format.register(bp)
@@ -49,11 +50,11 @@ def case(number: str) -> str:
     app = access.readable_application(number)  # the owner, or a colleague granted read access
     view = access.readers_view(app, case_view(db.session, services().runtime, app))
     name = applicant_name(app.data)
+    service = wording_of(app.data)  # the shared chain's words on the page: the case's service's
     access.record_view(app, "case_viewed")
     return render_template("cases/detail.html", case=view, applicant=name, kinds=DOCUMENT_KINDS,
                            statuses=STATUS_LABELS, is_owner=app.owner_id == current_actor().id,
-                           service=service_of_process(app.process_id),
-                           assisted=filed_by(db.session, app.id))
+                           service=service, apply_url=apply_url(service), assisted=filed_by(db.session, app.id))
 
 
 @bp.get("/applications/<number>/submitted")

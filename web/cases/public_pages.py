@@ -28,6 +28,7 @@ from ..rate_limits import rate_limited
 from ..security import current_actor, public
 from ..services import app_config
 from . import access, page_format
+from .service_links import apply_url
 from .verify_form import read_verification, verification_form, verification_problems
 
 bp = Blueprint("public", __name__)
@@ -60,9 +61,8 @@ def home() -> str | Response:
     if actor is not None and home_endpoint(actor.role) != request.endpoint:
         return redirect(url_for(home_endpoint(actor.role)))
     draft = wizard.find_draft(db.session, actor.id) if actor is not None and actor.role == "citizen" else None
-    return render_template("public/home.html", actor=actor, has_draft=draft is not None, services=[
-        (svc, url_for(svc.apply_page) if svc.apply_page else url_for("service_apply.form", service_id=svc.id))
-        for svc in catalogue.services()])
+    return render_template("public/home.html", actor=actor, has_draft=draft is not None,
+                           services=[(svc, apply_url(svc)) for svc in catalogue.services()])
 
 
 @bp.get("/verify/<number>")
