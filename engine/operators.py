@@ -41,12 +41,18 @@ def running_call(call_id: int) -> Iterator[None]:
 
 
 class OperatorError(Exception):
-    """Raised by an operator to fail with a code; `retryable=False` skips the remaining attempts."""
+    """Raised by an operator to fail with a code; `retryable=False` skips the remaining attempts.
 
-    def __init__(self, code: str, message: str = "", retryable: bool = True) -> None:
+    `retry_after` (seconds) is the operator's own knowledge of when a retry can succeed (a circuit
+    breaker that lets a trial call through then): the next attempt is due then instead of after the
+    policy's growing backoff, so a dependency that comes back is used again promptly."""
+
+    def __init__(self, code: str, message: str = "", retryable: bool = True,
+                 retry_after: float | None = None) -> None:
         super().__init__(message or code)
         self.code = code
         self.retryable = retryable
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,14 @@ class RetryPolicy:
         """Seconds to wait after the `attempt`-th failure (1-based)."""
         raw = min(self.max_delay, self.base_delay * self.factor ** max(0, attempt - 1))
         return max(0.0, raw * (1 + random.uniform(-self.jitter, self.jitter)))
+
+    def delay_for(self, attempt: int, retry_after: float | None) -> float:
+        """The pause after the `attempt`-th failure: the operator's `retry_after` when it gave one (never
+        longer than `max_delay`, spread by a second of jitter so that waiting calls do not come back in
+        lockstep), else the backoff."""
+        if retry_after is None:
+            return self.delay(attempt)
+        return min(self.max_delay, max(0.0, retry_after) + random.uniform(0.0, 1.0))
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,11 @@ guards the state change; calls run concurrently.
 closed -> (failure_threshold consecutive failures) -> open -> (reset_timeout passes) -> half-open:
 exactly one trial call goes through while the others keep failing fast; its success closes the
 breaker, its failure opens it again for another reset_timeout.
+
+`next_trial_in()` tells a failing call when trying again makes sense (the engine schedules its retry
+then, rather than after a backoff of up to a minute), and `record_success()` says when a success
+ended an outage, so that the calls waiting for the registry can be released at once: after an
+outage, cases go on within one reset_timeout, not after the longest retry pause.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from collections.abc import Callable
 from typing import Literal
 
 State = Literal["closed", "open", "half_open"]
+HALF_OPEN_RECHECK = 2.0  # seconds: while a trial call is out, when the others should look again
 
 
 class CircuitBreaker:
@@ -45,6 +51,17 @@ class CircuitBreaker:
                 return 0.0
             return max(0.0, self._opened_at + self.reset_timeout - self._clock())
 
+    def next_trial_in(self) -> float | None:
+        """Seconds until a call may find the breaker letting it through: None when it is closed (the
+        caller's own backoff applies), the rest of the reset timeout when open, a short recheck while a
+        trial call is out in half-open (its answer is due; a failure reopens for a whole reset)."""
+        with self._lock:
+            if self._state == "closed":
+                return None
+            if self._state == "half_open":
+                return HALF_OPEN_RECHECK
+            return max(0.0, self._opened_at + self.reset_timeout - self._clock())
+
     def allow(self) -> bool:
         """Whether a call may go out now; a True in half-open makes this caller the trial call."""
         with self._lock:
@@ -58,11 +75,14 @@ class CircuitBreaker:
                 return True
             return False
 
-    def record_success(self) -> None:
+    def record_success(self) -> bool:
+        """Close the breaker; True when this success ended an outage (the breaker was not closed)."""
         with self._lock:
+            recovered = self._state != "closed"
             self._state = "closed"
             self._failures = 0
             self._trial_in_flight = False
+            return recovered
 
     def record_failure(self) -> None:
         with self._lock:
