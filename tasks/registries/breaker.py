@@ -23,7 +23,6 @@ from collections.abc import Callable
 from typing import Literal
 
 State = Literal["closed", "open", "half_open"]
-HALF_OPEN_RECHECK = 2.0  # seconds: while a trial call is out, when the others should look again
 
 
 class CircuitBreaker:
@@ -53,13 +52,15 @@ class CircuitBreaker:
 
     def next_trial_in(self) -> float | None:
         """Seconds until a call may find the breaker letting it through: None when it is closed (the
-        caller's own backoff applies), the rest of the reset timeout when open, a short recheck while a
-        trial call is out in half-open (its answer is due; a failure reopens for a whole reset)."""
+        caller's own backoff applies), the rest of the reset timeout when open, a whole reset timeout
+        while a trial call is out in half-open: its failure reopens the breaker for that long, and its
+        success releases the waiting calls at once (`record_success`), so nobody needs to poll meanwhile
+        (a registry that hangs would otherwise see each waiting call every few seconds)."""
         with self._lock:
             if self._state == "closed":
                 return None
             if self._state == "half_open":
-                return HALF_OPEN_RECHECK
+                return self.reset_timeout
             return max(0.0, self._opened_at + self.reset_timeout - self._clock())
 
     def allow(self) -> bool:
