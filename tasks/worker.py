@@ -45,11 +45,21 @@ def run_worker(config: AppConfig, burst: bool = False, name: str | None = None) 
 
 
 def _work_rounds(queue: Queue, connection: redis.Redis, base: str, heartbeat: Heartbeat, burst: bool) -> None:
+    worker: SimpleWorker | None = None
     for round_ in itertools.count():
         # Its name is the worker's host and pid (RQ's started-job entries say who runs a job); a later
         # round adds its number, as Redis may still hold the previous round's registration.
         heartbeat.rename(base if round_ == 0 else f"{base}.{round_}")
-        worker = SimpleWorker([queue], connection=connection, name=heartbeat.name)
+        try:
+            # Inside the try: RQ's constructor already talks to Redis (CLIENT SETNAME), and a new round
+            # starts while Redis may still be down; the fault drills saw every worker die there.
+            worker = SimpleWorker([queue], connection=connection, name=heartbeat.name)
+        except redis.RedisError as exc:
+            log.warning("worker %s cannot start yet (%s); trying again", heartbeat.name, exc)
+            time.sleep(2)
+            if burst or (worker is not None and _stop_asked(worker)):  # the last round's handlers noted a stop
+                return
+            continue
         try:
             worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
         except redis.RedisError as exc:  # its teardown, on a Redis that is gone
