@@ -43,9 +43,9 @@ def running_call(call_id: int) -> Iterator[None]:
 class OperatorError(Exception):
     """Raised by an operator to fail with a code; `retryable=False` skips the remaining attempts.
 
-    `retry_after` (seconds) is the operator's own knowledge of when a retry can succeed (a circuit
-    breaker that lets a trial call through then): the next attempt is due then instead of after the
-    policy's growing backoff, so a dependency that comes back is used again promptly."""
+    `retry_after` (seconds) is the operator's own knowledge of when a retry can first succeed (a circuit
+    breaker that lets a trial call through only then): the next attempt is not due before, so a
+    dependency that is known to be down is not asked in vain by every waiting call."""
 
     def __init__(self, code: str, message: str = "", retryable: bool = True,
                  retry_after: float | None = None) -> None:
@@ -69,12 +69,13 @@ class RetryPolicy:
         return max(0.0, raw * (1 + random.uniform(-self.jitter, self.jitter)))
 
     def delay_for(self, attempt: int, retry_after: float | None) -> float:
-        """The pause after the `attempt`-th failure: the operator's `retry_after` when it gave one (never
-        longer than `max_delay`, spread by a second of jitter so that waiting calls do not come back in
-        lockstep), else the backoff."""
+        """The pause after the `attempt`-th failure: the backoff, but never shorter than the operator's
+        `retry_after` (an attempt before then is known to fail: it would only cost a job), and never
+        longer than `max_delay`."""
+        backoff = self.delay(attempt)
         if retry_after is None:
-            return self.delay(attempt)
-        return min(self.max_delay, max(0.0, retry_after) + random.uniform(0.0, 1.0))
+            return backoff
+        return min(max(self.max_delay, backoff), max(backoff, retry_after + random.uniform(0.0, 1.0)))
 
 
 @dataclass(frozen=True)

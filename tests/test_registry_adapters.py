@@ -396,12 +396,11 @@ def test_open_breaker_is_a_retryable_operator_error(registry_service, use_regist
     assert (err.code, err.retryable) == ("registry_circuit_open", True)
 
 
-def test_an_open_breaker_schedules_the_retry_for_its_trial_not_the_backoff(registry_service, use_registry):
-    """While a registry is down its calls come back when the breaker lets a trial through (within its reset
-    timeout), not after the policy's backoff of up to REGISTRY_RETRY_MAX_DELAY: an outage that ended costs
-    at most one reset timeout."""
-    use_registry(registry_service.url, REGISTRY_BREAKER_FAILURES="2", REGISTRY_BREAKER_RESET="20",
-                 REGISTRY_RETRY_MAX_DELAY="600")
+def test_an_open_breaker_is_not_asked_again_before_its_trial(registry_service, use_registry):
+    """While a registry's breaker is open, its calls are not retried before the breaker would let a trial
+    through (every earlier attempt is known to fail and only costs a job); the success of the trial then
+    releases them all (test below)."""
+    use_registry(registry_service.url, REGISTRY_BREAKER_FAILURES="2", REGISTRY_BREAKER_RESET="20")
     person = applicant("valid")[0]
     with registry_service.faults_set("sfr:down"):
         errors = [_operator_error("registry.check_snils", person=person) for _ in range(3)]
@@ -409,7 +408,8 @@ def test_an_open_breaker_schedules_the_retry_for_its_trial_not_the_backoff(regis
     assert [e.code for e in errors[1:]] == ["registry_error", "registry_circuit_open"]
     assert all(0 < e.retry_after <= 20 for e in errors[1:])
     policy = get_operator("registry.check_snils").retry
-    assert policy.delay_for(50, errors[2].retry_after) <= 21 < policy.delay(50)
+    assert policy.delay(1) < 2 <= errors[2].retry_after <= policy.delay_for(1, errors[2].retry_after)
+    assert policy.delay_for(50, errors[2].retry_after) <= policy.max_delay * (1 + policy.jitter)
 
 
 def test_the_success_that_ends_an_outage_releases_the_waiting_calls(registry_service):

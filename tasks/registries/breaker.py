@@ -9,10 +9,11 @@ closed -> (failure_threshold consecutive failures) -> open -> (reset_timeout pas
 exactly one trial call goes through while the others keep failing fast; its success closes the
 breaker, its failure opens it again for another reset_timeout.
 
-`next_trial_in()` tells a failing call when trying again makes sense (the engine schedules its retry
-then, rather than after a backoff of up to a minute), and `record_success()` says when a success
-ended an outage, so that the calls waiting for the registry can be released at once: after an
-outage, cases go on within one reset_timeout, not after the longest retry pause.
+`next_trial_in()` tells a failing call when trying again can first make sense (the engine does not
+retry it before: while the breaker is open every attempt is known to fail and would only cost a job),
+and `record_success()` says when a success ended an outage, so that the calls waiting for the registry
+are released at once: after an outage, cases go on as soon as a trial call got through (within one
+reset_timeout, as calls keep arriving), not after the longest retry pause.
 """
 
 from __future__ import annotations
