@@ -41,12 +41,18 @@ def running_call(call_id: int) -> Iterator[None]:
 
 
 class OperatorError(Exception):
-    """Raised by an operator to fail with a code; `retryable=False` skips the remaining attempts."""
+    """Raised by an operator to fail with a code; `retryable=False` skips the remaining attempts.
 
-    def __init__(self, code: str, message: str = "", retryable: bool = True) -> None:
+    `retry_after` (seconds) is the operator's own knowledge of when a retry can first succeed (a circuit
+    breaker that lets a trial call through only then): the next attempt is not due before, so a
+    dependency that is known to be down is not asked in vain by every waiting call."""
+
+    def __init__(self, code: str, message: str = "", retryable: bool = True,
+                 retry_after: float | None = None) -> None:
         super().__init__(message or code)
         self.code = code
         self.retryable = retryable
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,15 @@ class RetryPolicy:
         """Seconds to wait after the `attempt`-th failure (1-based)."""
         raw = min(self.max_delay, self.base_delay * self.factor ** max(0, attempt - 1))
         return max(0.0, raw * (1 + random.uniform(-self.jitter, self.jitter)))
+
+    def delay_for(self, attempt: int, retry_after: float | None) -> float:
+        """The pause after the `attempt`-th failure: the backoff, but never shorter than the operator's
+        `retry_after` (an attempt before then is known to fail: it would only cost a job), and never
+        longer than `max_delay`."""
+        backoff = self.delay(attempt)
+        if retry_after is None:
+            return backoff
+        return min(max(self.max_delay, backoff), max(backoff, retry_after + random.uniform(0.0, 1.0)))
 
 
 @dataclass(frozen=True)

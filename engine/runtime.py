@@ -67,6 +67,7 @@ class ServiceOutcome:
     error_code: str | None = None
     error: str | None = None
     retryable: bool = True
+    retry_after: float | None = None  # the operator's hint for the next attempt (OperatorError.retry_after)
     task_guid: str | None = None  # known to the worker: lets a success skip reading the outbox row
 
 
@@ -386,7 +387,7 @@ class Runtime:
         details = {"operator": call.operator, "attempt": call.attempts, "error": call.last_error}
         if policy and out.retryable and call.attempts < policy.max_attempts:
             call.status = "retry_wait"
-            call.next_attempt_at = utcnow() + timedelta(seconds=policy.delay(call.attempts))
+            call.next_attempt_at = utcnow() + timedelta(seconds=policy.delay_for(call.attempts, out.retry_after))
             journal.record(s, inst.id, "service_failed", actor="worker", task_spec=call.task_spec,
                            details={**details, "retry_at": call.next_attempt_at.isoformat()})
             return
@@ -579,6 +580,17 @@ class Runtime:
             with self.db.session() as s:
                 journal.record(s, sender, "message_undeliverable", actor="engine", message=name,
                                details={"error": str(exc)})
+
+    def wake_waiting_calls(self, last_error_like: str) -> int:
+        """Make the retries that wait after an error matching `last_error_like` (SQL LIKE) due now: the
+        dependency they wait for is known to answer again, so the scheduler's next pass re-queues them
+        instead of leaving them to their backoff."""
+        with self.db.session() as s:
+            woken = s.execute(update(ServiceCall)
+                              .where(ServiceCall.status == "retry_wait", ServiceCall.next_attempt_at > utcnow(),
+                                     ServiceCall.last_error.like(last_error_like))
+                              .values(next_attempt_at=utcnow())).rowcount
+        return int(woken or 0)
 
     def requeue_calls(self, call_ids: list[int], *, statuses: tuple[str, ...] = ("queued",),
                       reset_attempts: bool = False, actor: str | None = None, reason: str | None = None) -> int:

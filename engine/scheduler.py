@@ -25,6 +25,7 @@ from .log_context import log_context
 from .models import HeldMessage, ProcessInstance, ServiceCall, Timer
 from .operators import get_operator
 from .runtime import Runtime, _Advance
+from .worker_liveness import dead_workers
 
 log = logging.getLogger(__name__)
 TIMER_RETRY_DELAY = timedelta(seconds=60)
@@ -125,7 +126,8 @@ class Scheduler:
 
     # ------------------------------------------------------------ reconciler
     def reconcile(self, now: datetime | None = None) -> int:
-        """Re-enqueue outbox rows whose RQ job is gone, failed, or died with its worker."""
+        """Re-enqueue outbox rows whose RQ job is gone, failed, or died with its worker: at once when the
+        worker stopped beating, else when the job outlived its operator's timeout plus the grace."""
         now = now or utcnow()
         with self.runtime.db.session() as s:
             rows = s.execute(select(ServiceCall.id, ServiceCall.job_id, ServiceCall.dispatched_at,
@@ -140,8 +142,9 @@ class Scheduler:
             by_job[row.job_id].append(row)
         lost: list[int] = []
         jobs = self._fetch_jobs([j for j in by_job if j])
+        dead = dead_workers(self.redis, sorted({job.worker_name for job in jobs.values() if job.worker_name}))
         for job_id, calls in by_job.items():
-            if self._is_lost(jobs.get(job_id) if job_id else None, calls, now):
+            if self._is_lost(jobs.get(job_id) if job_id else None, calls, now, dead):
                 lost.extend(c.id for c in calls)
         if not lost:
             return 0
@@ -166,7 +169,7 @@ class Scheduler:
                     found[job_id] = job
         return found
 
-    def _is_lost(self, job: Job | None, calls: list, now: datetime) -> bool:
+    def _is_lost(self, job: Job | None, calls: list, now: datetime, dead: set[str]) -> bool:
         if job is None:
             return True
         try:
@@ -176,6 +179,8 @@ class Scheduler:
         if status in (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED):
             return False
         if status == JobStatus.STARTED:
+            if job.worker_name in dead:  # its worker stopped beating: nobody runs it (engine/worker_liveness.py)
+                return True
             timeout = max((op.timeout for c in calls if (op := get_operator(c.operator))), default=30.0)
             started = max([aware(job.started_at) or now] + [aware(c.dispatched_at) for c in calls])
             return started + timedelta(seconds=timeout) + self.reconcile_grace < now

@@ -63,7 +63,8 @@ def run_operator(call_id: int, operator_name: str, params: dict[str, Any]) -> Se
         with running_call(call_id):
             return ServiceOutcome(call_id, True, result=op.func(**params))
     except OperatorError as exc:
-        return ServiceOutcome(call_id, False, error_code=exc.code, error=str(exc), retryable=exc.retryable)
+        return ServiceOutcome(call_id, False, error_code=exc.code, error=str(exc), retryable=exc.retryable,
+                              retry_after=exc.retry_after)
     except Exception as exc:
         log.warning("operator %s failed: %s", operator_name, exc)
         return ServiceOutcome(call_id, False, error_code=type(exc).__name__, error=str(exc))

@@ -2,7 +2,8 @@
 
 SimpleWorker runs jobs in the worker process instead of forking one child per job: our jobs are
 short and our state is in the database, and forking a child per job costs about three times the throughput.
-A worker killed mid-job loses nothing: the outbox row stays queued and the reconciler re-enqueues it.
+A worker killed mid-job loses nothing: the outbox row stays queued and the reconciler re-enqueues it,
+within seconds because the worker's heartbeat (engine/worker_liveness.py) stops with it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import redis
 from rq import Queue, SimpleWorker
 
 from engine.process_tuning import tune_gc
+from engine.worker_liveness import Heartbeat
 
 from .config import AppConfig
 from .process import start
@@ -35,10 +37,29 @@ def run_worker(config: AppConfig, burst: bool = False, name: str | None = None) 
     logging.getLogger("rq.worker").setLevel(logging.WARNING)
     tune_gc()
     base = name or f"{socket.gethostname()}.{os.getpid()}"
+    heartbeat = Heartbeat(services.redis, base).start()
+    try:
+        _work_rounds(queue, services.redis, base, heartbeat, burst)
+    finally:
+        heartbeat.stop()
+
+
+def _work_rounds(queue: Queue, connection: redis.Redis, base: str, heartbeat: Heartbeat, burst: bool) -> None:
+    worker: SimpleWorker | None = None
     for round_ in itertools.count():
         # Its name is the worker's host and pid (RQ's started-job entries say who runs a job); a later
         # round adds its number, as Redis may still hold the previous round's registration.
-        worker = SimpleWorker([queue], connection=services.redis, name=base if round_ == 0 else f"{base}.{round_}")
+        heartbeat.rename(base if round_ == 0 else f"{base}.{round_}")
+        try:
+            # Inside the try: RQ's constructor already talks to Redis (CLIENT SETNAME), and a new round
+            # starts while Redis may still be down; the fault drills saw every worker die there.
+            worker = SimpleWorker([queue], connection=connection, name=heartbeat.name)
+        except redis.RedisError as exc:
+            log.warning("worker %s cannot start yet (%s); trying again", heartbeat.name, exc)
+            time.sleep(2)
+            if burst or (worker is not None and _stop_asked(worker)):  # the last round's handlers noted a stop
+                return
+            continue
         try:
             worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
         except redis.RedisError as exc:  # its teardown, on a Redis that is gone

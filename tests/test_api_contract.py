@@ -28,6 +28,9 @@ FORMATS = {"snils": r"\d{11}", "enp": r"\d{16}", "inn": r"\d{10}|\d{12}", "ogrn"
            "kpp": r"\d{4}[0-9A-Z]{2}\d{3}", "bik": r"\d{9}", "account": r"\d{20}", "corr-account": r"\d{20}",
            "passport-series": r"\d{4}", "passport-number": r"\d{6}", "division-code": r"\d{3}-\d{3}",
            "phone": r"\+7\d{10}", "month": r"20\d\d-(0[1-9]|1[0-2])"}
+# The operations that store an uploaded file on the service's disk (tasks/cases/storage.py).
+STORING_UPLOADS = {"cases_api.upload_document", "organizations_api.upload_document", "employees_api.upload",
+                   "support_api.create", "support_api.message"}
 for _name, _pattern in FORMATS.items():
     schemathesis.openapi.format(_name, st.from_regex(_pattern, fullmatch=True))
 
@@ -45,6 +48,14 @@ def test_the_document_describes_every_api_route_and_nothing_else(product: Produc
     staff_only = doc["paths"]["/tasks"]["get"]
     assert "citizen" not in staff_only["x-roles"] and staff_only["security"]
     assert doc["paths"]["/policies/check"]["post"]["security"] == []
+    # A full upload disk is a 507 storage_full (tests/test_drills.py): described where a file is stored.
+    stored = {(openapi_path(rule), method.lower()) for rule, method in api_operations(product.app)
+              if rule.endpoint in STORING_UPLOADS}
+    assert len(stored) == len(STORING_UPLOADS)
+    assert {(path, method) for path, method in described if "507" in doc["paths"][path][method]["responses"]} == stored
+    assert "storage_full" in doc["paths"]["/support-requests"]["post"]["description"]
+    assert doc["components"]["responses"]["E507"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Error"}
 
 
 def test_the_docs_page_lists_operations_roles_and_codes(product: Product) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import yaml
+
+from tasks.config import AppConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,3 +36,27 @@ def test_every_service_runs_a_real_subcommand():
             checked += 1
     assert checked >= 4
     assert compose["services"]["worker"]["deploy"]["replicas"] == 2
+
+
+def _compose_defaults(environment: dict[str, object]) -> dict[str, str]:
+    """The service's environment as docker-compose resolves it with nothing set: `${X:-d}` is d."""
+    resolved = {}
+    for name, value in environment.items():
+        text = str(value)
+        default = re.fullmatch(r"\$\{\w+:-(.*)\}", text)
+        if default:
+            resolved[name] = default.group(1)
+        elif "${" not in text:
+            resolved[name] = text
+    return resolved
+
+
+def test_the_web_service_is_deployed_with_secure_cookies_hsts_and_no_demo_mailbox():
+    """What the deployment turns on by default (issue 16, 1.10): cookies only over HTTPS, HSTS, no trusted proxy
+    unless one is declared, and never the demo mailbox."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    env = _compose_defaults(compose["services"]["web"]["environment"])
+    config = AppConfig.from_env({**env, "SECRET_KEY": "compose-test"})
+    assert config.session_cookie_secure and config.hsts
+    assert config.trusted_proxies == 0 and not config.demo_mailbox
+    assert "DEMO_MAILBOX" not in env

@@ -91,13 +91,17 @@ def test_worker_sigkilled_mid_job(drill: Product) -> None:
 
 
 def test_redis_restarted_empty(drill: Product, own_redis: OwnRedis) -> None:
+    """Down long enough that a worker's next round starts while Redis is still gone (RQ's constructor
+    already talks to it): every worker lives on and takes the jobs the outbox brings back."""
+    workers = [p for p in drill.cluster.procs if p.args[-1] == "worker" and p.poll() is None]
     flow = _flowing(drill)
     own_redis.stop()
     try:
-        time.sleep(3)
+        time.sleep(8)
     finally:
         own_redis.start()  # empty: every queued job is gone, the outbox must bring them back
     _nothing_lost(flow.outcome(time.monotonic(), SLA))
+    assert workers and all(p.poll() is None for p in workers), "a worker died of the Redis outage"
 
 
 def test_postgres_restarted(drill: Product, own_pg: OwnPostgres) -> None:

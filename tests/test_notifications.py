@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from jinja2 import UndefinedError
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from engine.clock import utcnow
 from engine.models import ServiceCall
@@ -439,6 +439,33 @@ def test_smtp_outage_delays_the_decision_mail_never_loses_it(product_with) -> No
         statuses = db.session.scalars(select(ServiceCall.status).where(
             ServiceCall.instance_id == instance_id, ServiceCall.operator == "notify.case_status")).all()
         assert statuses and set(statuses) == {"done"}
+
+
+def test_notices_waiting_for_the_mail_server_go_out_with_the_first_letter_after_it(product_with) -> None:
+    """A notice that failed on a dead mail server waits an hour for its retry here; once the server is back,
+    the first letter that goes out (another case's) releases it at once, instead of after its backoff."""
+    product = product_with(NOTIFY_RETRY_BASE_DELAY="3600", NOTIFY_RETRY_MAX_DELAY="3600")
+    waiting, later = unique_email("waiting"), unique_email("later")
+    waiting_token, later_token = product.citizen_token(waiting), product.citizen_token(later)
+    product.smtp.stop()
+    try:
+        number = product.apply(waiting_token)["number"]
+        with product.app.app_context():
+            def notice_waits() -> bool:
+                try:
+                    return db.session.scalar(select(func.count()).select_from(ServiceCall).join(
+                        Application, Application.instance_id == ServiceCall.instance_id).where(
+                        Application.number == number, ServiceCall.operator == "notify.case_status",
+                        ServiceCall.status == "retry_wait", ServiceCall.last_error.startswith("mail_failed"))) > 0
+                finally:
+                    db.session.rollback()
+
+            wait_for(notice_waits, timeout=60, message="the «принято» notice failing on the dead SMTP server")
+    finally:
+        product.smtp.start()
+    later_number = product.apply(later_token)["number"]
+    product.smtp.wait_for_mail(later, timeout=60, subject=f"Заявление № {later_number} принято")
+    product.smtp.wait_for_mail(waiting, timeout=60, subject=f"Заявление № {number} принято")
 
 
 def test_appeal_reminder_goes_to_appeals_staff_not_to_the_citizen(product) -> None:

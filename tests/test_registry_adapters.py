@@ -396,6 +396,54 @@ def test_open_breaker_is_a_retryable_operator_error(registry_service, use_regist
     assert (err.code, err.retryable) == ("registry_circuit_open", True)
 
 
+def test_an_open_breaker_is_not_asked_again_before_its_trial(registry_service, use_registry):
+    """While a registry's breaker is open, its calls are not retried before the breaker would let a trial
+    through (every earlier attempt is known to fail and only costs a job); the success of the trial then
+    releases them all (test below)."""
+    use_registry(registry_service.url, REGISTRY_BREAKER_FAILURES="2", REGISTRY_BREAKER_RESET="20")
+    person = applicant("valid")[0]
+    with registry_service.faults_set("sfr:down"):
+        errors = [_operator_error("registry.check_snils", person=person) for _ in range(3)]
+    assert errors[0].retry_after is None  # one failure: the ordinary backoff
+    assert [e.code for e in errors[1:]] == ["registry_error", "registry_circuit_open"]
+    assert all(0 < e.retry_after <= 20 for e in errors[1:])
+    policy = get_operator("registry.check_snils").retry
+    assert policy.delay(1) < 2 <= errors[2].retry_after <= policy.delay_for(1, errors[2].retry_after)
+    assert policy.delay_for(50, errors[2].retry_after) <= policy.max_delay * (1 + policy.jitter)
+
+
+def test_the_success_that_ends_an_outage_releases_the_waiting_calls(registry_service):
+    """The client reports the first success after its breaker opened (the worker then makes the calls that
+    wait for this registry due at once), and only that one."""
+    recovered: list[str] = []
+    client = RegistryClient(registry_service.url, ClientSettings(read_timeout=2.0, attempts=1, breaker_failures=1,
+                                                                 breaker_reset=0.0), on_recovered=recovered.append)
+    enp = "1234567890123452"
+    assert client.post("erzl", "/erzl/policy", {"enp": enp}) is None
+    assert recovered == []  # no outage, nothing to release
+    with registry_service.faults_set("erzl:down"), pytest.raises(RegistryUnavailable):
+        client.post("erzl", "/erzl/policy", {"enp": enp})
+    assert client.breaker("erzl").state == "open"
+    assert client.post("erzl", "/erzl/policy", {"enp": enp}) is None  # the trial (reset 0 s) succeeds
+    assert client.post("erzl", "/erzl/policy", {"enp": enp}) is None
+    assert recovered == ["erzl"]
+    client.close()
+
+
+def test_breaker_tells_when_a_retry_may_get_through():
+    now = [100.0]
+    breaker = CircuitBreaker("erzl", failure_threshold=1, reset_timeout=30, clock=lambda: now[0])
+    assert breaker.next_trial_in() is None
+    breaker.record_failure()
+    now[0] += 10
+    assert breaker.next_trial_in() == 20
+    now[0] += 20
+    assert breaker.allow() and breaker.state == "half_open"
+    assert breaker.next_trial_in() == 30  # the trial's success releases the waiting calls, its failure reopens
+    assert breaker.record_success() is True
+    assert breaker.record_success() is False and breaker.next_trial_in() is None
+
+
 def test_protocol_errors_do_not_open_the_breaker(registry_service):
     client = fast_client(registry_service.url, breaker_failures=1)
     with pytest.raises(RegistryProtocolError):

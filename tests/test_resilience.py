@@ -6,12 +6,20 @@ import os
 import signal
 import threading
 import uuid
+from datetime import timedelta
 
 import pytest
 from rq import Queue
+from rq.job import Job, JobStatus
+from sqlalchemy import select
 
+from engine.clock import utcnow
 from engine.errors import Conflict, DataValidationError
 from engine.incidents import list_incidents
+from engine.models import ServiceCall
+from engine.scheduler import Scheduler
+from engine.worker_liveness import beat, dead_workers
+from tasks.registries.operators import release_waiting_calls
 from tests.support.backend import wait_for
 from tests.support.queries import calls, events, open_task
 
@@ -35,6 +43,55 @@ def test_worker_killed_mid_job_loses_nothing(backend, cluster, tmp_path):
     lookup = [c for c in calls(backend.services, info.id) if c.operator == "demo.lookup"]
     assert len(lookup) == 1 and lookup[0].status == "done"
     assert events(backend.services, info.id).count("service_completed") == 1
+
+
+def _taken_by(services, info, worker_name: str) -> ServiceCall:
+    """The instance's queued call, its RQ job marked as started by the worker `worker_name` just now."""
+    call = next(c for c in calls(services, info.id) if c.status == "queued")
+    job = Job.fetch(call.job_id, connection=services.redis)
+    job.worker_name, job.started_at = worker_name, utcnow()
+    job.save()
+    job.set_status(JobStatus.STARTED)
+    return call
+
+
+def test_a_job_whose_worker_stopped_beating_is_requeued_before_its_timeout(backend, cluster):
+    """The reconciler re-queues the job of a worker whose heartbeat expired (killed, its host gone) without
+    waiting for the operator's timeout, and leaves the job of a live worker, however long it runs."""
+    services = backend.services
+    alive, dead = f"alive-{uuid.uuid4().hex[:6]}.1", f"dead-{uuid.uuid4().hex[:6]}.2"
+    running = _taken_by(services, _start_demo(services.runtime, "Живой"), alive)
+    orphaned = _taken_by(services, _start_demo(services.runtime, "Брошенный"), dead)
+    beat(services.redis, alive)
+    beat(services.redis, dead, ttl=0.05)  # its last beat: then SIGKILL
+    wait_for(lambda: dead_workers(services.redis, [alive, dead]) == {dead}, message="the dead worker's key to expire")
+    # Seconds after the dispatch: past the grace, well within demo.lookup's 10 s timeout.
+    scheduler = Scheduler(services.runtime, services.redis, reconcile_grace=1.0)
+    scheduler.reconcile(now=utcnow() + timedelta(seconds=4))
+    after = {c.id: c for c in calls(services, running.instance_id) + calls(services, orphaned.instance_id)}
+    assert after[running.id].job_id == running.job_id  # a live worker's job is left alone
+    assert after[orphaned.id].status == "queued" and after[orphaned.id].job_id != orphaned.job_id
+    assert dead_workers(services.redis, [f"never-beat-{uuid.uuid4().hex[:6]}"]) == set()  # unknown: timeout rule
+
+
+def test_calls_waiting_for_a_registry_are_due_once_it_answers(backend, cluster):
+    """When a registry answers again the calls that wait for it are released at once (a worker's client
+    calls release_waiting_calls), not after their backoff; calls waiting for another registry keep waiting."""
+    services = backend.services
+    infos = [_start_demo(services.runtime, name) for name in ("ЕРЗЛ", "МВД")]
+    later = utcnow() + timedelta(hours=1)
+    waiting = {}
+    with services.database.session() as s:
+        for info, error in zip(infos, ("registry_unreachable: erzl: ConnectError", "registry_circuit_open: mvd: "
+                                                                                    "circuit open"), strict=True):
+            call = s.scalars(select(ServiceCall).where(ServiceCall.instance_id == info.id)).one()
+            call.status, call.next_attempt_at, call.last_error = "retry_wait", later, error
+            waiting[error.split(": ")[1]] = call.id
+    assert release_waiting_calls("erzl", services.runtime) == 1
+    Scheduler(services.runtime, services.redis).wake_retries()
+    status = {c.id: c.status for info in infos for c in calls(services, info.id)}
+    assert status[waiting["erzl"]] == "queued"  # re-queued by the scheduler's next pass
+    assert status[waiting["mvd"]] == "retry_wait"
 
 
 def test_redis_flushed_mid_flight_loses_nothing(backend, cluster):

@@ -8,6 +8,12 @@ guards the state change; calls run concurrently.
 closed -> (failure_threshold consecutive failures) -> open -> (reset_timeout passes) -> half-open:
 exactly one trial call goes through while the others keep failing fast; its success closes the
 breaker, its failure opens it again for another reset_timeout.
+
+`next_trial_in()` tells a failing call when trying again can first make sense (the engine does not
+retry it before: while the breaker is open every attempt is known to fail and would only cost a job),
+and `record_success()` says when a success ended an outage, so that the calls waiting for the registry
+are released at once: after an outage, cases go on as soon as a trial call got through (within one
+reset_timeout, as calls keep arriving), not after the longest retry pause.
 """
 
 from __future__ import annotations
@@ -45,6 +51,19 @@ class CircuitBreaker:
                 return 0.0
             return max(0.0, self._opened_at + self.reset_timeout - self._clock())
 
+    def next_trial_in(self) -> float | None:
+        """Seconds until a call may find the breaker letting it through: None when it is closed (the
+        caller's own backoff applies), the rest of the reset timeout when open, a whole reset timeout
+        while a trial call is out in half-open: its failure reopens the breaker for that long, and its
+        success releases the waiting calls at once (`record_success`), so nobody needs to poll meanwhile
+        (a registry that hangs would otherwise see each waiting call every few seconds)."""
+        with self._lock:
+            if self._state == "closed":
+                return None
+            if self._state == "half_open":
+                return self.reset_timeout
+            return max(0.0, self._opened_at + self.reset_timeout - self._clock())
+
     def allow(self) -> bool:
         """Whether a call may go out now; a True in half-open makes this caller the trial call."""
         with self._lock:
@@ -58,11 +77,14 @@ class CircuitBreaker:
                 return True
             return False
 
-    def record_success(self) -> None:
+    def record_success(self) -> bool:
+        """Close the breaker; True when this success ended an outage (the breaker was not closed)."""
         with self._lock:
+            recovered = self._state != "closed"
             self._state = "closed"
             self._failures = 0
             self._trial_in_flight = False
+            return recovered
 
     def record_failure(self) -> None:
         with self._lock:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,12 +36,14 @@ class RegistryUnavailable(Exception):
     """The registry gave no usable answer now; the same call may well succeed later.
 
     `code` is one of registry_timeout, registry_unreachable, registry_error, registry_circuit_open.
+    `retry_after` (seconds, set when the registry's breaker is open): when a new try may get through.
     """
 
-    def __init__(self, registry: str, code: str, message: str) -> None:
+    def __init__(self, registry: str, code: str, message: str, retry_after: float | None = None) -> None:
         super().__init__(f"{registry}: {message}")
         self.registry = registry
         self.code = code
+        self.retry_after = retry_after
 
 
 class RegistryProtocolError(Exception):
@@ -89,7 +91,11 @@ class ClientSettings:
 class RegistryClient:
     """Thread-safe: one per process, shared by the worker's operator threads (and their breakers)."""
 
-    def __init__(self, base_url: str, settings: ClientSettings | None = None) -> None:
+    def __init__(self, base_url: str, settings: ClientSettings | None = None,
+                 on_recovered: Callable[[str], None] | None = None) -> None:
+        """`on_recovered(registry)` is called after a success that ended an outage of `registry` (its
+        breaker had opened): the product releases the calls that wait for that registry."""
+        self.on_recovered = on_recovered
         self.base_url = base_url.rstrip("/")
         self.settings = settings or ClientSettings()
         self._http = httpx.Client(
@@ -136,20 +142,30 @@ class RegistryClient:
         breaker = self._breakers[registry]
         if not breaker.allow():
             raise RegistryUnavailable(registry, "registry_circuit_open",
-                                      f"circuit open after repeated failures; next try in {breaker.retry_in():.0f} s")
+                                      f"circuit open after repeated failures; next try in {breaker.retry_in():.0f} s",
+                                      retry_after=breaker.next_trial_in())
         try:
             result = self._with_retries(method, registry, path, params, body)
-        except RegistryUnavailable:
+        except RegistryUnavailable as exc:
             breaker.record_failure()
+            exc.retry_after = breaker.next_trial_in()
             raise
         except RegistryProtocolError:  # it answered, if wrongly: not a sign of an outage
-            breaker.record_success()
+            self._succeeded(registry)
             raise
         except BaseException:  # interrupted (the engine's deadline): tells nothing about the registry
             breaker.abandon()
             raise
-        breaker.record_success()
+        self._succeeded(registry)
         return result
+
+    def _succeeded(self, registry: str) -> None:
+        if self._breakers[registry].record_success() and self.on_recovered is not None:
+            log.warning("registry %s answers again", registry)
+            try:
+                self.on_recovered(registry)
+            except Exception:  # the release only hastens retries that are due anyway
+                log.exception("releasing the calls waiting for registry %s failed", registry)
 
     def _with_retries(self, method: str, registry: str, path: str, params: Mapping[str, str] | None,
                       body: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from engine.operators import OperatorError, operator, tune_operator
+from engine.runtime import Runtime
 from tasks.config import REGISTRY_RETRY, AppConfig
 
 from . import checks
@@ -49,8 +50,23 @@ def registry_client() -> RegistryClient:
             from tasks.process import current_config
 
             config = current_config()
-            _client = RegistryClient(config.registry_url, config.registry_client)
+            _client = RegistryClient(config.registry_url, config.registry_client, on_recovered=release_waiting_calls)
         return _client
+
+
+def release_waiting_calls(registry: str, runtime: Runtime | None = None) -> int:
+    """The registry answers again after an outage: the calls whose last try failed on it are due now
+    (their last error reads `registry_<code>: <registry>: ...`, RegistryUnavailable), so the scheduler
+    re-queues them on its next pass instead of after their backoff. `runtime`: the process's engine (a
+    worker's), unless given."""
+    if runtime is None:
+        from engine.context import get_services
+
+        try:
+            runtime = get_services().runtime
+        except RuntimeError:  # a process without the engine (a script): nothing waits here
+            return 0
+    return runtime.wake_waiting_calls(f"registry_%: {registry}: %")  # `_` matches itself too
 
 
 def reset_registry_client() -> None:
@@ -67,7 +83,7 @@ def _operator_errors() -> Iterator[None]:
     try:
         yield
     except RegistryUnavailable as exc:
-        raise OperatorError(exc.code, str(exc), retryable=True) from exc
+        raise OperatorError(exc.code, str(exc), retryable=True, retry_after=exc.retry_after) from exc
     except RegistryProtocolError as exc:
         raise OperatorError("registry_protocol_error", str(exc), retryable=False) from exc
     except checks.InvalidInput as exc:

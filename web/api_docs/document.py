@@ -110,7 +110,7 @@ def _operation(app: Flask, rule: Rule, method: str, op: Op) -> dict[str, Any]:
 def _error_responses() -> dict[str, Any]:
     return {f"E{status}": {"description": status_text(status)[1],
                            "content": {JSON: {"schema": ref("Error")}}}
-            for status in (400, 401, 403, 404, 409, 410, 413, 415, 422, 429, 503)}
+            for status in (400, 401, 403, 404, 409, 410, 413, 415, 422, 429, 503, 507)}
 
 
 def build_document(app: Flask) -> dict[str, Any]:

@@ -66,7 +66,9 @@ MEDICAL_ORGANIZATION = obj(
     specialties={"type": "array", "items": STRING}, accredited={"type": "boolean"},
     license_valid_to={"type": ["string", "null"], "format": "date"}, license_expired={"type": "boolean"})
 SCREENSHOTS = ("JSON или multipart/form-data: те же поля и до пяти файлов `screenshots` (PDF, JPEG, PNG); "
-               "слишком большой файл — 413, не того типа — 415.")
+               "слишком большой файл — 413, не того типа — 415, нет места в хранилище — 507 `storage_full` "
+               "(ничего не сохранено, повторите позже).")
+STORED = (507,)  # the upload is stored on the service's disk: a full disk answers 507 storage_full
 
 AUTH, CASES, FILES, STAFF, OPS, STUDIO, CITIZEN, PUBLIC = (
     "Вход и учётная запись", "Заявления", "Файлы и документы", "Входящие задачи сотрудников",
@@ -111,7 +113,7 @@ OPERATIONS: dict[str, Op] = {
     "staff_audit.api": Op("Полный журнал заявления для сотрудников", CASES, answer=ITEMS),
     "case_diagram.api": Op("Схема процесса заявления с пройденным путём", CASES),
     "cases_api.upload_document": Op("Загрузить документ к заявлению", FILES, ref("Upload"), MULTIPART,
-                                    status=201, answer=ref("Document")),
+                                    status=201, answer=ref("Document"), extra=STORED),
     "cases_api.download_document": Op("Скачать загруженный документ", FILES, answer=BINARY,
                                       answer_types=(PDF, "image/jpeg", "image/png"), extra=(410,)),
     "cases_api.certificate_pdf": Op("Справка (PDF), когда готова; иначе 409", FILES, answer=BINARY,
@@ -119,12 +121,13 @@ OPERATIONS: dict[str, Op] = {
     "cases_api.receipt": Op("Расписка о приёме заявления (PDF)", FILES, answer=BINARY, answer_types=(PDF,)),
     "cases_api.decision_pdf": Op("Решение об отказе (PDF)", FILES, answer=BINARY, answer_types=(PDF,)),
     "organizations_api.upload_document": Op("Загрузить документ до подачи заявления (доверенность)", FILES,
-                                            ref("Upload"), MULTIPART, status=201, answer=ref("Document")),
+                                            ref("Upload"), MULTIPART, status=201, answer=ref("Document"),
+                                            extra=STORED),
     "organizations_api.delete_document": Op("Удалить загрузку, не привязанную к заявлению", FILES,
                                             status=204, answer=None),
     # ------------------------------------------------------------------ organisations
     "employees_api.upload": Op("Список сотрудников (CSV или XLSX); заменяет прежний", CASES, ref("FileUpload"),
-                               MULTIPART),
+                               MULTIPART, extra=STORED),
     "employees_api.employee_list": Op("Состояние списка сотрудников: счётчики, ошибки, результаты ЕРЗЛ", CASES),
     "employees_api.rows": Op("Строки списка сотрудников", CASES, answer=ITEMS,
                              query=(("result", STRING, "Отбор по результату, например not_insured"), *PAGE)),
@@ -197,7 +200,7 @@ OPERATIONS: dict[str, Op] = {
     "account_api.delete_account": Op("Удалить учётную запись (паролем); данные обезличиваются", CITIZEN,
                                      obj(password=STRING), answer=obj(status=STRING, message=STRING)),
     "support_api.create": Op("Обращение в службу поддержки («Обжалование отказа» становится жалобой)", CITIZEN,
-                             ref("SupportRequest"), status=201, description=SCREENSHOTS,
+                             ref("SupportRequest"), status=201, description=SCREENSHOTS, extra=STORED,
                              answer=obj(number=STRING, type=ref("SupportRequestType"), status=STRING,
                                         appeal_number=NULLABLE, due_at=NULLABLE, due_date=NULLABLE)),
     "support_api.index": Op("Обращения: свои (гражданин) или все (служба поддержки)", CITIZEN, query=PAGE,
@@ -205,7 +208,8 @@ OPERATIONS: dict[str, Op] = {
                                        limit=INT, offset=INT)),
     "support_api.show": Op("Обращение с перепиской", CITIZEN, answer=ref("SupportRequestView")),
     "support_api.message": Op("Ответить в обращении или открыть его снова", CITIZEN, ref("SupportMessage"),
-                              status=201, answer=ref("SupportRequestView"), description=SCREENSHOTS),
+                              status=201, answer=ref("SupportRequestView"), description=SCREENSHOTS,
+                              extra=STORED),
     "appointments_api.slots": Op("Свободное время врачей организации по специальности", CITIZEN, query=(
         ("ogrn", {"type": "string", "pattern": "^\\d{13}$"}, "ОГРН медицинской организации"),
         ("specialty", STRING, "Специальность врача"), ("date", DATE, "Дата приёма"),

@@ -16,6 +16,7 @@ from tasks.accounts.models import User
 from tasks.accounts.roles import APPEALS, CASE_WORKERS
 from tasks.cases.catalogue import wording_of
 from tasks.cases.certificates import issue_certificate
+from tasks.cases.mail_recovery import mail_went_out
 from tasks.cases.notice_delivery import DeliveryFailed, Recipient, applicant, deliver, recipient
 from tasks.cases.notifications import STAFF_EVENTS, UnknownEvent, default_event, render_notice
 from tasks.cases.submission import find_application
@@ -89,6 +90,8 @@ def case_status(number: str, status: str, reasons: list[dict[str, Any]] | None =
                                       instance_id=instance_id)
         except DeliveryFailed as exc:
             raise OperatorError(exc.code, str(exc)) from exc
+    if any("email" in channels for channels in sent.values()):
+        mail_went_out(get_services().runtime)  # the server takes mail: letters waiting for it go now
     citizen = next((r.email for r in recipients if r.citizen), None)
     return {"sent_to": citizen or sorted(sent), "status": status, "event": event}
 
