@@ -36,13 +36,13 @@ if str(_HERE.parent) not in sys.path:
 import argparse  # noqa: E402
 import os  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
 import time  # noqa: E402
 from datetime import date  # noqa: E402
 from typing import Any  # noqa: E402
 
 from sqlalchemy import event  # noqa: E402
 
-from benchmarks import _support  # noqa: E402
 from benchmarks._support import Backend, fmt, print_table, run_benchmark  # noqa: E402
 from benchmarks.floor import measure_commits, measure_cpu  # noqa: E402
 
@@ -91,14 +91,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _measure(args: argparse.Namespace, backend: Backend) -> dict[str, Any]:
-    _support.ROOT = TREE  # the CLI (migrations, deploy) of the measured checkout
     extra = {"BACKOFFICE_WORKFLOWS_DIR": str(TREE / "workflows"), "BACKOFFICE_OPERATOR_MODULES": "",
              "SECRET_KEY": "post-benchmark-" * 4, "RATE_LIMITS": "off", "PYTHONPATH": str(TREE)}
     env = backend.env(**extra)
     os.environ.clear()
     os.environ.update(env)
-    backend.cli("db", "upgrade")
-    backend.cli("workflows", "deploy", str(TREE / "workflows"))
+    for command in (["db", "upgrade"], ["workflows", "deploy", str(TREE / "workflows")]):
+        subprocess.run([sys.executable, "-m", "backoffice.cli", *command], env=env, cwd=TREE, check=True,
+                       capture_output=True, timeout=600)
     from tasks.config import AppConfig
     from web.app import create_app
     from web.extensions import db
