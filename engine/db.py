@@ -20,8 +20,9 @@ from contextvars import ContextVar
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, SessionTransaction, sessionmaker
 
+from engine import pending_rows
 from engine.private_files import private_file
 
 
@@ -79,6 +80,10 @@ def make_engine(url: str, *, pre_ping: bool = False) -> Engine:
 
 # Set on a shared session while an engine transaction runs in it: a nested one joins it.
 _IN_TRANSACTION = "backoffice_engine_transaction"
+# Work to run once the session's transaction has committed (Database.after_commit).
+_AFTER_COMMIT = "backoffice_after_commit"
+# Set when the session's transaction has written something (a flush or a DML statement).
+_WROTE = "backoffice_wrote"
 
 
 class Database:
@@ -143,7 +148,7 @@ class Database:
     def session(self) -> Iterator[Session]:
         """A transaction: committed on success, rolled back on any exception.
 
-        In a request or job it is a transaction of that session: what the caller did in it before is
+        In a request or job it is a transaction of that session: what the caller wrote in it before is
         committed first (as it would have been in a transaction of its own), and the caller's objects are
         read afresh afterwards. A transaction opened inside another one joins it.
         """
@@ -164,13 +169,70 @@ class Database:
             raise
         finally:
             session.close()
+        _run_after_commit(session)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One transaction that every `session()` opened inside joins, in a request or job or outside both:
+        a caller's rows and the engine's commit together, in one commit."""
+        if self.shared_session() is not None:
+            with self.session() as s:
+                yield s
+            return
+        with self.scope(), self.session() as s:
+            yield s
+
+    @staticmethod
+    def after_commit(session: Session, work: Callable[[], None]) -> None:
+        """Run `work` once the transaction `session` is in has committed (never when it rolls back): when
+        it joined an outer transaction, after the outer one's commit, so nothing outside the database
+        (an RQ job) acts on rows that are not committed yet."""
+        session.info.setdefault(_AFTER_COMMIT, []).append(work)
+
+
+def _run_after_commit(session: Session) -> None:
+    for work in session.info.pop(_AFTER_COMMIT, ()):
+        work()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_after_commit(session: Session, previous: SessionTransaction) -> None:
+    if not previous.nested:
+        session.info.pop(_AFTER_COMMIT, None)
+
+
+@event.listens_for(Session, "after_flush")
+def _note_flush(session: Session, flush_context: object) -> None:
+    session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_statement(state: ORMExecuteState) -> None:
+    if not state.is_select:  # DML, or text whose effect is unknown: the transaction may have written
+        state.session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_writes(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_WROTE, None)
+
+
+def _has_written(session: Session) -> bool:
+    """Whether the session's transaction holds changes: flushed, pending in the ORM or in engine.pending_rows."""
+    return bool(session.info.get(_WROTE) or session.new or session.dirty or session.deleted
+                or pending_rows.has_pending(session))
 
 
 @contextmanager
 def _transaction_of(session: Session) -> Iterator[Session]:
     """The engine's transaction in a shared session. Its objects stay loaded after the commit, as those
-    of the engine's own sessions do (results are read after the commit); the caller's are expired."""
-    session.commit()
+    of the engine's own sessions do (results are read after the commit); the caller's are expired.
+
+    A caller that only read goes on in the same database transaction: committing a read costs a round
+    trip and a commit and changes nothing."""
+    if _has_written(session):
+        session.commit()
     session.expire_all()
     session.info[_IN_TRANSACTION] = True
     expire_on_commit = session.expire_on_commit
@@ -184,3 +246,4 @@ def _transaction_of(session: Session) -> Iterator[Session]:
     finally:
         session.expire_on_commit = expire_on_commit
         session.info[_IN_TRANSACTION] = False
+    _run_after_commit(session)

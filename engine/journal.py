@@ -1,13 +1,9 @@
 """The audit journal: append rows, read them per instance.
 
-Rows are collected on the session and written with one plain INSERT just before it commits (a
-read in the same transaction sees them too). Nothing needs their ids back, so they skip
-the ORM's unit of work and its RETURNING: one statement for all of a transaction's rows, which on
-the hot path (one row per service result) is a measurable share of a worker's time.
-
-A row collected inside a savepoint (`Session.begin_nested`) belongs to it: rolling the savepoint
-back forgets that savepoint's rows and keeps the rest of the transaction's; a released savepoint's
-rows commit with the transaction - as if each row had been inserted at once.
+Rows are collected on the session and written with the transaction's other pending rows just before
+it commits (engine.pending_rows); a read in the same transaction sees them too. Nothing needs their
+ids back, so they skip the ORM's unit of work and its RETURNING: on the hot path (one row per service
+result) that is a measurable share of a worker's time.
 """
 
 from __future__ import annotations
@@ -16,9 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, insert, select
-from sqlalchemy.orm import Session, SessionTransaction, scoped_session
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from . import pending_rows
 from .clock import aware, utcnow
 from .models import JournalEntry
 
@@ -43,61 +40,10 @@ def record(
     message: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    current = session() if isinstance(session, scoped_session) else session  # Flask-SQLAlchemy's db.session
-    session.info.setdefault(_PENDING, []).append((current.get_nested_transaction(), {
+    pending_rows.add(session, JournalEntry.__table__, {
         "instance_id": instance_id, "at": utcnow(), "actor": actor, "event": event,
         "task_spec": task_spec, "message": message, "details": details,
-    }))
-
-
-# (savepoint the row was recorded in, or None for the outermost transaction; the row's values)
-_PENDING = "backoffice_journal_rows"
-
-
-def write_pending(session: Session) -> None:
-    rows = session.info.pop(_PENDING, None)
-    if rows:
-        session.execute(insert(JournalEntry.__table__), [values for _, values in rows])
-
-
-@event.listens_for(Session, "before_commit")
-def _before_commit(session: Session) -> None:
-    # Also fired when a savepoint is released: rows written then would go with the savepoint if its
-    # release failed. They wait for the outermost commit instead; their tags keep them apart till then.
-    if not session.in_nested_transaction():
-        write_pending(session)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _after_rollback(session: Session, previous: SessionTransaction) -> None:
-    """A savepoint's rollback forgets the rows recorded in it and in savepoints within it (released
-    or not); a rollback of the whole transaction forgets all of them."""
-    rows = session.info.get(_PENDING)
-    if not rows:
-        return
-    # A failed flush rolls back its own internal subtransaction first: what is lost is the savepoint
-    # (or the whole transaction) around it.
-    while not previous.nested and previous.parent is not None:
-        previous = previous.parent
-    if previous.nested:
-        session.info[_PENDING] = [(owner, values) for owner, values in rows if not _within(owner, previous)]
-    else:
-        session.info.pop(_PENDING, None)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
-    """Rows still pending when the whole transaction ends (a session closed without commit) are gone."""
-    if transaction.parent is None:
-        session.info.pop(_PENDING, None)
-
-
-def _within(owner: SessionTransaction | None, savepoint: SessionTransaction) -> bool:
-    while owner is not None:
-        if owner is savepoint:
-            return True
-        owner = owner.parent
-    return False
+    })
 
 
 def read(session: Session, instance_id: int) -> list[JournalRecord]:
@@ -106,6 +52,10 @@ def read(session: Session, instance_id: int) -> list[JournalRecord]:
         select(JournalEntry).where(JournalEntry.instance_id == instance_id).order_by(JournalEntry.id)
     )
     stored = [JournalRecord(aware(r.at), r.actor, r.event, r.task_spec, r.message, r.details) for r in rows]
-    pending = [JournalRecord(aware(v["at"]), v["actor"], v["event"], v["task_spec"], v["message"], v["details"])
-               for _, v in session.info.get(_PENDING, ()) if v["instance_id"] == instance_id]
-    return stored + pending
+    return stored + pending(session, instance_id)
+
+
+def pending(session: Session, instance_id: int) -> list[JournalRecord]:
+    """The instance's rows this transaction has yet to write (all of them for an instance it created)."""
+    return [JournalRecord(aware(v["at"]), v["actor"], v["event"], v["task_spec"], v["message"], v["details"])
+            for v in pending_rows.rows_of(session, JournalEntry.__table__) if v["instance_id"] == instance_id]

@@ -31,6 +31,7 @@ from .clock import utcnow
 from .db import Database
 from .dispatch import Dispatcher, JobRequest, new_job_id
 from .errors import Conflict, NotFound, UndeliverableMessage
+from .instance_start import CurrentVersions
 from .models import HumanTask, LaneRole, MessageSubscription, ProcessInstance, ServiceCall, Timer
 from .operators import get_operator
 from .projection import Snapshot, snapshot
@@ -38,7 +39,7 @@ from .scripting import ScriptEnvironment
 from .serialization import StateSerializer
 from .task_forms import FormValidator, validate_task_data
 from .unit_of_work import DetachedCall, UnitOfWork, unit_of_work
-from .versions import SpecCache, current_version
+from .versions import SpecCache
 from .waiting import message_definition, timer_value
 from .writer import ProjectionWriter
 
@@ -108,6 +109,7 @@ class Runtime:
         self.dispatcher = dispatcher
         self.serializer = StateSerializer()
         self.specs = SpecCache(self.serializer)
+        self.versions = CurrentVersions()
         self.script_env = script_env or ScriptEnvironment()
         self.script_engine = self.script_env.script_engine()
 
@@ -128,17 +130,16 @@ class Runtime:
         """
         post = _Advance()
         with self.db.session() as s:
-            version = current_version(s, process_id)
+            now = utcnow()
+            inst = ProcessInstance(
+                process_id=process_id, version_id=None, business_key=business_key, owner=owner, status=None,
+                completed=False, state="", projection={}, created_at=now, updated_at=now, ended_at=None,
+                suspended_at=None,
+            )
+            version = self.versions.insert(s, inst)
             bundle = self.specs.bundle(s, version.id)
             wf = BpmnWorkflow(bundle.spec, bundle.subprocess_specs, script_engine=self.script_engine)
             wf.task_tree.data.update(data or {})
-            now = utcnow()
-            inst = ProcessInstance(
-                process_id=process_id, version_id=version.id, business_key=business_key, owner=owner,
-                status=None, completed=False, state="", projection={}, created_at=now, updated_at=now,
-            )
-            s.add(inst)
-            s.flush()
             journal.record(s, inst.id, "started", actor=actor or owner,
                            details={"process_id": process_id, "version": version.version})
             with unit_of_work() as uow:
@@ -147,7 +148,9 @@ class Runtime:
             info = _info(inst)
             if before_commit is not None:
                 before_commit(s, info)
-        self._after_commit(post)
+            # After the commit of the transaction this one may have joined (a caller's own): jobs never
+            # run on rows that are not committed yet.
+            self.db.after_commit(s, lambda: self._after_commit(post))
         return info
 
     # ------------------------------------------------------------ human tasks

@@ -21,9 +21,10 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from . import pending_rows
 from .clock import aware, utcnow
 from .models import HumanTask, JournalEntry, ProcessInstance, Step
 from .specs import AsyncServiceTask
@@ -52,9 +53,8 @@ def record_completed(s: Session, inst: ProcessInstance, wf: BpmnWorkflow, since:
     now = utcnow().timestamp()  # the clock SpiffWorkflow stamps task changes with (engine/clock.py)
     tasks = sorted((t for t in all_tasks(wf) if t.state == TaskState.COMPLETED and t.last_state_change > since
                     and getattr(t.task_spec, "bpmn_id", None)), key=lambda t: t.last_state_change)
-    rows = [_row(s, inst, task, human_ids) for task in tasks]
-    if rows:
-        s.execute(insert(Step.__table__), rows)
+    for task in tasks:  # written with the transaction's other pending rows (engine.pending_rows)
+        pending_rows.add(s, Step.__table__, _row(s, inst, task, human_ids))
     return now
 
 

@@ -69,17 +69,26 @@ def current_version(session: Session, process_id: str) -> VersionRef:
 
     Only the id and number: the row also holds the sources and the spec, which every start would
     otherwise drag over the wire (the spec itself comes from SpecCache)."""
+    pinned = pinned_version(session, process_id)
+    if pinned is not None:
+        return pinned
     row = session.execute(
-        select(ProcessVersion.id, ProcessVersion.version)
-        .join(ProcessCurrent, ProcessCurrent.version_id == ProcessVersion.id)
-        .where(ProcessCurrent.process_id == process_id)
-    ).first() or session.execute(
         select(ProcessVersion.id, ProcessVersion.version).where(ProcessVersion.process_id == process_id)
         .order_by(ProcessVersion.version.desc()).limit(1)
     ).first()
     if row is None:
         raise NotFound(f"process {process_id!r} is not deployed")
     return VersionRef(row.id, row.version)
+
+
+def pinned_version(session: Session, process_id: str) -> VersionRef | None:
+    """The version the process's pointer names, None when it has no pointer."""
+    row = session.execute(
+        select(ProcessVersion.id, ProcessVersion.version)
+        .join(ProcessCurrent, ProcessCurrent.version_id == ProcessVersion.id)
+        .where(ProcessCurrent.process_id == process_id)
+    ).first()
+    return VersionRef(row.id, row.version) if row is not None else None
 
 
 def current_versions(session: Session) -> dict[str, int]:

@@ -258,9 +258,11 @@ def _security_headers(csp: str, hsts: bool) -> Callable[[Response], Response]:
         # Responses for a logged-in user carry personal data: keep them out of every cache. Set, not
         # defaulted: send_file has already put its own `no-cache` (revalidate, but store) on every file.
         # Only a view that declared its response public (versioned static bundles) keeps its policy.
-        # g._login_user is set only if this request looked the user up, so no extra query here.
-        actor = g.get("api_user") or g.get("_login_user")
-        if actor is not None and actor.is_authenticated and not response.cache_control.public:
+        # g._login_user is set only if this request looked the user up, so no extra query here; a token's
+        # user was active when it was resolved (its object may have been expired by a commit since).
+        login_user = g.get("_login_user")
+        logged_in = g.get("api_user") is not None or (login_user is not None and login_user.is_authenticated)
+        if logged_in and not response.cache_control.public:
             headers["Cache-Control"] = NO_STORE
             headers.pop("Expires", None)
         return response

@@ -578,13 +578,15 @@ class AccountService:
 
     def resolve_token(self, raw: str) -> User | None:
         """The active user a live token belongs to, or None; notes when the token was last used."""
-        row = self._token_row(raw)
+        if not raw.startswith(TOKEN_PREFIX):
+            return None
+        # The token and its user in one statement: every API request pays for this lookup.
+        found = self.session.execute(select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+                                     .where(ApiToken.token_hash == _token_hash(raw))).first()
         now = self.clock()
-        if row is None or aware(row.expires_at) <= now:
+        if found is None or aware(found.ApiToken.expires_at) <= now or not found.User.is_active:
             return None
-        user = self.get_active_user(row.user_id)
-        if user is None:
-            return None
+        row, user = found.ApiToken, found.User
         last = aware(row.last_used_at)
         if last is None or now - last >= LAST_USED_RESOLUTION:
             row.last_used_at = now

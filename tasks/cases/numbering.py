@@ -2,8 +2,9 @@
 
 A counter row per year is incremented under its row lock (PostgreSQL) or the database write lock
 (SQLite, where every transaction begins IMMEDIATE), so two submissions never get the same number.
-The number is taken in its own short transaction, so that concurrent submissions do not queue on
-the counter row for the whole start of their process; a start that fails leaves a gap.
+A submission takes its number in the transaction that stores the case and starts its process (one
+commit per application); concurrent submissions wait for the counter row meanwhile, a few
+milliseconds each. A start that fails rolls its number back with it.
 """
 
 from __future__ import annotations

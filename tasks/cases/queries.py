@@ -3,6 +3,7 @@ the instance's status and journal, and the data the process holds (decision, rea
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +21,7 @@ from .catalogue import service_of_process
 from .decisions import refusal_of
 from .journal_words import citizen_message
 from .labels import APPEAL_OUTCOMES, APPEAL_STATUS, appeal_level_label, status_label
-from .models.cases import Appeal, Application, Certificate, Document
+from .models.cases import Appeal, Application, Certificate, Document, RefusalDecision
 from .numbering import case_number_of
 from .refusal_advice import explain, main_action
 
@@ -72,8 +73,12 @@ def certificate_of(session: Session, app: Application) -> Certificate | None:
 
 
 def journal_view(session: Session, app: Application, *, staff: bool) -> list[dict[str, Any]]:
+    return journal_entries(journal.read(session, app.instance_id) if app.instance_id else [], staff=staff)
+
+
+def journal_entries(records: list[journal.JournalRecord], *, staff: bool) -> list[dict[str, Any]]:
     entries = []
-    for rec in journal.read(session, app.instance_id) if app.instance_id else []:
+    for rec in records:
         if not staff and rec.event not in CITIZEN_EVENTS:
             continue
         entries.append({"at": rec.at.isoformat(), "actor": _actor_label(rec, staff), "event": rec.event,
@@ -98,29 +103,79 @@ def service_fields(app: Application) -> dict[str, Any]:
     return {"service": service.id if service else app.process_id, "service_title": service.title if service else None}
 
 
+@dataclass(frozen=True)
+class CaseFacts:
+    """What a case's view shows besides its application row: read by `case_facts`, or known without a
+    read by the transaction that has just created the case (`new_case_facts`)."""
+
+    status: str  # as the reader is told it (staff see the instance's own)
+    documents: list[Document]
+    journal: list[journal.JournalRecord]
+    waiting: frozenset[str]
+    data: dict[str, Any]  # the process data, only where the view needs it
+    cancellation: dict[str, Any] | None = None
+    refusal: RefusalDecision | None = None
+    appeals: list[Appeal] = field(default_factory=list)
+    certificate: Certificate | None = None
+
+
 def case_view(session: Session, runtime: Runtime, app: Application, *, staff: bool = False) -> dict[str, Any]:
+    return render_case_view(app, case_facts(session, runtime, app, staff=staff), staff=staff)
+
+
+def case_facts(session: Session, runtime: Runtime, app: Application, *, staff: bool = False) -> CaseFacts:
     status = case_status(session, app)
     if not staff and app.instance_id:
         status = shown_statuses(session, {app.instance_id: status})[app.instance_id]
+    documents = documents_of(session, app)
+    records = journal.read(session, app.instance_id) if app.instance_id else []
+    waiting = waiting_messages(session, app)
+    return CaseFacts(
+        status=status, documents=documents, journal=records, waiting=waiting,
+        data=_view_data(session, runtime, app, status, waiting),
+        cancellation=cancellation_of(session, app) if status == "cancelled" else None,
+        refusal=refusal_of(session, app),
+        appeals=list(session.scalars(select(Appeal).where(Appeal.application_id == app.id).order_by(Appeal.level))),
+        certificate=certificate_of(session, app))
+
+
+def new_case_facts(session: Session, runtime: Runtime, app: Application, *, documents: bool) -> CaseFacts:
+    """The facts of a case its own transaction has just created, from what that transaction holds: a new
+    case has no refusal, appeal, certificate or stored journal row yet, and its instance is in the session.
+    Only the documents it took over (`documents`) are read."""
+    inst = session.get(ProcessInstance, app.instance_id)  # the session's own object: no statement
+    status = (inst.status if inst is not None else None) or "submitted"
+    waiting = frozenset((inst.projection or {}).get("messages", ())) if inst is not None else frozenset()
+    return CaseFacts(
+        status=status, documents=documents_of(session, app) if documents else [],
+        journal=journal.pending(session, app.instance_id), waiting=waiting,
+        data=_view_data(session, runtime, app, status, waiting))
+
+
+def _view_data(session: Session, runtime: Runtime, app: Application, status: str,
+               waiting: frozenset[str]) -> dict[str, Any]:
+    # Only these states need process data; loading the workflow state (~25 KB of JSON turned into a task
+    # tree) for every other view cost each case page and each POST a few ms of CPU.
+    needs_data = (waiting or status in ("rejected", "needs_info", "appealed")) and app.instance_id
+    return runtime.workflow_data(app.instance_id, session) if needs_data else {}
+
+
+def render_case_view(app: Application, facts: CaseFacts, *, staff: bool = False) -> dict[str, Any]:
+    status, waiting, data = facts.status, facts.waiting, facts.data
     view: dict[str, Any] = {
         "number": app.number, "attempt": app.attempt, "applicant": app.applicant, **service_fields(app),
         "status": status, "status_label": status_label(status), "submitted_at": _iso(app.submitted_at),
         "updated_at": _iso(app.updated_at), "period": app.data.get("period"),
-        "documents": [document_view(d) for d in documents_of(session, app)],
-        "journal": journal_view(session, app, staff=staff), "actions": [],
+        "documents": [document_view(d) for d in facts.documents],
+        "journal": journal_entries(facts.journal, staff=staff), "actions": [],
     }
-    # Only these states need process data; loading the workflow state (~25 KB of JSON turned into a task
-    # tree) for every other view cost each case page and each POST a few ms of CPU.
-    waiting = waiting_messages(session, app)
-    needs_data = (waiting or status in ("rejected", "needs_info", "appealed")) and app.instance_id
-    data = runtime.workflow_data(app.instance_id, session) if needs_data else {}
     if status in ("rejected", "appealed"):
         view["decision"] = "rejected"
         explained = explain(data.get("reasons") or [], data.get("policy_check"))
         view["reasons"] = [r.as_json() for r in explained]
         view["main_action"] = main_action(explained)
     if status == "cancelled":
-        view["cancellation"] = cancellation_of(session, app)
+        view["cancellation"] = facts.cancellation
     if status == "needs_info":
         view["request"] = data.get("explanation")
     elif ANSWER_MESSAGE in waiting:
@@ -129,14 +184,13 @@ def case_view(session: Session, runtime: Runtime, app: Application, *, staff: bo
     actions = allowed_actions(state)
     if state.reply_until is not None and actions:
         view["reply_until"] = _iso(state.reply_until)
-    refusal = refusal_of(session, app)
+    refusal = facts.refusal
     if refusal is not None and status in ("rejected", "appealed", "closed"):
         view["refusal"] = {"number": refusal.number, "issued_at": _iso(refusal.issued_at)}
         actions.append("download_decision")
-    appeals = list(session.scalars(select(Appeal).where(Appeal.application_id == app.id).order_by(Appeal.level)))
-    view["appeals"] = [appeal_view(a, answer_awaited=ANSWER_MESSAGE in waiting) for a in appeals]
+    view["appeals"] = [appeal_view(a, answer_awaited=ANSWER_MESSAGE in waiting) for a in facts.appeals]
     view["actions"].extend(actions)
-    cert = certificate_of(session, app)
+    cert = facts.certificate
     if status == "ready" and cert is not None:
         view["decision"] = "issued"
         view["certificate"] = {"number": cert.number, "issued_at": _iso(cert.issued_at),

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from engine import pending_rows
 from engine.clock import utcnow
 from engine.db import Database
 from engine.errors import DataValidationError, FieldError
@@ -21,6 +22,7 @@ from .models.cases import Application, ApplicationAttempt, Document
 from .numbering import case_number_of, next_case_number
 from .representatives import (
     account_full_name,
+    is_organization,
     record_representative,
     representative_problems,
     with_representative_name,
@@ -88,17 +90,15 @@ def submit_application(db: Database, runtime: Runtime, owner_id: int, owner_emai
 
     For an organisation the representative's ФИО comes from the account, and a representative by
     power of attorney must bring its scan among `document_ids`; both are recorded with the case.
-    `on_created` adds the caller's own rows in the same transaction (the hotline's record of who filed).
+    `on_created` adds the caller's own rows in the same transaction (the hotline's record of who filed)
+    or takes what it needs of the new case (the API's view of it) before the commit.
+    The number, the case and its process commit together: one commit per application. The counter row
+    stays locked until then, so concurrent submissions take their numbers one after another
+    (tasks.cases.numbering).
     """
     data = validate_application(data)
     service = application_service(data)
     now = utcnow()
-    with db.session() as s:
-        data = with_representative_name(data, account_full_name(s, owner_id))
-        problems = representative_problems(s, owner_id, data, document_ids)
-        if problems:
-            raise DataValidationError("application data is invalid", problems)
-        number = next_case_number(s, now.year)
     created: dict[str, Any] = {}
 
     def attach(s: Session, info: InstanceInfo) -> None:
@@ -107,8 +107,9 @@ def submit_application(db: Database, runtime: Runtime, owner_id: int, owner_emai
                           submitted_at=now, updated_at=now, **search_columns(data))
         s.add(app)
         s.flush()
-        s.add(ApplicationAttempt(application_id=app.id, attempt=1, data=data, comment=None,
-                                 document_ids=list(document_ids), submitted_at=now))
+        pending_rows.add(s, ApplicationAttempt.__table__, {
+            "application_id": app.id, "attempt": 1, "data": data, "comment": None,
+            "document_ids": list(document_ids), "submitted_at": now})
         record_representative(s, app, owner_id, document_ids)
         if document_ids:
             s.execute(update(Document).where(Document.id.in_(list(document_ids)), Document.owner_id == owner_id,
@@ -118,9 +119,16 @@ def submit_application(db: Database, runtime: Runtime, owner_id: int, owner_emai
         if on_created is not None:
             on_created(s, app)
 
-    case = {"number": number, "attempt": 1, "applicant_name": applicant_name(data), "email": owner_email}
-    info = runtime.start(service.process, {"application": data, "case": case}, business_key=number,
-                         owner=str(owner_id), actor=f"user:{owner_id}", before_commit=attach)
+    with db.transaction() as s:
+        if is_organization(data):
+            data = with_representative_name(data, account_full_name(s, owner_id))
+        problems = representative_problems(s, owner_id, data, document_ids)
+        if problems:
+            raise DataValidationError("application data is invalid", problems)
+        number = next_case_number(s, now.year)
+        case = {"number": number, "attempt": 1, "applicant_name": applicant_name(data), "email": owner_email}
+        info = runtime.start(service.process, {"application": data, "case": case}, business_key=number,
+                             owner=str(owner_id), actor=f"user:{owner_id}", before_commit=attach)
     return Submitted(created["id"], number, now, info.status or "submitted")
 
 

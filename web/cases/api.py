@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Blueprint, Response, jsonify, request
+from sqlalchemy.orm import Session
 
 from engine.errors import DataValidationError
 from forms.dates import today_moscow
@@ -14,8 +15,9 @@ from tasks.cases.actions import ActionRefused
 from tasks.cases.appeals import answer_request as deliver_answer
 from tasks.cases.appeals import file_appeal
 from tasks.cases.certificates import verify_certificate
+from tasks.cases.models.cases import Application
 from tasks.cases.policy_check import check_policy
-from tasks.cases.queries import case_status, case_view, documents_of, list_cases
+from tasks.cases.queries import case_status, case_view, documents_of, list_cases, new_case_facts, render_case_view
 from tasks.cases.register_verification import is_register, register_summary
 from tasks.cases.resubmission import resubmit
 from tasks.cases.submission import submit_application
@@ -47,13 +49,19 @@ def create_application() -> tuple[Response, int]:
     owner_id, owner_email = user.id, user.email  # read before the commit expires the object
     body = json_object()
     documents = _document_ids(body)
+    runtime = services().runtime
+    views: list[dict[str, Any]] = []
+
+    def keep_view(s: Session, app: Application) -> None:
+        """The case as it will commit, from what its transaction holds: nothing is read back after it."""
+        views.append(render_case_view(app, new_case_facts(s, runtime, app, documents=bool(documents))))
+
     try:
-        result = submit_application(services().database, services().runtime, owner_id, owner_email, body,
-                                    document_ids=documents)
+        submit_application(services().database, runtime, owner_id, owner_email, body, document_ids=documents,
+                           on_created=keep_view)
     except DataValidationError as exc:
         raise ApiError(422, "validation_failed", "Проверьте введённые данные.", exc.fields) from exc
-    app = access.own_application(result.number)
-    return jsonify(case_view(db.session, services().runtime, app)), 201
+    return jsonify(views[0]), 201
 
 
 def _document_ids(body: dict[str, Any]) -> list[int]:

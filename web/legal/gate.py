@@ -3,8 +3,9 @@
 Checked before every request of a signed-in citizen (staff accept no portal documents). Pages send
 the person to the acceptance page and back; the API answers 403 `consent_required` naming each
 document and version to accept through `POST /api/v1/legal/acceptances`. A session remembers the
-versions it checked, so pages query the database only when a version changed; API tokens are checked
-on every call (one indexed query).
+versions it checked, so pages query the database only when a version changed; for API tokens the app
+remembers the same (user, versions) pairs it found accepted. Either holds because an acceptance is never
+withdrawn: a new version in force changes the pair, and the check runs again.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ from ..security import current_actor
 from ..services import app_config
 
 SESSION_KEY = "legal_checked"  # (user id, catalogue fingerprint) the session was last found up to date with
+# The app's memory of (user id, catalogue fingerprint) pairs found accepted, for API calls; forgotten whole
+# when it grows past MEMO_LIMIT (it is a shortcut, never the record).
+MEMO_KEY = "backoffice_legal_accepted"
+MEMO_LIMIT = 100_000
 # What a person who has not accepted may still do: read the documents, accept them, leave, delete the account.
 OPEN_BLUEPRINTS = frozenset({"legal", "legal_api", "demo_mailbox"})
 OPEN_ENDPOINTS = frozenset({"static", "accounts.logout", "auth_api.me", "auth_api.revoke_token",
@@ -48,12 +53,18 @@ def require_acceptance() -> Response | None:
     catalogue = current_catalogue()
     api = is_api_request()
     mark = [actor.id, catalogue.fingerprint]
-    if not api and session.get(SESSION_KEY) == mark:
+    memo: set[tuple[int, str]] = current_app.extensions.setdefault(MEMO_KEY, set())
+    checked = (actor.id, catalogue.fingerprint) in memo if api else session.get(SESSION_KEY) == mark
+    if checked:
         return None
     missing = pending(db.session, actor.id, catalogue)
     if not missing:
         if not api:
             session[SESSION_KEY] = mark
+        else:
+            if len(memo) >= MEMO_LIMIT:
+                memo.clear()
+            memo.add((actor.id, catalogue.fingerprint))
         return None
     if api:
         raise ApiError(403, "consent_required", CONSENT_REQUIRED, [

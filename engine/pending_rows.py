@@ -1,0 +1,106 @@
+"""Append-only rows collected on a session and written just before it commits, in as few statements as
+the database allows.
+
+Rows nobody needs the ids of (journal entries, the steps of a case, an application's attempt) skip the
+ORM's unit of work and its RETURNING. All of a transaction's rows go out together: on PostgreSQL in one
+statement whatever the number of tables (one data-modifying CTE per table), elsewhere one INSERT per
+table. A transaction's cost in round trips is what limits a web process on the application path.
+
+A row collected inside a savepoint (`Session.begin_nested`) belongs to it: rolling the savepoint
+back forgets that savepoint's rows and keeps the rest of the transaction's; a released savepoint's
+rows commit with the transaction - as if each row had been inserted at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Table, event, insert, literal, select
+from sqlalchemy.orm import Session, SessionTransaction, scoped_session
+
+# (table, savepoint the row was recorded in or None for the outermost transaction, the row's values)
+_PENDING = "backoffice_pending_rows"
+# Bind parameters above which the rows go out one INSERT per table (PostgreSQL allows 65535 per statement).
+_MAX_PARAMS = 30000
+
+
+def add(session: Session, table: Table, values: dict[str, Any]) -> None:
+    """Insert `values` into `table` when the session's transaction commits."""
+    current = session() if isinstance(session, scoped_session) else session  # Flask-SQLAlchemy's db.session
+    session.info.setdefault(_PENDING, []).append((table, current.get_nested_transaction(), values))
+
+
+def rows_of(session: Session, table: Table) -> Iterator[dict[str, Any]]:
+    """The rows of `table` this transaction has yet to write, in the order they were added."""
+    return (values for owner_table, _, values in session.info.get(_PENDING, ()) if owner_table is table)
+
+
+def has_pending(session: Session) -> bool:
+    return bool(session.info.get(_PENDING))
+
+
+def write_pending(session: Session) -> None:
+    rows = session.info.pop(_PENDING, None)
+    if not rows:
+        return
+    by_table: dict[Table, list[dict[str, Any]]] = {}
+    for table, _, values in rows:
+        by_table.setdefault(table, []).append(values)
+    params = sum(len(values) for group in by_table.values() for values in group)
+    if len(by_table) == 1 or session.get_bind().dialect.name != "postgresql" or params > _MAX_PARAMS:
+        for table, group in by_table.items():
+            session.execute(insert(table), group)
+        return
+    # One statement: each table's rows in a CTE of their own; PostgreSQL runs every data-modifying CTE
+    # once, whether the main query reads it or not. Column lists differ between rows of one table when
+    # callers leave optional columns out, so each table's rows are completed with None first.
+    ctes = [insert(table).values(_uniform(group)).cte(f"pending_{i}")
+            for i, (table, group) in enumerate(by_table.items())]
+    session.execute(select(literal(1)).add_cte(*ctes))
+
+
+def _uniform(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    keys = list(dict.fromkeys(key for row in rows for key in row))
+    return [{key: row.get(key) for key in keys} for row in rows]
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    # Also fired when a savepoint is released: rows written then would go with the savepoint if its
+    # release failed. They wait for the outermost commit instead; their tags keep them apart till then.
+    if not session.in_nested_transaction():
+        write_pending(session)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _after_rollback(session: Session, previous: SessionTransaction) -> None:
+    """A savepoint's rollback forgets the rows recorded in it and in savepoints within it (released
+    or not); a rollback of the whole transaction forgets all of them."""
+    rows = session.info.get(_PENDING)
+    if not rows:
+        return
+    # A failed flush rolls back its own internal subtransaction first: what is lost is the savepoint
+    # (or the whole transaction) around it.
+    while not previous.nested and previous.parent is not None:
+        previous = previous.parent
+    if previous.nested:
+        session.info[_PENDING] = [(table, owner, values) for table, owner, values in rows
+                                  if not _within(owner, previous)]
+    else:
+        session.info.pop(_PENDING, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    """Rows still pending when the whole transaction ends (a session closed without commit) are gone."""
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
+
+
+def _within(owner: SessionTransaction | None, savepoint: SessionTransaction) -> bool:
+    while owner is not None:
+        if owner is savepoint:
+            return True
+        owner = owner.parent
+    return False
