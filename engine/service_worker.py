@@ -105,7 +105,7 @@ class ServiceWorker:
         """Read the job's calls, and the business keys of their instances so each log line names the case
         it is about. Calls already finished (a duplicate job) are skipped without running, and those of
         a suspended instance are parked until it is resumed."""
-        with self.runtime.db.reader() as conn:
+        with self.runtime.db.reader(own=True) as conn:  # the job's first statement: one round trip
             rows = conn.execute(select(ServiceCall.id, ServiceCall.instance_id, ServiceCall.operator,
                                        ServiceCall.params, ServiceCall.task_guid, ProcessInstance.suspended_at,
                                        ProcessInstance.business_key)
