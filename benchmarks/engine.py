@@ -28,6 +28,7 @@ if sys.path and Path(sys.path[0] or ".").resolve() == _HERE:
     sys.path[0] = str(_HERE.parent)
 
 import argparse  # noqa: E402
+import json  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
 import threading  # noqa: E402
@@ -129,7 +130,10 @@ def _summary(values: list[float]) -> dict[str, float | None]:
 
 
 def _per_instance_rows(engine: Engine, lo: int, hi: int) -> dict[str, float]:
-    """Rows the engine wrote per instance (journal, outbox) and RQ jobs it needed."""
+    """Rows the engine wrote per instance (journal, outbox), RQ jobs it needed, and how many times it was
+    saved and restored (engine/advances.py; zero on a build that does not count them)."""
+    from engine import advances
+
     is_pg = engine.dialect.name == "postgresql"
     size = "octet_length(state)" if is_pg else "length(CAST(state AS BLOB))"
     params = {"lo": lo, "hi": hi}
@@ -142,11 +146,19 @@ def _per_instance_rows(engine: Engine, lo: int, hi: int) -> dict[str, float]:
                                params).scalar_one()
         calls = conn.execute(text("SELECT count(*), count(DISTINCT job_id) FROM service_call "
                                   "WHERE instance_id BETWEEN :lo AND :hi"), params).one()
+        counts = [advances.of(_json(p)) for p in conn.execute(
+            text("SELECT projection FROM process_instance WHERE id BETWEEN :lo AND :hi"), params).scalars()]
     n = max(1, int(n))
     return {
         "state_bytes_avg": float(state[0] or 0), "state_bytes_max": float(state[1] or 0),
         "journal_rows": journal / n, "service_call_rows": calls[0] / n, "rq_jobs": calls[1] / n,
+        "saves": sum(c["saves"] for c in counts) / n, "restores": sum(c["restores"] for c in counts) / n,
     }
+
+
+def _json(value: Any) -> Any:
+    """A JSON column read as text: parsed on SQLite, already a dict on PostgreSQL."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 # -------------------------------------------------------------------------------------- driver
@@ -376,6 +388,7 @@ def print_report(r: dict[str, Any]) -> None:
                                                        f"{fmt(rows['state_bytes_max'], 0)}"),
         ("journal rows", fmt(rows["journal_rows"], 2)),
         ("service_call rows / RQ jobs", f"{fmt(rows['service_call_rows'], 2)} / {fmt(rows['rq_jobs'], 2)}"),
+        ("saves / restores of the workflow", f"{fmt(rows.get('saves'), 2)} / {fmt(rows.get('restores'), 2)}"),
         (f"CPU per instance in the throughput phase (machine {(r['cpu_utilisation'] or 0) * 100:.0f} % busy; "
          f"load avg {r['host']['loadavg_start']:.2f} at start)",),
         *[(f"{name}", fmt(value, 2, ms)) for name, value in r["cpu_ms_per_instance"].items()],

@@ -129,11 +129,12 @@ class Database:
             session.close()
 
     @contextmanager
-    def reader(self) -> Iterator[Connection]:
+    def reader(self, *, own: bool = False) -> Iterator[Connection]:
         """A connection for a single read that needs no transaction: on PostgreSQL it runs in autocommit
         (one round trip instead of BEGIN, SELECT, COMMIT); SQLite keeps its usual transaction. In a
-        request or job it is the read of a transaction of its session."""
-        if self.shared_session() is not None:
+        request or job it is the read of a transaction of its session, unless `own`: a read that comes
+        before anything the request or job writes (a job's first look at its calls) needs none of it."""
+        if not own and self.shared_session() is not None:
             with self.session() as s:
                 yield s.connection()
             return

@@ -25,8 +25,8 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from . import advances, journal, steps
 from . import held_messages as held
-from . import journal, steps
 from .clock import utcnow
 from .db import Database
 from .dispatch import Dispatcher, JobRequest, new_job_id
@@ -41,6 +41,7 @@ from .task_forms import FormValidator, validate_task_data
 from .unit_of_work import DetachedCall, UnitOfWork, unit_of_work
 from .versions import SpecCache
 from .waiting import message_definition, timer_value
+from .warm import WarmWorkflows
 from .writer import ProjectionWriter
 
 log = logging.getLogger(__name__)
@@ -144,7 +145,7 @@ class Runtime:
                            details={"process_id": process_id, "version": version.version})
             with unit_of_work() as uow:
                 wf.do_engine_steps()
-                self._save(s, inst, wf, uow, actor or owner, post)
+                self._save(s, inst, wf, uow, actor or owner, post, restored=False)
             info = _info(inst)
             if before_commit is not None:
                 before_commit(s, info)
@@ -303,8 +304,14 @@ class Runtime:
 
     # --------------------------------------------------------- service results
     def apply_service_outcomes(self, instance_id: int, outcomes: list[ServiceOutcome],
-                               inline_job_id: str | None = None) -> list[QueuedCall]:
-        """Complete or fail service tasks that are still STARTED; return calls to run inline next."""
+                               inline_job_id: str | None = None,
+                               warm: WarmWorkflows | None = None) -> list[QueuedCall]:
+        """Complete or fail service tasks that are still STARTED; return calls to run inline next.
+
+        All the outcomes given are applied in one restore, step and save: the calls a save created run
+        together in one job, so results that arrive together are one event for the instance. `warm`
+        (a job's own) keeps the saved workflow for the job's next round, which then skips the restore.
+        """
         post = _Advance()
         with self.db.session() as s:
             inst = self._lock(s, instance_id)
@@ -316,13 +323,19 @@ class Runtime:
             outcomes = [o for o in outcomes if o.task_guid != DETACHED or not self._settle_detached(s, inst, o)]
             if not outcomes:
                 return []
-            wf = self._load(s, inst)
+            wf = warm.take(inst.id, inst.state) if warm is not None else None
+            restored = wf is None
+            if wf is None:
+                wf = self._load(s, inst)
             with unit_of_work() as uow:
                 for outcome in outcomes:
                     if not self._apply_success(s, inst, wf, uow, outcome):
                         self._apply_outcome(s, inst, wf, outcome)
                 wf.do_engine_steps()
-                self._save(s, inst, wf, uow, "worker", post, inline_job_id=inline_job_id)
+                self._save(s, inst, wf, uow, "worker", post, inline_job_id=inline_job_id, restored=restored)
+            saved_state, completed = inst.state, inst.completed
+        if warm is not None and not completed:
+            warm.keep(instance_id, saved_state, wf)
         self._after_commit(post)
         return [QueuedCall(c.id, c.instance_id, c.operator, c.params or {}, c.task_guid) for c in post.inline]
 
@@ -342,7 +355,7 @@ class Runtime:
                         .returning(calls.c.attempts, calls.c.operator, calls.c.task_spec)).first()
         if row is None:  # finished by another run of the same job: nothing to do
             return True
-        task.data[task.task_spec.result_variable] = out.result
+        task.data[task.task_spec.result_variable] = self.serializer.round_trip(out.result)
         task.complete()
         uow.settled_calls.add(out.task_guid)
         journal.record(s, inst.id, "service_completed", actor="worker", task_spec=row.task_spec,
@@ -374,7 +387,7 @@ class Runtime:
             return
         call.attempts += 1
         if out.ok:
-            task.data[task.task_spec.result_variable] = out.result
+            task.data[task.task_spec.result_variable] = self.serializer.round_trip(out.result)
             task.complete()
             call.status, call.finished_at, call.last_error = "done", now, None
             journal.record(s, inst.id, "service_completed", actor="worker", task_spec=call.task_spec,
@@ -512,13 +525,18 @@ class Runtime:
         return wf
 
     def _save(self, s: Session, inst: ProcessInstance, wf: BpmnWorkflow, uow: UnitOfWork, actor: str | None,
-              post: _Advance, inline_job_id: str | None = None) -> None:
+              post: _Advance, inline_job_id: str | None = None, *, restored: bool = True) -> None:
+        """Write the state and everything derived from it. `restored`: whether this transaction restored
+        the workflow from the stored state (counted per instance, see engine/advances.py)."""
         snap: Snapshot = snapshot(wf)
         job_id = inline_job_id or new_job_id()
         since, human_ids = steps.stamp_of(inst), dict((inst.projection or {}).get("human", {}))
+        counts = advances.counted(inst.projection, restored)
         writer = ProjectionWriter(s, inst, self._lane_roles(s), actor, job_id, uow.settled_calls)
         new_calls = writer.apply(snap) + [_detached_row(s, inst, call, job_id) for call in uow.detached_calls]
-        inst.projection = {**inst.projection, steps.STAMP: steps.record_completed(s, inst, wf, since, human_ids)}
+        with s.no_autoflush:  # the instance's row and new outbox rows go out once, in the commit's flush
+            stamp = steps.record_completed(s, inst, wf, since, human_ids)
+        inst.projection = {**inst.projection, steps.STAMP: stamp, advances.KEY: counts}
         self._queue_calls(new_calls, post, inline_job_id, job_id)
         for event in wf.get_events():
             definition = event.event_definition

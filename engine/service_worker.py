@@ -24,6 +24,7 @@ from .log_context import log_context
 from .models import ProcessInstance, ServiceCall
 from .operators import OperatorError, get_operator, running_call
 from .runtime import QueuedCall, Runtime, ServiceOutcome, park_calls
+from .warm import WarmWorkflows
 
 log = logging.getLogger(__name__)
 MAX_INLINE_ROUNDS = 50
@@ -76,11 +77,15 @@ class ServiceWorker:
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="operator")
 
     def run(self, call_ids: list[int], job_id: str | None) -> int:
-        """Run the calls and their same-instance successors; returns how many operators ran."""
+        """Run the calls and their same-instance successors; returns how many operators ran.
+
+        Each round applies all of an instance's results at once; the workflow a round saved stays in
+        memory for the next round of the same instance (engine/warm.py), so a chain restores it once.
+        """
         ran = 0
         rounds = 1
-        groups = self._load(call_ids)
-        cases = self._case_numbers(list(groups))  # chained calls belong to the same instances
+        groups, cases = self._load(call_ids)  # chained calls belong to the same instances
+        warm = WarmWorkflows()
         while groups and rounds <= MAX_INLINE_ROUNDS:
             rounds += 1
             chained: list[QueuedCall] = []
@@ -89,35 +94,31 @@ class ServiceWorker:
                     outcomes = [replace(o, task_guid=c.task_guid)
                                 for c, o in zip(calls, self._execute(calls), strict=True)]
                     ran += len(outcomes)
-                    chained += self.runtime.apply_service_outcomes(instance_id, outcomes, inline_job_id=job_id)
+                    chained += self.runtime.apply_service_outcomes(instance_id, outcomes, inline_job_id=job_id,
+                                                                   warm=warm)
             # The chain's rows were committed by the apply that created them: no need to read them back.
             groups = _by_instance(chained)
         if groups:  # too long a chain for one job: hand the rest back to the queue
             self.runtime.requeue_calls([c.id for calls in groups.values() for c in calls])
         return ran
 
-    def _load(self, call_ids: list[int]) -> dict[int, list[QueuedCall]]:
-        """Read the job's calls; ones already finished (a duplicate job) are skipped without running,
-        and those of a suspended instance are parked until it is resumed."""
-        with self.runtime.db.reader() as conn:
+    def _load(self, call_ids: list[int]) -> tuple[dict[int, list[QueuedCall]], dict[int, str | None]]:
+        """Read the job's calls, and the business keys of their instances so each log line names the case
+        it is about. Calls already finished (a duplicate job) are skipped without running, and those of
+        a suspended instance are parked until it is resumed."""
+        with self.runtime.db.reader(own=True) as conn:  # the job's first statement: one round trip
             rows = conn.execute(select(ServiceCall.id, ServiceCall.instance_id, ServiceCall.operator,
-                                       ServiceCall.params, ServiceCall.task_guid, ProcessInstance.suspended_at)
+                                       ServiceCall.params, ServiceCall.task_guid, ProcessInstance.suspended_at,
+                                       ProcessInstance.business_key)
                                 .join(ProcessInstance, ProcessInstance.id == ServiceCall.instance_id)
                                 .where(ServiceCall.id.in_(call_ids), ServiceCall.status == "queued")).all()
-        held = [cid for cid, *_, suspended in rows if suspended is not None]
+        held = [cid for cid, _, _, _, _, suspended, _ in rows if suspended is not None]
         if held:
             with self.runtime.db.session() as s:
                 park_calls(s, held)
+        cases = {iid: key for _, iid, _, _, _, _, key in rows}
         return _by_instance([QueuedCall(cid, iid, op, params or {}, guid)
-                             for cid, iid, op, params, guid, suspended in rows if suspended is None])
-
-    def _case_numbers(self, instance_ids: list[int]) -> dict[int, str | None]:
-        """Business keys of the job's instances, so each log line names the case it is about."""
-        if not instance_ids:
-            return {}
-        with self.runtime.db.reader() as conn:
-            return dict(conn.execute(select(ProcessInstance.id, ProcessInstance.business_key)
-                                     .where(ProcessInstance.id.in_(instance_ids))).all())
+                             for cid, iid, op, params, guid, suspended, _ in rows if suspended is None]), cases
 
     def _execute(self, calls: list[QueuedCall]) -> list[ServiceOutcome]:
         if len(calls) == 1:

@@ -20,25 +20,35 @@ from .serialization import SpecBundle, StateSerializer
 
 
 class SpecCache:
-    """Restoring a spec costs milliseconds; a version never changes, so each is restored once."""
+    """Restoring a spec costs milliseconds; a version never changes, so each is restored once per process.
+
+    Instance states are stored without their spec (engine/serialization.py), so a restore of an instance
+    only rebuilds its task tree around the cached spec objects: the spec is neither parsed from BPMN nor
+    deserialised again. `restored` counts the restorations per version, for tests and benchmarks.
+    """
 
     def __init__(self, serializer: StateSerializer) -> None:
         self.serializer = serializer
         self._bundles: dict[int, SpecBundle] = {}
         self._forms: dict[int, dict] = {}
         self._lock = threading.Lock()
+        self.restored: dict[int, int] = {}
 
     def bundle(self, session: Session, version_id: int) -> SpecBundle:
         cached = self._bundles.get(version_id)
         if cached is not None:
             return cached
-        row = session.get(ProcessVersion, version_id)
-        if row is None:
-            raise NotFound(f"process version {version_id} does not exist")
-        bundle = self.serializer.load_specs(row.spec_json)
-        with self._lock:
-            self._bundles[version_id] = bundle
+        with self._lock:  # threads asking for the same new version at once restore it once
+            cached = self._bundles.get(version_id)
+            if cached is not None:
+                return cached
+            row = session.get(ProcessVersion, version_id)
+            if row is None:
+                raise NotFound(f"process version {version_id} does not exist")
+            bundle = self.serializer.load_specs(row.spec_json)
             self._forms[version_id] = row.forms or {}
+            self._bundles[version_id] = bundle
+            self.restored[version_id] = self.restored.get(version_id, 0) + 1
         return bundle
 
     def forms(self, session: Session, version_id: int) -> dict:
