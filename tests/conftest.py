@@ -5,8 +5,12 @@ PostgreSQL; the tests listed in EMBEDDED_TOO run on SQLite + embedded Redis as w
 its own PostgreSQL database and claims a free Redis database number, so concurrent runs never collide.
 
 Markers (registered in pyproject.toml): `browser` is set here on every test of a tests/test_browser_*.py
-file; `slow` is set by the test files on tests that take a minute or more. `make test` (and CI) runs
-everything, `make test-fast` leaves the slow ones out.
+file; `slow` is set by the test files on tests that take a minute or more. `make test` runs everything
+else, `make test-slow` the slow ones; CI runs both.
+
+`make test` runs the files side by side in pytest-xdist worker processes (`--dist loadfile`: a file stays in
+one process, so its tests share one running product). Each xdist worker is a test session of its own:
+its own databases, Redis database number, registry service and fork server (tests/support/forkserver.py).
 """
 
 from __future__ import annotations
@@ -76,6 +80,8 @@ EMBEDDED_TOO: dict[str, str] = {
         "one attempt written by two transactions at once: a different path on each database",
 }
 BACKENDS = ("postgres", "embedded")
+# The screenshots xdist workers took (pytest_testnodedown), listed by the controller.
+WORKER_SCREENSHOTS: list[str] = []
 
 
 def backends_for(nodeid_file: str, name: str) -> tuple[str, ...]:
@@ -147,13 +153,36 @@ def cluster(backend: Backend) -> Iterator[Cluster]:
         c.stop_all()
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Under pytest-xdist each worker process runs its share of the files: hand its figures to the controller."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["product_starts"] = dict(STARTS)
+        workeroutput["screenshots"] = summary_lines()
+
+
+class _XdistController:
+    """On the xdist controller: add up what each worker reported (pytest_sessionfinish above)."""
+
+    @staticmethod
+    def pytest_testnodedown(node, error) -> None:
+        output = getattr(node, "workeroutput", {})
+        STARTS.update(output.get("product_starts", {}))
+        WORKER_SCREENSHOTS.extend(output.get("screenshots", []))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_XdistController(), "backoffice-xdist-controller")
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     """List the screenshots the browser tests took (tests.support.screenshots), so they travel with the output;
     say how many products (worker + scheduler) the run started, the figure its duration depends on most."""
     if STARTS:
         terminalreporter.write_line("product starts: " + ", ".join(f"{k} {v}" for k, v in sorted(STARTS.items())))
-    lines = summary_lines()
+    lines = summary_lines() + WORKER_SCREENSHOTS
     if lines:
         terminalreporter.section(f"screenshots ({len(lines)})")
-        for line in lines:
+        for line in sorted(lines):
             terminalreporter.write_line(line)

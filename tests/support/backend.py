@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from pathlib import Path
 from engine.context import Services, build_services
 from engine.settings import Settings
 from tasks.config import AppConfig, engine_settings
+from tests.support import forkserver
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 TEST_WORKFLOWS = ROOT / "tests" / "workflows"
@@ -49,8 +49,7 @@ class Backend:
         return env
 
     def backoffice(self, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "backoffice.cli", *args], env=self.env(**env), cwd=ROOT,
-                              capture_output=True, text=True, check=check, timeout=300)
+        return forkserver.run(args, env=self.env(**env), cwd=ROOT, check=check, timeout=300)
 
     def settings(self) -> Settings:
         return engine_settings(self.env())
@@ -78,16 +77,15 @@ class Cluster:
     procs: list[subprocess.Popen] = field(default_factory=list)
 
     def _spawn(self, *args: str, **env: str) -> subprocess.Popen:
-        proc = subprocess.Popen([sys.executable, "-m", "backoffice.cli", *args], env=self.backend.env(**env),
-                                cwd=ROOT, start_new_session=True)
+        proc = forkserver.popen(args, env=self.backend.env(**env), cwd=ROOT, new_session=True)
         self.procs.append(proc)
         return proc
 
     def spawn_logged(self, log: Path, *args: str, **env: str) -> subprocess.Popen:
         """A `backoffice` part with its stdout and stderr appended to `log`; stopped after the test."""
         with log.open("ab") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "backoffice.cli", *args], env=self.backend.env(**env),
-                                    cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            proc = forkserver.popen(args, env=self.backend.env(**env), cwd=ROOT, stdout=out.fileno(),
+                                    stderr=out.fileno(), new_session=True)
         self.procs.append(proc)
         return proc
 

@@ -16,8 +16,6 @@ so that only one worker and one scheduler serve the backend's queue and database
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -31,6 +29,7 @@ from flask.testing import FlaskClient
 
 from engine.versions import current_versions, make_current
 from tasks.config import AppConfig
+from tests.support import forkserver
 from tests.support.accounts import PASSWORD, add_user, bearer, client_from, fresh_otp, unique_email
 from tests.support.backend import Backend, Cluster, wait_for
 from tests.support.registry import RegistryService, demo_person
@@ -188,8 +187,7 @@ def product_env(backend: Backend, registry: RegistryService, smtp: SmtpServer, *
 def deploy_product(backend: Backend, env: dict[str, str]) -> None:
     if backend.kind in _deployed:
         return
-    subprocess.run([sys.executable, "-m", "backoffice.cli", "workflows", "deploy", str(PRODUCT_WORKFLOWS)], env=env,
-                   cwd=ROOT, check=True, capture_output=True, timeout=300)
+    forkserver.run(["workflows", "deploy", str(PRODUCT_WORKFLOWS)], env=env, cwd=ROOT, timeout=300)
     _deployed.add(backend.kind)
 
 
