@@ -37,6 +37,9 @@ class Backend:
             "BACKOFFICE_SCHEDULER_INTERVAL": "0.2",
             "BACKOFFICE_RECONCILE_INTERVAL": "1",
             "BACKOFFICE_RECONCILE_GRACE": "1",
+            # argon2-cffi's profile for test suites: hundreds of accounts, each hash ~0.2 s of CPU at the real cost
+            # (tests/test_passwords.py signs in with a hash of the production profile).
+            "PASSWORD_HASH_PROFILE": "CHEAPEST",
             "BACKOFFICE_QUEUE": f"test-{self.kind}",
             "PYTHONPATH": str(ROOT),
         })
