@@ -51,6 +51,11 @@ class Backend:
         env.update(overrides)
         return env
 
+    @property
+    def database_url_or_dir(self) -> str:
+        """What tells two backends of one kind apart (a drill's own cluster, a second session's database)."""
+        return self.database_url or str(self.data_dir)
+
     def backoffice(self, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess:
         return forkserver.run(args, env=self.env(**env), cwd=ROOT, check=check, timeout=300)
 

@@ -185,10 +185,10 @@ def product_env(backend: Backend, registry: RegistryService, smtp: SmtpServer, *
 
 
 def deploy_product(backend: Backend, env: dict[str, str]) -> None:
-    if backend.kind in _deployed:
+    if backend.database_url_or_dir in _deployed:
         return
     forkserver.run(["workflows", "deploy", str(PRODUCT_WORKFLOWS)], env=env, cwd=ROOT, timeout=300)
-    _deployed.add(backend.kind)
+    _deployed.add(backend.database_url_or_dir)
 
 
 def start_processes(cluster: Cluster, env: dict[str, str], backend: Backend) -> None:
