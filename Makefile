@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-fast lint frontend bench-engine bench-timers bench-portal bench-inbox bench-employees clean
+.PHONY: install run test test-slow lint frontend bench-engine bench-timers bench-portal bench-inbox bench-employees clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -24,12 +24,17 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports --no-logo
 
-test: install lint
-	$(VENV)/bin/pytest
+# The test files run side by side in TEST_WORKERS pytest-xdist processes; a file stays in one process, which
+# shares its running product between the file's tests (tests/conftest.py). The slowest tests print at the end.
+TEST_WORKERS ?= 4
+PYTEST_PARALLEL := $(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile --durations=30
 
-# Everything but the tests marked slow (see tests/conftest.py), for the edit-test loop; CI runs `make test`.
-test-fast: install lint
-	$(VENV)/bin/pytest -m "not slow"
+# Everything but the tests marked slow (the few that take minutes each); CI runs these too (`make test-slow`).
+test: install lint
+	$(PYTEST_PARALLEL) -m "not slow"
+
+test-slow: install
+	$(PYTEST_PARALLEL) -m slow
 
 bench-engine: install
 	$(PY) benchmarks/engine.py --instances 2000 --workers 2

@@ -22,6 +22,8 @@ from pathlib import Path
 from engine.calendar import BusinessCalendar
 from engine.operators import RetryPolicy
 from engine.settings import Settings
+from tasks.accounts.passwords import DEFAULT_PROFILE as DEFAULT_PASSWORD_PROFILE
+from tasks.accounts.passwords import PROFILES as PASSWORD_PROFILES
 from tasks.registries.client import ClientSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,6 +115,8 @@ class AppConfig:
     mail_retry: RetryPolicy = MAIL_RETRY
     # The admin token of the bundled registry service (REGISTRY_ADMIN_TOKEN).
     registry_admin_token: str | None = field(default=None, repr=False)
+    # argon2-cffi's parameter profile for new password hashes (tasks/accounts/passwords.py); CHEAPEST: tests only.
+    password_hash_profile: str = DEFAULT_PASSWORD_PROFILE
 
     @property
     def settings(self) -> Settings:
@@ -189,7 +193,15 @@ class AppConfig:
                 base_delay=float(env.get("NOTIFY_RETRY_BASE_DELAY") or MAIL_RETRY.base_delay),
                 max_delay=float(env.get("NOTIFY_RETRY_MAX_DELAY") or MAIL_RETRY.max_delay)),
             registry_admin_token=env.get("REGISTRY_ADMIN_TOKEN") or None,
+            password_hash_profile=_password_hash_profile(env),
         )
+
+def _password_hash_profile(env: Mapping[str, str]) -> str:
+    name = (env.get("PASSWORD_HASH_PROFILE") or DEFAULT_PASSWORD_PROFILE).strip().upper()
+    if name not in PASSWORD_PROFILES:
+        raise ValueError(f"PASSWORD_HASH_PROFILE={name!r}: one of {', '.join(PASSWORD_PROFILES)}")
+    return name
+
 
 def _flag(env: Mapping[str, str], name: str, *, default: bool) -> bool:
     raw = (env.get(name) or "").strip().lower()

@@ -29,6 +29,7 @@ def start(config: AppConfig, database: Database | None = None) -> Services:
 def install_config(config: AppConfig) -> None:
     """Make `config` the process's configuration and tune the operators to it."""
     global _config
+    from tasks.accounts import passwords
     from tasks.appointments import operators as appointment_operators
     from tasks.cases.operators import certificates as operators
     from tasks.cases.operators import employees as employee_operators
@@ -38,6 +39,7 @@ def install_config(config: AppConfig) -> None:
     for module in (registry_operators, employee_operators, operators, support_operators, appointment_operators):
         module.configure(config)
     registry_operators.reset_registry_client()  # the next call connects to this configuration's registry
+    passwords.use_profile(config.password_hash_profile)
     _config = config
 
 

@@ -5,15 +5,19 @@ PostgreSQL; the tests listed in EMBEDDED_TOO run on SQLite + embedded Redis as w
 its own PostgreSQL database and claims a free Redis database number, so concurrent runs never collide.
 
 Markers (registered in pyproject.toml): `browser` is set here on every test of a tests/test_browser_*.py
-file; `slow` is set by the test files on tests that take a minute or more. `make test` (and CI) runs
-everything, `make test-fast` leaves the slow ones out.
+file; `slow` is set by the test files on tests that take a minute or more. `make test` runs everything
+else, `make test-slow` the slow ones; CI runs both.
+
+`make test` runs the files side by side in pytest-xdist worker processes (`--dist loadfile`: a file stays in
+one process, so its tests share one running product). Each xdist worker is a test session of its own:
+its own databases, Redis database number, registry service and fork server (tests/support/forkserver.py).
 """
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -77,6 +81,8 @@ EMBEDDED_TOO: dict[str, str] = {
         "one attempt written by two transactions at once: a different path on each database",
 }
 BACKENDS = ("postgres", "embedded")
+# The screenshots xdist workers took (pytest_testnodedown), listed by the controller.
+WORKER_SCREENSHOTS: list[str] = []
 
 
 def backends_for(nodeid_file: str, name: str) -> tuple[str, ...]:
@@ -89,7 +95,7 @@ def backends_for(nodeid_file: str, name: str) -> tuple[str, ...]:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
         kinds = backends_for(Path(metafunc.definition.path).name, metafunc.definition.originalname)
-        metafunc.parametrize("backend", kinds, indirect=True, scope="session")
+        metafunc.parametrize("backend", kinds, indirect=True, scope="module")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -106,36 +112,77 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             raise pytest.UsageError(f"EMBEDDED_TOO names {key}, which does not exist")
 
 
-@pytest.fixture(scope="session")
-def backend(request, tmp_path_factory) -> Iterator[Backend]:
-    data_dir = tmp_path_factory.mktemp(f"data-{request.param}")
-    if request.param == "postgres":
+class BackendPool:
+    """The session's backends, one per kind, made on first use and kept to the end of the session.
+
+    A session-scoped parametrized fixture holds one parameter at a time: pytest tears the PostgreSQL
+    backend down when an `[embedded]` test comes next and builds a new one (a new database, migrated and
+    deployed again) for the next `[postgres]` test. Under pytest-xdist a worker runs whole files, each with
+    tests of both kinds, so that would happen at every file; the pool keeps both alive instead."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self._tmp = tmp_path_factory
+        self._backends: dict[str, Backend] = {}
+        self._closers: list[Callable[[], None]] = []
+
+    def get(self, kind: str) -> Backend:
+        if kind not in self._backends:
+            self._backends[kind] = self._postgres() if kind == "postgres" else self._embedded()
+        return self._backends[kind]
+
+    def _postgres(self) -> Backend:
         name = f"bo_test_{uuid.uuid4().hex[:10]}"
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         number, admin = _claim_redis_db()
         redis_url = f"{REDIS_SERVER}/{number}"
         redis.Redis.from_url(redis_url).flushdb()
-        b = Backend("postgres", f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}", redis_url, data_dir)
-        try:
-            b.prepare()
-            yield b
-        finally:
+        b = Backend("postgres", f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}", redis_url,
+                    self._tmp.mktemp("data-postgres"))
+
+        def close() -> None:
             b.close()
             redis.Redis.from_url(redis_url).flushdb()
             admin.delete(f"backoffice-test:db:{number}")
             with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    else:
+
+        self._closers.append(close)
+        b.prepare()
+        return b
+
+    def _embedded(self) -> Backend:
+        data_dir = self._tmp.mktemp("data-embedded")
         b = Backend("embedded", None, None, data_dir)
-        try:
-            b.prepare()
-            yield b
-        finally:
+
+        def close() -> None:
             b.close()
             from engine.embedded_redis import stop_embedded_redis
 
             stop_embedded_redis(data_dir)
+
+        self._closers.append(close)
+        b.prepare()
+        return b
+
+    def close(self) -> None:
+        for close in reversed(self._closers):
+            close()
+
+
+@pytest.fixture(scope="session")
+def backend_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackendPool]:
+    pool = BackendPool(tmp_path_factory)
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+@pytest.fixture(scope="module")
+def backend(request: pytest.FixtureRequest, backend_pool: BackendPool) -> Backend:
+    """The session's backend of the test's kind (parametrized per module by pytest_generate_tests)."""
+    return backend_pool.get(request.param)
 
 
 @pytest.fixture
@@ -148,13 +195,36 @@ def cluster(backend: Backend) -> Iterator[Cluster]:
         c.stop_all()
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Under pytest-xdist each worker process runs its share of the files: hand its figures to the controller."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["product_starts"] = dict(STARTS)
+        workeroutput["screenshots"] = summary_lines()
+
+
+class _XdistController:
+    """On the xdist controller: add up what each worker reported (pytest_sessionfinish above)."""
+
+    @staticmethod
+    def pytest_testnodedown(node, error) -> None:
+        output = getattr(node, "workeroutput", {})
+        STARTS.update(output.get("product_starts", {}))
+        WORKER_SCREENSHOTS.extend(output.get("screenshots", []))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_XdistController(), "backoffice-xdist-controller")
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     """List the screenshots the browser tests took (tests.support.screenshots), so they travel with the output;
     say how many products (worker + scheduler) the run started, the figure its duration depends on most."""
     if STARTS:
         terminalreporter.write_line("product starts: " + ", ".join(f"{k} {v}" for k, v in sorted(STARTS.items())))
-    lines = summary_lines()
+    lines = summary_lines() + WORKER_SCREENSHOTS
     if lines:
         terminalreporter.section(f"screenshots ({len(lines)})")
-        for line in lines:
+        for line in sorted(lines):
             terminalreporter.write_line(line)

@@ -68,3 +68,26 @@ def test_accounts_made_by_an_administrator_follow_the_same_rules(backend):
     assert own.returncode == 1 and PERSONAL in own.stderr
     assert backend.backoffice("users", "add", "--email", email, "--role", "operator", "--password",
                               PASSWORD).returncode == 0
+
+
+def test_a_hash_of_another_profile_verifies_and_is_upgraded_at_login(backend, make_app):
+    """The suite hashes with argon2-cffi's CHEAPEST profile (tests/support/backend.py); production's default is
+    RFC 9106's low-memory one. A hash made under one profile still signs in under the other, and the login
+    hashes the password again with the configured profile."""
+    email = unique_email("citizen")
+    backend.backoffice("users", "add", "--email", email, "--role", "citizen", "--password", PASSWORD,
+                       PASSWORD_HASH_PROFILE="RFC_9106_LOW_MEMORY")
+    app = make_app()  # the suite's profile: CHEAPEST
+    with app.app_context():
+        before = db.session.scalar(select(User.password_hash).where(User.email == email))
+    assert "m=65536,t=3,p=4" in before
+    token = client_from(app).post("/api/v1/auth/token", json={"email": email, "password": PASSWORD})
+    assert token.status_code == 200
+    with app.app_context():
+        after = db.session.scalar(select(User.password_hash).where(User.email == email))
+    assert after != before and "m=8,t=1,p=1" in after
+
+
+def test_an_unknown_password_hash_profile_is_refused_by_name(backend):
+    with pytest.raises(ValueError, match="PASSWORD_HASH_PROFILE='WEAKEST': one of RFC_9106_LOW_MEMORY"):
+        backend.config(PASSWORD_HASH_PROFILE="weakest")

@@ -316,7 +316,7 @@ def _operators_as_a_worker_has_them(**env: str) -> dict:
             "('registry.check_passport', 'registry.check_snils', 'registry.find_policy', "
             "'registries.check_organization')}))")
     base = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
                          env={**base, "PYTHONPATH": str(ROOT), "SECRET_KEY": "registry-adapter-tests", **env})
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)

@@ -82,6 +82,10 @@ def create_app(config: AppConfig, *, connect_services: bool = True) -> Flask:
         from .legal import gate
 
         gate.init_app(app)  # after security: Bearer tokens are resolved before the gate asks who it is
+    else:
+        from tasks.process import install_config
+
+        install_config(config)  # account commands hash passwords with the configured profile
     return app
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 MIN_LENGTH = 10  # as forms/schemas/registration.schema.json says
@@ -31,10 +31,34 @@ COMMON = "Этот пароль слишком распространён, ег�
 TOO_SIMPLE = f"Пароль слишком простой: в нём должно быть не меньше {MIN_DISTINCT} разных символов."
 PERSONAL = "Пароль не должен содержать ваш адрес электронной почты, имя, фамилию или дату рождения."
 
-_hasher = PasswordHasher()
-# Verified against when the e-mail is unknown, so a wrong address costs as long as a wrong password
-# and response times do not tell which addresses are registered.
-_DUMMY_HASH = _hasher.hash("not a password of anyone")
+# argon2-cffi's named parameter sets (argon2.profiles): the default is its own default, RFC 9106's
+# low-memory recommendation. `CHEAPEST` exists for test suites, where hundreds of accounts are made and a
+# hash at the real cost (~0.2 s of CPU) would be most of a test's time.
+DEFAULT_PROFILE = "RFC_9106_LOW_MEMORY"
+PROFILES = ("RFC_9106_LOW_MEMORY", "RFC_9106_HIGH_MEMORY", "CHEAPEST")
+_profile = DEFAULT_PROFILE
+_hasher = PasswordHasher.from_parameters(getattr(profiles, _profile))
+
+
+def use_profile(name: str) -> None:
+    """Hash new passwords with the named argon2-cffi profile (the configuration's PASSWORD_HASH_PROFILE).
+
+    Hashes carry their parameters, so those made under another profile still verify; `needs_rehash`
+    tells the login to hash them again with this one."""
+    global _hasher, _profile
+    if name not in PROFILES:
+        raise ValueError(f"unknown password hash profile {name!r}; one of {', '.join(PROFILES)}")
+    if name == _profile:
+        return
+    _hasher, _profile = PasswordHasher.from_parameters(getattr(profiles, name)), name
+    _dummy_hash.cache_clear()
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the e-mail is unknown, so a wrong address costs as long as a wrong password
+    and response times do not tell which addresses are registered (made once per profile, on first use)."""
+    return _hasher.hash("not a password of anyone")
 
 
 def hash_password(password: str) -> str:
@@ -44,13 +68,13 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when `password` matches; an unknown user (None) still pays for one verification."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
 
 def needs_rehash(password_hash: str) -> bool:
-    """True when the hash was made with weaker parameters than today's; rehash at the next login."""
+    """True when the hash was made with other parameters than the profile's; rehash at the next login."""
     return _hasher.check_needs_rehash(password_hash)
 
 

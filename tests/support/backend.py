@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from pathlib import Path
 from engine.context import Services, build_services
 from engine.settings import Settings
 from tasks.config import AppConfig, engine_settings
+from tests.support import forkserver
 from tests.support.clock import OFFSET_FILE
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -38,6 +38,9 @@ class Backend:
             "BACKOFFICE_SCHEDULER_INTERVAL": "0.2",
             "BACKOFFICE_RECONCILE_INTERVAL": "1",
             "BACKOFFICE_RECONCILE_GRACE": "1",
+            # argon2-cffi's profile for test suites: hundreds of accounts, each hash ~0.2 s of CPU at the real cost
+            # (tests/test_passwords.py signs in with a hash of the production profile).
+            "PASSWORD_HASH_PROFILE": "CHEAPEST",
             "BACKOFFICE_QUEUE": f"test-{self.kind}",
             "PYTHONPATH": str(ROOT),
             "CLOCK_OFFSET_FILE": str(OFFSET_FILE),  # one clock for all the processes (tests/support/clock.py)
@@ -50,9 +53,13 @@ class Backend:
         env.update(overrides)
         return env
 
+    @property
+    def database_url_or_dir(self) -> str:
+        """What tells two backends of one kind apart (a drill's own cluster, a second session's database)."""
+        return self.database_url or str(self.data_dir)
+
     def backoffice(self, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "backoffice.cli", *args], env=self.env(**env), cwd=ROOT,
-                              capture_output=True, text=True, check=check, timeout=300)
+        return forkserver.run(args, env=self.env(**env), cwd=ROOT, check=check, timeout=300)
 
     def settings(self) -> Settings:
         return engine_settings(self.env())
@@ -80,16 +87,15 @@ class Cluster:
     procs: list[subprocess.Popen] = field(default_factory=list)
 
     def _spawn(self, *args: str, **env: str) -> subprocess.Popen:
-        proc = subprocess.Popen([sys.executable, "-m", "backoffice.cli", *args], env=self.backend.env(**env),
-                                cwd=ROOT, start_new_session=True)
+        proc = forkserver.popen(args, env=self.backend.env(**env), cwd=ROOT, new_session=True)
         self.procs.append(proc)
         return proc
 
     def spawn_logged(self, log: Path, *args: str, **env: str) -> subprocess.Popen:
         """A `backoffice` part with its stdout and stderr appended to `log`; stopped after the test."""
         with log.open("ab") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "backoffice.cli", *args], env=self.backend.env(**env),
-                                    cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            proc = forkserver.popen(args, env=self.backend.env(**env), cwd=ROOT, stdout=out.fileno(),
+                                    stderr=out.fileno(), new_session=True)
         self.procs.append(proc)
         return proc
 

@@ -16,8 +16,6 @@ so that only one worker and one scheduler serve the backend's queue and database
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -35,6 +33,7 @@ from engine.models import ProcessInstance, Timer
 from engine.versions import current_versions, make_current
 from forms.dates import today_moscow
 from tasks.config import AppConfig
+from tests.support import forkserver
 from tests.support.accounts import PASSWORD, add_user, bearer, client_from, fresh_otp, unique_email
 from tests.support.backend import Backend, Cluster, wait_for
 from tests.support.clock import advance_clock, advance_clock_to
@@ -225,11 +224,10 @@ def product_env(backend: Backend, registry: RegistryService, smtp: SmtpServer, *
 
 
 def deploy_product(backend: Backend, env: dict[str, str]) -> None:
-    if backend.kind in _deployed:
+    if backend.database_url_or_dir in _deployed:
         return
-    subprocess.run([sys.executable, "-m", "backoffice.cli", "workflows", "deploy", str(PRODUCT_WORKFLOWS)], env=env,
-                   cwd=ROOT, check=True, capture_output=True, timeout=300)
-    _deployed.add(backend.kind)
+    forkserver.run(["workflows", "deploy", str(PRODUCT_WORKFLOWS)], env=env, cwd=ROOT, timeout=300)
+    _deployed.add(backend.database_url_or_dir)
 
 
 def start_processes(cluster: Cluster, env: dict[str, str], backend: Backend) -> None:

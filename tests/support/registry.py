@@ -19,7 +19,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -30,6 +29,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from tests.support import forkserver
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEMO_DATA = ROOT / "backoffice" / "registry" / "demo_data.json"
@@ -73,10 +74,8 @@ class RegistryService:
             chosen = port or free_port()
             self.url = f"http://127.0.0.1:{chosen}"
             with self.log_path.open("ab") as log:
-                command = [sys.executable, "-m", "backoffice.cli", "registry", "--port", str(chosen)]
-                self.proc = subprocess.Popen(command,
-                                             cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
-                                             start_new_session=True)
+                self.proc = forkserver.popen(["registry", "--port", str(chosen)], cwd=ROOT, env=self.env(),
+                                             stdout=log.fileno(), stderr=log.fileno(), new_session=True)
             if self._wait_healthy(timeout):
                 return self
             if "Address already in use" not in self.log():
