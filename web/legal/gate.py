@@ -10,7 +10,7 @@ withdrawn: a new version in force changes the pair, and the check runs again.
 
 from __future__ import annotations
 
-from flask import Flask, redirect, request, session, url_for
+from flask import Flask, current_app, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
 from engine.errors import FieldError
