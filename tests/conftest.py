@@ -45,10 +45,19 @@ REDIS_SERVER = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 
 
 def _claim_redis_db() -> tuple[int, redis.Redis]:
+    """A Redis database number no other run uses: claimed by a key, and with no client connected to it.
+
+    The claim alone is not enough: a worker left running by a killed run (its claim expired or released)
+    still waits on the queue of its database number and would take this session's jobs."""
     admin = redis.Redis.from_url(f"{REDIS_SERVER}/0")
     for number in range(1, 16):
-        if admin.set(f"backoffice-test:db:{number}", os.getpid(), nx=True, ex=3 * 3600):
-            return number, admin
+        key = f"backoffice-test:db:{number}"
+        if not admin.set(key, os.getpid(), nx=True, ex=3 * 3600):
+            continue
+        if any(client.get("db") == str(number) for client in admin.client_list()):
+            admin.delete(key)
+            continue
+        return number, admin
     raise RuntimeError("no free Redis database number for the tests")
 
 
