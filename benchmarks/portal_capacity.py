@@ -103,6 +103,7 @@ def open_side(args: argparse.Namespace, name: str, root: Path, workers: int,
     """Start a product on a fresh database and an own redis-server, register citizens, warm it up."""
     from tests.support.drills import OwnRedis
 
+    began = time.monotonic()
     own_redis = OwnRedis().start()
     stack.callback(own_redis.close)
     backend = Backend.create(embedded=False, database_url=None, redis_url=own_redis.url,
@@ -129,6 +130,7 @@ def open_side(args: argparse.Namespace, name: str, root: Path, workers: int,
     stack.callback(stop_watch)
     clients = Clients(tracker, register_accounts(portal, client, args.accounts))
     run_phase(portal, clients, watch, "warmup", args.warmup, lambda subs: clients.closed_loop(subs, 4))
+    progress(f"{name}: {workers} worker(s), code of {root}, ready in {time.monotonic() - began:.0f} s")
     return Side(name, root, workers, portal, watch, clients)
 
 
@@ -137,17 +139,19 @@ def run_step(side: Side, args: argparse.Namespace, rate: float) -> dict[str, Any
     """Offer `rate`/s for `--step-seconds`, wait for every case; passed = p95 < 3 s and no growing backlog."""
     n = max(args.min_step_applications, round(rate * args.step_seconds))
     step: dict[str, Any] = {"rate": rate, "applications": n, "loadavg_start": os.getloadavg()[0]}
+    began = time.monotonic()
     try:
         fig = run_phase(side.portal, side.clients, side.watch, f"{side.name} at {rate:.2f}/s", n,
                         lambda subs: side.clients.open_loop(subs, rate, args.open_loop_threads))
     except (RuntimeError, TimeoutError) as exc:
-        return {**step, "passed": False, "failed": f"{exc.__class__.__name__}: {str(exc)[:300]}"}
+        return {**step, "passed": False, "failed": f"{exc.__class__.__name__}: {str(exc)[:300]}",
+                "seconds": time.monotonic() - began}
     p95 = fig["scheduled_to_ready_ms"]["p95"]
     growth = fig.get("backlog_growth_ms")
     step.update(p95_ms=p95, p50_ms=fig["scheduled_to_ready_ms"]["p50"], backlog_growth_ms=growth,
                 cpu_ms_per_application=fig["cpu_ms_per_application"], utilisation=fig["cpu_utilisation"],
                 commits_per_application=fig["commits_per_application"], loadavg_end=fig["loadavg_end"],
-                queue_depth_max=fig["queue_depth"]["max"],
+                queue_depth_max=fig["queue_depth"]["max"], seconds=time.monotonic() - began,
                 passed=p95 is not None and p95 < TARGET_P95_MS and (growth is None or growth <= args.growth_ms))
     return step
 
@@ -161,7 +165,7 @@ def capacity_search(side: Side, args: argparse.Namespace, start: float, factor: 
     while len(steps) < args.max_steps:
         step = run_step(side, args, rate)
         steps.append(step)
-        print(_step_line(side.name, step), flush=True)
+        progress(_step_line(side.name, step))
         if step["passed"]:
             lo = rate
         else:
@@ -194,11 +198,11 @@ def _weighted_cpu(steps: list[dict[str, Any]]) -> dict[str, float]:
 def _step_line(name: str, s: dict[str, Any]) -> str:
     verdict = "pass" if s["passed"] else "FAIL"
     if "failed" in s:
-        return f"  {name}: {s['rate']:.2f}/s x {s['applications']}: FAILED ({s['failed']})"
+        return f"{name}: {s['rate']:.2f}/s x {s['applications']}: FAILED ({s['failed']})"
     cpu = _weighted_cpu([s]).get("product total")
-    return (f"  {name}: {s['rate']:.2f}/s x {s['applications']}: p95 {fmt(s['p95_ms'], 0)} ms, backlog growth "
+    return (f"{name}: {s['rate']:.2f}/s x {s['applications']}: p95 {fmt(s['p95_ms'], 0)} ms, backlog growth "
             f"{fmt(s['backlog_growth_ms'], 0)} ms, product CPU {fmt(cpu, 1)} ms/app, load "
-            f"{s['loadavg_start']:.1f}->{s['loadavg_end']:.1f}: {verdict}")
+            f"{s['loadavg_start']:.1f}->{s['loadavg_end']:.1f}, {s['seconds']:.0f} s: {verdict}")
 
 
 def measure_floor(side: Side, args: argparse.Namespace) -> dict[str, Any]:
@@ -231,23 +235,31 @@ def run_ab(args: argparse.Namespace) -> dict[str, Any]:
     dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
     began, load_start = time.monotonic(), os.getloadavg()
     with base_checkout(args.base) as (checkout, base_commit), contextlib.ExitStack() as stack:
-        base = open_side(args, "base", checkout, args.workers, stack)
-        new = open_side(args, "head", ROOT, args.workers, stack)
+        sides = [open_side(args, "base", checkout, args.workers, stack),
+                 open_side(args, "head", ROOT, args.workers, stack)]
+        if args.sanity:  # this tree a second time: head-again / head shows what the method calls a difference
+            sides.append(open_side(args, "head-again", ROOT, args.workers, stack))
         rounds = []
         for number in range(args.rounds or 2):
-            order = [base, new] if number % 2 == 0 else [new, base]
-            print(f"round {number + 1}: {order[0].name} first", flush=True)
+            order = sides if number % 2 == 0 else sides[::-1]
+            progress(f"round {number + 1}: {', '.join(s.name for s in order)}")
             entry: dict[str, Any] = {"round": number + 1, "order": [s.name for s in order],
-                                     "floor": measure_floor(new, args)}
+                                     "floor": measure_floor(sides[1], args)}
             for side in order:
                 result = _search_or_failure(side, args)
                 side.rounds.append(result)
                 entry[side.name] = result
             rounds.append(entry)
+    pairs = [("head", "base")] + ([("head-again", "head")] if args.sanity else [])
     return {"mode": "ab", "base_commit": base_commit, "head_commit": head, "head_dirty": dirty,
-            "workers": args.workers, "rounds": rounds, "summary": _ab_summary(rounds), "config": _config(args),
-            "cpus": os.cpu_count(), "loadavg_start": load_start, "loadavg_end": os.getloadavg(),
-            "seconds": time.monotonic() - began}
+            "workers": args.workers, "rounds": rounds, "summary": _ab_summary(rounds, pairs),
+            "config": _config(args), "cpus": os.cpu_count(), "loadavg_start": load_start,
+            "loadavg_end": os.getloadavg(), "seconds": time.monotonic() - began}
+
+
+def progress(message: str) -> None:
+    """A line while the run goes on (the table comes at the end), with the time and the load average."""
+    print(f"[{time.strftime('%H:%M:%S')} load {os.getloadavg()[0]:.1f}] {message}", file=sys.stderr, flush=True)
 
 
 def run_scaling(args: argparse.Namespace) -> dict[str, Any]:
@@ -279,7 +291,8 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
     return {k: getattr(args, k) for k in keys}
 
 
-def _ab_summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+def _ab_summary(rounds: list[dict[str, Any]], pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """Medians of each side over the rounds that did not fail, and each pair's ratios (medians, and per round)."""
     def values(side: str, key: str) -> list[float]:
         out = []
         for r in rounds:
@@ -289,17 +302,23 @@ def _ab_summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:
                 out.append(value)
         return out
 
-    summary: dict[str, Any] = {}
-    for key in ("capacity", "product total", *PRODUCT_GROUPS, *ASIDE_GROUPS):
-        b, h = median(values("base", key)), median(values("head", key))
-        summary[key] = {"base": b, "head": h, "ratio": h / b if b and h is not None else None,
-                        "base_all": values("base", key), "head_all": values("head", key)}
-    summary["per_round_ratios"] = [
-        {"round": r["round"],
-         "cpu": _ratio(r["head"]["cpu_ms_per_application"].get("product total"),
-                       r["base"]["cpu_ms_per_application"].get("product total")),
-         "capacity": _ratio(r["head"].get("capacity"), r["base"].get("capacity"))} for r in rounds]
-    return summary
+    sides = sorted({name for pair in pairs for name in pair})
+    keys = ("capacity", "product total", *PRODUCT_GROUPS, *ASIDE_GROUPS)
+    medians = {side: {key: median(values(side, key)) for key in keys} for side in sides}
+    every = {side: {key: values(side, key) for key in keys} for side in sides}
+
+    def cpu(r: dict[str, Any], side: str) -> float | None:
+        return r[side].get("cpu_ms_per_application", {}).get("product total")
+
+    ratios = []
+    for a, b in pairs:
+        ratios.append({
+            "pair": f"{a} / {b}",
+            "medians": {key: _ratio(medians[a][key], medians[b][key]) for key in keys},
+            "per_round": [{"round": r["round"], "cpu": _ratio(cpu(r, a), cpu(r, b)),
+                           "capacity": _ratio(r[a].get("capacity"), r[b].get("capacity"))} for r in rounds],
+        })
+    return {"medians": medians, "values": every, "ratios": ratios}
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -337,21 +356,26 @@ def _cpu_rows(cpus: list[dict[str, float]]) -> list[tuple[str, ...]]:
 
 def _print_ab(r: dict[str, Any]) -> None:
     s = r["summary"]
+    names = list(s["medians"])
+    names = [n for n in ("base", "head", "head-again") if n in names]
     rows: list[tuple[str, ...]] = [("Rounds (each side's capacity search after the floor)",)]
     for rnd in r["rounds"]:
-        rows.append((f"round {rnd['round']}: {' then '.join(rnd['order'])}", _floor_cell(rnd["floor"])))
+        rows.append((f"round {rnd['round']}: {', '.join(rnd['order'])}", _floor_cell(rnd["floor"])))
         rows += [(f"  {name}", _search_cell(rnd[name])) for name in rnd["order"]]
-        ratios = next(x for x in s["per_round_ratios"] if x["round"] == rnd["round"])
-        rows.append(("  head / base this round", f"CPU {fmt(ratios['cpu'], 2)}, capacity {fmt(ratios['capacity'], 2)}"))
-    rows += [
-        ("Medians over the rounds", "base", "head", "head / base", "target"),
-        ("capacity, applications/s (p95 < 3 s)", fmt(s["capacity"]["base"], 2), fmt(s["capacity"]["head"], 2),
-         fmt(s["capacity"]["ratio"], 2), f">= {TARGET_CAPACITY_RATIO:g}"),
-        ("CPU ms per application, product", fmt(s["product total"]["base"], 1), fmt(s["product total"]["head"], 1),
-         fmt(s["product total"]["ratio"], 2), f"<= {TARGET_CPU_RATIO:g}"),
-        *[(f"  {g}", fmt(s[g]["base"], 1), fmt(s[g]["head"], 1), fmt(s[g]["ratio"], 2), "")
-          for g in (*PRODUCT_GROUPS, *ASIDE_GROUPS)],
-    ]
+        for pair in s["ratios"]:
+            this = next(x for x in pair["per_round"] if x["round"] == rnd["round"])
+            rows.append((f"  {pair['pair']} this round",
+                         f"CPU {fmt(this['cpu'], 2)}, capacity {fmt(this['capacity'], 2)}"))
+    pairs = [p["pair"] for p in s["ratios"]]
+    rows.append(("Medians over the rounds", *names, *pairs, "target (head / base)"))
+
+    def row(label: str, key: str, digits: int, target: str = "") -> tuple[str, ...]:
+        return (label, *(fmt(s["medians"][n][key], digits) for n in names),
+                *(fmt(p["medians"][key], 2) for p in s["ratios"]), target)
+
+    rows += [row("capacity, applications/s (p95 < 3 s)", "capacity", 2, f">= {TARGET_CAPACITY_RATIO:g}"),
+             row("CPU ms per application, product", "product total", 1, f"<= {TARGET_CPU_RATIO:g}"),
+             *[row(f"  {g}", g, 1) for g in (*PRODUCT_GROUPS, *ASIDE_GROUPS)]]
     title = (f"Portal A/B: base {r['base_commit'][:8]} vs head {r['head_commit'][:8]}{'+' if r['head_dirty'] else ''}"
              f", {r['workers']} workers each, {r['cpus']} CPUs, load {r['loadavg_start'][0]:.1f} -> "
              f"{r['loadavg_end'][0]:.1f}")
@@ -369,7 +393,7 @@ def _print_scaling(r: dict[str, Any]) -> None:
         cpu = res["cpu_ms_per_application"]
         rows.append((str(res["workers"]), fmt(res["capacity"], 2), fmt(res.get("ceiling"), 2),
                      fmt(cpu.get("product total"), 1), _floor_cell(res["floor"])))
-    rows.append(("CPU ms per application by group",))
+    rows.append(("CPU ms per application by group", *(f"{res['workers']} worker(s)" for res in r["results"])))
     rows += _cpu_rows([res.get("cpu_ms_per_application", {}) for res in r["results"]])
     print_table(f"Portal capacity by worker processes, head {r['head_commit'][:8]}, {r['cpus']} CPUs, load "
                 f"{r['loadavg_start'][0]:.1f} -> {r['loadavg_end'][0]:.1f}", rows)
@@ -380,6 +404,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("capacity (A/B and scaling)")
     g.add_argument("--base", metavar="COMMIT",
                    help="A/B: capacity and CPU per application of COMMIT and of this tree, by turns")
+    g.add_argument("--sanity", action="store_true",
+                   help="A/B: run this tree as a third side too (head-again / head shows the method's noise)")
     g.add_argument("--workers-scaling", metavar="N,N,...", type=lambda v: [int(x) for x in v.split(",")],
                    help="capacity of this tree with each number of worker processes, e.g. 1,2,3")
     g.add_argument("--rounds", type=int, help="capacity searches per side, by turns (A/B 2; scaling 1)")
