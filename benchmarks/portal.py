@@ -136,7 +136,7 @@ def start_portal(args: argparse.Namespace, backend: Backend, workers: int | None
         backend.spawn(f"worker-{i}", ["-m", "backoffice.cli", "worker", "--name", f"{backend.queue}-{i}"], **env)
     backend.spawn("scheduler", ["-m", "backoffice.cli", "scheduler"], **env)
     settings = backend.settings()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(_named(settings.database_url))
     backend.on_close(engine.dispose)
     portal = Portal(backend, registry, smtp, web, url, engine, Redis.from_url(redis_url(settings)))
     wait_until(lambda: _healthy(portal, workers), 90, interval=0.3, what="web, workers and scheduler")
@@ -171,16 +171,31 @@ def _session_pids(sid: int) -> list[int]:
     return pids
 
 
-def _database_backends(portal: Portal) -> list[int]:
-    """PostgreSQL backends serving this database: the server is shared with other work on the machine.
+BENCHMARK_APPLICATION = "portal-benchmark"  # application_name of the benchmark's own connections
 
-    The server's own background processes (WAL writer, checkpointer) are left out: they serve every database.
+
+def _named(database_url: str) -> str:
+    """The URL with our application_name on PostgreSQL, so our backends can be told from the product's."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    if not url.drivername.startswith("postgresql"):
+        return database_url
+    return url.update_query_dict({"application_name": BENCHMARK_APPLICATION}).render_as_string(hide_password=False)
+
+
+def _database_backends(portal: Portal) -> list[int]:
+    """PostgreSQL backends serving the product on this database: the server is shared with other work.
+
+    The server's own background processes (WAL writer, checkpointer) are left out: they serve every
+    database; so are the benchmark's own connections (the ready watch polls every 100 ms).
     """
     if not portal.backend.is_postgres:
         return []
     with portal.engine.connect() as conn:
         return [int(pid) for pid in conn.exec_driver_sql(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()").scalars()]
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name <> %s",
+            (BENCHMARK_APPLICATION,)).scalars()]
 
 
 def process_groups(portal: Portal) -> dict[str, list[int]]:

@@ -45,6 +45,7 @@ from benchmarks import floor
 from benchmarks._support import (
     ROOT,
     Backend,
+    CpuMeter,
     base_checkout,
     fmt,
     git,
@@ -58,6 +59,7 @@ from benchmarks.portal import (
     Portal,
     ReadyWatch,
     Tracker,
+    process_groups,
     register_accounts,
     run_phase,
     start_portal,
@@ -66,6 +68,8 @@ from benchmarks.portal import (
 TARGET_CPU_RATIO = 0.5  # issue 19: CPU per application at most half the base's
 TARGET_CAPACITY_RATIO = 2.0  # and capacity at least twice
 PRODUCT_GROUPS = ("web (gunicorn)", "workers", "scheduler", "postgres (this database's backends)", "redis")
+NET = "product total, net of idle"  # minus what the product burns with no load over the step's time
+IDLE = "product idle, ms per s"
 ASIDE_GROUPS = ("registry service", "benchmark (clients, SMTP sink)")
 
 
@@ -151,13 +155,22 @@ def run_step(side: Side, args: argparse.Namespace, rate: float) -> dict[str, Any
     step.update(p95_ms=p95, p50_ms=fig["scheduled_to_ready_ms"]["p50"], backlog_growth_ms=growth,
                 cpu_ms_per_application=fig["cpu_ms_per_application"], utilisation=fig["cpu_utilisation"],
                 commits_per_application=fig["commits_per_application"], loadavg_end=fig["loadavg_end"],
-                queue_depth_max=fig["queue_depth"]["max"], seconds=time.monotonic() - began,
+                queue_depth_max=fig["queue_depth"]["max"], seconds=time.monotonic() - began, phase_s=fig["phase_s"],
                 passed=p95 is not None and p95 < TARGET_P95_MS and (growth is None or growth <= args.growth_ms))
     return step
 
 
+def measure_idle(side: Side, seconds: float) -> dict[str, float]:
+    """CPU ms per second each process group burns with no load (timers, heartbeats, polling)."""
+    meter = CpuMeter(lambda: process_groups(side.portal))
+    meter.start()
+    time.sleep(seconds)
+    return {name: cpu * 1000 / seconds for name, cpu in meter.stop().items()}
+
+
 def capacity_search(side: Side, args: argparse.Namespace, start: float, factor: float) -> dict[str, Any]:
     """Bracket the capacity by stepping `factor` up (or down), then bisect it geometrically."""
+    idle = measure_idle(side, args.idle_seconds)
     lo: float | None = None
     hi: float | None = None
     rate, steps = start, []
@@ -180,18 +193,30 @@ def capacity_search(side: Side, args: argparse.Namespace, start: float, factor: 
             break
     passing = [s for s in steps if s["passed"]] or [s for s in steps if "failed" not in s]
     return {"side": side.name, "workers": side.workers, "capacity": lo, "ceiling": hi, "steps": steps,
-            "cpu_ms_per_application": _weighted_cpu(passing), "seconds": time.monotonic() - began,
+            "cpu_ms_per_application": _weighted_cpu(passing, idle), "idle_ms_per_s": idle,
+            "seconds": time.monotonic() - began,
             "cpu_from": "passing steps" if any(s["passed"] for s in steps) else "failing steps (none passed)"}
 
 
-def _weighted_cpu(steps: list[dict[str, Any]]) -> dict[str, float]:
+def _weighted_cpu(steps: list[dict[str, Any]], idle: dict[str, float] | None = None) -> dict[str, float]:
+    """CPU ms per application by group over `steps`, and the product's total gross and net of `idle`.
+
+    The net figure matters in an A/B: a side that passes at higher rates spreads its idle burn over
+    more applications, which would flatter its gross figure.
+    """
     total = sum(s["applications"] for s in steps)
     groups: dict[str, float] = {}
+    idle_share = 0.0
     for s in steps:
         for name, ms in s["cpu_ms_per_application"].items():
             groups[name] = groups.get(name, 0.0) + ms * s["applications"] / total
+        if idle:
+            idle_share += sum(idle.get(g, 0.0) for g in PRODUCT_GROUPS) * s.get("phase_s", 0.0) / total
     if groups:
         groups["product total"] = sum(groups.get(g, 0.0) for g in PRODUCT_GROUPS)
+        if idle:
+            groups[NET] = groups["product total"] - idle_share
+            groups[IDLE] = sum(idle.get(g, 0.0) for g in PRODUCT_GROUPS)
     return groups
 
 
@@ -286,7 +311,8 @@ def run_scaling(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _config(args: argparse.Namespace) -> dict[str, Any]:
-    keys = ("rounds", "step_seconds", "start_rate", "factor", "refine_factor", "resolution", "max_steps",
+    keys = ("rounds", "idle_seconds", "step_seconds", "start_rate", "factor", "refine_factor", "resolution",
+            "max_steps",
             "growth_ms", "accounts", "warmup", "web_threads", "web_processes", "registry_latency_ms")
     return {k: getattr(args, k) for k in keys}
 
@@ -303,12 +329,12 @@ def _ab_summary(rounds: list[dict[str, Any]], pairs: list[tuple[str, str]]) -> d
         return out
 
     sides = sorted({name for pair in pairs for name in pair})
-    keys = ("capacity", "product total", *PRODUCT_GROUPS, *ASIDE_GROUPS)
+    keys = ("capacity", "product total", NET, IDLE, *PRODUCT_GROUPS, *ASIDE_GROUPS)
     medians = {side: {key: median(values(side, key)) for key in keys} for side in sides}
     every = {side: {key: values(side, key) for key in keys} for side in sides}
 
-    def cpu(r: dict[str, Any], side: str) -> float | None:
-        return r[side].get("cpu_ms_per_application", {}).get("product total")
+    def cpu(r: dict[str, Any], side: str, key: str = "product total") -> float | None:
+        return r[side].get("cpu_ms_per_application", {}).get(key)
 
     ratios = []
     for a, b in pairs:
@@ -316,6 +342,7 @@ def _ab_summary(rounds: list[dict[str, Any]], pairs: list[tuple[str, str]]) -> d
             "pair": f"{a} / {b}",
             "medians": {key: _ratio(medians[a][key], medians[b][key]) for key in keys},
             "per_round": [{"round": r["round"], "cpu": _ratio(cpu(r, a), cpu(r, b)),
+                           "cpu_net": _ratio(cpu(r, a, NET), cpu(r, b, NET)),
                            "capacity": _ratio(r[a].get("capacity"), r[b].get("capacity"))} for r in rounds],
         })
     return {"medians": medians, "values": every, "ratios": ratios}
@@ -347,11 +374,13 @@ def _search_cell(res: dict[str, Any]) -> str:
     cap_text = f"{cap:.2f}/s" if cap else f"below {res['steps'][-1]['rate']:.2f}/s (no step passed)"
     ceiling = f" (failed at {res['ceiling']:.2f}/s)" if res.get("ceiling") else " (no failing step: higher)"
     cpu = res["cpu_ms_per_application"]
-    return f"capacity {cap_text}{ceiling}; product CPU {fmt(cpu.get('product total'), 1)} ms/app"
+    return (f"capacity {cap_text}{ceiling}; product CPU {fmt(cpu.get('product total'), 1)} ms/app, "
+            f"net of idle {fmt(cpu.get(NET), 1)} ({res.get('cpu_from', '')})")
 
 
 def _cpu_rows(cpus: list[dict[str, float]]) -> list[tuple[str, ...]]:
-    return [(f"  {g}", *(fmt(c.get(g), 1) for c in cpus)) for g in (*PRODUCT_GROUPS, "product total", *ASIDE_GROUPS)]
+    groups = (*PRODUCT_GROUPS, "product total", NET, IDLE, *ASIDE_GROUPS)
+    return [(f"  {g}", *(fmt(c.get(g), 1) for c in cpus)) for g in groups]
 
 
 def _print_ab(r: dict[str, Any]) -> None:
@@ -365,7 +394,8 @@ def _print_ab(r: dict[str, Any]) -> None:
         for pair in s["ratios"]:
             this = next(x for x in pair["per_round"] if x["round"] == rnd["round"])
             rows.append((f"  {pair['pair']} this round",
-                         f"CPU {fmt(this['cpu'], 2)}, capacity {fmt(this['capacity'], 2)}"))
+                         f"CPU {fmt(this['cpu'], 2)} (net of idle {fmt(this['cpu_net'], 2)}), "
+                         f"capacity {fmt(this['capacity'], 2)}"))
     pairs = [p["pair"] for p in s["ratios"]]
     rows.append(("Medians over the rounds", *names, *pairs, "target (head / base)"))
 
@@ -375,6 +405,8 @@ def _print_ab(r: dict[str, Any]) -> None:
 
     rows += [row("capacity, applications/s (p95 < 3 s)", "capacity", 2, f">= {TARGET_CAPACITY_RATIO:g}"),
              row("CPU ms per application, product", "product total", 1, f"<= {TARGET_CPU_RATIO:g}"),
+             row(f"  {NET}", NET, 1, f"<= {TARGET_CPU_RATIO:g}"),
+             row(f"  {IDLE}", IDLE, 1),
              *[row(f"  {g}", g, 1) for g in (*PRODUCT_GROUPS, *ASIDE_GROUPS)]]
     title = (f"Portal A/B: base {r['base_commit'][:8]} vs head {r['head_commit'][:8]}{'+' if r['head_dirty'] else ''}"
              f", {r['workers']} workers each, {r['cpus']} CPUs, load {r['loadavg_start'][0]:.1f} -> "
@@ -420,5 +452,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--min-step-applications", type=int, default=20, help="applications per step at least (20)")
     g.add_argument("--growth-ms", type=float, default=1000.0,
                    help="a step fails when its last third waits this much longer than its first (1000 ms)")
+    g.add_argument("--idle-seconds", type=float, default=5.0,
+                   help="the product's CPU with no load, measured before each search (5 s)")
     g.add_argument("--floor-jobs", type=int, default=1000, help="no-op RQ jobs of each round's floor (1000)")
     g.add_argument("--floor-commit-seconds", type=float, default=2.0, help="commit loop of each floor (2 s)")
