@@ -70,6 +70,7 @@ TARGET_CAPACITY_RATIO = 2.0  # and capacity at least twice
 PRODUCT_GROUPS = ("web (gunicorn)", "workers", "scheduler", "postgres (this database's backends)", "redis")
 NET = "product total, net of idle"  # minus what the product burns with no load over the step's time
 IDLE = "product idle, ms per s"
+COMMITS = "database commits per application"  # pg_stat_database, not CPU: kept with the CPU figures for the table
 ASIDE_GROUPS = ("registry service", "benchmark (clients, SMTP sink)")
 
 
@@ -146,7 +147,7 @@ def run_step(side: Side, args: argparse.Namespace, rate: float) -> dict[str, Any
     began = time.monotonic()
     try:
         fig = run_phase(side.portal, side.clients, side.watch, f"{side.name} at {rate:.2f}/s", n,
-                        lambda subs: side.clients.open_loop(subs, rate, args.open_loop_threads))
+                        lambda subs: side.clients.open_loop(subs, rate, args.open_loop_threads), settle=False)
     except (RuntimeError, TimeoutError) as exc:
         return {**step, "passed": False, "failed": f"{exc.__class__.__name__}: {str(exc)[:300]}",
                 "seconds": time.monotonic() - began}
@@ -212,6 +213,9 @@ def _weighted_cpu(steps: list[dict[str, Any]], idle: dict[str, float] | None = N
             groups[name] = groups.get(name, 0.0) + ms * s["applications"] / total
         if idle:
             idle_share += sum(idle.get(g, 0.0) for g in PRODUCT_GROUPS) * s.get("phase_s", 0.0) / total
+    commits = [s["commits_per_application"] * s["applications"] for s in steps if s.get("commits_per_application")]
+    if commits and len(commits) == len(steps):
+        groups[COMMITS] = sum(commits) / total
     if groups:
         groups["product total"] = sum(groups.get(g, 0.0) for g in PRODUCT_GROUPS)
         if idle:
@@ -329,7 +333,7 @@ def _ab_summary(rounds: list[dict[str, Any]], pairs: list[tuple[str, str]]) -> d
         return out
 
     sides = sorted({name for pair in pairs for name in pair})
-    keys = ("capacity", "product total", NET, IDLE, *PRODUCT_GROUPS, *ASIDE_GROUPS)
+    keys = ("capacity", "product total", NET, IDLE, *PRODUCT_GROUPS, *ASIDE_GROUPS, COMMITS)
     medians = {side: {key: median(values(side, key)) for key in keys} for side in sides}
     every = {side: {key: values(side, key) for key in keys} for side in sides}
 
@@ -379,7 +383,7 @@ def _search_cell(res: dict[str, Any]) -> str:
 
 
 def _cpu_rows(cpus: list[dict[str, float]]) -> list[tuple[str, ...]]:
-    groups = (*PRODUCT_GROUPS, "product total", NET, IDLE, *ASIDE_GROUPS)
+    groups = (*PRODUCT_GROUPS, "product total", NET, IDLE, *ASIDE_GROUPS, COMMITS)
     return [(f"  {g}", *(fmt(c.get(g), 1) for c in cpus)) for g in groups]
 
 
@@ -407,7 +411,8 @@ def _print_ab(r: dict[str, Any]) -> None:
              row("CPU ms per application, product", "product total", 1, f"<= {TARGET_CPU_RATIO:g}"),
              row(f"  {NET}", NET, 1, f"<= {TARGET_CPU_RATIO:g}"),
              row(f"  {IDLE}", IDLE, 1),
-             *[row(f"  {g}", g, 1) for g in (*PRODUCT_GROUPS, *ASIDE_GROUPS)]]
+             *[row(f"  {g}", g, 1) for g in (*PRODUCT_GROUPS, *ASIDE_GROUPS)],
+             row(COMMITS, COMMITS, 1)]
     title = (f"Portal A/B: base {r['base_commit'][:8]} vs head {r['head_commit'][:8]}{'+' if r['head_dirty'] else ''}"
              f", {r['workers']} workers each, {r['cpus']} CPUs, load {r['loadavg_start'][0]:.1f} -> "
              f"{r['loadavg_end'][0]:.1f}")
