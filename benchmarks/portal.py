@@ -432,9 +432,11 @@ def summary(values: list[float]) -> dict[str, float | None]:
 
 
 def run_phase(portal: Portal, clients: Clients, watch: ReadyWatch, name: str, n: int,
-              drive: Callable[[list[Submission]], None], *, settle: bool = True) -> dict[str, Any]:
+              drive: Callable[[list[Submission]], None], *, settle: bool = True,
+              drain: Callable[[], None] | None = None) -> dict[str, Any]:
     """One phase, measured; `settle=False` reads the commit counter without waiting for the stats to settle
-    (a few seconds saved per phase, the count then off by up to a second's commits)."""
+    (a few seconds saved per phase, the count then off by up to a second's commits); `drain` waits, after
+    the last case is ready, for what the phase left behind (the notices' jobs), inside the measurement."""
     commits = settled_commits if settle else stat_commits
     subs = clients.batch(n)
     commits_before = commits(portal.engine)
@@ -443,6 +445,8 @@ def run_phase(portal: Portal, clients: Clients, watch: ReadyWatch, name: str, n:
     began = time.time()
     drive(subs)
     settled = clients.tracker.wait(subs, READY_TIMEOUT_S + n / 5, lambda: watch.failure)
+    if drain is not None:
+        drain()
     cpu = meter.stop()
     ended = time.time()
     commits_after = commits(portal.engine)

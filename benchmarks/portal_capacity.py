@@ -147,7 +147,8 @@ def run_step(side: Side, args: argparse.Namespace, rate: float) -> dict[str, Any
     began = time.monotonic()
     try:
         fig = run_phase(side.portal, side.clients, side.watch, f"{side.name} at {rate:.2f}/s", n,
-                        lambda subs: side.clients.open_loop(subs, rate, args.open_loop_threads), settle=False)
+                        lambda subs: side.clients.open_loop(subs, rate, args.open_loop_threads), settle=False,
+                        drain=lambda: wait_quiet(side.portal, args.drain_seconds))
     except (RuntimeError, TimeoutError) as exc:
         return {**step, "passed": False, "failed": f"{exc.__class__.__name__}: {str(exc)[:300]}",
                 "seconds": time.monotonic() - began}
@@ -159,6 +160,26 @@ def run_step(side: Side, args: argparse.Namespace, rate: float) -> dict[str, Any
                 queue_depth_max=fig["queue_depth"]["max"], seconds=time.monotonic() - began, phase_s=fig["phase_s"],
                 passed=p95 is not None and p95 < TARGET_P95_MS and (growth is None or growth <= args.growth_ms))
     return step
+
+
+def wait_quiet(portal: Portal, timeout: float) -> bool:
+    """Until the RQ queue is empty and no job runs for half a second: a step's notices are sent after its
+    cases are ready, and left over they would slow the next step (and charge it their CPU)."""
+    from rq import Queue
+    from rq.registry import StartedJobRegistry
+
+    queue = Queue(portal.backend.queue, connection=portal.redis)
+    started = StartedJobRegistry(queue=queue)
+    deadline, quiet_since = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        if queue.count == 0 and started.count == 0:
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since >= 0.5:
+                return True
+        else:
+            quiet_since = None
+        time.sleep(0.1)
+    return False
 
 
 def measure_idle(side: Side, seconds: float) -> dict[str, float]:
@@ -315,9 +336,9 @@ def run_scaling(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _config(args: argparse.Namespace) -> dict[str, Any]:
-    keys = ("rounds", "idle_seconds", "step_seconds", "start_rate", "factor", "refine_factor", "resolution",
-            "max_steps",
-            "growth_ms", "accounts", "warmup", "web_threads", "web_processes", "registry_latency_ms")
+    keys = ("rounds", "idle_seconds", "drain_seconds", "step_seconds", "start_rate", "factor", "refine_factor",
+            "resolution", "max_steps", "growth_ms", "accounts", "warmup", "web_threads", "web_processes",
+            "registry_latency_ms")
     return {k: getattr(args, k) for k in keys}
 
 
@@ -457,6 +478,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--min-step-applications", type=int, default=20, help="applications per step at least (20)")
     g.add_argument("--growth-ms", type=float, default=1000.0,
                    help="a step fails when its last third waits this much longer than its first (1000 ms)")
+    g.add_argument("--drain-seconds", type=float, default=120.0,
+                   help="after a step, wait at most this long for the queue to empty (120 s)")
     g.add_argument("--idle-seconds", type=float, default=5.0,
                    help="the product's CPU with no load, measured before each search (5 s)")
     g.add_argument("--floor-jobs", type=int, default=1000, help="no-op RQ jobs of each round's floor (1000)")
