@@ -77,19 +77,20 @@ class Backend:
     flush_redis: bool = False
     procs: list[subprocess.Popen] = field(default_factory=list)
     log_dir: Path | None = None
+    root: Path = ROOT  # whose product code the CLI and the children run (an A/B's base is another checkout)
     _cleanups: list[Callable[[], None]] = field(default_factory=list)
 
     # --------------------------------------------------------------- creation
     @classmethod
     def create(cls, *, embedded: bool, database_url: str | None, redis_url: str | None,
-               label: str) -> Backend:
+               label: str, root: Path = ROOT) -> Backend:
         """Fresh PostgreSQL database + claimed Redis db (default), SQLite + embedded Redis, or given URLs."""
         token = uuid.uuid4().hex[:10]
         data_dir = Path(tempfile.mkdtemp(prefix=f"bench-{label}-"))
         queue = f"bench-{label}-{token}"
         if embedded:
-            return cls("embedded", None, None, data_dir, queue)
-        backend = cls("custom" if database_url else "postgres", database_url, redis_url, data_dir, queue)
+            return cls("embedded", None, None, data_dir, queue, root=root)
+        backend = cls("custom" if database_url else "postgres", database_url, redis_url, data_dir, queue, root=root)
         try:
             if database_url is None:
                 name = f"bench_{token}"
@@ -129,7 +130,7 @@ class Backend:
             "BACKOFFICE_WORKFLOWS_DIR": str(WORKFLOWS),
             "BACKOFFICE_OPERATOR_MODULES": "benchmarks.operators",
             "BACKOFFICE_QUEUE": self.queue,
-            "PYTHONPATH": str(ROOT),
+            "PYTHONPATH": str(self.root),
         })
         if self.database_url:
             env["DATABASE_URL"] = self.database_url
@@ -149,9 +150,9 @@ class Backend:
         return engine_settings(self.env())
 
     # ------------------------------------------------------------ processes
-    def cli(self, *args: str) -> str:
+    def cli(self, *args: str, **extra_env: str) -> str:
         """Run `python -m backoffice.cli ARGS` like an operator would; raise with its output on failure."""
-        proc = subprocess.run([sys.executable, "-m", "backoffice.cli", *args], env=self.env(), cwd=ROOT,
+        proc = subprocess.run([sys.executable, "-m", "backoffice.cli", *args], env=self.env(**extra_env), cwd=self.root,
                               capture_output=True, text=True, timeout=600, check=False)
         if proc.returncode != 0:
             raise RuntimeError(f"backoffice.cli {' '.join(args)} failed ({proc.returncode}):"
@@ -164,7 +165,7 @@ class Backend:
             self.log_dir = self.data_dir / "logs"
             self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
-        proc = subprocess.Popen([sys.executable, *argv], env=self.env(**extra_env), cwd=ROOT,
+        proc = subprocess.Popen([sys.executable, *argv], env=self.env(**extra_env), cwd=self.root,
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()  # the child holds its own descriptor
         self.procs.append(proc)
@@ -244,6 +245,25 @@ def backend_from_args(args: Any, label: str) -> Iterator[Backend]:
         yield backend
     finally:
         backend.close()
+
+
+def git(*argv: str) -> str:
+    """Run git in this checkout and return its output."""
+    return subprocess.run(["git", "-C", str(ROOT), *argv], check=True, capture_output=True, text=True).stdout.strip()
+
+
+@contextlib.contextmanager
+def base_checkout(commit: str) -> Iterator[tuple[Path, str]]:
+    """(path, full hash) of `commit` checked out in a temporary git worktree, removed afterwards (A/B runs)."""
+    full = git("rev-parse", "--verify", f"{commit}^{{commit}}")
+    checkout = Path(tempfile.mkdtemp(prefix="bench-base-"))
+    git("worktree", "add", "--detach", str(checkout), full)
+    try:
+        yield checkout, full
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(checkout)],
+                       capture_output=True, check=False)
+        shutil.rmtree(checkout, ignore_errors=True)
 
 
 def _claim_redis_db(token: str) -> tuple[int, tuple[str, str]]:

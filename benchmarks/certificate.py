@@ -50,7 +50,16 @@ from itertools import pairwise  # noqa: E402
 from typing import Any  # noqa: E402
 
 from benchmarks import floor  # noqa: E402
-from benchmarks._support import ROOT, fmt, median, percentile, print_table, run_benchmark  # noqa: E402
+from benchmarks._support import (  # noqa: E402
+    ROOT,
+    base_checkout,
+    fmt,
+    git,
+    median,
+    percentile,
+    print_table,
+    run_benchmark,
+)
 
 TARGET_MEDIAN_MS = 40.0
 TARGET_AB_RATIO = 0.25  # issue 19: a certificate in a quarter of the time
@@ -291,40 +300,31 @@ class _Side:
                 "cpu_min_ms": min(self.cpus), "pdf_bytes_median": int(median(self.sizes) or 0)}
 
 
-def _git(*argv: str) -> str:
-    return subprocess.run(["git", "-C", str(ROOT), *argv], check=True, capture_output=True, text=True).stdout.strip()
-
-
 def run_ab(args: argparse.Namespace) -> dict[str, Any]:
-    base_commit = _git("rev-parse", "--verify", f"{args.base}^{{commit}}")
-    head = _git("rev-parse", "HEAD")
-    dirty = bool(_git("status", "--porcelain", "--untracked-files=no"))
-    checkout = Path(tempfile.mkdtemp(prefix="bench-certificate-base-"))
-    _git("worktree", "add", "--detach", str(checkout), base_commit)
+    head = git("rev-parse", "HEAD")
+    dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
     sides: list[_Side] = []
-    try:
-        started = time.perf_counter()
-        load_before = os.getloadavg()
-        base, new = _Side("base", checkout), _Side("new", ROOT)
-        sides = [base, new]
-        for side in sides:
-            side.batch(args.warmup, 0, keep=False)
-        per_round = max(1, args.n // args.rounds)
-        floor_samples: list[float] = []
-        for round_number in range(args.rounds):
-            offset = 1000 + round_number * per_round
-            order = sides if round_number % 2 == 0 else sides[::-1]
-            for side in order:
-                side.batch(per_round, offset)
-            floor_samples += floor.measure_cpu(per_round).samples_ms
-        total_s = time.perf_counter() - started
-        report_base, report_new = base.summary(), new.summary()
-    finally:
-        for side in sides:
-            side.close()
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(checkout)],
-                       capture_output=True, check=False)
-        shutil.rmtree(checkout, ignore_errors=True)
+    with base_checkout(args.base) as (checkout, base_commit):
+        try:
+            started = time.perf_counter()
+            load_before = os.getloadavg()
+            base, new = _Side("base", checkout), _Side("new", ROOT)
+            sides = [base, new]
+            for side in sides:
+                side.batch(args.warmup, 0, keep=False)
+            per_round = max(1, args.n // args.rounds)
+            floor_samples: list[float] = []
+            for round_number in range(args.rounds):
+                offset = 1000 + round_number * per_round
+                order = sides if round_number % 2 == 0 else sides[::-1]
+                for side in order:
+                    side.batch(per_round, offset)
+                floor_samples += floor.measure_cpu(per_round).samples_ms
+            total_s = time.perf_counter() - started
+            report_base, report_new = base.summary(), new.summary()
+        finally:
+            for side in sides:
+                side.close()
     import weasyprint
 
     floor_median = median(floor_samples) or 0.0

@@ -66,10 +66,10 @@ from benchmarks._support import (  # noqa: E402
     install_signal_cleanup,
     median,
     percentile,
-    pids_named,
     print_table,
     run_benchmark,
     settled_commits,
+    stat_commits,
     wait_until,
 )
 
@@ -102,17 +102,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def product_env(registry_url: str, smtp_url: str, web_url: str) -> dict[str, str]:
+def product_env(registry_url: str, smtp_url: str, web_url: str, root: Path = ROOT) -> dict[str, str]:
     """What the product's processes get on top of the backend's env (database, Redis, queue, data dir)."""
     return {
-        "BACKOFFICE_WORKFLOWS_DIR": str(ROOT / "workflows"), "BACKOFFICE_OPERATOR_MODULES": "",
+        "BACKOFFICE_WORKFLOWS_DIR": str(root / "workflows"), "BACKOFFICE_OPERATOR_MODULES": "",
         "REGISTRY_URL": registry_url, "SMTP_URL": smtp_url, "PUBLIC_BASE_URL": web_url,
         "SECRET_KEY": "portal-benchmark-" * 4, "RATE_LIMITS": "off",
     }
 
 
-def start_portal(args: argparse.Namespace, backend: Backend) -> Portal:
-    """Registry + SMTP sink, migrate and deploy through the CLI, then web, workers and scheduler."""
+def start_portal(args: argparse.Namespace, backend: Backend, workers: int | None = None) -> Portal:
+    """Registry + SMTP sink, migrate and deploy through the CLI, then web, workers and scheduler.
+
+    The product runs the code under `backend.root` (its workflows too): an A/B's base is another checkout.
+    """
     from engine.context import redis_url
     from engine.db import make_engine
     from tests.support.registry import RegistryService
@@ -124,19 +127,20 @@ def start_portal(args: argparse.Namespace, backend: Backend) -> Portal:
     backend.on_close(smtp.stop)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    env = product_env(registry.url, smtp.url, url)
-    backend.cli("db", "upgrade")
-    backend.cli("workflows", "deploy", str(ROOT / "workflows"))
+    env = product_env(registry.url, smtp.url, url, backend.root)
+    backend.cli("db", "upgrade", **env)
+    backend.cli("workflows", "deploy", str(backend.root / "workflows"), **env)
     web = backend.spawn("web", ["-m", "backoffice.cli", "web", "--port", str(port), "--threads", str(args.web_threads),
                                 "--processes", str(args.web_processes)], **env)
-    for i in range(args.workers):
+    workers = args.workers if workers is None else workers
+    for i in range(workers):
         backend.spawn(f"worker-{i}", ["-m", "backoffice.cli", "worker", "--name", f"{backend.queue}-{i}"], **env)
     backend.spawn("scheduler", ["-m", "backoffice.cli", "scheduler"], **env)
     settings = backend.settings()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(_named(settings.database_url))
     backend.on_close(engine.dispose)
     portal = Portal(backend, registry, smtp, web, url, engine, Redis.from_url(redis_url(settings)))
-    wait_until(lambda: _healthy(portal, args.workers), 90, interval=0.3, what="web, workers and scheduler")
+    wait_until(lambda: _healthy(portal, workers), 90, interval=0.3, what="web, workers and scheduler")
     return portal
 
 
@@ -168,6 +172,33 @@ def _session_pids(sid: int) -> list[int]:
     return pids
 
 
+BENCHMARK_APPLICATION = "portal-benchmark"  # application_name of the benchmark's own connections
+
+
+def _named(database_url: str) -> str:
+    """The URL with our application_name on PostgreSQL, so our backends can be told from the product's."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    if not url.drivername.startswith("postgresql"):
+        return database_url
+    return url.update_query_dict({"application_name": BENCHMARK_APPLICATION}).render_as_string(hide_password=False)
+
+
+def _database_backends(portal: Portal) -> list[int]:
+    """PostgreSQL backends serving the product on this database: the server is shared with other work.
+
+    The server's own background processes (WAL writer, checkpointer) are left out: they serve every
+    database; so are the benchmark's own connections (the ready watch polls every 100 ms).
+    """
+    if not portal.backend.is_postgres:
+        return []
+    with portal.engine.connect() as conn:
+        return [int(pid) for pid in conn.exec_driver_sql(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name <> %s",
+            (BENCHMARK_APPLICATION,)).scalars()]
+
+
 def process_groups(portal: Portal) -> dict[str, list[int]]:
     """The processes sharing the machine, by role; gunicorn's master and its workers count as "web"."""
     procs = {p.pid: p for p in portal.backend.procs}
@@ -180,7 +211,7 @@ def process_groups(portal: Portal) -> dict[str, list[int]]:
         "workers": [pid for pid, p in procs.items() if "worker" in p.args],
         "scheduler": [pid for pid, p in procs.items() if "scheduler" in p.args],
         "registry service": _session_pids(portal.registry.proc.pid) if portal.registry.proc else [],
-        "postgres": pids_named("postgres") if portal.backend.is_postgres else [],
+        "postgres (this database's backends)": _database_backends(portal),
         "redis": redis_pid,
         "benchmark (clients, SMTP sink)": [os.getpid()],
     }
@@ -401,17 +432,24 @@ def summary(values: list[float]) -> dict[str, float | None]:
 
 
 def run_phase(portal: Portal, clients: Clients, watch: ReadyWatch, name: str, n: int,
-              drive: Callable[[list[Submission]], None]) -> dict[str, Any]:
+              drive: Callable[[list[Submission]], None], *, settle: bool = True,
+              drain: Callable[[], None] | None = None) -> dict[str, Any]:
+    """One phase, measured; `settle=False` reads the commit counter without waiting for the stats to settle
+    (a few seconds saved per phase, the count then off by up to a second's commits); `drain` waits, after
+    the last case is ready, for what the phase left behind (the notices' jobs), inside the measurement."""
+    commits = settled_commits if settle else stat_commits
     subs = clients.batch(n)
-    commits_before = settled_commits(portal.engine)
+    commits_before = commits(portal.engine)
     meter = CpuMeter(lambda: process_groups(portal))
     meter.start()
     began = time.time()
     drive(subs)
     settled = clients.tracker.wait(subs, READY_TIMEOUT_S + n / 5, lambda: watch.failure)
+    if drain is not None:
+        drain()
     cpu = meter.stop()
     ended = time.time()
-    commits_after = settled_commits(portal.engine)
+    commits_after = commits(portal.engine)
     problems = _problems(portal, subs, settled)
     if problems:
         raise RuntimeError(f"{name}: " + "; ".join(problems))
@@ -439,6 +477,21 @@ def _problems(portal: Portal, subs: list[Submission], settled: bool) -> list[str
     return out
 
 
+def backlog_growth(scheduled: list[Submission]) -> float | None:
+    """How much longer the last third of an open loop's cases waited than the first third (medians, ms).
+
+    Near 0 while the product keeps up; it grows with the phase's length once the offered rate is
+    above what the product can do, before the p95 says so in a short phase.
+    """
+    ordered = sorted((s for s in scheduled if s.ready_at and s.scheduled is not None), key=lambda s: s.scheduled)
+    third = len(ordered) // 3
+    if third < 2:
+        return None
+    first = median([(s.ready_at - s.scheduled) * 1000 for s in ordered[:third]])  # type: ignore[operator]
+    last = median([(s.ready_at - s.scheduled) * 1000 for s in ordered[-third:]])  # type: ignore[operator]
+    return last - first if first is not None and last is not None else None
+
+
 def _phase_figures(subs: list[Submission], began: float, ended: float) -> dict[str, Any]:
     first = min(s.started for s in subs)
     last_ready = max(s.ready_at for s in subs if s.ready_at)
@@ -459,6 +512,7 @@ def _phase_figures(subs: list[Submission], began: float, ended: float) -> dict[s
         figures["start_lag_ms"] = summary([max(0.0, s.started - s.scheduled) * 1000 for s in scheduled])
         figures["scheduled_to_ready_ms"] = summary([(s.ready_at - s.scheduled) * 1000 for s in scheduled
                                                     if s.ready_at])
+        figures["backlog_growth_ms"] = backlog_growth(scheduled)
     return figures
 
 
@@ -652,9 +706,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=20, help="applications before measuring (20)")
     p.add_argument("--renders", type=int, default=100, help="certificate renders for the render median (100)")
     p.add_argument("--render-warmup", type=int, default=10, help="renders before measuring those (10)")
+    from benchmarks import portal_capacity  # it builds on this module
+
     add_backend_arguments(p)
+    portal_capacity.add_arguments(p)
     args = p.parse_args(argv)
     check_backend_arguments(p, args)
+    if (args.base or args.workers_scaling) and (args.embedded or args.database_url or args.redis_url):
+        p.error("--base and --workers-scaling start their own PostgreSQL databases and redis-servers")
     if min(args.applications, args.threads, args.workers, args.accounts, args.renders, args.warmup) < 1 \
             or args.rate <= 0 or args.latency_seconds <= 0:
         p.error("counts, --rate and --latency-seconds must be positive")
@@ -662,7 +721,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_benchmark(parse_args(argv), run, print_report)
+    from benchmarks import portal_capacity
+
+    args = parse_args(argv)
+    if args.base and args.workers_scaling:
+        sys.exit("--base and --workers-scaling are two runs: give one of them")
+    if args.base:
+        return run_benchmark(args, portal_capacity.run_ab, portal_capacity.print_report)
+    if args.workers_scaling:
+        return run_benchmark(args, portal_capacity.run_scaling, portal_capacity.print_report)
+    return run_benchmark(args, run, print_report)
 
 
 if __name__ == "__main__":
