@@ -139,6 +139,7 @@ def test_scheduler_started_late_catches_up_on_overdue_timers(backend, cluster):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # 10,000 instances created, then a margin of half that time waited: minutes, not 300 s
 def test_ten_thousand_due_timers_fire_exactly_once_with_two_schedulers(backend, cluster):
     """10,000 instances whose timers all fall due at one moment; two schedulers compete for them."""
     services = backend.services
