@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from tests.support.accounts import add_user, bearer
 from tests.support.product import Product
 from tests.support.screenshots import Screenshots
-from tests.support.studio_browser import current_version, open_editor, saved, select, studio_session
+from tests.support.studio_browser import current_version, edit_version, open_editor, saved, select, studio_session
 
 PID = "certificate_individual"
 BPMN = "certificate_individual.bpmn"
@@ -36,12 +36,7 @@ def test_an_analyst_edits_the_process_in_the_browser_and_a_stale_save_is_refused
     with studio_session(product, problems) as studio:
         base = studio.base
         page = studio.analyst_page(first)
-        page.goto(f"{base}/processes/{PID}/versions/{version}")
-        page.get_by_role("button", name="Редактировать").click()
-        page.wait_for_url(re.compile(rf".*/processes/drafts/\d+/edit/{re.escape(BPMN)}$"))
-        draft = int(re.search(r"/drafts/(\d+)/", page.url).group(1))
-        open_editor(page)
-        expect(page.locator("[data-problems-summary]")).to_contain_text("Проверка пройдена")
+        draft = edit_version(page, base, PID, version, BPMN)
 
         # The second analyst opens the same draft now, on its first revision.
         other = studio.analyst_page(second)

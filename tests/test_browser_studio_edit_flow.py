@@ -22,7 +22,7 @@ from engine.clock import aware
 from tests.support.accounts import add_user, bearer
 from tests.support.product import Product
 from tests.support.studio import case_version
-from tests.support.studio_browser import current_version, open_editor, saved, select, studio_session
+from tests.support.studio_browser import current_version, edit_version, open_editor, saved, select, studio_session
 
 PID = "certificate_individual"
 BPMN, DMN = "certificate_individual.bpmn", "certificate_decision.dmn"
@@ -47,12 +47,7 @@ def _note_cell(page: Page):
 
 def _edit_process(page: Page, base: str, version: int) -> int:
     """«Редактировать» on the current version; the timer moved, a broken operator name marked and fixed."""
-    page.goto(f"{base}/processes/{PID}/versions/{version}")
-    page.get_by_role("button", name="Редактировать").click()
-    page.wait_for_url(re.compile(rf".*/processes/drafts/\d+/edit/{re.escape(BPMN)}$"))
-    draft = int(re.search(r"/drafts/(\d+)/", page.url).group(1))
-    open_editor(page)
-    expect(page.locator("[data-problems-summary]")).to_contain_text("Проверка пройдена")
+    draft = edit_version(page, base, PID, version, BPMN)
 
     select(page, "operator_review_sla")
     page.get_by_label("Срок (SLA)").select_option(NEW_SLA)

@@ -69,6 +69,17 @@ def current_version(product: Product, token: str, process_id: str) -> int:
     return next(p for p in listed if p["id"] == process_id)["current_version"]
 
 
+def edit_version(page: Page, base: str, process_id: str, version: int, file_name: str) -> int:
+    """«Редактировать» on a version's page: the draft's editor open on `file_name`, its check passed; the draft id."""
+    page.goto(f"{base}/processes/{process_id}/versions/{version}")
+    page.get_by_role("button", name="Редактировать").click()
+    page.wait_for_url(re.compile(rf".*/processes/drafts/\d+/edit/{re.escape(file_name)}$"))
+    draft = int(re.search(r"/drafts/(\d+)/", page.url).group(1))
+    open_editor(page)
+    expect(page.locator("[data-problems-summary]")).to_contain_text("Проверка пройдена")
+    return draft
+
+
 def open_editor(page: Page) -> None:
     """The BPMN modeler has loaded its file."""
     expect(page.locator('[data-editor][data-editor-ready="true"]')).to_have_count(1)
