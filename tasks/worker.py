@@ -44,8 +44,26 @@ def run_worker(config: AppConfig, burst: bool = False, name: str | None = None) 
         heartbeat.stop()
 
 
+class Worker(SimpleWorker):
+    """RQ's SimpleWorker whose command listener lets a stop through within a second.
+
+    RQ listens for its commands (shutdown, kill-horse) in a redis-py PubSub thread that polls with a
+    60 s wait; since redis-py 8.2 `PubSubWorkerThread.stop()` joins that thread with no timeout, so an
+    idle worker asked to stop could take a minute to exit - far past docker's 10 s grace, after which it
+    is killed mid-teardown. Polling every second costs nothing measurable and bounds the wait.
+    """
+
+    COMMAND_POLL_S = 1.0
+
+    def subscribe(self) -> None:
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(sleep_time=self.COMMAND_POLL_S, daemon=True,
+                                                       exception_handler=self._pubsub_exception_handler)
+
+
 def _work_rounds(queue: Queue, connection: redis.Redis, base: str, heartbeat: Heartbeat, burst: bool) -> None:
-    worker: SimpleWorker | None = None
+    worker: Worker | None = None
     for round_ in itertools.count():
         # Its name is the worker's host and pid (RQ's started-job entries say who runs a job); a later
         # round adds its number, as Redis may still hold the previous round's registration.
@@ -53,7 +71,7 @@ def _work_rounds(queue: Queue, connection: redis.Redis, base: str, heartbeat: He
         try:
             # Inside the try: RQ's constructor already talks to Redis (CLIENT SETNAME), and a new round
             # starts while Redis may still be down; the fault drills saw every worker die there.
-            worker = SimpleWorker([queue], connection=connection, name=heartbeat.name)
+            worker = Worker([queue], connection=connection, name=heartbeat.name)
         except redis.RedisError as exc:
             log.warning("worker %s cannot start yet (%s); trying again", heartbeat.name, exc)
             time.sleep(2)
@@ -72,7 +90,7 @@ def _work_rounds(queue: Queue, connection: redis.Redis, base: str, heartbeat: He
             return
 
 
-def _stop_asked(worker: SimpleWorker) -> bool:
+def _stop_asked(worker: Worker) -> bool:
     """Whether SIGTERM/SIGINT asked the worker to stop: RQ notes the time (an idle worker stops at once, a
     busy one after its job, setting its flag)."""
     return worker._shutdown_requested_date is not None or worker._stop_requested

@@ -9,7 +9,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from rq import Queue
+from rq import Queue, Worker
 from rq.job import Job, JobStatus
 from sqlalchemy import select
 
@@ -72,6 +72,18 @@ def test_a_job_whose_worker_stopped_beating_is_requeued_before_its_timeout(backe
     assert after[running.id].job_id == running.job_id  # a live worker's job is left alone
     assert after[orphaned.id].status == "queued" and after[orphaned.id].job_id != orphaned.job_id
     assert dead_workers(services.redis, [f"never-beat-{uuid.uuid4().hex[:6]}"]) == set()  # unknown: timeout rule
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_an_idle_worker_asked_to_stop_exits_within_dockers_grace(backend, cluster, round_):
+    """SIGTERM ends an idle worker cleanly (exit 0) well within the 10 s docker gives before SIGKILL: RQ's
+    command listener used to wait up to a minute for its next poll while the worker's teardown joined it.
+    Three rounds: whether the listener was caught mid-poll depends on thread timing."""
+    worker = cluster.worker()
+    wait_for(lambda: any(w.name.endswith(f".{worker.pid}") for w in Worker.all(connection=backend.services.redis)),
+             timeout=60, message="the worker to register")
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=10) == 0
 
 
 def test_calls_waiting_for_a_registry_are_due_once_it_answers(backend, cluster):
