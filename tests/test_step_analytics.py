@@ -221,6 +221,31 @@ def test_the_scheduled_roll_up_keeps_the_figures_current_and_the_page_says_how_f
     assert "data-missing-days" not in html
 
 
+def test_days_rolled_up_while_the_clock_ran_ahead_are_read_from_the_steps(make_app, backend) -> None:
+    """A clock set back (an NTP correction, a host restored) must not freeze today's figures: a roll-up of
+    today made while the clock was ahead is ignored, and today is counted from the steps as they are now."""
+    app = make_app()
+    pid = _seed(app)
+
+    def add_pass() -> None:
+        now = utcnow()
+        with app.app_context():
+            instance_id = db.session.scalar(text("SELECT min(id) FROM process_instance WHERE process_id = :p"),
+                                            {"p": pid})
+            db.session.add(_step(instance_id, pid, "svc", "review", now - H, now, started=now - H))
+            db.session.commit()
+
+    add_pass()
+    today = today_moscow()
+    if backend.kind == "postgres":  # SQLite computes from the steps: it has no roll-ups to mistrust
+        assert catch_up(backend.services.runtime.db, pid, today=today + timedelta(days=3)) > 0  # today rolled up
+    add_pass()
+    client, token = client_from(app), _token(app, "analyst")
+    figures = _figures(client, token, pid, today.isoformat(), today.isoformat())
+    assert {e["element"]: e["passes"] for e in figures["elements"]} == {"svc": 2}
+    assert backend.kind != "postgres" or figures["freshness"]["raw_from"] == today.isoformat()
+
+
 def test_only_supervisors_admins_and_analysts(make_app) -> None:
     app = make_app()
     pid = _seed(app)

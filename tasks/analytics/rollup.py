@@ -151,8 +151,10 @@ def freshness(s: Session, process_id: str, first: date, last: date, today: date)
     row = s.execute(select(func.max(AnalyticsDay.day), func.max(AnalyticsDay.rolled_at))
                     .where(AnalyticsDay.process_id == process_id)).one()
     through, rolled_at = row
+    # Today is never final: roll-ups of today or later (made while the clock was ahead, then set back) are
+    # not trusted, and those days are read from the steps.
     raw_first = max(first, today - timedelta(days=TAIL_DAYS - 1),
-                    through + timedelta(days=1) if through else first)
+                    min(through + timedelta(days=1), today) if through else first)
     missing = 0
     counted_from = max(first, first_step_day(s, process_id) or raw_first)
     if counted_from < raw_first:
