@@ -77,7 +77,7 @@ def test_xxe_is_refused(backend, tmp_path):
     text = (WORKFLOWS / "versioned.bpmn").read_text(encoding="utf-8").replace(
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE d [<!ENTITY xxe SYSTEM "file://{secret}">]>'
-    ).replace('name="Step"', 'name="&xxe;"')
+    ).replace('name="Шаг"', 'name="&xxe;"')
     with pytest.raises(DeploymentError) as err:
         _deployer(backend).deploy([Source("xxe.bpmn", text.encode())])
     assert "DOCTYPE" in str(err.value)

@@ -28,8 +28,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from engine.clock import aware
-from engine.models import ProcessInstance, Timer
+from engine.clock import aware, offset
+from engine.models import HumanTask, JournalEntry, ProcessInstance, ServiceCall, Timer
 from engine.versions import current_versions, make_current
 from forms.dates import today_moscow
 from tasks.config import AppConfig
@@ -114,7 +114,29 @@ class Product:
         try:
             return wait_for(reached, timeout=timeout, interval=0.3, message=f"{number} to reach {statuses}")
         except AssertionError as exc:
-            raise AssertionError(f"{exc}; statuses seen: {seen}") from None
+            raise AssertionError(f"{exc}; statuses seen: {seen}\n{self.where_it_waits(number)}") from None
+
+    def where_it_waits(self, business_key: str) -> str:
+        """What the case's process waits on, for a failure message: its open calls, timers, tasks and last
+        journal rows, and the test clock's offset (a case stuck for a minute says why at once)."""
+        with self.app.app_context():
+            inst = db.session.scalar(select(ProcessInstance).where(ProcessInstance.business_key == business_key))
+            if inst is None:
+                return f"no process instance for {business_key}"
+            lines = [f"instance {inst.id} {inst.process_id} completed={inst.completed} clock offset={offset()}"]
+            lines += [f"  call {c.task_spec} {c.operator} {c.status} attempts={c.attempts} dispatched="
+                      f"{c.dispatched_at} next={c.next_attempt_at} error={c.last_error}"
+                      for c in db.session.scalars(select(ServiceCall).where(ServiceCall.instance_id == inst.id))
+                      if c.status != "done"]
+            lines += [f"  timer {t.task_spec} due {t.due_at}"
+                      for t in db.session.scalars(select(Timer).where(Timer.instance_id == inst.id))]
+            lines += [f"  task {t.spec_name} {t.status}"
+                      for t in db.session.scalars(select(HumanTask).where(HumanTask.instance_id == inst.id))]
+            lines += [f"  journal {j.at} {j.event} {j.task_spec} {(j.message or '')[:120]}"
+                      for j in db.session.scalars(select(JournalEntry).where(JournalEntry.instance_id == inst.id)
+                                                  .order_by(JournalEntry.id.desc()).limit(8))]
+            db.session.rollback()
+        return "\n".join(lines)
 
     def staff_token(self, role: str) -> str:
         email = add_user(self.app, role)
