@@ -18,7 +18,7 @@ from tasks.accounts.models import User
 from tests.support.accounts import PASSWORD, add_user, bearer, fresh_otp
 from tests.support.appeals import appealed_case, post_case
 from tests.support.backend import wait_for
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, log_in, served
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, log_in, served, wider_than_the_screen
 from tests.support.product import Product
 from web.extensions import db
 
@@ -129,7 +129,7 @@ def test_task_pages_and_the_inbox_fit_a_desktop_screen(product: Product) -> None
             page.get_by_role("button", name="Сохранить", exact=True).click()
             expect(page.locator(".inbox-saved__list")).to_contain_text("Все открытые")
             page.wait_for_load_state("load")
-            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+            assert not (wide := wider_than_the_screen(page)), wide
             table = page.locator("#tasks").bounding_box()
             assert table["width"] >= DESKTOP["width"] - 100, table
             for number, task in ((review_number, review), (appeal_number, appeal)):

@@ -96,6 +96,19 @@ def fits_the_screen(page: Page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
+def wider_than_the_screen(page: Page) -> list[str]:
+    """The innermost elements reaching past the viewport's right edge (tag, class, some text): empty when the
+    page fits, else what a failure message should name."""
+    return page.evaluate("""() => {
+        const width = window.innerWidth;
+        if (document.documentElement.scrollWidth <= width) return [];
+        const wide = [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > width + 1);
+        return wide.filter(e => !wide.some(o => o !== e && e.contains(o))).slice(0, 10).map(e =>
+            `${e.tagName.toLowerCase()}.${[...e.classList].join('.')} `
+            + `${Math.round(e.getBoundingClientRect().right)}px: ${(e.innerText || e.value || '').slice(0, 80)}`);
+    }""")
+
+
 def wait_until_ready(page: Page) -> None:
     """Reload the case page until its status reads «Готово к скачиванию» (READY_TIMEOUT at most)."""
     deadline = time.monotonic() + READY_TIMEOUT
