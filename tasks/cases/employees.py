@@ -265,11 +265,15 @@ def announce(db: Database, runtime: Runtime, *, number: str, stored: CaseEmploye
     payload = {"version": stored.version, "accepted": stored.accepted}
     deadline = time.monotonic() + ANNOUNCE_WAIT_S
     while True:
+        # Looked at before telling: the answer's commit both settles the question and starts the wait, so
+        # a question seen settled after a failed telling may have been answered in between (the process
+        # then waits, untold). Seen settled before it, a telling that fails is final.
+        pending = _question_pending(db, number)
         try:
             runtime.deliver_message(LIST_MESSAGE, number, payload, actor=actor)
             return True
         except UndeliverableMessage:
-            if not _question_pending(db, number) or time.monotonic() > deadline:
+            if not pending or time.monotonic() > deadline:
                 return False
         time.sleep(0.1)
 
