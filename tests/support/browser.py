@@ -97,12 +97,15 @@ def fits_the_screen(page: Page) -> bool:
 
 
 def wider_than_the_screen(page: Page) -> list[str]:
-    """The innermost elements reaching past the viewport's right edge (tag, class, some text): empty when the
-    page fits, else what a failure message should name."""
+    """The innermost elements reaching past the viewport's right edge (tag, class, some text), leaving out
+    what a scrolling box holds: empty when the page fits, else what a failure message should name."""
     return page.evaluate("""() => {
         const width = window.innerWidth;
         if (document.documentElement.scrollWidth <= width) return [];
-        const wide = [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > width + 1);
+        const clipped = e => { for (let p = e.parentElement; p && p !== document.body; p = p.parentElement) {
+            if (getComputedStyle(p).overflowX !== 'visible') return true; } return false; };
+        const wide = [...document.querySelectorAll('body *')].filter(
+            e => e.getBoundingClientRect().right > width + 1 && !clipped(e));
         return wide.filter(e => !wide.some(o => o !== e && e.contains(o))).slice(0, 10).map(e =>
             `${e.tagName.toLowerCase()}.${[...e.classList].join('.')} `
             + `${Math.round(e.getBoundingClientRect().right)}px: ${(e.innerText || e.value || '').slice(0, 80)}`);

@@ -158,7 +158,10 @@ class Product:
         def found() -> dict[str, Any] | None:
             return next((t for t in self.tasks(token, number=number) if t["task"] == task), None)
 
-        return wait_for(found, timeout=timeout, interval=0.3, message=f"task {task} of {number}")
+        try:
+            return wait_for(found, timeout=timeout, interval=0.3, message=f"task {task} of {number}")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{self.where_it_waits(number)}") from None
 
     def login(self, email: str, *, staff: bool = False) -> str:
         """A new API token of an existing user (a token lives 24 hours: after the clock passed a deadline
