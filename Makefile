@@ -25,9 +25,10 @@ lint: install
 	$(VENV)/bin/lint-imports --no-logo
 
 # The test files run side by side in TEST_WORKERS pytest-xdist processes; a file stays in one process, which
-# shares its running product between the file's tests (tests/conftest.py). The slowest tests print at the end.
+# shares its running product between the file's tests (tests/conftest.py). Files are handed out in collection
+# order, the longest first (LONG_FILES in tests/conftest.py). The slowest tests print at the end.
 TEST_WORKERS ?= 4
-PYTEST_PARALLEL := $(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile --durations=30
+PYTEST_PARALLEL := $(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=30
 
 # Everything but the tests marked slow (the few that take minutes each); CI runs these too (`make test-slow`).
 test: install lint
