@@ -109,3 +109,14 @@ def test_views_reach_services_and_configuration_through_web_services():
                  if path not in _SERVICES_OWNERS and "migrations" not in path.parts
                  and _SERVICES_KEY.search(path.read_text(encoding="utf-8"))]
     assert offenders == [], f"read app.extensions through web.services.services()/app_config(): {offenders}"
+
+
+# The API's error is the domain's (tasks/errors.py); web/api_errors.py answers it but does not hand it out.
+_API_ERROR_ELSEWHERE = re.compile(r"^from (?:\.+|web\.)api_errors import [^\n]*\bApiError\b", re.M)
+
+
+def test_api_error_is_imported_from_one_place():
+    offenders = [str(path.relative_to(ROOT)) for package in ("web", "tasks", "backoffice", "tests")
+                 for path in sorted((ROOT / package).rglob("*.py"))
+                 if _API_ERROR_ELSEWHERE.search(path.read_text(encoding="utf-8"))]
+    assert offenders == [], f"import ApiError from tasks.errors: {offenders}"

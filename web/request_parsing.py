@@ -24,7 +24,7 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing import IntegerConverter, UnicodeConverter
 
-from .api_errors import ApiError
+from tasks.errors import ApiError
 
 MAX_JSON_DEPTH = 64  # no form of the product nests more than a few levels
 PARAM_MIN, PARAM_MAX = -(2**31), 2**31 - 1  # what the smallest (INTEGER) column holds

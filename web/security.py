@@ -35,9 +35,10 @@ from tasks.accounts.models import User
 from tasks.accounts.roles import ROLES
 from tasks.accounts.service import AccountService
 from tasks.config import AppConfig
+from tasks.errors import ApiError
 
 from . import api_errors, embed, rate_limits
-from .api_errors import ApiError, is_api_request
+from .api_errors import is_api_request
 from .extensions import db
 from .navigation import login_reason
 from .services import app_config

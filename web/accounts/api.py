@@ -11,9 +11,10 @@ from forms.formats import check_email
 from tasks.accounts.errors import AccountError, TotpEnrolmentRequired
 from tasks.accounts.profile import account_json
 from tasks.accounts.service import RESET_TTL, normalize_email
+from tasks.errors import ApiError
 from tasks.mail import MailError
 
-from ..api_errors import ApiError, json_object
+from ..api_errors import json_object
 from ..legal.gate import current_catalogue
 from ..rate_limits import charge_attempt, rate_limited
 from ..security import account_service, api_auth_required, current_actor, public

@@ -18,9 +18,9 @@ from engine import journal
 from tasks.accounts.models import User
 from tasks.accounts.roles import CITIZEN
 from tasks.cases.policy_check import OwnPolicy, own_policy
+from tasks.errors import ApiError
 from tasks.registries.client import RegistryUnavailable
 
-from ..api_errors import ApiError
 from ..cases.access import registry_client
 from ..extensions import db
 from ..security import current_actor, roles_required

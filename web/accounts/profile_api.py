@@ -14,10 +14,11 @@ from tasks.accounts.models import User
 from tasks.accounts.profile import account_json as me_json
 from tasks.accounts.profile import record_view, update_profile
 from tasks.accounts.roles import CITIZEN
+from tasks.errors import ApiError
 from tasks.legal.acceptance import history
 from tasks.mail import MailError
 
-from ..api_errors import ApiError, json_object
+from ..api_errors import json_object
 from ..extensions import db
 from ..rate_limits import charge_attempt, rate_limited
 from ..security import account_service, current_actor, roles_required

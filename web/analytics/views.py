@@ -27,9 +27,9 @@ from forms.dates import format_ru_date, moscow_midnight, parse_iso_date, parse_r
 from forms.employees.neutralise import neutralise
 from tasks.accounts.roles import ADMIN, ANALYST, SUPERVISOR
 from tasks.analytics.queries import Analytics, ElementStats, Freshness, analytics
+from tasks.errors import ApiError
 from tasks.studio.catalogue import deployed_processes
 
-from ..api_errors import ApiError
 from ..extensions import db
 from ..security import roles_required
 

@@ -17,9 +17,10 @@ from tasks.appointments.booking import BookingRefused, ClinicUnavailable, list_f
 from tasks.appointments.booking import book as book_slot
 from tasks.appointments.booking import cancel as cancel_booking
 from tasks.appointments.booking import move as move_booking
+from tasks.errors import ApiError
 from tasks.registries.client import RegistryUnavailable
 
-from ..api_errors import ApiError, error_response, json_object
+from ..api_errors import error_response, json_object
 from ..extensions import db
 from ..security import current_actor, roles_required
 from ..services import services

@@ -20,9 +20,9 @@ from tasks.cases.models.cases import Application, Document
 from tasks.cases.storage import FileStore
 from tasks.cases.submission import find_application
 from tasks.config import AppConfig
+from tasks.errors import ApiError
 from tasks.registries.client import RegistryClient
 
-from ..api_errors import ApiError
 from ..extensions import db
 from ..security import current_actor
 from ..services import app_config

@@ -23,10 +23,11 @@ from tasks.cases.resubmission import resubmit
 from tasks.cases.submission import submit_application
 from tasks.cases.uploads import MAX_DOCUMENTS
 from tasks.documents.formatting import moscow_time
+from tasks.errors import ApiError
 from tasks.registries.client import RegistryUnavailable
 from tasks.support.hotline import filed_by
 
-from ..api_errors import ApiError, error_response, json_object
+from ..api_errors import error_response, json_object
 from ..extensions import db
 from ..rate_limits import rate_limited
 from ..security import api_auth_required, current_actor, public, roles_required

@@ -20,8 +20,8 @@ from flask import Blueprint, Response, jsonify, request
 
 from tasks.cases.actions import ActionRefused
 from tasks.cases.employees import announce, check_file, require_open, store_checked
+from tasks.errors import ApiError
 
-from ..api_errors import ApiError
 from ..extensions import db
 from ..security import api_auth_required, current_actor, public, roles_required
 from ..services import app_config, services

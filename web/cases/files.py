@@ -22,8 +22,8 @@ from tasks.cases.submission import applicant_name
 from tasks.cases.uploads import DOCUMENT_KINDS, UploadRejected, check_upload, read_limited
 from tasks.config import AppConfig
 from tasks.documents.receipt import AttachedDocument, ReceiptData, render_receipt
+from tasks.errors import ApiError
 
-from ..api_errors import ApiError
 from .access import field_error, record_view
 
 

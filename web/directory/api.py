@@ -10,8 +10,8 @@ from flask import Blueprint, Response, jsonify, request
 from engine.errors import FieldError
 from tasks.directory.search import PAGE_SIZE, search
 from tasks.directory.service import find_by_ogrn, last_refreshed
+from tasks.errors import ApiError
 
-from ..api_errors import ApiError
 from ..extensions import db
 from ..security import public
 from .query import organization_json, read_filters

@@ -13,12 +13,13 @@ from flask import Blueprint, Response, abort, jsonify, request
 from engine.errors import Conflict, DataValidationError, FieldError, NotFound
 from engine.runtime import Runtime
 from tasks.accounts.roles import CASE_WORKERS
+from tasks.errors import ApiError
 from tasks.inbox.actions import MAX_BULK, Outcome, TaskActions, parse_assignee
 from tasks.inbox.case_screen import case_screen, record_case_view
 from tasks.inbox.filters import InvalidFilter, parse_filter
 from tasks.inbox.queries import actor_id, list_tasks
 
-from ..api_errors import ApiError, json_object
+from ..api_errors import json_object
 from ..extensions import db
 from ..security import current_actor, roles_required
 from ..services import services

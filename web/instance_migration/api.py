@@ -12,8 +12,9 @@ from flask import Blueprint, Response, jsonify, url_for
 from engine.errors import Conflict, FieldError, NotFound
 from engine.migration import MigrationRefused
 from engine.migration_runs import get_run, run_cases
+from tasks.errors import ApiError
 
-from ..api_errors import ApiError, json_object
+from ..api_errors import json_object
 from ..extensions import db
 from ..security import current_actor, roles_required
 from . import service

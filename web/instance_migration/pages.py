@@ -11,9 +11,9 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from engine.errors import Conflict, NotFound
 from engine.migration import MigrationRefused
 from engine.migration_runs import get_run, run_cases
+from tasks.errors import ApiError
 from tasks.studio.catalogue import deployed_processes
 
-from ..api_errors import ApiError
 from ..extensions import db
 from ..security import current_actor, roles_required
 from . import service

@@ -17,8 +17,8 @@ from engine.errors import FieldError
 from engine.migration_models import InstanceMigration
 from engine.migration_runs import Verdict, create_run, dry_run, enqueue, request_revert
 from tasks.accounts.roles import ADMIN, ANALYST, SUPERVISOR
+from tasks.errors import ApiError
 
-from ..api_errors import ApiError
 from ..services import services
 
 MOVERS = (SUPERVISOR, ADMIN)

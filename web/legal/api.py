@@ -6,10 +6,11 @@ from flask import Blueprint, Response, jsonify, url_for
 
 from engine.errors import DataValidationError
 from tasks.accounts.roles import CITIZEN
+from tasks.errors import ApiError
 from tasks.legal.acceptance import accept, pending
 from tasks.legal.catalogue import LegalDocument
 
-from ..api_errors import ApiError, json_object
+from ..api_errors import json_object
 from ..extensions import db
 from ..security import current_actor, public, roles_required
 from .gate import current_catalogue

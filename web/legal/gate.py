@@ -15,10 +15,11 @@ from werkzeug.wrappers import Response
 
 from engine.errors import FieldError
 from tasks.accounts.roles import CITIZEN
+from tasks.errors import ApiError
 from tasks.legal.acceptance import edition, pending
 from tasks.legal.catalogue import Catalogue, load_catalogue
 
-from ..api_errors import ApiError, is_api_request
+from ..api_errors import is_api_request
 from ..extensions import db
 from ..security import current_actor
 from ..services import app_config

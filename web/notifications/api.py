@@ -12,8 +12,9 @@ from flask import Blueprint, Response, jsonify, request
 
 from tasks.accounts.roles import CITIZEN
 from tasks.cases import portal_notifications as service
+from tasks.errors import ApiError
 
-from ..api_errors import ApiError, json_object
+from ..api_errors import json_object
 from ..extensions import db
 from ..security import current_actor, roles_required
 

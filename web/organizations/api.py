@@ -25,8 +25,9 @@ from tasks.cases.drafts import delete_document as delete_stored_document
 from tasks.cases.models.cases import Document
 from tasks.cases.queries import case_status, case_summary
 from tasks.cases.uploads import DOCUMENT_KINDS, MAX_DOCUMENTS
+from tasks.errors import ApiError
 
-from ..api_errors import ApiError, json_object
+from ..api_errors import json_object
 from ..cases import access
 from ..cases.files import api_upload, document_json
 from ..extensions import db

@@ -15,11 +15,12 @@ from flask import Blueprint, Response, jsonify, request
 from engine.clock import aware
 from engine.errors import DeploymentProblem, FieldError
 from tasks.accounts.roles import ADMIN, ANALYST
+from tasks.errors import ApiError
 from tasks.studio import diffs, draft_files, drafts, impact
 from tasks.studio.catalogue import deployed_processes, is_current, process_version
 from tasks.studio.models import ProcessDraft
 
-from ..api_errors import ApiError, json_object
+from ..api_errors import json_object
 from ..extensions import db
 from ..security import current_actor, roles_required
 from ..services import services

@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 from engine.bpmn_outline import bpmn_outline, dmn_decisions, has_bpmn_di
 from engine.models import LaneRole
 from tasks.accounts.roles import ADMIN, ANALYST, ROLE_LABELS
+from tasks.errors import ApiError
 from tasks.studio import diffs, draft_files, drafts, impact
 from tasks.studio.catalogue import deployed_processes, is_current, ordered_files, process_version
 
-from ..api_errors import ApiError
 from ..extensions import db
 from ..security import current_actor, roles_required
 from ..services import services

@@ -15,9 +15,10 @@ from engine.errors import DataValidationError
 from tasks.accounts.roles import CITIZEN, SUPPORT_STAFF
 from tasks.cases.actions import ActionRefused
 from tasks.documents.formatting import moscow_time
+from tasks.errors import ApiError
 from tasks.support.requests import Filed, list_requests, request_view
 
-from ..api_errors import ApiError, json_object
+from ..api_errors import json_object
 from ..extensions import db
 from ..security import current_actor, roles_required
 from ..services import services

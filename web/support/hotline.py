@@ -19,10 +19,11 @@ from tasks.cases.catalogue import default_service
 from tasks.cases.queries import case_view
 from tasks.cases.submission import Submitted, find_application
 from tasks.cases.terms import sla_term
+from tasks.errors import ApiError
 from tasks.registries.client import RegistryUnavailable
 from tasks.support.hotline import IdentityMismatch, file_for_citizen
 
-from ..api_errors import ApiError, json_object
+from ..api_errors import json_object
 from ..cases.access import registry_client
 from ..extensions import db
 from ..security import current_actor, roles_required
