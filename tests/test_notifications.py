@@ -25,6 +25,7 @@ from engine.clock import utcnow
 from engine.models import ServiceCall
 from engine.sla import SlaRegistry
 from tasks.accounts.models import User
+from tasks.cases.catalogue import service
 from tasks.cases.models.cases import Application
 from tasks.cases.models.notifications import Notification, NotificationDelivery
 from tasks.cases.notice_delivery import DeliveryFailed, deliver, recipient, sender_lock
@@ -107,6 +108,17 @@ def test_each_event_renders_its_russian_text_with_the_link(event: str) -> None:
     # SMS: one line, within a 160-character message, nothing personal but the number and status
     assert len(n.sms) <= 160 and "\n" not in n.sms
     assert "Мария" not in n.sms and "аннулирован 01.02" not in n.sms and "Приложите" not in n.sms
+
+
+@pytest.mark.parametrize("event", sorted(EVENTS))
+def test_an_sms_begins_with_the_service_of_the_case(event: str) -> None:
+    """A change of data is not a certificate: its SMS say so from their first word (services.toml sms_name)."""
+    change = service("personal_data_change")
+    details = EXPECTED[event][0]
+    n = render_notice(CONFIG, event=event, number=NUMBER, name="М", status="rejected", reasons=REASONS,
+                      message="Приложите скан", details=details, catalogue=PRODUCT_TERMS, service=change)
+    assert n.sms.startswith("Данные полиса ОМС: ") and "Справка" not in n.sms, n.sms
+    assert notice(event).sms.startswith("Справка ОМС: ")
 
 
 def test_appeal_outcomes_have_their_own_words() -> None:

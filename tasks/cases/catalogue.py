@@ -46,6 +46,7 @@ class Service:
     refusal_heading: str = "В выдаче справки отказано"
     refused: str = "в выдаче справки"
     refused_what: str = "в выдаче справки о наличии полиса ОМС"
+    sms_name: str = "Справка ОМС"  # how an SMS about a case of the service begins («Справка ОМС: …»)
 
     def words(self) -> dict[str, str]:
         """The placeholders a shared form schema may use (`{grant}` in a label), for forms.wording."""
