@@ -4,23 +4,25 @@
     python benchmarks/drills.py --fault-seconds 60 --outage-seconds 20 --drills smtp_down,registry_down
     python benchmarks/drills.py --json
 
-The whole product runs as in the end-to-end tests (tests/support/drills.py): worker processes
-(`--workers`), the scheduler, the registry service over HTTP, an aiosmtpd SMTP server, the app in this
-process serving the JSON API through Flask's test client. PostgreSQL and Redis are a cluster and a
-server of the benchmark's own (initdb + pg_ctl on a free port, redis-server without persistence), so
-restarting them harms nobody; the scheduler and retries run with the product's default timings
-(scheduler every 0.5 s, lost jobs looked for every 5 s after 10 s of grace, registry retries up to 60 s
-apart). `--rate` valid applications per second are submitted by a few citizens throughout.
+The whole product runs as in the end-to-end tests (tests/support/drills.py): a worker pool
+(`backoffice worker --processes N`, N = `--workers`), the scheduler, the registry service over HTTP, an
+aiosmtpd SMTP server, the app in this process serving the JSON API through Flask's test client.
+PostgreSQL and Redis are a cluster and a server of the benchmark's own (initdb + pg_ctl on a free port,
+redis-server without persistence), so restarting them harms nobody; the scheduler and retries run with
+the product's default timings (scheduler every 0.5 s, lost jobs looked for every 5 s after 10 s of
+grace, registry retries up to 60 s apart). `--rate` valid applications per second are submitted by a
+few citizens throughout.
 
 The drills, one after another on the same product:
 
-* worker_sigkill: `--kills` times, a worker that is running a job right now (RQ's registry says so) is
-  SIGKILLed and a new one started; the registries answer in 200 ms, so jobs last long enough to be hit;
+* worker_sigkill: `--kills` times, a worker of the pool that is running a job right now (RQ's registry
+  says so) is SIGKILLed, and the pool forks its replacement; the registries answer in 200 ms, so jobs
+  last long enough to be hit;
 * redis_restart: Redis killed and started again empty after `--outage-seconds`;
 * postgres_restart: PostgreSQL stopped with `-m immediate` (a crash to its clients) and started after
   `--outage-seconds`;
-* scheduler_killed: the scheduler SIGKILLed, a worker SIGKILLed mid-job while it is gone (only the
-  scheduler repairs that), a new scheduler after `--outage-seconds`;
+* scheduler_killed: the scheduler SIGKILLed, a worker SIGKILLed mid-job while it is gone (the pool
+  replaces the worker, only the scheduler re-queues its job), a new scheduler after `--outage-seconds`;
 * registry_down: the registry service stopped for `--fault-seconds` (default 300), then started on
   its port again;
 * smtp_down: the SMTP server stopped for `--fault-seconds`, then started on its port again;
@@ -84,7 +86,6 @@ def _drill(name: str, args: argparse.Namespace, parts: dict[str, Any]) -> dict[s
                     missed += 1
                     continue
                 d.sigkill(victim)
-                d.spawn_worker(product)
             product.registry.clear_faults()
             extra["kills"] = args.kills - missed
         elif name == "redis_restart":
@@ -100,7 +101,6 @@ def _drill(name: str, args: argparse.Namespace, parts: dict[str, Any]) -> dict[s
             victim = d.busy_worker(product, timeout=30)
             if victim is not None:
                 d.sigkill(victim)
-                d.spawn_worker(product)
             time.sleep(args.outage_seconds)
             d.spawn_scheduler(product)
         elif name == "registry_down":
@@ -136,9 +136,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     own_redis = d.OwnRedis().start()
     rows = []
     try:
-        with d.drill_product(pg, own_redis, **PRODUCTION_TIMINGS) as product:
-            for _ in range(args.workers - 1):
-                d.spawn_worker(product)
+        with d.drill_product(pg, own_redis, args.workers, **PRODUCTION_TIMINGS) as product:
             parts = {"product": product, "pg": pg, "redis": own_redis, "tokens": d.citizens(product, 4)}
             for name in args.drills:
                 print(f"drill {name} ...", file=sys.stderr, flush=True)
