@@ -48,11 +48,13 @@ if sys.path and Path(sys.path[0] or ".").resolve() == _HERE:
     sys.path[0] = str(_HERE.parent)  # benchmarks/engine.py would shadow the product's `engine` package
 
 import argparse  # noqa: E402
+import os  # noqa: E402
 import time  # noqa: E402
 from collections import Counter  # noqa: E402
 from typing import Any  # noqa: E402
 
 from benchmarks._support import fmt, install_signal_cleanup, print_table, run_benchmark  # noqa: E402
+from benchmarks.floor import measure_cpu  # noqa: E402
 
 # The product's defaults, not the tests' quick ones: recovery is measured as deployed.
 PRODUCTION_TIMINGS = {"BACKOFFICE_SCHEDULER_INTERVAL": "0.5", "BACKOFFICE_RECONCILE_INTERVAL": "5",
@@ -73,7 +75,7 @@ def _drill(name: str, args: argparse.Namespace, parts: dict[str, Any]) -> dict[s
         free_space = disk.__enter__()
     flow = d.Flow(product, parts["tokens"], args.rate,
                   each_tick=d.support_with_screenshot(answers, filed) if disk else None).start()
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = {"load_start": os.getloadavg()[0], "floor_ms": measure_cpu(20).median_ms}
     try:
         time.sleep(args.warmup)
         started = time.monotonic()
@@ -120,6 +122,7 @@ def _drill(name: str, args: argparse.Namespace, parts: dict[str, Any]) -> dict[s
     finally:
         if disk is not None:
             disk.__exit__(None, None, None)
+    extra["load_end"] = os.getloadavg()[0]
     row = {"drill": name, "fault_s": round(fault_end - started, 1), **outcome.row(), **extra}
     if disk is not None:
         row["uploads"] = {"refused_507": answers[507], "stored_201": answers[201],
@@ -151,11 +154,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def print_report(report: dict[str, Any]) -> None:
     rows: list[tuple[str, ...]] = [("drill", "fault s", "submitted", "refused", "finished", "lost", "dup. notices",
-                                    "re-sent (same Message-ID)", "recovery s")]
+                                    "re-sent (same Message-ID)", "recovery s", "load start/end", "CPU floor ms")]
     for r in report["drills"]:
         rows.append((r["drill"], fmt(r["fault_s"]), fmt(r["submitted"]), fmt(r["refused"]), fmt(r["finished"]),
-                     fmt(r["lost"]), fmt(r["duplicates"]), fmt(r["resent"]), fmt(r["recovery_s"])))
-    print_table(f"Fault drills ({report['rate']}/s offered, {report['workers']} workers, lost = not finished "
+                     fmt(r["lost"]), fmt(r["duplicates"]), fmt(r["resent"]), fmt(r["recovery_s"]),
+                     f"{r['load_start']:.1f}/{r['load_end']:.1f}", fmt(r["floor_ms"], 2)))
+    print_table(f"Fault drills ({report['rate']}/s offered, a pool of {report['workers']} workers, lost = not finished "
                 f"{report['sla_s']:.0f} s after the fault)", rows)
     for r in report["drills"]:
         if "kills" in r:
