@@ -10,10 +10,11 @@ already imported all of it is ready in milliseconds, and the loaded code stays s
 The parent only forks, reaps and signals: it holds no connection, socket or thread, so nothing it
 owns is shared by two processes (a database or Redis connection shared across a fork mixes the
 replies of both); each child opens its own after the fork. The parent sleeps in `select` on a
-signal wake-up pipe, so a dead child is seen (SIGCHLD) and replaced at once; a child that keeps dying
-within a second of its start (a broken configuration) is replaced with a growing delay instead of in a
-tight loop. SIGTERM or SIGINT to the parent is passed on once, as SIGTERM, to every child (each one
-finishes what it is doing: RQ's warm shutdown) and the parent exits when they all have.
+signal wake-up pipe, so a dead child is seen (SIGCHLD) and replaced at once; a child that keeps failing
+by itself within a second of its start (an error exit: a broken configuration) is replaced with a
+growing delay instead of in a tight loop, while a killed one (SIGKILL, OOM) is always replaced at once.
+SIGTERM or SIGINT to the parent is passed on once, as SIGTERM, to every child (each one finishes what
+it is doing: RQ's warm shutdown) and the parent exits when they all have.
 
 Each child runs in a process group of its own, so a Ctrl-C typed at a terminal reaches the parent
 only and each child gets exactly one stop signal (a second one would be RQ's cold shutdown, ending a
@@ -38,7 +39,7 @@ from .lifetime import die_with_parent
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT = 60.0  # seconds the children get to finish their work after a stop before they are killed
-QUICK_DEATH = 1.0  # a child that dies sooner than this after its fork counts as crashing at start
+QUICK_DEATH = 1.0  # a child that fails sooner than this after its fork counts as crashing at start
 MAX_BACKOFF = 10.0  # the longest pause before replacing a child that keeps crashing at start
 
 
@@ -190,7 +191,9 @@ class ForkedPool:
             if code == 0 and not self.replace_finished:
                 slot.done = True
                 continue
-            slot.quick_deaths = slot.quick_deaths + 1 if lived < QUICK_DEATH else 0
+            # Only a child that failed by itself right after its start (a broken configuration) counts as crashing:
+            # one killed by a signal (SIGKILL, the OOM killer) was working, and its replacement is due at once.
+            slot.quick_deaths = slot.quick_deaths + 1 if code > 0 and lived < QUICK_DEATH else 0
             delay = min(MAX_BACKOFF, 0.5 * 2 ** (slot.quick_deaths - 1)) if slot.quick_deaths else 0.0
             slot.due_at = time.monotonic() + delay
             log.warning("worker process %d %s after %.1f s; replacing it%s", pid, _describe(code), lived,
