@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rq import Worker
 
+from engine.prefork import ForkedPool
 from engine.worker_liveness import dead_workers
 from tests.support.backend import children_of, wait_for
 from tests.support.queries import calls, events, open_task
@@ -69,3 +70,34 @@ def test_sigterm_to_the_parent_ends_every_child_after_its_job_and_exits_0(backen
     lookup = [c for c in calls(backend.services, info.id) if c.operator == "demo.lookup"]
     assert len(lookup) == 1 and lookup[0].status == "done"
     assert events(backend.services, info.id).count("service_completed") == 1
+
+
+def _attempt(log: Path) -> int:
+    """How many children ran before this one (each appends a line)."""
+    with log.open("a+") as f:
+        f.seek(0)
+        before = len(f.readlines())
+        f.write("x\n")
+    return before
+
+
+def test_a_killed_child_is_replaced_at_once_and_a_failing_one_with_a_growing_pause(tmp_path):
+    """The pool itself (engine/prefork.py), with a plain function for work: children SIGKILLed right after their
+    start were working (a drill kills whoever takes a job) and count as no crash; children that fail by
+    themselves at start (exit 1: a broken configuration) do, and their replacements wait longer each time."""
+    killed_log, failing_log = tmp_path / "killed", tmp_path / "failing"
+
+    def killed_thrice(_slot: int) -> int:
+        if _attempt(killed_log) < 3:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return 0
+
+    def failing_twice(_slot: int) -> int:
+        return 1 if _attempt(failing_log) < 2 else 0
+
+    killed = ForkedPool(killed_thrice, 1, replace_finished=False)
+    assert killed.run() == 0
+    assert len(killed_log.read_text().splitlines()) == 4 and killed.slots[0].quick_deaths == 0
+    failing = ForkedPool(failing_twice, 1, replace_finished=False)
+    assert failing.run() == 0
+    assert len(failing_log.read_text().splitlines()) == 3 and failing.slots[0].quick_deaths == 2
