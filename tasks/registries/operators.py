@@ -11,12 +11,13 @@ in a way the API does not allow) fails at once, with the BPMN error `registry_un
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from redis import Redis
+from redis import Redis, RedisError
 
 from engine.operators import OperatorError, operator, tune_operator
 from engine.runtime import Runtime
@@ -26,6 +27,7 @@ from . import checks
 from .client import ClientSettings, RegistryClient, RegistryProtocolError, RegistryUnavailable
 from .recovery import last_answer, note_answer
 
+log = logging.getLogger(__name__)
 REGISTRY_OPERATORS = ("registry.check_passport", "registry.check_snils", "registry.find_policy",
                       "registries.check_organization")
 
@@ -64,7 +66,10 @@ def registry_answers_again(registry: str) -> None:
     waiting for it."""
     redis = _engine_redis()
     if redis is not None:
-        note_answer(redis, registry)
+        try:
+            note_answer(redis, registry)
+        except RedisError as exc:  # the others then wait for their own trial; the release must still happen
+            log.warning("could not tell the other workers that %s answers again: %s", registry, exc)
     release_waiting_calls(registry)
 
 
