@@ -148,11 +148,17 @@ def os_actor() -> str:
 @main.command("worker")
 @click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
 @click.option("--name", default=None)
-def worker(burst: bool, name: str | None) -> None:
-    """Run an RQ worker for service tasks."""
-    from tasks.worker import run_worker
+@click.option("--processes", type=click.IntRange(min=1), default=None,
+              help="Run this many workers as forked children of one process, each replaced at once if it dies "
+                   "(default: this process is the one worker).")
+def worker(burst: bool, name: str | None, processes: int | None) -> None:
+    """Run an RQ worker for service tasks (or a pool of them)."""
+    from tasks.worker import run_worker, run_worker_pool
 
-    run_worker(process_config(), burst=burst, name=name)
+    if processes is None:
+        run_worker(process_config(), burst=burst, name=name)
+    else:
+        sys.exit(run_worker_pool(process_config(), processes, burst=burst, name=name))
 
 
 @main.command("scheduler")

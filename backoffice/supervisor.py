@@ -1,8 +1,9 @@
 """`backoffice run`: all parts of the system as child processes, supervised together.
 
 Each part is the same `backoffice <part>` command docker-compose runs, so the all-in-one mode
-exercises exactly the production entry points. A child that dies is restarted with a growing
-delay; Ctrl-C (SIGINT) or SIGTERM stops every child and waits for it.
+exercises exactly the production entry points; the workers are one pool (`worker --processes N`). A
+child that dies is restarted with a growing delay; Ctrl-C (SIGINT) or SIGTERM stops every child and
+waits for it.
 
 What `run` starts ends with it, however it ends: each child (and the embedded Redis, started attached
 rather than as a daemon) gets SIGTERM from the kernel when `run` dies, SIGKILL and OOM included
@@ -134,8 +135,9 @@ def run_all(host: str, port: int, workers: int) -> int:
     children = [Child("web", ["web", "--host", host, "--port", str(port)]), Child("scheduler", ["scheduler"])]
     if bundled_registry:
         children.insert(0, Child("registry", ["registry", "--port", str(reg_port)]))
-    children += [Child(f"worker-{i + 1}", ["worker", "--name", f"run-worker-{i + 1}-{int(time.time())}"])
-                 for i in range(workers)]
+    if workers > 0:  # one pool: a worker that dies is replaced by a fork at once, not by a new interpreter
+        children.append(Child("workers", ["worker", "--processes", str(workers),
+                                          "--name", f"run-worker-{int(time.time())}"]))
     stop = threading.Event()
 
     def on_signal(signum, _frame) -> None:

@@ -4,23 +4,25 @@
     python benchmarks/drills.py --fault-seconds 60 --outage-seconds 20 --drills smtp_down,registry_down
     python benchmarks/drills.py --json
 
-The whole product runs as in the end-to-end tests (tests/support/drills.py): worker processes
-(`--workers`), the scheduler, the registry service over HTTP, an aiosmtpd SMTP server, the app in this
-process serving the JSON API through Flask's test client. PostgreSQL and Redis are a cluster and a
-server of the benchmark's own (initdb + pg_ctl on a free port, redis-server without persistence), so
-restarting them harms nobody; the scheduler and retries run with the product's default timings
-(scheduler every 0.5 s, lost jobs looked for every 5 s after 10 s of grace, registry retries up to 60 s
-apart). `--rate` valid applications per second are submitted by a few citizens throughout.
+The whole product runs as in the end-to-end tests (tests/support/drills.py): a worker pool
+(`backoffice worker --processes N`, N = `--workers`), the scheduler, the registry service over HTTP, an
+aiosmtpd SMTP server, the app in this process serving the JSON API through Flask's test client.
+PostgreSQL and Redis are a cluster and a server of the benchmark's own (initdb + pg_ctl on a free port,
+redis-server without persistence), so restarting them harms nobody; the scheduler and retries run with
+the product's default timings (scheduler every 0.5 s, lost jobs looked for every 5 s after 10 s of
+grace, registry retries up to 60 s apart). `--rate` valid applications per second are submitted by a
+few citizens throughout.
 
 The drills, one after another on the same product:
 
-* worker_sigkill: `--kills` times, a worker that is running a job right now (RQ's registry says so) is
-  SIGKILLed and a new one started; the registries answer in 200 ms, so jobs last long enough to be hit;
+* worker_sigkill: `--kills` times, a worker of the pool that is running a job right now (RQ's registry
+  says so) is SIGKILLed, and the pool forks its replacement; the registries answer in 200 ms, so jobs
+  last long enough to be hit;
 * redis_restart: Redis killed and started again empty after `--outage-seconds`;
 * postgres_restart: PostgreSQL stopped with `-m immediate` (a crash to its clients) and started after
   `--outage-seconds`;
-* scheduler_killed: the scheduler SIGKILLed, a worker SIGKILLed mid-job while it is gone (only the
-  scheduler repairs that), a new scheduler after `--outage-seconds`;
+* scheduler_killed: the scheduler SIGKILLed, a worker SIGKILLed mid-job while it is gone (the pool
+  replaces the worker, only the scheduler re-queues its job), a new scheduler after `--outage-seconds`;
 * registry_down: the registry service stopped for `--fault-seconds` (default 300), then started on
   its port again;
 * smtp_down: the SMTP server stopped for `--fault-seconds`, then started on its port again;
@@ -46,11 +48,13 @@ if sys.path and Path(sys.path[0] or ".").resolve() == _HERE:
     sys.path[0] = str(_HERE.parent)  # benchmarks/engine.py would shadow the product's `engine` package
 
 import argparse  # noqa: E402
+import os  # noqa: E402
 import time  # noqa: E402
 from collections import Counter  # noqa: E402
 from typing import Any  # noqa: E402
 
 from benchmarks._support import fmt, install_signal_cleanup, print_table, run_benchmark  # noqa: E402
+from benchmarks.floor import measure_cpu  # noqa: E402
 
 # The product's defaults, not the tests' quick ones: recovery is measured as deployed.
 PRODUCTION_TIMINGS = {"BACKOFFICE_SCHEDULER_INTERVAL": "0.5", "BACKOFFICE_RECONCILE_INTERVAL": "5",
@@ -71,7 +75,7 @@ def _drill(name: str, args: argparse.Namespace, parts: dict[str, Any]) -> dict[s
         free_space = disk.__enter__()
     flow = d.Flow(product, parts["tokens"], args.rate,
                   each_tick=d.support_with_screenshot(answers, filed) if disk else None).start()
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = {"load_start": os.getloadavg()[0], "floor_ms": measure_cpu(20).median_ms}
     try:
         time.sleep(args.warmup)
         started = time.monotonic()
@@ -84,7 +88,6 @@ def _drill(name: str, args: argparse.Namespace, parts: dict[str, Any]) -> dict[s
                     missed += 1
                     continue
                 d.sigkill(victim)
-                d.spawn_worker(product)
             product.registry.clear_faults()
             extra["kills"] = args.kills - missed
         elif name == "redis_restart":
@@ -100,7 +103,6 @@ def _drill(name: str, args: argparse.Namespace, parts: dict[str, Any]) -> dict[s
             victim = d.busy_worker(product, timeout=30)
             if victim is not None:
                 d.sigkill(victim)
-                d.spawn_worker(product)
             time.sleep(args.outage_seconds)
             d.spawn_scheduler(product)
         elif name == "registry_down":
@@ -120,6 +122,7 @@ def _drill(name: str, args: argparse.Namespace, parts: dict[str, Any]) -> dict[s
     finally:
         if disk is not None:
             disk.__exit__(None, None, None)
+    extra["load_end"] = os.getloadavg()[0]
     row = {"drill": name, "fault_s": round(fault_end - started, 1), **outcome.row(), **extra}
     if disk is not None:
         row["uploads"] = {"refused_507": answers[507], "stored_201": answers[201],
@@ -136,9 +139,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     own_redis = d.OwnRedis().start()
     rows = []
     try:
-        with d.drill_product(pg, own_redis, **PRODUCTION_TIMINGS) as product:
-            for _ in range(args.workers - 1):
-                d.spawn_worker(product)
+        with d.drill_product(pg, own_redis, args.workers, **PRODUCTION_TIMINGS) as product:
             parts = {"product": product, "pg": pg, "redis": own_redis, "tokens": d.citizens(product, 4)}
             for name in args.drills:
                 print(f"drill {name} ...", file=sys.stderr, flush=True)
@@ -153,11 +154,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def print_report(report: dict[str, Any]) -> None:
     rows: list[tuple[str, ...]] = [("drill", "fault s", "submitted", "refused", "finished", "lost", "dup. notices",
-                                    "re-sent (same Message-ID)", "recovery s")]
+                                    "re-sent (same Message-ID)", "recovery s", "load start/end", "CPU floor ms")]
     for r in report["drills"]:
         rows.append((r["drill"], fmt(r["fault_s"]), fmt(r["submitted"]), fmt(r["refused"]), fmt(r["finished"]),
-                     fmt(r["lost"]), fmt(r["duplicates"]), fmt(r["resent"]), fmt(r["recovery_s"])))
-    print_table(f"Fault drills ({report['rate']}/s offered, {report['workers']} workers, lost = not finished "
+                     fmt(r["lost"]), fmt(r["duplicates"]), fmt(r["resent"]), fmt(r["recovery_s"]),
+                     f"{r['load_start']:.1f}/{r['load_end']:.1f}", fmt(r["floor_ms"], 2)))
+    print_table(f"Fault drills ({report['rate']}/s offered, a pool of {report['workers']} workers, lost = not finished "
                 f"{report['sla_s']:.0f} s after the fault)", rows)
     for r in report["drills"]:
         if "kills" in r:

@@ -4,6 +4,10 @@ SimpleWorker runs jobs in the worker process instead of forking one child per jo
 short and our state is in the database, and forking a child per job costs about three times the throughput.
 A worker killed mid-job loses nothing: the outbox row stays queued and the reconciler re-enqueues it,
 within seconds because the worker's heartbeat (engine/worker_liveness.py) stops with it.
+
+`backoffice worker --processes N` runs N such workers as forked children of one parent that imported
+everything first (engine/prefork.py): a child that dies is replaced within milliseconds instead of by a
+new interpreter importing for seconds.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import time
 import redis
 from rq import Queue, SimpleWorker
 
+from engine.operators import load_operator_modules
+from engine.prefork import ForkedPool
 from engine.process_tuning import tune_gc
 from engine.worker_liveness import Heartbeat
 
@@ -42,6 +48,24 @@ def run_worker(config: AppConfig, burst: bool = False, name: str | None = None) 
         _work_rounds(queue, services.redis, base, heartbeat, burst)
     finally:
         heartbeat.stop()
+
+
+def run_worker_pool(config: AppConfig, processes: int, burst: bool = False, name: str | None = None) -> int:
+    """Run `processes` workers as children of this process, replacing any that dies; returns the exit code.
+
+    Here, before forking, only imports happen: the operators' modules and all they pull in (SpiffWorkflow,
+    WeasyPrint, SQLAlchemy, RQ). Each child then builds its own services, so no database or Redis
+    connection is shared across the fork, and runs `run_worker` with its own restart rounds and
+    heartbeat, named `<name or host>.<its pid>` (RQ needs a name no live registration holds; the pid
+    also says which process runs a job). With `burst` a child that emptied the queue is not replaced."""
+    load_operator_modules(config.settings.operator_modules)
+    tune_gc()  # the imported code moves to the frozen generation: the children's collections leave it shared
+    base = name or socket.gethostname()
+
+    def work(_slot: int) -> None:
+        run_worker(config, burst=burst, name=f"{base}.{os.getpid()}")
+
+    return ForkedPool(work, processes, replace_finished=not burst).run()
 
 
 class Worker(SimpleWorker):

@@ -35,7 +35,8 @@ def test_every_service_runs_a_real_subcommand():
             assert out.returncode == 0, f"{name}: backoffice {' '.join(words)}: {out.stderr}"
             checked += 1
     assert checked >= 4
-    assert compose["services"]["worker"]["deploy"]["replicas"] == 2
+    worker = compose["services"]["worker"]["command"]
+    assert worker[worker.index("--processes") + 1] == "2"  # one pool of two workers
 
 
 def _compose_defaults(environment: dict[str, object]) -> dict[str, str]:

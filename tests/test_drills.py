@@ -28,10 +28,10 @@ from tests.support.drills import (
     citizens,
     drill_product,
     full_disk,
+    pool_workers,
     scheduler_of,
     sigkill,
     spawn_scheduler,
-    spawn_worker,
     support_with_screenshot,
 )
 from tests.support.pdf import SCAN_PDF
@@ -80,20 +80,23 @@ def _nothing_lost(outcome: Outcome) -> None:
 
 
 def test_worker_sigkilled_mid_job(drill: Product) -> None:
-    spawn_worker(drill)
+    """Workers of the pool killed while they run a job: the pool forks their replacements, the reconciler
+    re-queues the killed jobs."""
     flow = _flowing(drill)
+    killed = []
     for _ in range(3):
         victim = busy_worker(drill)
         assert victim is not None, "no worker was running a job"
         sigkill(victim)
-        spawn_worker(drill)
+        killed.append(victim)
     _nothing_lost(flow.outcome(time.monotonic(), SLA))
+    assert len(pool_workers(drill)) == 2 and not set(killed) & set(pool_workers(drill))
 
 
 def test_redis_restarted_empty(drill: Product, own_redis: OwnRedis) -> None:
     """Down long enough that a worker's next round starts while Redis is still gone (RQ's constructor
     already talks to it): every worker lives on and takes the jobs the outbox brings back."""
-    workers = [p for p in drill.cluster.procs if p.args[-1] == "worker" and p.poll() is None]
+    workers = pool_workers(drill)
     flow = _flowing(drill)
     own_redis.stop()
     try:
@@ -101,7 +104,7 @@ def test_redis_restarted_empty(drill: Product, own_redis: OwnRedis) -> None:
     finally:
         own_redis.start()  # empty: every queued job is gone, the outbox must bring them back
     _nothing_lost(flow.outcome(time.monotonic(), SLA))
-    assert workers and all(p.poll() is None for p in workers), "a worker died of the Redis outage"
+    assert workers and pool_workers(drill) == workers, "a worker died of the Redis outage"
 
 
 def test_postgres_restarted(drill: Product, own_pg: OwnPostgres) -> None:
@@ -122,8 +125,7 @@ def test_scheduler_killed_while_a_job_dies(drill: Product) -> None:
     try:
         victim = busy_worker(drill)
         assert victim is not None, "no worker was running a job"
-        sigkill(victim)
-        spawn_worker(drill)
+        sigkill(victim)  # the pool forks a new worker; only the scheduler can re-queue the victim's job
         time.sleep(5)
     finally:
         spawn_scheduler(drill)  # the next drills need one, whatever happened here

@@ -28,6 +28,7 @@ from tasks.registries.breaker import CircuitBreaker
 from tasks.registries.client import ClientSettings, RegistryClient, RegistryProtocolError, RegistryUnavailable
 from tasks.registries.matching import compare_holder, compare_org_name, compare_text, normalize_name
 from tasks.registries.operators import reset_registry_client
+from tasks.registries.recovery import last_answer, note_answer
 from tests.support.backend import wait_for
 from tests.support.registry import (
     ROOT,
@@ -560,3 +561,47 @@ def test_an_inactive_policy_without_a_reason_is_called_invalid():
     answer = {"found": True, "policy": {"status": "annulled", "insurer": {"name": "СМО", "code": "77001"}}}
     result = read_answer("7414012927712067", answer, date(2026, 1, 1), date(2026, 12, 31))
     assert (result.insured, result.reason, result.insurer_code) == (False, NOT_VALID, "77001")
+
+
+def test_an_open_breaker_goes_half_open_once_another_process_saw_the_registry_answer():
+    now, wall = [100.0], [1000.0]
+    breaker = CircuitBreaker("erzl", failure_threshold=1, reset_timeout=30, clock=lambda: now[0], wall=lambda: wall[0])
+    breaker.record_failure()  # opened at 1000 (wall clock)
+    assert not breaker.heard_answer(999.0)  # an answer from before it opened: an earlier outage's
+    assert breaker.state == "open" and not breaker.allow()
+    assert breaker.heard_answer(1001.0) and breaker.state == "half_open"  # this caller is the trial
+    assert not breaker.heard_answer(1001.0) and not breaker.allow()  # the trial is out: the others fail fast
+    wall[0] = 1010.0
+    breaker.record_failure()  # the trial failed: the registry is down again
+    assert not breaker.heard_answer(1001.0) and breaker.state == "open"
+
+
+def test_a_success_in_one_worker_process_closes_the_open_breakers_of_the_others(registry_service, backend):
+    """Two clients as two worker processes wire them (operators.registry_client): the first success after an
+    outage is noted in the Redis they share, and the other's breaker, open for another ten minutes, lets
+    its next call through instead of failing it fast and sending it back to wait."""
+    redis = backend.services.redis
+    redis.delete("registry:erzl:answered_at")
+
+    def worker_client(reset: float) -> RegistryClient:
+        return RegistryClient(registry_service.url, ClientSettings(read_timeout=2.0, attempts=1, breaker_failures=1,
+                                                                   breaker_reset=reset),
+                              on_recovered=lambda registry: note_answer(redis, registry),
+                              answered_at=lambda registry: last_answer(redis, registry))
+
+    first, other = worker_client(0.0), worker_client(600.0)
+    enp = "1234567890123452"
+    with registry_service.faults_set("erzl:down"):
+        for client in (first, other):
+            with pytest.raises(RegistryUnavailable):
+                client.post("erzl", "/erzl/policy", {"enp": enp})
+            assert client.breaker("erzl").state == "open"
+    with pytest.raises(RegistryUnavailable) as err:  # back, but nobody has seen it answer yet
+        other.post("erzl", "/erzl/policy", {"enp": enp})
+    assert err.value.code == "registry_circuit_open"
+    assert first.post("erzl", "/erzl/policy", {"enp": enp}) is None  # its trial (reset 0 s) gets through
+    assert last_answer(redis, "erzl") is not None
+    assert other.post("erzl", "/erzl/policy", {"enp": enp}) is None
+    assert other.breaker("erzl").state == "closed"
+    for client in (first, other):
+        client.close()

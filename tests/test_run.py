@@ -74,7 +74,10 @@ def test_run_serves_everything_and_stops_cleanly(tmp_path):
         assert set(health) == {"db", "redis", "registry", "workers", "scheduler"}
         assert (tmp_path / "var" / "backoffice.sqlite3").exists()
         children = _children(proc.pid)
-        assert len(children) == 6  # registry, web, scheduler, two workers, and the embedded Redis it started
+        assert len(children) == 5  # registry, web, scheduler, the worker pool, and the embedded Redis it started
+        [pool] = [pid for pid in children if b"--processes" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        assert len(_children(pool)) == 2  # the pool's two workers
+        children += _children(pool)
         _issue_a_certificate(port, tmp_path / "var")
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 0
@@ -168,7 +171,7 @@ def test_run_killed_leaves_nothing_and_never_used_a_foreign_registry(tmp_path):
         with pytest.raises(BlockingIOError):  # nobody of this run ever connected to the foreign port
             foreign.accept()
         started = _descendants(proc.pid)
-        assert len(started) >= 6  # registry, web (+ its gunicorn worker), scheduler, a worker, Redis
+        assert len(started) >= 7  # registry, web (+ its gunicorn worker), scheduler, the pool and its worker, Redis
         proc.kill()
         proc.wait(timeout=10)
         # A busy worker ends after its job (RQ's warm shutdown on the SIGTERM its dead parent sends): on a loaded

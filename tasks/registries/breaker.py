@@ -7,7 +7,8 @@ guards the state change; calls run concurrently.
 
 closed -> (failure_threshold consecutive failures) -> open -> (reset_timeout passes) -> half-open:
 exactly one trial call goes through while the others keep failing fast; its success closes the
-breaker, its failure opens it again for another reset_timeout.
+breaker, its failure opens it again for another reset_timeout. An open breaker also goes half-open at
+once when told the registry answered another process after it opened (`heard_answer`).
 
 `next_trial_in()` tells a failing call when trying again can first make sense (the engine does not
 retry it before: while the breaker is open every attempt is known to fail and would only cost a job),
@@ -28,11 +29,13 @@ State = Literal["closed", "open", "half_open"]
 
 class CircuitBreaker:
     def __init__(self, name: str, failure_threshold: int = 5, reset_timeout: float = 30.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time) -> None:
         self.name = name
         self.failure_threshold = max(1, failure_threshold)
         self.reset_timeout = reset_timeout
         self._clock = clock
+        self._wall = wall  # when it opened, comparable with what other processes report
+        self._opened_wall = 0.0
         self._lock = threading.Lock()
         self._state: State = "closed"
         self._failures = 0
@@ -77,6 +80,19 @@ class CircuitBreaker:
                 return True
             return False
 
+    def heard_answer(self, answered_at: float) -> bool:
+        """The registry answered another process at `answered_at` (wall clock): if that is after this
+        breaker opened, the outage is over for it too, so it goes half-open now instead of after its reset
+        timeout; True when this caller is the trial call (as `allow`)."""
+        with self._lock:
+            if self._state == "open" and answered_at > self._opened_wall:
+                self._state = "half_open"
+                self._trial_in_flight = False
+            if self._state == "half_open" and not self._trial_in_flight:
+                self._trial_in_flight = True
+                return True
+            return False
+
     def record_success(self) -> bool:
         """Close the breaker; True when this success ended an outage (the breaker was not closed)."""
         with self._lock:
@@ -92,6 +108,7 @@ class CircuitBreaker:
             if self._state == "half_open" or self._failures >= self.failure_threshold:
                 self._state = "open"
                 self._opened_at = self._clock()
+                self._opened_wall = self._wall()
                 self._trial_in_flight = False
 
     def abandon(self) -> None:

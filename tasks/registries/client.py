@@ -92,10 +92,14 @@ class RegistryClient:
     """Thread-safe: one per process, shared by the worker's operator threads (and their breakers)."""
 
     def __init__(self, base_url: str, settings: ClientSettings | None = None,
-                 on_recovered: Callable[[str], None] | None = None) -> None:
+                 on_recovered: Callable[[str], None] | None = None,
+                 answered_at: Callable[[str], float | None] | None = None) -> None:
         """`on_recovered(registry)` is called after a success that ended an outage of `registry` (its
-        breaker had opened): the product releases the calls that wait for that registry."""
+        breaker had opened): the product releases the calls that wait for that registry, and tells the
+        other processes. `answered_at(registry)` is when some process last saw such a success (wall
+        clock, None: never); an open breaker asks it before failing a call fast (`heard_answer`)."""
         self.on_recovered = on_recovered
+        self.answered_at = answered_at
         self.base_url = base_url.rstrip("/")
         self.settings = settings or ClientSettings()
         self._http = httpx.Client(
@@ -140,7 +144,7 @@ class RegistryClient:
                 body: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
         """One logical call, through the registry's breaker and with quick retries."""
         breaker = self._breakers[registry]
-        if not breaker.allow():
+        if not breaker.allow() and not self._answered_elsewhere(registry, breaker):
             raise RegistryUnavailable(registry, "registry_circuit_open",
                                       f"circuit open after repeated failures; next try in {breaker.retry_in():.0f} s",
                                       retry_after=breaker.next_trial_in())
@@ -158,6 +162,21 @@ class RegistryClient:
             raise
         self._succeeded(registry)
         return result
+
+    def _answered_elsewhere(self, registry: str, breaker: CircuitBreaker) -> bool:
+        """Whether another process saw `registry` answer after this breaker opened, making this call its trial.
+
+        After an outage the first success releases every waiting call at once; without this, the processes
+        whose breaker was still open failed their share fast and sent it back to wait (up to the retry
+        pause, 60 s) until their own reset timeout let a trial through."""
+        if self.answered_at is None:
+            return False
+        try:
+            at = self.answered_at(registry)
+        except Exception as exc:  # nobody to ask (Redis down): the breaker's own timing applies
+            log.debug("could not read when %s last answered: %s", registry, exc)
+            return False
+        return at is not None and breaker.heard_answer(at)
 
     def _succeeded(self, registry: str) -> None:
         if self._breakers[registry].record_success() and self.on_recovered is not None:

@@ -11,10 +11,13 @@ in a way the API does not allow) fails at once, with the BPMN error `registry_un
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+
+from redis import Redis, RedisError
 
 from engine.operators import OperatorError, operator, tune_operator
 from engine.runtime import Runtime
@@ -22,7 +25,9 @@ from tasks.config import REGISTRY_RETRY, AppConfig
 
 from . import checks
 from .client import ClientSettings, RegistryClient, RegistryProtocolError, RegistryUnavailable
+from .recovery import last_answer, note_answer
 
+log = logging.getLogger(__name__)
 REGISTRY_OPERATORS = ("registry.check_passport", "registry.check_snils", "registry.find_policy",
                       "registries.check_organization")
 
@@ -50,8 +55,37 @@ def registry_client() -> RegistryClient:
             from tasks.process import current_config
 
             config = current_config()
-            _client = RegistryClient(config.registry_url, config.registry_client, on_recovered=release_waiting_calls)
+            _client = RegistryClient(config.registry_url, config.registry_client, on_recovered=registry_answers_again,
+                                     answered_at=registry_answered_at)
         return _client
+
+
+def registry_answers_again(registry: str) -> None:
+    """A success of this process ended its outage of `registry`: note it for the other worker processes
+    (their breakers may still be open and would fail the released calls fast), then release the calls
+    waiting for it."""
+    redis = _engine_redis()
+    if redis is not None:
+        try:
+            note_answer(redis, registry)
+        except RedisError as exc:  # the others then wait for their own trial; the release must still happen
+            log.warning("could not tell the other workers that %s answers again: %s", registry, exc)
+    release_waiting_calls(registry)
+
+
+def registry_answered_at(registry: str) -> float | None:
+    """When a worker process last saw `registry` answer after an outage (None: never, or no engine here)."""
+    redis = _engine_redis()
+    return None if redis is None else last_answer(redis, registry)
+
+
+def _engine_redis() -> Redis | None:
+    from engine.context import get_services
+
+    try:
+        return get_services().redis
+    except RuntimeError:  # a process without the engine (a script): alone, nobody to tell
+        return None
 
 
 def release_waiting_calls(registry: str, runtime: Runtime | None = None) -> int:

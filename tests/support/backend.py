@@ -102,6 +102,10 @@ class Cluster:
     def worker(self, **env: str) -> subprocess.Popen:
         return self._spawn("worker", **env)
 
+    def worker_pool(self, processes: int, **env: str) -> subprocess.Popen:
+        """`backoffice worker --processes N`: the parent's pid; its workers are `children_of` it."""
+        return self._spawn("worker", "--processes", str(processes), **env)
+
     def scheduler(self, **env: str) -> subprocess.Popen:
         return self._spawn("scheduler", **env)
 
@@ -128,6 +132,14 @@ class Cluster:
                 proc.kill()
                 proc.wait()
         self.procs.clear()
+
+
+def children_of(pid: int) -> list[int]:
+    """The pids of a process's live children (a worker pool's workers), from /proc; [] once it is gone."""
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except (FileNotFoundError, ProcessLookupError):
+        return []
 
 
 def wait_for(predicate: Callable[[], object], timeout: float = 60.0, interval: float = 0.2,

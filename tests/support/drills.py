@@ -42,7 +42,7 @@ from rq.job import Job
 from rq.registry import StartedJobRegistry
 
 from tests.support.accounts import bearer
-from tests.support.backend import Backend
+from tests.support.backend import Backend, children_of
 from tests.support.pdf import SCAN_PDF
 from tests.support.product import Product, extra_env, start_product
 from tests.support.registry import RegistryService, demo_records, free_port
@@ -153,8 +153,14 @@ def full_disk(folder: Path, size: str = "4m") -> Any:
 
 
 # ------------------------------------------------------------------------------------------ processes
-def spawn_worker(product: Product) -> subprocess.Popen:
-    return product.cluster.worker(**extra_env(product.env, product.backend))
+def worker_pool(product: Product) -> subprocess.Popen:
+    """The product's worker pool (`backoffice worker --processes N`): its workers are the pool's children."""
+    return next(p for p in product.cluster.procs if "--processes" in p.args and p.poll() is None)
+
+
+def pool_workers(product: Product) -> list[int]:
+    """The pids of the pool's live workers."""
+    return children_of(worker_pool(product).pid)
 
 
 def spawn_scheduler(product: Product) -> subprocess.Popen:
@@ -166,30 +172,38 @@ def scheduler_of(product: Product) -> subprocess.Popen:
     return next(p for p in reversed(product.cluster.procs) if p.args[-1] == "scheduler" and p.poll() is None)
 
 
-def sigkill(proc: subprocess.Popen) -> None:
+def sigkill(target: subprocess.Popen | int) -> None:
+    """SIGKILL a process we started (its whole session), or a pool's worker by pid (the pool reaps it)."""
+    if isinstance(target, int):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(target, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while Path(f"/proc/{target}").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=20)
+        os.killpg(target.pid, signal.SIGKILL)
+    target.wait(timeout=20)
 
 
-def busy_worker(product: Product, timeout: float = 30.0) -> subprocess.Popen | None:
-    """A worker process of the product that is running a job right now.
+def busy_worker(product: Product, timeout: float = 30.0) -> int | None:
+    """The pid of a worker of the product's pool that is running a job right now.
 
     Read from RQ's registry of started jobs, whose entries name the worker (`host.pid`, tasks/worker.py),
     not from RQ's list of workers: that list is written once at a worker's start, so after Redis came back
     empty it no longer holds the workers that survived."""
-    procs = {p.pid: p for p in product.cluster.procs if p.args[-1] == "worker" and p.poll() is None}
     connection = redis.Redis.from_url(product.env["REDIS_URL"])
     queue = Queue(product.env["BACKOFFICE_QUEUE"], connection=connection)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        pids = set(pool_workers(product))
         with contextlib.suppress(redis.RedisError):
             for job_id in StartedJobRegistry(queue=queue).get_job_ids():
                 job = Job.fetch(job_id, connection=connection) if Job.exists(job_id, connection) else None
                 # `host.pid`, or `host.pid.round` for a worker restarted after Redis was gone
                 for part in reversed((job.worker_name or "").split(".") if job is not None else []):
-                    if part.isdigit() and int(part) in procs:
-                        return procs[int(part)]
+                    if part.isdigit() and int(part) in pids:
+                        return int(part)
         time.sleep(0.02)
     return None
 
@@ -335,9 +349,9 @@ def support_with_screenshot(answers: Counter, filed: list[tuple[str, str]]) -> C
 
 # ------------------------------------------------------------------------------------------ the product
 @contextlib.contextmanager
-def drill_product(pg: OwnPostgres, own_redis: OwnRedis, **env: str) -> Iterator[Product]:
-    """The whole product (worker, scheduler, registry service, SMTP) on a fresh database of `pg` and on
-    `own_redis`; its own registry and SMTP server, so stopping them disturbs no other test."""
+def drill_product(pg: OwnPostgres, own_redis: OwnRedis, workers: int = 2, **env: str) -> Iterator[Product]:
+    """The whole product (a pool of `workers` workers, scheduler, registry service, SMTP) on a fresh database
+    of `pg` and on `own_redis`; its own registry and SMTP server, so stopping them disturbs no other test."""
     token = uuid.uuid4().hex[:8]
     data_dir = Path(tempfile.mkdtemp(prefix="drill-data-"))
     registry = RegistryService().start()
@@ -347,7 +361,7 @@ def drill_product(pg: OwnPostgres, own_redis: OwnRedis, **env: str) -> Iterator[
     product = None
     try:
         backend.backoffice("db", "upgrade")
-        product = start_product(backend, registry, smtp, RATE_LIMITS="off", **env)
+        product = start_product(backend, registry, smtp, worker_processes=workers, RATE_LIMITS="off", **env)
         yield product
     finally:
         if product is not None:

@@ -67,6 +67,7 @@ class Product:
     app: Flask
     clients: list[FlaskClient] = field(default_factory=list)
     versions_at_start: dict[str, int] = field(default_factory=dict)
+    worker_processes: int | None = None  # None: one plain worker process; N: a pool of N (`worker --processes N`)
 
     def client(self) -> FlaskClient:
         client = client_from(self.app)
@@ -216,7 +217,7 @@ class Product:
         if self.running():
             return
         self.cluster.stop_all()
-        start_processes(self.cluster, self.env, self.backend)
+        start_processes(self.cluster, self.env, self.backend, self.worker_processes)
         STARTS[self.backend.kind] += 1
 
     def reset_between_tests(self) -> None:
@@ -255,22 +256,28 @@ def deploy_product(backend: Backend, env: dict[str, str]) -> None:
     _deployed.add(backend.database_url_or_dir)
 
 
-def start_processes(cluster: Cluster, env: dict[str, str], backend: Backend) -> None:
-    cluster.worker(**extra_env(env, backend))
+def start_processes(cluster: Cluster, env: dict[str, str], backend: Backend,
+                    worker_processes: int | None = None) -> None:
+    if worker_processes is None:
+        cluster.worker(**extra_env(env, backend))
+    else:
+        cluster.worker_pool(worker_processes, **extra_env(env, backend))
     cluster.scheduler(**extra_env(env, backend))
 
 
-def start_product(backend: Backend, registry: RegistryService, smtp: SmtpServer, **extra: str) -> Product:
+def start_product(backend: Backend, registry: RegistryService, smtp: SmtpServer,
+                  worker_processes: int | None = None, **extra: str) -> Product:
     env = product_env(backend, registry, smtp, **extra)
     deploy_product(backend, env)
     cluster = Cluster(backend)
-    start_processes(cluster, env, backend)
+    start_processes(cluster, env, backend, worker_processes)
     STARTS[backend.kind] += 1
     app = create_app(AppConfig.from_env(env))
     with app.app_context():
         versions = current_versions(db.session)
         db.session.commit()
-    return Product(backend, registry, smtp, env, cluster, app, versions_at_start=versions)
+    return Product(backend, registry, smtp, env, cluster, app, versions_at_start=versions,
+                   worker_processes=worker_processes)
 
 
 def extra_env(env: dict[str, str], backend: Backend) -> dict[str, str]:
