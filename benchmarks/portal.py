@@ -571,7 +571,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "host": {"cpus": os.cpu_count(), "python": platform.python_version(), "loadavg_start": os.getloadavg()[0]},
     }
     # The render median first, on a machine where nothing of ours runs yet.
-    report["certificate"] = certificate_bench.run(argparse.Namespace(n=args.renders, warmup=args.render_warmup))
+    report["certificate"] = certificate_bench.run(argparse.Namespace(n=args.renders, warmup=args.render_warmup,
+                                                                     base=None))
     with backend_from_args(args, "portal") as backend:
         report["backend"] = backend.describe()
         try:

@@ -20,12 +20,12 @@ from __future__ import annotations
 import ast
 import copy
 from dataclasses import dataclass, field
-from functools import lru_cache
-from types import CodeType
 from typing import Any
 
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
+
+from .scripting import CompiledScriptEngine, CompiledTaskDataEnvironment
 
 IN_PREFIX, OUT_PREFIX = "_replay_in_", "_replay_out_"
 
@@ -63,34 +63,12 @@ def _names(text: str) -> set[str]:
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
 
 
-@lru_cache(maxsize=8192)
-def _code(expression: str) -> CodeType:
-    return compile(expression, "<expression>", "eval")
-
-
-@lru_cache(maxsize=8192)
-def _parses(expression: str) -> bool:
-    ast.parse(expression)  # a SyntaxError propagates (and is not cached), as the live engine's validate
-    return True
-
-
-class _CompiledOnce(TaskDataEnvironment):
-    """The live environment's evaluation, on code compiled once per expression text."""
-
-    def evaluate(self, expression: Any, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> Any:
-        return super().evaluate(_code(expression) if isinstance(expression, str) else expression, context,
-                                external_context)
-
-
-class ReplayScriptEngine(PythonScriptEngine):
+class ReplayScriptEngine(CompiledScriptEngine):
     """The live script engine's names and semantics for a replay, which evaluates the same few hundred cell
-    expressions thousands of times: each is parsed and compiled once instead of at every evaluation."""
+    expressions thousands of times: each is parsed and compiled once (engine.scripting), as live."""
 
     def __init__(self, live: PythonScriptEngine) -> None:
-        super().__init__(environment=_CompiledOnce(live.environment.globals))
-
-    def validate(self, expression: str) -> None:
-        _parses(expression)
+        super().__init__(environment=CompiledTaskDataEnvironment(live.environment.globals))
 
 
 @dataclass

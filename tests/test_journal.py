@@ -138,3 +138,33 @@ def test_a_session_closed_without_commit_leaves_nothing_for_its_next_transaction
     finally:
         s.close()
     assert _stored(backend, instance, marker) == ["next transaction"]
+
+
+def test_rows_of_several_tables_are_written_alike_every_time(backend: Backend, instance: int) -> None:
+    """Journal and step rows of one transaction go out together (on PostgreSQL one statement, built once per
+    shape of rows and then reused): values, JSON details and the columns a row leaves out arrive as given."""
+    from datetime import UTC, datetime
+
+    from engine import pending_rows
+    from engine.models import Step
+
+    at = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+    for attempt in ("first", "second"):  # the same shape twice
+        marker = f"several-tables-{attempt}"
+        with backend.services.database.session() as s:
+            journal.record(s, instance, "one", actor="test", message=marker, details={"n": 1, "ru": "ёж"})
+            journal.record(s, instance, "two", actor="test", message=marker)
+            pending_rows.add(s, Step.__table__, {
+                "instance_id": instance, "process_id": marker, "element": "Task_1", "kind": "ServiceTask",
+                "source": None, "entered_at": at, "started_at": at, "ended_at": at, "due_at": None,
+                "actor": None, "details": {"decision": "d"}})
+        with backend.services.database.session() as s:
+            rows = s.execute(select(JournalEntry.event, JournalEntry.details)
+                             .where(JournalEntry.instance_id == instance, JournalEntry.message == marker)
+                             .order_by(JournalEntry.id)).all()
+            steps = s.execute(select(Step.element, Step.ended_at, Step.details, Step.due_at)
+                              .where(Step.process_id == marker)).all()
+            s.execute(delete(Step).where(Step.process_id == marker))
+        assert [tuple(r) for r in rows] == [("one", {"n": 1, "ru": "ёж"}), ("two", None)]
+        assert [(e, ended.astimezone(UTC), d, due) for e, ended, d, due in steps] == \
+            [("Task_1", at, {"decision": "d"}, None)]

@@ -174,11 +174,12 @@ def _claim(s: Session, key: str, channel: str, who: Recipient, number: str, *, t
     over whatever its expiry.
     """
     row = s.scalar(select(NotificationDelivery).where(NotificationDelivery.key == key))
-    if row is None:
-        row = NotificationDelivery(key=key, channel=channel, user_id=who.user_id, case_number=number,
-                                   status="pending", attempts=0, updated_at=utcnow())
-        s.add(row)
+    if row is None:  # the first run: the row is born leased to it (what _take_lease would make of it)
+        now = utcnow()
+        s.add(NotificationDelivery(key=key, channel=channel, user_id=who.user_id, case_number=number,
+                                   status="sending", attempts=0, lease_until=now + SEND_LEASE, updated_at=now))
         s.flush()
+        return _Claim("pending", 0)
     if row.status in ("sent", "failed"):
         return _Claim(row.status, row.attempts or 0)
     if not _take_lease(s, key, takeover=takeover):
@@ -263,8 +264,9 @@ def _settle(db: Database, key: str | None, status: str, attempts: int, error: st
     if key is None and journaled is None:
         return
     with db.session() as s:
-        if key is not None:
-            s.execute(update(NotificationDelivery).where(NotificationDelivery.key == key).values(
+        if key is not None:  # plain Core: nothing of the row is loaded in this session to synchronise
+            deliveries = NotificationDelivery.__table__
+            s.execute(update(deliveries).where(deliveries.c.key == key).values(
                 status=status, attempts=attempts, last_error=error, lease_until=None, updated_at=utcnow()))
         if journaled is not None:
             what, extra = journaled

@@ -15,6 +15,7 @@ from engine.db import Database
 from engine.errors import DataValidationError, FieldError
 from engine.runtime import InstanceInfo, Runtime
 from forms.validation import clean, load_schema
+from tasks.accounts.models import User
 from tasks.registries.matching import organization_search_name
 
 from .catalogue import Service, service_for
@@ -135,3 +136,10 @@ def submit_application(db: Database, runtime: Runtime, owner_id: int, owner_emai
 def find_application(session: Session, number: str) -> Application | None:
     """The case by its number as typed: an appeal's number (Latin or Cyrillic «А») finds its case."""
     return session.scalar(select(Application).where(Application.number == case_number_of(number)))
+
+
+def find_application_and_owner(session: Session, number: str) -> tuple[Application, User] | None:
+    """`find_application` with the account that owns the case, in one statement (a notice needs both)."""
+    row = session.execute(select(Application, User).join(User, User.id == Application.owner_id)
+                          .where(Application.number == case_number_of(number))).first()
+    return (row[0], row[1]) if row is not None else None

@@ -17,9 +17,9 @@ from tasks.accounts.roles import APPEALS, CASE_WORKERS
 from tasks.cases.catalogue import wording_of
 from tasks.cases.certificates import issue_certificate
 from tasks.cases.mail_recovery import mail_went_out
-from tasks.cases.notice_delivery import DeliveryFailed, Recipient, applicant, deliver, recipient
+from tasks.cases.notice_delivery import DeliveryFailed, Recipient, deliver, recipient
 from tasks.cases.notifications import STAFF_EVENTS, UnknownEvent, default_event, render_notice
-from tasks.cases.submission import find_application
+from tasks.cases.submission import find_application_and_owner
 from tasks.config import MAIL_RETRY, AppConfig
 from tasks.documents.certificate import InconsistentCertificate
 
@@ -71,12 +71,13 @@ def case_status(number: str, status: str, reasons: list[dict[str, Any]] | None =
     event = event or default_event(status)
     db = get_services().database
     with db.session() as s:
-        app = find_application(s, number)
-        if app is None:
+        found = find_application_and_owner(s, number)  # one statement: a notice's first read
+        if found is None:
             raise OperatorError("unknown_case", f"case {number} does not exist", retryable=False)
+        app, owner = found
         instance_id = app.instance_id
         service = wording_of(app.data)
-        recipients = _recipients(s, app.owner_id, event, details or {})
+        recipients = _recipients(s, owner, event, details or {})
     config = app_config()
     sent: dict[str, list[str]] = {}
     for who in recipients:
@@ -96,10 +97,10 @@ def case_status(number: str, status: str, reasons: list[dict[str, Any]] | None =
     return {"sent_to": citizen or sorted(sent), "status": status, "event": event}
 
 
-def _recipients(session: Session, owner_id: int, event: str, details: dict[str, Any]) -> list[Recipient]:
+def _recipients(session: Session, owner: User, event: str, details: dict[str, Any]) -> list[Recipient]:
     """Who gets the notice: the applicant, or for staff events the assignee / every active appeals user."""
     if event not in STAFF_EVENTS:
-        return [applicant(session, owner_id)]
+        return [recipient(owner, citizen=True)]
     query = select(User).where(User.is_active.is_(True), User.role.in_(CASE_WORKERS))
     if details.get("assignee_email"):
         query = query.where(User.email == str(details["assignee_email"]).strip().lower())
