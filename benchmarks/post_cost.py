@@ -16,35 +16,23 @@ taken. Printed with the floor of the same run: commits/s of one connection and t
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-_HERE = Path(__file__).resolve().parent
+if __package__:
+    from benchmarks._tree import TREE, prepare
+else:  # run as a script: benchmarks/ is sys.path[0] until _tree puts the measured tree there
+    from _tree import TREE, prepare
 
+import argparse
+import os
+import statistics
+import time
+from datetime import date
+from typing import Any
 
-def _tree_from_argv(argv: list[str]) -> Path:
-    return Path(argv[argv.index("--tree") + 1]).resolve() if "--tree" in argv else _HERE.parent
+from sqlalchemy import event
 
-
-TREE = _tree_from_argv(sys.argv)
-if sys.path and Path(sys.path[0] or ".").resolve() == _HERE:
-    sys.path[0] = str(TREE)  # benchmarks/engine.py would shadow the product's `engine` package
-else:
-    sys.path.insert(0, str(TREE))
-if str(_HERE.parent) not in sys.path:
-    sys.path.append(str(_HERE.parent))  # this checkout's benchmark support, after the measured tree
-
-import argparse  # noqa: E402
-import os  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import time  # noqa: E402
-from datetime import date  # noqa: E402
-from typing import Any  # noqa: E402
-
-from sqlalchemy import event  # noqa: E402
-
-from benchmarks._support import Backend, fmt, print_table, run_benchmark  # noqa: E402
-from benchmarks.floor import measure_commits, measure_cpu  # noqa: E402
+from benchmarks._support import Backend, fmt, print_table, run_benchmark
+from benchmarks.floor import measure_commits, measure_cpu
 
 
 def application_body(index: int) -> dict[str, Any]:
@@ -91,14 +79,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _measure(args: argparse.Namespace, backend: Backend) -> dict[str, Any]:
-    extra = {"BACKOFFICE_WORKFLOWS_DIR": str(TREE / "workflows"), "BACKOFFICE_OPERATOR_MODULES": "",
-             "SECRET_KEY": "post-benchmark-" * 4, "RATE_LIMITS": "off", "PYTHONPATH": str(TREE)}
-    env = backend.env(**extra)
-    os.environ.clear()
-    os.environ.update(env)
-    for command in (["db", "upgrade"], ["workflows", "deploy", str(TREE / "workflows")]):
-        subprocess.run([sys.executable, "-m", "backoffice.cli", *command], env=env, cwd=TREE, check=True,
-                       capture_output=True, timeout=600)
+    env = prepare(backend, BACKOFFICE_OPERATOR_MODULES="", SECRET_KEY="post-benchmark-" * 4, RATE_LIMITS="off")
     from tasks.config import AppConfig
     from web.app import create_app
     from web.extensions import db
