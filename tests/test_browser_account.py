@@ -11,7 +11,7 @@ from playwright.sync_api import expect, sync_playwright
 from forms.dates import today_moscow
 from tasks.config import BUNDLED_LEGAL_DOCUMENTS
 from tests.support.accounts import ENP, PASSWORD, add_user, unique_email
-from tests.support.browser import log_in, open_browser, served_app
+from tests.support.browser import PHONE, log_in, open_browser, served_app
 from tests.support.smtp import activation_code
 
 
@@ -69,7 +69,10 @@ def test_a_new_consent_version_is_asked_at_the_next_login(backend, make_app, tmp
         try:
             log_in(page, base, email)
             expect(page.get_by_role("heading", name="Справка о наличии полиса ОМС", level=1)).to_be_visible()
-            page.context.clear_cookies()  # the session ends (the browser closed); the next login comes later
+            # The session ends (the browser closed): a new context; clearing the cookies could race with a
+            # response still arriving for this page, which may set the session cookie again.
+            page.context.close()
+            page = browser.new_context(viewport=PHONE, locale="ru-RU").new_page()
 
             (folder / "consent" / "2.html").write_text(
                 f"<!--\nversion: 2\neffective: {today_moscow().isoformat()}\n-->\n"

@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from rq import Queue, Worker
 from rq.job import Job, JobStatus
+from rq.worker import WorkerStatus
 from sqlalchemy import select
 
 from engine.clock import utcnow
@@ -80,8 +81,10 @@ def test_an_idle_worker_asked_to_stop_exits_within_dockers_grace(backend, cluste
     command listener used to wait up to a minute for its next poll while the worker's teardown joined it.
     Three rounds: whether the listener was caught mid-poll depends on thread timing."""
     worker = cluster.worker()
-    wait_for(lambda: any(w.name.endswith(f".{worker.pid}") for w in Worker.all(connection=backend.services.redis)),
-             timeout=60, message="the worker to register")
+    # Idle: waiting for jobs, so past RQ's start-up, which installs its signal handlers last.
+    wait_for(lambda: any(w.name.endswith(f".{worker.pid}") and w.get_state() == WorkerStatus.IDLE
+                         for w in Worker.all(connection=backend.services.redis)),
+             timeout=60, message="the worker to wait for jobs")
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(timeout=10) == 0
 

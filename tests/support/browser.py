@@ -91,9 +91,23 @@ def log_in(page: Page, base: str, email: str, next_path: str | None = None, app:
         page.get_by_role("button", name="Войти").click()
 
 
-def fits_the_screen(page: Page) -> bool:
+class ScreenFit:
+    """Whether a page fits its viewport: false when it does not, and then its repr names what reaches past
+    the edge, so `assert fits_the_screen(page)` says why it failed."""
+
+    def __init__(self, wide: list[str]) -> None:
+        self.wide = wide
+
+    def __bool__(self) -> bool:
+        return not self.wide
+
+    def __repr__(self) -> str:
+        return "fits" if not self.wide else f"too wide: {self.wide}"
+
+
+def fits_the_screen(page: Page) -> ScreenFit:
     """No sideways scrolling on a phone: the page is no wider than the viewport."""
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    return ScreenFit(wider_than_the_screen(page))
 
 
 def wider_than_the_screen(page: Page) -> list[str]:
@@ -106,9 +120,10 @@ def wider_than_the_screen(page: Page) -> list[str]:
             if (getComputedStyle(p).overflowX !== 'visible') return true; } return false; };
         const wide = [...document.querySelectorAll('body *')].filter(
             e => e.getBoundingClientRect().right > width + 1 && !clipped(e));
-        return wide.filter(e => !wide.some(o => o !== e && e.contains(o))).slice(0, 10).map(e =>
+        const named = wide.filter(e => !wide.some(o => o !== e && e.contains(o))).slice(0, 10).map(e =>
             `${e.tagName.toLowerCase()}.${[...e.classList].join('.')} `
             + `${Math.round(e.getBoundingClientRect().right)}px: ${(e.innerText || e.value || '').slice(0, 80)}`);
+        return named.length ? named : [`the page, ${document.documentElement.scrollWidth}px`];
     }""")
 
 
