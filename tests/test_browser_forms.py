@@ -36,7 +36,7 @@ def assert_summary_in_sight(page: Page) -> list[str]:
     summary = page.locator(".error-summary")
     expect(summary).to_be_visible()
     expect(summary).to_have_attribute("role", "alert")
-    assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+    expect(summary).to_be_focused()  # waits for the page the submit loads: the old one may still be shown
     assert page.evaluate(_SUMMARY_ON_FIRST_SCREEN)
     links = summary.get_by_role("link")
     hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
