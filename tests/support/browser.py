@@ -116,14 +116,21 @@ def wider_than_the_screen(page: Page) -> list[str]:
     return page.evaluate("""() => {
         const width = window.innerWidth;
         if (document.documentElement.scrollWidth <= width) return [];
-        const clipped = e => { for (let p = e.parentElement; p && p !== document.body; p = p.parentElement) {
-            if (getComputedStyle(p).overflowX !== 'visible') return true; } return false; };
+        const clipped = e => {  // inside a box that scrolls or clips (an absolutely placed element may escape it)
+            if (['absolute', 'fixed'].includes(getComputedStyle(e).position)) return false;
+            for (let p = e.parentElement; p && p !== document.body; p = p.parentElement) {
+                if (getComputedStyle(p).overflowX !== 'visible') return true; } return false; };
         const wide = [...document.querySelectorAll('body *')].filter(
             e => e.getBoundingClientRect().right > width + 1 && !clipped(e));
         const named = wide.filter(e => !wide.some(o => o !== e && e.contains(o))).slice(0, 10).map(e =>
             `${e.tagName.toLowerCase()}.${[...e.classList].join('.')} `
             + `${Math.round(e.getBoundingClientRect().right)}px: ${(e.innerText || e.value || '').slice(0, 80)}`);
-        return named.length ? named : [`the page, ${document.documentElement.scrollWidth}px`];
+        // Text running out of its box moves no box edge: name the boxes whose content is wider than they are.
+        const spilling = [...document.querySelectorAll('body *')].filter(e => e.scrollWidth > e.clientWidth + 1
+            && getComputedStyle(e).overflowX === 'visible' && e.clientWidth > 0).slice(0, 5).map(e =>
+            `${e.tagName.toLowerCase()}.${[...e.classList].join('.')} `
+            + `content ${e.scrollWidth}px in ${e.clientWidth}px`);
+        return named.length ? named : [`the page, ${document.documentElement.scrollWidth}px`, ...spilling];
     }""")
 
 
