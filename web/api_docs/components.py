@@ -30,12 +30,15 @@ def component_name(schema: str) -> str:
     return "".join(part.capitalize() for part in schema.split("_"))
 
 
-# Every catalogued service's application schema (workflows/services.toml), by component name.
-APPLICATION_BODIES = {component_name(s.schema): s.schema for s in services()}
-# Form schemas that are request bodies of the API, by component name.
+def application_bodies() -> dict[str, str]:
+    """Every catalogued service's application schema, by component name. Read when the document is built,
+    not at import: the catalogue is the installed configuration's (a deployment's own workflows folder)."""
+    return {component_name(s.schema): s.schema for s in services()}
+
+
+# Form schemas that are request bodies of the API besides the applications, by component name.
 FORM_BODIES = {
     "Registration": "registration",
-    **APPLICATION_BODIES,
     "PolicyCheck": "policy_check",
     "Resubmission": "resubmission",
     "Appeal": "appeal",
@@ -192,10 +195,11 @@ def schemas() -> dict[str, Any]:
                    "properties": {"reason": {"type": "string", "minLength": 1}}},
         "Object": {"type": "object", "description": "A JSON object; see the operation's description."},
     }
-    for component, name in FORM_BODIES.items():
+    applications = application_bodies()
+    for component, name in {**applications, **FORM_BODIES}.items():
         out[component] = form_schema(name, component)
     out["ProfileChange"] = _profile_change()
-    out["ApplicationRequest"] = {"oneOf": [ref(name) for name in APPLICATION_BODIES],
+    out["ApplicationRequest"] = {"oneOf": [ref(name) for name in applications],
                                  "description": "The application of one of the catalogued services (`service`; "
                                                 "the certificates are chosen by `applicant` alone); "
                                                 "`document_ids` (uploaded before) may be added."}
