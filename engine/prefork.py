@@ -191,9 +191,10 @@ class ForkedPool:
             if code == 0 and not self.replace_finished:
                 slot.done = True
                 continue
-            # Only a child that failed by itself right after its start (a broken configuration) counts as crashing:
-            # one killed by a signal (SIGKILL, the OOM killer) was working, and its replacement is due at once.
-            slot.quick_deaths = slot.quick_deaths + 1 if code > 0 and lived < QUICK_DEATH else 0
+            # Only a child that ended by itself right after its start (a broken configuration, or work that returns
+            # at once) counts as crashing, so its replacements back off instead of forking in a tight loop; one
+            # killed by a signal (SIGKILL, the OOM killer) was working, and its replacement is due at once.
+            slot.quick_deaths = slot.quick_deaths + 1 if code >= 0 and lived < QUICK_DEATH else 0
             delay = min(MAX_BACKOFF, 0.5 * 2 ** (slot.quick_deaths - 1)) if slot.quick_deaths else 0.0
             slot.due_at = time.monotonic() + delay
             log.warning("worker process %d %s after %.1f s; replacing it%s", pid, _describe(code), lived,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 from rq import Worker
@@ -101,3 +102,23 @@ def test_a_killed_child_is_replaced_at_once_and_a_failing_one_with_a_growing_pau
     failing = ForkedPool(failing_twice, 1, replace_finished=False)
     assert failing.run() == 0
     assert len(failing_log.read_text().splitlines()) == 3 and failing.slots[0].quick_deaths == 2
+
+
+def test_a_child_that_returns_at_once_is_replaced_with_a_growing_pause_not_in_a_loop(tmp_path):
+    """Work that ends by itself at once with 0 (a worker told to shut down by the queue, say) is not a reason to
+    fork again in a tight loop: the pool backs off as for a failing start, so in 3 s a few children start,
+    not thousands. The pool runs in a child process of the test, whose SIGTERM ends it."""
+    log = tmp_path / "starts"
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            code = ForkedPool(lambda _slot: _attempt(log) * 0, 1).run()
+        finally:
+            os._exit(code)
+    time.sleep(3)
+    os.kill(pid, signal.SIGTERM)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    starts = len(log.read_text().splitlines())
+    assert 2 <= starts <= 5, starts  # 0.5 + 1 + 2 s of pauses fit in 3 s: three or four starts
