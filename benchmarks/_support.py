@@ -150,12 +150,18 @@ class Backend:
         return engine_settings(self.env())
 
     # ------------------------------------------------------------ processes
+    @property
+    def cli_module(self) -> str:
+        """The command-line module of the code under `root`: `backoffice.cli`, or `web.cli` in a checkout from
+        before the process entry points moved out of web/ (an A/B against a base commit that old)."""
+        return "backoffice.cli" if (self.root / "backoffice" / "cli.py").exists() else "web.cli"
+
     def cli(self, *args: str, **extra_env: str) -> str:
         """Run `python -m backoffice.cli ARGS` like an operator would; raise with its output on failure."""
-        proc = subprocess.run([sys.executable, "-m", "backoffice.cli", *args], env=self.env(**extra_env), cwd=self.root,
+        proc = subprocess.run([sys.executable, "-m", self.cli_module, *args], env=self.env(**extra_env), cwd=self.root,
                               capture_output=True, text=True, timeout=600, check=False)
         if proc.returncode != 0:
-            raise RuntimeError(f"backoffice.cli {' '.join(args)} failed ({proc.returncode}):"
+            raise RuntimeError(f"{self.cli_module} {' '.join(args)} failed ({proc.returncode}):"
                                f"\n{proc.stdout}\n{proc.stderr}")
         return proc.stdout
 

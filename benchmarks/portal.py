@@ -130,12 +130,13 @@ def start_portal(args: argparse.Namespace, backend: Backend, workers: int | None
     env = product_env(registry.url, smtp.url, url, backend.root)
     backend.cli("db", "upgrade", **env)
     backend.cli("workflows", "deploy", str(backend.root / "workflows"), **env)
-    web = backend.spawn("web", ["-m", "backoffice.cli", "web", "--port", str(port), "--threads", str(args.web_threads),
+    cli = backend.cli_module
+    web = backend.spawn("web", ["-m", cli, "web", "--port", str(port), "--threads", str(args.web_threads),
                                 "--processes", str(args.web_processes)], **env)
     workers = args.workers if workers is None else workers
     for i in range(workers):
-        backend.spawn(f"worker-{i}", ["-m", "backoffice.cli", "worker", "--name", f"{backend.queue}-{i}"], **env)
-    backend.spawn("scheduler", ["-m", "backoffice.cli", "scheduler"], **env)
+        backend.spawn(f"worker-{i}", ["-m", cli, "worker", "--name", f"{backend.queue}-{i}"], **env)
+    backend.spawn("scheduler", ["-m", cli, "scheduler"], **env)
     settings = backend.settings()
     engine = make_engine(_named(settings.database_url))
     backend.on_close(engine.dispose)

@@ -94,8 +94,9 @@ class Side:
 
 def _check_code_root(backend: Backend) -> None:
     """The side's processes must import the product from its own checkout, not from the .venv's install."""
-    probe = ("import backoffice, engine, tasks, web\n"
-             "print('\\n'.join(m.__file__ for m in (backoffice, engine, tasks, web)))")
+    # A base from before the entry points moved out of web/ has no backoffice package.
+    names = ", ".join(p for p in ("backoffice", "engine", "tasks", "web") if (backend.root / p).is_dir())
+    probe = f"import {names}\nprint('\\n'.join(m.__file__ for m in ({names},)))"
     out = subprocess.run([sys.executable, "-c", probe], env=backend.env(), cwd=backend.root, capture_output=True,
                          text=True, check=True).stdout.split()
     stray = [f for f in out if not Path(f).resolve().is_relative_to(backend.root.resolve())]
