@@ -29,8 +29,9 @@ T = TypeVar("T")
 
 def application_and_issued(db: Database, model: Any, case_number: str,
                            document_number: Callable[[Application], str]) -> tuple[Application, Any | None]:
-    """The case (detached, to read while rendering) and its already stored document, if any."""
-    with db.session() as s:
+    """The case (detached, to read while rendering) and its already stored document, if any: two reads of
+    committed rows, with no transaction around them."""
+    with db.read_session() as s:
         app = find_application(s, case_number)
         if app is None:
             raise NotFound(f"case {case_number} does not exist")
