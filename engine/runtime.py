@@ -22,7 +22,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from . import advances, journal, steps
@@ -48,6 +48,9 @@ from .writer import ProjectionWriter
 log = logging.getLogger(__name__)
 # The task guid of an outbox row that belongs to no task (a DetachedCall).
 DETACHED = "detached"
+# The instance's row, locked and read afresh: built once, as every change of an instance starts with it.
+_LOCK = (select(ProcessInstance).where(ProcessInstance.id == bindparam("id")).with_for_update()
+         .execution_options(populate_existing=True))
 
 
 @dataclass
@@ -512,8 +515,7 @@ class Runtime:
         return info
 
     def _lock(self, s: Session, instance_id: int) -> ProcessInstance | None:
-        return s.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id)
-                        .with_for_update().execution_options(populate_existing=True))
+        return s.scalar(_LOCK, {"id": instance_id})
 
     def _load(self, s: Session, inst: ProcessInstance) -> BpmnWorkflow:
         bundle = self.specs.bundle(s, inst.version_id)

@@ -15,13 +15,19 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
 from .clock import utcnow
 from .models import ServiceCall
 
 _CALLS = ServiceCall.__table__  # plain Core: the ORM's bulk-UPDATE machinery costs more than it saves
+# Built once: constructing it costs a third of what executing it does.
+_FINISH = (update(_CALLS)
+           .where(_CALLS.c.id.in_(bindparam("ids", expanding=True)), _CALLS.c.status == "queued")
+           .values(status="done", attempts=_CALLS.c.attempts + 1,
+                   finished_at=bindparam("now", type_=_CALLS.c.finished_at.type), last_error=None)
+           .returning(_CALLS.c.id, _CALLS.c.attempts, _CALLS.c.operator, _CALLS.c.task_spec))
 
 
 class _Outcome(Protocol):
@@ -45,11 +51,7 @@ def finish_successes(s: Session, wf: BpmnWorkflow, outcomes: Sequence[_Outcome])
     ids = [o.call_id for o in outcomes if _started(wf, o)]
     if not ids:
         return {}
-    now = utcnow()
-    rows = s.execute(update(_CALLS)
-                     .where(_CALLS.c.id.in_(ids), _CALLS.c.status == "queued")
-                     .values(status="done", attempts=_CALLS.c.attempts + 1, finished_at=now, last_error=None)
-                     .returning(_CALLS.c.id, _CALLS.c.attempts, _CALLS.c.operator, _CALLS.c.task_spec)).all()
+    rows = s.execute(_FINISH, {"ids": ids, "now": utcnow()}).all()
     finished: dict[int, FinishedCall | None] = dict.fromkeys(ids)
     finished.update({r.id: FinishedCall(r.attempts, r.operator, r.task_spec) for r in rows})
     return finished

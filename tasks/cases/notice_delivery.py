@@ -40,9 +40,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Column, Table, and_, func, insert, literal, or_, select, update
+from sqlalchemy import BigInteger, Column, Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -66,6 +67,12 @@ SEND_LEASE = timedelta(minutes=5)
 # Plain Core: these rows are written once and never read back in the same session.
 _NOTIFICATIONS = Notification.__table__
 _DELIVERIES = NotificationDelivery.__table__
+# Statements every notice runs, built once (constructing one costs a good part of what executing it does).
+_TRY_LOCK = select(func.pg_try_advisory_lock(bindparam("lock", type_=BigInteger)))
+_UNLOCK = select(func.pg_advisory_unlock(bindparam("lock", type_=BigInteger)))
+_SETTLE = (update(_DELIVERIES).where(_DELIVERIES.c.key == bindparam("d_key"))  # a column's own name is reserved
+           .values(status=bindparam("d_status"), attempts=bindparam("d_attempts"), last_error=bindparam("d_error"),
+                   lease_until=None, updated_at=bindparam("d_now", type_=_DELIVERIES.c.updated_at.type)))
 
 
 class DeliveryFailed(Exception):
@@ -157,11 +164,16 @@ def _insert_unless_present(s: Session, table: Table, values: dict[str, Any], key
     """INSERT ... SELECT ... WHERE NOT EXISTS (a row under the same key): True when it inserted. What a SELECT
     and then an INSERT did, in one round trip; unlike ON CONFLICT DO NOTHING, a row a concurrent transaction
     inserted (and which this statement could not see) still raises IntegrityError, as it did then."""
-    row = select(*(literal(v, table.c[k].type).label(k) for k, v in values.items()))
-    present = select(table.c.id).where(key == values[key.name])
-    inserted = s.execute(insert(table).from_select(list(values), row.where(~present.exists()))
-                         .returning(table.c.id)).first()
-    return inserted is not None
+    statement = _insert_unless_present_statement(table, tuple(values), key.name)
+    return s.execute(statement, values).first() is not None
+
+
+@lru_cache(maxsize=16)
+def _insert_unless_present_statement(table: Table, columns: tuple[str, ...], key: str) -> Any:
+    """Built once per table and columns: its values are bound parameters named after the columns."""
+    row = select(*(bindparam(c, type_=table.c[c].type).label(c) for c in columns))
+    present = select(table.c.id).where(table.c[key] == bindparam(key, type_=table.c[key].type))
+    return insert(table).from_select(list(columns), row.where(~present.exists())).returning(table.c.id)
 
 
 def _delivered_elsewhere() -> DeliveryFailed:
@@ -245,12 +257,12 @@ def sender_lock(db: Database, key: str | None) -> Iterator[bool]:
     lock_id = int.from_bytes(hashlib.blake2b(f"notice:{key}".encode(), digest_size=8).digest(), "big", signed=True)
     with db.engine.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        if not conn.execute(select(func.pg_try_advisory_lock(lock_id))).scalar_one():
+        if not conn.execute(_TRY_LOCK, {"lock": lock_id}).scalar_one():
             raise _delivered_elsewhere()
         try:
             yield True
         finally:
-            conn.execute(select(func.pg_advisory_unlock(lock_id)))
+            conn.execute(_UNLOCK, {"lock": lock_id})
 
 
 def _send_claimed(db: Database, claim: _Claim, key: str | None, channel: str, instance_id: int | None, event: str,
@@ -280,8 +292,8 @@ def _settle(db: Database, key: str | None, status: str, attempts: int, error: st
         return
     with db.session() as s:
         if key is not None:  # plain Core: nothing of the row is loaded in this session to synchronise
-            s.execute(update(_DELIVERIES).where(_DELIVERIES.c.key == key).values(
-                status=status, attempts=attempts, last_error=error, lease_until=None, updated_at=utcnow()))
+            s.execute(_SETTLE, {"d_key": key, "d_status": status, "d_attempts": attempts, "d_error": error,
+                                "d_now": utcnow()})
         if journaled is not None:
             what, extra = journaled
             journal.record(s, instance_id, what, actor="worker", details={"channel": channel, "event": event, **extra})
