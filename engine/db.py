@@ -146,6 +146,16 @@ class Database:
                 conn.commit()
 
     @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """An ORM session for reads that need no transaction, on a connection of its own (`reader(own=True)`):
+        on PostgreSQL its statements run in autocommit, with no BEGIN and no COMMIT around them. For a job's
+        reads of committed rows before it writes anything (an operator's look at its case); its objects stay
+        readable after the block, detached. Nothing written in it is kept. Not inside a transaction this thread
+        holds open: on SQLite its connection would wait for that transaction's write lock."""
+        with self.reader(own=True) as conn, Session(bind=conn, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
     def session(self) -> Iterator[Session]:
         """A transaction: committed on success, rolled back on any exception.
 

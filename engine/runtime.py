@@ -22,7 +22,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from . import advances, journal, steps
@@ -37,6 +37,7 @@ from .operators import get_operator
 from .projection import Snapshot, snapshot
 from .scripting import ScriptEnvironment
 from .serialization import StateSerializer
+from .settle import FinishedCall, cancel_finished, finish_successes
 from .task_forms import FormValidator, validate_task_data
 from .unit_of_work import DetachedCall, UnitOfWork, unit_of_work
 from .versions import SpecCache
@@ -47,6 +48,9 @@ from .writer import ProjectionWriter
 log = logging.getLogger(__name__)
 # The task guid of an outbox row that belongs to no task (a DetachedCall).
 DETACHED = "detached"
+# The instance's row, locked and read afresh: built once, as every change of an instance starts with it.
+_LOCK = (select(ProcessInstance).where(ProcessInstance.id == bindparam("id")).with_for_update()
+         .execution_options(populate_existing=True))
 
 
 @dataclass
@@ -328,8 +332,11 @@ class Runtime:
             if wf is None:
                 wf = self._load(s, inst)
             with unit_of_work() as uow:
+                finished = finish_successes(s, wf, outcomes)
                 for outcome in outcomes:
-                    if not self._apply_success(s, inst, wf, uow, outcome):
+                    if outcome.call_id in finished:
+                        self._complete_finished(s, inst, wf, uow, outcome, finished[outcome.call_id])
+                    else:
                         self._apply_outcome(s, inst, wf, outcome)
                 wf.do_engine_steps()
                 self._save(s, inst, wf, uow, "worker", post, inline_job_id=inline_job_id, restored=restored)
@@ -339,28 +346,21 @@ class Runtime:
         self._after_commit(post)
         return [QueuedCall(c.id, c.instance_id, c.operator, c.params or {}, c.task_guid) for c in post.inline]
 
-    def _apply_success(self, s: Session, inst: ProcessInstance, wf: BpmnWorkflow, uow: UnitOfWork,
-                       out: ServiceOutcome) -> bool:
-        """The common case in one statement: finish the outbox row if it is still queued (UPDATE ...
-        RETURNING) and complete its STARTED task. False leaves anything unusual to _apply_outcome."""
-        if not out.ok or out.task_guid is None:
-            return False
-        task = wf.get_task_from_id(UUID(out.task_guid))
-        if task is None or task.state != TaskState.STARTED:
-            return False
-        calls = ServiceCall.__table__  # plain Core: the ORM's bulk-UPDATE machinery costs more than it saves
-        row = s.execute(update(calls)
-                        .where(calls.c.id == out.call_id, calls.c.status == "queued")
-                        .values(status="done", attempts=calls.c.attempts + 1, finished_at=utcnow(), last_error=None)
-                        .returning(calls.c.attempts, calls.c.operator, calls.c.task_spec)).first()
-        if row is None:  # finished by another run of the same job: nothing to do
-            return True
+    def _complete_finished(self, s: Session, inst: ProcessInstance, wf: BpmnWorkflow, uow: UnitOfWork,
+                           out: ServiceOutcome, row: FinishedCall | None) -> None:
+        """Complete the task of a success whose outbox row `finish_successes` has just finished (None: another
+        run of the same job finished it first, and there is nothing to do)."""
+        if row is None:
+            return
+        task = wf.get_task_from_id(UUID(out.task_guid or ""))
+        if task is None or task.state != TaskState.STARTED:  # an earlier result of this round ended it
+            cancel_finished(s, out.call_id)
+            return
         task.data[task.task_spec.result_variable] = self.serializer.round_trip(out.result)
         task.complete()
-        uow.settled_calls.add(out.task_guid)
+        uow.settled_calls.add(out.task_guid or "")
         journal.record(s, inst.id, "service_completed", actor="worker", task_spec=row.task_spec,
                        details={"operator": row.operator, "attempt": row.attempts})
-        return True
 
     def _settle_detached(self, s: Session, inst: ProcessInstance, out: ServiceOutcome) -> bool:
         """Finish or fail a call of no task (DetachedCall): only its row changes, never the workflow."""
@@ -515,8 +515,7 @@ class Runtime:
         return info
 
     def _lock(self, s: Session, instance_id: int) -> ProcessInstance | None:
-        return s.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id)
-                        .with_for_update().execution_options(populate_existing=True))
+        return s.scalar(_LOCK, {"id": instance_id})
 
     def _load(self, s: Session, inst: ProcessInstance) -> BpmnWorkflow:
         bundle = self.specs.bundle(s, inst.version_id)

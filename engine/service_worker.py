@@ -18,7 +18,7 @@ from contextvars import copy_context
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from .log_context import log_context
 from .models import ProcessInstance, ServiceCall
@@ -28,6 +28,11 @@ from .warm import WarmWorkflows
 
 log = logging.getLogger(__name__)
 MAX_INLINE_ROUNDS = 50
+# A job's first read, built once (every job runs it).
+_JOB_CALLS = (select(ServiceCall.id, ServiceCall.instance_id, ServiceCall.operator, ServiceCall.params,
+                     ServiceCall.task_guid, ProcessInstance.suspended_at, ProcessInstance.business_key)
+              .join(ProcessInstance, ProcessInstance.id == ServiceCall.instance_id)
+              .where(ServiceCall.id.in_(bindparam("ids", expanding=True)), ServiceCall.status == "queued"))
 
 
 class OperatorTimeout(Exception):
@@ -107,11 +112,7 @@ class ServiceWorker:
         it is about. Calls already finished (a duplicate job) are skipped without running, and those of
         a suspended instance are parked until it is resumed."""
         with self.runtime.db.reader(own=True) as conn:  # the job's first statement: one round trip
-            rows = conn.execute(select(ServiceCall.id, ServiceCall.instance_id, ServiceCall.operator,
-                                       ServiceCall.params, ServiceCall.task_guid, ProcessInstance.suspended_at,
-                                       ProcessInstance.business_key)
-                                .join(ProcessInstance, ProcessInstance.id == ServiceCall.instance_id)
-                                .where(ServiceCall.id.in_(call_ids), ServiceCall.status == "queued")).all()
+            rows = conn.execute(_JOB_CALLS, {"ids": call_ids}).all()
         held = [cid for cid, _, _, _, _, suspended, _ in rows if suspended is not None]
         if held:
             with self.runtime.db.session() as s:

@@ -40,9 +40,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import BigInteger, Column, Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -63,6 +64,15 @@ SMS_MAX_ATTEMPTS = 8
 # How long a run may take to send before another run may take the delivery over; well above the SMTP and
 # SMS timeouts, so a live sender never loses its lease, and short enough that a killed one delays little.
 SEND_LEASE = timedelta(minutes=5)
+# Plain Core: these rows are written once and never read back in the same session.
+_NOTIFICATIONS = Notification.__table__
+_DELIVERIES = NotificationDelivery.__table__
+# Statements every notice runs, built once (constructing one costs a good part of what executing it does).
+_TRY_LOCK = select(func.pg_try_advisory_lock(bindparam("lock", type_=BigInteger)))
+_UNLOCK = select(func.pg_advisory_unlock(bindparam("lock", type_=BigInteger)))
+_SETTLE = (update(_DELIVERIES).where(_DELIVERIES.c.key == bindparam("d_key"))  # a column's own name is reserved
+           .values(status=bindparam("d_status"), attempts=bindparam("d_attempts"), last_error=bindparam("d_error"),
+                   lease_until=None, updated_at=bindparam("d_now", type_=_DELIVERIES.c.updated_at.type)))
 
 
 class DeliveryFailed(Exception):
@@ -139,13 +149,31 @@ def deliver(db: Database, config: AppConfig, *, call_id: int | None, who: Recipi
 
 
 def _portal(s: Session, key: str | None, who: Recipient, notice: Notice, number: str) -> bool:
-    """The notice in the citizen's list; False when a previous attempt already put it there."""
-    if key is not None and s.scalar(select(Notification.id).where(Notification.dedup_key == key)):
-        return False
-    s.add(Notification(user_id=who.user_id, case_number=number, event=notice.event, title=notice.subject,
-                       text=notice.body, created_at=utcnow(), dedup_key=key))
-    s.flush()  # a concurrent run's row makes this raise here, inside the caller's try
-    return True
+    """The notice in the citizen's list; False when a previous attempt already put it there. One statement:
+    the row is inserted unless one with its key is already visible, and a concurrent run's row, committed
+    or not, makes the INSERT raise (IntegrityError) inside the caller's try."""
+    values = {"user_id": who.user_id, "case_number": number, "event": notice.event, "title": notice.subject,
+              "text": notice.body, "created_at": utcnow(), "dedup_key": key}
+    if key is None:  # a direct send: nothing to deduplicate by
+        s.execute(insert(_NOTIFICATIONS).values(values))
+        return True
+    return _insert_unless_present(s, _NOTIFICATIONS, values, _NOTIFICATIONS.c.dedup_key)
+
+
+def _insert_unless_present(s: Session, table: Table, values: dict[str, Any], key: Column) -> bool:
+    """INSERT ... SELECT ... WHERE NOT EXISTS (a row under the same key): True when it inserted. What a SELECT
+    and then an INSERT did, in one round trip; unlike ON CONFLICT DO NOTHING, a row a concurrent transaction
+    inserted (and which this statement could not see) still raises IntegrityError, as it did then."""
+    statement = _insert_unless_present_statement(table, tuple(values), key.name)
+    return s.execute(statement, values).first() is not None
+
+
+@lru_cache(maxsize=16)
+def _insert_unless_present_statement(table: Table, columns: tuple[str, ...], key: str) -> Any:
+    """Built once per table and columns: its values are bound parameters named after the columns."""
+    row = select(*(bindparam(c, type_=table.c[c].type).label(c) for c in columns))
+    present = select(table.c.id).where(table.c[key] == bindparam(key, type_=table.c[key].type))
+    return insert(table).from_select(list(columns), row.where(~present.exists())).returning(table.c.id)
 
 
 def _delivered_elsewhere() -> DeliveryFailed:
@@ -173,13 +201,12 @@ def _claim(s: Session, key: str, channel: str, who: Recipient, number: str, *, t
     `takeover` (this run holds the key's advisory lock, so whoever left a lease is dead) a lease is taken
     over whatever its expiry.
     """
-    row = s.scalar(select(NotificationDelivery).where(NotificationDelivery.key == key))
-    if row is None:  # the first run: the row is born leased to it (what _take_lease would make of it)
-        now = utcnow()
-        s.add(NotificationDelivery(key=key, channel=channel, user_id=who.user_id, case_number=number,
-                                   status="sending", attempts=0, lease_until=now + SEND_LEASE, updated_at=now))
-        s.flush()
+    now = utcnow()  # the first run: the row is born leased to it (what _take_lease would make of it)
+    if _insert_unless_present(s, _DELIVERIES, {
+            "key": key, "channel": channel, "user_id": who.user_id, "case_number": number, "status": "sending",
+            "attempts": 0, "lease_until": now + SEND_LEASE, "updated_at": now}, _DELIVERIES.c.key):
         return _Claim("pending", 0)
+    row = s.scalar(select(NotificationDelivery).where(NotificationDelivery.key == key))  # an earlier run's
     if row.status in ("sent", "failed"):
         return _Claim(row.status, row.attempts or 0)
     if not _take_lease(s, key, takeover=takeover):
@@ -230,12 +257,12 @@ def sender_lock(db: Database, key: str | None) -> Iterator[bool]:
     lock_id = int.from_bytes(hashlib.blake2b(f"notice:{key}".encode(), digest_size=8).digest(), "big", signed=True)
     with db.engine.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        if not conn.execute(select(func.pg_try_advisory_lock(lock_id))).scalar_one():
+        if not conn.execute(_TRY_LOCK, {"lock": lock_id}).scalar_one():
             raise _delivered_elsewhere()
         try:
             yield True
         finally:
-            conn.execute(select(func.pg_advisory_unlock(lock_id)))
+            conn.execute(_UNLOCK, {"lock": lock_id})
 
 
 def _send_claimed(db: Database, claim: _Claim, key: str | None, channel: str, instance_id: int | None, event: str,
@@ -265,9 +292,8 @@ def _settle(db: Database, key: str | None, status: str, attempts: int, error: st
         return
     with db.session() as s:
         if key is not None:  # plain Core: nothing of the row is loaded in this session to synchronise
-            deliveries = NotificationDelivery.__table__
-            s.execute(update(deliveries).where(deliveries.c.key == key).values(
-                status=status, attempts=attempts, last_error=error, lease_until=None, updated_at=utcnow()))
+            s.execute(_SETTLE, {"d_key": key, "d_status": status, "d_attempts": attempts, "d_error": error,
+                                "d_now": utcnow()})
         if journaled is not None:
             what, extra = journaled
             journal.record(s, instance_id, what, actor="worker", details={"channel": channel, "event": event, **extra})

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from engine import pending_rows
@@ -138,8 +138,12 @@ def find_application(session: Session, number: str) -> Application | None:
     return session.scalar(select(Application).where(Application.number == case_number_of(number)))
 
 
+# Built once: every notice of a case runs it.
+_APPLICATION_AND_OWNER = (select(Application, User).join(User, User.id == Application.owner_id)
+                          .where(Application.number == bindparam("number")))
+
+
 def find_application_and_owner(session: Session, number: str) -> tuple[Application, User] | None:
     """`find_application` with the account that owns the case, in one statement (a notice needs both)."""
-    row = session.execute(select(Application, User).join(User, User.id == Application.owner_id)
-                          .where(Application.number == case_number_of(number))).first()
+    row = session.execute(_APPLICATION_AND_OWNER, {"number": case_number_of(number)}).first()
     return (row[0], row[1]) if row is not None else None

@@ -70,8 +70,8 @@ def case_status(number: str, status: str, reasons: list[dict[str, Any]] | None =
     """
     event = event or default_event(status)
     db = get_services().database
-    with db.session() as s:
-        found = find_application_and_owner(s, number)  # one statement: a notice's first read
+    with db.read_session() as s:  # one statement, no transaction: a notice's first read
+        found = find_application_and_owner(s, number)
         if found is None:
             raise OperatorError("unknown_case", f"case {number} does not exist", retryable=False)
         app, owner = found
