@@ -27,6 +27,7 @@ import redis
 from engine.process_tuning import tune_gc
 from tests.support.accounts import make_app  # noqa: F401  (fixture)
 from tests.support.backend import Backend, Cluster
+from tests.support.browser import stop_chromium
 from tests.support.clock import clock_back_to_now  # noqa: F401  (fixture)
 from tests.support.data_change import change_product, own_registry  # noqa: F401  (fixtures)
 from tests.support.product import (  # noqa: F401  (fixtures)
@@ -235,7 +236,9 @@ def cluster(backend: Backend) -> Iterator[Cluster]:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Under pytest-xdist each worker process runs its share of the files: hand its figures to the controller."""
+    """The process's Chromium exits (tests/support/browser.py). Under pytest-xdist each worker process runs its
+    share of the files: hand its figures to the controller."""
+    stop_chromium()
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:
         workeroutput["product_starts"] = dict(STARTS)
