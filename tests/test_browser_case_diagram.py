@@ -15,14 +15,14 @@ import re
 import time
 from datetime import timedelta
 
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy import text
 
 from engine.runtime import DETACHED
 from forms.dates import today_moscow
 from tests.support.accounts import add_user, bearer, login
 from tests.support.backend import wait_for
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, log_in, served
+from tests.support.browser import chromium, log_in, served
 from tests.support.product import PRODUCT_WORKFLOWS, Product
 from tests.support.screenshots import Screenshots
 from web.analytics.views import Period
@@ -110,67 +110,63 @@ def test_case_on_its_diagram_and_the_step_heatmap(product: Product, screenshots:
         assert client.get(f"/staff/cases/{number}/journal").status_code == expected
 
     period = Period(today_moscow() - timedelta(days=1), today_moscow() + timedelta(days=1))
-    with served(product) as base, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_context(viewport=DESKTOP, locale="ru-RU").new_page()
-            log_in(page, base, boss, "/dashboard", app=product.app)
-            page.goto(f"{base}/staff/cases/{number}/journal")
-            expect(page.locator("[data-case-diagram]")).to_have_attribute("data-viewer-ready", "case", timeout=30000)
-            assert "case-current" in _classes(page, "operator_review")
-            for element in (*CHECKS, "decide"):
-                assert "case-done" in _classes(page, element), element
-            assert "case-current" not in _classes(page, "check_passport")
-            assert page.locator(".djs-connection.case-flow-taken").count() >= 3
-            assert "case-flow-taken" in _classes(page, "f_verdict_review")  # into the task the case waits at
-            # Without the drawing the same facts are text on the page.
-            expect(page.locator('.case-diagram__current li[data-element="operator_review"]')).to_contain_text(
-                "Ждёт сотрудника")
-            expect(page.locator('.case-diagram__history tr[data-element="check_passport"]')).to_have_count(1)
-            page.locator('.djs-element[data-element-id="check_passport"]').first.click()
-            details = page.locator("[data-case-details]")
-            expect(details).to_be_visible()
-            expect(details).to_contain_text("Сервис")
-            expect(details).to_contain_text("Параметры")
-            screenshots.take(page, "case-diagram")
+    with served(product) as base, chromium() as browser:
+        page = browser.new_context(viewport=DESKTOP, locale="ru-RU").new_page()
+        log_in(page, base, boss, "/dashboard", app=product.app)
+        page.goto(f"{base}/staff/cases/{number}/journal")
+        expect(page.locator("[data-case-diagram]")).to_have_attribute("data-viewer-ready", "case", timeout=30000)
+        assert "case-current" in _classes(page, "operator_review")
+        for element in (*CHECKS, "decide"):
+            assert "case-done" in _classes(page, element), element
+        assert "case-current" not in _classes(page, "check_passport")
+        assert page.locator(".djs-connection.case-flow-taken").count() >= 3
+        assert "case-flow-taken" in _classes(page, "f_verdict_review")  # into the task the case waits at
+        # Without the drawing the same facts are text on the page.
+        expect(page.locator('.case-diagram__current li[data-element="operator_review"]')).to_contain_text(
+            "Ждёт сотрудника")
+        expect(page.locator('.case-diagram__history tr[data-element="check_passport"]')).to_have_count(1)
+        page.locator('.djs-element[data-element-id="check_passport"]').first.click()
+        details = page.locator("[data-case-details]")
+        expect(details).to_be_visible()
+        expect(details).to_contain_text("Сервис")
+        expect(details).to_contain_text("Параметры")
+        screenshots.take(page, "case-diagram")
 
-            # The task page has the same diagram folded away; unfolded, it is drawn.
-            page.goto(f"{base}/inbox/tasks/{task['id']}")
-            page.locator("#case-diagram > summary").click()
-            expect(page.locator("[data-case-diagram]")).to_have_attribute("data-viewer-ready", "case", timeout=30000)
-            assert "case-current" in _classes(page, "operator_review")
+        # The task page has the same diagram folded away; unfolded, it is drawn.
+        page.goto(f"{base}/inbox/tasks/{task['id']}")
+        page.locator("#case-diagram > summary").click()
+        expect(page.locator("[data-case-diagram]")).to_have_attribute("data-viewer-ready", "case", timeout=30000)
+        assert "case-current" in _classes(page, "operator_review")
 
-            # The heatmap: every count drawn equals SQL's count for the period.
-            query = f"from={period.first:%d.%m.%Y}&to={period.last:%d.%m.%Y}"
-            _quiet(product, period)
-            page.goto(f"{base}/processes/{PROCESS}/analytics?{query}")
-            canvas = page.locator("[data-process-heatmap]")
-            expect(canvas).to_have_attribute("data-viewer-ready", "heatmap", timeout=30000)
-            screenshots.take(page, "analytics-heatmap")
-            passes, flows, calls = _sql_counts(product, period)
-            drawn = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.heat-badge')].map(
-                b => [b.closest('[data-container-id]').dataset.containerId, Number(b.textContent)]))""")
-            assert drawn == {element: n for element, n in passes.items() if element in OWN_ELEMENTS}
-            assert drawn["check_passport"] == passes["check_passport"] >= 2
-            flow_badges = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.flow-badge')].map(
-                b => [b.closest('[data-container-id]').dataset.containerId, Number(b.textContent)]))""")
-            data = page.evaluate("JSON.parse(document.getElementById('heatmap-data').textContent)")
-            assert flow_badges == data["flows"] and flow_badges
-            api = product.client().get(f"/api/v1/processes/{PROCESS}/analytics", headers=bearer(supervisor_token),
-                                       query_string={"from": period.first.isoformat(), "to": period.last.isoformat()})
-            assert api.status_code == 200, api.get_json()
-            # Flow ids repeat between a process and the one it calls (both have a "c_start"): a flow is the
-            # process's own when its source step is.
-            by_flow = {f["id"]: f["taken"] for f in api.get_json()["flows"]
-                       if f["id"] in OWN_ELEMENTS and f["source"] in OWN_ELEMENTS}
-            assert by_flow == flow_badges
-            assert {(f["source"], f["target"]): f["taken"] for f in api.get_json()["flows"]} == flows
-            for element, done in calls.items():
-                assert passes.get(element) == done, element
-            for e in api.get_json()["elements"]:
-                assert e["passes"] == passes[e["element"]]
-        finally:
-            browser.close()
+        # The heatmap: every count drawn equals SQL's count for the period.
+        query = f"from={period.first:%d.%m.%Y}&to={period.last:%d.%m.%Y}"
+        _quiet(product, period)
+        page.goto(f"{base}/processes/{PROCESS}/analytics?{query}")
+        canvas = page.locator("[data-process-heatmap]")
+        expect(canvas).to_have_attribute("data-viewer-ready", "heatmap", timeout=30000)
+        screenshots.take(page, "analytics-heatmap")
+        passes, flows, calls = _sql_counts(product, period)
+        drawn = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.heat-badge')].map(
+            b => [b.closest('[data-container-id]').dataset.containerId, Number(b.textContent)]))""")
+        assert drawn == {element: n for element, n in passes.items() if element in OWN_ELEMENTS}
+        assert drawn["check_passport"] == passes["check_passport"] >= 2
+        flow_badges = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.flow-badge')].map(
+            b => [b.closest('[data-container-id]').dataset.containerId, Number(b.textContent)]))""")
+        data = page.evaluate("JSON.parse(document.getElementById('heatmap-data').textContent)")
+        assert flow_badges == data["flows"] and flow_badges
+        api = product.client().get(f"/api/v1/processes/{PROCESS}/analytics", headers=bearer(supervisor_token),
+                                   query_string={"from": period.first.isoformat(), "to": period.last.isoformat()})
+        assert api.status_code == 200, api.get_json()
+        # Flow ids repeat between a process and the one it calls (both have a "c_start"): a flow is the
+        # process's own when its source step is.
+        by_flow = {f["id"]: f["taken"] for f in api.get_json()["flows"]
+                   if f["id"] in OWN_ELEMENTS and f["source"] in OWN_ELEMENTS}
+        assert by_flow == flow_badges
+        assert {(f["source"], f["target"]): f["taken"] for f in api.get_json()["flows"]} == flows
+        for element, done in calls.items():
+            assert passes.get(element) == done, element
+        for e in api.get_json()["elements"]:
+            assert e["passes"] == passes[e["element"]]
 
 
 def test_a_refused_case_shows_the_called_process_and_the_heatmap_draws_it(product: Product,
@@ -195,38 +191,34 @@ def test_a_refused_case_shows_the_called_process_and_the_heatmap_draws_it(produc
     assert product.client().get(f"/api/v1/applications/{number}/diagram", headers=bearer(citizen)).status_code == 403
 
     period = Period(today_moscow() - timedelta(days=1), today_moscow() + timedelta(days=1))
-    with served(product) as base, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_context(viewport=DESKTOP, locale="ru-RU").new_page()
-            log_in(page, base, add_user(product.app, "supervisor"), "/dashboard", app=product.app)
-            page.goto(f"{base}/staff/cases/{number}/journal")
-            canvas = page.locator("[data-case-diagram]")
-            expect(canvas).to_have_attribute("data-viewer-ready", "case", timeout=30000)
-            expect(canvas).to_have_attribute("data-process", PROCESS)
-            assert "case-current" in _classes(page, "refusal")  # the call activity the case is inside
-            page.get_by_role("tab", name=CHAIN_NAME).click()
-            expect(canvas).to_have_attribute("data-process", CHAIN)
-            expect(canvas).to_have_attribute("data-viewer-ready", "case", timeout=30000)
-            expect(page.get_by_role("tab", name=CHAIN_NAME)).to_have_attribute("aria-selected", "true")
-            for element in chain["done"]:
-                assert "case-done" in _classes(page, element), element
-            assert page.locator(".djs-connection.case-flow-taken").count() == len(chain["flows"])
-            screenshots.take(page, "case-diagram-called-process")
+    with served(product) as base, chromium() as browser:
+        page = browser.new_context(viewport=DESKTOP, locale="ru-RU").new_page()
+        log_in(page, base, add_user(product.app, "supervisor"), "/dashboard", app=product.app)
+        page.goto(f"{base}/staff/cases/{number}/journal")
+        canvas = page.locator("[data-case-diagram]")
+        expect(canvas).to_have_attribute("data-viewer-ready", "case", timeout=30000)
+        expect(canvas).to_have_attribute("data-process", PROCESS)
+        assert "case-current" in _classes(page, "refusal")  # the call activity the case is inside
+        page.get_by_role("tab", name=CHAIN_NAME).click()
+        expect(canvas).to_have_attribute("data-process", CHAIN)
+        expect(canvas).to_have_attribute("data-viewer-ready", "case", timeout=30000)
+        expect(page.get_by_role("tab", name=CHAIN_NAME)).to_have_attribute("aria-selected", "true")
+        for element in chain["done"]:
+            assert "case-done" in _classes(page, element), element
+        assert page.locator(".djs-connection.case-flow-taken").count() == len(chain["flows"])
+        screenshots.take(page, "case-diagram-called-process")
 
-            query = f"from={period.first:%d.%m.%Y}&to={period.last:%d.%m.%Y}"
-            _quiet(product, period)
-            page.goto(f"{base}/processes/{PROCESS}/analytics?{query}")
-            page.get_by_label("Схема на тепловой карте").select_option(CHAIN)
-            page.get_by_role("button", name="Показать").click()
-            heatmap = page.locator("[data-process-heatmap]")
-            expect(heatmap).to_have_attribute("data-viewer-ready", "heatmap", timeout=30000)
-            screenshots.take(page, "analytics-heatmap-called-process")
-            passes, _, _ = _sql_counts(product, period)
-            drawn = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.heat-badge')].map(
-                b => [b.closest('[data-container-id]').dataset.containerId, Number(b.textContent)]))""")
-            assert drawn == {element: n for element, n in passes.items() if element in CHAIN_ELEMENTS}
-            assert all(drawn.get(element, 0) >= 1 for element in chain["done"] if element in drawn)
-            assert set(drawn) & set(chain["done"])
-        finally:
-            browser.close()
+        query = f"from={period.first:%d.%m.%Y}&to={period.last:%d.%m.%Y}"
+        _quiet(product, period)
+        page.goto(f"{base}/processes/{PROCESS}/analytics?{query}")
+        page.get_by_label("Схема на тепловой карте").select_option(CHAIN)
+        page.get_by_role("button", name="Показать").click()
+        heatmap = page.locator("[data-process-heatmap]")
+        expect(heatmap).to_have_attribute("data-viewer-ready", "heatmap", timeout=30000)
+        screenshots.take(page, "analytics-heatmap-called-process")
+        passes, _, _ = _sql_counts(product, period)
+        drawn = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.heat-badge')].map(
+            b => [b.closest('[data-container-id]').dataset.containerId, Number(b.textContent)]))""")
+        assert drawn == {element: n for element, n in passes.items() if element in CHAIN_ELEMENTS}
+        assert all(drawn.get(element, 0) >= 1 for element in chain["done"] if element in drawn)
+        assert set(drawn) & set(chain["done"])

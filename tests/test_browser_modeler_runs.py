@@ -15,7 +15,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from lxml import etree
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from backoffice.provision import deploy_workflows
 from engine.clock import aware
@@ -23,7 +23,7 @@ from engine.diagram_layout import layout_bpmn
 from tasks.studio.drafts import create_draft, get_draft
 from tests.support.accounts import add_user
 from tests.support.backend import TEST_WORKFLOWS, wait_for
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, log_in, served
+from tests.support.browser import chromium, log_in, served
 from tests.support.queries import calls, events, open_task
 from tests.support.studio_browser import DESKTOP, open_editor, saved, select, watch
 from web.extensions import db
@@ -81,26 +81,22 @@ def test_what_the_panel_writes_the_engine_runs(backend, make_app, cluster, tmp_p
         db.session.commit()
     problems: list[str] = []
 
-    with served(SimpleNamespace(app=app)) as base, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_context(viewport=DESKTOP, locale="ru-RU").new_page()
-            watch(page, problems)
-            log_in(page, base, email, app=app)
-            page.goto(f"{base}/processes/drafts/{draft}/edit/{name}")
-            open_editor(page)
-            select(page, "review_sla")
-            page.get_by_label("Срок (SLA)").select_option("demo_review_short")
-            saved(page, 2)
-            select(page, "lookup")
-            key = page.get_by_label("Параметр «key» (обязательный)")
-            expect(key).to_have_value('"a"')
-            key.fill('"b"')
-            key.press("Tab")
-            saved(page, 3)
-            expect(page.locator("[data-problems-summary]")).to_contain_text("Проверка пройдена")
-        finally:
-            browser.close()
+    with served(SimpleNamespace(app=app)) as base, chromium() as browser:
+        page = browser.new_context(viewport=DESKTOP, locale="ru-RU").new_page()
+        watch(page, problems)
+        log_in(page, base, email, app=app)
+        page.goto(f"{base}/processes/drafts/{draft}/edit/{name}")
+        open_editor(page)
+        select(page, "review_sla")
+        page.get_by_label("Срок (SLA)").select_option("demo_review_short")
+        saved(page, 2)
+        select(page, "lookup")
+        key = page.get_by_label("Параметр «key» (обязательный)")
+        expect(key).to_have_value('"a"')
+        key.fill('"b"')
+        key.press("Tab")
+        saved(page, 3)
+        expect(page.locator("[data-problems-summary]")).to_contain_text("Проверка пройдена")
     assert problems == [], "\n".join(problems)
 
     with app.app_context():

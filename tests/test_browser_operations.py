@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from datetime import UTC, timedelta
 
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from engine.clock import utcnow
 from tasks.documents.formatting import DOCUMENT_TZ
 from tests.support.accounts import add_user, bearer
 from tests.support.backend import wait_for
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, log_in, served
+from tests.support.browser import chromium, log_in, served
 from tests.support.employees import demo_employees, employees_csv, head_token, journal_events, submit, upload
 from tests.support.product import Product
 from tests.support.screenshots import Screenshots
@@ -55,63 +55,59 @@ def test_incidents_retried_together_from_the_page_and_a_timer_moved_then_fired(
     review = product.apply(citizen, "yo_spelling")["number"]
     product.wait_task(product.staff_token("operator"), review, "operator_review")
     boss = add_user(product.app, "supervisor")
-    with served(product) as base, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            for role in ("citizen", "operator"):
-                page = browser.new_context(viewport=DESKTOP, locale="ru-RU").new_page()
-                log_in(page, base, add_user(product.app, role), app=None if role == "citizen" else product.app)
-                page.wait_for_url(lambda url: "/login" not in url)
-                for path in ("/operations/incidents", "/operations/timers"):
-                    assert page.goto(f"{base}{path}").status == 403, (role, path)
-                page.context.close()
-
+    with served(product) as base, chromium() as browser:
+        for role in ("citizen", "operator"):
             page = browser.new_context(viewport=DESKTOP, locale="ru-RU").new_page()
-            log_in(page, base, boss, "/dashboard", app=product.app)
-            # ЕРЗЛ is back: both incidents are on the page; select both and retry them together.
-            page.goto(f"{base}/operations/incidents")
-            page.get_by_label("Сервис").select_option(OPERATOR)
-            page.get_by_role("button", name="Показать").click()
-            for incident in incidents:
-                row = page.locator(f'tr[data-incident="{incident["id"]}"]')
-                expect(row).to_contain_text(incident["case"])
-                row.locator(f'#pick-{incident["id"]}').check()
-            screenshots.take(page, "operations-incidents")
-            page.get_by_role("button", name="Повторить выбранные").click()
-            results = page.locator("#retry-results")
-            for incident in incidents:
-                expect(results.locator(f'li[data-incident="{incident["id"]}"]')).to_have_attribute(
-                    "data-outcome", "requeued")
-                expect(results.locator(f'li[data-incident="{incident["id"]}"]')).to_contain_text(
-                    "Отправлен на повторное выполнение")
-            for number in numbers:
-                assert product.wait_status(head, number, "ready", "rejected", timeout=120)["status"] == "ready"
-                assert "incident_retried" in journal_events(product, number)
-            page.goto(f"{base}/operations/incidents?operator={OPERATOR}")
-            for incident in incidents:
-                expect(page.locator(f'tr[data-incident="{incident["id"]}"]')).to_have_count(0)
+            log_in(page, base, add_user(product.app, role), app=None if role == "citizen" else product.app)
+            page.wait_for_url(lambda url: "/login" not in url)
+            for path in ("/operations/incidents", "/operations/timers"):
+                assert page.goto(f"{base}{path}").status == 403, (role, path)
+            page.context.close()
 
-            # The review deadline: moved with a reason, then fired now with another.
-            page.goto(f"{base}/operations/timers")
-            page.get_by_label("Номер заявления").fill(review)
-            page.get_by_role("button", name="Показать").click()
-            row = page.locator(f'tr[data-case="{review}"][data-element="operator_review_sla"]')
-            expect(row).to_contain_text("Срок проверки истёк")
-            row.locator("summary").click()
-            later = (utcnow() + timedelta(days=20)).astimezone(DOCUMENT_TZ).replace(second=0, microsecond=0)
-            row.get_by_label("Новый срок").fill(later.strftime("%d.%m.%Y %H:%M"))
-            row.get_by_label("Причина переноса").fill("Праздничные дни")
-            row.get_by_role("button", name="Перенести срок").click()
-            expect(page.get_by_text("Срок таймера перенесён.")).to_be_visible()
-            expect(row.locator("time")).to_have_attribute("datetime", later.astimezone(UTC).isoformat())
-            row.locator("summary").click()
-            row.get_by_label("Причина срабатывания").fill("Оператор в отпуске")
-            screenshots.take(page, "operations-timers")
-            row.get_by_role("button", name="Сработать сейчас").click()
-            expect(page.get_by_text("Срок наступил: таймер сработал.")).to_be_visible()
-            expect(row).to_have_count(0)
-        finally:
-            browser.close()
+        page = browser.new_context(viewport=DESKTOP, locale="ru-RU").new_page()
+        log_in(page, base, boss, "/dashboard", app=product.app)
+        # ЕРЗЛ is back: both incidents are on the page; select both and retry them together.
+        page.goto(f"{base}/operations/incidents")
+        page.get_by_label("Сервис").select_option(OPERATOR)
+        page.get_by_role("button", name="Показать").click()
+        for incident in incidents:
+            row = page.locator(f'tr[data-incident="{incident["id"]}"]')
+            expect(row).to_contain_text(incident["case"])
+            row.locator(f'#pick-{incident["id"]}').check()
+        screenshots.take(page, "operations-incidents")
+        page.get_by_role("button", name="Повторить выбранные").click()
+        results = page.locator("#retry-results")
+        for incident in incidents:
+            expect(results.locator(f'li[data-incident="{incident["id"]}"]')).to_have_attribute(
+                "data-outcome", "requeued")
+            expect(results.locator(f'li[data-incident="{incident["id"]}"]')).to_contain_text(
+                "Отправлен на повторное выполнение")
+        for number in numbers:
+            assert product.wait_status(head, number, "ready", "rejected", timeout=120)["status"] == "ready"
+            assert "incident_retried" in journal_events(product, number)
+        page.goto(f"{base}/operations/incidents?operator={OPERATOR}")
+        for incident in incidents:
+            expect(page.locator(f'tr[data-incident="{incident["id"]}"]')).to_have_count(0)
+
+        # The review deadline: moved with a reason, then fired now with another.
+        page.goto(f"{base}/operations/timers")
+        page.get_by_label("Номер заявления").fill(review)
+        page.get_by_role("button", name="Показать").click()
+        row = page.locator(f'tr[data-case="{review}"][data-element="operator_review_sla"]')
+        expect(row).to_contain_text("Срок проверки истёк")
+        row.locator("summary").click()
+        later = (utcnow() + timedelta(days=20)).astimezone(DOCUMENT_TZ).replace(second=0, microsecond=0)
+        row.get_by_label("Новый срок").fill(later.strftime("%d.%m.%Y %H:%M"))
+        row.get_by_label("Причина переноса").fill("Праздничные дни")
+        row.get_by_role("button", name="Перенести срок").click()
+        expect(page.get_by_text("Срок таймера перенесён.")).to_be_visible()
+        expect(row.locator("time")).to_have_attribute("datetime", later.astimezone(UTC).isoformat())
+        row.locator("summary").click()
+        row.get_by_label("Причина срабатывания").fill("Оператор в отпуске")
+        screenshots.take(page, "operations-timers")
+        row.get_by_role("button", name="Сработать сейчас").click()
+        expect(page.get_by_text("Срок наступил: таймер сработал.")).to_be_visible()
+        expect(row).to_have_count(0)
 
     product.wait_task(product.staff_token("supervisor"), review, "supervisor_review")
     [moved] = _audit(product, api, review, "timer_rescheduled")

@@ -8,11 +8,11 @@ at both widths go to the test output (tests/support/screenshots.py).
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from tasks.accounts.roles import ROLES
 from tests.support.accounts import PASSWORD, add_user, fresh_otp
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, fits_the_screen, served
+from tests.support.browser import PHONE, chromium, fits_the_screen, served
 from tests.support.product import Product
 from tests.support.registry import demo_person
 from tests.support.screenshots import Screenshots
@@ -84,46 +84,42 @@ def test_each_role_lands_on_its_work_and_reaches_it_from_the_menu(product: Produ
     emails["citizen"] = "roles-citizen@example.ru"
     number = _citizen_case(product, emails["citizen"])
 
-    with served(product) as base, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            for role in ROLES:
-                context = browser.new_context(viewport=DESKTOP, locale="ru-RU")
-                page = context.new_page()
-                _sign_in(page, base, product, emails[role], staff=role != "citizen")
-                assert page.url == base + LANDING[role], (role, page.url)
-                labels = _menu_labels(page)
-                assert labels == [e.label for e in menu_for(role)], (role, labels)
-                if role != "citizen":
-                    assert not set(CITIZEN_ONLY) & set(labels), (role, labels)
-                _header_is_one_line(page)
-                assert fits_the_screen(page)
-                screenshots.take(page, f"{role}-landing-1366")
+    with served(product) as base, chromium() as browser:
+        for role in ROLES:
+            context = browser.new_context(viewport=DESKTOP, locale="ru-RU")
+            page = context.new_page()
+            _sign_in(page, base, product, emails[role], staff=role != "citizen")
+            assert page.url == base + LANDING[role], (role, page.url)
+            labels = _menu_labels(page)
+            assert labels == [e.label for e in menu_for(role)], (role, labels)
+            if role != "citizen":
+                assert not set(CITIZEN_ONLY) & set(labels), (role, labels)
+            _header_is_one_line(page)
+            assert fits_the_screen(page)
+            screenshots.take(page, f"{role}-landing-1366")
 
-                label, path = WORK[role]
-                page.locator(".site-nav").get_by_role("link", name=label, exact=True).click()
-                page.wait_for_url(base + path)
-                expect(page.locator('.site-nav a[aria-current="page"]')).to_have_text(label)
-                screenshots.take(page, f"{role}-work-1366")
-                if role == "citizen":
-                    page.goto(f"{base}/applications/{number}")
-                    expect(page.locator(".site-nav a[aria-current=page]")).to_have_text("Мои заявки")
-                    screenshots.take(page, "citizen-case-1366")
+            label, path = WORK[role]
+            page.locator(".site-nav").get_by_role("link", name=label, exact=True).click()
+            page.wait_for_url(base + path)
+            expect(page.locator('.site-nav a[aria-current="page"]')).to_have_text(label)
+            screenshots.take(page, f"{role}-work-1366")
+            if role == "citizen":
+                page.goto(f"{base}/applications/{number}")
+                expect(page.locator(".site-nav a[aria-current=page]")).to_have_text("Мои заявки")
+                screenshots.take(page, "citizen-case-1366")
 
-                page.set_viewport_size(PHONE)
-                page.goto(base + LANDING[role])
-                _phone_header(page)
-                screenshots.take(page, f"{role}-menu-390")
-                page.locator(".site-nav").get_by_role("link", name=label, exact=True).click()
-                page.wait_for_url(base + path)
-                screenshots.take(page, f"{role}-work-390")
-                if role == "citizen":
-                    page.goto(f"{base}/applications/{number}")
-                    screenshots.take(page, "citizen-case-390")
-                    _wizard_step_links(page, base, screenshots)
-                context.close()
-        finally:
-            browser.close()
+            page.set_viewport_size(PHONE)
+            page.goto(base + LANDING[role])
+            _phone_header(page)
+            screenshots.take(page, f"{role}-menu-390")
+            page.locator(".site-nav").get_by_role("link", name=label, exact=True).click()
+            page.wait_for_url(base + path)
+            screenshots.take(page, f"{role}-work-390")
+            if role == "citizen":
+                page.goto(f"{base}/applications/{number}")
+                screenshots.take(page, "citizen-case-390")
+                _wizard_step_links(page, base, screenshots)
+            context.close()
 
 
 def _wizard_step_links(page: Page, base: str, screenshots: Screenshots) -> None:

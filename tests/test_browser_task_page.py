@@ -11,14 +11,14 @@ may take the ticked tasks.
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from tasks.accounts.models import User
 from tests.support.accounts import PASSWORD, add_user, bearer, fresh_otp
 from tests.support.appeals import appealed_case, post_case
 from tests.support.backend import wait_for
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, log_in, served, wider_than_the_screen
+from tests.support.browser import chromium, log_in, served, wider_than_the_screen
 from tests.support.product import Product
 from web.extensions import db
 
@@ -89,71 +89,67 @@ def test_task_pages_and_the_inbox_fit_a_desktop_screen(product: Product) -> None
     appeal_number, appeal = _answered_appeal(product, _token(product, specialist_email))
     assert appeal["assignee"] == f"user:{_user_id(product, specialist_email)}"  # back with who asked
 
-    with served(product) as base, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            # The operator's review: the form, the ё/е spelling as the registries write it, the checks.
-            page = browser.new_context(viewport=DESKTOP, locale="ru-RU").new_page()
-            log_in(page, base, operator_email, "/inbox", app=product.app)
-            page.goto(f"{base}/inbox/tasks/{review['id']}")
-            page.wait_for_load_state("load")
-            _on_first_screen(page, ".case-screen__form button[type=submit]")
-            _on_first_screen(page, ".registry-spelling")
-            spelled = page.locator(".registry-spelling strong").inner_text()
-            applicant = " ".join(person[k] for k in ("last_name", "first_name", "middle_name"))
-            assert "ё" in spelled and spelled.replace("ё", "е") == applicant
-            expect(page.locator(".registry-spelling")).to_contain_text("МВД, СФР, ЕРЗЛ")
-            assert page.locator("#checks-title").bounding_box()["y"] < DESKTOP["height"]
-            _folded_then_readable(page)
+    with served(product) as base, chromium() as browser:
+        # The operator's review: the form, the ё/е spelling as the registries write it, the checks.
+        page = browser.new_context(viewport=DESKTOP, locale="ru-RU").new_page()
+        log_in(page, base, operator_email, "/inbox", app=product.app)
+        page.goto(f"{base}/inbox/tasks/{review['id']}")
+        page.wait_for_load_state("load")
+        _on_first_screen(page, ".case-screen__form button[type=submit]")
+        _on_first_screen(page, ".registry-spelling")
+        spelled = page.locator(".registry-spelling strong").inner_text()
+        applicant = " ".join(person[k] for k in ("last_name", "first_name", "middle_name"))
+        assert "ё" in spelled and spelled.replace("ё", "е") == applicant
+        expect(page.locator(".registry-spelling")).to_contain_text("МВД, СФР, ЕРЗЛ")
+        assert page.locator("#checks-title").bounding_box()["y"] < DESKTOP["height"]
+        _folded_then_readable(page)
 
-            # The specialist's appeal: grounds, the request and the answer, the refusal, the form.
-            page = browser.new_context(viewport=DESKTOP, locale="ru-RU").new_page()
-            log_in(page, base, specialist_email, "/inbox", app=product.app)
-            page.goto(f"{base}/inbox?queue=mine")
-            page.locator(f'#tasks tr[data-task-id="{appeal["id"]}"]').get_by_role("link", name=appeal_number).click()
-            page.wait_for_load_state("load")
-            expect(page.locator("#task-assignee")).to_contain_text(specialist_email)
-            _on_first_screen(page, ".case-screen__form button[type=submit]")
-            _on_first_screen(page, ".case-appeal")
-            appeal_panel = page.locator(".case-appeal")
-            for text in ("Паспорт не утерян", "Приложите справку МВД.", "Справка МВД приложена.", "Причины отказа"):
-                expect(appeal_panel).to_contain_text(text)
-            _folded_then_readable(page)
+        # The specialist's appeal: grounds, the request and the answer, the refusal, the form.
+        page = browser.new_context(viewport=DESKTOP, locale="ru-RU").new_page()
+        log_in(page, base, specialist_email, "/inbox", app=product.app)
+        page.goto(f"{base}/inbox?queue=mine")
+        page.locator(f'#tasks tr[data-task-id="{appeal["id"]}"]').get_by_role("link", name=appeal_number).click()
+        page.wait_for_load_state("load")
+        expect(page.locator("#task-assignee")).to_contain_text(specialist_email)
+        _on_first_screen(page, ".case-screen__form button[type=submit]")
+        _on_first_screen(page, ".case-appeal")
+        appeal_panel = page.locator(".case-appeal")
+        for text in ("Паспорт не утерян", "Приложите справку МВД.", "Справка МВД приложена.", "Причины отказа"):
+            expect(appeal_panel).to_contain_text(text)
+        _folded_then_readable(page)
 
-            # The supervisor's inbox: the whole width, numbers on one line, saved filters above the filters.
-            page = browser.new_context(viewport=DESKTOP, locale="ru-RU").new_page()
-            log_in(page, base, boss_email, "/inbox", app=product.app)
-            # The newest two: this test's tasks. Without the limit the page also holds the open tasks of every
-            # test this process ran before on the shared backend, whose data is not this test's to judge.
-            page.goto(f"{base}/inbox?queue=all&sort=-received&limit=2")
-            page.get_by_text("Сохранить текущий фильтр").click()
-            page.get_by_label("Название фильтра").fill("Все открытые")
-            page.get_by_role("button", name="Сохранить", exact=True).click()
-            expect(page.locator(".inbox-saved__list")).to_contain_text("Все открытые")
-            page.wait_for_load_state("load")
-            assert not (wide := wider_than_the_screen(page)), wide
-            table = page.locator("#tasks").bounding_box()
-            assert table["width"] >= DESKTOP["width"] - 100, table
-            for number, task in ((review_number, review), (appeal_number, appeal)):
-                link = page.locator(f'#tasks tr[data-task-id="{task["id"]}"] td[data-label="Заявление"] a')
-                expect(link).to_have_text(number)
-                one_line = link.evaluate("a => a.getClientRects().length === 1 && a.getBoundingClientRect().height"
-                                         " < 2 * parseFloat(getComputedStyle(a).fontSize)")
-                assert one_line, f"{number} wraps"
-            saved, filters = page.locator(".inbox-saved").bounding_box(), page.locator(".inbox-filters").bounding_box()
-            results = page.locator("#inbox-results").bounding_box()
-            assert saved["y"] + saved["height"] <= filters["y"] and filters["y"] + filters["height"] <= results["y"]
-            expect(page.locator(".inbox-toolbar")).to_contain_text("С отмеченными задачами")
+        # The supervisor's inbox: the whole width, numbers on one line, saved filters above the filters.
+        page = browser.new_context(viewport=DESKTOP, locale="ru-RU").new_page()
+        log_in(page, base, boss_email, "/inbox", app=product.app)
+        # The newest two: this test's tasks. Without the limit the page also holds the open tasks of every
+        # test this process ran before on the shared backend, whose data is not this test's to judge.
+        page.goto(f"{base}/inbox?queue=all&sort=-received&limit=2")
+        page.get_by_text("Сохранить текущий фильтр").click()
+        page.get_by_label("Название фильтра").fill("Все открытые")
+        page.get_by_role("button", name="Сохранить", exact=True).click()
+        expect(page.locator(".inbox-saved__list")).to_contain_text("Все открытые")
+        page.wait_for_load_state("load")
+        assert not (wide := wider_than_the_screen(page)), wide
+        table = page.locator("#tasks").bounding_box()
+        assert table["width"] >= DESKTOP["width"] - 100, table
+        for number, task in ((review_number, review), (appeal_number, appeal)):
+            link = page.locator(f'#tasks tr[data-task-id="{task["id"]}"] td[data-label="Заявление"] a')
+            expect(link).to_have_text(number)
+            one_line = link.evaluate("a => a.getClientRects().length === 1 && a.getBoundingClientRect().height"
+                                     " < 2 * parseFloat(getComputedStyle(a).fontSize)")
+            assert one_line, f"{number} wraps"
+        saved, filters = page.locator(".inbox-saved").bounding_box(), page.locator(".inbox-filters").bounding_box()
+        results = page.locator("#inbox-results").bounding_box()
+        assert saved["y"] + saved["height"] <= filters["y"] and filters["y"] + filters["height"] <= results["y"]
+        expect(page.locator(".inbox-toolbar")).to_contain_text("С отмеченными задачами")
 
-            # Bulk «Назначить»: ticking the appeal leaves out the operator, who may not take it.
-            operator = page.locator(f'#bulk-assignee option[value="{_user_id(product, operator_email)}"]')
-            specialist = page.locator(f'#bulk-assignee option[value="{_user_id(product, specialist_email)}"]')
-            assert operator.evaluate("o => !o.disabled") and specialist.evaluate("o => !o.disabled")
-            page.locator(f'#tasks tr[data-task-id="{appeal["id"]}"] input[name=ids]').check()
-            assert operator.evaluate("o => o.disabled") and specialist.evaluate("o => !o.disabled")
-            page.locator(f'#tasks tr[data-task-id="{review["id"]}"] input[name=ids]').check()
-            assert specialist.evaluate("o => o.disabled")  # no one but supervisors may take both
-            boss = page.locator(f'#bulk-assignee option[value="{_user_id(product, boss_email)}"]')
-            assert boss.evaluate("o => !o.disabled")
-        finally:
-            browser.close()
+        # Bulk «Назначить»: ticking the appeal leaves out the operator, who may not take it.
+        operator = page.locator(f'#bulk-assignee option[value="{_user_id(product, operator_email)}"]')
+        specialist = page.locator(f'#bulk-assignee option[value="{_user_id(product, specialist_email)}"]')
+        assert operator.evaluate("o => !o.disabled") and specialist.evaluate("o => !o.disabled")
+        page.locator(f'#tasks tr[data-task-id="{appeal["id"]}"] input[name=ids]').check()
+        assert operator.evaluate("o => o.disabled") and specialist.evaluate("o => !o.disabled")
+        page.locator(f'#tasks tr[data-task-id="{review["id"]}"] input[name=ids]').check()
+        assert specialist.evaluate("o => o.disabled")  # no one but supervisors may take both
+        boss = page.locator(f'#bulk-assignee option[value="{_user_id(product, boss_email)}"]')
+        assert boss.evaluate("o => !o.disabled")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from datetime import timedelta
 
 from flask import url_for
@@ -19,6 +18,7 @@ from engine.clock import parse_iso, utcnow
 from engine.models import ServiceCall
 from tasks.cases.cancellation import NOTICE_LABEL
 from tasks.cases.models.cases import Application
+from tests.support import forkserver
 from tests.support.accounts import add_user, bearer, csrf_token, login
 from tests.support.backend import wait_for
 from tests.support.employees import demo_employees, employees_csv, head_token, journal_events, submit, upload
@@ -48,8 +48,7 @@ def _incidents(product: Product, token: str, number: str) -> list[dict]:
 
 def _cli(product: Product, *args: str) -> subprocess.CompletedProcess:
     """`backoffice ...` as an administrator runs it, against the product's database and Redis."""
-    return subprocess.run([sys.executable, "-m", "backoffice.cli", *args], env=product.env, capture_output=True,
-                          text=True, timeout=120)
+    return forkserver.run(args, env=product.env, check=False, timeout=120)
 
 
 def _notice_calls(product: Product, number: str) -> list[ServiceCall]:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from stdnum.ru import ogrn as ru_ogrn
 from backoffice.registry import DatasetError, FaultSpecError, create_registry_app, parse_faults
 from backoffice.registry.dataset import build_dataset
 from backoffice.registry.faults import Fault, format_faults
+from tests.support import forkserver
 from tests.support.registry import DEMO_DATA, ROOT, RegistryService, demo_dataset, demo_records
 
 
@@ -346,6 +345,5 @@ def test_registry_command_refuses_a_wrong_dataset_or_fault_spec(tmp_path: Path):
     base = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "BACKOFFICE_DATA_DIR": str(tmp_path / "var")}
     for extra, expected in (({"REGISTRY_DATA": str(broken)}, "cannot read"),
                             ({"REGISTRY_FAULTS": "erzl:sometimes"}, "unknown option")):
-        out = subprocess.run([sys.executable, "-m", "backoffice.cli", "registry", "--port", "1"], cwd=ROOT,
-                             env={**base, **extra}, capture_output=True, text=True, timeout=60)
+        out = forkserver.run(["registry", "--port", "1"], env={**base, **extra}, cwd=ROOT, check=False, timeout=60)
         assert out.returncode == 2 and expected in out.stderr, out.stderr

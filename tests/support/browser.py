@@ -2,10 +2,16 @@
 
 One place for the launch flags and for the single relaunch when a renderer dies on its very first
 navigation, so every browser test runs Chromium the same way.
+
+Each test process keeps one Playwright driver and one Chromium (`chromium()`), as pytest-playwright
+does: a launch costs about 0.9 s of CPU (the Node driver and the browser's start), and the suite's
+browser tests launched it some thirty times. A test still starts from nothing: it opens browser
+contexts of its own (cookies, storage, viewport), and `chromium()` closes every context after it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -48,35 +54,78 @@ def served_app(app: Flask) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-def open_browser(p: Playwright, base: str) -> tuple[Browser, Page]:
-    """Chromium with a page that has loaded the home page once.
+class _Chromium:
+    """The test process's Playwright driver and Chromium, started on first use."""
+
+    playwright: Playwright | None = None
+    browser: Browser | None = None
+
+    @classmethod
+    def get(cls) -> Browser:
+        if cls.playwright is None:
+            cls.playwright = sync_playwright().start()
+        if cls.browser is None or not cls.browser.is_connected():
+            cls.browser = cls.playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        return cls.browser
+
+    @classmethod
+    def relaunch(cls) -> None:
+        """The next `get` starts a fresh Chromium."""
+        if cls.browser is not None:
+            with contextlib.suppress(PlaywrightError):
+                cls.browser.close()
+            cls.browser = None
+
+    @classmethod
+    def stop(cls) -> None:
+        cls.relaunch()
+        if cls.playwright is not None:
+            cls.playwright.stop()
+            cls.playwright = None
+
+
+def stop_chromium() -> None:
+    """At the end of the test session (tests/conftest.py): Chromium and the Playwright driver exit."""
+    _Chromium.stop()
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """The process's Chromium for one test; the contexts (and so the pages) the test opened are closed after it."""
+    browser = _Chromium.get()
+    try:
+        yield browser
+    finally:
+        for context in list((_Chromium.browser or browser).contexts):
+            with contextlib.suppress(PlaywrightError):
+                context.close()
+
+
+def open_page(browser: Browser, base: str) -> Page:
+    """A phone-sized page in a new context of `browser` that has loaded the home page once.
 
     A renderer that dies on its very first navigation (seen once in a loaded CI run, before any of
     our pages' scripts ran) says nothing about the product: that one case gets a fresh browser.
     Any later failure fails the test.
     """
     for attempt in (1, 2):
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_context(viewport=PHONE, accept_downloads=True, locale="ru-RU").new_page()
         try:
             page.goto(f"{base}/")
-            return browser, page
+            return page
         except PlaywrightError as exc:
-            browser.close()
             if attempt == 2 or "has been closed" not in str(exc):
                 raise
+            _Chromium.relaunch()
+            browser = _Chromium.get()
     raise AssertionError("unreachable")
 
 
 @contextmanager
 def phone_browser(product: Product) -> Iterator[tuple[str, Page]]:
     """(base URL, page): the product served over HTTP and a phone-sized Chromium page; closed afterwards."""
-    with served(product) as base, sync_playwright() as p:
-        browser, page = open_browser(p, base)
-        try:
-            yield base, page
-        finally:
-            browser.close()
+    with served(product) as base, chromium() as browser:
+        yield base, open_page(browser, base)
 
 
 def log_in(page: Page, base: str, email: str, next_path: str | None = None, app: Flask | None = None) -> None:

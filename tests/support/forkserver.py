@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
 import json
 import os
 import signal
@@ -237,7 +238,16 @@ def _child(sock: socket.socket, message: dict, fds: list[int]) -> None:
     os.environ.clear()
     os.environ.update(message["env"])
     sys.argv = ["backoffice", *message["args"]]
+    _name_process(message["args"])
     os._exit(_run_command(message["args"]))
+
+
+def _name_process(args: list[str]) -> None:
+    """Name the copy after its command (`bo-worker`, `bo-scheduler`, ...) in `ps`, `top` and /proc/PID/comm:
+    every copy shares the fork server's command line, so without it a profile of the run cannot tell a
+    worker's CPU from a scheduler's."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).prctl(15, f"bo-{args[0] if args else ''}"[:15].encode(), 0, 0, 0)  # PR_SET_NAME
 
 
 def _end_children(children: dict[int, int | None]) -> None:

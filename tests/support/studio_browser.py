@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from playwright.sync_api import Browser, ConsoleMessage, Page, Response, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Response, expect
 
 from tests.support.accounts import bearer
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, log_in, served
+from tests.support.browser import chromium, log_in, served
 from tests.support.product import Product
 
 DESKTOP = {"width": 1366, "height": 900}
@@ -55,12 +55,8 @@ class StudioSession:
 
 @contextmanager
 def studio_session(product: Product, problems: list[str]) -> Iterator[StudioSession]:
-    with served(product) as base, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield StudioSession(product, base, browser, problems)
-        finally:
-            browser.close()
+    with served(product) as base, chromium() as browser:
+        yield StudioSession(product, base, browser, problems)
 
 
 def current_version(product: Product, token: str, process_id: str) -> int:
