@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from tests.support.accounts import add_user
 from tests.support.browser import chromium, fits_the_screen, log_in, open_page, served
-from tests.support.migration import PROCESS, instance_row, two_versions, version_id
+from tests.support.migration import PROCESS, case_outcomes, instance_row, two_versions, version_id
 
 
 def test_a_supervisor_migrates_the_movable_cases_on_the_page_and_reverts(backend, cluster, make_app) -> None:
@@ -43,6 +43,11 @@ def test_a_supervisor_migrates_the_movable_cases_on_the_page_and_reverts(backend
         expect(page.locator('[data-figure="status"]')).to_have_text("завершён", timeout=90_000)
         expect(page.locator('[data-figure="migrated"]')).to_have_text("2")
         expect(page.locator('[data-figure="blocked"]')).to_have_text("1")
+        # What the run stored, then the page showing it loaded afresh: a finished run's page stops refreshing,
+        # and once (a loaded CI run) its first rendering had the figures but not yet the table of cases.
+        assert case_outcomes(services, int(page.url.rsplit("/", 1)[1])) == {
+            key["first_a"]: "migrated", key["first_b"]: "migrated", key["second"]: "blocked"}
+        page.reload()
         expect(page.locator(f'#run-cases tr[data-case="{key["second"]}"]')).to_contain_text("не переносится")
         assert instance_row(services, cases["first_a"]).version_id == version_id(services, versions.new)
 

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from engine.context import Services
 from engine.deploy import Deployer, Source
 from engine.diagram_layout import layout_bpmn
+from engine.migration_models import InstanceMigrationCase
 from engine.models import JournalEntry, ProcessInstance, ProcessVersion, Timer
 from tests.support.accounts import PASSWORD, add_user, client_from, fresh_otp
 from tests.support.queries import open_task
@@ -106,6 +107,13 @@ def staff_token(app: Flask, role: str) -> str:
 def instance_row(services: Services, instance_id: int) -> ProcessInstance:
     with services.database.session() as s:
         return s.get(ProcessInstance, instance_id)
+
+
+def case_outcomes(services: Services, migration_id: int) -> dict[str | None, str]:
+    """What a migration run stored per case: business key -> its outcome (migrated, blocked, ...)."""
+    with services.database.session() as s:
+        return dict(s.execute(select(InstanceMigrationCase.business_key, InstanceMigrationCase.status)
+                              .where(InstanceMigrationCase.migration_id == migration_id)).tuples().all())
 
 
 def version_id(services: Services, number: int) -> int:
