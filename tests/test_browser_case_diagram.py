@@ -15,7 +15,7 @@ import re
 import time
 from datetime import timedelta
 
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 from sqlalchemy import text
 
 from engine.runtime import DETACHED
@@ -74,6 +74,12 @@ def _quiet(product: Product, period: Period) -> None:
         previous = counts
         time.sleep(2)
     raise AssertionError("the step counts kept changing for 90 s")
+
+
+def _badges(page: Page, selector: str) -> dict[str, int]:
+    """The numbers drawn on the diagram by the badges `selector` matches, by the element they sit on."""
+    return page.evaluate("""selector => Object.fromEntries([...document.querySelectorAll(selector)].map(
+        b => [b.closest('[data-container-id]').dataset.containerId, Number(b.textContent)]))""", selector)
 
 
 def test_case_on_its_diagram_and_the_step_heatmap(product: Product, screenshots: Screenshots) -> None:
@@ -146,12 +152,10 @@ def test_case_on_its_diagram_and_the_step_heatmap(product: Product, screenshots:
         expect(canvas).to_have_attribute("data-viewer-ready", "heatmap", timeout=30000)
         screenshots.take(page, "analytics-heatmap")
         passes, flows, calls = _sql_counts(product, period)
-        drawn = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.heat-badge')].map(
-            b => [b.closest('[data-container-id]').dataset.containerId, Number(b.textContent)]))""")
+        drawn = _badges(page, ".heat-badge")
         assert drawn == {element: n for element, n in passes.items() if element in OWN_ELEMENTS}
         assert drawn["check_passport"] == passes["check_passport"] >= 2
-        flow_badges = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.flow-badge')].map(
-            b => [b.closest('[data-container-id]').dataset.containerId, Number(b.textContent)]))""")
+        flow_badges = _badges(page, ".flow-badge")
         data = page.evaluate("JSON.parse(document.getElementById('heatmap-data').textContent)")
         assert flow_badges == data["flows"] and flow_badges
         api = product.client().get(f"/api/v1/processes/{PROCESS}/analytics", headers=bearer(supervisor_token),
@@ -217,8 +221,7 @@ def test_a_refused_case_shows_the_called_process_and_the_heatmap_draws_it(produc
         expect(heatmap).to_have_attribute("data-viewer-ready", "heatmap", timeout=30000)
         screenshots.take(page, "analytics-heatmap-called-process")
         passes, _, _ = _sql_counts(product, period)
-        drawn = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.heat-badge')].map(
-            b => [b.closest('[data-container-id]').dataset.containerId, Number(b.textContent)]))""")
+        drawn = _badges(page, ".heat-badge")
         assert drawn == {element: n for element, n in passes.items() if element in CHAIN_ELEMENTS}
         assert all(drawn.get(element, 0) >= 1 for element in chain["done"] if element in drawn)
         assert set(drawn) & set(chain["done"])
