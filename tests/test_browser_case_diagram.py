@@ -76,6 +76,17 @@ def _quiet(product: Product, period: Period) -> None:
     raise AssertionError("the step counts kept changing for 90 s")
 
 
+def _open_heatmap(page: Page, base: str, product: Product, period: Period, drawn: str | None = None) -> None:
+    """The process's analytics page for `period` once the step counts stopped changing, with its heatmap
+    drawn: of the process itself, or of the process it calls named by `drawn` (chosen on the page)."""
+    _quiet(product, period)
+    page.goto(f"{base}/processes/{PROCESS}/analytics?from={period.first:%d.%m.%Y}&to={period.last:%d.%m.%Y}")
+    if drawn is not None:
+        page.get_by_label("Схема на тепловой карте").select_option(drawn)
+        page.get_by_role("button", name="Показать").click()
+    expect(page.locator("[data-process-heatmap]")).to_have_attribute("data-viewer-ready", "heatmap", timeout=30000)
+
+
 def _badges(page: Page, selector: str) -> dict[str, int]:
     """The numbers drawn on the diagram by the badges `selector` matches, by the element they sit on."""
     return page.evaluate("""selector => Object.fromEntries([...document.querySelectorAll(selector)].map(
@@ -145,11 +156,7 @@ def test_case_on_its_diagram_and_the_step_heatmap(product: Product, screenshots:
         assert "case-current" in _classes(page, "operator_review")
 
         # The heatmap: every count drawn equals SQL's count for the period.
-        query = f"from={period.first:%d.%m.%Y}&to={period.last:%d.%m.%Y}"
-        _quiet(product, period)
-        page.goto(f"{base}/processes/{PROCESS}/analytics?{query}")
-        canvas = page.locator("[data-process-heatmap]")
-        expect(canvas).to_have_attribute("data-viewer-ready", "heatmap", timeout=30000)
+        _open_heatmap(page, base, product, period)
         screenshots.take(page, "analytics-heatmap")
         passes, flows, calls = _sql_counts(product, period)
         drawn = _badges(page, ".heat-badge")
@@ -212,13 +219,7 @@ def test_a_refused_case_shows_the_called_process_and_the_heatmap_draws_it(produc
         assert page.locator(".djs-connection.case-flow-taken").count() == len(chain["flows"])
         screenshots.take(page, "case-diagram-called-process")
 
-        query = f"from={period.first:%d.%m.%Y}&to={period.last:%d.%m.%Y}"
-        _quiet(product, period)
-        page.goto(f"{base}/processes/{PROCESS}/analytics?{query}")
-        page.get_by_label("Схема на тепловой карте").select_option(CHAIN)
-        page.get_by_role("button", name="Показать").click()
-        heatmap = page.locator("[data-process-heatmap]")
-        expect(heatmap).to_have_attribute("data-viewer-ready", "heatmap", timeout=30000)
+        _open_heatmap(page, base, product, period, drawn=CHAIN)
         screenshots.take(page, "analytics-heatmap-called-process")
         passes, _, _ = _sql_counts(product, period)
         drawn = _badges(page, ".heat-badge")
