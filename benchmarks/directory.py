@@ -30,7 +30,6 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import random  # noqa: E402
-import socket  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
@@ -48,12 +47,6 @@ from benchmarks._support import (  # noqa: E402
     print_table,
     run_benchmark,
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _typo(word: str, rng: random.Random) -> str:
@@ -97,7 +90,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         data["medical_organizations"] = orgs
         dataset = backend.data_dir / "registry.json"
         dataset.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-        port = _free_port()
+        from tests.support.registry import free_port
+
+        port = free_port()
         registry = backend.spawn("registry", ["-m", "backoffice.cli", "registry", "--port", str(port)],
                                  REGISTRY_DATA=str(dataset))
         url = f"http://127.0.0.1:{port}"

@@ -28,7 +28,6 @@ import argparse  # noqa: E402
 import io  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
-import socket  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
@@ -102,15 +101,9 @@ class Product:
     smtp: Any  # tests.support.smtp.SmtpServer
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_product(args: argparse.Namespace, backend: Backend, people: list[dict[str, Any]]) -> Product:
     from tests.support.employees import registry_dataset
-    from tests.support.registry import RegistryService
+    from tests.support.registry import RegistryService, free_port
     from tests.support.smtp import SmtpServer
 
     data = registry_dataset(backend.data_dir / "registry.json", people)
@@ -118,7 +111,7 @@ def start_product(args: argparse.Namespace, backend: Backend, people: list[dict[
     backend.on_close(registry.stop)
     smtp = SmtpServer().start()
     backend.on_close(smtp.stop)
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {"BACKOFFICE_WORKFLOWS_DIR": str(ROOT / "workflows"), "BACKOFFICE_OPERATOR_MODULES": "",
            "REGISTRY_URL": registry.url, "SMTP_URL": smtp.url, "PUBLIC_BASE_URL": url,

@@ -511,17 +511,12 @@ def _bearer(token: str) -> dict[str, str]:
 
 
 # ------------------------------------------------------------------------------- the web server
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 def start_web(backend: Backend, args: argparse.Namespace) -> str:
     """`backoffice.cli web` (gunicorn) on a free port, as deployed; returns its base URL once it answers."""
-    port = _free_port()
+    from tests.support.registry import free_port
+
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {"BACKOFFICE_WORKFLOWS_DIR": str(ROOT / "workflows"), "BACKOFFICE_OPERATOR_MODULES": "",
            "SECRET_KEY": "inbox-benchmark-" * 4, "RATE_LIMITS": "off", "PUBLIC_BASE_URL": url}

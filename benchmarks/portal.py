@@ -94,14 +94,6 @@ class Portal:
     redis: Redis
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def product_env(registry_url: str, smtp_url: str, web_url: str, root: Path = ROOT) -> dict[str, str]:
     """What the product's processes get on top of the backend's env (database, Redis, queue, data dir)."""
     return {
@@ -118,14 +110,14 @@ def start_portal(args: argparse.Namespace, backend: Backend, workers: int | None
     """
     from engine.context import redis_url
     from engine.db import make_engine
-    from tests.support.registry import RegistryService
+    from tests.support.registry import RegistryService, free_port
     from tests.support.smtp import SmtpServer
 
     registry = RegistryService(faults=f"*:latency_ms={args.registry_latency_ms}").start()
     backend.on_close(registry.stop)
     smtp = SmtpServer().start()
     backend.on_close(smtp.stop)
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = product_env(registry.url, smtp.url, url, backend.root)
     backend.cli("db", "upgrade", **env)

@@ -46,15 +46,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         backend.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _smtp_sink(backend: Backend) -> str:
     """aiosmtpd's Sink handler in a process of its own, so its CPU is not the worker's."""
-    port = _free_port()
+    from tests.support.registry import free_port
+
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink",
                              "-l", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     backend.on_close(lambda: (proc.terminate(), proc.wait(timeout=10)))

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -28,6 +27,8 @@ from urllib.parse import quote
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from tests.support.registry import free_port
 
 _CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 
@@ -59,12 +60,6 @@ def activation_code(mail: ReceivedMail) -> str:
     if found is None:
         raise AssertionError(f"no six-digit code in mail {mail.subject!r}")
     return found.group(1)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class _Collector:
@@ -101,7 +96,7 @@ class _Collector:
 class SmtpServer:
     def __init__(self, credentials: tuple[str, str] | None = None) -> None:
         self.credentials = credentials
-        self.port = _free_port()
+        self.port = free_port()
         self._collector = _Collector()
         self._taken: set[int] = set()
         self._controller: Controller | None = None
