@@ -43,7 +43,7 @@ def application_body(index: int) -> dict[str, Any]:
     return {"applicant": "individual", **person, "period": {"from": f"{year}-01-01", "to": f"{year}-12-31"}}
 
 
-def _citizen_token(app: Any) -> str:
+def citizen_token(app: Any) -> str:
     from tasks.accounts.service import AccountService
     from tasks.legal import acceptance as legal
     from web.extensions import db
@@ -85,7 +85,7 @@ def _measure(args: argparse.Namespace, backend: Backend) -> dict[str, Any]:
     from web.extensions import db
 
     app = create_app(AppConfig.from_env(env))
-    token = _citizen_token(app)
+    token = citizen_token(app)
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}"}
     with app.app_context():

@@ -35,7 +35,7 @@ from sqlalchemy import event, text
 
 from benchmarks._support import Backend, fmt, print_table, run_benchmark
 from benchmarks.floor import measure_commits, measure_cpu
-from benchmarks.post_cost import Counter, _citizen_token, application_body
+from benchmarks.post_cost import Counter, application_body, citizen_token
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -84,7 +84,7 @@ def _measure(args: argparse.Namespace, backend: Backend) -> dict[str, Any]:
 
     config = AppConfig.from_env(env)
     app = create_app(config)
-    token = _citizen_token(app)
+    token = citizen_token(app)
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}"}
     services = start(config)  # what `backoffice worker` builds; the app keeps its own
