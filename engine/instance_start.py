@@ -18,6 +18,16 @@ from .models import ProcessCurrent, ProcessInstance
 from .versions import VersionRef, current_version, pinned_version
 
 _COLUMNS = [attr.columns[0] for attr in inspect(ProcessInstance).column_attrs if attr.key != "id"]
+_TABLE = ProcessInstance.__table__
+# Built once (building it cost a start more than running it): the row's values, inserted only while the
+# version is still its process's current one.
+_INSERT_IF_CURRENT = (
+    insert(_TABLE)
+    .from_select([c.key for c in _COLUMNS], select(*[bindparam(f"v_{c.key}", type_=c.type) for c in _COLUMNS])
+                 .where(select(ProcessCurrent.process_id)
+                        .where(ProcessCurrent.process_id == bindparam("v_process_id"),
+                               ProcessCurrent.version_id == bindparam("v_version_id")).exists()))
+    .returning(_TABLE.c.id))
 
 
 class CurrentVersions:
@@ -48,11 +58,7 @@ class CurrentVersions:
 
 def _insert_if_current(session: Session, inst: ProcessInstance, version: VersionRef) -> bool:
     inst.version_id = version.id
-    values = select(*[bindparam(f"v_{c.key}", getattr(inst, c.key), type_=c.type) for c in _COLUMNS]).where(
-        select(ProcessCurrent.process_id).where(ProcessCurrent.process_id == inst.process_id,
-                                                ProcessCurrent.version_id == version.id).exists())
-    new_id = session.scalar(insert(ProcessInstance).from_select([c.key for c in _COLUMNS], values)
-                            .returning(ProcessInstance.id))
+    new_id = session.scalar(_INSERT_IF_CURRENT, {f"v_{c.key}": getattr(inst, c.key) for c in _COLUMNS})
     if new_id is None:
         return False
     inst.id = new_id

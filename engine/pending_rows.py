@@ -1,10 +1,24 @@
-"""Append-only rows collected on a session and written just before it commits, in as few statements as
-the database allows.
+"""Rows collected on a session and written just before it commits, in as few statements as the database
+allows.
 
 Rows nobody needs the ids of (journal entries, the steps of a case, an application's attempt) skip the
 ORM's unit of work and its RETURNING. All of a transaction's rows go out together: on PostgreSQL in one
 statement whatever the number of tables (one data-modifying CTE per table), elsewhere one INSERT per
 table. A transaction's cost in round trips is what limits a web process on the application path.
+
+Two more kinds of row go out in the same statement, because every save of an instance writes them and the
+ORM's flush cost a worker more CPU than the rest of the statement (engine/runtime.py):
+
+* rows whose ids are wanted (`add(..., on_id=...)`: new outbox rows, whose ids the RQ job carries): the
+  INSERT returns them, and each row's callback receives its own before the commit. Ids come from the
+  table's sequence in the order the rows are listed in the INSERT, so the returned ids sorted ascending
+  are the rows' in the order they were added (what SQLAlchemy's own batched INSERT relies on too);
+* columns of one loaded object to update (`update`: the instance's state and projection): the object
+  holds the new values at once, as if they were stored, and its row is updated with the rest.
+
+Both are written earlier when a statement of the session runs before the commit, so the transaction's own
+reads see them as they would have seen the ORM's flush (not inside a savepoint: there they wait for the
+savepoint's end, as a savepoint's rollback must not take them along).
 
 SQLAlchemy cannot cache a multi-row VALUES statement (it has no cache key), so building and compiling
 that one statement cost more CPU than its round trips saved; it is therefore written as text once per
@@ -18,66 +32,210 @@ rows commit with the transaction - as if each row had been inserted at once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Table, TextClause, bindparam, event, insert, literal, select, text
+from sqlalchemy import Table, TextClause, bindparam, event, insert, inspect, literal, select, text
+from sqlalchemy import update as sql_update
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Session, SessionTransaction, scoped_session
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, scoped_session
+from sqlalchemy.orm.attributes import set_committed_value
 
-# (table, savepoint the row was recorded in or None for the outermost transaction, the row's values)
 _PENDING = "backoffice_pending_rows"
+# Set while rows other statements of the transaction may look for (updates, rows with wanted ids) wait.
+_AWAITED = "backoffice_pending_awaited"
 # Bind parameters above which the rows go out one INSERT per table (PostgreSQL allows 65535 per statement).
 _MAX_PARAMS = 30000
 
 
-def add(session: Session, table: Table, values: dict[str, Any]) -> None:
-    """Insert `values` into `table` when the session's transaction commits."""
+class _Entry(NamedTuple):
+    table: Table
+    owner: SessionTransaction | None  # the savepoint the row was recorded in, None for the outermost transaction
+    values: dict[str, Any]  # an INSERT's row; for an update, the columns (values are read when written)
+    on_id: Callable[[int], None] | None = None  # an INSERT whose generated id is wanted
+    target: Any = None  # the mapped object whose row an update writes
+
+    @property
+    def awaited(self) -> bool:
+        return self.on_id is not None or self.target is not None
+
+
+def add(session: Session, table: Table, values: dict[str, Any], *,
+        on_id: Callable[[int], None] | None = None) -> None:
+    """Insert `values` into `table` when the session's transaction commits; `on_id` receives the row's
+    generated `id` once it is written (before the commit, or before a statement of the session that runs
+    first)."""
+    entries = session.info.setdefault(_PENDING, [])
+    entries.append(_Entry(table, _savepoint(session), values, on_id))
+    if on_id is not None:
+        session.info[_AWAITED] = True
+
+
+def update(session: Session, obj: Any, values: dict[str, Any]) -> None:
+    """Give the loaded object `obj` these column values and write them to its row with the transaction's
+    other pending rows (one UPDATE by primary key, the values the object holds then), not in the ORM's flush.
+
+    Inside a savepoint they are set as usual and flushed by the ORM: SQLAlchemy then restores the object
+    itself if the savepoint rolls back."""
+    if _savepoint(session) is not None:
+        for key, value in values.items():
+            setattr(obj, key, value)
+        return
+    for key, value in values.items():
+        set_committed_value(obj, key, value)
+    session.info.setdefault(_PENDING, []).append(_Entry(inspect(obj).mapper.local_table, None, values, None, obj))
+    session.info[_AWAITED] = True
+
+
+def _savepoint(session: Session) -> SessionTransaction | None:
     current = session() if isinstance(session, scoped_session) else session  # Flask-SQLAlchemy's db.session
-    session.info.setdefault(_PENDING, []).append((table, current.get_nested_transaction(), values))
+    return current.get_nested_transaction()
 
 
 def rows_of(session: Session, table: Table) -> Iterator[dict[str, Any]]:
-    """The rows of `table` this transaction has yet to write, in the order they were added."""
-    return (values for owner_table, _, values in session.info.get(_PENDING, ()) if owner_table is table)
+    """The rows of `table` this transaction has yet to insert, in the order they were added."""
+    return (entry.values for entry in session.info.get(_PENDING, ())
+            if entry.table is table and entry.target is None)
 
 
 def has_pending(session: Session) -> bool:
     return bool(session.info.get(_PENDING))
 
 
-def write_pending(session: Session) -> None:
-    rows = session.info.pop(_PENDING, None)
-    if not rows:
+def write_pending(session: Session, *, awaited_only: bool = False) -> None:
+    """Write what the transaction collected (`awaited_only`: only the updates and the rows whose ids are
+    wanted, which the transaction's next statement may read)."""
+    entries = session.info.get(_PENDING)
+    session.info.pop(_AWAITED, None)
+    if not entries:
         return
-    by_table: dict[Table, list[dict[str, Any]]] = {}
-    for table, _, values in rows:
-        by_table.setdefault(table, []).append(values)
-    params = sum(len(values) for group in by_table.values() for values in group)
-    if len(by_table) == 1 or session.get_bind().dialect.name != "postgresql" or params > _MAX_PARAMS:
-        for table, group in by_table.items():
-            session.execute(insert(table), group)
+    if awaited_only:
+        session.info[_PENDING] = [entry for entry in entries if not entry.awaited]
+        entries = [entry for entry in entries if entry.awaited]
+        if not entries:
+            return
+    else:
+        session.info.pop(_PENDING)
+    groups = _groups(entries)
+    params = sum(len(group.rows) * len(group.keys) for group in groups)
+    if len(groups) == 1 or session.get_bind().dialect.name != "postgresql" or params > _MAX_PARAMS:
+        for group in groups:
+            _write_alone(session, group)
         return
     # One statement: each table's rows in a CTE of their own; PostgreSQL runs every data-modifying CTE
-    # once, whether the main query reads it or not. Column lists differ between rows of one table when
-    # callers leave optional columns out, so each table's rows are completed with None first.
-    groups = [(table, _uniform(group)) for table, group in by_table.items()]
-    shape = tuple((table, tuple(group[0]), len(group)) for table, group in groups)
-    if not all(_plain_columns(table, keys) for table, keys, _ in shape):
-        ctes = [insert(table).values(group).cte(f"pending_{i}") for i, (table, group) in enumerate(groups)]
-        session.execute(select(literal(1)).add_cte(*ctes))
+    # once, whether the main query reads it or not.
+    shape = tuple((group.table, group.keys, len(group.rows), group.kind) for group in groups)
+    if not all(_plain_columns(group) for group in groups):
+        _write_with_core_ctes(session, groups)
         return
-    values = {_name(i, r, j): value for i, (_, group) in enumerate(groups)
-              for r, row in enumerate(group) for j, value in enumerate(row.values())}
-    session.execute(_statement(shape, session.get_bind().dialect), values)
+    values = {_name(i, r, j): value for i, group in enumerate(groups)
+              for r, row in enumerate(group.rows) for j, value in enumerate(row)}
+    result = session.execute(_statement(shape, session.get_bind().dialect), values)
+    if any(group.kind == "returning" for group in groups):
+        _hand_out_ids(groups, result.all())
 
 
-def _plain_columns(table: Table, keys: tuple[str, ...]) -> bool:
-    """Whether `keys` are columns of `table` and no column left out has a default computed in Python (a
-    Core INSERT would fill it in; the text statement cannot)."""
-    return all(key in table.c for key in keys) and not any(
-        column.default is not None for column in table.c if column.key not in keys)
+class _Group(NamedTuple):
+    """Rows of one table written by one INSERT (plain or returning ids), or one row's UPDATE."""
+
+    table: Table
+    kind: str  # "insert" | "returning" | "update"
+    keys: tuple[str, ...]  # the columns, the primary key last for an update
+    rows: list[tuple[Any, ...]]
+    on_id: list[Callable[[int], None]]
+
+
+def _groups(entries: list[_Entry]) -> list[_Group]:
+    inserts: dict[tuple[Table, bool], list[_Entry]] = {}
+    updates: dict[int, tuple[Any, dict[str, None]]] = {}  # id(object) -> (object, its columns in order)
+    for entry in entries:
+        if entry.target is not None:
+            columns = updates.setdefault(id(entry.target), (entry.target, {}))[1]
+            columns.update(dict.fromkeys(entry.values))
+        else:
+            inserts.setdefault((entry.table, entry.on_id is not None), []).append(entry)
+    groups = []
+    for (table, returning), group in inserts.items():
+        # Column lists differ between rows of one table when callers leave optional columns out, so each
+        # table's rows are completed with None first.
+        keys = tuple(dict.fromkeys(key for entry in group for key in entry.values))
+        groups.append(_Group(table, "returning" if returning else "insert", keys,
+                             [tuple(entry.values.get(key) for key in keys) for entry in group],
+                             [entry.on_id for entry in group if entry.on_id is not None]))
+    for target, columns in updates.values():
+        table = inspect(target).mapper.local_table
+        key = _primary_key(table)
+        keys = (*columns, key)
+        groups.append(_Group(table, "update", keys, [tuple(getattr(target, k) for k in keys)], []))
+    return groups
+
+
+def _primary_key(table: Table) -> str:
+    (column,) = table.primary_key.columns
+    return column.key
+
+
+def _write_alone(session: Session, group: _Group) -> None:
+    if group.kind == "update":
+        session.execute(_update_statement(group.table, group.keys), dict(zip(
+            [f"u_{key}" for key in group.keys], group.rows[0], strict=True)))
+        return
+    rows = [dict(zip(group.keys, row, strict=True)) for row in group.rows]
+    if group.kind == "insert":
+        session.execute(insert(group.table), rows)
+    else:
+        ids = session.execute(_insert_returning(group.table), rows).scalars().all()
+        _hand_out(group, ids)
+
+
+@lru_cache(maxsize=64)
+def _insert_returning(table: Table) -> Any:
+    column = table.c[_primary_key(table)]
+    return insert(table).returning(column, sort_by_parameter_order=True)
+
+
+@lru_cache(maxsize=64)
+def _update_statement(table: Table, keys: tuple[str, ...]) -> Any:
+    *columns, key = keys  # parameters named u_<column>: SQLAlchemy keeps the columns' own names for itself
+    return (sql_update(table).where(table.c[key] == bindparam(f"u_{key}"))
+            .values({column: bindparam(f"u_{column}") for column in columns}))
+
+
+def _write_with_core_ctes(session: Session, groups: list[_Group]) -> None:
+    """The one statement built by SQLAlchemy: for rows whose left-out columns have defaults computed in
+    Python, which the text statement cannot fill in (only plain INSERTs take this path)."""
+    if any(group.kind != "insert" for group in groups):
+        for group in groups:
+            _write_alone(session, group)
+        return
+    ctes = [insert(group.table).values([dict(zip(group.keys, row, strict=True)) for row in group.rows])
+            .cte(f"pending_{i}") for i, group in enumerate(groups)]
+    session.execute(select(literal(1)).add_cte(*ctes))
+
+
+def _hand_out_ids(groups: list[_Group], rows: list[Any]) -> None:
+    ids: dict[int, list[int]] = {}
+    for part, row_id in rows:
+        ids.setdefault(part, []).append(row_id)
+    for i, group in enumerate(groups):
+        if group.kind == "returning":
+            _hand_out(group, sorted(ids.get(i, [])))
+
+
+def _hand_out(group: _Group, ids: list[int]) -> None:
+    if len(ids) != len(group.on_id):
+        raise RuntimeError(f"INSERT into {group.table.name} returned {len(ids)} ids for {len(group.on_id)} rows")
+    for on_id, row_id in zip(group.on_id, ids, strict=True):
+        on_id(row_id)
+
+
+def _plain_columns(group: _Group) -> bool:
+    """Whether `keys` are columns of `table` and no column left out of an INSERT has a default computed in
+    Python (a Core INSERT would fill it in; the text statement cannot)."""
+    table, keys = group.table, group.keys
+    return all(key in table.c for key in keys) and (group.kind == "update" or not any(
+        column.default is not None for column in table.c if column.key not in keys))
 
 
 def _name(table: int, row: int, column: int) -> str:
@@ -85,25 +243,34 @@ def _name(table: int, row: int, column: int) -> str:
 
 
 @lru_cache(maxsize=256)
-def _statement(shape: tuple[tuple[Table, tuple[str, ...], int], ...], dialect: Dialect) -> TextClause:
-    """The multi-table INSERT of rows of this shape, as text with a typed parameter per value."""
-    quote, ctes, binds = dialect.identifier_preparer, [], []
-    for i, (table, keys, count) in enumerate(shape):
+def _statement(shape: tuple[tuple[Table, tuple[str, ...], int, str], ...], dialect: Dialect) -> TextClause:
+    """The multi-table statement of rows of this shape, as text with a typed parameter per value."""
+    quote, ctes, binds, returned = dialect.identifier_preparer, [], [], []
+    for i, (table, keys, count, kind) in enumerate(shape):
         columns = [table.c[key] for key in keys]
         rows = []
         for r in range(count):
             names = [_name(i, r, j) for j in range(len(columns))]
             binds += [bindparam(name, type_=column.type) for name, column in zip(names, columns, strict=True)]
-            rows.append("(" + ", ".join(f":{name}" for name in names) + ")")
+            rows.append(names)
         # Only the metadata's quoted names go into the text; every value is a bound parameter.
+        if kind == "update":
+            *assigned, key = [quote.quote(c.name) for c in columns]
+            *values, key_value = rows[0]
+            sets = ", ".join(f"{c} = :{v}" for c, v in zip(assigned, values, strict=True))
+            ctes.append(f"pending_{i} AS (UPDATE {quote.format_table(table)} "  # noqa: S608
+                        f"SET {sets} WHERE {key} = :{key_value})")
+            continue
+        listed = ", ".join("(" + ", ".join(f":{name}" for name in names) + ")" for names in rows)
+        returning = ""
+        if kind == "returning":
+            key = quote.quote(table.c[_primary_key(table)].name)
+            returning = f" RETURNING {key}"
+            returned.append(f"SELECT {i}, {key} FROM pending_{i}")  # noqa: S608
         ctes.append(f"pending_{i} AS (INSERT INTO {quote.format_table(table)} "  # noqa: S608
-                    f"({', '.join(quote.quote(c.name) for c in columns)}) VALUES {', '.join(rows)})")
-    return text(f"WITH {', '.join(ctes)} SELECT 1").bindparams(*binds)
-
-
-def _uniform(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    keys = list(dict.fromkeys(key for row in rows for key in row))
-    return [{key: row.get(key) for key in keys} for row in rows]
+                    f"({', '.join(quote.quote(c.name) for c in columns)}) VALUES {listed}{returning})")
+    main = " UNION ALL ".join(returned) or "SELECT 1"
+    return text(f"WITH {', '.join(ctes)} {main}").bindparams(*binds)
 
 
 @event.listens_for(Session, "before_commit")
@@ -114,22 +281,31 @@ def _before_commit(session: Session) -> None:
         write_pending(session)
 
 
+@event.listens_for(Session, "do_orm_execute")
+def _before_statement(state: ORMExecuteState) -> None:
+    """A statement of the transaction sees its updates and new outbox rows, as it would have seen them
+    flushed by the ORM (the append-only rows, which nothing reads back this way, still wait)."""
+    session = state.session
+    if session.info.get(_AWAITED) and not session.in_nested_transaction():
+        write_pending(session, awaited_only=True)
+
+
 @event.listens_for(Session, "after_soft_rollback")
 def _after_rollback(session: Session, previous: SessionTransaction) -> None:
     """A savepoint's rollback forgets the rows recorded in it and in savepoints within it (released
     or not); a rollback of the whole transaction forgets all of them."""
-    rows = session.info.get(_PENDING)
-    if not rows:
+    entries = session.info.get(_PENDING)
+    if not entries:
         return
     # A failed flush rolls back its own internal subtransaction first: what is lost is the savepoint
     # (or the whole transaction) around it.
     while not previous.nested and previous.parent is not None:
         previous = previous.parent
     if previous.nested:
-        session.info[_PENDING] = [(table, owner, values) for table, owner, values in rows
-                                  if not _within(owner, previous)]
+        session.info[_PENDING] = [entry for entry in entries if not _within(entry.owner, previous)]
     else:
         session.info.pop(_PENDING, None)
+        session.info.pop(_AWAITED, None)
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -137,6 +313,7 @@ def _after_transaction_end(session: Session, transaction: SessionTransaction) ->
     """Rows still pending when the whole transaction ends (a session closed without commit) are gone."""
     if transaction.parent is None:
         session.info.pop(_PENDING, None)
+        session.info.pop(_AWAITED, None)
 
 
 def _within(owner: SessionTransaction | None, savepoint: SessionTransaction) -> bool:

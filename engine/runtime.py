@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -25,7 +25,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from . import advances, journal, steps
+from . import advances, journal, pending_rows, steps
 from . import held_messages as held
 from .clock import utcnow
 from .db import Database
@@ -43,7 +43,7 @@ from .unit_of_work import DetachedCall, UnitOfWork, unit_of_work
 from .versions import SpecCache
 from .waiting import message_definition, timer_value
 from .warm import WarmWorkflows
-from .writer import ProjectionWriter
+from .writer import NewCall, ProjectionWriter, insert_call
 
 log = logging.getLogger(__name__)
 # The task guid of an outbox row that belongs to no task (a DetachedCall).
@@ -93,8 +93,8 @@ class _Advance:
     """Post-commit work collected during one transaction."""
 
     # Outbox rows to push (job id, rows, timeout) or to run inline; read after commit, when ids exist.
-    jobs: list[tuple[str, list[ServiceCall], float]] = field(default_factory=list)
-    inline: list[ServiceCall] = field(default_factory=list)
+    jobs: list[tuple[str, Sequence[ServiceCall | NewCall], float]] = field(default_factory=list)
+    inline: list[ServiceCall | NewCall] = field(default_factory=list)
     thrown: list[tuple[int, str, str | None, dict]] = field(default_factory=list)
 
 
@@ -344,7 +344,8 @@ class Runtime:
         if warm is not None and not completed:
             warm.keep(instance_id, saved_state, wf)
         self._after_commit(post)
-        return [QueuedCall(c.id, c.instance_id, c.operator, c.params or {}, c.task_guid) for c in post.inline]
+        return [QueuedCall(c.id, c.instance_id, c.operator, c.params or {}, c.task_guid) for c in post.inline
+                if c.id is not None]
 
     def _complete_finished(self, s: Session, inst: ProcessInstance, wf: BpmnWorkflow, uow: UnitOfWork,
                            out: ServiceOutcome, row: FinishedCall | None) -> None:
@@ -532,29 +533,35 @@ class Runtime:
         since, human_ids = steps.stamp_of(inst), dict((inst.projection or {}).get("human", {}))
         counts = advances.counted(inst.projection, restored)
         writer = ProjectionWriter(s, inst, self._lane_roles(s), actor, job_id, uow.settled_calls)
-        new_calls = writer.apply(snap) + [_detached_row(s, inst, call, job_id) for call in uow.detached_calls]
-        with s.no_autoflush:  # the instance's row and new outbox rows go out once, in the commit's flush
+        projection, new_calls = writer.apply(snap)
+        new_calls += [_detached_row(s, inst, call, job_id) for call in uow.detached_calls]
+        with s.no_autoflush:  # nothing of the instance needs to be written before the commit
             stamp = steps.record_completed(s, inst, wf, since, human_ids)
-        inst.projection = {**inst.projection, steps.STAMP: stamp, advances.KEY: counts}
         self._queue_calls(new_calls, post, inline_job_id, job_id)
         for event in wf.get_events():
             definition = event.event_definition
             if isinstance(definition, MessageEventDefinition):
                 post.thrown.append((inst.id, definition.name, inst.business_key, dict(event.payload or {})))
-        for status in uow.statuses:  # a status passed through within one step is still part of the history
-            if status != inst.status:
-                journal.record(s, inst.id, "status_changed", actor=actor, message=status,
-                               details={"from": inst.status, "to": status})
-                inst.status = status
+        status = inst.status
+        for passed in uow.statuses:  # a status passed through within one step is still part of the history
+            if passed != status:
+                journal.record(s, inst.id, "status_changed", actor=actor, message=passed,
+                               details={"from": status, "to": passed})
+                status = passed
         for event, message, details in uow.notes:
             journal.record(s, inst.id, event, actor=actor, message=message, details=details or None)
-        if wf.completed and not inst.completed:
-            inst.completed, inst.ended_at = True, utcnow()
+        completed, ended_at = inst.completed, inst.ended_at
+        if wf.completed and not completed:
+            completed, ended_at = True, utcnow()
             journal.record(s, inst.id, "completed", actor=actor)
-        inst.state = self.serializer.dump_state(wf)
-        inst.updated_at = utcnow()
+        # Written with the transaction's pending rows (engine/pending_rows.py): on PostgreSQL the instance's
+        # UPDATE, its new outbox rows, journal and steps are one statement instead of the ORM's flush and two.
+        pending_rows.update(s, inst, {
+            "state": self.serializer.dump_state(wf), "updated_at": utcnow(), "status": status,
+            "completed": completed, "ended_at": ended_at,
+            "projection": {**projection, steps.STAMP: stamp, advances.KEY: counts}})
 
-    def _queue_calls(self, calls: list[ServiceCall], post: _Advance, inline_job_id: str | None,
+    def _queue_calls(self, calls: Sequence[ServiceCall | NewCall], post: _Advance, inline_job_id: str | None,
                      job_id: str | None = None) -> None:
         if not calls:
             return
@@ -581,8 +588,9 @@ class Runtime:
 
     def _after_commit(self, post: _Advance) -> None:
         if self.dispatcher is not None:
-            self.dispatcher.push([JobRequest(job_id, tuple(c.id for c in calls), timeout)
-                                  for job_id, calls, timeout in post.jobs])
+            # A row without an id was rolled back with its savepoint (a scheduler's failed instance).
+            self.dispatcher.push([JobRequest(job_id, ids, timeout) for job_id, calls, timeout in post.jobs
+                                  if (ids := tuple(c.id for c in calls if c.id is not None))])
         for sender, name, correlation, payload in post.thrown:
             self._route_thrown(sender, name, correlation, payload)
 
@@ -635,14 +643,9 @@ class Runtime:
         return len(calls)
 
 
-def _detached_row(s: Session, inst: ProcessInstance, call: DetachedCall, job_id: str) -> ServiceCall:
+def _detached_row(s: Session, inst: ProcessInstance, call: DetachedCall, job_id: str) -> NewCall:
     """The outbox row of a DetachedCall, written with the instance's state like a service task's."""
-    now = utcnow()
-    row = ServiceCall(instance_id=inst.id, task_guid=DETACHED, task_spec=call.label, operator=call.operator,
-                      params=call.params, status="queued", attempts=0, created_at=now, job_id=job_id,
-                      dispatched_at=now)
-    s.add(row)
-    return row
+    return insert_call(s, inst.id, DETACHED, call.label, call.operator, call.params, job_id, utcnow())
 
 
 def _catch_message(s: Session, instance_id: int, wf: BpmnWorkflow, name: str, payload: dict[str, Any] | None,

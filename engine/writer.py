@@ -8,14 +8,45 @@ extra SELECTs.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from . import journal
+from . import journal, pending_rows
 from .clock import utcnow
 from .models import HumanTask, MessageSubscription, ProcessInstance, ServiceCall, Timer
 from .projection import HumanTaskView, Snapshot
+
+_CALLS = ServiceCall.__table__
+
+
+class NewCall:
+    """An outbox row this transaction inserts (engine.pending_rows): its id is set once the row is written,
+    before the commit. What the runtime reads of a new row to dispatch it or run it inline."""
+
+    __slots__ = ("id", "instance_id", "job_id", "operator", "params", "task_guid")
+
+    def __init__(self, instance_id: int, task_guid: str, operator: str, params: dict[str, Any],
+                 job_id: str | None) -> None:
+        self.id: int | None = None
+        self.instance_id, self.task_guid, self.operator, self.params = instance_id, task_guid, operator, params
+        self.job_id = job_id
+
+    def _written(self, row_id: int) -> None:
+        self.id = row_id
+
+
+def insert_call(s: Session, instance_id: int, task_guid: str, task_spec: str, operator: str,
+                params: dict[str, Any], job_id: str | None, now: datetime) -> NewCall:
+    """A new «queued» outbox row, stamped with the job that will run it (`job_id`, if known already)."""
+    call = NewCall(instance_id, task_guid, operator, params, job_id)
+    pending_rows.add(s, _CALLS, {
+        "instance_id": instance_id, "task_guid": task_guid, "task_spec": task_spec, "operator": operator,
+        "params": params, "status": "queued", "attempts": 0, "created_at": now, "job_id": job_id,
+        "dispatched_at": now if job_id else None, "next_attempt_at": None, "last_error": None,
+        "finished_at": None}, on_id=call._written)
+    return call
 
 
 class ProjectionWriter:
@@ -29,14 +60,14 @@ class ProjectionWriter:
         self.actor = actor
         self.old = inst.projection or {}
 
-    def apply(self, snap: Snapshot) -> list[ServiceCall]:
-        """Sync all projections; returns the new outbox rows (pending: ids exist after the commit)."""
+    def apply(self, snap: Snapshot) -> tuple[dict[str, Any], list[NewCall]]:
+        """Sync all projections; returns the instance's new projection (for the caller to store with the
+        state) and the new outbox rows (pending: their ids exist once written, before the commit)."""
         human = self._human(snap)
         calls, new_calls = self._calls(snap)
         timers = self._timers(snap)
         messages = self._messages(snap)
-        self.inst.projection = {"human": human, "calls": calls, "timers": timers, "messages": messages}
-        return new_calls
+        return {"human": human, "calls": calls, "timers": timers, "messages": messages}, new_calls
 
     def _human(self, snap: Snapshot) -> dict[str, int]:
         old: dict[str, int] = self.old.get("human", {})
@@ -80,9 +111,9 @@ class ProjectionWriter:
                                     HumanTask.status == "completed", HumanTask.completed_by.is_not(None))
                              .order_by(HumanTask.completed_at.desc(), HumanTask.id.desc()).limit(1))
 
-    def _calls(self, snap: Snapshot) -> tuple[list[str], list[ServiceCall]]:
-        """Outbox rows by task guid; new rows are not flushed here, so their INSERTs go out with the
-        rest of the transaction in one flush (their ids are read after commit)."""
+    def _calls(self, snap: Snapshot) -> tuple[list[str], list[NewCall]]:
+        """Outbox rows by task guid; new rows go out with the transaction's other pending rows (on
+        PostgreSQL in its one statement), which hands each its id."""
         old = list(self.old.get("calls", []))  # guids (older rows stored a {guid: id} map)
         gone = [guid for guid in old if guid not in snap.service]
         open_gone = sorted(set(gone) - self._settled_guids())
@@ -93,17 +124,13 @@ class ProjectionWriter:
                                                      ServiceCall.status.in_(open_statuses))
                            .values(status="cancelled", finished_at=utcnow()))
         result = [guid for guid in old if guid in snap.service]
-        new: list[ServiceCall] = []
+        new: list[NewCall] = []
         now = utcnow()
-        dispatched: datetime | None = now if self.job_id else None
         for guid, view in snap.service.items():
             if guid in result:
                 continue
-            call = ServiceCall(instance_id=self.inst.id, task_guid=guid, task_spec=view.spec_name,
-                               operator=view.operator, params=view.params, status="queued", attempts=0,
-                               created_at=now, job_id=self.job_id, dispatched_at=dispatched)
-            self.s.add(call)
-            new.append(call)
+            new.append(insert_call(self.s, self.inst.id, guid, view.spec_name, view.operator, view.params,
+                                   self.job_id, now))
             result.append(guid)
         return result, new
 
