@@ -118,21 +118,22 @@ def write_pending(session: Session, *, awaited_only: bool = False) -> None:
     else:
         session.info.pop(_PENDING)
     groups = _groups(entries)
+    dialect = session.get_bind().dialect
     params = sum(len(group.rows) * len(group.keys) for group in groups)
-    if len(groups) == 1 or session.get_bind().dialect.name != "postgresql" or params > _MAX_PARAMS:
+    if len(groups) == 1 or dialect.name != "postgresql" or params > _MAX_PARAMS:
         for group in groups:
             _write_alone(session, group)
         return
     # One statement: each table's rows in a CTE of their own; PostgreSQL runs every data-modifying CTE
     # once, whether the main query reads it or not.
-    shape = tuple((group.table, group.keys, len(group.rows), group.kind) for group in groups)
-    if not all(_plain_columns(group) for group in groups):
+    statement = _statement(tuple((group.table, group.keys, len(group.rows), group.kind) for group in groups),
+                           dialect)
+    if statement is None:
         _write_with_core_ctes(session, groups)
         return
-    values = {_name(i, r, j): value for i, group in enumerate(groups)
-              for r, row in enumerate(group.rows) for j, value in enumerate(row)}
-    result = session.execute(_statement(shape, session.get_bind().dialect), values)
-    if any(group.kind == "returning" for group in groups):
+    result = session.execute(statement.text, dict(zip(
+        statement.names, [value for group in groups for row in group.rows for value in row], strict=True)))
+    if statement.returning:
         _hand_out_ids(groups, result.all())
 
 
@@ -148,29 +149,30 @@ class _Group(NamedTuple):
 
 def _groups(entries: list[_Entry]) -> list[_Group]:
     inserts: dict[tuple[Table, bool], list[_Entry]] = {}
-    updates: dict[int, tuple[Any, dict[str, None]]] = {}  # id(object) -> (object, its columns in order)
+    updates: dict[int, tuple[_Entry, dict[str, None]]] = {}  # id(object) -> (an entry, its columns in order)
     for entry in entries:
         if entry.target is not None:
-            columns = updates.setdefault(id(entry.target), (entry.target, {}))[1]
+            columns = updates.setdefault(id(entry.target), (entry, {}))[1]
             columns.update(dict.fromkeys(entry.values))
         else:
             inserts.setdefault((entry.table, entry.on_id is not None), []).append(entry)
     groups = []
     for (table, returning), group in inserts.items():
-        # Column lists differ between rows of one table when callers leave optional columns out, so each
-        # table's rows are completed with None first.
-        keys = tuple(dict.fromkeys(key for entry in group for key in entry.values))
-        groups.append(_Group(table, "returning" if returning else "insert", keys,
-                             [tuple(entry.values.get(key) for key in keys) for entry in group],
+        keys = tuple(group[0].values)
+        if all(tuple(entry.values) == keys for entry in group):
+            rows = [tuple(entry.values.values()) for entry in group]
+        else:  # callers left optional columns out: each row is completed with None
+            keys = tuple(dict.fromkeys(key for entry in group for key in entry.values))
+            rows = [tuple(entry.values.get(key) for key in keys) for entry in group]
+        groups.append(_Group(table, "returning" if returning else "insert", keys, rows,
                              [entry.on_id for entry in group if entry.on_id is not None]))
-    for target, columns in updates.values():
-        table = inspect(target).mapper.local_table
-        key = _primary_key(table)
-        keys = (*columns, key)
-        groups.append(_Group(table, "update", keys, [tuple(getattr(target, k) for k in keys)], []))
+    for entry, columns in updates.values():
+        keys = (*columns, _primary_key(entry.table))
+        groups.append(_Group(entry.table, "update", keys, [tuple(getattr(entry.target, k) for k in keys)], []))
     return groups
 
 
+@lru_cache(maxsize=64)
 def _primary_key(table: Table) -> str:
     (column,) = table.primary_key.columns
     return column.key
@@ -230,11 +232,10 @@ def _hand_out(group: _Group, ids: list[int]) -> None:
         on_id(row_id)
 
 
-def _plain_columns(group: _Group) -> bool:
+def _plain_columns(table: Table, keys: tuple[str, ...], kind: str) -> bool:
     """Whether `keys` are columns of `table` and no column left out of an INSERT has a default computed in
     Python (a Core INSERT would fill it in; the text statement cannot)."""
-    table, keys = group.table, group.keys
-    return all(key in table.c for key in keys) and (group.kind == "update" or not any(
+    return all(key in table.c for key in keys) and (kind == "update" or not any(
         column.default is not None for column in table.c if column.key not in keys))
 
 
@@ -242,17 +243,27 @@ def _name(table: int, row: int, column: int) -> str:
     return f"p{table}_{row}_{column}"
 
 
+class _Statement(NamedTuple):
+    text: TextClause
+    names: list[str]  # the parameters, in the order of the groups' rows and values
+    returning: bool
+
+
 @lru_cache(maxsize=256)
-def _statement(shape: tuple[tuple[Table, tuple[str, ...], int, str], ...], dialect: Dialect) -> TextClause:
-    """The multi-table statement of rows of this shape, as text with a typed parameter per value."""
-    quote, ctes, binds, returned = dialect.identifier_preparer, [], [], []
+def _statement(shape: tuple[tuple[Table, tuple[str, ...], int, str], ...], dialect: Dialect) -> _Statement | None:
+    """The multi-table statement of rows of this shape, as text with a typed parameter per value (None when
+    a column left out has a default the text cannot fill in)."""
+    if not all(_plain_columns(table, keys, kind) for table, keys, _, kind in shape):
+        return None
+    quote, ctes, binds, returned, names = dialect.identifier_preparer, [], [], [], []
     for i, (table, keys, count, kind) in enumerate(shape):
         columns = [table.c[key] for key in keys]
         rows = []
         for r in range(count):
-            names = [_name(i, r, j) for j in range(len(columns))]
-            binds += [bindparam(name, type_=column.type) for name, column in zip(names, columns, strict=True)]
-            rows.append(names)
+            row = [_name(i, r, j) for j in range(len(columns))]
+            binds += [bindparam(name, type_=column.type) for name, column in zip(row, columns, strict=True)]
+            rows.append(row)
+            names += row
         # Only the metadata's quoted names go into the text; every value is a bound parameter.
         if kind == "update":
             *assigned, key = [quote.quote(c.name) for c in columns]
@@ -261,7 +272,7 @@ def _statement(shape: tuple[tuple[Table, tuple[str, ...], int, str], ...], diale
             ctes.append(f"pending_{i} AS (UPDATE {quote.format_table(table)} "  # noqa: S608
                         f"SET {sets} WHERE {key} = :{key_value})")
             continue
-        listed = ", ".join("(" + ", ".join(f":{name}" for name in names) + ")" for names in rows)
+        listed = ", ".join("(" + ", ".join(f":{name}" for name in row) + ")" for row in rows)
         returning = ""
         if kind == "returning":
             key = quote.quote(table.c[_primary_key(table)].name)
@@ -270,7 +281,7 @@ def _statement(shape: tuple[tuple[Table, tuple[str, ...], int, str], ...], diale
         ctes.append(f"pending_{i} AS (INSERT INTO {quote.format_table(table)} "  # noqa: S608
                     f"({', '.join(quote.quote(c.name) for c in columns)}) VALUES {listed}{returning})")
     main = " UNION ALL ".join(returned) or "SELECT 1"
-    return text(f"WITH {', '.join(ctes)} {main}").bindparams(*binds)
+    return _Statement(text(f"WITH {', '.join(ctes)} {main}").bindparams(*binds), names, bool(returned))
 
 
 @event.listens_for(Session, "before_commit")
