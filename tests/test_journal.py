@@ -7,6 +7,7 @@ its rows to the transaction around it.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -168,3 +169,68 @@ def test_rows_of_several_tables_are_written_alike_every_time(backend: Backend, i
         assert [tuple(r) for r in rows] == [("one", {"n": 1, "ru": "ёж"}), ("two", None)]
         assert [(e, ended.astimezone(UTC), d, due) for e, ended, d, due in steps] == \
             [("Task_1", at, {"decision": "d"}, None)]
+
+
+def _outbox_row(instance: int, guid: str) -> dict:
+    from engine.clock import utcnow
+
+    return {"instance_id": instance, "task_guid": guid, "task_spec": "pending-test", "operator": "demo.lookup",
+            "params": {"key": guid}, "status": "cancelled", "attempts": 0, "created_at": utcnow(), "job_id": None,
+            "dispatched_at": None, "next_attempt_at": None, "last_error": None, "finished_at": None}
+
+
+def test_an_update_and_rows_with_ids_wait_for_the_commit_yet_the_next_statement_sees_them(backend: Backend,
+                                                                                         instance: int) -> None:
+    """engine/pending_rows.py: how a save writes an instance's row and its new outbox rows. The object holds the
+    new values at once (nothing for the ORM to flush); a statement of the same transaction reads them as stored;
+    each row's callback gets the id of its own row."""
+    from engine import pending_rows
+    from engine.models import ServiceCall
+
+    marker = f"pending-{uuid.uuid4().hex[:8]}"
+    guids = [f"{marker}-{i}" for i in range(3)]
+    ids: dict[str, int] = {}
+    db = backend.services.database
+    with db.session() as s:
+        inst = s.get(ProcessInstance, instance)
+        before = inst.status
+        pending_rows.update(s, inst, {"status": marker})
+        for guid in guids:
+            pending_rows.add(s, ServiceCall.__table__, _outbox_row(instance, guid),
+                             on_id=lambda row_id, guid=guid: ids.__setitem__(guid, row_id))
+        _record(s, instance, "with them", marker)
+        assert inst.status == marker and not s.dirty and ids == {}
+        assert s.scalar(select(ProcessInstance.status).where(ProcessInstance.id == instance)) == marker
+        assert set(ids) == set(guids)
+        seen = dict(s.execute(select(ServiceCall.id, ServiceCall.task_guid)
+                              .where(ServiceCall.task_guid.in_(guids))).all())
+        assert seen == {row_id: guid for guid, row_id in ids.items()}
+        # The append-only rows still wait for the commit.
+        assert [r.event for r in journal.pending(s, instance) if r.message == marker] == ["with them"]
+    with db.session() as s:
+        assert s.get(ProcessInstance, instance).status == marker
+        s.get(ProcessInstance, instance).status = before
+        s.execute(delete(ServiceCall).where(ServiceCall.task_guid.in_(guids)))
+    assert _stored(backend, instance, marker) == ["with them"]
+
+
+def test_an_update_and_a_row_in_a_savepoint_rolled_back_leave_nothing(backend: Backend, instance: int) -> None:
+    from engine import pending_rows
+    from engine.models import ServiceCall
+
+    marker = f"savepoint-{uuid.uuid4().hex[:8]}"
+    ids: list[int] = []
+    db = backend.services.database
+    with db.session() as s:
+        before = s.get(ProcessInstance, instance).status
+    with db.session() as s:
+        inst = s.get(ProcessInstance, instance)
+        with pytest.raises(ValueError), s.begin_nested():
+            pending_rows.update(s, inst, {"status": marker})
+            pending_rows.add(s, ServiceCall.__table__, _outbox_row(instance, marker), on_id=ids.append)
+            raise ValueError("the savepoint's work fails")
+        assert inst.status == before
+    assert ids == []
+    with db.session() as s:
+        assert s.get(ProcessInstance, instance).status == before
+        assert s.scalar(select(ServiceCall.id).where(ServiceCall.task_guid == marker)) is None

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, text
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine, event, select, text
 
 from engine import journal
 from engine.context import Services
@@ -39,3 +44,37 @@ def insert_waits_on_lock(database: Database, table: str) -> bool:
         return bool(conn.execute(text(
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
             "AND datname = current_database() AND query ILIKE :insert"), {"insert": f"INSERT INTO {table}%"}).scalar())
+
+
+@dataclass
+class SqlLog:
+    """What `sql_log` saw: the statements in order and the number of commits."""
+
+    statements: list[str] = field(default_factory=list)
+    commits: int = 0
+
+    def report(self) -> str:
+        lines = [f"{len(self.statements)} statements, {self.commits} commits:"]
+        return "\n".join(lines + [f"  {i + 1}. {' '.join(s.split())[:300]}" for i, s in enumerate(self.statements)])
+
+
+@contextmanager
+def sql_log(engine: Engine) -> Iterator[SqlLog]:
+    """The statements and commits this thread sends through `engine` while the block runs."""
+    log, thread = SqlLog(), threading.get_ident()
+
+    def statement(_conn, _cursor, sql, _params, _context, _many) -> None:
+        if threading.get_ident() == thread:
+            log.statements.append(sql)
+
+    def commit(_conn) -> None:
+        if threading.get_ident() == thread:
+            log.commits += 1
+
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "commit", commit)
+    try:
+        yield log
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+        event.remove(engine, "commit", commit)
