@@ -131,8 +131,13 @@ def write_pending(session: Session, *, awaited_only: bool = False) -> None:
     if statement is None:
         _write_with_core_ctes(session, groups)
         return
-    result = session.execute(statement.text, dict(zip(
-        statement.names, [value for group in groups for row in group.rows for value in row], strict=True)))
+    values = dict(zip(statement.names, [value for group in groups for row in group.rows for value in row],
+                      strict=True))
+    if awaited_only:  # through the session: it notes that its transaction wrote (engine/db.py)
+        result = session.execute(statement.text, values)
+    else:  # the commit's: past the ORM's handling of a statement (events, execution state), which it needs not
+        session.flush()
+        result = session.connection().execute(statement.text, values)
     if statement.returning:
         _hand_out_ids(groups, result.all())
 
