@@ -532,11 +532,13 @@ class Runtime:
         job_id = inline_job_id or new_job_id()
         since, human_ids = steps.stamp_of(inst), dict((inst.projection or {}).get("human", {}))
         counts = advances.counted(inst.projection, restored)
+        with s.no_autoflush:  # nothing of the instance needs to be written before the commit
+            # Its reads come first: after them nothing of a save runs a statement when it has no user tasks,
+            # timers or messages to sync (the save's rows then go out as one statement).
+            stamp = steps.record_completed(s, inst, wf, since, human_ids)
         writer = ProjectionWriter(s, inst, self._lane_roles(s), actor, job_id, uow.settled_calls)
         projection, new_calls = writer.apply(snap)
         new_calls += [_detached_row(s, inst, call, job_id) for call in uow.detached_calls]
-        with s.no_autoflush:  # nothing of the instance needs to be written before the commit
-            stamp = steps.record_completed(s, inst, wf, since, human_ids)
         self._queue_calls(new_calls, post, inline_job_id, job_id)
         for event in wf.get_events():
             definition = event.event_definition

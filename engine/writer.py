@@ -64,9 +64,11 @@ class ProjectionWriter:
         """Sync all projections; returns the instance's new projection (for the caller to store with the
         state) and the new outbox rows (pending: their ids exist once written, before the commit)."""
         human = self._human(snap)
-        calls, new_calls = self._calls(snap)
         timers = self._timers(snap)
         messages = self._messages(snap)
+        # Last: the statements above would write the new outbox rows ahead of the commit's one statement
+        # (engine.pending_rows writes them before any statement of the transaction).
+        calls, new_calls = self._calls(snap)
         return {"human": human, "calls": calls, "timers": timers, "messages": messages}, new_calls
 
     def _human(self, snap: Snapshot) -> dict[str, int]:
