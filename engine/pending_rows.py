@@ -10,9 +10,10 @@ Two more kinds of row go out in the same statement, because every save of an ins
 ORM's flush cost a worker more CPU than the rest of the statement (engine/runtime.py):
 
 * rows whose ids are wanted (`add(..., on_id=...)`: new outbox rows, whose ids the RQ job carries): the
-  INSERT returns them, and each row's callback receives its own before the commit. Ids come from the
-  table's sequence in the order the rows are listed in the INSERT, so the returned ids sorted ascending
-  are the rows' in the order they were added (what SQLAlchemy's own batched INSERT relies on too);
+  INSERT returns them, and each row's callback receives its own before the commit. PostgreSQL inserts a
+  VALUES list row by row in its order, each row taking the next id of the table's sequence as it goes, so
+  the returned ids sorted ascending are the rows' in the order they were added (elsewhere SQLAlchemy's
+  INSERT ... RETURNING sorted by parameter order does it);
 * columns of one loaded object to update (`update`: the instance's state and projection): the object
   holds the new values at once, as if they were stored, and its row is updated with the rest.
 
