@@ -163,8 +163,10 @@ def _send_smtp(url: str, sender: str, to: str, message: Message) -> None:
     try:
         client = _kept_connection(url) or _connect(scheme, parts.hostname, port, parts.username, parts.password)
         try:
-            if international and not client.has_extn("smtputf8"):
-                raise smtplib.SMTPNotSupportedError("one of the addresses needs SMTPUTF8, which the server lacks")
+            if international:
+                client.ehlo_or_helo_if_needed()  # the server's extensions are known after its greeting
+                if not client.has_extn("smtputf8"):
+                    raise smtplib.SMTPNotSupportedError("one of the addresses needs SMTPUTF8, which the server lacks")
             client.sendmail(sender, [to], data, ("SMTPUTF8", "BODY=8BITMIME") if international else ())
         except BaseException:
             _close(client)  # the server's state after a failed transaction is unknown: never reuse it
