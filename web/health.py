@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 
-import httpx
+import urllib3
 from flask import Blueprint, jsonify
 from rq import Worker
 from sqlalchemy import text
@@ -59,9 +59,9 @@ def _scheduler() -> str:
 def _registry() -> str:
     """The registry service answers /health and reports every registry healthy (no fault in force)."""
     url = app_config().registry_url
-    resp = httpx.get(f"{url}/health", timeout=2.0)
-    if resp.status_code != 200:
-        return f"error: {url}/health answered {resp.status_code}"
+    resp = urllib3.request("GET", f"{url}/health", timeout=2.0, retries=False)
+    if resp.status != 200:
+        return f"error: {url}/health answered {resp.status}"
     body = resp.json()
     if body.get("status") == "ok":
         return "ok"
