@@ -26,6 +26,7 @@ import urllib3
 
 from engine.clock import utcnow
 from engine.private_files import write_private
+from tasks.http import shared_pool
 
 if TYPE_CHECKING:
     from tasks.config import AppConfig
@@ -70,15 +71,15 @@ class HttpSmsAdapter:
         self.timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
 
     def send(self, to: str, text: str) -> None:
-        """Through urllib3's process-wide pool (the product's one HTTP client, as the registry client's): the
-        provider's connection and its TLS session are kept between messages instead of made for each one."""
+        """Through the process's pool for the provider (tasks/http.py): its connection and TLS session are kept
+        between messages instead of made for each one."""
         headers = {"Content-Type": "application/json"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         body = json.dumps({"to": to, "text": text}, ensure_ascii=False).encode()
         try:
-            response = urllib3.request("POST", self.url, body=body, headers=headers, timeout=self.timeout,
-                                       retries=False)
+            response = shared_pool(self.url).request("POST", self.url, body=body, headers=headers,
+                                                     timeout=self.timeout)
         except urllib3.exceptions.HTTPError as exc:
             raise SmsError(f"SMS provider unreachable: {exc.__class__.__name__}: {exc}") from exc
         if 200 <= response.status < 300:

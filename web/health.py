@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 import time
 
-import urllib3
 from flask import Blueprint, jsonify
 from rq import Worker
 from sqlalchemy import text
 
 from tasks.accounts.roles import ADMIN
+from tasks.http import shared_pool
 from tasks.scheduler import HEARTBEAT_KEY
 
 from .extensions import db
@@ -59,7 +59,7 @@ def _scheduler() -> str:
 def _registry() -> str:
     """The registry service answers /health and reports every registry healthy (no fault in force)."""
     url = app_config().registry_url
-    resp = urllib3.request("GET", f"{url}/health", timeout=2.0, retries=False)
+    resp = shared_pool(url).request("GET", f"{url}/health", timeout=2.0)
     if resp.status != 200:
         return f"error: {url}/health answered {resp.status}"
     body = resp.json()
