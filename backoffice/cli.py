@@ -151,14 +151,17 @@ def os_actor() -> str:
 @click.option("--processes", type=click.IntRange(min=1), default=None,
               help="Run this many workers as forked children of one process, each replaced at once if it dies "
                    "(default: this process is the one worker).")
-def worker(burst: bool, name: str | None, processes: int | None) -> None:
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="RQ workers per process, each in a thread, so one takes jobs while another waits for a "
+                   "registry (default: BACKOFFICE_WORKER_THREADS, else 2).")
+def worker(burst: bool, name: str | None, processes: int | None, threads: int | None) -> None:
     """Run an RQ worker for service tasks (or a pool of them)."""
     from tasks.worker import run_worker, run_worker_pool
 
     if processes is None:
-        run_worker(process_config(), burst=burst, name=name)
+        run_worker(process_config(), burst=burst, name=name, threads=threads)
     else:
-        sys.exit(run_worker_pool(process_config(), processes, burst=burst, name=name))
+        sys.exit(run_worker_pool(process_config(), processes, burst=burst, name=name, threads=threads))
 
 
 @main.command("scheduler")

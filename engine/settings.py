@@ -26,6 +26,16 @@ def _float_env(env: Mapping[str, str], name: str, default: float) -> float:
         raise ValueError(f"{name} must be a number, got {raw!r}") from exc
 
 
+def positive_int_env(env: Mapping[str, str], name: str, default: int) -> int:
+    """`env[name]` as a whole number of at least 1, `default` when unset; anything else is refused by name."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) == 0:
+        raise ValueError(f"{name} must be a positive whole number, got {raw!r}")
+    return int(raw)
+
+
 @dataclass
 class Settings:
     data_dir: Path
@@ -44,6 +54,8 @@ class Settings:
     scheduler_interval: float = 0.5
     reconcile_interval: float = 5.0
     reconcile_grace: float = 10.0
+    # RQ workers per worker process, each in a thread: one takes jobs while another waits for a registry.
+    worker_threads: int = 2
     # For tests and drills only (engine/clock.py): a file holding seconds every process adds to its clock.
     clock_offset_file: Path | None = None
 
@@ -83,6 +95,7 @@ class Settings:
             scheduler_interval=_float_env(env, "BACKOFFICE_SCHEDULER_INTERVAL", 0.5),
             reconcile_interval=_float_env(env, "BACKOFFICE_RECONCILE_INTERVAL", 5.0),
             reconcile_grace=_float_env(env, "BACKOFFICE_RECONCILE_GRACE", 10.0),
+            worker_threads=positive_int_env(env, "BACKOFFICE_WORKER_THREADS", 2),
             clock_offset_file=Path(env["CLOCK_OFFSET_FILE"]).resolve() if env.get("CLOCK_OFFSET_FILE") else None,
         )
 

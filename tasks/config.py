@@ -21,7 +21,7 @@ from pathlib import Path
 
 from engine.calendar import BusinessCalendar
 from engine.operators import RetryPolicy
-from engine.settings import Settings
+from engine.settings import Settings, positive_int_env
 from tasks.accounts.passwords import DEFAULT_PROFILE as DEFAULT_PASSWORD_PROFILE
 from tasks.accounts.passwords import PROFILES as PASSWORD_PROFILES
 from tasks.registries.client import ClientSettings
@@ -174,8 +174,8 @@ class AppConfig:
             support_phone=(env.get("SUPPORT_PHONE") or DEFAULT_SUPPORT_PHONE).strip(),
             support_email=(env.get("SUPPORT_EMAIL") or DEFAULT_SUPPORT_EMAIL).strip(),
             metrics_token=(env.get("METRICS_TOKEN") or "").strip() or None,
-            staff_session_idle_minutes=_positive(env, "STAFF_SESSION_IDLE_MINUTES", 30),
-            staff_session_max_hours=_positive(env, "STAFF_SESSION_MAX_HOURS", 12),
+            staff_session_idle_minutes=positive_int_env(env, "STAFF_SESSION_IDLE_MINUTES", 30),
+            staff_session_max_hours=positive_int_env(env, "STAFF_SESSION_MAX_HOURS", 12),
             trusted_proxies=_count(env, "TRUSTED_PROXIES"),
             legal_dir=Path(env.get("LEGAL_DOCUMENTS_DIR") or BUNDLED_LEGAL_DOCUMENTS),
             tracker_staff_names=_flag(env, "TRACKER_STAFF_NAMES", default=False),
@@ -212,15 +212,6 @@ def _flag(env: Mapping[str, str], name: str, *, default: bool) -> bool:
     if raw in ("0", "false", "no", "off"):
         return False
     raise ValueError(f"{name} must be on/off (1/0, true/false), got {raw!r}")
-
-
-def _positive(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = (env.get(name) or "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit() or int(raw) == 0:
-        raise ValueError(f"{name} must be a positive whole number, got {raw!r}")
-    return int(raw)
 
 
 def _count(env: Mapping[str, str], name: str) -> int:

@@ -22,10 +22,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-import httpx
+import urllib3
 
 from engine.clock import utcnow
 from engine.private_files import write_private
+from tasks.http import shared_pool
 
 if TYPE_CHECKING:
     from tasks.config import AppConfig
@@ -67,19 +68,26 @@ class HttpSmsAdapter:
                  read_timeout: float = READ_TIMEOUT) -> None:
         self.url = url
         self.token = token
-        self.timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
+        self.timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
 
     def send(self, to: str, text: str) -> None:
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        """Through the process's pool for the provider (tasks/http.py): its connection and TLS session are kept
+        between messages instead of made for each one."""
+        headers = {"Content-Type": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        body = json.dumps({"to": to, "text": text}, ensure_ascii=False).encode()
         try:
-            response = httpx.post(self.url, json={"to": to, "text": text}, headers=headers, timeout=self.timeout)
-        except httpx.HTTPError as exc:
+            response = shared_pool(self.url).request("POST", self.url, body=body, headers=headers,
+                                                     timeout=self.timeout)
+        except urllib3.exceptions.HTTPError as exc:
             raise SmsError(f"SMS provider unreachable: {exc.__class__.__name__}: {exc}") from exc
-        if response.is_success:
+        if 200 <= response.status < 300:
             log.info("sms sent to %s", _masked(to))
             return
-        retryable = response.status_code >= 500 or response.status_code in _RETRYABLE_STATUSES
-        raise SmsError(f"SMS provider answered {response.status_code}: {response.text[:200]}", retryable=retryable)
+        retryable = response.status >= 500 or response.status in _RETRYABLE_STATUSES
+        answer = response.data.decode("utf-8", errors="replace")[:200]
+        raise SmsError(f"SMS provider answered {response.status}: {answer}", retryable=retryable)
 
 
 class FileSmsAdapter:

@@ -76,6 +76,7 @@ EMBEDDED_TOO: dict[str, str] = {
     "test_timers.py": "timers: due times stored naive by SQLite and aware by PostgreSQL",
     "test_journal.py": "the journal: its queries and its append-only writes on both dialects",
     "test_resilience.py": "resilience: workers and Redis killed mid-job, embedded Redis restarted",
+    "test_worker_lanes.py": "worker lanes: two jobs of one process at once on SQLite's single writer",
     "test_deploy.py": "deployment: versions side by side, refused deploys roll back on both databases",
     "test_migration.py": "instance migration: batch writes by a real worker, revert",
     "test_accounts.py": "views that commit: registration, activation and tokens; embedded mode's file mailbox",

@@ -7,6 +7,7 @@ mailbox page shows; codes are read from there, never from the database.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import timedelta
 
 import pyotp
@@ -319,6 +320,35 @@ def test_send_mail_over_smtp(tmp_path, kind):
         assert mail.mail_from == "robot@oms.example"
     finally:
         server.stop()
+
+
+def test_a_letter_to_a_cyrillic_domain_goes_in_utf8_and_no_header_spans_lines(tmp_path):
+    """A mailbox on a Cyrillic domain cannot be written in an ASCII header: the letter goes over SMTPUTF8
+    (a server without it refuses it, MailError), its other headers as for any letter; a header value with
+    a line break (a forged second header) is refused before anything is sent."""
+    server = SmtpServer().start()
+    plain = SmtpServer(smtputf8=False).start()
+    try:
+        config = AppConfig.from_env({"BACKOFFICE_DATA_DIR": str(tmp_path), "SMTP_URL": server.url,
+                                     "MAIL_FROM": "Справка ОМС <robot@oms.example>"})
+        send_mail(config, "иван@почта.рф", "Заявление принято", "Текст письма", dedup_key="call:7:email:1")
+        mail = server.wait_for_mail("иван@почта.рф")
+        assert (mail.subject, mail.text.strip(), str(mail.message["To"])) == (
+            "Заявление принято", "Текст письма", "иван@почта.рф")
+        assert mail.message["From"].addresses[0].display_name == "Справка ОМС"
+        assert mail.message["Message-ID"].startswith("<notice.")
+        send_mail(config, "petr@example.ru", "Заявление принято", "Текст письма")  # the same connection goes on
+        assert server.wait_for_mail("petr@example.ru").subject == "Заявление принято"
+        with pytest.raises(MailError):
+            send_mail(replace(config, smtp_url=plain.url), "иван@почта.рф", "Заявление принято", "Текст письма")
+        forged = (("petr@example.ru", "Тема\nBcc: all@example.ru"), ("petr@example.ru\r\nBcc: x@y.ru", "Тема"))
+        for to, subject in forged:
+            with pytest.raises(ValueError):
+                send_mail(config, to, subject, "Текст письма")
+        assert [m.subject for m in server.messages] == ["Заявление принято", "Заявление принято"]
+    finally:
+        server.stop()
+        plain.stop()
 
 
 def test_a_threads_messages_share_one_smtp_connection_and_a_dead_one_is_replaced(tmp_path, monkeypatch):

@@ -25,15 +25,15 @@ def test_public_health_names_no_reason_admins_and_the_log_do(backend, make_app, 
         public = client_from(app).get("/api/v1/health")
     assert public.status_code == 503
     assert public.get_json()["registry"] == "error" and set(public.get_json().values()) <= {"ok", "error"}
-    assert "ConnectError" not in public.get_data(as_text=True)
-    assert "health: registry error: ConnectError" in caplog.text  # the operators' copy of the reason
+    assert "NewConnectionError" not in public.get_data(as_text=True)
+    assert "health: registry error: NewConnectionError" in caplog.text  # the operators' copy of the reason
 
     admin = add_user(app, "admin")
     client = client_from(app)
     token = client.post("/api/v1/auth/token",
                         json={"email": admin, "password": PASSWORD, "otp": fresh_otp(app, admin)}).get_json()["token"]
     detailed = client.get("/api/v1/health", headers=bearer(token))
-    assert detailed.status_code == 503 and detailed.get_json()["registry"].startswith("error: ConnectError")
+    assert detailed.status_code == 503 and detailed.get_json()["registry"].startswith("error: NewConnectionError")
     operator = add_user(app, "operator")
     op_token = client.post("/api/v1/auth/token", json={"email": operator, "password": PASSWORD,
                                                        "otp": fresh_otp(app, operator)}).get_json()["token"]

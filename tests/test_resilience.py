@@ -97,7 +97,7 @@ def test_calls_waiting_for_a_registry_are_due_once_it_answers(backend, cluster):
     later = utcnow() + timedelta(hours=1)
     waiting = {}
     with services.database.session() as s:
-        for info, error in zip(infos, ("registry_unreachable: erzl: ConnectError", "registry_circuit_open: mvd: "
+        for info, error in zip(infos, ("registry_unreachable: erzl: NewConnectionError", "registry_circuit_open: mvd: "
                                                                                     "circuit open"), strict=True):
             call = s.scalars(select(ServiceCall).where(ServiceCall.instance_id == info.id)).one()
             call.status, call.next_attempt_at, call.last_error = "retry_wait", later, error

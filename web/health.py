@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 import time
 
-import httpx
 from flask import Blueprint, jsonify
 from rq import Worker
 from sqlalchemy import text
 
 from tasks.accounts.roles import ADMIN
+from tasks.http import shared_pool
 from tasks.scheduler import HEARTBEAT_KEY
 
 from .extensions import db
@@ -59,9 +59,9 @@ def _scheduler() -> str:
 def _registry() -> str:
     """The registry service answers /health and reports every registry healthy (no fault in force)."""
     url = app_config().registry_url
-    resp = httpx.get(f"{url}/health", timeout=2.0)
-    if resp.status_code != 200:
-        return f"error: {url}/health answered {resp.status_code}"
+    resp = shared_pool(url).request("GET", f"{url}/health", timeout=2.0)
+    if resp.status != 200:
+        return f"error: {url}/health answered {resp.status}"
     body = resp.json()
     if body.get("status") == "ok":
         return "ok"

@@ -33,7 +33,7 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 # Libraries that write INFO lines nobody acts on: SpiffWorkflow's task steps, HTTP clients' requests,
 # WeasyPrint's rendering steps (dozens per PDF), fontTools' subsetting, Alembic's plugin set-up.
-QUIET_LOGGERS = ("spiff", "spiff.task", "spiff.workflow", "SpiffWorkflow", "httpx", "httpcore",
+QUIET_LOGGERS = ("spiff", "spiff.task", "spiff.workflow", "SpiffWorkflow", "httpx", "httpcore", "urllib3",
                  "weasyprint.progress", "fontTools", "alembic.runtime.plugins")
 
 

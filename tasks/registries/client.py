@@ -13,15 +13,20 @@ anything worth retrying later; RegistryProtocolError for answers retrying cannot
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
-import httpx
+import urllib3
+from urllib3.exceptions import HTTPError, NewConnectionError
+from urllib3.exceptions import TimeoutError as HTTPTimeout
 
 from engine.operators import RetryPolicy
+from tasks.http import pool_manager
 
 from .breaker import CircuitBreaker
 
@@ -30,6 +35,11 @@ log = logging.getLogger(__name__)
 REGISTRIES = ("mvd", "sfr", "erzl", "egrul", "mo", "clinic")
 BATCH_LIMIT = 1000  # items per batch lookup request (the registry service's limit)
 _TRANSIENT_STATUSES = {429, 500, 502, 503, 504}
+_ACCEPT = {"Accept": "application/json"}
+_SEND_JSON = {"Accept": "application/json", "Content-Type": "application/json"}
+# Connections kept per registry host: one per operator thread of a worker (engine/service_worker.py's 8),
+# so concurrent checks never open and drop extra ones.
+POOL_SIZE = 8
 
 
 class RegistryUnavailable(Exception):
@@ -105,9 +115,10 @@ class RegistryClient:
         self.answered_at = answered_at
         self.base_url = base_url.rstrip("/")
         self.settings = settings or ClientSettings()
-        self._http = httpx.Client(
-            base_url=self.base_url, headers={"Accept": "application/json"},
-            timeout=httpx.Timeout(self.settings.read_timeout, connect=self.settings.connect_timeout),
+        # No retries or redirects of urllib3's own (tasks/http.py): _with_retries decides.
+        self._http = pool_manager(
+            self.base_url, num_pools=4, maxsize=POOL_SIZE, retries=False,
+            timeout=urllib3.Timeout(connect=self.settings.connect_timeout, read=self.settings.read_timeout),
         )
         self._breakers = {name: CircuitBreaker(name, self.settings.breaker_failures, self.settings.breaker_reset)
                           for name in REGISTRIES}
@@ -116,7 +127,7 @@ class RegistryClient:
         return self._breakers[registry]
 
     def close(self) -> None:
-        self._http.close()
+        self._http.clear()
 
     def get(self, registry: str, path: str, params: Mapping[str, str] | None = None) -> dict[str, Any] | None:
         """GET `path` of `registry`: the JSON record, or None when the registry has no such record."""
@@ -205,36 +216,42 @@ class RegistryClient:
 
     def _once(self, method: str, registry: str, path: str, params: Mapping[str, str] | None,
               body: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        url = self.base_url + path + (f"?{urlencode(params)}" if params else "")
+        data = None if body is None else json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         try:
-            resp = self._http.request(method, path, params=params, json=body)
-        except httpx.TimeoutException as exc:
+            resp = self._http.request(method, url, body=data, headers=_ACCEPT if data is None else _SEND_JSON)
+        except NewConnectionError as exc:  # refused or unresolvable: a kind of ConnectTimeoutError to urllib3
+            raise RegistryUnavailable(registry, "registry_unreachable", f"{exc.__class__.__name__}: {exc}") from exc
+        except HTTPTimeout as exc:
             raise RegistryUnavailable(registry, "registry_timeout", f"no answer in time ({exc.__class__.__name__})") \
                 from exc
-        except httpx.TransportError as exc:
+        except HTTPError as exc:  # the connection dropped, a malformed answer
             raise RegistryUnavailable(registry, "registry_unreachable", f"{exc.__class__.__name__}: {exc}") from exc
-        if resp.status_code in _TRANSIENT_STATUSES:
-            raise RegistryUnavailable(registry, "registry_error", f"HTTP {resp.status_code} {_error_code(resp)}")
-        if resp.status_code == 404 and _error_code(resp) == "not_found":
+        status = resp.status
+        if status in _TRANSIENT_STATUSES:
+            raise RegistryUnavailable(registry, "registry_error", f"HTTP {status} {_error_code(resp.data)}")
+        if status == 404 and _error_code(resp.data) == "not_found":
             return None
-        if resp.status_code == 409:
+        if status == 409:
             try:
-                answer = resp.json()
+                answer = json.loads(resp.data)
             except ValueError:
                 answer = {}
-            raise RegistryConflict(registry, _error_code(resp), answer if isinstance(answer, dict) else {})
-        if resp.status_code not in (200, 201):
-            raise RegistryProtocolError(f"{registry} {path}: HTTP {resp.status_code} {_error_code(resp)}")
+            raise RegistryConflict(registry, _error_code(resp.data), answer if isinstance(answer, dict) else {})
+        if status not in (200, 201):
+            raise RegistryProtocolError(f"{registry} {path}: HTTP {status} {_error_code(resp.data)}")
         try:
-            body = resp.json()
+            answer = json.loads(resp.data)
         except ValueError as exc:
             raise RegistryProtocolError(f"{registry} {path}: the answer is not JSON") from exc
-        if not isinstance(body, dict):
+        if not isinstance(answer, dict):
             raise RegistryProtocolError(f"{registry} {path}: the answer is not a JSON object")
-        return body
+        return answer
 
 
-def _error_code(resp: httpx.Response) -> str:
+def _error_code(data: bytes) -> str:
+    """The code of an error answer ({"error": {"code": ...}}), or "" when it has none."""
     try:
-        return str(resp.json()["error"]["code"])
+        return str(json.loads(data)["error"]["code"])
     except (ValueError, KeyError, TypeError):
         return ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -17,6 +18,12 @@ def lookup(key: str) -> dict:
     if marker and key == "slow" and not Path(marker).exists():  # slow only the first time
         Path(marker).write_text(str(os.getpid()))
         time.sleep(float(os.environ.get("TEST_SLOW_SECONDS", "30")))
+    gate = os.environ.get("TEST_GATE_DIR")
+    if gate and key.startswith("gate"):  # say who runs it, then wait until the test opens the gate
+        (Path(gate) / f"{key}.started").write_text(f"{os.getpid()} {threading.current_thread().name}")
+        deadline = time.monotonic() + 60
+        while not (Path(gate) / "open").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
     return {"found": True, "key": key}
 
 

@@ -94,8 +94,9 @@ class _Collector:
 
 
 class SmtpServer:
-    def __init__(self, credentials: tuple[str, str] | None = None) -> None:
+    def __init__(self, credentials: tuple[str, str] | None = None, *, smtputf8: bool = True) -> None:
         self.credentials = credentials
+        self.smtputf8 = smtputf8  # offers SMTPUTF8 (RFC 6531, mailboxes on Cyrillic domains), as aiosmtpd does
         self.port = free_port()
         self._collector = _Collector()
         self._taken: set[int] = set()
@@ -120,9 +121,9 @@ class SmtpServer:
         A stopped aiosmtpd Controller cannot be restarted (its event loop is closed), so each start
         makes a new one; what was received before stays in `messages`.
         """
-        extra = {}
+        extra: dict = {"enable_SMTPUTF8": self.smtputf8}
         if self.credentials:
-            extra = {"authenticator": self._authenticate, "auth_required": True, "auth_require_tls": False}
+            extra |= {"authenticator": self._authenticate, "auth_required": True, "auth_require_tls": False}
         self._controller = Controller(self._collector, hostname="127.0.0.1", port=self.port, **extra)
         self._controller.start()
         return self
