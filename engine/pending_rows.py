@@ -121,16 +121,20 @@ def write_pending(session: Session, *, awaited_only: bool = False) -> None:
     groups = _groups(entries)
     dialect = session.get_bind().dialect
     params = sum(len(group.rows) * len(group.keys) for group in groups)
-    if len(groups) == 1 or dialect.name != "postgresql" or params > _MAX_PARAMS:
+    if (len(groups) == 1 and groups[0].kind != "insert") or dialect.name != "postgresql" or params > _MAX_PARAMS:
         for group in groups:
             _write_alone(session, group)
         return
     # One statement: each table's rows in a CTE of their own; PostgreSQL runs every data-modifying CTE
-    # once, whether the main query reads it or not.
+    # once, whether the main query reads it or not. One table's rows alone are a plain INSERT, its text
+    # cached like the rest (a Core INSERT of a list of rows is built and compiled again every time).
     statement = _statement(tuple((group.table, group.keys, len(group.rows), group.kind) for group in groups),
                            dialect)
     if statement is None:
-        _write_with_core_ctes(session, groups)
+        if len(groups) == 1:
+            _write_alone(session, groups[0])
+        else:
+            _write_with_core_ctes(session, groups)
         return
     values = dict(zip(statement.names, [value for group in groups for row in group.rows for value in row],
                       strict=True))
@@ -284,10 +288,13 @@ def _statement(shape: tuple[tuple[Table, tuple[str, ...], int, str], ...], diale
             key = quote.quote(table.c[_primary_key(table)].name)
             returning = f" RETURNING {key}"
             returned.append(f"SELECT {i}, {key} FROM pending_{i}")  # noqa: S608
-        ctes.append(f"pending_{i} AS (INSERT INTO {quote.format_table(table)} "  # noqa: S608
-                    f"({', '.join(quote.quote(c.name) for c in columns)}) VALUES {listed}{returning})")
-    main = " UNION ALL ".join(returned) or "SELECT 1"
-    return _Statement(text(f"WITH {', '.join(ctes)} {main}").bindparams(*binds), names, bool(returned))
+        inserted = (f"INSERT INTO {quote.format_table(table)} "  # noqa: S608
+                    f"({', '.join(quote.quote(c.name) for c in columns)}) VALUES {listed}{returning}")
+        if len(shape) == 1 and kind == "insert":  # one table's rows (a notice's journal row): no CTE
+            return _Statement(text(inserted).bindparams(*binds), names, False)
+        ctes.append(f"pending_{i} AS ({inserted})")
+    sql = f"WITH {', '.join(ctes)} {' UNION ALL '.join(returned) or 'SELECT 1'}"
+    return _Statement(text(sql).bindparams(*binds), names, bool(returned))
 
 
 @event.listens_for(Session, "before_commit")
