@@ -91,7 +91,10 @@ def test_a_lane_count_that_is_not_a_positive_whole_number_is_refused_by_name(raw
 
 
 def test_the_threads_option_overrides_the_configuration(backend, cluster):
+    single = cluster.worker(BACKOFFICE_WORKER_THREADS="1")
+    wait_for(lambda: len(_names(backend, single.pid)) == 1, timeout=60, message="the single lane to register")
     worker = cluster._spawn("worker", "--threads", "3", BACKOFFICE_WORKER_THREADS="1")
     wait_for(lambda: len(_names(backend, worker.pid)) == 3, timeout=60, message="the worker's three lanes to register")
     assert sorted(_names(backend, worker.pid)) == sorted(f"{n.split('/')[0]}{s}" for n in _names(backend, worker.pid)
                                                          for s in ("", "/1", "/2") if "/" not in n)
+    assert len(_names(backend, single.pid)) == 1
