@@ -24,6 +24,11 @@ def _names(backend, pid: int) -> set[str]:
     return {n for n in names if n.split("/")[0].endswith(f".{pid}")}
 
 
+def _lanes(names: set[str]) -> set[str]:
+    """The lane part of each name: "" for the main thread's lane, "/<n>" for the others."""
+    return {name[len(name.split("/")[0]):] for name in names}
+
+
 def _started(gate: Path, keys: list[str]) -> dict[str, tuple[int, str]]:
     """Who runs each gated operator: (pid, thread name), once all of them have started."""
     files = [gate / f"{key}.started" for key in keys]
@@ -45,7 +50,7 @@ def test_one_process_runs_two_jobs_at_once_and_a_sigterm_lets_both_finish(backen
     gate.mkdir()
     worker = cluster.worker(TEST_GATE_DIR=str(gate), BACKOFFICE_WORKER_THREADS="2")
     wait_for(lambda: len(_names(backend, worker.pid)) == 2, timeout=60, message="the worker's two lanes to register")
-    assert {n.split("/", 1)[1] if "/" in n else "" for n in _names(backend, worker.pid)} == {"", "1"}
+    assert _lanes(_names(backend, worker.pid)) == {"", "/1"}
     cases = [_start_demo(backend.services.runtime, key) for key in ("gate-a", "gate-b")]
     started = _started(gate, ["gate-a", "gate-b"])
     assert {pid for pid, _ in started.values()} == {worker.pid}
@@ -93,8 +98,7 @@ def test_a_lane_count_that_is_not_a_positive_whole_number_is_refused_by_name(raw
 def test_the_threads_option_overrides_the_configuration(backend, cluster):
     single = cluster.worker(BACKOFFICE_WORKER_THREADS="1")
     wait_for(lambda: len(_names(backend, single.pid)) == 1, timeout=60, message="the single lane to register")
-    worker = cluster._spawn("worker", "--threads", "3", BACKOFFICE_WORKER_THREADS="1")
+    worker = cluster.worker("--threads", "3", BACKOFFICE_WORKER_THREADS="1")
     wait_for(lambda: len(_names(backend, worker.pid)) == 3, timeout=60, message="the worker's three lanes to register")
-    assert sorted(_names(backend, worker.pid)) == sorted(f"{n.split('/')[0]}{s}" for n in _names(backend, worker.pid)
-                                                         for s in ("", "/1", "/2") if "/" not in n)
+    assert _lanes(_names(backend, worker.pid)) == {"", "/1", "/2"}
     assert len(_names(backend, single.pid)) == 1

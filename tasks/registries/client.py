@@ -228,18 +228,16 @@ class RegistryClient:
         except HTTPError as exc:  # the connection dropped, a malformed answer
             raise RegistryUnavailable(registry, "registry_unreachable", f"{exc.__class__.__name__}: {exc}") from exc
         status = resp.status
-        if status in _TRANSIENT_STATUSES:
-            raise RegistryUnavailable(registry, "registry_error", f"HTTP {status} {_error_code(resp.data)}")
-        if status == 404 and _error_code(resp.data) == "not_found":
-            return None
-        if status == 409:
-            try:
-                answer = json.loads(resp.data)
-            except ValueError:
-                answer = {}
-            raise RegistryConflict(registry, _error_code(resp.data), answer if isinstance(answer, dict) else {})
-        if status not in (200, 201):
-            raise RegistryProtocolError(f"{registry} {path}: HTTP {status} {_error_code(resp.data)}")
+        if status not in (200, 201):  # an error answer: its JSON, read once
+            error = _json_object(resp.data)
+            code = _error_code(error)
+            if status in _TRANSIENT_STATUSES:
+                raise RegistryUnavailable(registry, "registry_error", f"HTTP {status} {code}")
+            if status == 404 and code == "not_found":
+                return None
+            if status == 409:
+                raise RegistryConflict(registry, code, error)
+            raise RegistryProtocolError(f"{registry} {path}: HTTP {status} {code}")
         try:
             answer = json.loads(resp.data)
         except ValueError as exc:
@@ -249,9 +247,16 @@ class RegistryClient:
         return answer
 
 
-def _error_code(data: bytes) -> str:
-    """The code of an error answer ({"error": {"code": ...}}), or "" when it has none."""
+def _json_object(data: bytes) -> dict[str, Any]:
+    """An error answer's JSON object, or {} when it is not one."""
     try:
-        return str(json.loads(data)["error"]["code"])
-    except (ValueError, KeyError, TypeError):
-        return ""
+        answer = json.loads(data)
+    except ValueError:
+        return {}
+    return answer if isinstance(answer, dict) else {}
+
+
+def _error_code(answer: dict[str, Any]) -> str:
+    """The code of an error answer ({"error": {"code": ...}}), or "" when it has none."""
+    error = answer.get("error")
+    return str(error["code"]) if isinstance(error, dict) and "code" in error else ""

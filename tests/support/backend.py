@@ -99,8 +99,9 @@ class Cluster:
         self.procs.append(proc)
         return proc
 
-    def worker(self, **env: str) -> subprocess.Popen:
-        return self._spawn("worker", **env)
+    def worker(self, *args: str, **env: str) -> subprocess.Popen:
+        """`backoffice worker [args]`, e.g. `--threads 3`."""
+        return self._spawn("worker", *args, **env)
 
     def worker_pool(self, processes: int, **env: str) -> subprocess.Popen:
         """`backoffice worker --processes N`: the parent's pid; its workers are `children_of` it."""
