@@ -22,7 +22,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from . import advances, journal, pending_rows, steps
@@ -37,7 +37,7 @@ from .operators import get_operator
 from .projection import Snapshot, snapshot
 from .scripting import ScriptEnvironment
 from .serialization import StateSerializer
-from .settle import FinishedCall, cancel_finished, finish_successes
+from .settle import FinishedCall, cancel_finished, lock_finishing, lock_instance
 from .task_forms import FormValidator, validate_task_data
 from .unit_of_work import DetachedCall, UnitOfWork, unit_of_work
 from .versions import SpecCache
@@ -48,9 +48,6 @@ from .writer import NewCall, ProjectionWriter, insert_call
 log = logging.getLogger(__name__)
 # The task guid of an outbox row that belongs to no task (a DetachedCall).
 DETACHED = "detached"
-# The instance's row, locked and read afresh: built once, as every change of an instance starts with it.
-_LOCK = (select(ProcessInstance).where(ProcessInstance.id == bindparam("id")).with_for_update()
-         .execution_options(populate_existing=True))
 
 
 @dataclass
@@ -318,7 +315,10 @@ class Runtime:
         """
         post = _Advance()
         with self.db.session() as s:
-            inst = self._lock(s, instance_id)
+            # The successes' rows are finished with the lock, before the workflow is at hand: one whose task
+            # is not STARTED after all is undone below (`_complete_finished`).
+            inst, finished = lock_finishing(s, instance_id, [o.call_id for o in outcomes
+                                                             if o.ok and o.task_guid not in (None, DETACHED)])
             if inst is None:
                 return []
             if inst.suspended_at is not None:  # suspended while the operator ran: it runs again on resume
@@ -332,7 +332,6 @@ class Runtime:
             if wf is None:
                 wf = self._load(s, inst)
             with unit_of_work() as uow:
-                finished = finish_successes(s, wf, outcomes)
                 for outcome in outcomes:
                     if outcome.call_id in finished:
                         self._complete_finished(s, inst, wf, uow, outcome, finished[outcome.call_id])
@@ -349,12 +348,12 @@ class Runtime:
 
     def _complete_finished(self, s: Session, inst: ProcessInstance, wf: BpmnWorkflow, uow: UnitOfWork,
                            out: ServiceOutcome, row: FinishedCall | None) -> None:
-        """Complete the task of a success whose outbox row `finish_successes` has just finished (None: another
+        """Complete the task of a success whose outbox row `lock_finishing` has just finished (None: another
         run of the same job finished it first, and there is nothing to do)."""
         if row is None:
             return
         task = wf.get_task_from_id(UUID(out.task_guid or ""))
-        if task is None or task.state != TaskState.STARTED:  # an earlier result of this round ended it
+        if task is None or task.state != TaskState.STARTED:  # ended before the round, or by an earlier result
             cancel_finished(s, out.call_id)
             return
         task.data[task.task_spec.result_variable] = self.serializer.round_trip(out.result)
@@ -516,7 +515,7 @@ class Runtime:
         return info
 
     def _lock(self, s: Session, instance_id: int) -> ProcessInstance | None:
-        return s.scalar(_LOCK, {"id": instance_id})
+        return lock_instance(s, instance_id)
 
     def _load(self, s: Session, inst: ProcessInstance) -> BpmnWorkflow:
         bundle = self.specs.bundle(s, inst.version_id)

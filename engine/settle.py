@@ -1,39 +1,55 @@
-"""Finishing the outbox rows of a round's successes in one statement.
+"""Finishing the outbox rows of a round's successes in one statement, together with the instance lock.
 
 A job usually brings back several results for one instance at once (a case's first job: three registry
 checks and a notice). Each success finishes its outbox row only if the row is still queued, so a job run
 twice (after a SIGKILL or a Redis flush) changes nothing the second time. One UPDATE ... WHERE id IN (...)
 AND status = 'queued' RETURNING does that for all of them: per row it is the same condition and the same
-change as one statement per row, in one round trip, under the instance lock the caller holds.
+change as one statement per row, in one round trip, under the instance lock.
+
+On PostgreSQL that UPDATE rides in the statement that takes the lock (`lock_finishing`): a round is then the
+lock, the save and the commit. The lock comes first: the UPDATE is gated by a one-time check on the locked
+row (an InitPlan, evaluated before service_call is scanned), so the instance is locked before any outbox row,
+the order every other writer of an instance follows. A row changed by another transaction while this one
+waited for the lock is re-checked by PostgreSQL against `status = 'queued'` on its newest version. A
+suspended instance finishes nothing: its calls are parked to run again on resume.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple, Protocol
-from uuid import UUID
+from typing import NamedTuple
 
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Update, bindparam, exists, select, true, update
+from sqlalchemy.orm import Session, aliased
 
 from .clock import utcnow
-from .models import ServiceCall
+from .models import ProcessInstance, ServiceCall
 
 _CALLS = ServiceCall.__table__  # plain Core: the ORM's bulk-UPDATE machinery costs more than it saves
-# Built once: constructing it costs a third of what executing it does.
-_FINISH = (update(_CALLS)
-           .where(_CALLS.c.id.in_(bindparam("ids", expanding=True)), _CALLS.c.status == "queued")
-           .values(status="done", attempts=_CALLS.c.attempts + 1,
-                   finished_at=bindparam("now", type_=_CALLS.c.finished_at.type), last_error=None)
-           .returning(_CALLS.c.id, _CALLS.c.attempts, _CALLS.c.operator, _CALLS.c.task_spec))
+_INSTANCES = ProcessInstance.__table__
+# The instance's row, locked and read afresh: built once, as every change of an instance starts with it.
+LOCK = (select(ProcessInstance).where(ProcessInstance.id == bindparam("lock_id")).with_for_update()
+        .execution_options(populate_existing=True))
 
 
-class _Outcome(Protocol):
-    call_id: int
-    ok: bool
-    task_guid: str | None
+def _finish(*guard: ColumnElement[bool]) -> Update:
+    # The lock's parameter is "lock_id": an UPDATE takes a parameter named like one of its table's columns
+    # ("id") as a value to SET.
+    return (update(_CALLS)
+            .where(_CALLS.c.id.in_(bindparam("ids", expanding=True)), _CALLS.c.status == "queued", *guard)
+            .values(status="done", attempts=_CALLS.c.attempts + 1,
+                    finished_at=bindparam("now", type_=_CALLS.c.finished_at.type), last_error=None)
+            .returning(_CALLS.c.id, _CALLS.c.attempts, _CALLS.c.operator, _CALLS.c.task_spec))
+
+
+# Built once: constructing them costs a third of what executing them does.
+_FINISH = _finish()
+_LOCKED = select(_INSTANCES).where(_INSTANCES.c.id == bindparam("lock_id")).with_for_update().cte("locked")
+_FINISHED = _finish(exists(select(_LOCKED.c.id).where(_LOCKED.c.suspended_at.is_(None)))).cte("finished")
+_LOCK_FINISH = (select(aliased(ProcessInstance, _LOCKED), _FINISHED.c.id, _FINISHED.c.attempts, _FINISHED.c.operator,
+                       _FINISHED.c.task_spec)
+                .select_from(_LOCKED).outerjoin(_FINISHED, true())
+                .execution_options(populate_existing=True))
 
 
 class FinishedCall(NamedTuple):
@@ -44,28 +60,42 @@ class FinishedCall(NamedTuple):
     task_spec: str
 
 
-def finish_successes(s: Session, wf: BpmnWorkflow, outcomes: Sequence[_Outcome]) -> dict[int, FinishedCall | None]:
-    """Mark «done» the rows of the successes whose tasks are STARTED; call id -> the row, or None when it was
-    no longer queued (another run of the job finished it). Outcomes left out (failures, tasks in another
-    state, rows read by guid) are for the caller's row-by-row path."""
-    ids = [o.call_id for o in outcomes if _started(wf, o)]
-    if not ids:
-        return {}
-    rows = s.execute(_FINISH, {"ids": ids, "now": utcnow()}).all()
-    finished: dict[int, FinishedCall | None] = dict.fromkeys(ids)
-    finished.update({r.id: FinishedCall(r.attempts, r.operator, r.task_spec) for r in rows})
+def lock_instance(s: Session, instance_id: int) -> ProcessInstance | None:
+    """Lock the instance's row for this transaction and read it afresh (None: no such instance)."""
+    return s.scalar(LOCK, {"lock_id": instance_id})
+
+
+def lock_finishing(s: Session, instance_id: int, call_ids: Sequence[int]
+                   ) -> tuple[ProcessInstance | None, dict[int, FinishedCall | None]]:
+    """Lock the instance and mark «done» the rows of these successes; call id -> the row as finished, or None
+    when it was no longer queued (another run of the job finished it). Nothing is finished for an instance
+    that is gone or suspended. A row whose task turns out not to be STARTED is undone by `cancel_finished`."""
+    if not call_ids:
+        return lock_instance(s, instance_id), {}
+    if s.get_bind().dialect.name != "postgresql":  # SQLite: no data-modifying CTE; BEGIN IMMEDIATE locks
+        inst = lock_instance(s, instance_id)
+        if inst is None or inst.suspended_at is not None:
+            return inst, {}
+        return inst, _finished(call_ids, s.execute(_FINISH, {"ids": list(call_ids), "now": utcnow()}).all())
+    rows = s.execute(_LOCK_FINISH, {"lock_id": instance_id, "ids": list(call_ids), "now": utcnow()}).all()
+    if not rows:
+        return None, {}
+    inst = rows[0][0]
+    if inst.suspended_at is not None:
+        return inst, {}
+    return inst, _finished(call_ids, [row[1:] for row in rows if row[1] is not None])
+
+
+def _finished(call_ids: Sequence[int], rows: Sequence[Sequence]) -> dict[int, FinishedCall | None]:
+    finished: dict[int, FinishedCall | None] = dict.fromkeys(call_ids)
+    finished.update({call_id: FinishedCall(attempts, operator, task_spec)
+                     for call_id, attempts, operator, task_spec in rows})
     return finished
 
 
 def cancel_finished(s: Session, call_id: int) -> None:
-    """Undo `finish_successes` for a row whose task an earlier result of the same round ended: such a row is
-    cancelled, its attempt not counted, as the row-by-row path treats a result for a task no longer STARTED."""
+    """Undo `lock_finishing` for a row whose task is not STARTED (an earlier result of the same round ended it,
+    or it had ended before the round): such a row is cancelled, its attempt not counted, as a result for a
+    task no longer STARTED always is."""
     s.execute(update(_CALLS).where(_CALLS.c.id == call_id)
               .values(status="cancelled", attempts=_CALLS.c.attempts - 1, finished_at=utcnow()))
-
-
-def _started(wf: BpmnWorkflow, out: _Outcome) -> bool:
-    if not out.ok or out.task_guid is None:
-        return False
-    task: Any = wf.get_task_from_id(UUID(out.task_guid))
-    return task is not None and task.state == TaskState.STARTED

@@ -5,15 +5,23 @@ data-modifying CTE per table) just before the commit, instead of the ORM's flush
 and a second statement for the rest: per instance of a three-service chain that is 7 statements fewer, and
 the ORM's flush was the largest share of a worker's CPU. The new outbox rows still get their ids before the
 commit (the RQ job carries them) and the chain still runs inline, one restore per job.
+
+A round of results takes the instance lock and finishes its successes' outbox rows in one statement too
+(engine/settle.py): the lock first, so that a round never holds an outbox row another writer of the instance
+needs while it waits for that writer's instance lock.
 """
 
 from __future__ import annotations
 
+import threading
 import uuid
+
+from sqlalchemy import text
 
 from engine.runtime import Runtime, ServiceOutcome
 from engine.warm import WarmWorkflows
-from tests.support.queries import calls, sql_log
+from tests.support.backend import wait_for
+from tests.support.queries import calls, events, sql_log, statement_waits_on_lock
 
 
 def _key() -> str:
@@ -32,7 +40,7 @@ def test_a_start_is_its_insert_and_one_write_in_one_commit(backend):
     assert (call.status, call.task_spec, call.params) == ("queued", "first", {"key": "s"})
 
 
-def test_a_round_is_lock_finish_and_one_write_and_hands_its_new_row_to_the_next_round(backend):
+def test_a_round_is_its_lock_with_the_finish_and_one_write_and_hands_its_new_row_to_the_next_round(backend):
     rt = Runtime(backend.services.database, None)
     info = rt.start("service_chain", {"start_key": "a"}, business_key=_key())
     warm = WarmWorkflows()
@@ -43,9 +51,10 @@ def test_a_round_is_lock_finish_and_one_write_and_hands_its_new_row_to_the_next_
             chained = rt.apply_service_outcomes(info.id, [ServiceOutcome(queued.id, True, result={"key": key},
                                                                          task_guid=queued.task_guid)],
                                                 inline_job_id=job_id, warm=warm)
-        # The instance lock, the successes' UPDATE ... RETURNING, and the save's one statement.
+        # The instance lock with the successes' UPDATE ... RETURNING, and the save's one statement.
         assert log.commits == 1, log.report()
-        assert len(log.statements) == 3, log.report()
+        assert len(log.statements) == 2, log.report()
+        assert log.statements[0].startswith("WITH locked AS"), log.report()
         if not chained:
             break
         (queued,) = chained
@@ -56,3 +65,28 @@ def test_a_round_is_lock_finish_and_one_write_and_hands_its_new_row_to_the_next_
     assert rt.instance(info.id).completed
     assert rt.workflow_data(info.id)["third"] == {"key": "abc"}
     assert {(c.status, c.attempts) for c in calls(backend.services, info.id)} == {("done", 1)}
+
+
+def test_a_round_waits_for_the_instance_lock_before_it_touches_an_outbox_row(backend):
+    database = backend.services.database
+    rt = Runtime(database, None)
+    info = rt.start("service_chain", {"start_key": "r"}, business_key=_key())
+    (queued,) = calls(backend.services, info.id)
+    outcome = ServiceOutcome(queued.id, True, result={"key": "r"}, task_guid=queued.task_guid)
+    applied: list[object] = []
+    with database.engine.connect() as other:  # another writer of the instance, e.g. a supervisor's cancel
+        other.execute(text("SELECT id FROM process_instance WHERE id = :id FOR UPDATE"), {"id": info.id})
+        round_ = threading.Thread(target=lambda: applied.append(rt.apply_service_outcomes(info.id, [outcome])))
+        round_.start()
+        wait_for(lambda: statement_waits_on_lock(database, "WITH locked AS"), timeout=30, interval=0.05,
+                 message="the round to wait for the instance lock")
+        # Had the round locked the outbox row before the instance, this would wait for the round, which waits
+        # for this transaction: PostgreSQL would end one of them as a deadlock.
+        other.execute(text("UPDATE service_call SET status = 'cancelled' WHERE id = :id"), {"id": queued.id})
+        other.commit()
+    round_.join(timeout=30)
+    assert applied == [[]]  # the row it waited for is no longer queued: the result changes nothing
+    (row,) = calls(backend.services, info.id)
+    assert (row.status, row.attempts) == ("cancelled", 0)
+    assert "service_completed" not in events(backend.services, info.id)
+    assert not rt.instance(info.id).completed

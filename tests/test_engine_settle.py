@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from engine.clock import utcnow
 from engine.models import ProcessInstance
 from engine.runtime import ServiceOutcome
 from tests.support.queries import calls, events
@@ -64,3 +65,18 @@ def test_a_failure_among_successes_waits_for_its_retry_while_the_successes_compl
     assert rt.instance(info.id).completed
     assert {c.id: (c.status, c.attempts) for c in calls(backend.services, info.id)}[failing.id] == ("done", 2)
     assert rt.workflow_data(info.id)["keys"] == [0, 1, 2]
+
+
+def test_results_for_a_suspended_instance_finish_nothing_and_wait_for_the_resume(backend):
+    rt, info, queued = _started(backend, 2)
+    with backend.services.database.session() as s:  # suspended while the operators ran, rows still queued
+        s.execute(update(ProcessInstance).where(ProcessInstance.id == info.id).values(suspended_at=utcnow()))
+    outcomes = [ServiceOutcome(c.id, True, result={"found": True, "key": str(i)}, task_guid=c.task_guid)
+                for i, c in enumerate(queued)]
+    before = _state(backend, info.id)
+
+    assert rt.apply_service_outcomes(info.id, outcomes) == []
+
+    assert {(c.status, c.attempts) for c in calls(backend.services, info.id)} == {("suspended", 0)}
+    assert "service_completed" not in events(backend.services, info.id)
+    assert _state(backend, info.id) == before

@@ -37,13 +37,18 @@ def calls(services: Services, instance_id: int) -> list[ServiceCall]:
 
 
 def insert_waits_on_lock(database: Database, table: str) -> bool:
-    """Whether an INSERT into `table` waits for another transaction's lock (PostgreSQL): how a race test
-    knows its second writer got there. A connection per look: statistics views are one snapshot per
-    transaction."""
+    """Whether an INSERT into `table` waits for another transaction's lock (PostgreSQL)."""
+    return statement_waits_on_lock(database, f"INSERT INTO {table}")
+
+
+def statement_waits_on_lock(database: Database, start: str) -> bool:
+    """Whether a statement beginning with `start` waits for another transaction's lock (PostgreSQL): how a
+    race test knows its second writer got there. A connection per look: statistics views are one snapshot
+    per transaction."""
     with database.engine.connect() as conn:
         return bool(conn.execute(text(
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-            "AND datname = current_database() AND query ILIKE :insert"), {"insert": f"INSERT INTO {table}%"}).scalar())
+            "AND datname = current_database() AND query ILIKE :start"), {"start": f"{start}%"}).scalar())
 
 
 @dataclass
