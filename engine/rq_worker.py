@@ -1,12 +1,14 @@
 """RQ's SimpleWorker with its per-job bookkeeping in fewer Redis round trips.
 
-RQ (2.12) spends about 27 round trips to Redis on each job besides the job itself: the execution and the
-job's start in two transactions, a standalone write of the job's heartbeat when it ends, and, for a job that
-keeps no result, a WATCH on its dependents, three reads of its status and two of its executions (to find what
-to delete) before the transaction that finishes it; then the worker's state and heartbeat, each written on
-its own, before and after every dequeue. A profile of the engine's workers put that at about a quarter of
-their CPU. Here a job costs six: the suspension check, the dequeue (pop, then the job's hash), one
-transaction for the start, the job's own PERSIST, and one script for the finish.
+RQ (2.12) spends about 27 round trips to Redis on each job besides the job itself: a look for `rq suspend`,
+the execution and the job's start in two transactions, a standalone write of the job's heartbeat when it
+ends, and, for a job that keeps no result, a WATCH on its dependents, three reads of its status and two of its
+executions (to find what to delete) before the transaction that finishes it; then the worker's state and
+heartbeat, each written on its own, before and after every dequeue. A profile of the engine's workers put that
+at about a quarter of their CPU. Here a job costs six: the look for `rq suspend` (kept before every dequeue:
+one skipped before a dequeue that then blocks would let the next job through a suspension however late), the
+dequeue (pop, then the job's hash), one transaction for the start, the job's own PERSIST, and one script for
+the finish; the worker's heartbeat is renewed when its TTL changes or every few seconds.
 
 What RQ writes stays the same: the job's hash says started, by whom and since when (the reconciler reads
 that), the execution sits in the started-job registry until the job ends, a finished job that keeps no
@@ -128,7 +130,7 @@ class LeanSimpleWorker(SimpleWorker):
     def handle_job_success(self, job: Job, queue: Queue, started_job_registry: StartedJobRegistry) -> None:
         """The short finish (one script) for a job that keeps nothing, RQ's own for any other and for a job
         that has dependents."""
-        if not (self._lean(job) and self._finish(job)):
+        if not (self._lean(job) and self._finish(job, started_job_registry)):
             super().handle_job_success(job, queue, started_job_registry)
 
     def _lean(self, job: Job) -> bool:
@@ -136,7 +138,7 @@ class LeanSimpleWorker(SimpleWorker):
         return (job.get_result_ttl(self.default_result_ttl) == 0 and not job.repeats_left and not job.group_id
                 and self.execution is not None)
 
-    def _finish(self, job: Job) -> bool:
+    def _finish(self, job: Job, started_job_registry: StartedJobRegistry) -> bool:
         """Finish the job in one script; False, with nothing written, when it has dependents."""
         execution = self.execution
         assert execution is not None and job.started_at is not None and job.ended_at is not None
@@ -144,7 +146,7 @@ class LeanSimpleWorker(SimpleWorker):
         beat = now()
         done = self._finish_script(
             keys=[job.dependents_key, job.key, job.dependencies_key, job.execution_registry.key,
-                  job.started_job_registry.key, self.key],
+                  started_job_registry.key, self.key],
             args=[execution.key.removesuffix(execution.id), execution.composite_key.removesuffix(execution.id),
                   (job.ended_at - job.started_at).total_seconds(), utcformat(beat), ttl, WorkerStatus.IDLE])
         if not done:
