@@ -119,9 +119,10 @@ class LeanSimpleWorker(SimpleWorker):
         self.procline(f"Processing {job.func_name} from {job.origin} since {time.time()}")
 
     def handle_execution_ended(self, job: Job, queue: Queue, heartbeat_ttl: int) -> None:
-        """RQ's, without writing the job's heartbeat for a job that succeeded, runs no success callback and
-        is deleted by the finish right after: the write would only be deleted. (RQ has set the status to
-        FAILED before this call when the job raised.)"""
+        """RQ's, without writing the job's heartbeat for a job that returned, runs no success callback and
+        keeps no result: the finish right after deletes the job's hash (a job returning rq's Retry is requeued
+        instead, its last heartbeat the start's). RQ has set the status to FAILED before this call when the
+        job raised."""
         if job.get_status(refresh=False) == JobStatus.STARTED and job.success_callback is None and self._lean(job):
             job.ended_at = now()
             return
