@@ -186,3 +186,23 @@ def test_a_job_past_its_timeout_fails_in_either_lane(backend, cluster):
     assert client.zrange(f"rq:wip:{queue}", 0, -1) == []
     wait_for(lambda: all(client.hget(lane.key, "state") == b"idle" for lane in lanes), timeout=30,
              message="both lanes idle again")
+
+
+def test_a_running_job_is_where_rq_and_the_reconciler_look_for_it(backend, cluster):
+    """The start is one transaction instead of RQ's two, with the same writes: while the job runs, its hash says
+    started, by which worker and since when (what engine/scheduler.py's reconciler reads), its execution is in
+    the queue's started-job registry, and the worker's hash says busy with it."""
+    queue, client = f"bk-{uuid.uuid4().hex[:8]}", _client(backend)
+    _worker(cluster, queue)
+    [lane] = _lanes(client, queue, 1)
+    rq_queue = Queue(queue, connection=client)
+    job = rq_queue.enqueue_call(JOBS + "sleep", args=(5,), timeout=30, result_ttl=0, failure_ttl=3600)
+    wait_for(lambda: job.get_status() == JobStatus.STARTED, timeout=30, message="the job to start")
+    job.refresh()
+    assert job.worker_name == lane.name and job.started_at is not None
+    assert rq_queue.started_job_registry.get_job_ids() == [job.id]
+    [execution] = job.get_executions()
+    assert execution.worker_name == lane.name
+    assert client.hget(lane.key, "current_job") == job.id.encode() and client.hget(lane.key, "state") == b"busy"
+    wait_for(lambda: _successes(client, lane) == 1, timeout=30, message="the job to finish")
+    assert _leftovers(client, queue, [job.id]) == []
