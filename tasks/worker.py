@@ -29,7 +29,7 @@ import time
 from types import FrameType
 
 import redis
-from rq import Queue, SimpleWorker
+from rq import Queue
 from rq.exceptions import StopRequested
 from rq.job import Job
 from rq.timeouts import TimerDeathPenalty
@@ -37,6 +37,7 @@ from rq.timeouts import TimerDeathPenalty
 from engine.operators import load_operator_modules
 from engine.prefork import ForkedPool
 from engine.process_tuning import tune_gc
+from engine.rq_worker import LeanSimpleWorker
 from engine.worker_liveness import Heartbeat
 
 from .config import AppConfig
@@ -103,8 +104,9 @@ def run_worker_pool(config: AppConfig, processes: int, burst: bool = False, name
     return ForkedPool(work, processes, replace_finished=not burst).run()
 
 
-class Worker(SimpleWorker):
-    """RQ's SimpleWorker whose command listener lets a stop through within a second.
+class Worker(LeanSimpleWorker):
+    """RQ's SimpleWorker, with its per-job bookkeeping in fewer Redis round trips (engine/rq_worker.py), whose
+    command listener lets a stop through within a second.
 
     RQ listens for its commands (shutdown, kill-horse) in a redis-py PubSub thread that polls with a
     60 s wait; since redis-py 8.2 `PubSubWorkerThread.stop()` joins that thread with no timeout, so an
