@@ -29,6 +29,8 @@ from .refusal_advice import explain, main_action
 # tells the applicant what it removed).
 CITIZEN_EVENTS = {"status_changed", "message_delivered", "document_added", "appeal_decided", "employees_uploaded",
                   "hotline_filed", "scans_deleted", "personal_data_minimised"}
+# The statuses in which a case shows its refusal decision (the view, the download).
+REFUSAL_SHOWN = ("rejected", "appealed", "closed")
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -119,12 +121,17 @@ class CaseFacts:
     certificate: Certificate | None = None
 
 
-def case_view(session: Session, runtime: Runtime, app: Application, *, staff: bool = False) -> dict[str, Any]:
-    return render_case_view(app, case_facts(session, runtime, app, staff=staff), staff=staff)
+def case_view(session: Session, runtime: Runtime, app: Application, *, staff: bool = False,
+              status: str | None = None) -> dict[str, Any]:
+    """The case as its reader sees it; `status` is the instance's, when the caller read it with the case."""
+    return render_case_view(app, case_facts(session, runtime, app, staff=staff, status=status), staff=staff)
 
 
-def case_facts(session: Session, runtime: Runtime, app: Application, *, staff: bool = False) -> CaseFacts:
-    status = case_status(session, app)
+def case_facts(session: Session, runtime: Runtime, app: Application, *, staff: bool = False,
+               status: str | None = None) -> CaseFacts:
+    """What the view shows, read; only what the status can show: a refusal decision is shown only while the
+    case stands refused, a certificate only once it is ready (every poll of a case in progress skips both)."""
+    status = status or case_status(session, app)
     if not staff and app.instance_id:
         status = shown_statuses(session, {app.instance_id: status})[app.instance_id]
     documents = documents_of(session, app)
@@ -134,9 +141,9 @@ def case_facts(session: Session, runtime: Runtime, app: Application, *, staff: b
         status=status, documents=documents, journal=records, waiting=waiting,
         data=_view_data(session, runtime, app, status, waiting),
         cancellation=cancellation_of(session, app) if status == "cancelled" else None,
-        refusal=refusal_of(session, app),
+        refusal=refusal_of(session, app) if status in REFUSAL_SHOWN else None,
         appeals=list(session.scalars(select(Appeal).where(Appeal.application_id == app.id).order_by(Appeal.level))),
-        certificate=certificate_of(session, app))
+        certificate=certificate_of(session, app) if status == "ready" else None)
 
 
 def new_case_facts(session: Session, runtime: Runtime, app: Application, *, documents: bool) -> CaseFacts:
@@ -185,7 +192,7 @@ def render_case_view(app: Application, facts: CaseFacts, *, staff: bool = False)
     if state.reply_until is not None and actions:
         view["reply_until"] = _iso(state.reply_until)
     refusal = facts.refusal
-    if refusal is not None and status in ("rejected", "appealed", "closed"):
+    if refusal is not None and status in REFUSAL_SHOWN:
         view["refusal"] = {"number": refusal.number, "issued_at": _iso(refusal.issued_at)}
         actions.append("download_decision")
     view["appeals"] = [appeal_view(a, answer_awaited=ANSWER_MESSAGE in waiting) for a in facts.appeals]

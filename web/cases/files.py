@@ -59,8 +59,10 @@ def _safe_name(name: str) -> str:
     return cleaned[:200] or "document"
 
 
-def certificate_file(session: Session, config: AppConfig, app: Application) -> tuple[Path | None, Certificate | None]:
-    if case_status(session, app) != "ready":
+def certificate_file(session: Session, config: AppConfig, app: Application,
+                     status: str | None = None) -> tuple[Path | None, Certificate | None]:
+    """The stored certificate of a ready case; `status` is the case's, when the caller read it with the case."""
+    if (status or case_status(session, app)) != "ready":
         return None, None
     cert = certificate_of(session, app)
     if cert is None or cert.number != certificate_number(app):
@@ -84,14 +86,16 @@ Missing = TypeVar("Missing")
 
 
 def case_pdf_response(session: Session, config: AppConfig, app: Application, which: CasePdf, *,
-                      attachment: bool, missing: Callable[[], Missing]) -> Response | Missing:
+                      attachment: bool, missing: Callable[[], Missing],
+                      status: str | None = None) -> Response | Missing:
     """The case's certificate or refusal decision as a PDF, its reading journaled; ``missing()`` when there is none.
 
     One place decides the download name and the journal event, so the page and the API serve the same
-    file under the same name; the caller only says how to answer the 409 (page or JSON).
+    file under the same name; the caller only says how to answer the 409 (page or JSON). `status`: the
+    certificate's case status, when the caller read it with the case.
     """
     if which == "certificate":
-        path, cert = certificate_file(session, config, app)
+        path, cert = certificate_file(session, config, app, status)
         prefix = "reestr-oms" if cert is not None and cert.kind == "register" else "spravka-oms"
         name, event = (f"{prefix}-{cert.number}.pdf" if cert else ""), "certificate_downloaded"
     else:
