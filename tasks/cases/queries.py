@@ -24,6 +24,7 @@ from .labels import APPEAL_OUTCOMES, APPEAL_STATUS, appeal_level_label, status_l
 from .models.cases import Appeal, Application, Certificate, Document, RefusalDecision
 from .numbering import case_number_of
 from .refusal_advice import explain, main_action
+from .submission import FoundCase
 
 # What an applicant sees of the journal: the events that mean something to them, in their words (retention
 # tells the applicant what it removed).
@@ -122,20 +123,25 @@ class CaseFacts:
 
 
 def case_view(session: Session, runtime: Runtime, app: Application, *, staff: bool = False,
-              status: str | None = None) -> dict[str, Any]:
-    """The case as its reader sees it; `status` is the instance's, when the caller read it with the case."""
-    return render_case_view(app, case_facts(session, runtime, app, staff=staff, status=status), staff=staff)
+              found: FoundCase | None = None) -> dict[str, Any]:
+    """The case as its reader sees it; `found`: its status and certificate, when the caller read them with it."""
+    return render_case_view(app, case_facts(session, runtime, app, staff=staff, found=found), staff=staff)
 
 
 def case_facts(session: Session, runtime: Runtime, app: Application, *, staff: bool = False,
-               status: str | None = None) -> CaseFacts:
+               found: FoundCase | None = None) -> CaseFacts:
     """What the view shows, read; only what the status can show: a refusal decision is shown only while the
-    case stands refused, a certificate only once it is ready (every poll of a case in progress skips both)."""
-    status = status or case_status(session, app)
+    case stands refused, a certificate only once it is ready (every poll of a case in progress skips both).
+    `found` (`find_case`) holds the status and the certificate already."""
+    status = found.status if found is not None else case_status(session, app)
     if not staff and app.instance_id:
         status = shown_statuses(session, {app.instance_id: status})[app.instance_id]
+    certificate = None
+    if status == "ready":
+        certificate = found.certificate if found is not None else certificate_of(session, app)
     documents = documents_of(session, app)
-    records = journal.read(session, app.instance_id) if app.instance_id else []
+    events = None if staff else CITIZEN_EVENTS  # the rows the view shows (journal_entries)
+    records = journal.read(session, app.instance_id, events) if app.instance_id else []
     waiting = waiting_messages(session, app)
     return CaseFacts(
         status=status, documents=documents, journal=records, waiting=waiting,
@@ -143,7 +149,7 @@ def case_facts(session: Session, runtime: Runtime, app: Application, *, staff: b
         cancellation=cancellation_of(session, app) if status == "cancelled" else None,
         refusal=refusal_of(session, app) if status in REFUSAL_SHOWN else None,
         appeals=list(session.scalars(select(Appeal).where(Appeal.application_id == app.id).order_by(Appeal.level))),
-        certificate=certificate_of(session, app) if status == "ready" else None)
+        certificate=certificate)
 
 
 def new_case_facts(session: Session, runtime: Runtime, app: Application, *, documents: bool) -> CaseFacts:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine import pending_rows
@@ -20,7 +20,7 @@ from tasks.accounts.models import User
 from tasks.registries.matching import organization_search_name
 
 from .catalogue import Service, service_for
-from .models.cases import Application, ApplicationAttempt, Document
+from .models.cases import Application, ApplicationAttempt, Certificate, Document
 from .numbering import case_number_of, next_case_number
 from .representatives import (
     account_full_name,
@@ -145,17 +145,29 @@ def find_application(session: Session, number: str) -> Application | None:
     return session.scalar(select(Application).where(Application.number == case_number_of(number)))
 
 
-# Built once: every read of a case over the API runs it.
-_APPLICATION_AND_STATUS = (select(Application, ProcessInstance.status)
-                           .outerjoin(ProcessInstance, ProcessInstance.id == Application.instance_id)
-                           .where(Application.number == bindparam("number")))
+@dataclass(frozen=True)
+class FoundCase:
+    """A case as its reads need it: the application, its process instance's status (`case_status`) and its
+    latest certificate (`certificate_of`), if any."""
+
+    application: Application
+    status: str
+    certificate: Certificate | None
 
 
-def find_application_and_status(session: Session, number: str) -> tuple[Application, str] | None:
-    """`find_application` with its process instance's status (`case_status`), in one statement: a case's
-    view and its downloads both need the two."""
-    row = session.execute(_APPLICATION_AND_STATUS, {"number": case_number_of(number)}).first()
-    return (row[0], row[1] or "submitted") if row is not None else None
+# Built once: every read of a case (its view, its certificate) runs it.
+_CASE = (select(Application, ProcessInstance.status, Certificate)
+         .outerjoin(ProcessInstance, ProcessInstance.id == Application.instance_id)
+         .outerjoin(Certificate, Certificate.id == select(func.max(Certificate.id))
+                    .where(Certificate.application_id == Application.id).correlate(Application).scalar_subquery())
+         .where(Application.number == bindparam("number")))
+
+
+def find_case(session: Session, number: str) -> FoundCase | None:
+    """`find_application` with its status and its latest certificate, in one statement: a case's view and its
+    downloads need all three, and a portal client reads its case again and again."""
+    row = session.execute(_CASE, {"number": case_number_of(number)}).first()
+    return FoundCase(row[0], row[1] or "submitted", row[2]) if row is not None else None
 
 
 # Built once: every notice of a case runs it.

@@ -18,7 +18,7 @@ from tasks.accounts.roles import CASE_WORKERS
 from tasks.cases.grants import can_read
 from tasks.cases.models.cases import Application, Document
 from tasks.cases.storage import FileStore
-from tasks.cases.submission import find_application, find_application_and_status
+from tasks.cases.submission import FoundCase, find_application, find_case
 from tasks.config import AppConfig
 from tasks.errors import ApiError
 from tasks.registries.client import RegistryClient
@@ -42,12 +42,13 @@ def readable_application(number: str) -> Application:
     return _readable(_find(number))
 
 
-def readable_case(number: str) -> tuple[Application, str]:
-    """`readable_application` with the case's status (`case_status`), both read in one statement."""
-    found = find_application_and_status(db.session, number)
+def readable_case(number: str) -> FoundCase:
+    """`readable_application` with the case's status and latest certificate, all read in one statement."""
+    found = find_case(db.session, number)
     if found is None:
         abort(404)
-    return _readable(found[0]), found[1]
+    _readable(found.application)
+    return found
 
 
 def _readable(app: Application) -> Application:

@@ -86,9 +86,10 @@ def applications() -> Response:
 @bp.get("/applications/<number>")
 @api_auth_required
 def application(number: str) -> Response:
-    app, status = access.readable_case(number)
+    found = access.readable_case(number)
+    app = found.application
     staff = current_actor().role in access.STAFF_ROLES
-    view = access.readers_view(app, case_view(db.session, services().runtime, app, staff=staff, status=status))
+    view = access.readers_view(app, case_view(db.session, services().runtime, app, staff=staff, found=found))
     assisted = access.filed_on_a_call(app, view)
     view["channel"] = assisted["channel"] if assisted else "portal"
     if assisted:
@@ -123,8 +124,9 @@ def download_document(number: str, doc_id: int) -> Response:
 @bp.get("/applications/<number>/certificate.pdf")
 @api_auth_required
 def certificate_pdf(number: str) -> Response:
-    app, status = access.readable_case(number)
-    return case_pdf_response(db.session, app_config(), app, "certificate", attachment=False, status=status,
+    found = access.readable_case(number)
+    app = found.application
+    return case_pdf_response(db.session, app_config(), app, "certificate", attachment=False, found=found,
                              missing=lambda: error_response(409, "not_ready", "Справка ещё не готова."))
 
 

@@ -18,7 +18,7 @@ from tasks.cases.decisions import refusal_of, refusal_path
 from tasks.cases.models.cases import Application, Certificate, Document, RefusalDecision
 from tasks.cases.queries import case_status, certificate_of, documents_of
 from tasks.cases.storage import FileStore
-from tasks.cases.submission import applicant_name
+from tasks.cases.submission import FoundCase, applicant_name
 from tasks.cases.uploads import DOCUMENT_KINDS, UploadRejected, check_upload, read_limited
 from tasks.config import AppConfig
 from tasks.documents.receipt import AttachedDocument, ReceiptData, render_receipt
@@ -60,11 +60,11 @@ def _safe_name(name: str) -> str:
 
 
 def certificate_file(session: Session, config: AppConfig, app: Application,
-                     status: str | None = None) -> tuple[Path | None, Certificate | None]:
-    """The stored certificate of a ready case; `status` is the case's, when the caller read it with the case."""
-    if (status or case_status(session, app)) != "ready":
+                     found: FoundCase | None = None) -> tuple[Path | None, Certificate | None]:
+    """The stored certificate of a ready case; `found` (`find_case`): its status and certificate, already read."""
+    if (found.status if found is not None else case_status(session, app)) != "ready":
         return None, None
-    cert = certificate_of(session, app)
+    cert = found.certificate if found is not None else certificate_of(session, app)
     if cert is None or cert.number != certificate_number(app):
         return None, None
     return FileStore(config.documents_dir).path(cert.storage_key), cert
@@ -87,15 +87,15 @@ Missing = TypeVar("Missing")
 
 def case_pdf_response(session: Session, config: AppConfig, app: Application, which: CasePdf, *,
                       attachment: bool, missing: Callable[[], Missing],
-                      status: str | None = None) -> Response | Missing:
+                      found: FoundCase | None = None) -> Response | Missing:
     """The case's certificate or refusal decision as a PDF, its reading journaled; ``missing()`` when there is none.
 
     One place decides the download name and the journal event, so the page and the API serve the same
-    file under the same name; the caller only says how to answer the 409 (page or JSON). `status`: the
-    certificate's case status, when the caller read it with the case.
+    file under the same name; the caller only says how to answer the 409 (page or JSON). `found`: the case's
+    status and certificate, when the caller read them with it (`find_case`).
     """
     if which == "certificate":
-        path, cert = certificate_file(session, config, app, status)
+        path, cert = certificate_file(session, config, app, found)
         prefix = "reestr-oms" if cert is not None and cert.kind == "register" else "spravka-oms"
         name, event = (f"{prefix}-{cert.number}.pdf" if cert else ""), "certificate_downloaded"
     else:

@@ -46,8 +46,9 @@ def applications() -> str:
 @bp.get("/applications/<number>")
 @roles_required("citizen")
 def case(number: str) -> str:
-    app, status = access.readable_case(number)  # the owner, or a colleague granted read access
-    view = access.readers_view(app, case_view(db.session, services().runtime, app, status=status))
+    found = access.readable_case(number)  # the owner, or a colleague granted read access
+    app = found.application
+    view = access.readers_view(app, case_view(db.session, services().runtime, app, found=found))
     name = applicant_name(app.data)
     service = wording_of(app.data)  # the shared chain's words on the page: the case's service's
     access.record_view(app, "case_viewed")
@@ -78,8 +79,9 @@ def receipt(number: str) -> Response:
 @bp.get("/applications/<number>/certificate.pdf")
 @roles_required("citizen")
 def certificate(number: str) -> Response | tuple[str, int]:
-    app, status = access.readable_case(number)
-    return case_pdf_response(db.session, app_config(), app, "certificate", attachment=True, status=status,
+    found = access.readable_case(number)
+    app = found.application
+    return case_pdf_response(db.session, app_config(), app, "certificate", attachment=True, found=found,
                              missing=lambda: error_page(
         409, "Справка ещё не готова. Когда она будет готова, статус заявления сменится на «Готово к скачиванию».",
         "Справка ещё не готова"))
