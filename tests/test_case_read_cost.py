@@ -13,10 +13,10 @@ from tests.support.product import Product
 from tests.support.queries import sql_log
 from web.extensions import db
 
-# The token with its user; the case with its status and certificate; documents; the journal's rows an applicant
-# is shown; the messages it waits for; appeals; the journal row of the read.
-CASE_READ = 7
-# The token with its user; the case with its status and certificate; the journal row of the download.
+# The token with its user; the case with its status, the messages it waits for and its certificate; documents;
+# the journal's rows an applicant is shown; appeals; the journal row of the read.
+CASE_READ = 6
+# The token with its user; the case with the same; the journal row of the download.
 CERTIFICATE_DOWNLOAD = 3
 
 

@@ -124,7 +124,7 @@ class CaseFacts:
 
 def case_view(session: Session, runtime: Runtime, app: Application, *, staff: bool = False,
               found: FoundCase | None = None) -> dict[str, Any]:
-    """The case as its reader sees it; `found`: its status and certificate, when the caller read them with it."""
+    """The case as its reader sees it; `found`: what `find_case` read with it, when the caller has it."""
     return render_case_view(app, case_facts(session, runtime, app, staff=staff, found=found), staff=staff)
 
 
@@ -132,7 +132,7 @@ def case_facts(session: Session, runtime: Runtime, app: Application, *, staff: b
                found: FoundCase | None = None) -> CaseFacts:
     """What the view shows, read; only what the status can show: a refusal decision is shown only while the
     case stands refused, a certificate only once it is ready (every poll of a case in progress skips both).
-    `found` (`find_case`) holds the status and the certificate already."""
+    `found` (`find_case`) holds the status, the messages it waits for and the certificate already."""
     status = found.status if found is not None else case_status(session, app)
     if not staff and app.instance_id:
         status = shown_statuses(session, {app.instance_id: status})[app.instance_id]
@@ -142,7 +142,7 @@ def case_facts(session: Session, runtime: Runtime, app: Application, *, staff: b
     documents = documents_of(session, app)
     events = None if staff else CITIZEN_EVENTS  # the rows the view shows (journal_entries)
     records = journal.read(session, app.instance_id, events) if app.instance_id else []
-    waiting = waiting_messages(session, app)
+    waiting = found.waiting if found is not None else waiting_messages(session, app)
     return CaseFacts(
         status=status, documents=documents, journal=records, waiting=waiting,
         data=_view_data(session, runtime, app, status, waiting),

@@ -13,7 +13,7 @@ from engine import pending_rows
 from engine.clock import utcnow
 from engine.db import Database
 from engine.errors import DataValidationError, FieldError
-from engine.models import ProcessInstance
+from engine.models import MessageSubscription, ProcessInstance
 from engine.runtime import InstanceInfo, Runtime
 from forms.validation import clean, load_schema
 from tasks.accounts.models import User
@@ -147,16 +147,22 @@ def find_application(session: Session, number: str) -> Application | None:
 
 @dataclass(frozen=True)
 class FoundCase:
-    """A case as its reads need it: the application, its process instance's status (`case_status`) and its
-    latest certificate (`certificate_of`), if any."""
+    """A case as its reads need it: the application, its process instance's status (`case_status`), the
+    messages the instance waits for (`waiting_messages`) and its latest certificate (`certificate_of`)."""
 
     application: Application
     status: str
+    waiting: frozenset[str]
     certificate: Certificate | None
 
 
+_NAMES_SEPARATOR = "\n"  # BPMN message names are single words
 # Built once: every read of a case (its view, its certificate) runs it.
-_CASE = (select(Application, ProcessInstance.status, Certificate)
+_CASE = (select(Application, ProcessInstance.status,
+                select(func.aggregate_strings(MessageSubscription.message_name, _NAMES_SEPARATOR))
+                .where(MessageSubscription.instance_id == Application.instance_id)
+                .correlate(Application).scalar_subquery(),
+                Certificate)
          .outerjoin(ProcessInstance, ProcessInstance.id == Application.instance_id)
          .outerjoin(Certificate, Certificate.id == select(func.max(Certificate.id))
                     .where(Certificate.application_id == Application.id).correlate(Application).scalar_subquery())
@@ -164,10 +170,14 @@ _CASE = (select(Application, ProcessInstance.status, Certificate)
 
 
 def find_case(session: Session, number: str) -> FoundCase | None:
-    """`find_application` with its status and its latest certificate, in one statement: a case's view and its
-    downloads need all three, and a portal client reads its case again and again."""
+    """`find_application` with its status, the messages it waits for and its latest certificate, in one
+    statement: a case's view and its downloads need them, and a portal client reads its case again and again."""
     row = session.execute(_CASE, {"number": case_number_of(number)}).first()
-    return FoundCase(row[0], row[1] or "submitted", row[2]) if row is not None else None
+    if row is None:
+        return None
+    app, status, waiting, certificate = row
+    return FoundCase(app, status or "submitted", frozenset(waiting.split(_NAMES_SEPARATOR) if waiting else ()),
+                     certificate)
 
 
 # Built once: every notice of a case runs it.

@@ -43,7 +43,7 @@ def readable_application(number: str) -> Application:
 
 
 def readable_case(number: str) -> FoundCase:
-    """`readable_application` with the case's status and latest certificate, all read in one statement."""
+    """`readable_application` with what `find_case` reads with it (status, awaited messages, certificate)."""
     found = find_case(db.session, number)
     if found is None:
         abort(404)
