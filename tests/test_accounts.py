@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pyotp
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from engine.clock import utcnow
 from tasks import mail as mail_module
@@ -20,7 +20,9 @@ from tasks.accounts.models import ActivationCode, ApiToken, User
 from tasks.config import AppConfig
 from tasks.mail import MailError, send_mail, stored_mails
 from tests.support.accounts import PASSWORD, bearer, citizen, client_from, csrf_token, unique_email
+from tests.support.queries import sql_log
 from tests.support.smtp import SmtpServer, activation_code
+from web.extensions import db
 
 
 def _db(backend):
@@ -236,6 +238,44 @@ def test_api_token_logout(backend, make_app):
     assert client.delete("/api/v1/auth/token", headers=bearer(token)).status_code == 204
     after = client.get("/api/v1/auth/me", headers=bearer(token))
     assert after.status_code == 401 and _error(after)["code"] == "invalid_token"
+
+
+def test_a_token_and_its_user_are_read_afresh_in_one_statement_on_every_request(backend, make_app):
+    """Nothing of a token is remembered between requests: a token revoked, a user given another role or
+    deactivated elsewhere (another web process, a script on the database) counts on the very next request.
+    The lookup is one SELECT; its note of the last use is written at most once a minute."""
+    app = make_app()
+    client = client_from(app)
+    email = unique_email("user")
+    backend.backoffice("users", "add", "--email", email, "--role", "citizen", "--password", PASSWORD)
+    token = _token(client, email)
+    assert client.get("/api/v1/auth/me", headers=bearer(token)).status_code == 200  # notes the first use
+    with app.app_context():
+        engine = db.engine
+    with sql_log(engine) as log:
+        again = client.get("/api/v1/auth/me", headers=bearer(token))
+    assert again.status_code == 200 and again.get_json()["role"] == "citizen"
+    token_statements = [" ".join(s.split()) for s in log.statements if "api_token" in s]
+    assert len(token_statements) == 1 and token_statements[0].startswith("SELECT"), log.report()
+    database = _db(backend)
+    with database.session() as s:
+        user = s.scalar(select(User).where(User.email == email))
+        assert s.scalar(select(ApiToken.last_used_at).where(ApiToken.user_id == user.id)) is not None
+        s.execute(update(User).where(User.id == user.id).values(role="operator"))
+    refused = client.post("/api/v1/applications", json={}, headers=bearer(token))
+    assert refused.status_code == 403 and _error(refused)["code"] == "forbidden"
+    assert client.get("/api/v1/auth/me", headers=bearer(token)).get_json()["role"] == "operator"
+    with database.session() as s:
+        s.execute(update(User).where(User.id == user.id).values(role="citizen", is_active=False))
+    gone = client.get("/api/v1/auth/me", headers=bearer(token))
+    assert gone.status_code == 401 and _error(gone)["code"] == "invalid_token"
+    with database.session() as s:
+        s.execute(update(User).where(User.id == user.id).values(is_active=True))
+    assert client.get("/api/v1/auth/me", headers=bearer(token)).status_code == 200
+    with database.session() as s:
+        s.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+    revoked = client.get("/api/v1/auth/me", headers=bearer(token))
+    assert revoked.status_code == 401 and _error(revoked)["code"] == "invalid_token"
 
 
 def test_staff_tokens_need_an_enrolled_second_factor(backend, make_app):

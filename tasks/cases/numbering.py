@@ -10,9 +10,10 @@ milliseconds each. A start that fails rolls its number back with it.
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Update, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,8 +27,7 @@ def next_case_number(session: Session, year: int) -> str:
 def next_counter_value(session: Session, counter: Any, year: int) -> int:
     """The next value of a per-year counter table (`year`, `value` columns): case and support request numbers."""
     for _ in range(3):
-        value = session.scalar(update(counter).where(counter.year == year)
-                               .values(value=counter.value + 1).returning(counter.value))
+        value = session.scalar(_increment(counter), {"counter_year": year})
         if value is not None:
             return int(value)
         try:
@@ -37,6 +37,14 @@ def next_counter_value(session: Session, counter: Any, year: int) -> int:
         except IntegrityError:  # another transaction created the year's row first: increment it
             continue
     raise RuntimeError(f"could not allocate a number from {counter.__tablename__} for {year}")
+
+
+@cache
+def _increment(counter: Any) -> Update:
+    """The counter's UPDATE ... RETURNING, built once per table (every submission runs it). Nothing reads a
+    counter row's object from the session, so the ORM need not look for one to synchronise."""
+    return (update(counter).where(counter.year == bindparam("counter_year")).values(value=counter.value + 1)
+            .returning(counter.value).execution_options(synchronize_session=False))
 
 
 def format_case_number(year: int, value: int) -> str:

@@ -24,11 +24,14 @@ from .labels import APPEAL_OUTCOMES, APPEAL_STATUS, appeal_level_label, status_l
 from .models.cases import Appeal, Application, Certificate, Document, RefusalDecision
 from .numbering import case_number_of
 from .refusal_advice import explain, main_action
+from .submission import FoundCase
 
 # What an applicant sees of the journal: the events that mean something to them, in their words (retention
 # tells the applicant what it removed).
 CITIZEN_EVENTS = {"status_changed", "message_delivered", "document_added", "appeal_decided", "employees_uploaded",
                   "hotline_filed", "scans_deleted", "personal_data_minimised"}
+# The statuses in which a case shows its refusal decision (the view, the download).
+REFUSAL_SHOWN = ("rejected", "appealed", "closed")
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -119,24 +122,34 @@ class CaseFacts:
     certificate: Certificate | None = None
 
 
-def case_view(session: Session, runtime: Runtime, app: Application, *, staff: bool = False) -> dict[str, Any]:
-    return render_case_view(app, case_facts(session, runtime, app, staff=staff), staff=staff)
+def case_view(session: Session, runtime: Runtime, app: Application, *, staff: bool = False,
+              found: FoundCase | None = None) -> dict[str, Any]:
+    """The case as its reader sees it; `found`: what `find_case` read with it, when the caller has it."""
+    return render_case_view(app, case_facts(session, runtime, app, staff=staff, found=found), staff=staff)
 
 
-def case_facts(session: Session, runtime: Runtime, app: Application, *, staff: bool = False) -> CaseFacts:
-    status = case_status(session, app)
+def case_facts(session: Session, runtime: Runtime, app: Application, *, staff: bool = False,
+               found: FoundCase | None = None) -> CaseFacts:
+    """What the view shows, read; only what the status can show: a refusal decision is shown only while the
+    case stands refused, a certificate only once it is ready (every poll of a case in progress skips both).
+    `found` (`find_case`) holds the status, the messages it waits for and the certificate already."""
+    status = found.status if found is not None else case_status(session, app)
     if not staff and app.instance_id:
         status = shown_statuses(session, {app.instance_id: status})[app.instance_id]
+    certificate = None
+    if status == "ready":
+        certificate = found.certificate if found is not None else certificate_of(session, app)
     documents = documents_of(session, app)
-    records = journal.read(session, app.instance_id) if app.instance_id else []
-    waiting = waiting_messages(session, app)
+    events = None if staff else CITIZEN_EVENTS  # the rows the view shows (journal_entries)
+    records = journal.read(session, app.instance_id, events) if app.instance_id else []
+    waiting = found.waiting if found is not None else waiting_messages(session, app)
     return CaseFacts(
         status=status, documents=documents, journal=records, waiting=waiting,
         data=_view_data(session, runtime, app, status, waiting),
         cancellation=cancellation_of(session, app) if status == "cancelled" else None,
-        refusal=refusal_of(session, app),
+        refusal=refusal_of(session, app) if status in REFUSAL_SHOWN else None,
         appeals=list(session.scalars(select(Appeal).where(Appeal.application_id == app.id).order_by(Appeal.level))),
-        certificate=certificate_of(session, app))
+        certificate=certificate)
 
 
 def new_case_facts(session: Session, runtime: Runtime, app: Application, *, documents: bool) -> CaseFacts:
@@ -185,7 +198,7 @@ def render_case_view(app: Application, facts: CaseFacts, *, staff: bool = False)
     if state.reply_until is not None and actions:
         view["reply_until"] = _iso(state.reply_until)
     refusal = facts.refusal
-    if refusal is not None and status in ("rejected", "appealed", "closed"):
+    if refusal is not None and status in REFUSAL_SHOWN:
         view["refusal"] = {"number": refusal.number, "issued_at": _iso(refusal.issued_at)}
         actions.append("download_decision")
     view["appeals"] = [appeal_view(a, answer_awaited=ANSWER_MESSAGE in waiting) for a in facts.appeals]

@@ -6,20 +6,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine import pending_rows
 from engine.clock import utcnow
 from engine.db import Database
 from engine.errors import DataValidationError, FieldError
+from engine.models import MessageSubscription, ProcessInstance
 from engine.runtime import InstanceInfo, Runtime
 from forms.validation import clean, load_schema
 from tasks.accounts.models import User
 from tasks.registries.matching import organization_search_name
 
 from .catalogue import Service, service_for
-from .models.cases import Application, ApplicationAttempt, Document
+from .models.cases import Application, ApplicationAttempt, Certificate, Document
 from .numbering import case_number_of, next_case_number
 from .representatives import (
     account_full_name,
@@ -29,6 +30,9 @@ from .representatives import (
     with_representative_name,
     without_unused_authority,
 )
+
+# Built once: every submission runs it.
+_INSERT_APPLICATION = insert(Application.__table__).returning(Application.__table__.c.id)
 
 
 @dataclass(frozen=True)
@@ -103,11 +107,14 @@ def submit_application(db: Database, runtime: Runtime, owner_id: int, owner_emai
     created: dict[str, Any] = {}
 
     def attach(s: Session, info: InstanceInfo) -> None:
-        app = Application(number=number, attempt=1, applicant=service.applicant, owner_id=owner_id,
-                          process_id=service.process, instance_id=info.id, data=data,
-                          submitted_at=now, updated_at=now, **search_columns(data))
-        s.add(app)
-        s.flush()
+        row = {"number": number, "attempt": 1, "applicant": service.applicant, "owner_id": owner_id,
+               "process_id": service.process, "instance_id": info.id, "data": data, "submitted_at": now,
+               "updated_at": now, **search_columns(data)}
+        # A plain INSERT on the transaction's connection: the ORM's flush of one new object (its unit of work)
+        # bought nothing here but CPU, and a statement through the session would write the transaction's
+        # pending outbox rows first, in a statement of their own (engine.pending_rows), which the INSERT
+        # does not read. The object handed on is the row as written, not tracked by the session.
+        app = Application(id=s.connection().execute(_INSERT_APPLICATION, row).scalar_one(), **row)
         pending_rows.add(s, ApplicationAttempt.__table__, {
             "application_id": app.id, "attempt": 1, "data": data, "comment": None,
             "document_ids": list(document_ids), "submitted_at": now})
@@ -136,6 +143,41 @@ def submit_application(db: Database, runtime: Runtime, owner_id: int, owner_emai
 def find_application(session: Session, number: str) -> Application | None:
     """The case by its number as typed: an appeal's number (Latin or Cyrillic «А») finds its case."""
     return session.scalar(select(Application).where(Application.number == case_number_of(number)))
+
+
+@dataclass(frozen=True)
+class FoundCase:
+    """A case as its reads need it: the application, its process instance's status (`case_status`), the
+    messages the instance waits for (`waiting_messages`) and its latest certificate (`certificate_of`)."""
+
+    application: Application
+    status: str
+    waiting: frozenset[str]
+    certificate: Certificate | None
+
+
+_NAMES_SEPARATOR = "\n"  # BPMN message names are single words
+# Built once: every read of a case (its view, its certificate) runs it.
+_CASE = (select(Application, ProcessInstance.status,
+                select(func.aggregate_strings(MessageSubscription.message_name, _NAMES_SEPARATOR))
+                .where(MessageSubscription.instance_id == Application.instance_id)
+                .correlate(Application).scalar_subquery(),
+                Certificate)
+         .outerjoin(ProcessInstance, ProcessInstance.id == Application.instance_id)
+         .outerjoin(Certificate, Certificate.id == select(func.max(Certificate.id))
+                    .where(Certificate.application_id == Application.id).correlate(Application).scalar_subquery())
+         .where(Application.number == bindparam("number")))
+
+
+def find_case(session: Session, number: str) -> FoundCase | None:
+    """`find_application` with its status, the messages it waits for and its latest certificate, in one
+    statement: a case's view and its downloads need them, and a portal client reads its case again and again."""
+    row = session.execute(_CASE, {"number": case_number_of(number)}).first()
+    if row is None:
+        return None
+    app, status, waiting, certificate = row
+    return FoundCase(app, status or "submitted", frozenset(waiting.split(_NAMES_SEPARATOR) if waiting else ()),
+                     certificate)
 
 
 # Built once: every notice of a case runs it.

@@ -18,10 +18,11 @@ from tasks.accounts.roles import CASE_WORKERS
 from tasks.cases.grants import can_read
 from tasks.cases.models.cases import Application, Document
 from tasks.cases.storage import FileStore
-from tasks.cases.submission import find_application
+from tasks.cases.submission import FoundCase, find_application, find_case
 from tasks.config import AppConfig
 from tasks.errors import ApiError
 from tasks.registries.client import RegistryClient
+from tasks.support.hotline import filed_by
 
 from ..extensions import db
 from ..security import current_actor
@@ -38,8 +39,21 @@ def _find(number: str) -> Application:
 
 
 def readable_application(number: str) -> Application:
+    return _readable(_find(number))
+
+
+def readable_case(number: str) -> FoundCase:
+    """`readable_application` with what `find_case` reads with it (status, awaited messages, certificate)."""
+    found = find_case(db.session, number)
+    if found is None:
+        abort(404)
+    _readable(found.application)
+    return found
+
+
+def _readable(app: Application) -> Application:
+    """The case if the current actor may read it; 404 otherwise, as if it did not exist."""
     actor = current_actor()
-    app = _find(number)
     if actor is None:
         abort(404)
     if app.owner_id == actor.id or actor.role in STAFF_ROLES:
@@ -55,6 +69,17 @@ def readers_view(app: Application, view: dict[str, Any]) -> dict[str, Any]:
     if actor is not None and (app.owner_id == actor.id or actor.role in STAFF_ROLES):
         return view
     return {**view, "actions": [a for a in view.get("actions", []) if a.startswith("download_")]}
+
+
+def filed_on_a_call(app: Application, view: dict[str, Any]) -> dict[str, Any] | None:
+    """Who filed the case on a call (`filed_by`), or None for the applicant's own filing.
+
+    Filing on a call writes its journal row with the filing's record (tasks.support.hotline) and journal rows
+    are never deleted, so a view whose journal lacks that row needs no read: every portal case is one.
+    """
+    if not any(entry["event"] == "hotline_filed" for entry in view.get("journal", ())):
+        return None
+    return filed_by(db.session, app.id)
 
 
 def own_application(number: str) -> Application:

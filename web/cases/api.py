@@ -25,7 +25,6 @@ from tasks.cases.uploads import MAX_DOCUMENTS
 from tasks.documents.formatting import moscow_time
 from tasks.errors import ApiError
 from tasks.registries.client import RegistryUnavailable
-from tasks.support.hotline import filed_by
 
 from ..api_errors import error_response, json_object
 from ..extensions import db
@@ -87,10 +86,11 @@ def applications() -> Response:
 @bp.get("/applications/<number>")
 @api_auth_required
 def application(number: str) -> Response:
-    app = access.readable_application(number)
+    found = access.readable_case(number)
+    app = found.application
     staff = current_actor().role in access.STAFF_ROLES
-    view = access.readers_view(app, case_view(db.session, services().runtime, app, staff=staff))
-    assisted = filed_by(db.session, app.id)
+    view = access.readers_view(app, case_view(db.session, services().runtime, app, staff=staff, found=found))
+    assisted = access.filed_on_a_call(app, view)
     view["channel"] = assisted["channel"] if assisted else "portal"
     if assisted:
         view["filed_by"] = assisted["staff"]
@@ -124,8 +124,9 @@ def download_document(number: str, doc_id: int) -> Response:
 @bp.get("/applications/<number>/certificate.pdf")
 @api_auth_required
 def certificate_pdf(number: str) -> Response:
-    app = access.readable_application(number)
-    return case_pdf_response(db.session, app_config(), app, "certificate", attachment=False,
+    found = access.readable_case(number)
+    app = found.application
+    return case_pdf_response(db.session, app_config(), app, "certificate", attachment=False, found=found,
                              missing=lambda: error_response(409, "not_ready", "Справка ещё не готова."))
 
 

@@ -18,7 +18,7 @@ from tasks.cases.decisions import refusal_of, refusal_path
 from tasks.cases.models.cases import Application, Certificate, Document, RefusalDecision
 from tasks.cases.queries import case_status, certificate_of, documents_of
 from tasks.cases.storage import FileStore
-from tasks.cases.submission import applicant_name
+from tasks.cases.submission import FoundCase, applicant_name
 from tasks.cases.uploads import DOCUMENT_KINDS, UploadRejected, check_upload, read_limited
 from tasks.config import AppConfig
 from tasks.documents.receipt import AttachedDocument, ReceiptData, render_receipt
@@ -59,10 +59,12 @@ def _safe_name(name: str) -> str:
     return cleaned[:200] or "document"
 
 
-def certificate_file(session: Session, config: AppConfig, app: Application) -> tuple[Path | None, Certificate | None]:
-    if case_status(session, app) != "ready":
+def certificate_file(session: Session, config: AppConfig, app: Application,
+                     found: FoundCase | None = None) -> tuple[Path | None, Certificate | None]:
+    """The stored certificate of a ready case; `found` (`find_case`): its status and certificate, already read."""
+    if (found.status if found is not None else case_status(session, app)) != "ready":
         return None, None
-    cert = certificate_of(session, app)
+    cert = found.certificate if found is not None else certificate_of(session, app)
     if cert is None or cert.number != certificate_number(app):
         return None, None
     return FileStore(config.documents_dir).path(cert.storage_key), cert
@@ -84,14 +86,16 @@ Missing = TypeVar("Missing")
 
 
 def case_pdf_response(session: Session, config: AppConfig, app: Application, which: CasePdf, *,
-                      attachment: bool, missing: Callable[[], Missing]) -> Response | Missing:
+                      attachment: bool, missing: Callable[[], Missing],
+                      found: FoundCase | None = None) -> Response | Missing:
     """The case's certificate or refusal decision as a PDF, its reading journaled; ``missing()`` when there is none.
 
     One place decides the download name and the journal event, so the page and the API serve the same
-    file under the same name; the caller only says how to answer the 409 (page or JSON).
+    file under the same name; the caller only says how to answer the 409 (page or JSON). `found`: the case's
+    status and certificate, when the caller read them with it (`find_case`).
     """
     if which == "certificate":
-        path, cert = certificate_file(session, config, app)
+        path, cert = certificate_file(session, config, app, found)
         prefix = "reestr-oms" if cert is not None and cert.kind == "register" else "spravka-oms"
         name, event = (f"{prefix}-{cert.number}.pdf" if cert else ""), "certificate_downloaded"
     else:

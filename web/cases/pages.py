@@ -17,7 +17,6 @@ from tasks.cases.labels import STATUS_LABELS
 from tasks.cases.queries import case_view, documents_of, list_cases
 from tasks.cases.submission import applicant_name
 from tasks.cases.uploads import DOCUMENT_KINDS
-from tasks.support.hotline import filed_by
 
 from ..api_errors import error_page
 from ..extensions import db
@@ -47,14 +46,15 @@ def applications() -> str:
 @bp.get("/applications/<number>")
 @roles_required("citizen")
 def case(number: str) -> str:
-    app = access.readable_application(number)  # the owner, or a colleague granted read access
-    view = access.readers_view(app, case_view(db.session, services().runtime, app))
+    found = access.readable_case(number)  # the owner, or a colleague granted read access
+    app = found.application
+    view = access.readers_view(app, case_view(db.session, services().runtime, app, found=found))
     name = applicant_name(app.data)
     service = wording_of(app.data)  # the shared chain's words on the page: the case's service's
     access.record_view(app, "case_viewed")
     return render_template("cases/detail.html", case=view, applicant=name, kinds=DOCUMENT_KINDS,
                            statuses=STATUS_LABELS, is_owner=app.owner_id == current_actor().id,
-                           service=service, apply_url=apply_url(service), assisted=filed_by(db.session, app.id))
+                           service=service, apply_url=apply_url(service), assisted=access.filed_on_a_call(app, view))
 
 
 @bp.get("/applications/<number>/submitted")
@@ -79,8 +79,10 @@ def receipt(number: str) -> Response:
 @bp.get("/applications/<number>/certificate.pdf")
 @roles_required("citizen")
 def certificate(number: str) -> Response | tuple[str, int]:
-    app = access.readable_application(number)
-    return case_pdf_response(db.session, app_config(), app, "certificate", attachment=True, missing=lambda: error_page(
+    found = access.readable_case(number)
+    app = found.application
+    return case_pdf_response(db.session, app_config(), app, "certificate", attachment=True, found=found,
+                             missing=lambda: error_page(
         409, "Справка ещё не готова. Когда она будет готова, статус заявления сменится на «Готово к скачиванию».",
         "Справка ещё не готова"))
 
