@@ -56,7 +56,7 @@ def test_a_case_in_progress_is_read_in_few_statements_and_the_read_is_journaled(
     assert r.status_code == 200 and r.get_json()["status"] in ("submitted", "in_progress")
     assert r.get_json()["channel"] == "portal" and "certificate" not in r.get_json()
     assert log.commits == 1, log.report()
-    assert len(log.statements) <= CASE_READ, log.report()
+    assert len(log.queries) <= CASE_READ, log.report()
     read = " ".join(log.statements)
     for table in ("refusal_decision", "assisted_filing"):  # nothing the status can show
         assert f"FROM {table}" not in read, log.report()
@@ -81,9 +81,9 @@ def test_a_ready_case_and_its_certificate_cost_few_statements_and_are_journaled(
     assert case.status_code == 200 and case.get_json()["certificate"]["number"]
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF-")
     assert case_log.commits == 1 and pdf_log.commits == 1
-    assert len(case_log.statements) <= CASE_READ, case_log.report()
+    assert len(case_log.queries) <= CASE_READ, case_log.report()
     assert "FROM refusal_decision" not in " ".join(case_log.statements), case_log.report()
-    assert len(pdf_log.statements) <= CERTIFICATE_DOWNLOAD, pdf_log.report()
+    assert len(pdf_log.queries) <= CERTIFICATE_DOWNLOAD, pdf_log.report()
     user = f"user:{_user_id(product, token)}"
     assert _reads(product, instance_id)[before:] == [("case_viewed", user, "citizen"),
                                                      ("certificate_downloaded", user, "citizen")]

@@ -58,6 +58,12 @@ class SqlLog:
     statements: list[str] = field(default_factory=list)
     commits: int = 0
 
+    @property
+    def queries(self) -> list[str]:
+        """The statements but SQLite's BEGIN IMMEDIATE (engine/db.py sends it to take the write lock at the
+        start of a transaction; PostgreSQL's driver begins one without a statement of its own)."""
+        return [s for s in self.statements if s != "BEGIN IMMEDIATE"]
+
     def report(self) -> str:
         lines = [f"{len(self.statements)} statements, {self.commits} commits:"]
         return "\n".join(lines + [f"  {i + 1}. {' '.join(s.split())[:300]}" for i, s in enumerate(self.statements)])
