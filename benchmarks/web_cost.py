@@ -20,9 +20,9 @@ from __future__ import annotations
 import sys
 
 if __package__:
-    from benchmarks._tree import TREE, prepare
+    from benchmarks._tree import TREE
 else:  # run as a script: benchmarks/ is sys.path[0] until _tree puts the measured tree there
-    from _tree import TREE, prepare
+    from _tree import TREE
 
 import argparse
 import contextlib
@@ -36,8 +36,8 @@ from sqlalchemy import event
 
 from benchmarks._support import Backend, fmt, print_table, run_benchmark
 from benchmarks.floor import measure_cpu
-from benchmarks.post_cost import Counter, application_body, citizen_token
-from benchmarks.worker_cost import _smtp_sink
+from benchmarks.post_cost import Counter, application_body
+from benchmarks.worker_cost import in_process_product
 
 REQUESTS = ("POST /applications", "GET /applications/{n}", "GET certificate.pdf")
 
@@ -102,32 +102,17 @@ def _profiled(path: str | None) -> Iterator[Any]:
 
 
 def _measure(args: argparse.Namespace, backend: Backend) -> dict[str, Any]:
-    from tests.support.registry import RegistryService
-
-    registry = RegistryService().start()
-    backend.on_close(registry.stop)
-    env = prepare(backend, SECRET_KEY="web-benchmark-" * 4, RATE_LIMITS="off", REGISTRY_URL=registry.url,
-                  SMTP_URL=_smtp_sink(backend), PUBLIC_BASE_URL="http://127.0.0.1:8000")
-    from rq import Queue
-
-    from tasks.config import AppConfig
-    from tasks.process import start
+    product = in_process_product(backend, "web-benchmark-")
     from tasks.worker import Worker
-    from web.app import create_app
     from web.extensions import db
 
-    config = AppConfig.from_env(env)
-    app = create_app(config)
-    token = citizen_token(app)
-    client = app.test_client()
-    headers = {"Authorization": f"Bearer {token}"}
+    app, client, headers = product.app, product.client, product.headers
+    services, queue = product.services, product.queue
     with app.app_context():
         engine = db.engine
     counter = Counter()
     event.listen(engine, "before_cursor_execute", counter.statement)
     event.listen(engine, "commit", counter.commit)
-    services = start(config)  # what `backoffice worker` builds; the app keeps its own
-    queue = Queue(services.settings.queue_name, connection=services.redis)
     total = args.warmup + args.cases
     with _profiled(args.profile) as profile:
         meter = Meter(counter, profile)

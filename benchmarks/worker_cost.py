@@ -29,6 +29,7 @@ import os
 import socket
 import subprocess
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event, text
@@ -68,27 +69,45 @@ def _autocommit(conn: Any) -> bool:
     return conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
 
 
-def _measure(args: argparse.Namespace, backend: Backend) -> dict[str, Any]:
+@dataclass
+class InProcessProduct:
+    """The real app and a worker's services in this process, with the registry stand-in and an SMTP sink in
+    processes of their own: what the in-process cost benchmarks (this one, web_cost) measure."""
+
+    app: Any
+    client: Any  # the app's Flask test client
+    headers: dict[str, str]  # a citizen's bearer token
+    services: Any  # what `backoffice worker` builds (tasks.process.start)
+    queue: Any  # the services' RQ queue
+
+
+def in_process_product(backend: Backend, secret: str) -> InProcessProduct:
+    """Start the product on `backend` in this process (after `prepare`, so `--tree` decides whose code runs)."""
     from tests.support.registry import RegistryService
 
     registry = RegistryService().start()
     backend.on_close(registry.stop)
-    env = prepare(backend, SECRET_KEY="worker-benchmark-" * 4, RATE_LIMITS="off", REGISTRY_URL=registry.url,
+    env = prepare(backend, SECRET_KEY=secret * 4, RATE_LIMITS="off", REGISTRY_URL=registry.url,
                   SMTP_URL=_smtp_sink(backend), PUBLIC_BASE_URL="http://127.0.0.1:8000")
     from rq import Queue
 
     from tasks.config import AppConfig
     from tasks.process import start
-    from tasks.worker import Worker
     from web.app import create_app
 
     config = AppConfig.from_env(env)
     app = create_app(config)
-    token = citizen_token(app)
-    client = app.test_client()
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = {"Authorization": f"Bearer {citizen_token(app)}"}
     services = start(config)  # what `backoffice worker` builds; the app keeps its own
-    queue = Queue(services.settings.queue_name, connection=services.redis)
+    return InProcessProduct(app, app.test_client(), headers, services,
+                            Queue(services.settings.queue_name, connection=services.redis))
+
+
+def _measure(args: argparse.Namespace, backend: Backend) -> dict[str, Any]:
+    product = in_process_product(backend, "worker-benchmark-")
+    from tasks.worker import Worker
+
+    client, headers, services, queue = product.client, product.headers, product.services, product.queue
     counter = Counter()
     event.listen(services.database.engine, "before_cursor_execute", counter.statement)
     event.listen(services.database.engine, "commit", lambda conn: None if _autocommit(conn) else counter.commit())

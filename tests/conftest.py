@@ -72,7 +72,7 @@ EMBEDDED_TOO: dict[str, str] = {
     "test_instance_control.py": "the engine: suspend, resume, cancel and timers moved, on both databases",
     "test_multi_instance.py": "the engine: parallel instances completed under the instance lock",
     "test_engine_settle.py": "the engine: a round's outbox rows finished in one UPDATE ... RETURNING on both dialects",
-    "test_case_read_cost.py": "a case read with its status, awaited messages and certificate in one statement per dialect",
+    "test_case_read_cost.py": "a case read with its status, messages and certificate: SQL per dialect",
     "test_event_gateway.py": "the engine: message and timer events raced through the scheduler",
     "test_timers.py": "timers: due times stored naive by SQLite and aware by PostgreSQL",
     "test_journal.py": "the journal: its queries and its append-only writes on both dialects",
