@@ -1,7 +1,8 @@
 """What the rest of the system needs to see of a workflow, read from its state.
 
 After every step the runtime derives: READY manual tasks (inboxes), STARTED async service tasks
-(outbox), waiting timers with their UTC due times (scheduler) and waiting messages. Comparing
+(outbox), waiting timers (and timers fallen due the scheduler has yet to fire) with their UTC due times
+(scheduler) and waiting messages. Comparing
 with the previous snapshot tells which rows to insert, update or close.
 """
 
@@ -82,7 +83,14 @@ def _timer_due(task: Any) -> datetime | None:
     return None
 
 
-def _waiting_events(wf: BpmnWorkflow) -> tuple[dict[str, TimerView], set[str]]:
+def _waiting_events(wf: BpmnWorkflow, active: list[Any]) -> tuple[dict[str, TimerView], set[str]]:
+    """Waiting timers and messages; `active`: the workflow's READY and STARTED tasks.
+
+    A timer that fell due during the engine's steps is READY rather than waiting: SpiffWorkflow refreshes
+    timers once more at the end of its steps and runs what became READY only at its next steps. It keeps
+    its row, so the scheduler fires it (and journals it) on its next pass; without the row nothing would
+    step the instance again, and the timer would never fire.
+    """
     timers: dict[str, TimerView] = {}
     messages: set[str] = set()
     for task in wf.event_manager.tasks.values():
@@ -90,6 +98,11 @@ def _waiting_events(wf: BpmnWorkflow) -> tuple[dict[str, TimerView], set[str]]:
         if due is not None:
             timers[str(task.id)] = TimerView(str(task.id), task.task_spec.name, due)
         messages.update(message_names(task))
+    for task in active:
+        if task.state == TaskState.READY and not task.task_spec.manual:
+            due = _timer_due(task)
+            if due is not None:
+                timers[str(task.id)] = TimerView(str(task.id), task.task_spec.name, due)
     return timers, messages
 
 
@@ -120,9 +133,10 @@ def _human_view(task: Any, timers: dict[str, TimerView]) -> HumanTaskView:
 
 
 def snapshot(wf: BpmnWorkflow) -> Snapshot:
-    timers, messages = _waiting_events(wf)
+    active = list(wf.get_tasks(state=TaskState.READY | TaskState.STARTED))
+    timers, messages = _waiting_events(wf, active)
     snap = Snapshot(timers=timers, messages=messages)
-    for task in wf.get_tasks(state=TaskState.READY | TaskState.STARTED):
+    for task in active:
         spec = task.task_spec
         if task.state == TaskState.READY and spec.manual:
             snap.human[str(task.id)] = _human_view(task, timers)

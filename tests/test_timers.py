@@ -4,7 +4,8 @@ Diagrams (tests/workflows/timers_*.bpmn):
 * timers_intermediate: an intermediate timer catch event, timeDuration "PT1H";
 * timers_reminder: a user task with a non-interrupting boundary timer ("PT1H") that journals a reminder;
 * timers_cycle: a user task with a non-interrupting boundary cycle timer ("R3/PT1H") that journals "tick";
-* timers_fire_at: an intermediate timer whose timeDate is the data variable `fire_at`.
+* timers_fire_at: an intermediate timer whose timeDate is the data variable `fire_at`;
+* timer_beside_service: an intermediate timer ("PT1H") on one branch, a service task on the other.
 
 Nobody waits an hour: the tests move the clock of this process and of the scheduler processes forward
 (tests/support/clock.py), and the timers fall due. Waiting is always `wait_for` on an observable
@@ -23,9 +24,10 @@ from sqlalchemy import func, select
 
 from engine.clock import aware, utcnow
 from engine.models import JournalEntry, ProcessInstance, Timer
+from engine.runtime import ServiceOutcome
 from tests.support.backend import wait_for
 from tests.support.clock import advance_clock_to
-from tests.support.queries import events, open_task, open_tasks
+from tests.support.queries import calls, events, open_task, open_tasks
 
 PAST = "2000-01-01T00:00:00+00:00"
 
@@ -136,6 +138,34 @@ def test_scheduler_started_late_catches_up_on_overdue_timers(backend, cluster):
     for i in ids:
         assert events(services, i).count("timer_fired") == 1
         assert _timers(services, i) == []
+
+
+def test_a_timer_fallen_due_before_another_save_of_its_instance_still_fires(backend, cluster):
+    services = backend.services
+    rt = services.runtime
+    info = rt.start("timer_beside_service", {})
+    [row] = _timers(services, info.id)
+    [call] = calls(services, info.id)
+    advance_clock_to(aware(row.due_at), margin=timedelta(seconds=2))
+
+    # The other branch's call fails after the timer fell due, before any scheduler pass: the save steps the
+    # engine, which finds the timer due at the end of its steps without running it. Its row must stay for the
+    # scheduler to fire it: nothing else would ever step the instance again.
+    rt.apply_service_outcomes(info.id, [ServiceOutcome(call.id, False, error_code="unavailable",
+                                                       error="registry unavailable", task_guid=call.task_guid)])
+    assert [c.status for c in calls(services, info.id)] == ["retry_wait"]
+    assert [r.task_spec for r in _timers(services, info.id)] == ["wait"]
+    assert "timer_fired" not in events(services, info.id)
+
+    cluster.scheduler()
+    wait_for(lambda: "timer_fired" in events(services, info.id), timeout=120,
+             message="the scheduler to fire the due timer")
+    assert _timers(services, info.id) == []
+    rt.requeue_calls([call.id], statuses=("retry_wait",))  # the retry, once due
+    rt.apply_service_outcomes(info.id, [ServiceOutcome(call.id, True, result={"found": True},
+                                                       task_guid=call.task_guid)])
+    assert rt.instance(info.id).completed and rt.instance(info.id).status == "both_done"
+    assert events(services, info.id).count("timer_fired") == 1
 
 
 @pytest.mark.slow
