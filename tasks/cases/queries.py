@@ -16,7 +16,7 @@ from engine.models import JournalEntry, ProcessInstance, ServiceCall
 from engine.runtime import Runtime
 from tasks.documents.formatting import moscow_time
 
-from .actions import ANSWER_MESSAGE, CaseState, allowed_actions, reply_deadline, waiting_messages
+from .actions import ANSWER_MESSAGE, CaseState, allowed_actions, reply_deadline
 from .catalogue import service_of_process
 from .decisions import refusal_of
 from .journal_words import citizen_message
@@ -24,7 +24,7 @@ from .labels import APPEAL_OUTCOMES, APPEAL_STATUS, appeal_level_label, status_l
 from .models.cases import Appeal, Application, Certificate, Document, RefusalDecision
 from .numbering import case_number_of
 from .refusal_advice import explain, main_action
-from .submission import FoundCase
+from .submission import FoundCase, find_case
 
 # What an applicant sees of the journal: the events that mean something to them, in their words (retention
 # tells the applicant what it removed).
@@ -68,11 +68,6 @@ def cancellation_of(session: Session, app: Application) -> dict[str, Any] | None
 
 def documents_of(session: Session, app: Application) -> list[Document]:
     return list(session.scalars(select(Document).where(Document.application_id == app.id).order_by(Document.id)))
-
-
-def certificate_of(session: Session, app: Application) -> Certificate | None:
-    return session.scalar(select(Certificate).where(Certificate.application_id == app.id)
-                          .order_by(Certificate.id.desc()).limit(1))
 
 
 def journal_view(session: Session, app: Application, *, staff: bool) -> list[dict[str, Any]]:
@@ -132,17 +127,18 @@ def case_facts(session: Session, runtime: Runtime, app: Application, *, staff: b
                found: FoundCase | None = None) -> CaseFacts:
     """What the view shows, read; only what the status can show: a refusal decision is shown only while the
     case stands refused, a certificate only once it is ready (every poll of a case in progress skips both).
-    `found` (`find_case`) holds the status, the messages it waits for and the certificate already."""
-    status = found.status if found is not None else case_status(session, app)
+    The status, the messages the case waits for and its certificate come from `find_case` (one statement),
+    read here unless the caller read them with the case (`found`)."""
+    found = found or find_case(session, app.number)
+    assert found is not None  # `app` is a stored case
+    status = found.status
     if not staff and app.instance_id:
         status = shown_statuses(session, {app.instance_id: status})[app.instance_id]
-    certificate = None
-    if status == "ready":
-        certificate = found.certificate if found is not None else certificate_of(session, app)
+    certificate = found.certificate if status == "ready" else None
     documents = documents_of(session, app)
     events = None if staff else CITIZEN_EVENTS  # the rows the view shows (journal_entries)
     records = journal.read(session, app.instance_id, events) if app.instance_id else []
-    waiting = found.waiting if found is not None else waiting_messages(session, app)
+    waiting = found.waiting
     return CaseFacts(
         status=status, documents=documents, journal=records, waiting=waiting,
         data=_view_data(session, runtime, app, status, waiting),

@@ -148,7 +148,7 @@ def find_application(session: Session, number: str) -> Application | None:
 @dataclass(frozen=True)
 class FoundCase:
     """A case as its reads need it: the application, its process instance's status (`case_status`), the
-    messages the instance waits for (`waiting_messages`) and its latest certificate (`certificate_of`)."""
+    messages the instance waits for (its message subscriptions) and its latest certificate."""
 
     application: Application
     status: str

@@ -16,9 +16,9 @@ from tasks.cases.catalogue import service_of_process
 from tasks.cases.certificates import certificate_number
 from tasks.cases.decisions import refusal_of, refusal_path
 from tasks.cases.models.cases import Application, Certificate, Document, RefusalDecision
-from tasks.cases.queries import case_status, certificate_of, documents_of
+from tasks.cases.queries import REFUSAL_SHOWN, case_status, documents_of
 from tasks.cases.storage import FileStore
-from tasks.cases.submission import FoundCase, applicant_name
+from tasks.cases.submission import FoundCase, applicant_name, find_case
 from tasks.cases.uploads import DOCUMENT_KINDS, UploadRejected, check_upload, read_limited
 from tasks.config import AppConfig
 from tasks.documents.receipt import AttachedDocument, ReceiptData, render_receipt
@@ -59,12 +59,11 @@ def _safe_name(name: str) -> str:
     return cleaned[:200] or "document"
 
 
-def certificate_file(session: Session, config: AppConfig, app: Application,
-                     found: FoundCase | None = None) -> tuple[Path | None, Certificate | None]:
-    """The stored certificate of a ready case; `found` (`find_case`): its status and certificate, already read."""
-    if (found.status if found is not None else case_status(session, app)) != "ready":
+def certificate_file(config: AppConfig, found: FoundCase) -> tuple[Path | None, Certificate | None]:
+    """The stored certificate of a ready case, from what `find_case` read with it (its status and certificate)."""
+    app, cert = found.application, found.certificate
+    if found.status != "ready":
         return None, None
-    cert = found.certificate if found is not None else certificate_of(session, app)
     if cert is None or cert.number != certificate_number(app):
         return None, None
     return FileStore(config.documents_dir).path(cert.storage_key), cert
@@ -73,7 +72,7 @@ def certificate_file(session: Session, config: AppConfig, app: Application,
 def refusal_file(session: Session, config: AppConfig,
                  app: Application) -> tuple[Path | None, RefusalDecision | None]:
     """The stored refusal decision of the current attempt while it stands (refused, appealed or closed)."""
-    if case_status(session, app) not in ("rejected", "appealed", "closed"):
+    if case_status(session, app) not in REFUSAL_SHOWN:
         return None, None
     decision = refusal_of(session, app)
     if decision is None:
@@ -95,7 +94,7 @@ def case_pdf_response(session: Session, config: AppConfig, app: Application, whi
     status and certificate, when the caller read them with it (`find_case`).
     """
     if which == "certificate":
-        path, cert = certificate_file(session, config, app, found)
+        path, cert = certificate_file(config, found or find_case(session, app.number))
         prefix = "reestr-oms" if cert is not None and cert.kind == "register" else "spravka-oms"
         name, event = (f"{prefix}-{cert.number}.pdf" if cert else ""), "certificate_downloaded"
     else:
