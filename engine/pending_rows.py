@@ -17,7 +17,13 @@ ORM's flush cost a worker more CPU than the rest of the statement (engine/runtim
 * columns of one loaded object to update (`update`: the instance's state and projection): the object
   holds the new values at once, as if they were stored, and its row is updated with the rest.
 
-Both are written earlier when a statement of the session runs before the commit, so the transaction's own
+A transaction may also be gated (`gate`): statements of its own that must run before anything it writes and
+decide whether it may commit at all (a lock taken only if the row is still the version the caller holds). On
+PostgreSQL they ride in the same statement as the rows, ahead of them; a check of their value raises to roll the
+transaction back. An update whose row version is wanted (`update(..., on_version=...)`) returns PostgreSQL's
+`xmin`, which any later change of the row replaces: what such a gate compares.
+
+All of these are written earlier when a statement of the session runs before the commit, so the transaction's own
 reads see them as they would have seen the ORM's flush (not inside a savepoint: there they wait for the
 savepoint's end, as a savepoint's rollback must not take them along).
 
@@ -37,13 +43,14 @@ from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Table, TextClause, bindparam, event, insert, inspect, literal, select, text
+from sqlalchemy import BindParameter, Table, TextClause, bindparam, event, insert, inspect, literal, select, text
 from sqlalchemy import update as sql_update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, scoped_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 _PENDING = "backoffice_pending_rows"
+_GATE = "backoffice_pending_gate"
 # Set while rows other statements of the transaction may look for (updates, rows with wanted ids) wait.
 _AWAITED = "backoffice_pending_awaited"
 # Bind parameters above which the rows go out one INSERT per table (PostgreSQL allows 65535 per statement).
@@ -54,7 +61,8 @@ class _Entry(NamedTuple):
     table: Table
     owner: SessionTransaction | None  # the savepoint the row was recorded in, None for the outermost transaction
     values: dict[str, Any]  # an INSERT's row; for an update, the columns (values are read when written)
-    on_id: Callable[[int], None] | None = None  # an INSERT whose generated id is wanted
+    # An INSERT whose generated id is wanted; for an update, whose row version (PostgreSQL's xmin) is wanted.
+    on_id: Callable[[int], None] | None = None
     target: Any = None  # the mapped object whose row an update writes
 
     @property
@@ -73,9 +81,11 @@ def add(session: Session, table: Table, values: dict[str, Any], *,
         session.info[_AWAITED] = True
 
 
-def update(session: Session, obj: Any, values: dict[str, Any]) -> None:
+def update(session: Session, obj: Any, values: dict[str, Any], *,
+           on_version: Callable[[int], None] | None = None) -> None:
     """Give the loaded object `obj` these column values and write them to its row with the transaction's
     other pending rows (one UPDATE by primary key, the values the object holds then), not in the ORM's flush.
+    `on_version` receives the row's new version once written, on PostgreSQL only (elsewhere it is not called).
 
     Inside a savepoint they are set as usual and flushed by the ORM: SQLAlchemy then restores the object
     itself if the savepoint rolls back."""
@@ -85,7 +95,33 @@ def update(session: Session, obj: Any, values: dict[str, Any]) -> None:
         return
     for key, value in values.items():
         set_committed_value(obj, key, value)
-    session.info.setdefault(_PENDING, []).append(_Entry(inspect(obj).mapper.local_table, None, values, None, obj))
+    session.info.setdefault(_PENDING, []).append(
+        _Entry(inspect(obj).mapper.local_table, None, values, on_version, obj))
+    session.info[_AWAITED] = True
+
+
+class GateSql(NamedTuple):
+    """A gate's statements (PostgreSQL): CTE definitions (names not starting with "pending_") and a scalar
+    SELECT over them, with the typed parameters they use. Built once per call site."""
+
+    ctes: str
+    value: str
+    binds: tuple[BindParameter, ...]
+
+
+class _Gate(NamedTuple):
+    sql: GateSql
+    params: dict[str, Any]
+    check: Callable[[Any], None]
+
+
+def gate(session: Session, sql: GateSql, params: dict[str, Any], check: Callable[[Any], None]) -> None:
+    """Run `sql` before anything else this transaction writes (PostgreSQL only): at the commit within the
+    statement of its rows, or alone before the transaction's first other statement. `check` receives its
+    value and raises when the transaction must not go on, which rolls it back."""
+    if session.get_bind().dialect.name != "postgresql":
+        raise RuntimeError("a gate is written in PostgreSQL's SQL")
+    session.info[_GATE] = _Gate(sql, params, check)
     session.info[_AWAITED] = True
 
 
@@ -105,46 +141,65 @@ def has_pending(session: Session) -> bool:
 
 
 def write_pending(session: Session, *, awaited_only: bool = False) -> None:
-    """Write what the transaction collected (`awaited_only`: only the updates and the rows whose ids are
-    wanted, which the transaction's next statement may read)."""
-    entries = session.info.get(_PENDING)
-    session.info.pop(_AWAITED, None)
+    """Write what the transaction collected (`awaited_only`: only the gate, the updates and the rows whose
+    ids are wanted, which the transaction's next statement may read)."""
+    entries = _take(session, awaited_only)
+    pending_gate: _Gate | None = session.info.pop(_GATE, None)
     if not entries:
+        if pending_gate is not None:
+            _pass_alone(session, pending_gate)
         return
-    if awaited_only:
-        session.info[_PENDING] = [entry for entry in entries if not entry.awaited]
-        entries = [entry for entry in entries if entry.awaited]
-        if not entries:
-            return
-    else:
-        session.info.pop(_PENDING)
     groups = _groups(entries)
     dialect = session.get_bind().dialect
     params = sum(len(group.rows) * len(group.keys) for group in groups)
-    if (len(groups) == 1 and groups[0].kind != "insert") or dialect.name != "postgresql" or params > _MAX_PARAMS:
-        for group in groups:
-            _write_alone(session, group)
-        return
+    single = len(groups) == 1 and groups[0].kind == "update" and not groups[0].on_id and pending_gate is None
     # One statement: each table's rows in a CTE of their own; PostgreSQL runs every data-modifying CTE
     # once, whether the main query reads it or not. One table's rows alone are a plain INSERT, its text
     # cached like the rest (a Core INSERT of a list of rows is built and compiled again every time).
-    statement = _statement(tuple((group.table, group.keys, len(group.rows), group.kind) for group in groups),
-                           dialect)
+    statement = None if single or dialect.name != "postgresql" or params > _MAX_PARAMS else _statement(
+        tuple((group.table, group.keys, len(group.rows), group.kind, bool(group.on_id)) for group in groups),
+        dialect, pending_gate.sql if pending_gate is not None else None)
     if statement is None:
-        if len(groups) == 1:
-            _write_alone(session, groups[0])
+        if pending_gate is not None:
+            _pass_alone(session, pending_gate)
+        if len(groups) == 1 or dialect.name != "postgresql" or params > _MAX_PARAMS:
+            for group in groups:
+                _write_alone(session, group)
         else:
             _write_with_core_ctes(session, groups)
         return
     values = dict(zip(statement.names, [value for group in groups for row in group.rows for value in row],
                       strict=True))
+    if pending_gate is not None:
+        values.update(pending_gate.params)
     if awaited_only:  # through the session: it notes that its transaction wrote (engine/db.py)
         result = session.execute(statement.text, values)
     else:  # the commit's: past the ORM's handling of a statement (events, execution state), which it needs not
         session.flush()
         result = session.connection().execute(statement.text, values)
     if statement.returning:
-        _hand_out_ids(groups, result.all())
+        _hand_out_ids(groups, result.all(), pending_gate)
+
+
+def _take(session: Session, awaited_only: bool) -> list[_Entry]:
+    """The entries to write now, no longer pending."""
+    entries = session.info.get(_PENDING)
+    session.info.pop(_AWAITED, None)
+    if not entries:
+        return []
+    if not awaited_only:
+        return session.info.pop(_PENDING)
+    session.info[_PENDING] = [entry for entry in entries if not entry.awaited]
+    return [entry for entry in entries if entry.awaited]
+
+
+@lru_cache(maxsize=16)
+def _gate_alone(sql: GateSql) -> TextClause:
+    return text(f"WITH {sql.ctes} SELECT ({sql.value})").bindparams(*sql.binds)
+
+
+def _pass_alone(session: Session, pending_gate: _Gate) -> None:
+    pending_gate.check(session.execute(_gate_alone(pending_gate.sql), pending_gate.params).scalar())
 
 
 class _Group(NamedTuple):
@@ -154,7 +209,7 @@ class _Group(NamedTuple):
     kind: str  # "insert" | "returning" | "update"
     keys: tuple[str, ...]  # the columns, the primary key last for an update
     rows: list[tuple[Any, ...]]
-    on_id: list[Callable[[int], None]]
+    on_id: list[Callable[[int], None]]  # ids wanted (an INSERT), or the row version (an update)
 
 
 def _groups(entries: list[_Entry]) -> list[_Group]:
@@ -178,7 +233,8 @@ def _groups(entries: list[_Entry]) -> list[_Group]:
                              [entry.on_id for entry in group if entry.on_id is not None]))
     for entry, columns in updates.values():
         keys = (*columns, _primary_key(entry.table))
-        groups.append(_Group(entry.table, "update", keys, [tuple(getattr(entry.target, k) for k in keys)], []))
+        wanted = [e.on_id for e in entries if e.target is entry.target and e.on_id is not None]
+        groups.append(_Group(entry.table, "update", keys, [tuple(getattr(entry.target, k) for k in keys)], wanted))
     return groups
 
 
@@ -226,13 +282,18 @@ def _write_with_core_ctes(session: Session, groups: list[_Group]) -> None:
     session.execute(select(literal(1)).add_cte(*ctes))
 
 
-def _hand_out_ids(groups: list[_Group], rows: list[Any]) -> None:
+def _hand_out_ids(groups: list[_Group], rows: list[Any], pending_gate: _Gate | None) -> None:
     ids: dict[int, list[int]] = {}
     for part, row_id in rows:
         ids.setdefault(part, []).append(row_id)
+    if pending_gate is not None:  # first: a gate that fails hands nothing out
+        pending_gate.check(ids[_GATE_PART][0])
     for i, group in enumerate(groups):
         if group.kind == "returning":
             _hand_out(group, sorted(ids.get(i, [])))
+        elif group.on_id and i in ids:  # an update's new row version
+            for on_version in group.on_id:
+                on_version(ids[i][0])
 
 
 def _hand_out(group: _Group, ids: list[int]) -> None:
@@ -259,14 +320,24 @@ class _Statement(NamedTuple):
     returning: bool
 
 
+_GATE_PART = -1  # the gate's value, as the first row of the statement's result
+
+
 @lru_cache(maxsize=256)
-def _statement(shape: tuple[tuple[Table, tuple[str, ...], int, str], ...], dialect: Dialect) -> _Statement | None:
+def _statement(shape: tuple[tuple[Table, tuple[str, ...], int, str, bool], ...], dialect: Dialect,
+               gate_sql: GateSql | None = None) -> _Statement | None:
     """The multi-table statement of rows of this shape, as text with a typed parameter per value (None when
-    a column left out has a default the text cannot fill in)."""
-    if not all(_plain_columns(table, keys, kind) for table, keys, _, kind in shape):
+    a column left out has a default the text cannot fill in). A gate's CTEs come first and its value is the
+    first row the statement returns: PostgreSQL runs the parts of a UNION ALL in order, and the data-modifying
+    CTEs the result does not read after it, so the gate runs before any row is written."""
+    if not all(_plain_columns(table, keys, kind) for table, keys, _, kind, _ in shape):
         return None
     quote, ctes, binds, returned, names = dialect.identifier_preparer, [], [], [], []
-    for i, (table, keys, count, kind) in enumerate(shape):
+    if gate_sql is not None:
+        ctes.append(gate_sql.ctes)
+        binds += gate_sql.binds
+        returned.append(f"SELECT {_GATE_PART}, ({gate_sql.value})")
+    for i, (table, keys, count, kind, versioned) in enumerate(shape):
         columns = [table.c[key] for key in keys]
         rows = []
         for r in range(count):
@@ -279,8 +350,11 @@ def _statement(shape: tuple[tuple[Table, tuple[str, ...], int, str], ...], diale
             *assigned, key = [quote.quote(c.name) for c in columns]
             *values, key_value = rows[0]
             sets = ", ".join(f"{c} = :{v}" for c, v in zip(assigned, values, strict=True))
+            version = " RETURNING xmin::text::bigint AS version" if versioned else ""
             ctes.append(f"pending_{i} AS (UPDATE {quote.format_table(table)} "  # noqa: S608
-                        f"SET {sets} WHERE {key} = :{key_value})")
+                        f"SET {sets} WHERE {key} = :{key_value}{version})")
+            if versioned:
+                returned.append(f"SELECT {i}, version FROM pending_{i}")  # noqa: S608
             continue
         listed = ", ".join("(" + ", ".join(f":{name}" for name in row) + ")" for row in rows)
         returning = ""
@@ -290,7 +364,7 @@ def _statement(shape: tuple[tuple[Table, tuple[str, ...], int, str], ...], diale
             returned.append(f"SELECT {i}, {key} FROM pending_{i}")  # noqa: S608
         inserted = (f"INSERT INTO {quote.format_table(table)} "  # noqa: S608
                     f"({', '.join(quote.quote(c.name) for c in columns)}) VALUES {listed}{returning}")
-        if len(shape) == 1 and kind == "insert":  # one table's rows (a notice's journal row): no CTE
+        if len(shape) == 1 and kind == "insert" and gate_sql is None:  # one table's rows (a notice's journal row)
             return _Statement(text(inserted).bindparams(*binds), names, False)
         ctes.append(f"pending_{i} AS ({inserted})")
     sql = f"WITH {', '.join(ctes)} {' UNION ALL '.join(returned) or 'SELECT 1'}"
@@ -328,16 +402,19 @@ def _after_rollback(session: Session, previous: SessionTransaction) -> None:
     if previous.nested:
         session.info[_PENDING] = [entry for entry in entries if not _within(entry.owner, previous)]
     else:
-        session.info.pop(_PENDING, None)
-        session.info.pop(_AWAITED, None)
+        _forget(session)
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
     """Rows still pending when the whole transaction ends (a session closed without commit) are gone."""
     if transaction.parent is None:
-        session.info.pop(_PENDING, None)
-        session.info.pop(_AWAITED, None)
+        _forget(session)
+
+
+def _forget(session: Session) -> None:
+    for key in (_PENDING, _AWAITED, _GATE):
+        session.info.pop(key, None)
 
 
 def _within(owner: SessionTransaction | None, savepoint: SessionTransaction) -> bool:

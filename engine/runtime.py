@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from jsonschema import FormatChecker
@@ -37,12 +37,12 @@ from .operators import get_operator
 from .projection import Snapshot, snapshot
 from .scripting import ScriptEnvironment
 from .serialization import StateSerializer
-from .settle import FinishedCall, cancel_finished, lock_finishing, lock_instance
+from .settle import FinishedCall, StaleInstance, cancel_finished, finish_if_unchanged, lock_finishing, lock_instance
 from .task_forms import FormValidator, validate_task_data
 from .unit_of_work import DetachedCall, UnitOfWork, unit_of_work
 from .versions import SpecCache
 from .waiting import message_definition, timer_value
-from .warm import WarmWorkflows
+from .warm import Kept, WarmWorkflows, committed_row, reattach
 from .writer import NewCall, ProjectionWriter, insert_call
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,16 @@ class _Advance:
     jobs: list[tuple[str, Sequence[ServiceCall | NewCall], float]] = field(default_factory=list)
     inline: list[ServiceCall | NewCall] = field(default_factory=list)
     thrown: list[tuple[int, str, str | None, dict]] = field(default_factory=list)
+
+
+class _Opened(NamedTuple):
+    """A round's instance and workflow, ready for its results."""
+
+    inst: ProcessInstance
+    wf: BpmnWorkflow
+    finished: dict[int, FinishedCall | None]  # call id -> its row as `lock_finishing` finished it
+    outcomes: list[ServiceOutcome]
+    restored: bool  # whether the workflow was restored from the stored state
 
 
 class Runtime:
@@ -311,26 +321,27 @@ class Runtime:
 
         All the outcomes given are applied in one restore, step and save: the calls a save created run
         together in one job, so results that arrive together are one event for the instance. `warm`
-        (a job's own) keeps the saved workflow for the job's next round, which then skips the restore.
+        (a job's own) keeps what the round committed for the job's next round, which then skips the restore
+        and, when nobody else wrote the instance in between, the lock's own statement (engine/warm.py).
         """
+        kept = warm.take_unlocked(instance_id, [o.call_id for o in outcomes]) if warm is not None else None
+        if kept is not None and all(o.ok and o.task_guid not in (None, DETACHED) for o in outcomes):
+            try:
+                return self._round(instance_id, outcomes, inline_job_id, warm, kept)
+            except StaleInstance:
+                pass  # another writer came in between: the round locks the row and restores the workflow
+        return self._round(instance_id, outcomes, inline_job_id, warm, None)
+
+    def _round(self, instance_id: int, outcomes: list[ServiceOutcome], inline_job_id: str | None,
+               warm: WarmWorkflows | None, kept: Kept | None) -> list[QueuedCall]:
         post = _Advance()
+        version: list[int] = []
         with self.db.session() as s:
-            # The successes' rows are finished with the lock, before the workflow is at hand: one whose task
-            # is not STARTED after all is undone below (`_complete_finished`).
-            inst, finished = lock_finishing(s, instance_id, [o.call_id for o in outcomes
-                                                             if o.ok and o.task_guid not in (None, DETACHED)])
-            if inst is None:
+            opened = (self._open_unchanged(s, instance_id, outcomes, kept) if kept is not None
+                      else self._open_locked(s, instance_id, outcomes, warm))
+            if opened is None:
                 return []
-            if inst.suspended_at is not None:  # suspended while the operator ran: it runs again on resume
-                park_calls(s, [o.call_id for o in outcomes])
-                return []
-            outcomes = [o for o in outcomes if o.task_guid != DETACHED or not self._settle_detached(s, inst, o)]
-            if not outcomes:
-                return []
-            wf = warm.take(inst.id, inst.state) if warm is not None else None
-            restored = wf is None
-            if wf is None:
-                wf = self._load(s, inst)
+            inst, wf, finished, outcomes, restored = opened
             with unit_of_work() as uow:
                 for outcome in outcomes:
                     if outcome.call_id in finished:
@@ -338,13 +349,49 @@ class Runtime:
                     else:
                         self._apply_outcome(s, inst, wf, outcome)
                 wf.do_engine_steps()
-                self._save(s, inst, wf, uow, "worker", post, inline_job_id=inline_job_id, restored=restored)
-            saved_state, completed = inst.state, inst.completed
-        if warm is not None and not completed:
-            warm.keep(instance_id, saved_state, wf)
+                self._save(s, inst, wf, uow, "worker", post, inline_job_id=inline_job_id, restored=restored,
+                           on_version=version.append)
+        if warm is not None and not inst.completed:
+            warm.keep(instance_id, Kept(inst.state, wf, inst, committed_row(inst), version[-1] if version else None,
+                                        {c.id: (c.operator, c.task_spec) for c in post.inline if c.id is not None}))
         self._after_commit(post)
         return [QueuedCall(c.id, c.instance_id, c.operator, c.params or {}, c.task_guid) for c in post.inline
                 if c.id is not None]
+
+    def _open_locked(self, s: Session, instance_id: int, outcomes: list[ServiceOutcome],
+                     warm: WarmWorkflows | None) -> _Opened | None:
+        """The usual start of a round: the instance locked and read afresh (None: nothing to do)."""
+        # The successes' rows are finished with the lock, before the workflow is at hand: one whose task is
+        # not STARTED after all is undone by `_complete_finished`.
+        inst, finished = lock_finishing(s, instance_id, [o.call_id for o in outcomes
+                                                         if o.ok and o.task_guid not in (None, DETACHED)])
+        if inst is None:
+            return None
+        if inst.suspended_at is not None:  # suspended while the operator ran: it runs again on resume
+            park_calls(s, [o.call_id for o in outcomes])
+            return None
+        outcomes = [o for o in outcomes if o.task_guid != DETACHED or not self._settle_detached(s, inst, o)]
+        if not outcomes:
+            return None
+        wf = warm.take(inst.id, inst.state) if warm is not None else None
+        restored = wf is None
+        if wf is None:
+            wf = self._load(s, inst)
+        return _Opened(inst, wf, finished, outcomes, restored)
+
+    def _open_unchanged(self, s: Session, instance_id: int, outcomes: list[ServiceOutcome], kept: Kept) -> _Opened:
+        """A round on what this job committed last, without the lock's statement: the save's statement locks
+        the row only if it is still that version (engine/settle.py), or the commit raises StaleInstance."""
+        wf = kept.workflow
+        for outcome in outcomes:
+            task = wf.get_task_from_id(UUID(outcome.task_guid or ""))
+            if task is None or task.state != TaskState.STARTED:
+                raise StaleInstance(f"task {outcome.task_guid} of instance {instance_id} is not waiting for it")
+        inst = reattach(s, kept.instance, kept.row or {})
+        finish_if_unchanged(s, instance_id, kept.version or 0, [o.call_id for o in outcomes])
+        calls = kept.calls or {}
+        # Rows finished by the gate were queued and never tried: this is their first attempt.
+        return _Opened(inst, wf, {o.call_id: FinishedCall(1, *calls[o.call_id]) for o in outcomes}, outcomes, False)
 
     def _complete_finished(self, s: Session, inst: ProcessInstance, wf: BpmnWorkflow, uow: UnitOfWork,
                            out: ServiceOutcome, row: FinishedCall | None) -> None:
@@ -524,9 +571,11 @@ class Runtime:
         return wf
 
     def _save(self, s: Session, inst: ProcessInstance, wf: BpmnWorkflow, uow: UnitOfWork, actor: str | None,
-              post: _Advance, inline_job_id: str | None = None, *, restored: bool = True) -> None:
+              post: _Advance, inline_job_id: str | None = None, *, restored: bool = True,
+              on_version: Callable[[int], None] | None = None) -> None:
         """Write the state and everything derived from it. `restored`: whether this transaction restored
-        the workflow from the stored state (counted per instance, see engine/advances.py)."""
+        the workflow from the stored state (counted per instance, see engine/advances.py); `on_version`
+        receives the row's version once written (PostgreSQL)."""
         snap: Snapshot = snapshot(wf)
         job_id = inline_job_id or new_job_id()
         since, human_ids = steps.stamp_of(inst), dict((inst.projection or {}).get("human", {}))
@@ -560,7 +609,7 @@ class Runtime:
         pending_rows.update(s, inst, {
             "state": self.serializer.dump_state(wf), "updated_at": utcnow(), "status": status,
             "completed": completed, "ended_at": ended_at,
-            "projection": {**projection, steps.STAMP: stamp, advances.KEY: counts}})
+            "projection": {**projection, steps.STAMP: stamp, advances.KEY: counts}}, on_version=on_version)
 
     def _queue_calls(self, calls: Sequence[ServiceCall | NewCall], post: _Advance, inline_job_id: str | None,
                      job_id: str | None = None) -> None:

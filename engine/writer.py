@@ -25,13 +25,13 @@ class NewCall:
     """An outbox row this transaction inserts (engine.pending_rows): its id is set once the row is written,
     before the commit. What the runtime reads of a new row to dispatch it or run it inline."""
 
-    __slots__ = ("id", "instance_id", "job_id", "operator", "params", "task_guid")
+    __slots__ = ("id", "instance_id", "job_id", "operator", "params", "task_guid", "task_spec")
 
-    def __init__(self, instance_id: int, task_guid: str, operator: str, params: dict[str, Any],
+    def __init__(self, instance_id: int, task_guid: str, task_spec: str, operator: str, params: dict[str, Any],
                  job_id: str | None) -> None:
         self.id: int | None = None
         self.instance_id, self.task_guid, self.operator, self.params = instance_id, task_guid, operator, params
-        self.job_id = job_id
+        self.task_spec, self.job_id = task_spec, job_id
 
     def _written(self, row_id: int) -> None:
         self.id = row_id
@@ -40,7 +40,7 @@ class NewCall:
 def insert_call(s: Session, instance_id: int, task_guid: str, task_spec: str, operator: str,
                 params: dict[str, Any], job_id: str | None, now: datetime) -> NewCall:
     """A new «queued» outbox row, stamped with the job that will run it (`job_id`, if known already)."""
-    call = NewCall(instance_id, task_guid, operator, params, job_id)
+    call = NewCall(instance_id, task_guid, task_spec, operator, params, job_id)
     pending_rows.add(s, _CALLS, {
         "instance_id": instance_id, "task_guid": task_guid, "task_spec": task_spec, "operator": operator,
         "params": params, "status": "queued", "attempts": 0, "created_at": now, "job_id": job_id,

@@ -8,7 +8,9 @@ commit (the RQ job carries them) and the chain still runs inline, one restore pe
 
 A round of results takes the instance lock and finishes its successes' outbox rows in one statement too
 (engine/settle.py): the lock first, so that a round never holds an outbox row another writer of the instance
-needs while it waits for that writer's instance lock.
+needs while it waits for that writer's instance lock. The job's next rounds on the instance it has just
+committed put that lock and finish as a gate into the save's statement: a round is then one statement, and
+any other writer in between sends it the usual way.
 """
 
 from __future__ import annotations
@@ -16,8 +18,11 @@ from __future__ import annotations
 import threading
 import uuid
 
-from sqlalchemy import text
+from sqlalchemy import select, text, update
 
+from engine import advances
+from engine.clock import utcnow
+from engine.models import ProcessInstance, ServiceCall
 from engine.runtime import Runtime, ServiceOutcome
 from engine.warm import WarmWorkflows
 from tests.support.backend import wait_for
@@ -46,15 +51,18 @@ def test_a_round_is_its_lock_with_the_finish_and_one_write_and_hands_its_new_row
     warm = WarmWorkflows()
     (queued,) = calls(backend.services, info.id)
     job_id, key = queued.job_id, queued.params["key"]
-    for _ in range(3):
+    for round_ in range(3):
         with sql_log(backend.services.database.engine) as log:
             chained = rt.apply_service_outcomes(info.id, [ServiceOutcome(queued.id, True, result={"key": key},
                                                                          task_guid=queued.task_guid)],
                                                 inline_job_id=job_id, warm=warm)
-        # The instance lock with the successes' UPDATE ... RETURNING, and the save's one statement.
         assert log.commits == 1, log.report()
-        assert len(log.statements) == 2, log.report()
-        assert log.statements[0].startswith("WITH locked AS"), log.report()
+        if round_ == 0:  # the instance lock with the successes' UPDATE ... RETURNING, and the save's statement
+            assert len(log.statements) == 2, log.report()
+            assert log.statements[0].startswith("WITH locked AS"), log.report()
+        else:  # on what the round before committed: the lock and the UPDATE ride in the save's statement
+            assert len(log.statements) == 1, log.report()
+            assert log.statements[0].startswith("WITH gate_held AS"), log.report()
         if not chained:
             break
         (queued,) = chained
@@ -90,3 +98,80 @@ def test_a_round_waits_for_the_instance_lock_before_it_touches_an_outbox_row(bac
     assert (row.status, row.attempts) == ("cancelled", 0)
     assert "service_completed" not in events(backend.services, info.id)
     assert not rt.instance(info.id).completed
+
+
+def _apply(rt: Runtime, instance_id: int, call, warm: WarmWorkflows) -> list:
+    """A success for `call` (an outbox row or a chained call), as job "J" that runs it applies it."""
+    return rt.apply_service_outcomes(instance_id, [ServiceOutcome(call.id, True, result={"key": call.params["key"]},
+                                                                  task_guid=call.task_guid)],
+                                     inline_job_id="J", warm=warm)
+
+
+def _counts(database, instance_id: int) -> dict[str, int]:
+    with database.session() as s:
+        return advances.of(s.get(ProcessInstance, instance_id).projection)
+
+
+def test_a_round_on_what_its_job_committed_goes_the_usual_way_once_another_writer_changed_the_instance(backend):
+    database = backend.services.database
+    rt = Runtime(database, None)
+    info = rt.start("service_chain", {"start_key": "o"}, business_key=_key())
+    warm = WarmWorkflows()
+    (second,) = _apply(rt, info.id, calls(backend.services, info.id)[0], warm)
+    with database.session() as s:  # another writer: not the state, only the row (a supervisor's note, say)
+        s.execute(update(ProcessInstance).where(ProcessInstance.id == info.id).values(updated_at=utcnow()))
+    with sql_log(database.engine) as log:
+        (third,) = _apply(rt, info.id, second, warm)
+    # The gated statement found the row changed and was rolled back; the round then locked and read the row.
+    assert [sql.split(" AS", 1)[0] for sql in log.statements] == ["WITH gate_held", "WITH locked", "WITH pending_0"], \
+        log.report()
+    assert log.commits == 1, log.report()
+    assert _counts(database, info.id) == {"saves": 3, "restores": 2}  # the kept workflow is not trusted either
+    rows = {c.id: (c.status, c.attempts) for c in calls(backend.services, info.id)}
+    assert rows[second.id] == ("done", 1) and rows[third.id] == ("queued", 0)
+    assert events(backend.services, info.id).count("service_completed") == 2
+    _apply(rt, info.id, third, warm)
+    assert rt.workflow_data(info.id)["third"] == {"key": "obc"}
+
+
+def test_a_round_on_what_its_job_committed_changes_nothing_when_its_outbox_row_is_no_longer_queued(backend):
+    database = backend.services.database
+    rt = Runtime(database, None)
+    info = rt.start("service_chain", {"start_key": "c"}, business_key=_key())
+    warm = WarmWorkflows()
+    (second,) = _apply(rt, info.id, calls(backend.services, info.id)[0], warm)
+    with database.session() as s:  # the row alone, the instance untouched: the gate's version still holds
+        s.execute(update(ServiceCall).where(ServiceCall.id == second.id).values(status="cancelled"))
+    state = _state(database, info.id)
+    assert _apply(rt, info.id, second, warm) == []
+    assert _state(database, info.id) == state
+    assert {c.id: (c.status, c.attempts) for c in calls(backend.services, info.id)}[second.id] == ("cancelled", 0)
+    assert events(backend.services, info.id).count("service_completed") == 1
+
+
+def test_a_round_on_what_its_job_committed_that_waited_for_the_lock_sees_what_the_lock_holder_did(backend):
+    database = backend.services.database
+    rt = Runtime(database, None)
+    info = rt.start("service_chain", {"start_key": "l"}, business_key=_key())
+    warm = WarmWorkflows()
+    (second,) = _apply(rt, info.id, calls(backend.services, info.id)[0], warm)
+    applied: list[object] = []
+    with database.engine.connect() as other:  # a supervisor suspends the case while the operator runs
+        other.execute(text("SELECT id FROM process_instance WHERE id = :id FOR UPDATE"), {"id": info.id})
+        round_ = threading.Thread(target=lambda: applied.append(_apply(rt, info.id, second, warm)))
+        round_.start()
+        wait_for(lambda: statement_waits_on_lock(database, "WITH gate_held AS"), timeout=30, interval=0.05,
+                 message="the round's statement to wait for the instance lock")
+        other.execute(text("UPDATE process_instance SET suspended_at = now() WHERE id = :id"), {"id": info.id})
+        other.commit()
+    round_.join(timeout=30)
+    # PostgreSQL re-checked the version on the row as committed: the round went the usual way, which parks
+    # the call of a suspended instance until it is resumed.
+    assert applied == [[]]
+    assert {c.id: (c.status, c.attempts) for c in calls(backend.services, info.id)}[second.id] == ("suspended", 0)
+    assert events(backend.services, info.id).count("service_completed") == 1
+
+
+def _state(database, instance_id: int) -> str:
+    with database.session() as s:
+        return s.scalar(select(ProcessInstance.state).where(ProcessInstance.id == instance_id))
