@@ -42,7 +42,7 @@ from .task_forms import FormValidator, validate_task_data
 from .unit_of_work import DetachedCall, UnitOfWork, unit_of_work
 from .versions import SpecCache
 from .waiting import message_definition, timer_value
-from .warm import Kept, WarmWorkflows, committed_row, reattach
+from .warm import Kept, KeptCall, WarmWorkflows, committed_row, reattach
 from .writer import NewCall, ProjectionWriter, insert_call
 
 log = logging.getLogger(__name__)
@@ -324,8 +324,9 @@ class Runtime:
         (a job's own) keeps what the round committed for the job's next round, which then skips the restore
         and, when nobody else wrote the instance in between, the lock's own statement (engine/warm.py).
         """
-        kept = warm.take_unlocked(instance_id, [o.call_id for o in outcomes]) if warm is not None else None
-        if kept is not None and all(o.ok and o.task_guid not in (None, DETACHED) for o in outcomes):
+        successes = all(o.ok and o.task_guid not in (None, DETACHED) for o in outcomes)
+        kept = warm.take_unlocked(instance_id, [o.call_id for o in outcomes]) if warm and successes else None
+        if kept is not None:
             try:
                 return self._round(instance_id, outcomes, inline_job_id, warm, kept)
             except StaleInstance:
@@ -353,7 +354,8 @@ class Runtime:
                            on_version=version.append)
         if warm is not None and not inst.completed:
             warm.keep(instance_id, Kept(inst.state, wf, inst, committed_row(inst), version[-1] if version else None,
-                                        {c.id: (c.operator, c.task_spec) for c in post.inline if c.id is not None}))
+                                        {c.id: KeptCall(c.operator, c.task_spec, 0) for c in post.inline
+                                         if c.id is not None}))
         self._after_commit(post)
         return [QueuedCall(c.id, c.instance_id, c.operator, c.params or {}, c.task_guid) for c in post.inline
                 if c.id is not None]
@@ -380,18 +382,19 @@ class Runtime:
         return _Opened(inst, wf, finished, outcomes, restored)
 
     def _open_unchanged(self, s: Session, instance_id: int, outcomes: list[ServiceOutcome], kept: Kept) -> _Opened:
-        """A round on what this job committed last, without the lock's statement: the save's statement locks
-        the row only if it is still that version (engine/settle.py), or the commit raises StaleInstance."""
-        wf = kept.workflow
+        """A round on what this job committed or read of the instance, without the lock's statement: the save's
+        statement locks the row only if it is still that version (engine/settle.py), or the commit raises
+        StaleInstance."""
+        inst = reattach(s, kept.instance, kept.row or {})
+        calls = {o.call_id: (kept.calls or {})[o.call_id] for o in outcomes}
+        finish_if_unchanged(s, instance_id, kept.version or 0, {cid: call.attempts for cid, call in calls.items()})
+        wf = kept.workflow if kept.workflow is not None else self._load(s, inst)
         for outcome in outcomes:
             task = wf.get_task_from_id(UUID(outcome.task_guid or ""))
             if task is None or task.state != TaskState.STARTED:
                 raise StaleInstance(f"task {outcome.task_guid} of instance {instance_id} is not waiting for it")
-        inst = reattach(s, kept.instance, kept.row or {})
-        finish_if_unchanged(s, instance_id, kept.version or 0, [o.call_id for o in outcomes])
-        calls = kept.calls or {}
-        # Rows finished by the gate were queued and never tried: this is their first attempt.
-        return _Opened(inst, wf, {o.call_id: FinishedCall(1, *calls[o.call_id]) for o in outcomes}, outcomes, False)
+        finished = {cid: FinishedCall(call.attempts + 1, call.operator, call.task_spec) for cid, call in calls.items()}
+        return _Opened(inst, wf, finished, outcomes, kept.workflow is None)
 
     def _complete_finished(self, s: Session, inst: ProcessInstance, wf: BpmnWorkflow, uow: UnitOfWork,
                            out: ServiceOutcome, row: FinishedCall | None) -> None:

@@ -18,13 +18,13 @@ from contextvars import copy_context
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import ARRAY, BigInteger, any_, bindparam, literal_column, select
 
 from .log_context import log_context
 from .models import ProcessInstance, ServiceCall
 from .operators import OperatorError, get_operator, running_call
 from .runtime import QueuedCall, Runtime, ServiceOutcome, park_calls
-from .warm import WarmWorkflows
+from .warm import Kept, KeptCall, WarmWorkflows, committed_row
 
 log = logging.getLogger(__name__)
 MAX_INLINE_ROUNDS = 50
@@ -33,6 +33,13 @@ _JOB_CALLS = (select(ServiceCall.id, ServiceCall.instance_id, ServiceCall.operat
                      ServiceCall.task_guid, ProcessInstance.suspended_at, ProcessInstance.business_key)
               .join(ProcessInstance, ProcessInstance.id == ServiceCall.instance_id)
               .where(ServiceCall.id.in_(bindparam("ids", expanding=True)), ServiceCall.status == "queued"))
+# The same on PostgreSQL, with what a round without the lock's statement needs: the calls' task specs and
+# attempts, the instance's row and its version.
+_JOB_CALLS_AND_ROWS = (
+    select(*_JOB_CALLS.selected_columns, ServiceCall.task_spec, ServiceCall.attempts, ProcessInstance,
+           literal_column("process_instance.xmin::text::bigint"))
+    .join(ProcessInstance, ProcessInstance.id == ServiceCall.instance_id)
+    .where(ServiceCall.id == any_(bindparam("ids", type_=ARRAY(BigInteger))), ServiceCall.status == "queued"))
 
 
 class OperatorTimeout(Exception):
@@ -89,8 +96,8 @@ class ServiceWorker:
         """
         ran = 0
         rounds = 1
-        groups, cases = self._load(call_ids)  # chained calls belong to the same instances
         warm = WarmWorkflows()
+        groups, cases = self._load(call_ids, warm)  # chained calls belong to the same instances
         while groups and rounds <= MAX_INLINE_ROUNDS:
             rounds += 1
             chained: list[QueuedCall] = []
@@ -107,19 +114,30 @@ class ServiceWorker:
             self.runtime.requeue_calls([c.id for calls in groups.values() for c in calls])
         return ran
 
-    def _load(self, call_ids: list[int]) -> tuple[dict[int, list[QueuedCall]], dict[int, str | None]]:
+    def _load(self, call_ids: list[int], warm: WarmWorkflows
+              ) -> tuple[dict[int, list[QueuedCall]], dict[int, str | None]]:
         """Read the job's calls, and the business keys of their instances so each log line names the case
         it is about. Calls already finished (a duplicate job) are skipped without running, and those of
-        a suspended instance are parked until it is resumed."""
-        with self.runtime.db.reader(own=True) as conn:  # the job's first statement: one round trip
-            rows = conn.execute(_JOB_CALLS, {"ids": call_ids}).all()
-        held = [cid for cid, _, _, _, _, suspended, _ in rows if suspended is not None]
+        a suspended instance are parked until it is resumed.
+
+        On PostgreSQL the read brings each instance's row and version along, kept in `warm`: the first round
+        then needs no lock statement of its own (engine/warm.py) - the row is read here anyway, outside any
+        transaction, instead of under the lock after the operators ran."""
+        if self.runtime.db.is_sqlite:
+            with self.runtime.db.reader(own=True) as conn:  # the job's first statement: one round trip
+                rows = [(*row, None, None) for row in conn.execute(_JOB_CALLS, {"ids": call_ids})]
+        else:
+            with self.runtime.db.read_session() as reads:
+                rows = reads.execute(_JOB_CALLS_AND_ROWS, {"ids": call_ids}).all()
+        held = [row[0] for row in rows if row[5] is not None]
         if held:
             with self.runtime.db.session() as s:
                 park_calls(s, held)
-        cases = {iid: key for _, iid, _, _, _, _, key in rows}
+        ready = [row for row in rows if row[5] is None]
+        _keep_rows(warm, ready)
+        cases = {row[1]: row[6] for row in rows}
         return _by_instance([QueuedCall(cid, iid, op, params or {}, guid)
-                             for cid, iid, op, params, guid, suspended, _ in rows if suspended is None]), cases
+                             for cid, iid, op, params, guid, *_ in ready]), cases
 
     def _execute(self, calls: list[QueuedCall]) -> list[ServiceOutcome]:
         if len(calls) == 1:
@@ -141,6 +159,19 @@ class ServiceWorker:
             except TimeoutError:
                 outcomes.append(ServiceOutcome(cid, False, error_code="timeout", error="operator timed out"))
         return outcomes
+
+
+def _keep_rows(warm: WarmWorkflows, rows: list[Any]) -> None:
+    """Keep each instance's row as read with the job's calls (PostgreSQL: rows read elsewhere carry no version)."""
+    calls: dict[int, dict[int, KeptCall]] = defaultdict(dict)
+    instances: dict[int, tuple[ProcessInstance, int]] = {}
+    for cid, iid, operator, _params, _guid, _suspended, _key, task_spec, attempts, *instance in rows:
+        if not instance:
+            return
+        calls[iid][cid] = KeptCall(operator, task_spec, attempts)
+        instances[iid] = (instance[0], instance[1])
+    for iid, (inst, version) in instances.items():
+        warm.keep(iid, Kept(inst.state, None, inst, committed_row(inst), version, calls[iid]))
 
 
 def _by_instance(calls: list[QueuedCall]) -> dict[int, list[QueuedCall]]:

@@ -13,11 +13,11 @@ the order every other writer of an instance follows. A row changed by another tr
 waited for the lock is re-checked by PostgreSQL against `status = 'queued'` on its newest version. A
 suspended instance finishes nothing: its calls are parked to run again on resume.
 
-A job's next round on an instance it has just committed (engine/warm.py) need not even take the lock first
-(`finish_if_unchanged`): the lock and the UPDATE ride as a gate in the save's own statement (engine/
-pending_rows.py), the lock taken only if the row is still the version the job committed, the rows finished
-only if every one is still queued and untried. Any other writer in between fails the gate, the transaction
-is rolled back before it commits, and the round goes the usual way.
+A job's round on an instance whose row it has read or just committed (engine/warm.py) need not even take the
+lock first (`finish_if_unchanged`): the lock and the UPDATE ride as a gate in the save's own statement
+(engine/pending_rows.py), the lock taken only if the row is still the version the job knows, the rows
+finished only if every one is still queued with the attempts the job knows of. Any other writer in between
+fails the gate, the transaction is rolled back before it commits, and the round goes the usual way.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from sqlalchemy import ARRAY, BigInteger, ColumnElement, Update, any_, bindparam, exists, select, true, update
+from sqlalchemy import ARRAY, BigInteger, ColumnElement, Integer, Update, any_, bindparam, exists, select, true, update
 from sqlalchemy.orm import Session, aliased
 
 from . import pending_rows
@@ -68,11 +68,12 @@ _UNCHANGED_GATE = pending_rows.GateSql(
     ctes=("gate_held AS (SELECT id FROM process_instance WHERE id = :g_id AND xmin::text::bigint = :g_version "
           "AND suspended_at IS NULL FOR UPDATE), "
           "gate_finished AS (UPDATE service_call SET status = 'done', attempts = attempts + 1, "
-          "finished_at = :g_now, last_error = NULL WHERE id = ANY(:g_ids) AND status = 'queued' AND attempts = 0 "
-          "AND EXISTS (SELECT 1 FROM gate_held) RETURNING id)"),
+          "finished_at = :g_now, last_error = NULL WHERE (id, attempts) IN (SELECT * FROM unnest(:g_ids, :g_attempts)) "
+          "AND status = 'queued' AND EXISTS (SELECT 1 FROM gate_held) RETURNING id)"),
     value="SELECT count(*) FROM gate_finished",
     binds=(bindparam("g_id", type_=BigInteger), bindparam("g_version", type_=BigInteger),
-           bindparam("g_ids", type_=ARRAY(BigInteger)), bindparam("g_now", type_=_CALLS.c.finished_at.type)))
+           bindparam("g_ids", type_=ARRAY(BigInteger)), bindparam("g_attempts", type_=ARRAY(Integer)),
+           bindparam("g_now", type_=_CALLS.c.finished_at.type)))
 
 
 class StaleInstance(Exception):
@@ -113,18 +114,18 @@ def lock_finishing(s: Session, instance_id: int, call_ids: Sequence[int]
     return inst, _finished(call_ids, [row[1:] for row in rows if row[1] is not None])
 
 
-def finish_if_unchanged(s: Session, instance_id: int, version: int, call_ids: Sequence[int]) -> None:
-    """Lock the instance and mark «done» these never-tried rows with the transaction's first write (PostgreSQL),
-    if the row is still `version`, not suspended, and every row is still queued; otherwise that write raises
-    StaleInstance and nothing of the transaction is kept."""
-    expected = len(call_ids)
+def finish_if_unchanged(s: Session, instance_id: int, version: int, attempts: dict[int, int]) -> None:
+    """Lock the instance and mark «done» these rows (call id -> attempts so far) with the transaction's first
+    write (PostgreSQL), if the row is still `version`, not suspended, and every row is still queued with those
+    attempts; otherwise that write raises StaleInstance and nothing of the transaction is kept."""
+    expected = len(attempts)
 
     def check(finished: int) -> None:
         if finished != expected:
             raise StaleInstance(f"instance {instance_id} changed since version {version}")
 
-    pending_rows.gate(s, _UNCHANGED_GATE, {"g_id": instance_id, "g_version": version, "g_ids": list(call_ids),
-                                           "g_now": utcnow()}, check)
+    pending_rows.gate(s, _UNCHANGED_GATE, {"g_id": instance_id, "g_version": version, "g_ids": list(attempts),
+                                           "g_attempts": list(attempts.values()), "g_now": utcnow()}, check)
 
 
 def _finished(call_ids: Sequence[int], rows: Sequence[Sequence]) -> dict[int, FinishedCall | None]:

@@ -26,15 +26,23 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 
+class KeptCall(NamedTuple):
+    """A queued outbox row as the job knows it: what the journal row of its success needs."""
+
+    operator: str
+    task_spec: str
+    attempts: int  # before this run
+
+
 class Kept(NamedTuple):
     """What a job keeps of an instance it has just committed."""
 
-    state: str  # the state text the job committed
-    workflow: BpmnWorkflow  # the object it was dumped from
+    state: str  # the state text the job committed (or read)
+    workflow: BpmnWorkflow | None  # the object it was dumped from (None: the job read the row, and restores it)
     instance: Any = None  # the instance's mapped object, and its column values as committed
     row: dict[str, Any] | None = None
     version: int | None = None  # the row's version after the commit (PostgreSQL), None when not known
-    calls: dict[int, tuple[str, str]] | None = None  # outbox rows the commit created: id -> (operator, task spec)
+    calls: dict[int, KeptCall] | None = None  # the instance's queued outbox rows as the job knows them, by id
 
 
 class WarmWorkflows:
@@ -76,10 +84,15 @@ def committed_row(obj: Any) -> dict[str, Any]:
 
 
 def reattach(session: Session, obj: Any, row: dict[str, Any]) -> Any:
-    """Make `obj` persistent in `session` holding `row` as committed, without a SELECT: for a caller that
-    checks by other means (a version gate) that its row still holds these values."""
-    if inspect(obj).session is not session:
+    """The object of `obj`'s row in `session`, holding `row` as committed, without a SELECT: for a caller that
+    checks by other means (a version gate) that the row still holds these values. That is `obj` itself unless
+    the session has loaded the row into an object of its own meanwhile (an operator's read in the job's
+    session), which then takes the values."""
+    state = inspect(obj)
+    target = obj if state.session is session else session.identity_map.get(state.key)
+    if target is None:
         session.add(obj)  # detached: its identity is known, so it is persistent again, not new
+        target = obj
     for key, value in row.items():
-        set_committed_value(obj, key, value)
-    return obj
+        set_committed_value(target, key, value)
+    return target

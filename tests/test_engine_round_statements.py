@@ -24,7 +24,9 @@ from engine import advances
 from engine.clock import utcnow
 from engine.models import ProcessInstance, ServiceCall
 from engine.runtime import Runtime, ServiceOutcome
+from engine.service_worker import ServiceWorker
 from engine.warm import WarmWorkflows
+from tests.support import operators  # noqa: F401  (registers demo.lookup, which the jobs here run in-process)
 from tests.support.backend import wait_for
 from tests.support.queries import calls, events, sql_log, statement_waits_on_lock
 
@@ -175,3 +177,51 @@ def test_a_round_on_what_its_job_committed_that_waited_for_the_lock_sees_what_th
 def _state(database, instance_id: int) -> str:
     with database.session() as s:
         return s.scalar(select(ProcessInstance.state).where(ProcessInstance.id == instance_id))
+
+
+def test_a_job_reads_its_calls_with_the_instances_row_and_each_of_its_rounds_is_one_statement(backend):
+    database = backend.services.database
+    rt = Runtime(database, None)
+    info = rt.start("service_chain", {"start_key": "j"}, business_key=_key())
+    (queued,) = calls(backend.services, info.id)
+    with sql_log(database.engine) as log, database.scope():
+        ran = ServiceWorker(rt, threads=1).run([queued.id], queued.job_id)
+    assert ran == 3
+    # The job's first read (outside any transaction), then per round the gated save: no lock statement at all.
+    assert log.statements[0].startswith("SELECT"), log.report()
+    assert [sql.split(" AS", 1)[0] for sql in log.statements[1:]] == ["WITH gate_held"] * 3, log.report()
+    assert log.commits == 3, log.report()
+    assert rt.instance(info.id).completed
+    assert _counts(database, info.id) == {"saves": 4, "restores": 1}
+    assert {(c.status, c.attempts) for c in calls(backend.services, info.id)} == {("done", 1)}
+    assert rt.workflow_data(info.id)["third"] == {"found": True, "key": "jbc"}
+
+
+def test_a_job_whose_instance_changed_while_its_operator_ran_applies_the_result_the_usual_way(
+        backend, tmp_path, monkeypatch):
+    database = backend.services.database
+    monkeypatch.setenv("TEST_GATE_DIR", str(tmp_path))  # demo.lookup waits for the file "open" (tests/support)
+    rt = Runtime(database, None)
+    info = rt.start("service_chain", {"start_key": "gate"}, business_key=_key())
+    (queued,) = calls(backend.services, info.id)
+    logs: list = []
+
+    def job() -> None:
+        with sql_log(database.engine) as log, database.scope():
+            ServiceWorker(rt, threads=1).run([queued.id], queued.job_id)
+        logs.append(log)
+
+    runner = threading.Thread(target=job)
+    runner.start()
+    wait_for(lambda: (tmp_path / "gate.started").exists(), timeout=30, message="the operator to start")
+    with database.session() as s:  # a supervisor's change while the registry is being asked
+        s.execute(update(ProcessInstance).where(ProcessInstance.id == info.id).values(updated_at=utcnow()))
+    (tmp_path / "open").write_text("")
+    runner.join(timeout=60)
+    (log,) = logs
+    # The first round's gate found the row changed: rolled back, then the lock, and the next rounds gated again.
+    assert [sql.split(" AS", 1)[0] for sql in log.statements[1:]] == \
+        ["WITH gate_held", "WITH locked", "WITH pending_0", "WITH gate_held", "WITH gate_held"], log.report()
+    assert rt.instance(info.id).completed
+    assert {(c.status, c.attempts) for c in calls(backend.services, info.id)} == {("done", 1)}
+    assert events(backend.services, info.id).count("service_completed") == 3
