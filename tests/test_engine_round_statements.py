@@ -83,19 +83,13 @@ def test_a_round_waits_for_the_instance_lock_before_it_touches_an_outbox_row(bac
     info = rt.start("service_chain", {"start_key": "r"}, business_key=_key())
     (queued,) = calls(backend.services, info.id)
     outcome = ServiceOutcome(queued.id, True, result={"key": "r"}, task_guid=queued.task_guid)
-    applied: list[object] = []
-    with database.engine.connect() as other:  # another writer of the instance, e.g. a supervisor's cancel
-        other.execute(text("SELECT id FROM process_instance WHERE id = :id FOR UPDATE"), {"id": info.id})
-        round_ = threading.Thread(target=lambda: applied.append(rt.apply_service_outcomes(info.id, [outcome])))
-        round_.start()
-        wait_for(lambda: statement_waits_on_lock(database, "WITH locked AS"), timeout=30, interval=0.05,
-                 message="the round to wait for the instance lock")
-        # Had the round locked the outbox row before the instance, this would wait for the round, which waits
-        # for this transaction: PostgreSQL would end one of them as a deadlock.
-        other.execute(text("UPDATE service_call SET status = 'cancelled' WHERE id = :id"), {"id": queued.id})
-        other.commit()
-    round_.join(timeout=30)
-    assert applied == [[]]  # the row it waited for is no longer queued: the result changes nothing
+    # Another writer of the instance, e.g. a supervisor's cancel. Had the round locked the outbox row before the
+    # instance, the cancel would wait for the round, which waits for the cancel's transaction: PostgreSQL would
+    # end one of them as a deadlock.
+    applied = _round_behind_a_lock(database, info.id, lambda: rt.apply_service_outcomes(info.id, [outcome]),
+                                   "WITH locked AS", "UPDATE service_call SET status = 'cancelled' WHERE id = :id",
+                                   queued.id)
+    assert applied == []  # the row it waited for is no longer queued: the result changes nothing
     (row,) = calls(backend.services, info.id)
     assert (row.status, row.attempts) == ("cancelled", 0)
     assert "service_completed" not in events(backend.services, info.id)
@@ -114,19 +108,48 @@ def _counts(database, instance_id: int) -> dict[str, int]:
         return advances.of(s.get(ProcessInstance, instance_id).projection)
 
 
-def test_a_round_on_what_its_job_committed_goes_the_usual_way_once_another_writer_changed_the_instance(backend):
-    database = backend.services.database
-    rt = Runtime(database, None)
-    info = rt.start("service_chain", {"start_key": "o"}, business_key=_key())
+def _first_round_done(backend, start_key: str):
+    """An instance of the chain whose first result job "J" has applied: its runtime, the job's kept rows and
+    the second call, which the job runs next."""
+    rt = Runtime(backend.services.database, None)
+    info = rt.start("service_chain", {"start_key": start_key}, business_key=_key())
     warm = WarmWorkflows()
     (second,) = _apply(rt, info.id, calls(backend.services, info.id)[0], warm)
+    return rt, info, warm, second
+
+
+def _round_behind_a_lock(database, instance_id: int, round_, waits_at: str, change: str, row_id: int) -> object:
+    """What `round_` returns, run in a thread while another transaction holds the instance's lock: once the
+    round's statement beginning with `waits_at` waits for it, that transaction runs `change` (on the row
+    `row_id`) and commits."""
+    applied: list[object] = []
+    with database.engine.connect() as other:
+        other.execute(text("SELECT id FROM process_instance WHERE id = :id FOR UPDATE"), {"id": instance_id})
+        thread = threading.Thread(target=lambda: applied.append(round_()))
+        thread.start()
+        wait_for(lambda: statement_waits_on_lock(database, waits_at), timeout=30, interval=0.05,
+                 message="the round to wait for the instance lock")
+        other.execute(text(change), {"id": row_id})
+        other.commit()
+    thread.join(timeout=30)
+    (result,) = applied
+    return result
+
+
+def _openings(log) -> list[str]:
+    """What each statement begins with, up to its first CTE's name."""
+    return [sql.split(" AS", 1)[0] for sql in log.statements]
+
+
+def test_a_round_on_what_its_job_committed_goes_the_usual_way_once_another_writer_changed_the_instance(backend):
+    database = backend.services.database
+    rt, info, warm, second = _first_round_done(backend, "o")
     with database.session() as s:  # another writer: not the state, only the row (a supervisor's note, say)
         s.execute(update(ProcessInstance).where(ProcessInstance.id == info.id).values(updated_at=utcnow()))
     with sql_log(database.engine) as log:
         (third,) = _apply(rt, info.id, second, warm)
     # The gated statement found the row changed and was rolled back; the round then locked and read the row.
-    assert [sql.split(" AS", 1)[0] for sql in log.statements] == ["WITH gate_held", "WITH locked", "WITH pending_0"], \
-        log.report()
+    assert _openings(log) == ["WITH gate_held", "WITH locked", "WITH pending_0"], log.report()
     assert log.commits == 1, log.report()
     assert _counts(database, info.id) == {"saves": 3, "restores": 2}  # the kept workflow is not trusted either
     rows = {c.id: (c.status, c.attempts) for c in calls(backend.services, info.id)}
@@ -138,10 +161,7 @@ def test_a_round_on_what_its_job_committed_goes_the_usual_way_once_another_write
 
 def test_a_round_on_what_its_job_committed_changes_nothing_when_its_outbox_row_is_no_longer_queued(backend):
     database = backend.services.database
-    rt = Runtime(database, None)
-    info = rt.start("service_chain", {"start_key": "c"}, business_key=_key())
-    warm = WarmWorkflows()
-    (second,) = _apply(rt, info.id, calls(backend.services, info.id)[0], warm)
+    rt, info, warm, second = _first_round_done(backend, "c")
     with database.session() as s:  # the row alone, the instance untouched: the gate's version still holds
         s.execute(update(ServiceCall).where(ServiceCall.id == second.id).values(status="cancelled"))
     state = _state(database, info.id)
@@ -153,23 +173,13 @@ def test_a_round_on_what_its_job_committed_changes_nothing_when_its_outbox_row_i
 
 def test_a_round_on_what_its_job_committed_that_waited_for_the_lock_sees_what_the_lock_holder_did(backend):
     database = backend.services.database
-    rt = Runtime(database, None)
-    info = rt.start("service_chain", {"start_key": "l"}, business_key=_key())
-    warm = WarmWorkflows()
-    (second,) = _apply(rt, info.id, calls(backend.services, info.id)[0], warm)
-    applied: list[object] = []
-    with database.engine.connect() as other:  # a supervisor suspends the case while the operator runs
-        other.execute(text("SELECT id FROM process_instance WHERE id = :id FOR UPDATE"), {"id": info.id})
-        round_ = threading.Thread(target=lambda: applied.append(_apply(rt, info.id, second, warm)))
-        round_.start()
-        wait_for(lambda: statement_waits_on_lock(database, "WITH gate_held AS"), timeout=30, interval=0.05,
-                 message="the round's statement to wait for the instance lock")
-        other.execute(text("UPDATE process_instance SET suspended_at = now() WHERE id = :id"), {"id": info.id})
-        other.commit()
-    round_.join(timeout=30)
+    rt, info, warm, second = _first_round_done(backend, "l")
+    # A supervisor suspends the case while the operator runs.
+    applied = _round_behind_a_lock(database, info.id, lambda: _apply(rt, info.id, second, warm), "WITH gate_held AS",
+                                   "UPDATE process_instance SET suspended_at = now() WHERE id = :id", info.id)
     # PostgreSQL re-checked the version on the row as committed: the round went the usual way, which parks
     # the call of a suspended instance until it is resumed.
-    assert applied == [[]]
+    assert applied == []
     assert {c.id: (c.status, c.attempts) for c in calls(backend.services, info.id)}[second.id] == ("suspended", 0)
     assert events(backend.services, info.id).count("service_completed") == 1
 
@@ -189,7 +199,7 @@ def test_a_job_reads_its_calls_with_the_instances_row_and_each_of_its_rounds_is_
     assert ran == 3
     # The job's first read (outside any transaction), then per round the gated save: no lock statement at all.
     assert log.statements[0].startswith("SELECT"), log.report()
-    assert [sql.split(" AS", 1)[0] for sql in log.statements[1:]] == ["WITH gate_held"] * 3, log.report()
+    assert _openings(log)[1:] == ["WITH gate_held"] * 3, log.report()
     assert log.commits == 3, log.report()
     assert rt.instance(info.id).completed
     assert _counts(database, info.id) == {"saves": 4, "restores": 1}
@@ -220,7 +230,7 @@ def test_a_job_whose_instance_changed_while_its_operator_ran_applies_the_result_
     runner.join(timeout=60)
     (log,) = logs
     # The first round's gate found the row changed: rolled back, then the lock, and the next rounds gated again.
-    assert [sql.split(" AS", 1)[0] for sql in log.statements[1:]] == \
+    assert _openings(log)[1:] == \
         ["WITH gate_held", "WITH locked", "WITH pending_0", "WITH gate_held", "WITH gate_held"], log.report()
     assert rt.instance(info.id).completed
     assert {(c.status, c.attempts) for c in calls(backend.services, info.id)} == {("done", 1)}
