@@ -17,11 +17,14 @@ ORM's flush cost a worker more CPU than the rest of the statement (engine/runtim
 * columns of one loaded object to update (`update`: the instance's state and projection): the object
   holds the new values at once, as if they were stored, and its row is updated with the rest.
 
-A transaction may also be gated (`gate`): statements of its own that must run before anything it writes and
-decide whether it may commit at all (a lock taken only if the row is still the version the caller holds). On
-PostgreSQL they ride in the same statement as the rows, ahead of them; a check of their value raises to roll the
-transaction back. An update whose row version is wanted (`update(..., on_version=...)`) returns PostgreSQL's
-`xmin`, which any later change of the row replaces: what such a gate compares.
+A transaction may also be gated (`gate`, PostgreSQL): statements of its own that must run before anything it
+writes and decide whether it may go on at all (a lock taken only if the row is still the version the caller
+holds). They ride in the same statement as the rows, ahead of them, and refuse by raising an error from within
+it (`engine_gate_refused`, a function of the schema), which undoes the whole statement: GateRefused. A gated
+transaction whose one statement is that one runs it on its own, in autocommit - atomic as any statement, and
+without the round trips of a BEGIN and a COMMIT. An update whose row version is wanted (`update(...,
+on_version=...)`) returns PostgreSQL's `xmin`, which any later change of the row replaces: what such a gate
+compares.
 
 All of these are written earlier when a statement of the session runs before the commit, so the transaction's own
 reads see them as they would have seen the ORM's flush (not inside a savepoint: there they wait for the
@@ -40,12 +43,15 @@ rows commit with the transaction - as if each row had been inserted at once.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from psycopg.pq import TransactionStatus
 from sqlalchemy import BindParameter, Table, TextClause, bindparam, event, insert, inspect, literal, select, text
 from sqlalchemy import update as sql_update
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, scoped_session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -100,9 +106,18 @@ def update(session: Session, obj: Any, values: dict[str, Any], *,
     session.info[_AWAITED] = True
 
 
+# The SQLSTATE of engine_gate_refused(reason) (created by the migration 0027_gate_refusal).
+GATE_REFUSED = "BOG01"
+
+
+class GateRefused(Exception):
+    """A gate refused its transaction: nothing of it was written."""
+
+
 class GateSql(NamedTuple):
     """A gate's statements (PostgreSQL): CTE definitions (names not starting with "pending_") and a scalar
-    SELECT over them, with the typed parameters they use. Built once per call site."""
+    SELECT over them that calls engine_gate_refused(reason) when the transaction must not go on, with the
+    typed parameters they use. Built once per call site."""
 
     ctes: str
     value: str
@@ -112,16 +127,15 @@ class GateSql(NamedTuple):
 class _Gate(NamedTuple):
     sql: GateSql
     params: dict[str, Any]
-    check: Callable[[Any], None]
 
 
-def gate(session: Session, sql: GateSql, params: dict[str, Any], check: Callable[[Any], None]) -> None:
+def gate(session: Session, sql: GateSql, params: dict[str, Any]) -> None:
     """Run `sql` before anything else this transaction writes (PostgreSQL only): at the commit within the
-    statement of its rows, or alone before the transaction's first other statement. `check` receives its
-    value and raises when the transaction must not go on, which rolls it back."""
+    statement of its rows, or alone before the transaction's first other statement; its refusal raises
+    GateRefused there, and the transaction is to be rolled back."""
     if session.get_bind().dialect.name != "postgresql":
         raise RuntimeError("a gate is written in PostgreSQL's SQL")
-    session.info[_GATE] = _Gate(sql, params, check)
+    session.info[_GATE] = _Gate(sql, params)
     session.info[_AWAITED] = True
 
 
@@ -173,12 +187,41 @@ def write_pending(session: Session, *, awaited_only: bool = False) -> None:
     if pending_gate is not None:
         values.update(pending_gate.params)
     if awaited_only:  # through the session: it notes that its transaction wrote (engine/db.py)
-        result = session.execute(statement.text, values)
+        with _refusal():
+            result = session.execute(statement.text, values)
     else:  # the commit's: past the ORM's handling of a statement (events, execution state), which it needs not
         session.flush()
-        result = session.connection().execute(statement.text, values)
+        connection = session.connection()
+        with _refusal(), _on_its_own(connection, pending_gate is not None):
+            result = connection.execute(statement.text, values)
     if statement.returning:
-        _hand_out_ids(groups, result.all(), pending_gate)
+        _hand_out_ids(groups, result.all())
+
+
+@contextmanager
+def _refusal() -> Iterator[None]:
+    try:
+        yield
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) == GATE_REFUSED:
+            raise GateRefused(str(exc.orig)) from exc
+        raise
+
+
+@contextmanager
+def _on_its_own(connection: Connection, gated: bool) -> Iterator[None]:
+    """A gated statement that is its transaction's first runs in autocommit: it refuses from within (see the
+    module's docstring), so it needs no transaction around it, and PostgreSQL sees no BEGIN and no COMMIT."""
+    driver = connection.connection.driver_connection
+    status = getattr(getattr(driver, "info", None), "transaction_status", None)
+    if not gated or status != TransactionStatus.IDLE:
+        yield
+        return
+    driver.autocommit = True
+    try:
+        yield
+    finally:
+        driver.autocommit = False
 
 
 def _take(session: Session, awaited_only: bool) -> list[_Entry]:
@@ -199,7 +242,8 @@ def _gate_alone(sql: GateSql) -> TextClause:
 
 
 def _pass_alone(session: Session, pending_gate: _Gate) -> None:
-    pending_gate.check(session.execute(_gate_alone(pending_gate.sql), pending_gate.params).scalar())
+    with _refusal():
+        session.execute(_gate_alone(pending_gate.sql), pending_gate.params)
 
 
 class _Group(NamedTuple):
@@ -282,12 +326,10 @@ def _write_with_core_ctes(session: Session, groups: list[_Group]) -> None:
     session.execute(select(literal(1)).add_cte(*ctes))
 
 
-def _hand_out_ids(groups: list[_Group], rows: list[Any], pending_gate: _Gate | None) -> None:
+def _hand_out_ids(groups: list[_Group], rows: list[Any]) -> None:
     ids: dict[int, list[int]] = {}
     for part, row_id in rows:
         ids.setdefault(part, []).append(row_id)
-    if pending_gate is not None:  # first: a gate that fails hands nothing out
-        pending_gate.check(ids[_GATE_PART][0])
     for i, group in enumerate(groups):
         if group.kind == "returning":
             _hand_out(group, sorted(ids.get(i, [])))
@@ -320,7 +362,7 @@ class _Statement(NamedTuple):
     returning: bool
 
 
-_GATE_PART = -1  # the gate's value, as the first row of the statement's result
+_GATE_PART = -1  # the gate's value, as the first row of the statement's result (evaluated first, unused)
 
 
 @lru_cache(maxsize=256)

@@ -34,6 +34,7 @@ from .errors import Conflict, NotFound, UndeliverableMessage
 from .instance_start import CurrentVersions
 from .models import HumanTask, LaneRole, MessageSubscription, ProcessInstance, ServiceCall, Timer
 from .operators import get_operator
+from .pending_rows import GateRefused
 from .projection import Snapshot, snapshot
 from .scripting import ScriptEnvironment
 from .serialization import StateSerializer
@@ -329,7 +330,7 @@ class Runtime:
         if kept is not None:
             try:
                 return self._round(instance_id, outcomes, inline_job_id, warm, kept)
-            except StaleInstance:
+            except (GateRefused, StaleInstance):
                 pass  # another writer came in between: the round locks the row and restores the workflow
         return self._round(instance_id, outcomes, inline_job_id, warm, None)
 

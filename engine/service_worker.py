@@ -18,7 +18,8 @@ from contextvars import copy_context
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import ARRAY, BigInteger, any_, bindparam, literal_column, select
+from sqlalchemy import ARRAY, BigInteger, any_, bindparam, inspect, literal_column, select
+from sqlalchemy.orm import make_transient_to_detached
 
 from .log_context import log_context
 from .models import ProcessInstance, ServiceCall
@@ -34,10 +35,12 @@ _JOB_CALLS = (select(ServiceCall.id, ServiceCall.instance_id, ServiceCall.operat
               .join(ProcessInstance, ProcessInstance.id == ServiceCall.instance_id)
               .where(ServiceCall.id.in_(bindparam("ids", expanding=True)), ServiceCall.status == "queued"))
 # The same on PostgreSQL, with what a round without the lock's statement needs: the calls' task specs and
-# attempts, the instance's row and its version.
+# attempts, the instance's row and its version. Plain Core: the instance is built from its columns
+# (`_detached_instance`), which costs a job less than an ORM session's load.
+_INSTANCE_ATTRS = [(attr.key, attr.columns[0]) for attr in inspect(ProcessInstance).column_attrs]
 _JOB_CALLS_AND_ROWS = (
-    select(*_JOB_CALLS.selected_columns, ServiceCall.task_spec, ServiceCall.attempts, ProcessInstance,
-           literal_column("process_instance.xmin::text::bigint"))
+    select(*_JOB_CALLS.selected_columns, ServiceCall.task_spec, ServiceCall.attempts,
+           literal_column("process_instance.xmin::text::bigint"), *[column for _, column in _INSTANCE_ATTRS])
     .join(ProcessInstance, ProcessInstance.id == ServiceCall.instance_id)
     .where(ServiceCall.id == any_(bindparam("ids", type_=ARRAY(BigInteger))), ServiceCall.status == "queued"))
 
@@ -123,12 +126,9 @@ class ServiceWorker:
         On PostgreSQL the read brings each instance's row and version along, kept in `warm`: the first round
         then needs no lock statement of its own (engine/warm.py) - the row is read here anyway, outside any
         transaction, instead of under the lock after the operators ran."""
-        if self.runtime.db.is_sqlite:
-            with self.runtime.db.reader(own=True) as conn:  # the job's first statement: one round trip
-                rows = [(*row, None, None) for row in conn.execute(_JOB_CALLS, {"ids": call_ids})]
-        else:
-            with self.runtime.db.read_session() as reads:
-                rows = reads.execute(_JOB_CALLS_AND_ROWS, {"ids": call_ids}).all()
+        sqlite = self.runtime.db.is_sqlite
+        with self.runtime.db.reader(own=True) as conn:  # the job's first statement: one round trip
+            rows = conn.execute(_JOB_CALLS if sqlite else _JOB_CALLS_AND_ROWS, {"ids": call_ids}).all()
         held = [row[0] for row in rows if row[5] is not None]
         if held:
             with self.runtime.db.session() as s:
@@ -164,14 +164,24 @@ class ServiceWorker:
 def _keep_rows(warm: WarmWorkflows, rows: list[Any]) -> None:
     """Keep each instance's row as read with the job's calls (PostgreSQL: rows read elsewhere carry no version)."""
     calls: dict[int, dict[int, KeptCall]] = defaultdict(dict)
-    instances: dict[int, tuple[ProcessInstance, int]] = {}
-    for cid, iid, operator, _params, _guid, _suspended, _key, task_spec, attempts, *instance in rows:
-        if not instance:
+    instances: dict[int, tuple[int, tuple]] = {}
+    for cid, iid, operator, _params, _guid, _suspended, _key, *more in rows:
+        if not more:  # SQLite's read
             return
+        task_spec, attempts, version, *columns = more
         calls[iid][cid] = KeptCall(operator, task_spec, attempts)
-        instances[iid] = (instance[0], instance[1])
-    for iid, (inst, version) in instances.items():
+        instances[iid] = (version, tuple(columns))
+    for iid, (version, columns) in instances.items():
+        inst = _detached_instance(columns)
         warm.keep(iid, Kept(inst.state, None, inst, committed_row(inst), version, calls[iid]))
+
+
+def _detached_instance(columns: tuple) -> ProcessInstance:
+    """The instance of a row read in plain Core, as if loaded and its session closed (engine/warm.py reattaches
+    it to the round's session without a SELECT)."""
+    inst = ProcessInstance(**{key: value for (key, _), value in zip(_INSTANCE_ATTRS, columns, strict=True)})
+    make_transient_to_detached(inst)
+    return inst
 
 
 def _by_instance(calls: list[QueuedCall]) -> dict[int, list[QueuedCall]]:

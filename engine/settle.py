@@ -17,7 +17,7 @@ A job's round on an instance whose row it has read or just committed (engine/war
 lock first (`finish_if_unchanged`): the lock and the UPDATE ride as a gate in the save's own statement
 (engine/pending_rows.py), the lock taken only if the row is still the version the job knows, the rows
 finished only if every one is still queued with the attempts the job knows of. Any other writer in between
-fails the gate, the transaction is rolled back before it commits, and the round goes the usual way.
+fails the gate, nothing of the round is kept, and the round goes the usual way.
 """
 
 from __future__ import annotations
@@ -70,14 +70,15 @@ _UNCHANGED_GATE = pending_rows.GateSql(
           "gate_finished AS (UPDATE service_call SET status = 'done', attempts = attempts + 1, "
           "finished_at = :g_now, last_error = NULL WHERE (id, attempts) IN (SELECT * FROM unnest(:g_ids, :g_attempts)) "
           "AND status = 'queued' AND EXISTS (SELECT 1 FROM gate_held) RETURNING id)"),
-    value="SELECT count(*) FROM gate_finished",
+    value=("SELECT CASE WHEN count(*) = :g_expected THEN count(*) "
+           "ELSE engine_gate_refused('the instance or its outbox rows changed') END FROM gate_finished"),
     binds=(bindparam("g_id", type_=BigInteger), bindparam("g_version", type_=BigInteger),
            bindparam("g_ids", type_=ARRAY(BigInteger)), bindparam("g_attempts", type_=ARRAY(Integer)),
-           bindparam("g_now", type_=_CALLS.c.finished_at.type)))
+           bindparam("g_now", type_=_CALLS.c.finished_at.type), bindparam("g_expected", type_=Integer)))
 
 
 class StaleInstance(Exception):
-    """The instance, or one of a round's outbox rows, changed since the version the round worked on."""
+    """The workflow a round kept is not waiting for the round's results (its gate was not even tried)."""
 
 
 class FinishedCall(NamedTuple):
@@ -117,15 +118,10 @@ def lock_finishing(s: Session, instance_id: int, call_ids: Sequence[int]
 def finish_if_unchanged(s: Session, instance_id: int, version: int, attempts: dict[int, int]) -> None:
     """Lock the instance and mark «done» these rows (call id -> attempts so far) with the transaction's first
     write (PostgreSQL), if the row is still `version`, not suspended, and every row is still queued with those
-    attempts; otherwise that write raises StaleInstance and nothing of the transaction is kept."""
-    expected = len(attempts)
-
-    def check(finished: int) -> None:
-        if finished != expected:
-            raise StaleInstance(f"instance {instance_id} changed since version {version}")
-
+    attempts; otherwise that write raises pending_rows.GateRefused and nothing of the transaction is kept."""
     pending_rows.gate(s, _UNCHANGED_GATE, {"g_id": instance_id, "g_version": version, "g_ids": list(attempts),
-                                           "g_attempts": list(attempts.values()), "g_now": utcnow()}, check)
+                                           "g_attempts": list(attempts.values()), "g_now": utcnow(),
+                                           "g_expected": len(attempts)})
 
 
 def _finished(call_ids: Sequence[int], rows: Sequence[Sequence]) -> dict[int, FinishedCall | None]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 import uuid
 
+from psycopg.pq import TransactionStatus
 from sqlalchemy import select, text, update
 
 from engine import advances
@@ -28,7 +29,7 @@ from engine.service_worker import ServiceWorker
 from engine.warm import WarmWorkflows
 from tests.support import operators  # noqa: F401  (registers demo.lookup, which the jobs here run in-process)
 from tests.support.backend import wait_for
-from tests.support.queries import calls, events, sql_log, statement_waits_on_lock
+from tests.support.queries import calls, events, open_at_commit, sql_log, statement_waits_on_lock
 
 
 def _key() -> str:
@@ -194,13 +195,14 @@ def test_a_job_reads_its_calls_with_the_instances_row_and_each_of_its_rounds_is_
     rt = Runtime(database, None)
     info = rt.start("service_chain", {"start_key": "j"}, business_key=_key())
     (queued,) = calls(backend.services, info.id)
-    with sql_log(database.engine) as log, database.scope():
+    with sql_log(database.engine) as log, open_at_commit(database.engine) as at_commit, database.scope():
         ran = ServiceWorker(rt, threads=1).run([queued.id], queued.job_id)
     assert ran == 3
-    # The job's first read (outside any transaction), then per round the gated save: no lock statement at all.
+    # The job's first read, then per round the gated save: no lock statement at all, and the read and each save
+    # their own transaction, with no BEGIN and no COMMIT round trip.
     assert log.statements[0].startswith("SELECT"), log.report()
     assert _openings(log)[1:] == ["WITH gate_held"] * 3, log.report()
-    assert log.commits == 3, log.report()
+    assert at_commit == [TransactionStatus.IDLE] * 4
     assert rt.instance(info.id).completed
     assert _counts(database, info.id) == {"saves": 4, "restores": 1}
     assert {(c.status, c.attempts) for c in calls(backend.services, info.id)} == {("done", 1)}

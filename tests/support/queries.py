@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Engine, event, select, text
 
 from engine import journal
@@ -88,4 +89,22 @@ def sql_log(engine: Engine) -> Iterator[SqlLog]:
         yield log
     finally:
         event.remove(engine, "before_cursor_execute", statement)
+        event.remove(engine, "commit", commit)
+
+
+@contextmanager
+def open_at_commit(engine: Engine) -> Iterator[list[TransactionStatus]]:
+    """Whether PostgreSQL had a transaction open on the connection each time SQLAlchemy committed one of this
+    thread's: IDLE when the transaction's statements ran on their own (autocommit), with no BEGIN and no COMMIT."""
+    seen: list[TransactionStatus] = []
+    thread = threading.get_ident()
+
+    def commit(conn) -> None:
+        if threading.get_ident() == thread:
+            seen.append(conn.connection.driver_connection.info.transaction_status)
+
+    event.listen(engine, "commit", commit)
+    try:
+        yield seen
+    finally:
         event.remove(engine, "commit", commit)
