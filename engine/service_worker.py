@@ -25,6 +25,7 @@ from .log_context import log_context
 from .models import ProcessInstance, ServiceCall
 from .operators import OperatorError, get_operator, running_call
 from .runtime import QueuedCall, Runtime, ServiceOutcome, park_calls
+from .settle import STILL_QUEUED
 from .warm import Kept, KeptCall, WarmWorkflows, committed_row
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ MAX_INLINE_ROUNDS = 50
 _JOB_CALLS = (select(ServiceCall.id, ServiceCall.instance_id, ServiceCall.operator, ServiceCall.params,
                      ServiceCall.task_guid, ProcessInstance.suspended_at, ProcessInstance.business_key)
               .join(ProcessInstance, ProcessInstance.id == ServiceCall.instance_id)
-              .where(ServiceCall.id.in_(bindparam("ids", expanding=True)), ServiceCall.status == "queued"))
+              .where(ServiceCall.id.in_(bindparam("ids", expanding=True)), STILL_QUEUED))
 # The same on PostgreSQL, with what a round without the lock's statement needs: the calls' task specs and
 # attempts, the instance's row and its version. Plain Core: the instance is built from its columns
 # (`_detached_instance`), which costs a job less than an ORM session's load.
@@ -42,7 +43,7 @@ _JOB_CALLS_AND_ROWS = (
     select(*_JOB_CALLS.selected_columns, ServiceCall.task_spec, ServiceCall.attempts,
            literal_column("process_instance.xmin::text::bigint"), *[column for _, column in _INSTANCE_ATTRS])
     .join(ProcessInstance, ProcessInstance.id == ServiceCall.instance_id)
-    .where(ServiceCall.id == any_(bindparam("ids", type_=ARRAY(BigInteger))), ServiceCall.status == "queued"))
+    .where(ServiceCall.id == any_(bindparam("ids", type_=ARRAY(BigInteger))), STILL_QUEUED))
 
 
 class OperatorTimeout(Exception):

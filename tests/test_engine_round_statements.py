@@ -25,7 +25,8 @@ from engine import advances
 from engine.clock import utcnow
 from engine.models import ProcessInstance, ServiceCall
 from engine.runtime import Runtime, ServiceOutcome
-from engine.service_worker import ServiceWorker
+from engine.service_worker import _JOB_CALLS_AND_ROWS, ServiceWorker
+from engine.settle import _LOCK_FINISH, _UNCHANGED_GATE
 from engine.warm import WarmWorkflows
 from tests.support import operators  # noqa: F401  (registers demo.lookup, which the jobs here run in-process)
 from tests.support.backend import wait_for
@@ -237,3 +238,36 @@ def test_a_job_whose_instance_changed_while_its_operator_ran_applies_the_result_
     assert rt.instance(info.id).completed
     assert {(c.status, c.attempts) for c in calls(backend.services, info.id)} == {("done", 1)}
     assert events(backend.services, info.id).count("service_completed") == 3
+
+
+def test_a_round_and_a_jobs_read_fetch_their_outbox_rows_by_id_however_long_the_backlog(backend):
+    """With statistics taken while nothing was queued, PostgreSQL would scan every queued row through the status
+    index and filter the ids: one scan of the whole backlog per round. The ids go by the primary key instead."""
+    database = backend.services.database
+    rt = Runtime(database, None)
+    info = rt.start("service_chain", {"start_key": "b"}, business_key=_key())
+    (queued,) = calls(backend.services, info.id)
+    with database.engine.connect() as conn:
+        conn.execute(text("ANALYZE service_call"))  # taken now: hardly a row is queued
+        conn.execute(text(  # then a backlog of 3,000 queued rows, which the statistics do not know of
+            "INSERT INTO service_call (instance_id, task_guid, task_spec, operator, params, status, attempts, "
+            "created_at) SELECT :id, md5(g::text), 'backlog', 'demo.lookup', '{}', 'queued', 0, now() "
+            "FROM generate_series(1, 3000) AS g"), {"id": info.id})
+        conn.commit()
+        ids = [queued.id, queued.id + 1]
+        plans = {
+            "the job's read": _plan(conn, _JOB_CALLS_AND_ROWS, {"ids": ids}),
+            "the lock with the finish": _plan(conn, _LOCK_FINISH, {"lock_id": info.id, "ids": ids, "now": utcnow()}),
+            "the gate": "\n".join(conn.execute(
+                text(f"EXPLAIN WITH {_UNCHANGED_GATE.ctes} {_UNCHANGED_GATE.value}")
+                .bindparams(*_UNCHANGED_GATE.binds),
+                {"g_id": info.id, "g_version": 1, "g_ids": ids, "g_attempts": [0, 0], "g_now": utcnow(),
+                 "g_expected": 2}).scalars()),
+        }
+    for name, plan in plans.items():
+        assert "service_call_pkey" in plan and "ix_service_call_job" not in plan, f"{name}:\n{plan}"
+
+
+def _plan(conn, statement, params: dict) -> str:
+    compiled = statement.compile(dialect=conn.dialect)
+    return "\n".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.construct_params(params)))
