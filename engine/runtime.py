@@ -384,8 +384,8 @@ class Runtime:
 
     def _open_unchanged(self, s: Session, instance_id: int, outcomes: list[ServiceOutcome], kept: Kept) -> _Opened:
         """A round on what this job committed or read of the instance, without the lock's statement: the save's
-        statement locks the row only if it is still that version (engine/settle.py), or the commit raises
-        StaleInstance."""
+        statement locks the row only if it is still that version (engine/settle.py), or refuses (GateRefused);
+        StaleInstance when the kept workflow is not waiting for these results."""
         inst = reattach(s, kept.instance, kept.row or {})
         calls = {o.call_id: (kept.calls or {})[o.call_id] for o in outcomes}
         finish_if_unchanged(s, instance_id, kept.version or 0, {cid: call.attempts for cid, call in calls.items()})

@@ -5,10 +5,11 @@ A worker that applies a service result runs the next service task of the same in
 state it has itself just committed would cost a JSON parse and a SpiffWorkflow deserialisation for nothing,
 so the job keeps the object with the state text it saved.
 
-On PostgreSQL the job also keeps the instance's row as it committed it and the row's version (`xmin`, which
-any later change of the row replaces), and the next round need not lock and read the row before it works:
-its save's statement locks the row only if it is still that version and its new outbox rows are still
-queued, and otherwise writes nothing (engine/settle.py), and the round goes the usual way. That usual way
+On PostgreSQL the job also keeps the instance's row and its version (`xmin`, which any later change of the
+row replaces) - as its first read found them (engine/service_worker.py; the workflow is then restored once)
+or as its last round committed them - and a round need not lock and read the row before it works: its save's
+statement locks the row only if it is still that version and the round's outbox rows are still queued, and
+otherwise writes nothing (engine/settle.py), and the round goes the usual way. That usual way
 locks the row and reads it afresh, and uses the kept object only if the row still holds exactly the state
 text it was saved as: any other writer in between (a user, the scheduler, a migration) changed it, and the
 state is restored afresh.
@@ -35,7 +36,7 @@ class KeptCall(NamedTuple):
 
 
 class Kept(NamedTuple):
-    """What a job keeps of an instance it has just committed."""
+    """What a job keeps of an instance it has read or just committed."""
 
     state: str  # the state text the job committed (or read)
     workflow: BpmnWorkflow | None  # the object it was dumped from (None: the job read the row, and restores it)
@@ -46,7 +47,7 @@ class Kept(NamedTuple):
 
 
 class WarmWorkflows:
-    """instance id -> what the job last committed of it."""
+    """instance id -> what the job last read or committed of it."""
 
     def __init__(self) -> None:
         self._held: dict[int, Kept] = {}
@@ -63,14 +64,14 @@ class WarmWorkflows:
 
     def take_unlocked(self, instance_id: int, call_ids: list[int]) -> Kept | None:
         """What was kept, for a round that will not lock the row first: only if its version is known and
-        every call is one of the rows that commit created (else nothing is taken)."""
+        every call is one of the outbox rows the job knows of (else nothing is taken)."""
         held = self._held.get(instance_id)
         if held is None or held.version is None or not held.calls or not set(call_ids) <= held.calls.keys():
             return None
         return self._held.pop(instance_id)
 
     def keep(self, instance_id: int, kept: Kept) -> None:
-        """Remember what a job has just committed (call only after the commit)."""
+        """Remember what a job has just read or committed (call only after the commit)."""
         self._held[instance_id] = kept
 
     def __len__(self) -> int:
