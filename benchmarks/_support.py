@@ -9,6 +9,7 @@ even on Ctrl-C, because a benchmark that leaks databases or workers poisons the 
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import math
 import os
@@ -462,6 +463,17 @@ def run_benchmark(args: Any, run: Callable[[Any], dict], print_report: Callable[
 
 
 REDIS_HELP = "use this Redis (not flushed) instead of db 14 on 127.0.0.1:6379"
+
+
+def cost_parser(doc: str | None, measured: str, default: int, warmup: int, warmed: str) -> argparse.ArgumentParser:
+    """The arguments every in-process cost benchmark takes (how many `measured` to measure, how many before
+    that warm `warmed`, the checkout, JSON); each adds its own."""
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument(f"--{measured}", type=int, default=default, help=f"measured {measured}")
+    p.add_argument("--warmup", type=int, default=warmup, help=f"{measured} before measuring ({warmed})")
+    p.add_argument("--tree", help="the checkout to measure (default: this one)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    return p
 
 
 def add_backend_arguments(p: Any, redis_help: str = REDIS_HELP) -> None:

@@ -31,7 +31,7 @@ from typing import Any
 
 from sqlalchemy import event
 
-from benchmarks._support import Backend, fmt, print_table, run_benchmark
+from benchmarks._support import Backend, cost_parser, fmt, print_table, run_benchmark
 from benchmarks.floor import measure_commits, measure_cpu
 
 
@@ -132,12 +132,7 @@ def print_report(r: dict[str, Any]) -> None:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--posts", type=int, default=200, help="measured POSTs")
-    p.add_argument("--warmup", type=int, default=20, help="POSTs before measuring (caches, pools)")
-    p.add_argument("--tree", help="the checkout to measure (default: this one)")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    return p.parse_args(argv)
+    return cost_parser(__doc__, "posts", 200, 20, "caches, pools").parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,7 +34,7 @@ from typing import Any
 
 from sqlalchemy import event
 
-from benchmarks._support import Backend, fmt, print_table, run_benchmark
+from benchmarks._support import Backend, cost_parser, fmt, print_table, run_benchmark
 from benchmarks.floor import measure_cpu
 from benchmarks.post_cost import Counter, application_body
 from benchmarks.worker_cost import in_process_product
@@ -158,14 +158,10 @@ def print_report(r: dict[str, Any]) -> None:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--cases", type=int, default=100, help="measured cases")
-    p.add_argument("--warmup", type=int, default=20, help="cases before measuring (caches, pools, stencils)")
+    p = cost_parser(__doc__, "cases", 100, 20, "caches, pools, stencils")
     p.add_argument("--reads", type=int, default=1, help="GETs of each case (a client polling its status)")
     p.add_argument("--statements", action="store_true", help="also list each request's statements")
-    p.add_argument("--tree", help="the checkout to measure (default: this one)")
     p.add_argument("--profile", metavar="FILE", help="write the measured requests' cProfile statistics to FILE")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     return p.parse_args(argv)
 
 

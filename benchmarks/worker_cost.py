@@ -34,7 +34,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 
-from benchmarks._support import Backend, fmt, print_table, run_benchmark
+from benchmarks._support import Backend, cost_parser, fmt, print_table, run_benchmark
 from benchmarks.floor import measure_commits, measure_cpu
 from benchmarks.post_cost import Counter, application_body, citizen_token
 
@@ -176,13 +176,9 @@ def print_report(r: dict[str, Any]) -> None:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--applications", type=int, default=100, help="measured applications")
-    p.add_argument("--warmup", type=int, default=30, help="applications before measuring (stencils, caches, pools)")
-    p.add_argument("--tree", help="the checkout to measure (default: this one)")
+    p = cost_parser(__doc__, "applications", 100, 30, "stencils, caches, pools")
     p.add_argument("--statements", action="store_true", help="also list the statements by their first words")
     p.add_argument("--profile", metavar="FILE", help="write the measured drain's cProfile statistics to FILE")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     return p.parse_args(argv)
 
 

@@ -135,7 +135,8 @@ class ServiceWorker:
             with self.runtime.db.session() as s:
                 park_calls(s, held)
         ready = [row for row in rows if row[5] is None]
-        _keep_rows(warm, ready)
+        if not sqlite:
+            _keep_rows(warm, ready)
         cases = {row[1]: row[6] for row in rows}
         return _by_instance([QueuedCall(cid, iid, op, params or {}, guid)
                              for cid, iid, op, params, guid, *_ in ready]), cases
@@ -163,13 +164,10 @@ class ServiceWorker:
 
 
 def _keep_rows(warm: WarmWorkflows, rows: list[Any]) -> None:
-    """Keep each instance's row as read with the job's calls (PostgreSQL: rows read elsewhere carry no version)."""
+    """Keep each instance's row as `_JOB_CALLS_AND_ROWS` read it with the job's calls."""
     calls: dict[int, dict[int, KeptCall]] = defaultdict(dict)
     instances: dict[int, tuple[int, tuple]] = {}
-    for cid, iid, operator, _params, _guid, _suspended, _key, *more in rows:
-        if not more:  # SQLite's read
-            return
-        task_spec, attempts, version, *columns = more
+    for cid, iid, operator, _params, _guid, _suspended, _key, task_spec, attempts, version, *columns in rows:
         calls[iid][cid] = KeptCall(operator, task_spec, attempts)
         instances[iid] = (version, tuple(columns))
     for iid, (version, columns) in instances.items():
