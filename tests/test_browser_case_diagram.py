@@ -44,9 +44,11 @@ def _classes(page, element_id: str) -> str:
 
 
 def _sql_counts(product: Product, period: Period) -> tuple[dict[str, int], dict[tuple[str, str], int], dict[str, int]]:
-    """Passes per element, cases per (source, target) and service calls done per element, straight from SQL."""
+    """Passes per element, cases per (source, target) and service calls done per element, straight from SQL, all
+    three of one moment (one snapshot: a call finished between two reads would count in one and not the other)."""
     params = {"p": PROCESS, "since": period.since, "until": period.until, "detached": DETACHED}
     with product.app.app_context():
+        db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         passes = dict(db.session.execute(text(
             "SELECT element, count(*) FROM step WHERE process_id = :p AND ended_at >= :since AND ended_at < :until "
             "GROUP BY element"), params).all())
