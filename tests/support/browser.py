@@ -161,7 +161,13 @@ def fits_the_screen(page: Page) -> ScreenFit:
 
 def wider_than_the_screen(page: Page) -> list[str]:
     """The innermost elements reaching past the viewport's right edge (tag, class, some text), leaving out
-    what a scrolling box holds: empty when the page fits, else what a failure message should name."""
+    what a scrolling box holds: empty when the page fits, else what a failure message should name.
+
+    Measured once the page has loaded: a locator finds elements as soon as they are parsed, while the
+    stylesheet may still be on its way (each navigation revalidates it), and a page laid out without it
+    has, for one, every select as wide as its longest option (seen once in a loaded CI run).
+    """
+    page.wait_for_load_state("load")
     return page.evaluate("""() => {
         const width = window.innerWidth;
         if (document.documentElement.scrollWidth <= width) return [];
