@@ -228,7 +228,7 @@ def _measure(driver: Driver, engine: Engine, name: str, n: int, rate: float | No
 def run(args: argparse.Namespace) -> dict[str, Any]:
     install_signal_cleanup()
     report: dict[str, Any] = {
-        "benchmark": "engine", "instances": args.instances, "workers": args.workers,
+        "benchmark": "engine", "instances": args.instances, "workers": args.workers, "history": args.history,
         "operator_latency_ms": float(os.environ.get("BENCH_OPERATOR_LATENCY_MS") or 0),
         "host": {"cpus": os.cpu_count(), "python": platform.python_version(),
                  "loadavg_start": os.getloadavg()[0]},
@@ -311,6 +311,7 @@ def _engine_phases(args: argparse.Namespace, backend: Backend, services: Any, en
 
     driver = Driver(services.runtime, args.threads)
     try:
+        _history(driver, engine, args.history)
         # Warm-up: imports, spec caches and connection pools of every process, excluded from the figures.
         _measure(driver, engine, "warmup", max(20, 10 * args.workers), None)
 
@@ -345,6 +346,21 @@ def _engine_phases(args: argparse.Namespace, backend: Backend, services: Any, en
     }
 
 
+def _history(driver: Driver, engine: Engine, instances: int) -> None:
+    """Finished cases and fresh statistics before anything is measured, as a back office in service has.
+
+    On an empty database the engine's statements are prepared while its tables hold a few rows, and the
+    generic plans PostgreSQL then caches scan them whole; they are only planned again when ANALYZE updates
+    the tables' statistics, which autovacuum does in service (and never where it is off, as on test
+    machines). Measured that way, a lookup by id read every queued row: the figures grew with the run's
+    length and swung with the moment each connection cached its plans. `--history 0` measures that start.
+    """
+    if instances:
+        _measure(driver, engine, "history", instances, None)
+    with engine.begin() as conn:  # also on SQLite, whose planner uses what ANALYZE gathers the same way
+        conn.execute(text("ANALYZE"))
+
+
 def _process_groups(backend: Backend, services: Any) -> dict[str, list[int]]:
     """The processes that share the machine during a phase, by role (Redis only if it runs here)."""
     try:
@@ -372,7 +388,8 @@ def print_report(r: dict[str, Any]) -> None:
     tp, lat, c, rows, fl, fr = (r["throughput"], r["latency"], r["commits"], r["per_instance"], r["floor"],
                                 r["fractions"])
     b = r["backend"]
-    title = (f"Engine benchmark: {r['instances']} instances of {PROCESS_ID}, {r['workers']} worker(s), "
+    history = f"after {r['history']} finished and ANALYZE" if r.get("history") else "on an empty database"
+    title = (f"Engine benchmark: {r['instances']} instances of {PROCESS_ID} {history}, {r['workers']} worker(s), "
              f"{b['kind']} ({r['host']['cpus']} CPUs)")
     ms = "ms"
 
@@ -431,13 +448,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=2, help="`backoffice.cli worker` processes (default 2)")
     p.add_argument("--rate", type=float, default=50.0, help="offered starts/s in the latency phase (default 50)")
     p.add_argument("--latency-seconds", type=float, default=10.0, help="length of the latency phase (default 10)")
+    p.add_argument("--history", type=int, default=2000,
+                   help="finished instances run (and ANALYZE) before the warm-up; 0: an empty database (default 2000)")
     p.add_argument("--threads", type=int, default=8, help="driver threads calling Runtime.start (default 8)")
     p.add_argument("--commit-seconds", type=float, default=3.0, help="length of the raw-commit floor loop")
     add_backend_arguments(p)
     args = p.parse_args(argv)
     check_backend_arguments(p, args)
-    if args.instances < 1 or args.workers < 1 or args.rate <= 0:
-        p.error("--instances, --workers and --rate must be positive")
+    if args.instances < 1 or args.workers < 1 or args.rate <= 0 or args.history < 0:
+        p.error("--instances, --workers and --rate must be positive, --history not negative")
     return args
 
 
