@@ -130,14 +130,14 @@ class ServiceWorker:
         sqlite = self.runtime.db.is_sqlite
         with self.runtime.db.reader(own=True) as conn:  # the job's first statement: one round trip
             rows = conn.execute(_JOB_CALLS if sqlite else _JOB_CALLS_AND_ROWS, {"ids": call_ids}).all()
-        held = [row[0] for row in rows if row[5] is not None]
+        held = [row.id for row in rows if row.suspended_at is not None]
         if held:
             with self.runtime.db.session() as s:
                 park_calls(s, held)
-        ready = [row for row in rows if row[5] is None]
+        ready = [row for row in rows if row.suspended_at is None]
         if not sqlite:
             _keep_rows(warm, ready)
-        cases = {row[1]: row[6] for row in rows}
+        cases = {row.instance_id: row.business_key for row in rows}
         return _by_instance([QueuedCall(cid, iid, op, params or {}, guid)
                              for cid, iid, op, params, guid, *_ in ready]), cases
 
